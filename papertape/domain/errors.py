@@ -1,0 +1,100 @@
+"""Errors with stable machine codes.
+
+Every error a user can meet is a ``PapertapeError`` with a ``code`` that never changes meaning, a
+human ``message`` and, where one is involved, the ``session_id``. The API maps codes to HTTP
+statuses (``papertape.api.errors``); the CLI prints them; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PapertapeError(Exception):
+    code = "papertape_error"
+
+    def __init__(self, message: str, *, session_id: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.session_id = session_id
+        self.details = details
+
+
+class ValidationFailed(PapertapeError):
+    """Input that cannot be accepted; ``details`` lists ``{"field", "message"}`` items."""
+
+    code = "validation_error"
+
+
+class UnknownSymbol(ValidationFailed):
+    code = "unknown_symbol"
+
+
+class UnknownStrategy(ValidationFailed):
+    code = "unknown_strategy"
+
+
+class InvalidStrategyParams(ValidationFailed):
+    code = "invalid_strategy_params"
+
+
+class UnknownDataset(ValidationFailed):
+    code = "unknown_dataset"
+
+
+class UnknownExchange(ValidationFailed):
+    code = "unknown_exchange"
+
+
+class SessionNotFound(PapertapeError):
+    code = "session_not_found"
+
+
+class DatasetNotFound(PapertapeError):
+    code = "dataset_not_found"
+
+
+class DatasetExists(PapertapeError):
+    code = "dataset_exists"
+
+
+class IllegalTransition(PapertapeError):
+    """A state change the state machine forbids (for example stopping a stopped session)."""
+
+    code = "illegal_transition"
+
+
+class SessionNotRunning(PapertapeError):
+    """An action that needs a running session (a manual order) on one that is not."""
+
+    code = "session_not_running"
+
+
+class StopTimeout(PapertapeError):
+    """The runner did not finish in time; the session stays ``stopping`` and can be stopped again."""
+
+    code = "stop_timeout"
+
+
+class LiveTradingDisabled(PapertapeError):
+    code = "live_trading_disabled"
+
+
+class StoreUnavailable(PapertapeError):
+    code = "store_unavailable"
+
+
+class StoreWriteFailed(PapertapeError):
+    """A write that still failed after its retries. Raised, never swallowed."""
+
+    code = "store_write_failed"
+
+
+class FeedError(PapertapeError):
+    """A permanent market-data error (bad symbol on the exchange, auth refused)."""
+
+    code = "feed_error"
+
+
+class Unauthorized(PapertapeError):
+    code = "unauthorized"

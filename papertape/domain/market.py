@@ -1,0 +1,78 @@
+"""Market events: the data every source produces and every consumer reads.
+
+Timestamps are integers, microseconds since the Unix epoch, UTC. Integers keep replay exact and
+cheap (no datetime objects on the hot path) and match QuestDB's designated-timestamp resolution.
+Symbols are canonical papertape symbols such as ``BTC_USDT`` (see ``papertape.domain.symbols``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+MICROS = 1_000_000
+
+
+class Trade(NamedTuple):
+    """One trade print. ``side`` is the aggressor side: ``"buy"`` or ``"sell"``."""
+
+    ts: int
+    symbol: str
+    price: float
+    qty: float
+    side: str
+    trade_id: str = ""
+
+
+class Candle(NamedTuple):
+    """One bar. ``ts`` is the bar's open time; ``interval`` is in seconds."""
+
+    ts: int
+    symbol: str
+    interval: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class BookSnapshot(NamedTuple):
+    """An L2 order-book snapshot: ``bids`` best (highest) first, ``asks`` best (lowest) first."""
+
+    ts: int
+    symbol: str
+    bids: tuple[tuple[float, float], ...]
+    asks: tuple[tuple[float, float], ...]
+
+
+MarketEvent = Trade | Candle | BookSnapshot
+
+
+def event_price(event: MarketEvent) -> float | None:
+    """The price an event says the market is at (last trade, bar close, or book mid)."""
+    if isinstance(event, Trade):
+        return event.price
+    if isinstance(event, Candle):
+        return event.close
+    if event.bids and event.asks:
+        return (event.bids[0][0] + event.asks[0][0]) / 2
+    return None
+
+
+def to_micros(moment: datetime) -> int:
+    """UTC datetime → integer microseconds. Naive datetimes are rejected, never guessed."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: papertape timestamps are UTC and must say so")
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+
+
+def from_micros(ts: int) -> datetime:
+    """Integer microseconds → aware UTC datetime."""
+    return datetime.fromtimestamp(ts // MICROS, tz=UTC).replace(microsecond=ts % MICROS)
+
+
+def iso(ts: int | None) -> str | None:
+    """Integer microseconds → ISO-8601 UTC text for the API (``None`` stays ``None``)."""
+    return None if ts is None else from_micros(ts).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,93 @@
+"""The trading record a session leaves on the tape: orders, fills, positions, equity points,
+and the datasets market data is filed under. Plain immutable rows; the engine produces them,
+the store keeps them, the API shows them."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class OrderRecord(NamedTuple):
+    """The latest known state of an order. Stored append-only: each change is a new row and the
+    newest row per ``order_id`` is the order's state."""
+
+    session_id: str
+    order_id: str
+    ts: int
+    symbol: str
+    side: str  # "buy" | "sell"
+    type: str  # "market" | "limit" | "stop"
+    qty: float
+    price: float | None  # limit price
+    stop_price: float | None
+    status: str  # "open" | "partially_filled" | "filled" | "cancelled" | "rejected"
+    filled_qty: float
+    avg_fill_price: float | None
+    created_ts: int
+    client_order_id: str = ""
+    reason: str = ""  # why it was rejected or cancelled, or which rule placed it
+
+
+class FillRecord(NamedTuple):
+    session_id: str
+    fill_id: str
+    order_id: str
+    ts: int
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    fee: float
+    liquidity: str  # "maker" | "taker"
+
+
+class PositionRecord(NamedTuple):
+    """A position at ``ts``; the newest row per symbol is the current position. ``qty`` is signed
+    (negative = short)."""
+
+    session_id: str
+    ts: int
+    symbol: str
+    qty: float
+    avg_price: float
+    mark_price: float
+    realized_pnl: float
+    unrealized_pnl: float
+    fees: float
+
+
+class EquityPoint(NamedTuple):
+    session_id: str
+    ts: int
+    equity: float
+    cash: float
+    unrealized_pnl: float
+    realized_pnl: float
+    fees: float
+
+
+class Dataset(NamedTuple):
+    """A named body of recorded market data. Its rows are stored with ``source = name``; a
+    collect session's recording is replayable under ``source = session_id``."""
+
+    name: str
+    kind: str  # "trades" | "candles" | "book"
+    symbols: tuple[str, ...]
+    rows: int
+    start_ts: int | None
+    end_ts: int | None
+    created_at: int
+    interval: int | None = None  # candle interval in seconds
+    origin: str = ""  # the imported file, or the session that recorded it
+
+
+class SavedStrategy(NamedTuple):
+    """A user's saved strategy (a declarative rule strategy from the builder, or a built-in with
+    chosen parameters). ``definition`` is the JSON the engine validates."""
+
+    name: str
+    base: str  # the built-in strategy it configures, e.g. "rules" or "sma_cross"
+    params: dict
+    created_at: int
+    updated_at: int
+    description: str = ""

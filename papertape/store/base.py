@@ -1,0 +1,192 @@
+"""The store interface. Two implementations meet it: SQLite (embedded, the default) and QuestDB
+(server). One test suite (``tests/store``) runs against both.
+
+Rules every implementation keeps:
+- Nothing is deleted by any method here; sessions end in a terminal state and stay.
+- ``update_session`` is compare-and-set on the stored state: it writes only if the stored state is
+  still ``expected``, so two writers can never both move a session out of the same state.
+- Events are numbered 1, 2, 3, … per session, without gaps, in the order they were accepted.
+- Everything the lifecycle and the API rely on is readable right after the write returned
+  (read-your-writes), whatever the server does asynchronously.
+- Time-series writes are idempotent: writing the same row twice keeps one row.
+- Timestamps are integers, microseconds since the epoch, UTC.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.records import (
+    Dataset,
+    EquityPoint,
+    FillRecord,
+    OrderRecord,
+    PositionRecord,
+    SavedStrategy,
+)
+from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    state: SessionState | None = None
+    mode: Mode | None = None
+    symbol: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    sessions: list[Session]
+    total: int
+
+
+class StaleState(Exception):
+    """``update_session`` found a different state than expected; ``current`` is what it found."""
+
+    def __init__(self, current: Session):
+        super().__init__(f"session {current.session_id} is {current.state}")
+        self.current = current
+
+
+class Store(ABC):
+    url: str
+
+    # life of the store ---------------------------------------------------------------------
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> bool:
+        """True when the store answers a trivial query now."""
+
+    # sessions ------------------------------------------------------------------------------
+    @abstractmethod
+    async def create_session(self, session: Session, event: NewEvent) -> Session:
+        """Durably record a new session and its first event (seq 1). If a session with the same
+        ``idempotency_key`` exists, record nothing and return that one."""
+
+    @abstractmethod
+    async def update_session(
+        self, session: Session, expected: SessionState, event: NewEvent | None
+    ) -> Session:
+        """Replace the stored record with ``session`` if its stored state is ``expected``, and
+        append ``event`` atomically with it. Raises ``StaleState`` otherwise."""
+
+    @abstractmethod
+    async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+        """Record how far a running session got (used to resume it after a restart)."""
+
+    @abstractmethod
+    async def get_session(self, session_id: str) -> Session | None: ...
+
+    @abstractmethod
+    async def find_session_by_key(self, idempotency_key: str) -> Session | None: ...
+
+    @abstractmethod
+    async def list_sessions(self, query: SessionFilter) -> SessionPage:
+        """Newest first (by ``created_at``, then id)."""
+
+    @abstractmethod
+    async def unfinished_sessions(self) -> list[Session]:
+        """Every session whose state is not terminal (start-up reconciliation)."""
+
+    # events --------------------------------------------------------------------------------
+    @abstractmethod
+    async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
+        """Number and store ``events``; returns them with their sequence numbers."""
+
+    @abstractmethod
+    async def list_events(
+        self, session_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[SessionEvent]: ...
+
+    # the trading record --------------------------------------------------------------------
+    @abstractmethod
+    async def record_orders(self, rows: Sequence[OrderRecord]) -> None: ...
+
+    @abstractmethod
+    async def record_fills(self, rows: Sequence[FillRecord]) -> None: ...
+
+    @abstractmethod
+    async def record_positions(self, rows: Sequence[PositionRecord]) -> None: ...
+
+    @abstractmethod
+    async def record_equity(self, rows: Sequence[EquityPoint]) -> None: ...
+
+    @abstractmethod
+    async def list_orders(self, session_id: str) -> list[OrderRecord]:
+        """The newest state of each order, oldest order first."""
+
+    @abstractmethod
+    async def list_fills(self, session_id: str) -> list[FillRecord]: ...
+
+    @abstractmethod
+    async def list_positions(self, session_id: str) -> list[PositionRecord]:
+        """The newest position per symbol."""
+
+    @abstractmethod
+    async def list_equity(self, session_id: str, limit: int = 10_000) -> list[EquityPoint]:
+        """Oldest first; when there are more than ``limit`` points, evenly thinned to ``limit``
+        (the first and last points are always kept)."""
+
+    # market data ---------------------------------------------------------------------------
+    @abstractmethod
+    async def write_trades(self, source: str, rows: Sequence[Trade]) -> None: ...
+
+    @abstractmethod
+    async def write_candles(self, source: str, rows: Sequence[Candle]) -> None: ...
+
+    @abstractmethod
+    async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None: ...
+
+    @abstractmethod
+    async def read_trades(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[Trade]:
+        """Rows with ``start <= ts < end``, in timestamp order."""
+
+    @abstractmethod
+    async def read_candles(
+        self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
+    ) -> list[Candle]: ...
+
+    @abstractmethod
+    async def read_books(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[BookSnapshot]: ...
+
+    @abstractmethod
+    async def market_summary(self, source: str) -> dict[str, dict]:
+        """Per kind (``trades``, ``candles``, ``book``): ``{"rows", "start_ts", "end_ts",
+        "symbols"}`` for the rows filed under ``source``; kinds with no rows are left out."""
+
+    # datasets ------------------------------------------------------------------------------
+    @abstractmethod
+    async def save_dataset(self, dataset: Dataset) -> None:
+        """Create or replace the dataset's description (its rows are written separately)."""
+
+    @abstractmethod
+    async def get_dataset(self, name: str) -> Dataset | None: ...
+
+    @abstractmethod
+    async def list_datasets(self) -> list[Dataset]: ...
+
+    # saved strategies ----------------------------------------------------------------------
+    @abstractmethod
+    async def save_strategy(self, strategy: SavedStrategy) -> None:
+        """Create or replace a saved strategy by name."""
+
+    @abstractmethod
+    async def get_strategy(self, name: str) -> SavedStrategy | None: ...
+
+    @abstractmethod
+    async def list_strategies(self) -> list[SavedStrategy]: ...
