@@ -1,0 +1,102 @@
+"""What a user asks for when starting a session: the request body of ``POST /sessions/start``,
+the CLI's options, and the ``config`` stored on the session. Unknown fields are rejected, never
+ignored: every field that can be saved is enforced somewhere."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from papertape.domain.session import Mode
+from papertape.domain.symbols import canonical
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MarketConfig(Strict):
+    source: Literal["exchange", "replay"] = "exchange"
+    exchange: str = Field("mexc", min_length=1, max_length=40, description="a ccxt exchange id")
+    market_type: Literal["spot", "swap"] = Field(
+        "spot", description="spot, or a linear USDT-margined perpetual (swap)"
+    )
+    dataset: str | None = Field(
+        None, max_length=200, description="dataset name or a collect session's id (replay)"
+    )
+    speed: float = Field(
+        1.0, ge=0, le=1_000_000, description="replay speed; 0 replays as fast as possible"
+    )
+
+    @model_validator(mode="after")
+    def _replay_needs_dataset(self) -> MarketConfig:
+        if self.source == "replay" and not self.dataset:
+            raise ValueError("a replay source needs a dataset")
+        return self
+
+
+class StrategySpec(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class FeesConfig(Strict):
+    """Fee rates as fractions (0.001 = 0.1 %). ``None`` takes the exchange's default."""
+
+    taker: float | None = Field(None, ge=0, le=0.1)
+    maker: float | None = Field(None, ge=-0.01, le=0.1)
+
+
+class RiskConfig(Strict):
+    max_position_notional: float | None = Field(None, gt=0)
+    max_open_positions: int | None = Field(None, ge=1)
+    daily_loss_limit: float | None = Field(None, gt=0, description="in quote currency")
+    max_drawdown_pct: float | None = Field(None, gt=0, le=100)
+
+
+class VenueConfig(Strict):
+    latency_ms: float = Field(0, ge=0, le=60_000)
+    slippage_bps: float = Field(0, ge=0, le=1_000)
+    bar_fill: Literal["next_open", "close"] = "next_open"
+
+
+class SessionConfig(Strict):
+    mode: Mode
+    symbols: list[str] = Field(min_length=1, max_length=50)
+    strategies: list[StrategySpec] = Field(default_factory=list, max_length=20)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    cash: float = Field(10_000, gt=0, le=1e12, description="starting cash in the quote currency")
+    leverage: float = Field(1, ge=1, le=125)
+    fees: FeesConfig = Field(default_factory=FeesConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    venue: VenueConfig = Field(default_factory=VenueConfig)
+    duration_seconds: float | None = Field(None, gt=0, le=366 * 86_400)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    label: str | None = Field(None, max_length=200)
+
+    @field_validator("symbols")
+    @classmethod
+    def _canonical_symbols(cls, symbols: list[str]) -> list[str]:
+        result = [canonical(s) for s in symbols]
+        if len(set(result)) != len(result):
+            raise ValueError("symbols repeat")
+        return result
+
+    @field_validator("strategies", mode="before")
+    @classmethod
+    def _names_as_specs(cls, value: Any) -> Any:
+        """``"sma_cross"`` is short for ``{"name": "sma_cross"}``."""
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> SessionConfig:
+        if self.mode is Mode.BACKTEST and self.market.source != "replay":
+            raise ValueError("a backtest replays a dataset: set market.source to 'replay'")
+        if self.mode is Mode.COLLECT and self.strategies:
+            raise ValueError("a collect session records data and runs no strategies")
+        if self.mode is Mode.COLLECT and self.market.source != "exchange":
+            raise ValueError("a collect session records a live exchange feed")
+        return self
