@@ -190,3 +190,16 @@ class Store(ABC):
 
     @abstractmethod
     async def list_strategies(self) -> list[SavedStrategy]: ...
+
+
+def thin_evenly(rows: list, limit: int) -> list:
+    """At most ``limit`` rows spread evenly over ``rows``, always keeping the first and the last."""
+    if limit <= 0:
+        return []
+    if len(rows) <= limit:
+        return rows
+    if limit == 1:
+        return [rows[-1]]
+    last = len(rows) - 1
+    picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
+    return [rows[i] for i in picks]

@@ -1,0 +1,542 @@
+"""The embedded store: one SQLite file in WAL mode, zero set-up.
+
+All work runs on one dedicated thread with one connection, so every call sees every earlier
+write (read-your-writes) and compare-and-set is a plain transaction. ``synchronous=FULL``: a
+session recorded by ``start`` survives a crash or a power cut before the id is handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from papertape.domain.errors import StoreUnavailable
+from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.records import (
+    Dataset,
+    EquityPoint,
+    FillRecord,
+    OrderRecord,
+    PositionRecord,
+    SavedStrategy,
+)
+from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.store.base import SessionFilter, SessionPage, StaleState, Store, thin_evenly
+from papertape.store.sqlite_schema import MIGRATIONS
+
+T = TypeVar("T")
+
+_SESSION_COLUMNS = (
+    "session_id, mode, state, symbols, config, created_at, updated_at, started_at, ended_at, "
+    "stop_reason, error_code, error_message, idempotency_key, last_seq, checkpoint"
+)
+
+
+def _session_row(s: Session) -> tuple:
+    return (
+        s.session_id,
+        s.mode.value,
+        s.state.value,
+        json.dumps(list(s.symbols)),
+        json.dumps(s.config),
+        s.created_at,
+        s.updated_at,
+        s.started_at,
+        s.ended_at,
+        s.stop_reason,
+        s.error_code,
+        s.error_message,
+        s.idempotency_key,
+        s.last_seq,
+        json.dumps(s.checkpoint),
+    )
+
+
+def _session_from(row: sqlite3.Row) -> Session:
+    return Session(
+        session_id=row["session_id"],
+        mode=Mode(row["mode"]),
+        state=SessionState(row["state"]),
+        symbols=tuple(json.loads(row["symbols"])),
+        config=json.loads(row["config"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        stop_reason=row["stop_reason"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        idempotency_key=row["idempotency_key"],
+        last_seq=row["last_seq"],
+        checkpoint=json.loads(row["checkpoint"]),
+    )
+
+
+def path_from_url(url: str) -> Path:
+    """``sqlite:///./var/papertape.db`` → ``./var/papertape.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError(f"not a sqlite URL: {url!r} (expected sqlite:///PATH)")
+    return Path(url[len(prefix) :])
+
+
+class SQLiteStore(Store):
+    def __init__(self, url: str):
+        self.url = url
+        self.path = path_from_url(url)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+
+    # plumbing --------------------------------------------------------------------------------
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreUnavailable(f"store {self.url} is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` inside one IMMEDIATE transaction: all of it is stored, or none of it."""
+
+        def in_transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._run(in_transaction)
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            _migrate(conn)
+            return conn
+
+        try:
+            self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> bool:
+        try:
+            return await self._run(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
+        except (sqlite3.Error, StoreUnavailable):
+            return False
+
+    # sessions --------------------------------------------------------------------------------
+    async def create_session(self, session: Session, event: NewEvent) -> Session:
+        def create(conn: sqlite3.Connection) -> Session:
+            if session.idempotency_key is not None:
+                existing = _select_session(conn, "idempotency_key = ?", session.idempotency_key)
+                if existing is not None:
+                    return existing
+            conn.execute(
+                f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                _session_row(session),
+            )
+            _append_events(conn, session.session_id, [event])
+            stored = _select_session(conn, "session_id = ?", session.session_id)
+            assert stored is not None
+            return stored
+
+        return await self._write(create)
+
+    async def update_session(
+        self, session: Session, expected: SessionState, event: NewEvent | None
+    ) -> Session:
+        def update(conn: sqlite3.Connection) -> Session:
+            current = _select_session(conn, "session_id = ?", session.session_id)
+            if current is None:
+                raise KeyError(session.session_id)
+            if current.state is not expected:
+                raise StaleState(current)
+            conn.execute(
+                "UPDATE sessions SET state=?, updated_at=?, started_at=?, ended_at=?, "
+                "stop_reason=?, error_code=?, error_message=?, checkpoint=? WHERE session_id=?",
+                (
+                    session.state.value,
+                    session.updated_at,
+                    session.started_at,
+                    session.ended_at,
+                    session.stop_reason,
+                    session.error_code,
+                    session.error_message,
+                    json.dumps(session.checkpoint),
+                    session.session_id,
+                ),
+            )
+            if event is not None:
+                _append_events(conn, session.session_id, [event])
+            stored = _select_session(conn, "session_id = ?", session.session_id)
+            assert stored is not None
+            return stored
+
+        return await self._write(update)
+
+    async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+        text = json.dumps(checkpoint)
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE sessions SET checkpoint=? WHERE session_id=?", (text, session_id)
+            )
+        )
+
+    async def get_session(self, session_id: str) -> Session | None:
+        return await self._run(lambda c: _select_session(c, "session_id = ?", session_id))
+
+    async def find_session_by_key(self, idempotency_key: str) -> Session | None:
+        return await self._run(lambda c: _select_session(c, "idempotency_key = ?", idempotency_key))
+
+    async def list_sessions(self, query: SessionFilter) -> SessionPage:
+        clauses, params = [], []
+        if query.state is not None:
+            clauses.append("state = ?")
+            params.append(query.state.value)
+        if query.mode is not None:
+            clauses.append("mode = ?")
+            params.append(query.mode.value)
+        if query.symbol is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(sessions.symbols) WHERE value = ?)")
+            params.append(query.symbol)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+        def page(conn: sqlite3.Connection) -> SessionPage:
+            total = conn.execute(f"SELECT count(*) FROM sessions {where}", params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions {where} "
+                "ORDER BY created_at DESC, session_id DESC LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset],
+            ).fetchall()
+            return SessionPage([_session_from(r) for r in rows], total)
+
+        return await self._run(page)
+
+    async def unfinished_sessions(self) -> list[Session]:
+        terminal = tuple(s.value for s in SessionState if s.terminal)
+
+        def select(conn: sqlite3.Connection) -> list[Session]:
+            rows = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE state NOT IN (?, ?, ?) "
+                "ORDER BY created_at",
+                terminal,
+            ).fetchall()
+            return [_session_from(r) for r in rows]
+
+        return await self._run(select)
+
+    # events ----------------------------------------------------------------------------------
+    async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
+        if not events:
+            return []
+        return await self._write(lambda c: _append_events(c, session_id, events))
+
+    async def list_events(
+        self, session_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[SessionEvent]:
+        def select(conn: sqlite3.Connection) -> list[SessionEvent]:
+            rows = conn.execute(
+                "SELECT seq, ts, kind, data FROM events WHERE session_id=? AND seq>? "
+                "ORDER BY seq LIMIT ?",
+                (session_id, after_seq, limit),
+            ).fetchall()
+            return [
+                SessionEvent(session_id, r["seq"], r["ts"], r["kind"], json.loads(r["data"]))
+                for r in rows
+            ]
+
+        return await self._run(select)
+
+    # the trading record ----------------------------------------------------------------------
+    async def record_orders(self, rows: Sequence[OrderRecord]) -> None:
+        await self._executemany(
+            "INSERT INTO orders VALUES (" + ", ".join("?" * len(OrderRecord._fields)) + ") "
+            "ON CONFLICT (session_id, order_id) DO UPDATE SET "
+            + ", ".join(f"{f}=excluded.{f}" for f in OrderRecord._fields[2:])
+            + " WHERE excluded.ts >= orders.ts",
+            rows,
+        )
+
+    async def record_fills(self, rows: Sequence[FillRecord]) -> None:
+        await self._executemany(
+            "INSERT OR IGNORE INTO fills VALUES (" + ", ".join("?" * len(FillRecord._fields)) + ")",
+            rows,
+        )
+
+    async def record_positions(self, rows: Sequence[PositionRecord]) -> None:
+        await self._executemany(
+            "INSERT INTO positions VALUES ("
+            + ", ".join("?" * len(PositionRecord._fields))
+            + ") ON CONFLICT (session_id, symbol) DO UPDATE SET "
+            + ", ".join(f"{f}=excluded.{f}" for f in PositionRecord._fields if f != "symbol")
+            + " WHERE excluded.ts >= positions.ts",
+            rows,
+        )
+
+    async def record_equity(self, rows: Sequence[EquityPoint]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO equity VALUES ("
+            + ", ".join("?" * len(EquityPoint._fields))
+            + ")",
+            rows,
+        )
+
+    async def list_orders(self, session_id: str) -> list[OrderRecord]:
+        return await self._select_records(
+            OrderRecord, "orders", session_id, "created_ts, order_id"
+        )
+
+    async def list_fills(self, session_id: str) -> list[FillRecord]:
+        return await self._select_records(FillRecord, "fills", session_id, "ts, fill_id")
+
+    async def list_positions(self, session_id: str) -> list[PositionRecord]:
+        return await self._select_records(PositionRecord, "positions", session_id, "symbol")
+
+    async def list_equity(self, session_id: str, limit: int = 10_000) -> list[EquityPoint]:
+        points = await self._select_records(EquityPoint, "equity", session_id, "ts")
+        return thin_evenly(points, limit)
+
+    async def _select_records(self, record: type, table: str, session_id: str, order: str) -> list:
+        columns = ", ".join(record._fields)
+
+        def select(conn: sqlite3.Connection) -> list:
+            rows = conn.execute(
+                f"SELECT {columns} FROM {table} WHERE session_id=? ORDER BY {order}",
+                (session_id,),
+            ).fetchall()
+            return [record(*r) for r in rows]
+
+        return await self._run(select)
+
+    async def _executemany(self, sql: str, rows: Sequence[tuple]) -> None:
+        if rows:
+            await self._write(lambda c: c.executemany(sql, rows))
+
+    # market data -----------------------------------------------------------------------------
+    async def write_trades(self, source: str, rows: Sequence[Trade]) -> None:
+        await self._executemany(
+            "INSERT OR IGNORE INTO trades (source, symbol, ts, trade_id, price, qty, side) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(source, t.symbol, t.ts, t.trade_id, t.price, t.qty, t.side) for t in rows],
+        )
+
+    async def write_candles(self, source: str, rows: Sequence[Candle]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO candles "
+            "(source, symbol, interval, ts, open, high, low, close, volume) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (source, c.symbol, c.interval, c.ts, c.open, c.high, c.low, c.close, c.volume)
+                for c in rows
+            ],
+        )
+
+    async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO books (source, symbol, ts, bids, asks) VALUES (?, ?, ?, ?, ?)",
+            [
+                (source, b.symbol, b.ts, json.dumps(b.bids), json.dumps(b.asks))
+                for b in rows
+            ],
+        )
+
+    async def read_trades(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[Trade]:
+        sql = (
+            "SELECT ts, symbol, price, qty, side, trade_id FROM trades "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<? "
+            "ORDER BY ts, symbol, trade_id"
+        )
+        args = (source, *symbols, start, end)
+        return await self._run(lambda c: [Trade(*r) for r in c.execute(sql, args)])
+
+    async def read_candles(
+        self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
+    ) -> list[Candle]:
+        interval_clause = "" if interval is None else " AND interval=?"
+        sql = (
+            "SELECT ts, symbol, interval, open, high, low, close, volume FROM candles "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<?{interval_clause} "
+            "ORDER BY ts, symbol"
+        )
+        args: tuple = (source, *symbols, start, end)
+        if interval is not None:
+            args = (*args, interval)
+        return await self._run(lambda c: [Candle(*r) for r in c.execute(sql, args)])
+
+    async def read_books(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[BookSnapshot]:
+        sql = (
+            "SELECT ts, symbol, bids, asks FROM books "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<? "
+            "ORDER BY ts, symbol"
+        )
+        args = (source, *symbols, start, end)
+
+        def select(conn: sqlite3.Connection) -> list[BookSnapshot]:
+            return [
+                BookSnapshot(ts, symbol, _levels(bids), _levels(asks))
+                for ts, symbol, bids, asks in conn.execute(sql, args)
+            ]
+
+        return await self._run(select)
+
+    async def market_summary(self, source: str) -> dict[str, dict]:
+        def summarise(conn: sqlite3.Connection) -> dict[str, dict]:
+            summary = {}
+            for kind, table in (("trades", "trades"), ("candles", "candles"), ("book", "books")):
+                rows = conn.execute(
+                    f"SELECT symbol, count(*), min(ts), max(ts) FROM {table} "
+                    "WHERE source=? GROUP BY symbol ORDER BY symbol",
+                    (source,),
+                ).fetchall()
+                if rows:
+                    summary[kind] = {
+                        "rows": sum(r[1] for r in rows),
+                        "start_ts": min(r[2] for r in rows),
+                        "end_ts": max(r[3] for r in rows),
+                        "symbols": [r[0] for r in rows],
+                    }
+            return summary
+
+        return await self._run(summarise)
+
+    # datasets and strategies ----------------------------------------------------------------
+    async def save_dataset(self, dataset: Dataset) -> None:
+        row = dataset._replace(symbols=json.dumps(list(dataset.symbols)))
+        await self._write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO datasets (name, kind, symbols, rows, start_ts, end_ts, "
+                "created_at, interval, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                tuple(row),
+            )
+        )
+
+    async def get_dataset(self, name: str) -> Dataset | None:
+        found = await self._datasets("WHERE name=?", (name,))
+        return found[0] if found else None
+
+    async def list_datasets(self) -> list[Dataset]:
+        return await self._datasets("", ())
+
+    async def _datasets(self, where: str, args: tuple) -> list[Dataset]:
+        sql = (
+            "SELECT name, kind, symbols, rows, start_ts, end_ts, created_at, interval, origin "
+            f"FROM datasets {where} ORDER BY created_at DESC, name"
+        )
+
+        def select(conn: sqlite3.Connection) -> list[Dataset]:
+            return [
+                Dataset(*r)._replace(symbols=tuple(json.loads(r[2])))
+                for r in conn.execute(sql, args)
+            ]
+
+        return await self._run(select)
+
+    async def save_strategy(self, strategy: SavedStrategy) -> None:
+        row = strategy._replace(params=json.dumps(strategy.params))
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO strategies (name, base, params, created_at, updated_at, description) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET base=excluded.base, "
+                "params=excluded.params, updated_at=excluded.updated_at, "
+                "description=excluded.description",
+                tuple(row),
+            )
+        )
+
+    async def get_strategy(self, name: str) -> SavedStrategy | None:
+        found = await self._strategies("WHERE name=?", (name,))
+        return found[0] if found else None
+
+    async def list_strategies(self) -> list[SavedStrategy]:
+        return await self._strategies("", ())
+
+    async def _strategies(self, where: str, args: tuple) -> list[SavedStrategy]:
+        sql = (
+            "SELECT name, base, params, created_at, updated_at, description "
+            f"FROM strategies {where} ORDER BY name"
+        )
+
+        def select(conn: sqlite3.Connection) -> list[SavedStrategy]:
+            return [
+                SavedStrategy(*r)._replace(params=json.loads(r[2]))
+                for r in conn.execute(sql, args)
+            ]
+
+        return await self._run(select)
+
+
+def _marks(values: Sequence[Any]) -> str:
+    if not values:
+        raise ValueError("at least one symbol is needed")
+    return ", ".join("?" * len(values))
+
+
+def _levels(text: str) -> tuple[tuple[float, float], ...]:
+    return tuple((float(p), float(q)) for p, q in json.loads(text))
+
+
+def _select_session(conn: sqlite3.Connection, where: str, value: str) -> Session | None:
+    row = conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE {where}", (value,)).fetchone()
+    return None if row is None else _session_from(row)
+
+
+def _append_events(
+    conn: sqlite3.Connection, session_id: str, events: Sequence[NewEvent]
+) -> list[SessionEvent]:
+    row = conn.execute(
+        "UPDATE sessions SET last_seq = last_seq + ? WHERE session_id = ? RETURNING last_seq",
+        (len(events), session_id),
+    ).fetchone()
+    if row is None:
+        raise KeyError(session_id)
+    first = row[0] - len(events) + 1
+    numbered = [
+        SessionEvent(session_id, first + i, e.ts, e.kind, e.data) for i, e in enumerate(events)
+    ]
+    conn.executemany(
+        "INSERT INTO events (session_id, seq, ts, kind, data) VALUES (?, ?, ?, ?, ?)",
+        [(e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data)) for e in numbered],
+    )
+    return numbered
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    current = row[0] or 0
+    for version, statements in MIGRATIONS:
+        if version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
