@@ -46,6 +46,18 @@ class UnknownExchange(ValidationFailed):
     code = "unknown_exchange"
 
 
+class InvalidDataFile(ValidationFailed):
+    """A market-data file that cannot be read: unknown format or kind, missing or bad columns."""
+
+    code = "invalid_data_file"
+
+
+class OrderRejected(ValidationFailed):
+    """An order the venue, the portfolio or a risk rule refuses; ``details`` says which rule."""
+
+    code = "order_rejected"
+
+
 class SessionNotFound(PapertapeError):
     code = "session_not_found"
 
