@@ -79,7 +79,9 @@ class Store(ABC):
         self, session: Session, expected: SessionState, event: NewEvent | None
     ) -> Session:
         """Replace the stored record with ``session`` if its stored state is ``expected``, and
-        append ``event`` atomically with it. Raises ``StaleState`` otherwise."""
+        append ``event`` atomically with it. Raises ``StaleState`` otherwise. The checkpoint is
+        not part of it (only ``save_checkpoint`` writes that, so a transition never rolls back a
+        newer checkpoint); the returned record carries the stored checkpoint."""
 
     @abstractmethod
     async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:

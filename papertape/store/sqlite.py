@@ -173,7 +173,7 @@ class SQLiteStore(Store):
                 raise StaleState(current)
             conn.execute(
                 "UPDATE sessions SET state=?, updated_at=?, started_at=?, ended_at=?, "
-                "stop_reason=?, error_code=?, error_message=?, checkpoint=? WHERE session_id=?",
+                "stop_reason=?, error_code=?, error_message=? WHERE session_id=?",
                 (
                     session.state.value,
                     session.updated_at,
@@ -182,7 +182,6 @@ class SQLiteStore(Store):
                     session.stop_reason,
                     session.error_code,
                     session.error_message,
-                    json.dumps(session.checkpoint),
                     session.session_id,
                 ),
             )

@@ -1,0 +1,95 @@
+"""Orders as the paper venue and the portfolio see them.
+
+An ``Order`` is mutable while it lives (fills change it) and is written to the tape as an
+``OrderRecord`` on every change. Quantities are in the base currency. ``qty=None`` means
+"size it when it fills": all of the buying power for an entry (``fraction`` of it), or the whole
+position for an exit — so that an order decided at a bar's close and filled at the next bar's open
+is sized at the price it really gets, as backtesting.py and Freqtrade do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from papertape.domain.records import OrderRecord
+
+BUY, SELL = "buy", "sell"
+SIDES = (BUY, SELL)
+MARKET, LIMIT, STOP = "market", "limit", "stop"
+ORDER_TYPES = (MARKET, LIMIT, STOP)
+OPEN, PARTIAL, FILLED, CANCELLED, REJECTED = (
+    "open", "partially_filled", "filled", "cancelled", "rejected"
+)
+LIVE_STATUSES = (OPEN, PARTIAL)
+QTY_EPSILON = 1e-12  # quantities below this are treated as zero (float dust)
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    order_id: str
+    symbol: str
+    side: str
+    type: str
+    qty: float | None  # None: sized at the first fill (see the module docstring)
+    created_ts: int
+    active_ts: int  # the venue sees it from this time on (decision-to-fill latency)
+    price: float | None = None  # limit price
+    stop_price: float | None = None
+    fraction: float = 1.0  # of the buying power, when ``qty`` is None and it opens a position
+    reduce_only: bool = False  # may only shrink a position (exits, stop-loss, take-profit)
+    client_order_id: str = ""
+    reason: str = ""  # who placed it ("sma_cross", "manual", "stop_loss") or why it ended
+    status: str = OPEN
+    filled_qty: float = 0.0
+    notional: float = 0.0  # Σ fill qty × price, for the average price
+    fees: float = 0.0
+    triggered: bool = False  # a stop order whose stop price was reached
+    maker: bool = False  # a limit order that rested (was not marketable when it arrived)
+    owner: object = None  # the strategy instance to tell about its fills (not recorded)
+    updated_ts: int = 0
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == BUY else -1
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.qty is None else self.qty - self.filled_qty
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def avg_fill_price(self) -> float | None:
+        return self.notional / self.filled_qty if self.filled_qty > 0 else None
+
+    def record(self, session_id: str) -> OrderRecord:
+        return OrderRecord(
+            session_id=session_id, order_id=self.order_id, ts=self.updated_ts or self.created_ts,
+            symbol=self.symbol, side=self.side, type=self.type,
+            qty=self.qty if self.qty is not None else self.filled_qty,
+            price=self.price, stop_price=self.stop_price, status=self.status,
+            filled_qty=self.filled_qty, avg_fill_price=self.avg_fill_price,
+            created_ts=self.created_ts, client_order_id=self.client_order_id, reason=self.reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution. ``fee`` is in the quote currency (negative for a maker rebate)."""
+
+    fill_id: str
+    order_id: str
+    ts: int
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    fee: float
+    liquidity: str  # "maker" | "taker"
+    reason: str = ""
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == BUY else -1

@@ -1,0 +1,214 @@
+"""Creating ccxt exchange objects, and the market list of each exchange, loaded once.
+
+``ExchangeHub`` is the seam between papertape and ccxt: everything that talks to an exchange
+gets its exchange object from a hub's ``factory``. Production uses ``ccxt_factory`` (ccxt.pro
+classes, websocket + REST); tests and the dashboard's browser tests hand in the recorded-data
+double (``tests/support/exchange_double.py``) through the same argument.
+
+The market list is loaded once per exchange and kept for the life of the process: symbol
+validation and ``GET /markets`` read it from memory. A failed load is not cached, so the next
+caller tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import ccxt
+import ccxt.pro
+import structlog
+
+from papertape.domain.errors import UnknownExchange, UnknownSymbol
+from papertape.market.exchange.credentials import Credentials, redact
+from papertape.market.exchange.errors import ExchangeUnavailable
+from papertape.market.exchange.symbols import canonical_markets, to_ccxt
+
+log = structlog.get_logger("papertape.exchange")
+
+ExchangeFactory = Callable[[str, dict[str, Any]], Any]
+"""``(exchange_id, ccxt config) -> exchange object`` with ccxt.pro's async methods."""
+
+REQUEST_TIMEOUT_MS = 10_000
+VALIDATE_WAIT_S = 2.0
+
+
+def ccxt_factory(exchange_id: str, config: dict[str, Any]) -> Any:
+    """A ccxt.pro exchange (websocket and REST); a REST-only ccxt exchange when ccxt.pro lacks it."""
+    cls = getattr(ccxt.pro, exchange_id, None) or getattr(ccxt.async_support, exchange_id, None)
+    if cls is None:
+        raise UnknownExchange(f"ccxt has no exchange {exchange_id!r}")
+    return cls(config)
+
+
+def check_exchange_id(exchange_id: str) -> str:
+    if exchange_id not in ccxt.exchanges:
+        raise UnknownExchange(
+            f"unknown exchange {exchange_id!r}: not a ccxt exchange id",
+            details=[{"field": "market.exchange", "message": f"unknown exchange {exchange_id!r}"}],
+        )
+    return exchange_id
+
+
+def describe(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """A one-line, key-free description of an exchange error for users and logs."""
+    text = str(exc).strip() or type(exc).__name__
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return redact(f"{type(exc).__name__}: {text}", secrets)
+
+
+class ExchangeHub:
+    def __init__(self, factory: ExchangeFactory = ccxt_factory):
+        self.factory = factory
+        self._markets: dict[str, tuple[dict, dict | None]] = {}
+        self._loading: dict[str, asyncio.Task] = {}
+
+    def create(
+        self, exchange_id: str, market_type: str = "spot", credentials: Credentials | None = None
+    ) -> Any:
+        """A new exchange object, with the cached market list installed when there is one."""
+        check_exchange_id(exchange_id)
+        config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": REQUEST_TIMEOUT_MS,
+            "options": {"defaultType": market_type},
+        }
+        if credentials is not None:
+            config.update(credentials.ccxt_config())
+        exchange = self.factory(exchange_id, config)
+        cached = self._markets.get(exchange_id)
+        if cached is not None:
+            exchange.set_markets(*cached)
+        return exchange
+
+    def cached_markets(self, exchange_id: str) -> dict | None:
+        entry = self._markets.get(exchange_id)
+        return entry[0] if entry else None
+
+    async def markets(self, exchange_id: str) -> dict:
+        """ccxt's market structures by unified symbol; loads them on first use. Raises
+        ``ExchangeUnavailable`` when they cannot be loaded now."""
+        check_exchange_id(exchange_id)
+        cached = self._markets.get(exchange_id)
+        if cached is not None:
+            return cached[0]
+        return await asyncio.shield(self._load_task(exchange_id))
+
+    def _load_task(self, exchange_id: str) -> asyncio.Task:
+        """The one load in flight for ``exchange_id`` (callers share it; a caller giving up does
+        not cancel it for the others)."""
+        task = self._loading.get(exchange_id)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.get_running_loop().create_task(self._load(exchange_id))
+            task.add_done_callback(lambda t, eid=exchange_id: self._load_done(eid, t))
+            self._loading[exchange_id] = task
+        return task
+
+    def _load_done(self, exchange_id: str, task: asyncio.Task) -> None:
+        if self._loading.get(exchange_id) is task:
+            del self._loading[exchange_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here so an unawaited failure is not reported as lost
+
+    async def _load(self, exchange_id: str) -> dict:
+        exchange = self.factory(
+            exchange_id, {"enableRateLimit": True, "timeout": REQUEST_TIMEOUT_MS}
+        )
+        try:
+            markets = await exchange.load_markets()
+            self._markets[exchange_id] = (markets, getattr(exchange, "currencies", None))
+            log.info("exchange.markets.loaded", exchange=exchange_id, markets=len(markets))
+            return markets
+        except (ccxt.BaseError, OSError, asyncio.TimeoutError) as exc:
+            raise ExchangeUnavailable(
+                f"{exchange_id} unreachable: {describe(exc)}", details={"exchange": exchange_id}
+            ) from None
+        finally:
+            try:
+                await exchange.close()
+            except Exception as exc:  # closing a half-open client must not hide the load result
+                log.warning("exchange.close_failed", exchange=exchange_id, error=describe(exc))
+
+    async def list_markets(self, exchange_id: str, market_type: str) -> list[dict[str, Any]]:
+        """The tradable markets of one type, canonical symbols, sorted (``GET /markets``)."""
+        markets = await self.markets(exchange_id)
+        rows = []
+        for symbol, market in sorted(canonical_markets(markets, market_type).items()):
+            precision = market.get("precision") or {}
+            limits = market.get("limits") or {}
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "exchange_symbol": market.get("symbol"),
+                    "base": market.get("base"),
+                    "quote": market.get("quote"),
+                    "market_type": market_type,
+                    "active": market.get("active") is not False,
+                    "price_precision": precision.get("price"),
+                    "amount_precision": precision.get("amount"),
+                    "min_amount": (limits.get("amount") or {}).get("min"),
+                    "min_cost": (limits.get("cost") or {}).get("min"),
+                }
+            )
+        return rows
+
+    def check_symbols(
+        self, exchange_id: str, market_type: str, symbols: Iterable[str], markets: dict
+    ) -> None:
+        """Raise ``UnknownSymbol`` naming every symbol the market list lacks."""
+        missing = [s for s in symbols if to_ccxt(s, market_type) not in markets]
+        if missing:
+            raise UnknownSymbol(
+                f"unknown symbol{'s' if len(missing) > 1 else ''} on {exchange_id} {market_type}: "
+                + ", ".join(missing),
+                details=[
+                    {"field": "symbols", "message": f"{s} is not a {market_type} market on {exchange_id}"}
+                    for s in missing
+                ],
+            )
+
+    async def validate_symbols(
+        self,
+        exchange_id: str,
+        market_type: str,
+        symbols: Sequence[str],
+        wait: float = VALIDATE_WAIT_S,
+    ) -> bool:
+        """Check ``symbols`` at session start. Returns True when they were checked against the
+        market list; False when the list could not be had within ``wait`` seconds (the start goes
+        ahead and the feed checks the symbols once the list loads; the load keeps going in the
+        background meanwhile). Raises ``UnknownExchange`` / ``UnknownSymbol``."""
+        check_exchange_id(exchange_id)
+        markets = self.cached_markets(exchange_id)
+        if markets is None:
+            try:
+                markets = await asyncio.wait_for(asyncio.shield(self._load_task(exchange_id)), wait)
+            except (ExchangeUnavailable, asyncio.TimeoutError) as exc:
+                log.info("exchange.validate.deferred", exchange=exchange_id, reason=str(exc))
+                return False
+        self.check_symbols(exchange_id, market_type, symbols, markets)
+        return True
+
+
+_default_hub: ExchangeHub | None = None
+
+
+def default_hub() -> ExchangeHub:
+    """The process's hub (real ccxt unless ``use_hub`` installed another at start-up)."""
+    global _default_hub
+    if _default_hub is None:
+        _default_hub = ExchangeHub()
+    return _default_hub
+
+
+def use_hub(hub: ExchangeHub) -> None:
+    """Install the process's hub; called once at start-up (``serve_with_double`` uses it)."""
+    global _default_hub
+    _default_hub = hub
+
+
+async def validate_symbols(exchange_id: str, market_type: str, symbols: Sequence[str]) -> bool:
+    """Session-start check through the process's hub (see ``ExchangeHub.validate_symbols``)."""
+    return await default_hub().validate_symbols(exchange_id, market_type, symbols)

@@ -1,0 +1,423 @@
+"""The live exchange feed: trades, order-book snapshots and trade-derived candles for several
+symbols, through ccxt.pro's ``watch_trades`` / ``watch_order_book``.
+
+Shape of the machinery:
+
+- a *connector* task loads the exchange's market list (retrying with backoff while the exchange
+  is unreachable: the session keeps running and says ``reconnecting``), checks the symbols
+  against it (an unknown one fails the session with ``unknown_symbol``), then starts
+- one *stream* task per symbol and kind (trades, book). Each loops on its ``watch_*`` call; a
+  network error marks the stream down, waits an exponential backoff with jitter and calls
+  ``watch_*`` again, which makes ccxt reconnect and resubscribe. When a stream that had delivered
+  data comes back, the outage is counted as a gap (``status.gaps``) with its time span;
+- a *watchdog* task marks a symbol ``stale`` when nothing arrived for it for ``stale_after`` s.
+
+Streams hand their events to ``batches()`` through a bounded queue: when the consumer is slow, the
+streams wait (backpressure) instead of dropping anything. ccxt keeps the full order book the
+exchange sends as a local book (snapshot + deltas, nonce-checked); a snapshot of its top
+``book_depth`` levels is taken at most every ``book_interval`` seconds per symbol.
+
+Permanent errors (unknown symbol, keys refused, capability missing) end ``batches()`` with a
+``PapertapeError`` carrying a stable code; nothing else does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ccxt
+import structlog
+
+from papertape.domain.errors import PapertapeError, UnknownSymbol
+from papertape.domain.market import MICROS, BookSnapshot, MarketEvent, Trade
+from papertape.market.exchange.backoff import Backoff
+from papertape.market.exchange.candles import CandleBuilder
+from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
+from papertape.market.exchange.errors import (
+    ExchangeAuthFailed,
+    ExchangeRejected,
+    ExchangeUnavailable,
+    ExchangeUnsupported,
+)
+from papertape.market.exchange.symbols import to_ccxt
+from papertape.market.source import FeedStatus, MarketSource
+
+log = structlog.get_logger("papertape.exchange.feed")
+
+TRADES, BOOK = "trades", "book"
+_CLOSED = object()
+_RECENT_IDS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOptions:
+    book_depth: int | None = 20
+    """Levels per side in each snapshot; ``None`` keeps every level of the local book."""
+    book_interval: float = 1.0
+    """Seconds between two snapshots of one symbol's book (0: one per update)."""
+    candle_interval: int | None = 60
+    """Seconds per trade-derived bar; ``None`` emits no bars."""
+    watch_book: bool = True
+    stale_after: float = 30.0
+    """A symbol without any message for this long is ``stale``."""
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    max_batch: int = 5_000
+    queue_size: int = 1_000
+    """Pending stream messages before the streams wait for the consumer."""
+    permanent_after: int = 20
+    """Consecutive exchange-side (non-network) errors on one stream before it is given up."""
+
+
+@dataclass(slots=True)
+class ExchangeFeedStatus(FeedStatus):
+    """``FeedStatus`` plus what a live feed can say per symbol."""
+
+    duplicates: int = 0
+    out_of_order: int = 0
+    symbols: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Stream:
+    symbol: str
+    kind: str
+    up: bool = False
+    had_data: bool = False
+    down_since: int | None = None  # µs
+    last_data_ts: int | None = None  # µs, local clock
+    error: str = ""
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1_000
+
+
+class ExchangeSource(MarketSource):
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        exchange_id: str = "mexc",
+        market_type: str = "spot",
+        resume_after: int | None = None,
+        *,
+        options: FeedOptions | None = None,
+        hub: ExchangeHub | None = None,
+        session_id: str | None = None,
+    ):
+        super().__init__(symbols, resume_after)
+        self.exchange_id = exchange_id
+        self.market_type = market_type
+        self.options = options or FeedOptions()
+        self.hub = hub or default_hub()
+        self.status: ExchangeFeedStatus = ExchangeFeedStatus()
+        self._log = log.bind(exchange=exchange_id, market_type=market_type, session_id=session_id)
+        self._queue: asyncio.Queue = asyncio.Queue(maxsize=self.options.queue_size)
+        self._tasks: list[asyncio.Task] = []
+        self._exchange: Any = None
+        self._closed = False
+        self._streams = {
+            (s, k): _Stream(s, k)
+            for s in self.symbols
+            for k in ((TRADES, BOOK) if self.options.watch_book else (TRADES,))
+        }
+        self._last_message = {s: 0.0 for s in self.symbols}  # monotonic seconds
+        self._stale: set[str] = set()
+        self._seen_ids = {s: (deque(maxlen=_RECENT_IDS), set()) for s in self.symbols}
+        self._last_trade_ts = dict.fromkeys(self.symbols, 0)
+        self._last_book_at = dict.fromkeys(self.symbols, float("-inf"))
+        self._candles = (
+            CandleBuilder(self.options.candle_interval) if self.options.candle_interval else None
+        )
+        self._counts = {s: {"trades": 0, "books": 0, "candles": 0} for s in self.symbols}
+
+    # the consumer's side -------------------------------------------------------------------
+    async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
+        if not self._tasks and not self._closed:
+            self._start()
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSED:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            events = list(item)
+            pending_end: Any = None
+            while len(events) < self.options.max_batch and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is _CLOSED or isinstance(nxt, BaseException):
+                    pending_end = nxt
+                    break
+                events.extend(nxt)
+            if events:
+                events.sort(key=lambda e: e.ts)
+                self.status.events += len(events)
+                self.status.last_event_ts = events[-1].ts
+                yield events
+            if pending_end is _CLOSED:
+                return
+            if pending_end is not None:
+                raise pending_end
+
+    async def close(self) -> None:
+        """Cancel every task and close the exchange's connections; returns within a few seconds
+        whatever the feed was doing (connecting, backing off, streaming)."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
+        if self._exchange is not None:
+            try:
+                await asyncio.wait_for(self._exchange.close(), 2.0)
+            except (Exception, asyncio.TimeoutError) as exc:
+                self._log.warning("feed.close_failed", error=describe(exc))
+        self.status.set("finished", "closed")
+        self._put_final(_CLOSED)
+
+    # machinery -----------------------------------------------------------------------------
+    def _start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._connect(), name="feed-connect"))
+
+    def _put_final(self, item: Any) -> None:
+        """Queue the end of the stream, making room if the consumer fell behind (it is ending)."""
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+
+    def _fail(self, error: PapertapeError) -> None:
+        self._log.error("feed.failed", error_code=error.code, error=error.message)
+        self.status.set("failed", error.message)
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        self._put_final(error)
+
+    async def _connect(self) -> None:
+        backoff = self._backoff()
+        while True:
+            try:
+                markets = await self.hub.markets(self.exchange_id)
+                break
+            except ExchangeUnavailable as exc:
+                self.status.reconnects += 1
+                self.status.set("reconnecting", exc.message)
+                self._log.warning("feed.unreachable", error=exc.message, attempt=backoff.attempts)
+                await asyncio.sleep(backoff.next())
+        try:
+            self.hub.check_symbols(self.exchange_id, self.market_type, self.symbols, markets)
+            self._exchange = self.hub.create(self.exchange_id, self.market_type)
+            self._require_capabilities()
+        except PapertapeError as exc:
+            self._fail(exc)
+            return
+        self.status.set("connecting", f"subscribing to {', '.join(self.symbols)}")
+        started = time.monotonic()
+        self._last_message = dict.fromkeys(self.symbols, started)
+        for stream in self._streams.values():
+            self._tasks.append(
+                asyncio.create_task(self._run_stream(stream), name=f"feed-{stream.kind}-{stream.symbol}")
+            )
+        self._tasks.append(asyncio.create_task(self._watchdog(), name="feed-watchdog"))
+
+    def _require_capabilities(self) -> None:
+        has = getattr(self._exchange, "has", {}) or {}
+        needed = ["watchTrades"] + (["watchOrderBook"] if self.options.watch_book else [])
+        missing = [name for name in needed if not has.get(name)]
+        if missing:
+            raise ExchangeUnsupported(
+                f"{self.exchange_id} has no {', '.join(missing)} in ccxt: it cannot feed a live session"
+            )
+
+    def _backoff(self) -> Backoff:
+        return Backoff(initial=self.options.backoff_initial, maximum=self.options.backoff_max)
+
+    async def _run_stream(self, stream: _Stream) -> None:
+        unified = to_ccxt(stream.symbol, self.market_type)
+        backoff = self._backoff()
+        exchange_errors = 0
+        while True:
+            try:
+                if stream.kind == TRADES:
+                    data = await self._exchange.watch_trades(unified)
+                else:
+                    data = await self._exchange.watch_order_book(unified)
+            except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
+                self._fail(ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {describe(exc)}"))
+                return
+            except ccxt.BadSymbol as exc:
+                self._fail(
+                    UnknownSymbol(
+                        f"{self.exchange_id} rejects {stream.symbol}: {describe(exc)}",
+                        details=[{"field": "symbols", "message": f"{stream.symbol} rejected by the exchange"}],
+                    )
+                )
+                return
+            except ccxt.NotSupported as exc:
+                self._fail(ExchangeUnsupported(f"{self.exchange_id}: {describe(exc)}"))
+                return
+            except (ccxt.NetworkError, OSError, asyncio.TimeoutError) as exc:
+                await self._stream_down(stream, exc, backoff)
+                continue
+            except ccxt.ExchangeError as exc:
+                exchange_errors += 1
+                if exchange_errors >= self.options.permanent_after:
+                    self._fail(
+                        ExchangeRejected(
+                            f"{self.exchange_id} keeps refusing the {stream.kind} stream of "
+                            f"{stream.symbol}: {describe(exc)}"
+                        )
+                    )
+                    return
+                await self._stream_down(stream, exc, backoff)
+                continue
+            exchange_errors = 0
+            backoff.reset()
+            self._stream_up(stream)
+            events = self._trades(stream.symbol, data) if stream.kind == TRADES else self._book(stream.symbol, data)
+            if events:
+                await self._queue.put(events)
+
+    async def _stream_down(self, stream: _Stream, exc: BaseException, backoff: Backoff) -> None:
+        message = describe(exc)
+        if stream.up or stream.down_since is None:
+            stream.down_since = _now_us()
+        stream.up = False
+        stream.error = message
+        self.status.reconnects += 1
+        self._log.warning(
+            "feed.stream_down", symbol=stream.symbol, stream=stream.kind, error=message,
+            attempt=backoff.attempts,
+        )
+        self._refresh_status()
+        await asyncio.sleep(backoff.next())
+
+    def _stream_up(self, stream: _Stream) -> None:
+        now_us = _now_us()
+        self._last_message[stream.symbol] = time.monotonic()
+        stream.last_data_ts = now_us
+        if stream.up:
+            return
+        if stream.had_data and stream.down_since is not None:
+            self.status.gaps += 1
+            self._symbol_detail(stream.symbol).setdefault("gap_spans", []).append(
+                {"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us}
+            )
+            self._log.warning(
+                "feed.gap", symbol=stream.symbol, stream=stream.kind,
+                seconds=round((now_us - stream.down_since) / MICROS, 3),
+            )
+        stream.up, stream.had_data, stream.down_since, stream.error = True, True, None, ""
+        self._stale.discard(stream.symbol)
+        self._refresh_status()
+
+    async def _watchdog(self) -> None:
+        period = max(0.05, min(1.0, self.options.stale_after / 4))
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            changed = False
+            for symbol, last in self._last_message.items():
+                stale = now - last > self.options.stale_after
+                if stale and symbol not in self._stale:
+                    self._stale.add(symbol)
+                    changed = True
+                    self._log.warning("feed.stale", symbol=symbol, silent_s=round(now - last, 1))
+                elif not stale and symbol in self._stale:
+                    self._stale.discard(symbol)
+                    changed = True
+            if changed:
+                self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        """Derive the feed's state from its streams: any stream down → ``reconnecting``; else any
+        silent symbol → ``stale``; else ``live`` once data flows."""
+        if self.status.state in ("failed", "finished"):
+            return
+        down = [s for s in self._streams.values() if not s.up and s.error]
+        for symbol in self.symbols:
+            detail = self._symbol_detail(symbol)
+            streams = [s for s in self._streams.values() if s.symbol == symbol]
+            if any(not s.up and s.error for s in streams):
+                detail["state"] = "reconnecting"
+            elif symbol in self._stale:
+                detail["state"] = "stale"
+            elif any(s.up for s in streams):
+                detail["state"] = "live"
+        if down:
+            first = down[0]
+            what = f"{self.exchange_id} unreachable" if len(down) == len(self._streams) else (
+                f"{first.symbol} {first.kind} stream down"
+            )
+            self.status.set("reconnecting", f"{what}: {first.error}")
+        elif self._stale:
+            silent = ", ".join(sorted(self._stale))
+            self.status.set("stale", f"no data for {self.options.stale_after:g} s: {silent}")
+        elif any(s.up for s in self._streams.values()):
+            self.status.set("live")
+
+    def _symbol_detail(self, symbol: str) -> dict[str, Any]:
+        detail = self.status.symbols.get(symbol)
+        if detail is None:
+            detail = self.status.symbols[symbol] = {"state": "connecting", **self._counts[symbol]}
+        return detail
+
+    # turning ccxt structures into papertape events -----------------------------------------
+    def _trades(self, symbol: str, raw: Sequence[dict]) -> list[MarketEvent]:
+        ids, id_set = self._seen_ids[symbol]
+        events: list[MarketEvent] = []
+        for item in raw:
+            ts = int(item["timestamp"]) * 1_000
+            if self.resume_after is not None and ts <= self.resume_after:
+                continue
+            trade_id = str(item.get("id") or "")
+            key = trade_id or (ts, item.get("price"), item.get("amount"), item.get("side"))
+            if key in id_set:
+                self.status.duplicates += 1
+                continue
+            if len(ids) == ids.maxlen:
+                id_set.discard(ids[0])
+            ids.append(key)
+            id_set.add(key)
+            if ts < self._last_trade_ts[symbol]:
+                self.status.out_of_order += 1
+            else:
+                self._last_trade_ts[symbol] = ts
+            trade = Trade(ts, symbol, float(item["price"]), float(item["amount"]), item.get("side") or "", trade_id)
+            events.append(trade)
+            if self._candles is not None:
+                bar = self._candles.add(trade)
+                if bar is not None:
+                    events.append(bar)
+                    self._counts[symbol]["candles"] += 1
+        self._counts[symbol]["trades"] += sum(1 for e in events if isinstance(e, Trade))
+        self._symbol_detail(symbol).update(self._counts[symbol])
+        return events
+
+    def _book(self, symbol: str, book: dict) -> list[MarketEvent]:
+        now = time.monotonic()
+        if now - self._last_book_at[symbol] < self.options.book_interval:
+            return []
+        stamp = book.get("timestamp")
+        ts = int(stamp) * 1_000 if stamp else _now_us()
+        if self.resume_after is not None and ts <= self.resume_after:
+            return []
+        depth = self.options.book_depth
+        bids = tuple((float(level[0]), float(level[1])) for level in book["bids"][:depth])
+        asks = tuple((float(level[0]), float(level[1])) for level in book["asks"][:depth])
+        if not bids and not asks:
+            return []
+        self._last_book_at[symbol] = now
+        self._counts[symbol]["books"] += 1
+        self._symbol_detail(symbol).update(self._counts[symbol])
+        return [BookSnapshot(ts, symbol, bids, asks)]

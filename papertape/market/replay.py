@@ -1,0 +1,119 @@
+"""Replay recorded market data from the store: a dataset, or what a collect session recorded.
+
+Every kind of data filed under the source (trades, candles, book snapshots) for the session's
+symbols is merged in timestamp order. ``speed`` paces the replay against the wall clock
+(1.0 = real time, 60 = a minute per second); ``speed == 0`` replays as fast as the consumer
+takes it, which is what a backtest wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import AsyncIterator, Sequence
+from operator import itemgetter
+
+from papertape.domain.errors import UnknownDataset
+from papertape.domain.market import MarketEvent
+from papertape.market.source import MarketSource
+from papertape.store.base import Store
+
+TARGET_ROWS_PER_READ = 50_000
+MAX_BATCH = 10_000
+MAX_SLEEP = 0.5  # seconds: sleep in slices so a pacing replay notices cancellation promptly
+_by_ts = itemgetter(0)
+
+
+class ReplaySource(MarketSource):
+    def __init__(
+        self,
+        store: Store,
+        source: str,
+        symbols: Sequence[str],
+        speed: float = 1.0,
+        resume_after: int | None = None,
+    ):
+        super().__init__(symbols, resume_after)
+        self.store = store
+        self.source = source
+        self.speed = speed
+
+    async def _plan(self) -> tuple[list[str], int, int, int]:
+        """The kinds to read, the time range and a read window of about TARGET_ROWS rows."""
+        summary = await self.store.market_summary(self.source)
+        kinds = [k for k, info in summary.items() if set(info["symbols"]) & set(self.symbols)]
+        if not kinds:
+            raise UnknownDataset(
+                f"no recorded data for {', '.join(self.symbols)} in {self.source!r}",
+                details=[{"field": "market.dataset", "message": "no data for these symbols"}],
+            )
+        start = min(summary[k]["start_ts"] for k in kinds)
+        end = max(summary[k]["end_ts"] for k in kinds) + 1
+        rows = sum(summary[k]["rows"] for k in kinds)
+        window = max(1_000_000, (end - start) * TARGET_ROWS_PER_READ // max(rows, 1))
+        if self.resume_after is not None:
+            start = max(start, self.resume_after + 1)
+        return kinds, start, end, window
+
+    async def _read(self, kind: str, start: int, end: int) -> list[MarketEvent]:
+        if kind == "trades":
+            return await self.store.read_trades(self.source, self.symbols, start, end)
+        if kind == "candles":
+            return await self.store.read_candles(self.source, self.symbols, start, end)
+        return await self.store.read_books(self.source, self.symbols, start, end)
+
+    async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
+        kinds, start, end, window = await self._plan()
+        cursor = start
+        while cursor < end:
+            upper = min(cursor + window, end)
+            parts = [await self._read(kind, cursor, upper) for kind in kinds]
+            merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=_by_ts))
+            if merged:
+                yield merged
+            cursor = upper
+
+    async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
+        self.status.set("replaying", f"replaying {self.source} at speed {self.speed or 'max'}")
+        first_ts: int | None = None
+        wall_start = time.monotonic()
+        async for events in self._windows():
+            if first_ts is None:
+                first_ts = events[0].ts
+            if self.speed == 0:
+                for i in range(0, len(events), MAX_BATCH):
+                    chunk = events[i : i + MAX_BATCH]
+                    self._count(chunk)
+                    yield chunk
+                    await asyncio.sleep(0)  # let stops and API calls in between batches
+                continue
+            async for chunk in self._paced(events, first_ts, wall_start):
+                yield chunk
+        self.status.set("finished", f"{self.source} replayed to the end")
+
+    async def _paced(
+        self, events: list[MarketEvent], first_ts: int, wall_start: float
+    ) -> AsyncIterator[list[MarketEvent]]:
+        """Hand out events no earlier than their replayed time says."""
+        i = 0
+        while i < len(events):
+            now = time.monotonic()
+            j = i
+            while j < len(events) and j - i < MAX_BATCH:
+                due = wall_start + (events[j].ts - first_ts) / 1e6 / self.speed
+                if due > now:
+                    break
+                j += 1
+            if j > i:
+                chunk = events[i:j]
+                self._count(chunk)
+                yield chunk
+                i = j
+                continue
+            due = wall_start + (events[i].ts - first_ts) / 1e6 / self.speed
+            await asyncio.sleep(min(max(due - now, 0), MAX_SLEEP))
+
+    def _count(self, chunk: Sequence[MarketEvent]) -> None:
+        self.status.events += len(chunk)
+        self.status.last_event_ts = chunk[-1].ts

@@ -1,0 +1,239 @@
+"""A session's runner: the supervised asyncio task that hosts its market source and consumers.
+
+The runner never writes the session's state. It reports how it ended (``Outcome``) to the
+session service, which records the transition. It does write what the session produces (the
+consumers' records, its events, its checkpoint), all of it through the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+
+from papertape.domain.errors import PapertapeError
+from papertape.domain.market import MarketEvent
+from papertape.domain.session import Mode, NewEvent, Session, SessionEvent
+from papertape.engine.consumer import Consumer
+from papertape.market.source import MarketSource
+from papertape.sessions.bus import EventBus
+from papertape.sessions.views import event_message, tick_message
+from papertape.store.base import Store
+
+log = structlog.get_logger("papertape.runner")
+
+CHECKPOINT_EVERY = 2.0  # seconds between checkpoints of a running session
+FEED_STATUS_EVERY = 1.0  # seconds between looks at the feed's status
+
+
+def wall_micros() -> int:
+    return time.time_ns() // 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a runner ended: ``completed`` (data exhausted), ``cancelled`` (asked to stop),
+    ``suspended`` (server shutting down; the session resumes at the next start) or ``failed``."""
+
+    kind: str
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class Runner:
+    def __init__(
+        self,
+        session: Session,
+        store: Store,
+        bus: EventBus,
+        source_factory: Callable[[Session, Store], MarketSource],
+        consumers: list[Consumer],
+        request_stop: Callable[[str, str], None],
+        on_done: Callable[[Runner], None],
+    ):
+        self.session = session
+        self.session_id = session.session_id
+        self.store = store
+        self.bus = bus
+        self.consumers = consumers
+        self.last_seq = session.last_seq
+        self.outcome: Outcome | None = None
+        self.ready = asyncio.Event()
+        self.source: MarketSource | None = None
+        self._source_factory = source_factory
+        self._request_stop = request_stop
+        self._on_done = on_done
+        self._task: asyncio.Task[None] | None = None
+        self._suspending = False
+        self._data_clock: int | None = None
+        self._log = log.bind(session_id=self.session_id)
+
+    # control -------------------------------------------------------------------------------
+    def launch(self) -> None:
+        self._task = asyncio.create_task(self._main(), name=f"runner-{self.session_id}")
+
+    def cancel(self, *, suspend: bool = False) -> None:
+        self._suspending = suspend
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until the runner has finished (its consumers flushed); False on timeout."""
+        if self._task is None:
+            return True
+        done, _ = await asyncio.wait({self._task}, timeout=timeout)
+        return bool(done)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait until consumers started, or the runner ended first. True when ready."""
+        ready = asyncio.create_task(self.ready.wait())
+        try:
+            assert self._task is not None
+            await asyncio.wait({ready, self._task}, timeout=timeout, return_when="FIRST_COMPLETED")
+        finally:
+            ready.cancel()
+        return self.ready.is_set()
+
+    # RunContext for the consumers ------------------------------------------------------------
+    async def publish(self, kind: str, data: dict[str, Any]) -> int:
+        [event] = await self.store.append_events(
+            self.session_id, [NewEvent(kind=kind, data=data, ts=wall_micros())]
+        )
+        self.note_event(event)
+        return event.seq
+
+    def note_event(self, event: SessionEvent) -> None:
+        """An event of this session was recorded: remember its number and push it out."""
+        self.last_seq = max(self.last_seq, event.seq)
+        self.bus.publish(event_message(event), session_id=self.session_id)
+
+    def broadcast(self, kind: str, data: dict[str, Any]) -> None:
+        self.bus.publish(
+            tick_message(self.session_id, self.last_seq, kind, data), session_id=self.session_id
+        )
+
+    def request_stop(self, reason: str) -> None:
+        self._request_stop(self.session_id, reason)
+
+    def now(self) -> int:
+        if self.session.mode is Mode.BACKTEST and self._data_clock is not None:
+            return self._data_clock
+        return wall_micros()
+
+    # the task --------------------------------------------------------------------------------
+    async def _main(self) -> None:
+        started: list[Consumer] = []
+        duration_timer: asyncio.TimerHandle | None = None
+        try:
+            self.source = self._source_factory(self.session, self.store)
+            for consumer in self.consumers:
+                await consumer.start(self)
+                started.append(consumer)
+            duration_timer = self._arm_duration()
+            self.ready.set()
+            await self._pump(self.source)
+            self.outcome = Outcome("completed")
+        except asyncio.CancelledError:
+            self.outcome = Outcome("suspended" if self._suspending else "cancelled")
+        except PapertapeError as exc:
+            self.outcome = Outcome("failed", exc.code, exc.message)
+        except Exception as exc:  # a crash must fail the session, never leave it running
+            self._log.exception("session.runner.crashed")
+            self.outcome = Outcome("failed", "runner_crashed", f"{type(exc).__name__}: {exc}")
+        finally:
+            if duration_timer is not None:
+                duration_timer.cancel()
+            await self._wind_down(started)
+            self._log.info("session.runner.ended", outcome=self.outcome.kind if self.outcome else None)
+            self._on_done(self)
+
+    async def _pump(self, source: MarketSource) -> None:
+        last_checkpoint = last_feed_look = time.monotonic()
+        feed_seen = (source.status.state, source.status.message)
+        async for batch in source.batches():
+            if not batch:
+                continue
+            self._data_clock = batch[-1].ts
+            for consumer in self.consumers:
+                await consumer.on_batch(batch)
+            now = time.monotonic()
+            if now - last_feed_look >= FEED_STATUS_EVERY:
+                last_feed_look = now
+                feed_seen = await self._publish_feed_change(source, feed_seen)
+            if now - last_checkpoint >= CHECKPOINT_EVERY:
+                last_checkpoint = now
+                await self._save_checkpoint(batch)
+
+    async def _publish_feed_change(
+        self, source: MarketSource, seen: tuple[str, str]
+    ) -> tuple[str, str]:
+        current = (source.status.state, source.status.message)
+        if current != seen:
+            await self.publish("feed", source.status.as_dict())
+        return current
+
+    async def _save_checkpoint(self, batch: list[MarketEvent] | None = None) -> None:
+        checkpoint = dict(self.session.checkpoint)
+        if batch:
+            checkpoint["last_ts"] = batch[-1].ts
+        elif self.source is not None and self.source.status.last_event_ts is not None:
+            checkpoint["last_ts"] = self.source.status.last_event_ts
+        for consumer in self.consumers:
+            checkpoint.update(consumer.checkpoint())
+        checkpoint["detail"] = {k: v for k, v in self.runtime().items() if k != "alive"}
+        await self.store.save_checkpoint(self.session_id, checkpoint)
+        self.session = replace(self.session, checkpoint=checkpoint)
+
+    async def _wind_down(self, started: list[Consumer]) -> None:
+        """Flush every started consumer and close the source, even when cancelled again."""
+        reason = self.outcome.kind if self.outcome else "failed"
+        for consumer in started:
+            try:
+                await asyncio.shield(consumer.finish(reason))
+            except asyncio.CancelledError:
+                pass
+            except PapertapeError as exc:
+                self._log.error("session.consumer.finish_failed", error=exc.message)
+                self.outcome = Outcome("failed", exc.code, exc.message)
+            except Exception as exc:
+                self._log.exception("session.consumer.finish_failed")
+                self.outcome = Outcome("failed", "runner_crashed", f"{type(exc).__name__}: {exc}")
+        if self.source is not None:
+            try:
+                await asyncio.shield(self.source.close())
+            except Exception:
+                self._log.exception("session.source.close_failed")
+        try:
+            await asyncio.shield(self._save_checkpoint())
+        except Exception:
+            self._log.exception("session.checkpoint.failed")
+
+    def _arm_duration(self) -> asyncio.TimerHandle | None:
+        seconds = self.session.config.get("duration_seconds")
+        if not seconds:
+            return None
+        begun = self.session.started_at or wall_micros()
+        remaining = max(0.0, seconds - (wall_micros() - begun) / 1e6)
+        return asyncio.get_running_loop().call_later(remaining, self.request_stop, "duration")
+
+    # what GET /sessions/{id} shows --------------------------------------------------------------
+    def consumer_detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {}
+        for consumer in self.consumers:
+            detail.update(consumer.detail())
+        return detail
+
+    def runtime(self) -> dict[str, Any]:
+        return {
+            "alive": self.alive,
+            "feed": self.source.status.as_dict() if self.source else None,
+            **self.consumer_detail(),
+        }

@@ -1,0 +1,250 @@
+"""High-rate rows into QuestDB: ILP over HTTP through the official ``questdb`` client.
+
+Every ``write`` call builds its rows into buffers of at most ``CHUNK_ROWS`` and flushes each one
+before returning (auto-flush off: a batch is flushed when the caller hands it over, so nothing
+lingers in a client buffer where a crash would lose it, and every flush has its own retry and
+error path). A flush that fails is retried with backoff for up to ``retry_seconds``; every table
+it feeds has ``DEDUP UPSERT KEYS``, so a retry of a batch the server had in fact committed (a
+timeout after the commit) cannot duplicate rows. When the budget is spent the write raises
+``StoreWriteFailed`` with the session id and logs ``store.write.failed``: it is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import structlog
+from questdb import Buffer, IngressError, IngressErrorCode, Sender, TimestampMicros
+
+from papertape.domain.errors import StoreWriteFailed
+from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, PositionRecord
+
+log = structlog.get_logger("papertape.store.questdb")
+
+CHUNK_ROWS = 100_000
+# Errors in the data itself: retrying sends the same bytes and fails the same way.
+PERMANENT = {
+    IngressErrorCode.InvalidName,
+    IngressErrorCode.InvalidTimestamp,
+    IngressErrorCode.InvalidUtf8,
+    IngressErrorCode.InvalidApiCall,
+    IngressErrorCode.ConfigError,
+}
+
+RowWriter = Callable[[Buffer, Any], None]
+
+
+class IlpWriter:
+    """One ILP/HTTP sender, used from one thread (the client is not thread-safe)."""
+
+    def __init__(self, conf: str, retry_seconds: float):
+        self._conf = conf
+        self.retry_seconds = retry_seconds
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="questdb-ilp")
+        self._sender: Sender | None = None
+
+    async def close(self) -> None:
+        def close_sender() -> None:
+            sender, self._sender = self._sender, None
+            if sender is not None:
+                sender.close(flush=False)
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, close_sender)
+        self._executor.shutdown(wait=True)
+
+    async def write(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
+        """Write ``rows`` (each added by ``put(buffer, row)``) to ``table``; retried, never lost."""
+        if rows:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._write_chunks, table, session_id, rows, put
+            )
+
+    # on the sender's thread ----------------------------------------------------------------
+    def _write_chunks(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[start : start + CHUNK_ROWS]
+            buffer = Buffer(protocol_version=2)
+            for row in chunk:
+                put(buffer, row)
+            self._flush(buffer, table, session_id, len(chunk))
+
+    def _flush(self, buffer: Buffer, table: str, session_id: str, count: int) -> None:
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.1
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._connected().flush(buffer, clear=False)
+                if attempt > 1:
+                    log.info("store.write.recovered", session_id=session_id, table=table,
+                             rows=count, attempts=attempt)
+                return
+            except IngressError as exc:
+                self._drop_sender()
+                remaining = deadline - time.monotonic()
+                if exc.code in PERMANENT or remaining <= 0:
+                    log.error("store.write.failed", session_id=session_id, table=table,
+                              rows=count, attempts=attempt, error=str(exc))
+                    raise StoreWriteFailed(
+                        f"writing {count} rows to {table} failed after {attempt} attempts: {exc}",
+                        session_id=session_id,
+                        details={"table": table, "rows": count, "attempts": attempt},
+                    ) from exc
+                log.warning("store.write.retry", session_id=session_id, table=table,
+                            rows=count, attempt=attempt, error=str(exc))
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 2.0)
+
+    def _connected(self) -> Sender:
+        if self._sender is None:
+            sender = Sender.from_conf(self._conf)
+            sender.establish()
+            self._sender = sender
+        return self._sender
+
+    def _drop_sender(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            try:
+                sender.close(flush=False)
+            except IngressError:
+                pass
+
+
+# row builders: one per table -----------------------------------------------------------------
+def _at(ts: int) -> TimestampMicros:
+    return TimestampMicros(ts)
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    """ILP writes NULL by leaving a column out."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def trade_row(source: str) -> RowWriter:
+    def put(buffer: Buffer, t: Trade) -> None:
+        buffer.row(
+            "trades",
+            symbols={"source": source, "symbol": t.symbol, "side": t.side},
+            columns={"trade_id": t.trade_id, "price": float(t.price), "qty": float(t.qty)},
+            at=_at(t.ts),
+        )
+
+    return put
+
+
+def candle_row(source: str) -> RowWriter:
+    def put(buffer: Buffer, c: Candle) -> None:
+        buffer.row(
+            "candles",
+            symbols={"source": source, "symbol": c.symbol},
+            columns={
+                "interval": int(c.interval),
+                "open": float(c.open),
+                "high": float(c.high),
+                "low": float(c.low),
+                "close": float(c.close),
+                "volume": float(c.volume),
+            },
+            at=_at(c.ts),
+        )
+
+    return put
+
+
+def book_row(source: str) -> RowWriter:
+    def put(buffer: Buffer, b: BookSnapshot) -> None:
+        buffer.row(
+            "books",
+            symbols={"source": source, "symbol": b.symbol},
+            columns={"bids": json.dumps(b.bids), "asks": json.dumps(b.asks)},
+            at=_at(b.ts),
+        )
+
+    return put
+
+
+def put_order(buffer: Buffer, o: OrderRecord) -> None:
+    buffer.row(
+        "orders",
+        symbols={
+            "session_id": o.session_id,
+            "symbol": o.symbol,
+            "side": o.side,
+            "type": o.type,
+            "status": o.status,
+        },
+        columns=_without_none(
+            {
+                "order_id": o.order_id,
+                "qty": float(o.qty),
+                "price": _float(o.price),
+                "stop_price": _float(o.stop_price),
+                "filled_qty": float(o.filled_qty),
+                "avg_fill_price": _float(o.avg_fill_price),
+                "created_ts": int(o.created_ts),
+                "client_order_id": o.client_order_id,
+                "reason": o.reason,
+            }
+        ),
+        at=_at(o.ts),
+    )
+
+
+def put_fill(buffer: Buffer, f: FillRecord) -> None:
+    buffer.row(
+        "fills",
+        symbols={
+            "session_id": f.session_id,
+            "symbol": f.symbol,
+            "side": f.side,
+            "liquidity": f.liquidity,
+        },
+        columns={
+            "fill_id": f.fill_id,
+            "order_id": f.order_id,
+            "qty": float(f.qty),
+            "price": float(f.price),
+            "fee": float(f.fee),
+        },
+        at=_at(f.ts),
+    )
+
+
+def put_position(buffer: Buffer, p: PositionRecord) -> None:
+    buffer.row(
+        "positions",
+        symbols={"session_id": p.session_id, "symbol": p.symbol},
+        columns={name: float(getattr(p, name)) for name in _POSITION_VALUES},
+        at=_at(p.ts),
+    )
+
+
+def put_equity(buffer: Buffer, e: EquityPoint) -> None:
+    buffer.row(
+        "equity",
+        symbols={"session_id": e.session_id},
+        columns={name: float(getattr(e, name)) for name in _EQUITY_VALUES},
+        at=_at(e.ts),
+    )
+
+
+_POSITION_VALUES = ("qty", "avg_price", "mark_price", "realized_pnl", "unrealized_pnl", "fees")
+_EQUITY_VALUES = ("equity", "cash", "unrealized_pnl", "realized_pnl", "fees")
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def sessions_of(rows: Iterable) -> str:
+    """The session id a batch of trading-record rows belongs to (for errors and logs)."""
+    ids = sorted({row.session_id for row in rows})
+    return ids[0] if len(ids) == 1 else ",".join(ids)

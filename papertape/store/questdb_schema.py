@@ -1,0 +1,92 @@
+"""Versioned migrations of the QuestDB store. Append new versions; never edit an applied one.
+
+Every statement is idempotent (``IF NOT EXISTS``), so a start-up that dies between a DDL and its
+``schema_migrations`` row simply runs it again.
+
+Two kinds of table, chosen for what QuestDB does with them:
+
+- **Control tables** (sessions, events, datasets, strategies, schema_migrations) are
+  ``BYPASS WAL``: an INSERT or UPDATE on a non-WAL table is applied by the statement itself, so it
+  is visible to every reader the moment the call returns (read-your-writes, across processes),
+  and ``UPDATE ... WHERE state = $expected`` reports how many rows it changed, which makes
+  compare-and-set a single statement. They are small and written at human rates, where the
+  single-writer lock of a non-WAL table costs nothing.
+- **Time-series tables** (trades, candles, books, orders, fills, positions, equity) are WAL
+  tables fed by ILP over HTTP, with a designated timestamp, ``SYMBOL`` columns for what queries
+  filter on, and ``DEDUP UPSERT KEYS`` equal to the row's identity (the SQLite store's primary
+  key plus the timestamp), so a retried batch can never duplicate rows.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "initial schema",
+        [
+            """CREATE TABLE IF NOT EXISTS sessions (
+                session_id VARCHAR, mode SYMBOL, state SYMBOL, symbols VARCHAR, config VARCHAR,
+                created_at TIMESTAMP, updated_at LONG, started_at LONG, ended_at LONG,
+                stop_reason VARCHAR, error_code VARCHAR, error_message VARCHAR,
+                idempotency_key VARCHAR, last_seq LONG, checkpoint VARCHAR
+            ) TIMESTAMP(created_at) PARTITION BY NONE BYPASS WAL""",
+            # ``snapshot`` holds the session record a state event moved it to: the events table is
+            # the store's write-ahead log for sessions (see QuestDBStore._recover).
+            """CREATE TABLE IF NOT EXISTS events (
+                session_id SYMBOL INDEX, seq LONG, ts TIMESTAMP, kind SYMBOL, data VARCHAR,
+                snapshot VARCHAR
+            ) TIMESTAMP(ts) PARTITION BY MONTH BYPASS WAL""",
+            """CREATE TABLE IF NOT EXISTS datasets (
+                name VARCHAR, kind SYMBOL, symbols VARCHAR, rows LONG, start_ts LONG, end_ts LONG,
+                created_at LONG, interval LONG, origin VARCHAR
+            ) BYPASS WAL""",
+            """CREATE TABLE IF NOT EXISTS strategies (
+                name VARCHAR, base VARCHAR, params VARCHAR, created_at LONG, updated_at LONG,
+                description VARCHAR
+            ) BYPASS WAL""",
+            """CREATE TABLE IF NOT EXISTS trades (
+                ts TIMESTAMP, source SYMBOL, symbol SYMBOL, trade_id VARCHAR, price DOUBLE,
+                qty DOUBLE, side SYMBOL
+            ) TIMESTAMP(ts) PARTITION BY DAY WAL
+            DEDUP UPSERT KEYS(ts, source, symbol, trade_id)""",
+            """CREATE TABLE IF NOT EXISTS candles (
+                ts TIMESTAMP, source SYMBOL, symbol SYMBOL, interval LONG, open DOUBLE,
+                high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, source, symbol, interval)""",
+            """CREATE TABLE IF NOT EXISTS books (
+                ts TIMESTAMP, source SYMBOL, symbol SYMBOL, bids VARCHAR, asks VARCHAR
+            ) TIMESTAMP(ts) PARTITION BY DAY WAL
+            DEDUP UPSERT KEYS(ts, source, symbol)""",
+            """CREATE TABLE IF NOT EXISTS orders (
+                ts TIMESTAMP, session_id SYMBOL, order_id VARCHAR, symbol SYMBOL, side SYMBOL,
+                type SYMBOL, qty DOUBLE, price DOUBLE, stop_price DOUBLE, status SYMBOL,
+                filled_qty DOUBLE, avg_fill_price DOUBLE, created_ts LONG,
+                client_order_id VARCHAR, reason VARCHAR
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, session_id, order_id)""",
+            """CREATE TABLE IF NOT EXISTS fills (
+                ts TIMESTAMP, session_id SYMBOL, fill_id VARCHAR, order_id VARCHAR, symbol SYMBOL,
+                side SYMBOL, qty DOUBLE, price DOUBLE, fee DOUBLE, liquidity SYMBOL
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, session_id, fill_id)""",
+            """CREATE TABLE IF NOT EXISTS positions (
+                ts TIMESTAMP, session_id SYMBOL, symbol SYMBOL, qty DOUBLE, avg_price DOUBLE,
+                mark_price DOUBLE, realized_pnl DOUBLE, unrealized_pnl DOUBLE, fees DOUBLE
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, session_id, symbol)""",
+            """CREATE TABLE IF NOT EXISTS equity (
+                ts TIMESTAMP, session_id SYMBOL, equity DOUBLE, cash DOUBLE,
+                unrealized_pnl DOUBLE, realized_pnl DOUBLE, fees DOUBLE
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, session_id)""",
+        ],
+    ),
+]
+
+MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INT, name VARCHAR, applied_at TIMESTAMP
+) TIMESTAMP(applied_at) PARTITION BY NONE BYPASS WAL"""
+
+# The WAL tables, fed by ILP; reads of them wait until this process's writes are applied.
+WAL_TABLES = frozenset({"trades", "candles", "books", "orders", "fills", "positions", "equity"})
