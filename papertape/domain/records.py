@@ -4,7 +4,12 @@ the store keeps them, the API shows them."""
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
+
+from papertape.domain.errors import ValidationFailed
+
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
 
 class OrderRecord(NamedTuple):
@@ -91,3 +96,19 @@ class SavedStrategy(NamedTuple):
     created_at: int
     updated_at: int
     description: str = ""
+
+
+def check_dataset_name(name: str) -> str:
+    """Dataset names are safe in URLs, file names and SQL identifiers' neighbourhoods."""
+    if not DATASET_NAME.match(name):
+        raise ValidationFailed(
+            f"invalid dataset name {name!r}",
+            details=[
+                {
+                    "field": "name",
+                    "message": "1-100 letters, digits, '_', '-' or '.', starting with a letter "
+                    "or digit",
+                }
+            ],
+        )
+    return name

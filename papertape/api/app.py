@@ -1,0 +1,108 @@
+"""The FastAPI application: REST, ``/ws`` and the dashboard on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from papertape import __version__
+from papertape.api import routes_datasets, routes_records, routes_sessions, ws
+from papertape.api.auth import TokenMiddleware
+from papertape.api.envelope import ok
+from papertape.api.errors import install_error_handlers
+from papertape.api.limits import BodyLimitMiddleware
+from papertape.api.schemas import HealthResponse
+from papertape.api.static import install_dashboard
+from papertape.market.factory import build_source
+from papertape.sessions.bus import EventBus
+from papertape.sessions.reconcile import reconcile
+from papertape.sessions.service import SessionService
+from papertape.store import store_for
+
+log = structlog.get_logger("papertape.api")
+
+
+@dataclass
+class AppSettings:
+    store_url: str
+    api_token: str | None = None
+    live_enabled: bool = False
+    stop_timeout: float = 10.0
+    source_factory: Callable[..., Any] = build_source
+    service_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _warm_exchange_client() -> None:
+    """Import the exchange client (ccxt takes seconds to import) before the first session
+    needs it, so that session's start is not slowed by it."""
+    importlib.import_module("papertape.market.exchange.feed")
+
+
+def create_app(settings: AppSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = store_for(settings.store_url)
+        await store.open()
+        service = SessionService(
+            store,
+            EventBus(),
+            stop_timeout=settings.stop_timeout,
+            live_enabled=settings.live_enabled,
+            source_factory=settings.source_factory,
+            **settings.service_options,
+        )
+        app.state.store = store
+        app.state.service = service
+        warming = asyncio.create_task(asyncio.to_thread(_warm_exchange_client))
+        report = await reconcile(service)
+        log.info("server.ready", store=settings.store_url, **{k: len(v) for k, v in report.items()})
+        try:
+            yield
+        finally:
+            warming.cancel()
+            await service.shutdown()
+            await store.close()
+
+    app = FastAPI(
+        title="papertape",
+        version=__version__,
+        description="Crypto trading sessions: paper, backtest, collect, live.",
+        lifespan=lifespan,
+    )
+    app.state.api_token = settings.api_token
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(TokenMiddleware)
+    install_dashboard(app)
+    app.add_middleware(BodyLimitMiddleware)
+    app.include_router(routes_sessions.router)
+    app.include_router(routes_records.router)
+    app.include_router(routes_datasets.router)
+    app.include_router(ws.router)
+
+    @app.get("/health", response_model=HealthResponse, tags=["health"])
+    async def health() -> JSONResponse:
+        """Liveness and whether the store answers now."""
+        service: SessionService = app.state.service
+        reachable = await service.store.ping()
+        body = ok(
+            "ok" if reachable else "degraded",
+            {
+                "alive": True,
+                "store": settings.store_url.split("://", 1)[0],
+                "store_reachable": reachable,
+                "running_sessions": service.running_count,
+                "version": __version__,
+            },
+        )
+        return JSONResponse(body, status_code=200 if reachable else 503)
+
+    return app

@@ -1,0 +1,16 @@
+"""FastAPI dependencies: the app's one store and one session service."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from papertape.sessions.service import SessionService
+from papertape.store.base import Store
+
+
+def get_service(request: Request) -> SessionService:
+    return request.app.state.service
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store

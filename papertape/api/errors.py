@@ -1,0 +1,127 @@
+"""The one error envelope and the map from stable error codes to HTTP statuses.
+
+``{"status": "error", "error_code": "<stable_code>", "message": "<human text>", "details": ...}``
+(plus ``session_id`` when a session is involved). Client mistakes are 4xx with a specific
+code; nothing a client sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from papertape.domain.errors import PapertapeError, ValidationFailed
+
+log = structlog.get_logger("papertape.api")
+
+STATUS_BY_CODE: dict[str, int] = {
+    "session_not_found": 404,
+    "dataset_not_found": 404,
+    "strategy_not_found": 404,
+    "not_found": 404,
+    "illegal_transition": 409,
+    "state_conflict": 409,
+    "session_not_running": 409,
+    "dataset_exists": 409,
+    "live_trading_disabled": 403,
+    "unauthorized": 401,
+    "payload_too_large": 413,
+    "method_not_allowed": 405,
+    "stop_timeout": 504,
+    "store_unavailable": 503,
+    "store_write_failed": 503,
+    "exchange_unavailable": 503,
+    "session_start_failed": 500,
+    "feed_error": 502,
+}
+
+
+def status_for(error: PapertapeError) -> int:
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
+    if isinstance(error, ValidationFailed):
+        return 422
+    return 400
+
+
+def error_body(
+    code: str, message: str, details: Any = None, session_id: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": "error",
+        "error_code": code,
+        "message": message,
+        "details": details,
+    }
+    if session_id is not None:
+        body["session_id"] = session_id
+    return body
+
+
+def _field_name(location: tuple) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """pydantic's errors as ``{"field": "market.speed", "message": "..."}`` items."""
+    details = []
+    for error in errors:
+        location = tuple(error.get("loc", ()))
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            location = ("body",)
+            message = f"malformed JSON: {error.get('ctx', {}).get('error', message)}"
+        elif location == ("body",) and error.get("type") in ("model_attributes_type", "dict_type"):
+            message = "the body must be a JSON object (send Content-Type: application/json)"
+        details.append({"field": _field_name(location), "message": message})
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PapertapeError)
+    async def papertape_error(request: Request, exc: PapertapeError) -> JSONResponse:
+        status = status_for(exc)
+        logger = log.error if status >= 500 else log.info
+        logger(
+            "api.error",
+            error_code=exc.code,
+            status=status,
+            path=request.url.path,
+            session_id=exc.session_id,
+            message=exc.message,
+        )
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details, exc.session_id), status_code=status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(list(exc.errors()))
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return JSONResponse(
+            error_body("validation_error", f"invalid request: {summary}", details),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("api.crash", path=request.url.path)
+        return JSONResponse(
+            error_body("internal_error", f"internal error: {type(exc).__name__}: {exc}"),
+            status_code=500,
+        )

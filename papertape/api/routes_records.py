@@ -1,0 +1,70 @@
+"""The trading record of a session: orders, fills, positions, equity."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NamedTuple
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from papertape.api.deps import get_service
+from papertape.api.envelope import ok
+from papertape.api.schemas import ERRORS, RecordsResponse
+from papertape.domain.market import iso
+from papertape.sessions.service import SessionService
+
+router = APIRouter(tags=["trading record"])
+
+Service = Annotated[SessionService, Depends(get_service)]
+SessionIdPath = Annotated[str, Path(min_length=1, max_length=200)]
+TIME_FIELDS = ("ts", "created_ts")
+
+
+def record_view(row: NamedTuple) -> dict[str, Any]:
+    view = row._asdict()
+    view.pop("session_id", None)
+    for field in TIME_FIELDS:
+        if field in view:
+            view[f"{field}_us"] = view[field]
+            view[field] = iso(view[field])
+    return view
+
+
+async def _records(
+    service: SessionService,
+    session_id: str,
+    status: str,
+    read: Callable[[str], Awaitable[list]],
+) -> dict:
+    await service.get(session_id)  # 404 for an unknown session, never an empty list
+    rows = await read(session_id)
+    return ok(status, {"session_id": session_id, "items": [record_view(r) for r in rows]})
+
+
+@router.get("/sessions/{session_id}/orders", response_model=RecordsResponse, responses=ERRORS)
+async def list_orders(session_id: SessionIdPath, service: Service) -> dict:
+    return await _records(service, session_id, "orders_listed", service.store.list_orders)
+
+
+@router.get("/sessions/{session_id}/fills", response_model=RecordsResponse, responses=ERRORS)
+async def list_fills(session_id: SessionIdPath, service: Service) -> dict:
+    return await _records(service, session_id, "fills_listed", service.store.list_fills)
+
+
+@router.get("/sessions/{session_id}/positions", response_model=RecordsResponse, responses=ERRORS)
+async def list_positions(session_id: SessionIdPath, service: Service) -> dict:
+    return await _records(service, session_id, "positions_listed", service.store.list_positions)
+
+
+@router.get("/sessions/{session_id}/equity", response_model=RecordsResponse, responses=ERRORS)
+async def list_equity(
+    session_id: SessionIdPath,
+    service: Service,
+    limit: Annotated[int, Query(ge=2, le=100_000)] = 5_000,
+) -> dict:
+    """Equity points, oldest first, evenly thinned to ``limit``."""
+
+    async def read(sid: str) -> list:
+        return await service.store.list_equity(sid, limit)
+
+    return await _records(service, session_id, "equity_listed", read)

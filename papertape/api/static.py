@@ -1,0 +1,57 @@
+"""Serving the built dashboard (``web/dist``) from the API's own port.
+
+Client-side routes share paths with the API (``/sessions/exec_...`` is both a page and a JSON
+resource), so the answer depends on who asks: a browser navigation (``Accept: text/html``) gets
+the dashboard's ``index.html``; ``fetch`` and API clients get JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+NOT_HTML = ("/docs", "/redoc", "/openapi.json", "/health", "/ws")
+
+MISSING_DASHBOARD = """<!doctype html><html><head><title>papertape</title></head>
+<body style="font-family:sans-serif;background:#1a1b1e;color:#e0e0e0;padding:2em">
+<h1>papertape</h1><p>The dashboard has not been built: <code>{dist}</code> is missing.</p>
+<p>Run <code>make run</code> (it builds it), or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run
+build</code>. The API is up: see <a href="/docs" style="color:#74c0fc">/docs</a>.</p>
+</body></html>"""
+
+
+def is_dashboard_request(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/assets/") or path in ("/favicon.ico", "/favicon.svg"):
+        return True
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not path.startswith(NOT_HTML)
+    )
+
+
+class DashboardMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path.startswith("/assets/") or not is_dashboard_request(request):
+            return await call_next(request)
+        index = DIST / "index.html"
+        if not index.exists():
+            return HTMLResponse(MISSING_DASHBOARD.format(dist=DIST), status_code=503)
+        candidate = (DIST / request.url.path.lstrip("/")).resolve()
+        if candidate.is_file() and DIST in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+def install_dashboard(app: FastAPI) -> None:
+    app.add_middleware(DashboardMiddleware)
+    assets = DIST / "assets"
+    if assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=assets), name="assets")

@@ -1,0 +1,171 @@
+"""``WS /ws``: one socket per client carries every subscription.
+
+Client → server: ``{"action": "subscribe", "topic": "sessions"}``,
+``{"action": "subscribe", "topic": "session", "session_id": "...", "after_seq": N}``,
+``{"action": "unsubscribe", ...}`` (same fields), ``{"action": "ping"}``.
+Server → client: ``event`` (a recorded event, with ``seq``), ``tick`` (transient price/equity,
+with the session's latest ``seq``), ``session`` (a session's summary changed), ``subscribed``,
+``heartbeat`` every 10 s, ``pong``, ``resync`` (the client fell behind: catch up from
+``/sessions/{id}/events?after_seq=``) and ``error`` (with ``error_code`` and ``message``).
+
+A subscription with ``after_seq`` first replays the recorded events after it, then goes live,
+without a gap or a duplicate: it listens before it reads the store and skips live events it
+already replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from papertape.api.auth import websocket_allowed
+from papertape.sessions.bus import Subscription
+from papertape.sessions.service import SessionService
+from papertape.sessions.views import event_message
+
+router = APIRouter()
+log = structlog.get_logger("papertape.ws")
+
+HEARTBEAT_SECONDS = 10.0
+CATCH_UP_PAGE = 1000
+
+
+def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "error_code": code, "message": message, **extra}
+
+
+class Connection:
+    def __init__(self, socket: WebSocket, service: SessionService, subscription: Subscription):
+        self.socket = socket
+        self.service = service
+        self.subscription = subscription
+        self.replayed_up_to: dict[str, int] = {}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.socket.send_text(json.dumps(message))
+
+    async def handle(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            await self.send(_error("validation_error", "messages must be JSON objects"))
+            return
+        if not isinstance(message, dict):
+            await self.send(_error("validation_error", "messages must be JSON objects"))
+            return
+        action = message.get("action")
+        if action == "ping":
+            await self.send({"type": "pong"})
+        elif action in ("subscribe", "unsubscribe"):
+            await self._subscription(action, message)
+        else:
+            await self.send(
+                _error("validation_error", f"unknown action {action!r}: use subscribe, "
+                       "unsubscribe or ping")
+            )
+
+    async def _subscription(self, action: str, message: dict[str, Any]) -> None:
+        topic = message.get("topic")
+        if topic == "sessions":
+            self.subscription.session_list = action == "subscribe"
+            await self.send({"type": f"{action}d", "topic": "sessions"})
+            return
+        session_id = message.get("session_id")
+        if topic != "session" or not isinstance(session_id, str):
+            await self.send(
+                _error("validation_error", "topic must be 'sessions', or 'session' with a "
+                       "string session_id")
+            )
+            return
+        if action == "unsubscribe":
+            self.subscription.sessions.discard(session_id)
+            await self.send({"type": "unsubscribed", "topic": "session", "session_id": session_id})
+            return
+        after_seq = message.get("after_seq")
+        if after_seq is not None and (not isinstance(after_seq, int) or after_seq < 0):
+            await self.send(_error("validation_error", "after_seq must be a whole number >= 0"))
+            return
+        session = await self.service.store.get_session(session_id)
+        if session is None:
+            await self.send(
+                _error("session_not_found", f"session {session_id} not found",
+                       session_id=session_id)
+            )
+            return
+        self.subscription.sessions.add(session_id)  # listen first, then read the store
+        last = after_seq if after_seq is not None else session.last_seq
+        await self.send(
+            {"type": "subscribed", "topic": "session", "session_id": session_id,
+             "last_seq": session.last_seq}
+        )
+        if after_seq is not None:
+            last = await self._replay(session_id, after_seq)
+        self.replayed_up_to[session_id] = last
+
+    async def _replay(self, session_id: str, after_seq: int) -> int:
+        last = after_seq
+        while True:
+            events = await self.service.store.list_events(session_id, last, CATCH_UP_PAGE)
+            for event in events:
+                await self.send(event_message(event))
+                last = event.seq
+            if len(events) < CATCH_UP_PAGE:
+                return last
+
+    def is_duplicate(self, message: dict[str, Any]) -> bool:
+        if message.get("type") != "event":
+            return False
+        return message["seq"] <= self.replayed_up_to.get(message["session_id"], 0)
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(socket: WebSocket) -> None:
+    if not websocket_allowed(socket):
+        await socket.close(code=4401, reason="unauthorized: send the API token")
+        return
+    await socket.accept()
+    service: SessionService = socket.app.state.service
+    with service.bus.subscribe() as subscription:
+        connection = Connection(socket, service, subscription)
+        reader = asyncio.create_task(_read(socket, connection))
+        try:
+            await _write(connection, reader)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            reader.cancel()
+
+
+async def _read(socket: WebSocket, connection: Connection) -> None:
+    while True:
+        text = await socket.receive_text()
+        await connection.handle(text)
+
+
+async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
+    queue = connection.subscription.queue
+    loop = asyncio.get_running_loop()
+    next_beat = loop.time() + HEARTBEAT_SECONDS
+    while not reader.done():
+        getter = asyncio.create_task(queue.get())
+        done, _ = await asyncio.wait(
+            {getter, reader}, timeout=max(0.0, next_beat - loop.time()),
+            return_when="FIRST_COMPLETED",
+        )
+        if getter not in done:
+            getter.cancel()
+        else:
+            message = getter.result()
+            if message.get("type") == "resync":
+                connection.subscription.overflowed = False
+            if not connection.is_duplicate(message):
+                await connection.send(message)
+        if loop.time() >= next_beat:
+            await connection.send({"type": "heartbeat", "ts": int(time.time())})
+            next_beat = loop.time() + HEARTBEAT_SECONDS
+    reader.result()  # re-raise the disconnect
