@@ -16,6 +16,7 @@ Command line (used by ``make questdb`` / ``make questdb-stop``)::
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -226,6 +228,22 @@ class QuestDBServer:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return "(no log)"
+
+
+_shared: QuestDBServer | None = None
+
+
+def shared_test_server() -> QuestDBServer:
+    """One server per test process, on free ports with a temporary root; stopped at exit."""
+    global _shared
+    if _shared is None:
+        root = Path(tempfile.mkdtemp(prefix="papertape-questdb-"))
+        server = QuestDBServer(root)
+        server.start()
+        atexit.register(server.stop)
+        atexit.register(shutil.rmtree, root, True)
+        _shared = server
+    return _shared
 
 
 def stop_detached(root: Path) -> bool:

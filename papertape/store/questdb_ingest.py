@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
-from questdb import Buffer, IngressError, IngressErrorCode, Sender, TimestampMicros
+from questdb import QuestDBError, QuestDBErrorCode, Sender, TimestampMicros
+from questdb._client import Buffer  # the type only; buffers come from Sender.new_buffer()
 
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import BookSnapshot, Candle, Trade
@@ -30,11 +31,15 @@ log = structlog.get_logger("papertape.store.questdb")
 CHUNK_ROWS = 100_000
 # Errors in the data itself: retrying sends the same bytes and fails the same way.
 PERMANENT = {
-    IngressErrorCode.InvalidName,
-    IngressErrorCode.InvalidTimestamp,
-    IngressErrorCode.InvalidUtf8,
-    IngressErrorCode.InvalidApiCall,
-    IngressErrorCode.ConfigError,
+    QuestDBErrorCode.InvalidName,
+    QuestDBErrorCode.InvalidTimestamp,
+    QuestDBErrorCode.InvalidUtf8,
+    QuestDBErrorCode.InvalidApiCall,
+    QuestDBErrorCode.ConfigError,
+    QuestDBErrorCode.AuthError,
+    QuestDBErrorCode.ServerRejection,
+    QuestDBErrorCode.ServerSchemaMismatch,
+    QuestDBErrorCode.ServerParseError,
 }
 
 RowWriter = Callable[[Buffer, Any], None]
@@ -68,25 +73,28 @@ class IlpWriter:
     # on the sender's thread ----------------------------------------------------------------
     def _write_chunks(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
         for start in range(0, len(rows), CHUNK_ROWS):
-            chunk = rows[start : start + CHUNK_ROWS]
-            buffer = Buffer(protocol_version=2)
-            for row in chunk:
-                put(buffer, row)
-            self._flush(buffer, table, session_id, len(chunk))
+            self._flush(rows[start : start + CHUNK_ROWS], put, table, session_id)
 
-    def _flush(self, buffer: Buffer, table: str, session_id: str, count: int) -> None:
+    def _flush(self, chunk: Sequence, put: RowWriter, table: str, session_id: str) -> None:
         deadline = time.monotonic() + self.retry_seconds
         delay = 0.1
         attempt = 0
+        count = len(chunk)
+        buffer: Buffer | None = None
         while True:
             attempt += 1
             try:
-                self._connected().flush(buffer, clear=False)
+                sender = self._connected()
+                if buffer is None:
+                    buffer = sender.new_buffer()
+                    for row in chunk:
+                        put(buffer, row)
+                sender.flush(buffer, clear=False)
                 if attempt > 1:
                     log.info("store.write.recovered", session_id=session_id, table=table,
                              rows=count, attempts=attempt)
                 return
-            except IngressError as exc:
+            except QuestDBError as exc:
                 self._drop_sender()
                 remaining = deadline - time.monotonic()
                 if exc.code in PERMANENT or remaining <= 0:
@@ -114,7 +122,7 @@ class IlpWriter:
         if sender is not None:
             try:
                 sender.close(flush=False)
-            except IngressError:
+            except QuestDBError:
                 pass
 
 

@@ -6,7 +6,7 @@ Every statement is idempotent (``IF NOT EXISTS``), so a start-up that dies betwe
 Two kinds of table, chosen for what QuestDB does with them:
 
 - **Control tables** (sessions, events, datasets, strategies, schema_migrations) are
-  ``BYPASS WAL``: an INSERT or UPDATE on a non-WAL table is applied by the statement itself, so it
+  ``BYPASS WAL`` (tables without a designated timestamp never use the WAL): an INSERT or UPDATE on a non-WAL table is applied by the statement itself, so it
   is visible to every reader the moment the call returns (read-your-writes, across processes),
   and ``UPDATE ... WHERE state = $expected`` reports how many rows it changed, which makes
   compare-and-set a single statement. They are small and written at human rates, where the
@@ -39,11 +39,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """CREATE TABLE IF NOT EXISTS datasets (
                 name VARCHAR, kind SYMBOL, symbols VARCHAR, rows LONG, start_ts LONG, end_ts LONG,
                 created_at LONG, interval LONG, origin VARCHAR
-            ) BYPASS WAL""",
+            )""",
             """CREATE TABLE IF NOT EXISTS strategies (
                 name VARCHAR, base VARCHAR, params VARCHAR, created_at LONG, updated_at LONG,
                 description VARCHAR
-            ) BYPASS WAL""",
+            )""",
             """CREATE TABLE IF NOT EXISTS trades (
                 ts TIMESTAMP, source SYMBOL, symbol SYMBOL, trade_id VARCHAR, price DOUBLE,
                 qty DOUBLE, side SYMBOL

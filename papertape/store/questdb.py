@@ -1,0 +1,674 @@
+"""The server store: QuestDB, for users who collect a lot of market data or run many sessions.
+
+URL: ``questdb://[user:password@]host[:http_port][?pg_port=8812&write_retry_seconds=60
+&wal_wait_seconds=30]`` (defaults: HTTP 9000, PG wire 8812, ``admin``/``quest``).
+
+High-rate rows go in over ILP/HTTP (``questdb_ingest``); everything is read over PG wire with
+psycopg 3 (autocommit, binary results, ``prepare_threshold=None`` so no server-side prepared plan
+outlives a DDL). Timestamps travel as integer microseconds both ways (``%s::timestamp`` in,
+``cast(ts AS LONG)`` out), so no naive/aware datetime ever appears.
+
+**Read-your-writes.** QuestDB applies WAL writes asynchronously, so the store splits its tables:
+
+- Session state, events, datasets and strategies live in non-WAL tables (``BYPASS WAL``). Our
+  INSERT/UPDATE there is applied by the statement itself: a session ``start`` returned is found
+  by ``GET /sessions/{id}`` and by ``stop`` at once, from any connection or process, with no
+  waiting and no cache. Compare-and-set is one ``UPDATE … WHERE state = $expected`` whose row
+  count says whether it won. All control writes of this process go through one lock (a non-WAL
+  table has a single writer anyway); the session service is the only writer of session state.
+- The trading record and market data are WAL tables fed by ILP. After this process writes a
+  table it notes so; the next read of that table first reads the table's sequencer txn from
+  ``wal_tables()`` and waits until the writer txn reaches it, so every write that returned before
+  the read is visible to it. Tables nobody wrote since the last wait are read without waiting.
+
+**Crash safety.** QuestDB has no transactions across tables, so a state change writes its event
+first, carrying a snapshot of the session it moves to, and updates the session row second. The
+events table is thus the sessions' write-ahead log: ``open`` replays any snapshot newer than its
+session row (a crash between the two writes) before anything reads a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
+import structlog
+
+from papertape.domain.errors import StoreUnavailable, StoreWriteFailed
+from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.records import (
+    Dataset,
+    EquityPoint,
+    FillRecord,
+    OrderRecord,
+    PositionRecord,
+    SavedStrategy,
+)
+from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.store import questdb_ingest as ingest
+from papertape.store.base import SessionFilter, SessionPage, StaleState, Store, thin_evenly
+from papertape.store.questdb_schema import MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
+
+log = structlog.get_logger("papertape.store.questdb")
+
+_SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
+_SESSION_SELECT = ", ".join(
+    "cast(created_at AS LONG)" if name == "created_at" else name for name in _SESSION_FIELDS
+)
+_JSON_FIELDS = {"symbols", "config", "checkpoint"}
+_ORDER_SELECT = ", ".join(
+    "cast(ts AS LONG)" if f == "ts" else f for f in OrderRecord._fields
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestDBSettings:
+    host: str = "127.0.0.1"
+    http_port: int = 9000
+    pg_port: int = 8812
+    user: str = "admin"
+    password: str = "quest"
+    database: str = "qdb"
+    write_retry_seconds: float = 60.0
+    wal_wait_seconds: float = 30.0
+    pool_size: int = 4
+
+    @classmethod
+    def from_url(cls, url: str) -> QuestDBSettings:
+        parts = urlsplit(url)
+        if parts.scheme != "questdb" or not parts.hostname:
+            raise ValueError(f"not a questdb URL: {url!r} (expected questdb://HOST[:PORT])")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        known = {"pg_port", "write_retry_seconds", "wal_wait_seconds", "pool_size", "database"}
+        unknown = set(query) - known
+        if unknown:
+            raise ValueError(f"unknown questdb URL options: {sorted(unknown)} (known: {sorted(known)})")
+        return cls(
+            host=parts.hostname,
+            http_port=parts.port or cls.http_port,
+            pg_port=int(query.get("pg_port", cls.pg_port)),
+            user=unquote(parts.username) if parts.username else cls.user,
+            password=unquote(parts.password) if parts.password else cls.password,
+            database=query.get("database", cls.database),
+            write_retry_seconds=float(query.get("write_retry_seconds", cls.write_retry_seconds)),
+            wal_wait_seconds=float(query.get("wal_wait_seconds", cls.wal_wait_seconds)),
+            pool_size=int(query.get("pool_size", cls.pool_size)),
+        )
+
+    @property
+    def conninfo(self) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=self.host, port=self.pg_port, user=self.user, password=self.password,
+            dbname=self.database, connect_timeout=5,
+        )
+
+    @property
+    def ilp_conf(self) -> str:
+        # The client's own retries stay short: QuestDBStore's writer retries (and logs) up to
+        # write_retry_seconds around them.
+        return (
+            f"http::addr={self.host}:{self.http_port};username={self.user};"
+            f"password={self.password};auto_flush=off;protocol_version=2;"
+            "retry_timeout=2000;request_timeout=30000;"
+        )
+
+
+class _Pool:
+    """A few PG-wire connections handed out one task at a time; broken ones are replaced."""
+
+    def __init__(self, conninfo: str, size: int):
+        self._conninfo = conninfo
+        self._idle: asyncio.Queue[psycopg.AsyncConnection] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(size)
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        return await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, prepare_threshold=None
+        )
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        async with self._slots:
+            conn = None
+            while conn is None and not self._idle.empty():
+                candidate = self._idle.get_nowait()
+                conn = None if candidate.closed else candidate
+            if conn is None:
+                conn = await self._connect()
+            try:
+                yield conn
+            except psycopg.OperationalError:
+                await conn.close()
+                raise
+            else:
+                if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    await conn.close()
+                else:
+                    self._idle.put_nowait(conn)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self._idle.get_nowait().close()
+
+
+class QuestDBStore(Store):
+    def __init__(self, url: str):
+        self.url = url
+        self.settings = QuestDBSettings.from_url(url)
+        self._pool = _Pool(self.settings.conninfo, self.settings.pool_size)
+        self._writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
+        self._control = asyncio.Lock()
+        # table -> count of this process's writes to it not yet known to be applied
+        self._unapplied: dict[str, int] = {}
+
+    # plumbing ------------------------------------------------------------------------------
+    async def _query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[tuple]:
+        """Run a read; a connection broken by a server restart is replaced and tried once more."""
+        for attempt in (1, 2):
+            try:
+                async with self._pool.connection() as conn:
+                    cursor = conn.cursor(binary=binary)
+                    await cursor.execute(sql, params)
+                    return await cursor.fetchall()
+            except psycopg.OperationalError as exc:
+                if attempt == 2:
+                    raise StoreUnavailable(f"QuestDB at {self.url} did not answer: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def _control_conn(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """The connection control writes use, under the store's write lock."""
+        async with self._control:
+            try:
+                async with self._pool.connection() as conn:
+                    yield conn
+            except psycopg.OperationalError as exc:
+                raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc
+
+    async def _write_series(self, table: str, session_id: str, rows: Sequence, put) -> None:
+        if not rows:
+            return
+        await self._writer.write(table, session_id, rows, put)
+        self._unapplied[table] = self._unapplied.get(table, 0) + 1
+
+    async def _await_applied(self, table: str) -> None:
+        """Wait until every write of ``table`` this process finished is visible to readers."""
+        pending = self._unapplied.get(table, 0)
+        if not pending:
+            return
+        deadline = time.monotonic() + self.settings.wal_wait_seconds
+        target: int | None = None
+        while True:
+            rows = await self._query(
+                "SELECT writerTxn, sequencerTxn, suspended, errorMessage FROM wal_tables() "
+                "WHERE name = %s",
+                (table,),
+            )
+            writer, sequencer, suspended, error = rows[0]
+            target = sequencer if target is None else target
+            if writer >= target:
+                if self._unapplied.get(table) == pending:
+                    del self._unapplied[table]
+                return
+            if suspended:
+                raise StoreUnavailable(f"QuestDB suspended table {table}: {error}")
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(
+                    f"rows written to {table} are still not readable after "
+                    f"{self.settings.wal_wait_seconds:.0f} s (WAL apply is behind: "
+                    f"writer txn {writer}, sequencer txn {target})"
+                )
+            await asyncio.sleep(0.005)
+
+    # life of the store ---------------------------------------------------------------------
+    async def open(self) -> None:
+        try:
+            await self._migrate()
+            await self._recover()
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._pool.close()
+
+    async def ping(self) -> bool:
+        try:
+            return (await self._query("SELECT 1"))[0][0] == 1
+        except (StoreUnavailable, psycopg.Error):
+            return False
+
+    async def _migrate(self) -> None:
+        async with self._control_conn() as conn:
+            await conn.execute(MIGRATIONS_TABLE)
+            cursor = await conn.execute("SELECT version FROM schema_migrations")
+            applied = {row[0] for row in await cursor.fetchall()}
+            for version, name, statements in MIGRATIONS:
+                if version in applied:
+                    continue
+                for statement in statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES (%s, %s, now())", (version, name)
+                )
+                log.info("store.migrated", store="questdb", version=version, name=name)
+
+    async def _recover(self) -> None:
+        """Bring every session row up to the newest state its events recorded (see module doc)."""
+        rows = await self._query(
+            "SELECT e.session_id, e.max_seq, s.last_seq, s.session_id FROM "
+            "(SELECT session_id, max(seq) max_seq FROM events) e "
+            "LEFT JOIN sessions s ON (s.session_id = e.session_id) "
+            "WHERE s.session_id IS NULL OR s.last_seq < e.max_seq"
+        )
+        for session_id, last, stored_seq, stored_id in rows:
+            snapshots = await self._query(
+                "SELECT snapshot FROM events WHERE session_id = %s AND seq > %s "
+                "AND snapshot IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                (session_id, stored_seq or 0),
+            )
+            async with self._control_conn() as conn:
+                if snapshots:
+                    session = dataclasses.replace(_session_from_json(snapshots[0][0]), last_seq=last)
+                    if stored_id is None:
+                        await _insert_session(conn, session)
+                    else:
+                        await _update_session_row(conn, session, None)
+                else:
+                    await conn.execute(
+                        "UPDATE sessions SET last_seq = %s WHERE session_id = %s", (last, session_id)
+                    )
+            log.warning("store.session.recovered", session_id=session_id, last_seq=last)
+
+    # sessions ------------------------------------------------------------------------------
+    async def create_session(self, session: Session, event: NewEvent) -> Session:
+        async with self._control_conn() as conn:
+            if session.idempotency_key is not None:
+                existing = await _select_session(conn, "idempotency_key", session.idempotency_key)
+                if existing is not None:
+                    return existing
+            stored = dataclasses.replace(session, last_seq=1)
+            await _insert_events(conn, session.session_id, 1, [event], snapshot=stored)
+            await _insert_session(conn, stored)
+            return stored
+
+    async def update_session(
+        self, session: Session, expected: SessionState, event: NewEvent | None
+    ) -> Session:
+        async with self._control_conn() as conn:
+            current = await _select_session(conn, "session_id", session.session_id)
+            if current is None:
+                raise KeyError(session.session_id)
+            if current.state is not expected:
+                raise StaleState(current)
+            stored = dataclasses.replace(
+                current,
+                **{name: getattr(session, name) for name in _MUTABLE},
+                last_seq=current.last_seq + (1 if event is not None else 0),
+            )
+            if event is not None:
+                await _insert_events(conn, session.session_id, stored.last_seq, [event], snapshot=stored)
+            if not await _update_session_row(conn, stored, expected):
+                raise StaleState(await _select_session(conn, "session_id", session.session_id))
+            return stored
+
+    async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+        async with self._control_conn() as conn:
+            await conn.execute(
+                "UPDATE sessions SET checkpoint = %s WHERE session_id = %s",
+                (json.dumps(checkpoint), session_id),
+            )
+
+    async def get_session(self, session_id: str) -> Session | None:
+        return await self._one_session("session_id", session_id)
+
+    async def find_session_by_key(self, idempotency_key: str) -> Session | None:
+        return await self._one_session("idempotency_key", idempotency_key)
+
+    async def _one_session(self, column: str, value: str) -> Session | None:
+        rows = await self._query(
+            f"SELECT {_SESSION_SELECT} FROM sessions WHERE {column} = %s LIMIT 1", (value,)
+        )
+        return _session_from_row(rows[0]) if rows else None
+
+    async def list_sessions(self, query: SessionFilter) -> SessionPage:
+        clauses, params = [], []
+        if query.state is not None:
+            clauses.append("state = %s")
+            params.append(query.state.value)
+        if query.mode is not None:
+            clauses.append("mode = %s")
+            params.append(query.mode.value)
+        if query.symbol is not None:
+            # symbols is a JSON list; a quoted canonical symbol cannot match inside another one
+            clauses.append("strpos(symbols, %s) > 0")
+            params.append(json.dumps(query.symbol))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = (await self._query(f"SELECT count() FROM sessions {where}", params))[0][0]
+        if query.limit <= 0 or query.offset >= total:
+            return SessionPage([], total)
+        rows = await self._query(
+            f"SELECT {_SESSION_SELECT} FROM sessions {where} "
+            "ORDER BY created_at DESC, session_id DESC LIMIT %s, %s",
+            [*params, query.offset, query.offset + query.limit],
+        )
+        return SessionPage([_session_from_row(r) for r in rows], total)
+
+    async def unfinished_sessions(self) -> list[Session]:
+        terminal = [s.value for s in SessionState if s.terminal]
+        rows = await self._query(
+            f"SELECT {_SESSION_SELECT} FROM sessions WHERE state NOT IN (%s, %s, %s) "
+            "ORDER BY created_at",
+            terminal,
+        )
+        return [_session_from_row(r) for r in rows]
+
+    # events --------------------------------------------------------------------------------
+    async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
+        if not events:
+            return []
+        async with self._control_conn() as conn:
+            cursor = await conn.execute(
+                "SELECT last_seq FROM sessions WHERE session_id = %s", (session_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                raise KeyError(session_id)
+            numbered = await _insert_events(conn, session_id, row[0] + 1, events, snapshot=None)
+            await conn.execute(
+                "UPDATE sessions SET last_seq = %s WHERE session_id = %s",
+                (numbered[-1].seq, session_id),
+            )
+            return numbered
+
+    async def list_events(
+        self, session_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[SessionEvent]:
+        if limit <= 0:
+            return []
+        rows = await self._query(
+            "SELECT seq, cast(ts AS LONG), kind, data FROM events "
+            "WHERE session_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+            (session_id, after_seq, limit),
+        )
+        return [SessionEvent(session_id, seq, ts, kind, json.loads(data)) for seq, ts, kind, data in rows]
+
+    # the trading record --------------------------------------------------------------------
+    async def record_orders(self, rows: Sequence[OrderRecord]) -> None:
+        await self._write_series("orders", ingest.sessions_of(rows), rows, ingest.put_order)
+
+    async def record_fills(self, rows: Sequence[FillRecord]) -> None:
+        await self._write_series("fills", ingest.sessions_of(rows), rows, ingest.put_fill)
+
+    async def record_positions(self, rows: Sequence[PositionRecord]) -> None:
+        await self._write_series("positions", ingest.sessions_of(rows), rows, ingest.put_position)
+
+    async def record_equity(self, rows: Sequence[EquityPoint]) -> None:
+        await self._write_series("equity", ingest.sessions_of(rows), rows, ingest.put_equity)
+
+    async def list_orders(self, session_id: str) -> list[OrderRecord]:
+        rows = await self._records(
+            "orders", f"SELECT {_ORDER_SELECT} FROM orders WHERE session_id = %s "
+            "LATEST ON ts PARTITION BY order_id", session_id,
+        )
+        orders = [OrderRecord(*r) for r in rows]
+        return sorted(orders, key=lambda o: (o.created_ts, o.order_id))
+
+    async def list_fills(self, session_id: str) -> list[FillRecord]:
+        rows = await self._records(
+            "fills", _select_record(FillRecord, "fills") + " ORDER BY ts, fill_id", session_id
+        )
+        return [FillRecord(*r) for r in rows]
+
+    async def list_positions(self, session_id: str) -> list[PositionRecord]:
+        rows = await self._records(
+            "positions",
+            _select_record(PositionRecord, "positions") + " LATEST ON ts PARTITION BY symbol",
+            session_id,
+        )
+        return sorted((PositionRecord(*r) for r in rows), key=lambda p: p.symbol)
+
+    async def list_equity(self, session_id: str, limit: int = 10_000) -> list[EquityPoint]:
+        rows = await self._records(
+            "equity", _select_record(EquityPoint, "equity") + " ORDER BY ts", session_id
+        )
+        return thin_evenly([EquityPoint(*r) for r in rows], limit)
+
+    async def _records(self, table: str, sql: str, session_id: str) -> list[tuple]:
+        await self._await_applied(table)
+        return await self._query(sql, (session_id,), binary=True)
+
+    # market data ---------------------------------------------------------------------------
+    async def write_trades(self, source: str, rows: Sequence[Trade]) -> None:
+        await self._write_series("trades", source, rows, ingest.trade_row(source))
+
+    async def write_candles(self, source: str, rows: Sequence[Candle]) -> None:
+        await self._write_series("candles", source, rows, ingest.candle_row(source))
+
+    async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None:
+        await self._write_series("books", source, rows, ingest.book_row(source))
+
+    async def read_trades(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[Trade]:
+        rows = await self._market(
+            "trades",
+            "SELECT cast(ts AS LONG), symbol, price, qty, side, trade_id FROM trades",
+            source, symbols, start, end, "ORDER BY ts, symbol, trade_id",
+        )
+        return [Trade(*r) for r in rows]
+
+    async def read_candles(
+        self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
+    ) -> list[Candle]:
+        extra, args = ("", ()) if interval is None else ("AND interval = %s ", (interval,))
+        rows = await self._market(
+            "candles",
+            "SELECT cast(ts AS LONG), symbol, interval, open, high, low, close, volume FROM candles",
+            source, symbols, start, end, extra + "ORDER BY ts, symbol", args,
+        )
+        return [Candle(*r) for r in rows]
+
+    async def read_books(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[BookSnapshot]:
+        rows = await self._market(
+            "books", "SELECT cast(ts AS LONG), symbol, bids, asks FROM books",
+            source, symbols, start, end, "ORDER BY ts, symbol",
+        )
+        return [BookSnapshot(ts, sym, _levels(bids), _levels(asks)) for ts, sym, bids, asks in rows]
+
+    async def _market(
+        self, table: str, select: str, source: str, symbols: Sequence[str], start: int, end: int,
+        tail: str, extra_args: tuple = (),
+    ) -> list[tuple]:
+        if not symbols:
+            raise ValueError("at least one symbol is needed")
+        await self._await_applied(table)
+        marks = ", ".join(["%s"] * len(symbols))
+        return await self._query(
+            f"{select} WHERE source = %s AND symbol IN ({marks}) "
+            f"AND ts >= %s::timestamp AND ts < %s::timestamp {tail}",
+            (source, *symbols, start, end, *extra_args),
+            binary=True,
+        )
+
+    async def market_summary(self, source: str) -> dict[str, dict]:
+        summary = {}
+        for kind, table in (("trades", "trades"), ("candles", "candles"), ("book", "books")):
+            await self._await_applied(table)
+            rows = await self._query(
+                f"SELECT symbol, count(), cast(min(ts) AS LONG), cast(max(ts) AS LONG) FROM {table} "
+                "WHERE source = %s GROUP BY symbol ORDER BY symbol",
+                (source,),
+            )
+            if rows:
+                summary[kind] = {
+                    "rows": sum(r[1] for r in rows),
+                    "start_ts": min(r[2] for r in rows),
+                    "end_ts": max(r[3] for r in rows),
+                    "symbols": [r[0] for r in rows],
+                }
+        return summary
+
+    # datasets and strategies ---------------------------------------------------------------
+    async def save_dataset(self, dataset: Dataset) -> None:
+        values = dataset._replace(symbols=json.dumps(list(dataset.symbols)))
+        await self._upsert("datasets", Dataset._fields, tuple(values), keep=())
+
+    async def get_dataset(self, name: str) -> Dataset | None:
+        found = await self._datasets("WHERE name = %s", (name,))
+        return found[0] if found else None
+
+    async def list_datasets(self) -> list[Dataset]:
+        return await self._datasets("", ())
+
+    async def _datasets(self, where: str, args: tuple) -> list[Dataset]:
+        rows = await self._query(
+            f"SELECT {', '.join(Dataset._fields)} FROM datasets {where} "
+            "ORDER BY created_at DESC, name",
+            args,
+        )
+        return [Dataset(*r)._replace(symbols=tuple(json.loads(r[2]))) for r in rows]
+
+    async def save_strategy(self, strategy: SavedStrategy) -> None:
+        values = strategy._replace(params=json.dumps(strategy.params))
+        await self._upsert("strategies", SavedStrategy._fields, tuple(values), keep=("created_at",))
+
+    async def get_strategy(self, name: str) -> SavedStrategy | None:
+        found = await self._strategies("WHERE name = %s", (name,))
+        return found[0] if found else None
+
+    async def list_strategies(self) -> list[SavedStrategy]:
+        return await self._strategies("", ())
+
+    async def _strategies(self, where: str, args: tuple) -> list[SavedStrategy]:
+        rows = await self._query(
+            f"SELECT {', '.join(SavedStrategy._fields)} FROM strategies {where} ORDER BY name", args
+        )
+        return [SavedStrategy(*r)._replace(params=json.loads(r[2])) for r in rows]
+
+    async def _upsert(self, table: str, fields: Sequence[str], values: tuple, keep: Sequence[str]) -> None:
+        """Replace the row named ``values[0]`` (keeping the ``keep`` columns), or insert it."""
+        named = dict(zip(fields, values, strict=True))
+        changed = [f for f in fields[1:] if f not in keep]
+        async with self._control_conn() as conn:
+            cursor = await conn.execute(
+                f"UPDATE {table} SET {', '.join(f'{f} = %s' for f in changed)} WHERE {fields[0]} = %s",
+                [*(named[f] for f in changed), values[0]],
+            )
+            if cursor.rowcount == 0:
+                await conn.execute(
+                    f"INSERT INTO {table} ({', '.join(fields)}) "
+                    f"VALUES ({', '.join(['%s'] * len(fields))})",
+                    values,
+                )
+
+
+# rows <-> sessions -----------------------------------------------------------------------------
+def _session_values(session: Session) -> list[Any]:
+    values = []
+    for name in _SESSION_FIELDS:
+        value = getattr(session, name)
+        if name in _JSON_FIELDS:
+            value = json.dumps(list(value) if name == "symbols" else value)
+        elif isinstance(value, (Mode, SessionState)):
+            value = value.value
+        values.append(value)
+    return values
+
+
+def _session_from_row(row: Sequence[Any]) -> Session:
+    named = dict(zip(_SESSION_FIELDS, row, strict=True))
+    for name in _JSON_FIELDS:
+        named[name] = json.loads(named[name])
+    named["symbols"] = tuple(named["symbols"])
+    named["mode"] = Mode(named["mode"])
+    named["state"] = SessionState(named["state"])
+    return Session(**named)
+
+
+def _session_to_json(session: Session) -> str:
+    return json.dumps(dict(zip(_SESSION_FIELDS, _session_values(session), strict=True)))
+
+
+def _session_from_json(text: str) -> Session:
+    named = json.loads(text)
+    return _session_from_row([named[name] for name in _SESSION_FIELDS])
+
+
+async def _select_session(conn: psycopg.AsyncConnection, column: str, value: str) -> Session | None:
+    cursor = await conn.execute(
+        f"SELECT {_SESSION_SELECT} FROM sessions WHERE {column} = %s LIMIT 1", (value,)
+    )
+    row = await cursor.fetchone()
+    return None if row is None else _session_from_row(row)
+
+
+async def _insert_session(conn: psycopg.AsyncConnection, session: Session) -> None:
+    marks = ", ".join("%s::timestamp" if n == "created_at" else "%s" for n in _SESSION_FIELDS)
+    await conn.execute(
+        f"INSERT INTO sessions ({', '.join(_SESSION_FIELDS)}) VALUES ({marks})",
+        _session_values(session),
+    )
+
+
+# what update_session may change; the rest is fixed when the session is created
+_MUTABLE = (
+    "state", "updated_at", "started_at", "ended_at", "stop_reason", "error_code",
+    "error_message",
+)
+
+
+async def _update_session_row(
+    conn: psycopg.AsyncConnection, session: Session, expected: SessionState | None
+) -> bool:
+    """Write ``session``'s mutable fields; with ``expected``, only while the state is still that."""
+    named = dict(zip(_SESSION_FIELDS, _session_values(session), strict=True))
+    columns = (*_MUTABLE, "last_seq")
+    sql = f"UPDATE sessions SET {', '.join(f'{n} = %s' for n in columns)} WHERE session_id = %s"
+    params = [*(named[n] for n in columns), session.session_id]
+    if expected is not None:
+        sql += " AND state = %s"
+        params.append(expected.value)
+    cursor = await conn.execute(sql, params)
+    return cursor.rowcount == 1
+
+
+async def _insert_events(
+    conn: psycopg.AsyncConnection,
+    session_id: str,
+    first_seq: int,
+    events: Sequence[NewEvent],
+    snapshot: Session | None,
+) -> list[SessionEvent]:
+    """Insert ``events`` numbered from ``first_seq`` in one transaction. ``snapshot`` (one event
+    only) is the session record the event moves it to: the write-ahead entry ``_recover`` uses."""
+    numbered = [
+        SessionEvent(session_id, first_seq + i, e.ts, e.kind, e.data) for i, e in enumerate(events)
+    ]
+    snap = None if snapshot is None else _session_to_json(snapshot)
+    async with conn.transaction():
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO events (session_id, seq, ts, kind, data, snapshot) "
+                "VALUES (%s, %s, %s::timestamp, %s, %s, %s)",
+                [(e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap) for e in numbered],
+            )
+    return numbered
+
+
+def _select_record(record: type, table: str) -> str:
+    columns = ", ".join("cast(ts AS LONG)" if f == "ts" else f for f in record._fields)
+    return f"SELECT {columns} FROM {table} WHERE session_id = %s"
+
+
+def _levels(text: str) -> tuple[tuple[float, float], ...]:
+    return tuple((float(p), float(q)) for p, q in json.loads(text))
