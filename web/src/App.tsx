@@ -1,0 +1,59 @@
+import { AppShell, Group, NavLink, Text, Title } from "@mantine/core";
+import { NavLink as RouterLink, Route, Routes, useLocation } from "react-router-dom";
+import { ConnectionIndicator } from "./components/ConnectionIndicator";
+import { BacktestsPage } from "./pages/BacktestsPage";
+import { DataPage } from "./pages/DataPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { SessionDetailPage } from "./pages/SessionDetailPage";
+import { SessionsPage } from "./pages/SessionsPage";
+import { StrategiesPage } from "./pages/StrategiesPage";
+
+const NAV = [
+  { to: "/", label: "Sessions", match: (p: string) => p === "/" || p.startsWith("/sessions") },
+  { to: "/backtests", label: "Backtests", match: (p: string) => p.startsWith("/backtests") },
+  { to: "/data", label: "Data", match: (p: string) => p.startsWith("/data") },
+  { to: "/strategies", label: "Strategies", match: (p: string) => p.startsWith("/strategies") },
+];
+
+export function App() {
+  const { pathname } = useLocation();
+  return (
+    <AppShell header={{ height: 52 }} navbar={{ width: 180, breakpoint: 0 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group gap="xs">
+            <Title order={3} ff="monospace">
+              papertape
+            </Title>
+            <Text size="sm" c="dimmed">
+              trading sessions
+            </Text>
+          </Group>
+          <ConnectionIndicator />
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" component="nav" aria-label="Main">
+        {NAV.map((item) => (
+          <NavLink
+            key={item.to}
+            component={RouterLink}
+            to={item.to}
+            label={item.label}
+            active={item.match(pathname)}
+          />
+        ))}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Routes>
+          <Route path="/" element={<SessionsPage />} />
+          <Route path="/sessions" element={<SessionsPage />} />
+          <Route path="/sessions/:sessionId" element={<SessionDetailPage />} />
+          <Route path="/backtests" element={<BacktestsPage />} />
+          <Route path="/data" element={<DataPage />} />
+          <Route path="/strategies" element={<StrategiesPage />} />
+          <Route path="*" element={<NotFoundPage />} />
+        </Routes>
+      </AppShell.Main>
+    </AppShell>
+  );
+}

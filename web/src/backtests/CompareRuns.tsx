@@ -1,0 +1,76 @@
+import { Paper, Stack, Table, Text } from "@mantine/core";
+import { useMemo } from "react";
+import { LineChart, PALETTE, type LineData } from "../charts/LineChart";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { formatNumber } from "../format";
+import { metricLabel } from "../session/MetricsTable";
+import { equityPoints } from "../session/records";
+import { runMetrics, useRuns } from "./useRuns";
+
+/** Several runs side by side: a metrics table and their equity curves on one chart. */
+export function CompareRuns({ ids }: { ids: string[] }) {
+  const runs = useRuns(ids);
+  const metricKeys = useMemo(() => {
+    const all = new Set<string>();
+    for (const run of runs) for (const key of Object.keys(runMetrics(run.detail.data))) all.add(key);
+    return [...all];
+  }, [runs]);
+  const lines: LineData[] = runs.map((run, i) => ({
+    id: run.id,
+    title: run.id.slice(-8),
+    color: PALETTE[i % PALETTE.length],
+    points: equityPoints(run.equity.data ?? []),
+  }));
+  if (ids.length === 0) return <Text size="sm" c="dimmed">Select runs in the table to compare them.</Text>;
+  return (
+    <Stack gap="sm" data-testid="compare-runs">
+      {runs.map((run) => (
+        <ErrorNotice key={run.id} error={run.detail.error ?? run.equity.error} title={`Could not load ${run.id}`} />
+      ))}
+      <Table.ScrollContainer minWidth={400} type="native">
+        <Table fz="sm" striped data-testid="compare-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Metric</Table.Th>
+              {runs.map((run, i) => (
+                <Table.Th key={run.id} style={{ color: PALETTE[i % PALETTE.length] }} ff="monospace">
+                  {run.id.slice(-8)} {run.detail.data?.label ? `(${run.detail.data.label})` : ""}
+                </Table.Th>
+              ))}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            <Table.Tr>
+              <Table.Td>State</Table.Td>
+              {runs.map((run) => <Table.Td key={run.id}>{run.detail.data?.state ?? "…"}</Table.Td>)}
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Td>Strategies</Table.Td>
+              {runs.map((run) => <Table.Td key={run.id}>{strategiesOf(run.detail.data?.config)}</Table.Td>)}
+            </Table.Tr>
+            {metricKeys.map((key) => (
+              <Table.Tr key={key}>
+                <Table.Td>{metricLabel(key)}</Table.Td>
+                {runs.map((run) => {
+                  const v = runMetrics(run.detail.data)[key];
+                  return <Table.Td key={run.id} ff="monospace">{typeof v === "number" ? formatNumber(v, 4) : v === undefined ? "—" : String(v)}</Table.Td>;
+                })}
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      {metricKeys.length === 0 && <Text size="sm" c="dimmed">The server reports no metrics for these runs.</Text>}
+      <Paper withBorder p="sm">
+        <Text fw={600} mb="xs">Equity, overlaid</Text>
+        <LineChart lines={lines} label="Equity curves of the compared runs" testId="compare-equity-chart" height={260} />
+      </Paper>
+    </Stack>
+  );
+}
+
+function strategiesOf(config: Record<string, unknown> | null | undefined): string {
+  const list = (config?.strategies ?? []) as { name: string; params?: Record<string, unknown> }[];
+  if (!list.length) return "none";
+  return list.map((s) => `${s.name}${s.params && Object.keys(s.params).length ? ` ${JSON.stringify(s.params)}` : ""}`).join(", ");
+}

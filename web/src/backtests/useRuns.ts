@@ -1,0 +1,28 @@
+import { useQueries } from "@tanstack/react-query";
+import { request } from "../api/client";
+import { keys } from "../api/hooks";
+import { pickList } from "../api/shape";
+import type { SessionSummary } from "../api/types";
+import type { Row } from "../session/records";
+
+/** Detail and equity of several runs, for comparing them. */
+export function useRuns(ids: string[]) {
+  const details = useQueries({
+    queries: ids.map((id) => ({
+      queryKey: keys.session(id),
+      queryFn: async () => (await request<SessionSummary>(`/sessions/${id}`)).data,
+    })),
+  });
+  const equity = useQueries({
+    queries: ids.map((id) => ({
+      queryKey: keys.records(id, "equity"),
+      queryFn: async () => pickList<Row>((await request<unknown>(`/sessions/${id}/equity`)).data, "equity", "points"),
+    })),
+  });
+  return ids.map((id, i) => ({ id, detail: details[i], equity: equity[i] }));
+}
+
+export function runMetrics(s: SessionSummary | undefined): Record<string, unknown> {
+  if (!s) return {};
+  return (s.metrics ?? ((s.counters ?? {}) as Record<string, unknown>).metrics ?? {}) as Record<string, unknown>;
+}

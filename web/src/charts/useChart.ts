@@ -1,0 +1,32 @@
+import { createChart, ColorType, type DeepPartial, type ChartOptions, type IChartApi } from "lightweight-charts";
+import { useEffect, useRef, useState } from "react";
+
+/** Dark chart options shared by every chart. The TradingView attribution logo stays on. */
+export const chartOptions: DeepPartial<ChartOptions> = {
+  autoSize: true,
+  layout: {
+    background: { type: ColorType.Solid, color: "#1a1b1e" },
+    textColor: "#c1c2c5",
+    attributionLogo: true,
+  },
+  grid: { vertLines: { color: "#2c2e33" }, horzLines: { color: "#2c2e33" } },
+  timeScale: { timeVisible: true, secondsVisible: true, borderColor: "#373a40" },
+  rightPriceScale: { borderColor: "#373a40" },
+};
+
+/** Create a chart in a container for the component's lifetime. */
+export function useChart(extra?: DeepPartial<ChartOptions>) {
+  const container = useRef<HTMLDivElement | null>(null);
+  const [chart, setChart] = useState<IChartApi | null>(null);
+  useEffect(() => {
+    if (!container.current) return;
+    const created = createChart(container.current, { ...chartOptions, ...extra });
+    setChart(created);
+    return () => {
+      setChart(null);
+      created.remove();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return { container, chart };
+}

@@ -1,0 +1,38 @@
+import { Badge, Tooltip } from "@mantine/core";
+import type { FeedStatus } from "../api/types";
+import { formatTime } from "../format";
+
+const COLORS: Record<string, string> = {
+  connected: "teal",
+  live: "teal",
+  replaying: "teal",
+  streaming: "teal",
+  reconnecting: "orange",
+  connecting: "yellow",
+  exhausted: "blue",
+  finished: "blue",
+  stopped: "gray",
+  error: "red",
+  failed: "red",
+};
+
+/** The session's market-data feed, as the server reports it (nothing when it reports nothing). */
+export function FeedBadge({ feed }: { feed: FeedStatus | null | undefined }) {
+  if (!feed) return <span aria-label="feed status not reported">—</span>;
+  const detail = [
+    feed.message,
+    `${feed.events.toLocaleString("en-US")} events`,
+    `${feed.reconnects} reconnects`,
+    `${feed.gaps} gaps`,
+    feed.last_event_ts ? `last event ${formatTime(feed.last_event_ts)}` : "no event yet",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  return (
+    <Tooltip label={detail} multiline maw={360}>
+      <Badge variant="outline" color={COLORS[feed.state] ?? "gray"} data-testid="feed-badge" data-feed={feed.state} tabIndex={0} aria-label={`Feed ${feed.state}: ${detail}`}>
+        feed: {feed.state}
+      </Badge>
+    </Tooltip>
+  );
+}

@@ -1,0 +1,47 @@
+import type { Timestamp } from "./api/types";
+
+/** Milliseconds since the epoch from an API timestamp (ISO text, or s / ms / µs / ns numbers). */
+export function toMillis(ts: Timestamp): number | null {
+  if (ts === null || ts === undefined || ts === "") return null;
+  if (typeof ts === "string") {
+    const numeric = Number(ts);
+    if (!Number.isNaN(numeric)) return toMillis(numeric);
+    const parsed = Date.parse(ts);
+    return Number.isNaN(parsed) ? null : parsed;
+  }
+  if (ts > 1e17) return ts / 1e6; // ns
+  if (ts > 1e14) return ts / 1e3; // µs
+  if (ts > 1e11) return ts; // ms
+  return ts * 1000; // s
+}
+
+export function formatTime(ts: Timestamp): string {
+  const ms = toMillis(ts);
+  if (ms === null) return "—";
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+export function formatNumber(value: unknown, digits = 2): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+export function formatPrice(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  const digits = Math.abs(value) >= 100 ? 2 : Math.abs(value) >= 1 ? 4 : 8;
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits });
+}
+
+export function formatSigned(value: unknown, digits = 2): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  const text = formatNumber(Math.abs(value), digits);
+  return value > 0 ? `+${text}` : value < 0 ? `−${text}` : text;
+}
+
+export function asNumber(value: unknown): number | null {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value))) {
+    return Number(value);
+  }
+  return null;
+}

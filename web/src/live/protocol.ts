@@ -1,0 +1,66 @@
+/** The messages of `WS /ws` (see DESIGN.md and the lead's API). */
+
+export interface EventMessage {
+  type: "event";
+  session_id: string;
+  seq: number;
+  ts: number | string;
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+export interface SessionMessage {
+  type: "session";
+  data: Record<string, unknown> & { session_id: string };
+}
+
+export interface TickMessage {
+  type: "tick";
+  session_id: string;
+  /** The session's latest recorded seq when the tick was sent. */
+  seq: number;
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+export interface HeartbeatMessage {
+  type: "heartbeat";
+  ts: number | string;
+}
+
+export interface PongMessage {
+  type: "pong";
+}
+
+export interface ErrorMessage {
+  type: "error";
+  error_code?: string;
+  message?: string;
+}
+
+export type ServerMessage =
+  | EventMessage
+  | SessionMessage
+  | TickMessage
+  | HeartbeatMessage
+  | PongMessage
+  | ErrorMessage;
+
+export type Topic = { topic: "sessions" } | { topic: "session"; session_id: string };
+
+export function topicKey(topic: Topic): string {
+  return topic.topic === "sessions" ? "sessions" : `session:${topic.session_id}`;
+}
+
+export function parseMessage(raw: unknown): ServerMessage | null {
+  if (typeof raw !== "string") return null;
+  try {
+    const value = JSON.parse(raw);
+    if (value && typeof value === "object" && typeof value.type === "string") {
+      return value as ServerMessage;
+    }
+  } catch {
+    /* not JSON: ignored below */
+  }
+  return null;
+}

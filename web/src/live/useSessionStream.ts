@@ -1,0 +1,195 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { query, request } from "../api/client";
+import { keys, type RecordKind } from "../api/hooks";
+import { pickList } from "../api/shape";
+import { asNumber, toMillis } from "../format";
+import { addPrice, type Candle } from "./candles";
+import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
+import { useLiveSocket } from "./LiveProvider";
+import type { ServerMessage } from "./protocol";
+
+export interface LivePrice {
+  symbol: string;
+  price: number;
+  timeMs: number | null;
+  receivedAt: number;
+}
+
+export interface EquityTick {
+  timeSec: number;
+  equity: number;
+}
+
+export interface SessionStream {
+  log: EventLog;
+  /** Latest price per symbol, from the session's price ticks. */
+  prices: Record<string, LivePrice>;
+  candles: Record<string, Candle[]>;
+  equityTicks: EquityTick[];
+  catchUps: number;
+  catchUpError: string | null;
+}
+
+const CANDLE_INTERVAL_SEC = 60;
+const RECORD_KINDS: Record<string, RecordKind[]> = {
+  order: ["orders"],
+  fill: ["fills", "orders", "positions", "equity"],
+  position: ["positions"],
+  equity: ["equity"],
+};
+
+/**
+ * A session's live view: its tape (HTTP catch-up + socket events, each once, in seq order),
+ * its latest price and candles built from price ticks, and equity ticks. Queries for the
+ * session's records are refreshed when events say they changed.
+ */
+export function useSessionStream(sessionId: string): SessionStream {
+  const live = useLiveSocket();
+  const client = useQueryClient();
+  const logRef = useRef<EventLog>(emptyLog);
+  const [log, setLog] = useState<EventLog>(emptyLog);
+  const [prices, setPrices] = useState<Record<string, LivePrice>>({});
+  const [candles, setCandles] = useState<Record<string, Candle[]>>({});
+  const [equityTicks, setEquityTicks] = useState<EquityTick[]>([]);
+  const [catchUps, setCatchUps] = useState(0);
+  const [catchUpError, setCatchUpError] = useState<string | null>(null);
+  const inFlight = useRef<Promise<void> | null>(null);
+  const again = useRef(false);
+
+  const accept = useCallback(
+    (events: TapeEvent[]) => {
+      const before = logRef.current;
+      const after = mergeEvents(before, events);
+      if (after === before) return after;
+      logRef.current = after;
+      setLog(after);
+      const fresh = events.filter((e) => !before.events.some((b) => b.seq === e.seq));
+      refreshFor(fresh);
+      return after;
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [sessionId],
+  );
+
+  function refreshFor(events: TapeEvent[]) {
+    const kinds = new Set<RecordKind>();
+    for (const event of events) {
+      if (event.kind === "state") {
+        client.invalidateQueries({ queryKey: keys.session(sessionId) });
+        client.invalidateQueries({ queryKey: keys.sessions() });
+      }
+      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
+    }
+    for (const kind of kinds) client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
+    if (kinds.size > 0) client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
+  }
+
+  const catchUp = useCallback((): Promise<void> => {
+    if (inFlight.current) {
+      again.current = true;
+      return inFlight.current;
+    }
+    const run = async () => {
+      try {
+        for (let page = 0; page < 1000; page += 1) {
+          const after = logRef.current.lastSeq;
+          const { data } = await request<unknown>(
+            `/sessions/${sessionId}/events${query({ after_seq: after })}`,
+            { sessionId },
+          );
+          const events = pickList<TapeEvent>(data, "events");
+          const merged = accept(events);
+          if (events.length === 0 || merged.lastSeq === after) break;
+          const more = (data as { has_more?: boolean } | null)?.has_more;
+          if (more === false) break;
+        }
+        setCatchUpError(null);
+        setCatchUps((n) => n + 1);
+      } catch (error) {
+        setCatchUpError((error as Error).message);
+      }
+    };
+    inFlight.current = run().finally(() => {
+      inFlight.current = null;
+      if (again.current) {
+        again.current = false;
+        void catchUp();
+      }
+    });
+    return inFlight.current;
+  }, [sessionId, accept]);
+
+  useEffect(() => {
+    logRef.current = emptyLog;
+    setLog(emptyLog);
+    setPrices({});
+    setCandles({});
+    setEquityTicks([]);
+    void catchUp();
+    const unsubscribe = live.subscribe(
+      { topic: "session", session_id: sessionId },
+      () => logRef.current.lastSeq,
+    );
+    const offOpen = live.onOpen((reconnected) => {
+      if (reconnected) {
+        void catchUp();
+        client.invalidateQueries({ queryKey: keys.session(sessionId) });
+      }
+    });
+    const offMessage = live.onMessage((message: ServerMessage) => {
+      if (message.type === "event" && message.session_id === sessionId) {
+        const merged = accept([message]);
+        if (merged.gap) void catchUp();
+      } else if (message.type === "tick" && message.session_id === sessionId) {
+        if (tickShowsGap(logRef.current, message.seq)) void catchUp();
+        if (message.kind === "price") onPrice(message.data);
+        if (message.kind === "equity") onEquity(message.data);
+      }
+    });
+    return () => {
+      unsubscribe();
+      offOpen();
+      offMessage();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionId, live]);
+
+  function onPrice(data: Record<string, unknown>) {
+    for (const [symbol, value, ts] of pricesIn(data)) {
+      const timeMs = toMillis(ts as number);
+      setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
+      if (timeMs !== null) {
+        setCandles((all) => ({
+          ...all,
+          [symbol]: addPrice(all[symbol] ?? [], Math.floor(timeMs / 1000), value, CANDLE_INTERVAL_SEC),
+        }));
+      }
+    }
+  }
+
+  function onEquity(data: Record<string, unknown>) {
+    const equity = asNumber(data.equity);
+    const timeMs = toMillis((data.ts ?? data.timestamp) as number);
+    if (equity === null || timeMs === null) return;
+    setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
+  }
+
+  return { log, prices, candles, equityTicks, catchUps, catchUpError };
+}
+
+/** `[symbol, price, ts]` from a price tick: `{"prices": {SYM: {price, ts}}}` or `{symbol, price, ts}`. */
+export function pricesIn(data: Record<string, unknown>): [string, number, unknown][] {
+  const out: [string, number, unknown][] = [];
+  const map = data.prices;
+  if (map && typeof map === "object") {
+    for (const [symbol, entry] of Object.entries(map as Record<string, Record<string, unknown>>)) {
+      const value = asNumber(entry?.price);
+      if (value !== null) out.push([symbol, value, entry.ts]);
+    }
+  } else {
+    const value = asNumber(data.price);
+    if (value !== null) out.push([String(data.symbol ?? ""), value, data.ts ?? data.timestamp]);
+  }
+  return out;
+}

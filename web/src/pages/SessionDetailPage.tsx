@@ -1,0 +1,171 @@
+import { Alert, Anchor, Badge, Group, Paper, SegmentedControl, SimpleGrid, Stack, Tabs, Text, Title, Code } from "@mantine/core";
+import { useMemo, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { useSession, useSessionRecords } from "../api/hooks";
+import { isTerminal, type SessionSummary } from "../api/types";
+import { LineChart, drawdown, type LineData } from "../charts/LineChart";
+import { PriceChart } from "../charts/PriceChart";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { FeedBadge } from "../components/FeedBadge";
+import { RecordTable } from "../components/RecordTable";
+import { StateBadge } from "../components/StateBadge";
+import { formatPrice, formatTime } from "../format";
+import { useSessionStream } from "../live/useSessionStream";
+import { EventTimeline } from "../session/EventTimeline";
+import { LivePrices } from "../session/LivePrices";
+import { ManualOrder } from "../session/ManualOrder";
+import { MetricsGrid } from "../session/MetricsTable";
+import { equityPoints, fillMarkers, latestOrders, latestPositions, OPEN_ORDER_STATES, positionLines, type Row } from "../session/records";
+import { StopControl } from "../session/StopControl";
+
+export function SessionDetailPage() {
+  const { sessionId = "" } = useParams();
+  const session = useSession(sessionId);
+  const stream = useSessionStream(sessionId);
+  const s = session.data;
+
+  return (
+    <Stack gap="md">
+      <Group justify="space-between" align="flex-start">
+        <Stack gap={4}>
+          <Text size="sm"><Anchor component={Link} to="/">Sessions</Anchor> /</Text>
+          <Group gap="xs">
+            <Title order={2} ff="monospace" fz="h3">{sessionId}</Title>
+            {s && <StateBadge state={s.state} />}
+            {s && <Badge variant="outline">{s.mode}</Badge>}
+            {s && <FeedBadge feed={s.feed} />}
+          </Group>
+          {s && <SessionFacts session={s} />}
+        </Stack>
+        {s && (
+          <Stack gap="xs" align="flex-end" maw={420}>
+            <StopControl sessionId={sessionId} terminal={isTerminal(s.state)} />
+          </Stack>
+        )}
+      </Group>
+      <ErrorNotice error={session.error} title="Could not load this session" />
+      {s && <SessionBody session={s} stream={stream} />}
+      {!s && !session.error && <Text c="dimmed">Loading…</Text>}
+    </Stack>
+  );
+}
+
+function SessionFacts({ session: s }: { session: SessionSummary }) {
+  return (
+    <>
+      <Text size="sm" c="dimmed">
+        {s.symbols.join(", ")}{s.label ? ` · ${s.label}` : ""} · created {formatTime(s.created_at)} · started {formatTime(s.started_at)}
+        {s.ended_at ? ` · ended ${formatTime(s.ended_at)}` : ""}
+      </Text>
+      {s.stop_reason && <Text size="sm">Stop reason: <Code>{s.stop_reason}</Code></Text>}
+      {s.state === "failed" && (
+        <Alert color="red" title={`Failed: ${s.error_code ?? "unknown error"}`} role="alert" p="xs">
+          {s.error_message ?? "The server recorded no message."}
+        </Alert>
+      )}
+    </>
+  );
+}
+
+function SessionBody({ session: s, stream }: { session: SessionSummary; stream: ReturnType<typeof useSessionStream> }) {
+  const fills = useSessionRecords<Row>(s.session_id, "fills");
+  const orders = useSessionRecords<Row>(s.session_id, "orders");
+  const positions = useSessionRecords<Row>(s.session_id, "positions");
+  const equity = useSessionRecords<Row>(s.session_id, "equity");
+  const [symbol, setSymbol] = useState(s.symbols[0] ?? "");
+  const counters = (s.counters ?? {}) as Record<string, unknown>;
+  const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
+  const metrics = (s.metrics ?? counters.metrics) as Record<string, unknown> | undefined;
+
+  const equityLines: LineData[] = useMemo(() => {
+    const points = [...equityPoints(equity.data ?? []), ...stream.equityTicks.map((t) => ({ timeSec: t.timeSec, value: t.equity }))];
+    return [{ id: "equity", title: "equity", color: "#20c997", points }];
+  }, [equity.data, stream.equityTicks]);
+  const ddLines: LineData[] = useMemo(
+    () => [{ id: "dd", title: "drawdown %", color: "#ff6b6b", points: drawdown(equityLines[0].points) }],
+    [equityLines],
+  );
+  const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(String(o.status)));
+  const candles = stream.candles[symbol] ?? [];
+
+  return (
+    <Stack gap="md">
+      <LivePrices symbols={s.symbols} prices={stream.prices} reported={reported} />
+      {s.mode === "paper" && s.state === "running" && <ManualOrder sessionId={s.session_id} symbols={s.symbols} />}
+      <Paper withBorder p="sm">
+        <Group justify="space-between" mb="xs">
+          <Text fw={600}>Price</Text>
+          {s.symbols.length > 1 && <SegmentedControl size="xs" data={s.symbols} value={symbol} onChange={setSymbol} />}
+        </Group>
+        {candles.length === 0 ? (
+          <Text size="sm" c="dimmed">
+            {isTerminal(s.state) ? "The session has ended; no live prices are arriving." : "Waiting for the session's first price tick…"}
+          </Text>
+        ) : null}
+        <PriceChart candles={candles} fills={fillMarkers(fills.data ?? [], symbol)} positions={positionLines(positions.data ?? [], symbol)} label={`${symbol} price candles`} />
+        <Text size="xs" c="dimmed" mt={4}>1-minute candles (market time) built from the price ticks received since this page opened.</Text>
+      </Paper>
+      <SimpleGrid cols={2} spacing="md">
+        <Paper withBorder p="sm">
+          <Text fw={600} mb="xs">Equity</Text>
+          {equityLines[0].points.length === 0 && <Text size="sm" c="dimmed">No equity recorded yet.</Text>}
+          <LineChart lines={equityLines} label="Equity curve" testId="equity-chart" />
+        </Paper>
+        <Paper withBorder p="sm">
+          <Text fw={600} mb="xs">Drawdown</Text>
+          <LineChart lines={ddLines} label="Drawdown curve" testId="drawdown-chart" />
+        </Paper>
+      </SimpleGrid>
+      <Paper withBorder p="sm">
+        <Text fw={600} mb="xs">Metrics</Text>
+        <MetricsGrid metrics={metrics} />
+      </Paper>
+      <Tabs defaultValue="positions" keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="positions">Positions</Tabs.Tab>
+          <Tabs.Tab value="orders">Open orders ({openOrders.length})</Tabs.Tab>
+          <Tabs.Tab value="fills">Fills ({fills.data?.length ?? 0})</Tabs.Tab>
+          <Tabs.Tab value="events">Timeline ({stream.log.events.length})</Tabs.Tab>
+          <Tabs.Tab value="config">Config & counters</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="positions" pt="sm">
+          <ErrorNotice error={positions.error} title="Could not load positions" />
+          <RecordTable rows={latestPositions(positions.data ?? []).filter((p) => Number(p.qty) !== 0)} rowKey={(p) => String(p.symbol)} empty="No open positions." testId="positions" columns={[
+            { key: "symbol", label: "Symbol" },
+            { key: "qty", label: "Qty", align: "right" },
+            { key: "avg_price", label: "Avg price", align: "right", render: (p) => formatPrice(p.avg_price) },
+            { key: "mark_price", label: "Mark", align: "right", render: (p) => formatPrice(p.mark_price) },
+            { key: "unrealized_pnl", label: "Unrealized", align: "right" },
+            { key: "realized_pnl", label: "Realized", align: "right" },
+            { key: "fees", label: "Fees", align: "right" },
+          ]} />
+        </Tabs.Panel>
+        <Tabs.Panel value="orders" pt="sm">
+          <ErrorNotice error={orders.error} title="Could not load orders" />
+          <RecordTable rows={openOrders} rowKey={(o) => String(o.order_id)} empty="No open orders." testId="open-orders" columns={[
+            { key: "order_id", label: "Order" }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" }, { key: "type", label: "Type" },
+            { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Limit", align: "right" }, { key: "stop_price", label: "Stop", align: "right" },
+            { key: "filled_qty", label: "Filled", align: "right" }, { key: "status", label: "Status" },
+          ]} />
+        </Tabs.Panel>
+        <Tabs.Panel value="fills" pt="sm">
+          <ErrorNotice error={fills.error} title="Could not load fills" />
+          <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" columns={[
+            { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts as string) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
+            { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
+            { key: "fee", label: "Fee", align: "right" }, { key: "liquidity", label: "Liquidity" },
+          ]} />
+        </Tabs.Panel>
+        <Tabs.Panel value="events" pt="sm">
+          <EventTimeline log={stream.log} error={stream.catchUpError} />
+        </Tabs.Panel>
+        <Tabs.Panel value="config" pt="sm">
+          <SimpleGrid cols={2}>
+            <Code block fz="xs">{JSON.stringify(s.config ?? {}, null, 2)}</Code>
+            <Code block fz="xs">{JSON.stringify(counters, null, 2)}</Code>
+          </SimpleGrid>
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}

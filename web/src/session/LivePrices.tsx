@@ -1,0 +1,34 @@
+import { Group, Paper, Text } from "@mantine/core";
+import type { LivePrice } from "../live/useSessionStream";
+import { asNumber, formatPrice, formatTime } from "../format";
+
+/** The latest price of each symbol: from live ticks, else the runner's last reported price. */
+export function LivePrices({
+  symbols,
+  prices,
+  reported,
+}: {
+  symbols: string[];
+  prices: Record<string, LivePrice>;
+  reported: Record<string, { price?: unknown; ts?: unknown }>;
+}) {
+  return (
+    <Group gap="sm">
+      {symbols.map((symbol) => {
+        const live = prices[symbol];
+        const fallback = reported[symbol];
+        const price = live?.price ?? asNumber(fallback?.price);
+        const time = live?.timeMs ?? (fallback?.ts as number | undefined);
+        return (
+          <Paper key={symbol} withBorder p="xs" miw={200} data-testid="live-price" data-symbol={symbol}>
+            <Text size="xs" c="dimmed">{symbol} {live ? "· live" : price !== null ? "· last reported" : ""}</Text>
+            <Text fw={700} size="xl" ff="monospace" data-testid="live-price-value">
+              {price === null ? "no price yet" : formatPrice(price)}
+            </Text>
+            <Text size="xs" c="dimmed">market time {formatTime(time)}</Text>
+          </Paper>
+        );
+      })}
+    </Group>
+  );
+}

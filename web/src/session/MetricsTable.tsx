@@ -1,0 +1,40 @@
+import { SimpleGrid, Paper, Text } from "@mantine/core";
+import { formatNumber } from "../format";
+
+const LABELS: Record<string, string> = {
+  final_equity: "Final equity",
+  total_return_pct: "Total return %",
+  max_drawdown_pct: "Max drawdown %",
+  sharpe: "Sharpe",
+  sortino: "Sortino",
+  win_rate: "Win rate",
+  profit_factor: "Profit factor",
+  exposure: "Exposure",
+  exposure_pct: "Exposure %",
+  trades: "Trades",
+  fees: "Fees",
+};
+
+export function metricLabel(key: string): string {
+  return LABELS[key] ?? key.replace(/_/g, " ");
+}
+
+/** Metric cards for whatever metrics the server computed. */
+export function MetricsGrid({ metrics }: { metrics: Record<string, unknown> | null | undefined }) {
+  const entries = Object.entries(metrics ?? {}).filter(([, v]) => typeof v === "number" || typeof v === "string");
+  if (entries.length === 0) {
+    return <Text size="sm" c="dimmed">The server reports no metrics for this session yet.</Text>;
+  }
+  return (
+    <SimpleGrid cols={{ base: 3, md: 6 }} spacing="xs" data-testid="metrics">
+      {entries.map(([key, value]) => (
+        <Paper key={key} withBorder p="xs">
+          <Text size="xs" c="dimmed">{metricLabel(key)}</Text>
+          <Text fw={600} ff="monospace" data-metric={key}>
+            {typeof value === "number" ? formatNumber(value, 4) : String(value)}
+          </Text>
+        </Paper>
+      ))}
+    </SimpleGrid>
+  );
+}
