@@ -1,7 +1,15 @@
 """The strategies a session can run, with their parameter schemas.
 
-``validate_strategies`` runs at session start (a bad name or parameter is a ``422`` before the
-session exists); ``list_strategies`` backs ``GET /strategies``.
+A strategy spec names one of:
+- a built-in class (``sma_cross``, ``rsi_reversion``, ``breakout``, ``rules``) — ``params`` are its
+  typed parameters;
+- a rule example (``ema_trend``, ...) — a ``rules`` definition; ``params`` override its fields;
+- a strategy a user saved (``POST /strategies``) — its stored base and parameters, overridden by
+  ``params`` the same way.
+
+``validate_strategies`` (sync: built-ins and examples) and ``resolve_strategies`` (async: also
+saved strategies, through the store) run at session start, so a bad name or parameter is a
+``422`` before the session exists; ``list_strategies`` backs ``GET /strategies``.
 """
 
 from __future__ import annotations
@@ -9,21 +17,107 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from papertape.domain.errors import UnknownStrategy
+from pydantic import ValidationError
+
+from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
+from papertape.domain.rules import RuleStrategy
+from papertape.domain.strategy import Strategy
+from papertape.engine.core import StrategyPlan
 from papertape.sessions.config import StrategySpec
+from papertape.strategies.builtin import BUILTINS
+from papertape.strategies.examples import RULE_EXAMPLES
 
-_STRATEGIES: dict[str, Any] = {}
+STRATEGY_CLASSES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (*BUILTINS, RuleStrategy)
+}
 
 
-def list_strategies() -> list[dict[str, Any]]:
-    return []
+def _field(loc: tuple) -> str:
+    return ".".join(["params", *(str(p) for p in loc)])
+
+
+def build_plan(name: str, base: str, params: dict[str, Any]) -> StrategyPlan:
+    """Validate ``params`` for the class ``base``; ``name`` is how the strategy reports."""
+    cls = STRATEGY_CLASSES.get(base)
+    if cls is None:
+        raise _unknown(name)
+    try:
+        model = cls.Params.model_validate(params)
+    except ValidationError as exc:
+        details = [{"field": _field(e["loc"]), "message": e["msg"]}
+                   for e in exc.errors(include_url=False)]
+        raise InvalidStrategyParams(
+            f"invalid parameters for strategy {name!r}: "
+            + "; ".join(f"{d['field']}: {d['message']}" for d in details),
+            details=details,
+        ) from None
+    return StrategyPlan(cls, model, name)
+
+
+def _unknown(name: str) -> UnknownStrategy:
+    known = ", ".join(sorted([*STRATEGY_CLASSES, *RULE_EXAMPLES]))
+    return UnknownStrategy(
+        f"unknown strategy {name!r} (known: {known}, or a saved strategy's name)",
+        details=[{"field": "strategies", "message": f"unknown strategy {name!r}"}],
+    )
+
+
+def plan_for(spec: StrategySpec, saved: Any = None) -> StrategyPlan:
+    """The runnable plan of ``spec``; ``saved`` is the ``SavedStrategy`` it names, if any."""
+    if spec.name in STRATEGY_CLASSES:
+        return build_plan(spec.name, spec.name, spec.params)
+    if spec.name in RULE_EXAMPLES:
+        definition = {**RULE_EXAMPLES[spec.name]["definition"], **spec.params}
+        return build_plan(spec.name, RuleStrategy.name, definition)
+    if saved is not None:
+        return build_plan(spec.name, saved.base, {**saved.params, **spec.params})
+    raise _unknown(spec.name)
 
 
 def validate_strategies(specs: Sequence[StrategySpec]) -> list[StrategySpec]:
+    """Check built-in and example specs (raises ``UnknownStrategy`` for any other name)."""
     for spec in specs:
-        if spec.name not in _STRATEGIES:
-            raise UnknownStrategy(
-                f"unknown strategy {spec.name!r}",
-                details=[{"field": "strategies", "message": f"unknown strategy {spec.name!r}"}],
-            )
+        plan_for(spec)
     return list(specs)
+
+
+async def resolve_strategies(store: Any, specs: Sequence[StrategySpec]) -> list[StrategyPlan]:
+    """Every spec's plan, looking saved strategies up in ``store``."""
+    plans = []
+    for spec in specs:
+        saved = None
+        if spec.name not in STRATEGY_CLASSES and spec.name not in RULE_EXAMPLES:
+            saved = await store.get_strategy(spec.name)
+        plans.append(plan_for(spec, saved))
+    return plans
+
+
+def list_strategies(saved: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Built-ins with their parameter JSON schemas, the rule examples and the saved
+    strategies (``saved``: ``SavedStrategy`` rows)."""
+    result: list[dict[str, Any]] = []
+    for name, cls in STRATEGY_CLASSES.items():
+        result.append({"name": name, "kind": "builtin", "base": name,
+                       "description": cls.description,
+                       "params_schema": cls.Params.model_json_schema()})
+    for name, example in RULE_EXAMPLES.items():
+        result.append({"name": name, "kind": "example", "base": RuleStrategy.name,
+                       "description": example["description"], "params": example["definition"]})
+    for row in saved:
+        result.append({"name": row.name, "kind": "saved", "base": row.base,
+                       "description": row.description, "params": row.params,
+                       "created_at": row.created_at, "updated_at": row.updated_at})
+    return result
+
+
+def check_saveable(name: str, base: str, params: dict[str, Any]) -> StrategyPlan:
+    """Validate a strategy a user wants to save (``POST /strategies``)."""
+    if name in STRATEGY_CLASSES or name in RULE_EXAMPLES:
+        raise InvalidStrategyParams(
+            f"{name!r} is a built-in strategy's name: choose another",
+            details=[{"field": "name", "message": "reserved by a built-in"}],
+        )
+    if base in RULE_EXAMPLES:
+        params = {**RULE_EXAMPLES[base]["definition"], **params}
+        base = RuleStrategy.name
+    return build_plan(name, base, params)

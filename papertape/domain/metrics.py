@@ -1,0 +1,123 @@
+"""Performance metrics of a session, from its equity curve and its closed round trips.
+
+Sharpe and Sortino use returns of the equity curve resampled to a regular period (a day when the
+run spans at least a week, else an hour when it spans a day, else a minute), risk-free rate 0,
+annualized for markets that trade every day (365 days). ``max_drawdown_pct`` is the largest
+peak-to-trough fall of equity, as a positive percentage. ``exposure_pct`` is the share of the
+run's time with at least one open position.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from papertape.domain.market import MICROS
+from papertape.domain.portfolio import RoundTrip
+
+DAY = 86_400 * MICROS
+YEAR_DAYS = 365
+
+
+def max_drawdown_pct(equity: Sequence[float]) -> float:
+    peak, worst = -math.inf, 0.0
+    for value in equity:
+        if value > peak:
+            peak = value
+        elif peak > 0:
+            drop = (peak - value) / peak
+            if drop > worst:
+                worst = drop
+    return worst * 100
+
+
+def resample(points: Sequence[tuple[int, float]], period: int) -> list[float]:
+    """The last equity of each ``period`` (µs) bucket, gaps carried forward."""
+    if not points:
+        return []
+    first = points[0][0] // period
+    values: list[float] = []
+    bucket, last = first, points[0][1]
+    for ts, value in points:
+        b = ts // period
+        while bucket < b:
+            values.append(last)
+            bucket += 1
+        last = value
+    values.append(last)
+    return values
+
+
+def _period(span: int) -> int:
+    if span >= 7 * DAY:
+        return DAY
+    if span >= DAY:
+        return 3_600 * MICROS
+    return 60 * MICROS
+
+
+def sharpe_sortino(points: Sequence[tuple[int, float]]) -> tuple[float | None, float | None]:
+    if len(points) < 2:
+        return None, None
+    period = _period(points[-1][0] - points[0][0])
+    values = resample(points, period)
+    returns = [b / a - 1 for a, b in zip(values, values[1:]) if a > 0]
+    if len(returns) < 2:
+        return None, None
+    n = len(returns)
+    mean = math.fsum(returns) / n
+    std = math.sqrt(math.fsum((r - mean) ** 2 for r in returns) / (n - 1))
+    downside = math.sqrt(math.fsum(min(r, 0.0) ** 2 for r in returns) / n)
+    scale = math.sqrt(YEAR_DAYS * DAY / period)
+    sharpe = mean / std * scale if std > 0 else None
+    sortino = mean / downside * scale if downside > 0 else None
+    return sharpe, sortino
+
+
+def exposure_pct(trips: Sequence[RoundTrip], open_since: Sequence[int], start: int,
+                 end: int) -> float:
+    """Share of ``[start, end]`` covered by the union of the trips' and open positions' spans."""
+    if end <= start:
+        return 0.0
+    spans = sorted([(t.entry_ts, t.exit_ts) for t in trips] + [(s, end) for s in open_since])
+    covered, cur_start, cur_end = 0, None, None
+    for a, b in spans:
+        a, b = max(a, start), min(b, end)
+        if cur_end is None or a > cur_end:
+            if cur_end is not None:
+                covered += cur_end - cur_start
+            cur_start, cur_end = a, b
+        else:
+            cur_end = max(cur_end, b)
+    if cur_end is not None:
+        covered += cur_end - cur_start
+    return covered / (end - start) * 100
+
+
+def compute(*, initial: float, points: Sequence[tuple[int, float]], trips: Sequence[RoundTrip],
+            fees: float, open_since: Sequence[int] = ()) -> dict:
+    """Every metric a session reports. ``points`` are ``(ts, equity)``, oldest first."""
+    final = points[-1][1] if points else initial
+    wins = [t.pnl for t in trips if t.pnl > 0]
+    losses = [t.pnl for t in trips if t.pnl <= 0]
+    gross_loss = -math.fsum(losses)
+    sharpe, sortino = sharpe_sortino(points)
+    start, end = (points[0][0], points[-1][0]) if points else (0, 0)
+    return {
+        "initial_equity": initial,
+        "final_equity": final,
+        "total_return_pct": (final / initial - 1) * 100 if initial else 0.0,
+        "max_drawdown_pct": max_drawdown_pct([initial] + [v for _, v in points]),
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "trades": len(trips),
+        "win_rate_pct": len(wins) / len(trips) * 100 if trips else None,
+        "profit_factor": math.fsum(wins) / gross_loss if gross_loss > 0 else None,
+        "avg_trade_pct": math.fsum(t.return_pct for t in trips) / len(trips) if trips else None,
+        "best_trade_pct": max((t.return_pct for t in trips), default=None),
+        "worst_trade_pct": min((t.return_pct for t in trips), default=None),
+        "exposure_pct": exposure_pct(trips, open_since, start, end),
+        "fees": fees,
+        "start_ts": start if points else None,
+        "end_ts": end if points else None,
+    }

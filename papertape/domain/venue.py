@@ -1,0 +1,349 @@
+"""The paper venue: the fill model every paper session and backtest trades against.
+
+What fills, when and at what price:
+
+- An order is seen by the venue from ``active_ts = decision time + latency`` on: the first market
+  event at or after that time can fill it.
+- **Order book** (a ``BookSnapshot``): market orders, triggered stops and marketable limits walk
+  the opposite side level by level (partial fills when the visible book is too thin; the rest waits
+  for the next event). A resting limit fills as maker at its price, against the quantity the book
+  shows at or through it. Orders filling on one snapshot share its liquidity.
+- **Trade prints** (no book): market orders and triggered stops fill at the print's price moved
+  against the order by ``slippage_bps``. A marketable limit fills at the better of the two prices;
+  a resting limit fills (maker, at its price) only when a print trades *through* it, for at most
+  the printed quantity.
+- **Bars**: a market order fills at the next bar's open (± slippage), or at the deciding bar's
+  close with ``bar_fill="close"``. A resting buy limit fills at ``min(open, limit)`` when the bar's
+  low goes below it, a buy stop at ``max(open, stop)`` when the high reaches it (mirrored for
+  sells). Within one bar, stops are checked before limits (the conservative reading of a bar
+  that touched both a stop-loss and a take-profit).
+- Fees: ``taker`` or ``maker`` rate × notional, in the quote currency.
+- The portfolio limits each fill to what the account can pay for (``Portfolio.fillable``); the
+  part it cannot is cancelled with reason ``insufficient_funds``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.orders import (
+    BUY,
+    CANCELLED,
+    FILLED,
+    LIMIT,
+    MARKET,
+    PARTIAL,
+    QTY_EPSILON,
+    REJECTED,
+    SELL,
+    STOP,
+    Fill,
+    Order,
+)
+from papertape.domain.portfolio import Portfolio, Position, RoundTrip
+
+# Public base-tier spot fee schedules (taker, maker) as fractions; overridable per session.
+EXCHANGE_FEES: dict[str, tuple[float, float]] = {
+    "mexc": (0.0005, 0.0),
+    "binance": (0.001, 0.001),
+    "binanceusdm": (0.0005, 0.0002),
+    "bybit": (0.001, 0.001),
+    "okx": (0.001, 0.0008),
+    "kraken": (0.004, 0.0025),
+    "coinbase": (0.006, 0.004),
+    "kucoin": (0.001, 0.001),
+    "gate": (0.002, 0.002),
+    "bitget": (0.001, 0.001),
+}
+DEFAULT_FEES = (0.001, 0.001)
+DUST = 1e-9  # relative: a remainder this small counts as filled
+
+
+def exchange_fees(exchange: str, taker: float | None = None,
+                  maker: float | None = None) -> tuple[float, float]:
+    """(taker, maker) for ``exchange``, with either rate overridden when given."""
+    default_taker, default_maker = EXCHANGE_FEES.get(exchange.lower(), DEFAULT_FEES)
+    return (default_taker if taker is None else taker, default_maker if maker is None else maker)
+
+
+class VenueListener:
+    """What the venue tells its owner (the engine): order changes and fills, as they happen."""
+
+    def order_changed(self, order: Order) -> None: ...
+
+    def filled(self, order: Order, fill: Fill, position: Position,
+               trip: RoundTrip | None) -> None: ...
+
+
+class PaperVenue:
+    def __init__(self, portfolio: Portfolio, listener: VenueListener, *, taker: float = 0.001,
+                 maker: float = 0.001, slippage_bps: float = 0.0, latency_us: int = 0,
+                 bar_fill: str = "next_open", id_prefix: str = ""):
+        if bar_fill not in ("next_open", "close"):
+            raise ValueError("bar_fill must be 'next_open' or 'close'")
+        self.portfolio = portfolio
+        self.listener = listener
+        self.taker, self.maker = taker, maker
+        self.slip = slippage_bps / 10_000
+        self.latency_us = latency_us
+        self.bar_fill = bar_fill
+        self.id_prefix = id_prefix
+        self.open_orders: dict[str, list[Order]] = {}  # per symbol, in arrival order
+        self.orders: dict[str, Order] = {}  # live orders by id
+        self.last_bar: dict[str, Candle] = {}  # the latest bar per symbol (bar_fill="close")
+        self.order_seq = 0
+        self.fill_seq = 0
+
+    # --- orders in --------------------------------------------------------------------------
+    def next_order_id(self) -> str:
+        self.order_seq += 1
+        return f"{self.id_prefix}o{self.order_seq}"
+
+    def submit(self, order: Order) -> Order:
+        """Accept a validated order. With ``bar_fill="close"`` and no latency a market order
+        decided on a bar fills at once at that bar's close."""
+        order.active_ts = order.created_ts + self.latency_us
+        order.updated_ts = order.created_ts
+        self.orders[order.order_id] = order
+        self.open_orders.setdefault(order.symbol, []).append(order)
+        self.listener.order_changed(order)
+        bar = self.last_bar.get(order.symbol)
+        if (self.bar_fill == "close" and order.type == MARKET and bar is not None
+                and order.active_ts <= order.created_ts):
+            self._take(order, bar.close, order.created_ts)
+            self._sweep(order.symbol)
+        return order
+
+    def cancel(self, order_id: str, ts: int, reason: str = "cancelled") -> Order | None:
+        order = self.orders.get(order_id)
+        if order is None or not order.is_live:
+            return None
+        self._end(order, CANCELLED, ts, reason)
+        self._sweep(order.symbol)
+        return order
+
+    def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
+        cancelled = []
+        for order in list(self.orders.values()):
+            if order.is_live and (symbol is None or order.symbol == symbol):
+                self._end(order, CANCELLED, ts, reason)
+                cancelled.append(order)
+        for sym in list(self.open_orders):
+            self._sweep(sym)
+        return cancelled
+
+    def close_now(self, symbol: str, price: float, ts: int, reason: str) -> Order | None:
+        """Close ``symbol``'s whole position at once at ``price`` (± slippage), as a taker: the
+        kill switch and liquidation, which cannot wait for the next market event."""
+        held = self.portfolio.qty(symbol)
+        if not held:
+            return None
+        order = Order(order_id=self.next_order_id(), symbol=symbol,
+                      side=SELL if held > 0 else BUY, type=MARKET, qty=abs(held),
+                      created_ts=ts, active_ts=ts, reduce_only=True, reason=reason,
+                      updated_ts=ts)
+        self.orders[order.order_id] = order
+        self.listener.order_changed(order)
+        self._take(order, self._slipped(order, price), ts)
+        self.orders.pop(order.order_id, None)
+        return order
+
+    def has_orders(self, symbol: str) -> bool:
+        return bool(self.open_orders.get(symbol))
+
+    # --- market events in -------------------------------------------------------------------
+    def on_trade(self, trade: Trade) -> None:
+        ts, price = trade.ts, trade.price
+        for order in list(self.open_orders.get(trade.symbol, ())):
+            if not order.is_live or order.active_ts > ts:
+                continue
+            if order.type == LIMIT:
+                self._limit_on_print(order, trade)
+            elif order.type == STOP and not order.triggered:
+                if (price >= order.stop_price) if order.side == BUY else (price <= order.stop_price):
+                    order.triggered = True
+                    self._take(order, self._slipped(order, price), ts)
+            else:
+                self._take(order, self._slipped(order, price), ts)
+        self._sweep(trade.symbol)
+
+    def on_bar(self, bar: Candle) -> None:
+        self.last_bar[bar.symbol] = bar
+        orders = [o for o in self.open_orders.get(bar.symbol, ()) if o.active_ts <= bar.ts]
+        # stops first, then market orders, then limits (see the module docstring)
+        for order in sorted(orders, key=lambda o: (o.type != STOP, o.type == LIMIT)):
+            if not order.is_live:
+                continue
+            buy = order.side == BUY
+            if order.type == STOP and not order.triggered:
+                stop = order.stop_price
+                if (bar.high >= stop) if buy else (bar.low <= stop):
+                    order.triggered = True
+                    price = max(bar.open, stop) if buy else min(bar.open, stop)
+                    self._take(order, self._slipped(order, price), bar.ts)
+            elif order.type == LIMIT:
+                limit = order.price
+                if (bar.open <= limit) if buy else (bar.open >= limit):
+                    self._take(order, bar.open, bar.ts)  # marketable at the open
+                elif (bar.low < limit) if buy else (bar.high > limit):
+                    order.maker = True
+                    self._fill(order, self._want(order, limit, bar.ts), limit, bar.ts, True)
+            else:
+                self._take(order, self._slipped(order, bar.open), bar.ts)
+        self._sweep(bar.symbol)
+
+    def on_book(self, book: BookSnapshot) -> None:
+        live = [o for o in self.open_orders.get(book.symbol, ()) if o.active_ts <= book.ts]
+        if not live:
+            return
+        # the snapshot's liquidity, shared by the orders filling on it
+        asks = [list(level) for level in book.asks]
+        bids = [list(level) for level in book.bids]
+        for order in live:
+            if not order.is_live:
+                continue
+            buy = order.side == BUY
+            levels = asks if buy else bids
+            if order.type == STOP and not order.triggered:
+                touch = (asks[0][0] if asks else None) if buy else (bids[0][0] if bids else None)
+                if touch is None or ((touch < order.stop_price) if buy
+                                     else (touch > order.stop_price)):
+                    continue
+                order.triggered = True
+            limit = order.price if order.type == LIMIT else None
+            if limit is not None and not order.maker:
+                best = levels[0][0] if levels else None
+                if best is None or ((best > limit) if buy else (best < limit)):
+                    order.maker = True  # not marketable on arrival: it rests
+                    continue
+            self._walk(order, levels, limit, book.ts)
+        self._sweep(book.symbol)
+
+    # --- filling ----------------------------------------------------------------------------
+    def _slipped(self, order: Order, price: float) -> float:
+        return price * (1 + self.slip) if order.side == BUY else price * (1 - self.slip)
+
+    def _limit_on_print(self, order: Order, trade: Trade) -> None:
+        price, limit, buy = trade.price, order.price, order.side == BUY
+        if not order.maker:
+            if (price <= limit) if buy else (price >= limit):  # marketable on arrival
+                slipped = self._slipped(order, price)
+                self._take(order, min(slipped, limit) if buy else max(slipped, limit), trade.ts)
+                return
+            order.maker = True
+        if (price < limit) if buy else (price > limit):  # traded through
+            size = self._want(order, limit, trade.ts)
+            if size is not None:
+                self._fill(order, min(size, trade.qty), limit, trade.ts, True)
+
+    def _take(self, order: Order, price: float, ts: int) -> None:
+        self._fill(order, self._want(order, price, ts), price, ts, False)
+
+    def _walk(self, order: Order, levels: list[list[float]], limit: float | None,
+              ts: int) -> None:
+        buy = order.side == BUY
+        maker = order.maker
+        for level in levels:
+            if not order.is_live:
+                return
+            price, available = level
+            if available <= 0:
+                continue
+            if limit is not None and ((price > limit) if buy else (price < limit)):
+                return
+            want = self._want(order, price, ts)
+            if want is None:
+                return
+            fill_price = limit if maker else price
+            done = self._fill(order, min(want, available), fill_price, ts, maker)
+            level[1] = available - done
+
+    def size_for(self, order: Order, price: float) -> float:
+        """Resolve a ``qty=None`` order at its first fill: close the opposite position, or
+        open with ``fraction`` of the buying power at ``price``."""
+        held = self.portfolio.qty(order.symbol)
+        sign = order.sign
+        if held * sign < 0:
+            return abs(held)
+        if order.reduce_only:
+            return 0.0
+        fee_rate = self.maker if order.maker else self.taker
+        return self.portfolio.max_open_qty(order.symbol, sign, price, fee_rate) * order.fraction
+
+    def _want(self, order: Order, price: float, ts: int) -> float | None:
+        """What is left to fill; a ``qty=None`` order is sized here, at its first fill price
+        (rejected when that size is zero)."""
+        if not order.is_live:
+            return None
+        if order.qty is None:
+            order.qty = self.size_for(order, price)
+            if order.qty <= QTY_EPSILON:
+                order.qty = 0.0
+                self._end(order, REJECTED, ts,
+                          "nothing_to_close" if order.reduce_only else "insufficient_funds")
+                return None
+        return order.qty - order.filled_qty
+
+    def _fill(self, order: Order, qty: float | None, price: float, ts: int, maker: bool) -> float:
+        """Execute up to ``qty`` at ``price``; returns the quantity filled."""
+        if qty is None or not order.is_live:
+            return 0.0
+        rate = self.maker if maker else self.taker
+        if order.reduce_only:
+            held = self.portfolio.qty(order.symbol)
+            qty = min(qty, abs(held)) if held * order.sign < 0 else 0.0
+        else:
+            qty = self.portfolio.fillable(order.symbol, order.sign, qty, price, rate)
+        if qty <= QTY_EPSILON:
+            reason = "nothing_to_reduce" if order.reduce_only else "insufficient_funds"
+            self._end(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
+            return 0.0
+        self.fill_seq += 1
+        fill = Fill(
+            fill_id=f"{self.id_prefix}f{self.fill_seq}", order_id=order.order_id, ts=ts,
+            symbol=order.symbol, side=order.side, qty=qty, price=price, fee=qty * price * rate,
+            liquidity="maker" if maker else "taker", reason=order.reason,
+        )
+        position, trip = self.portfolio.apply_fill(fill)
+        order.filled_qty += qty
+        order.notional += qty * price
+        order.fees += fill.fee
+        order.updated_ts = ts
+        left = order.qty - order.filled_qty
+        if left <= DUST * order.qty:
+            order.status = FILLED
+        else:
+            order.status = PARTIAL
+        self.listener.filled(order, fill, position, trip)
+        self.listener.order_changed(order)
+        if order.status == PARTIAL and (order.reduce_only and not self.portfolio.qty(order.symbol)):
+            self._end(order, CANCELLED, ts, "position_closed")
+        return qty
+
+    def _end(self, order: Order, status: str, ts: int, reason: str) -> None:
+        order.status = status
+        order.reason = reason if not order.reason or status != FILLED else order.reason
+        order.updated_ts = ts
+        self.listener.order_changed(order)
+
+    def _sweep(self, symbol: str) -> None:
+        """Drop orders that are no longer live from the books of the venue."""
+        orders = self.open_orders.get(symbol)
+        if orders and any(not o.is_live for o in orders):
+            kept = [o for o in orders if o.is_live]
+            for o in orders:
+                if not o.is_live:
+                    self.orders.pop(o.order_id, None)
+            if kept:
+                self.open_orders[symbol] = kept
+            else:
+                del self.open_orders[symbol]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The live orders, for a detail view."""
+        return [{"order_id": o.order_id, "symbol": o.symbol, "side": o.side, "type": o.type,
+                 "qty": o.qty, "filled_qty": o.filled_qty, "price": o.price,
+                 "stop_price": o.stop_price, "status": o.status}
+                for o in self.orders.values() if o.is_live]
+

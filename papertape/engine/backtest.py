@@ -1,0 +1,62 @@
+"""Backtests outside a session: the CLI's ``papertape backtest`` and the benchmarks.
+
+The same ``Engine`` a backtest session runs, fed the rows directly in chunks; the result holds
+the metrics, the closed round trips and the engine (with its full record). Deterministic: no
+clock, no randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from papertape.domain.risk import RiskRules
+from papertape.engine.core import Engine, EngineConfig, StrategyPlan
+
+CHUNK = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    metrics: dict[str, Any]
+    trades: list[dict[str, Any]]
+    engine: Engine
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented output of ``papertape backtest --json``."""
+        return {"metrics": self.metrics, "trades": self.trades}
+
+
+def run_backtest(
+    rows: Sequence[Any],
+    symbols: Sequence[str],
+    plans: Sequence[StrategyPlan],
+    *,
+    cash: float = 10_000.0,
+    taker: float = 0.001,
+    maker: float | None = None,
+    market_type: str = "spot",
+    leverage: float = 1.0,
+    slippage_bps: float = 0.0,
+    bar_fill: str = "next_open",
+    risk: RiskRules | None = None,
+    session_id: str = "backtest",
+    progress: Callable[[int], None] | None = None,
+) -> BacktestResult:
+    engine = Engine(EngineConfig(
+        session_id=session_id, symbols=tuple(symbols), cash=cash, market_type=market_type,
+        leverage=leverage, taker=taker, maker=taker if maker is None else maker,
+        slippage_bps=slippage_bps, bar_fill=bar_fill, risk=risk or RiskRules(),
+    ), plans)
+    engine.start()
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i:i + CHUNK]
+        engine.process(chunk)
+        if progress is not None:
+            progress(len(chunk))
+        if engine.halted:
+            break
+    engine.stop()
+    trades = [t.as_dict() for t in engine.portfolio.trips]
+    return BacktestResult(engine.metrics(), trades, engine)

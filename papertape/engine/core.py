@@ -1,0 +1,476 @@
+"""The engine: one synchronous, deterministic event loop for backtests, paper and live sessions.
+
+``Engine.process(events)`` moves a batch of market events (in timestamp order) through, for each
+event:
+
+1. bars that the event closes (bars built from trades, or candles aggregated to a strategy's
+   longer interval) are handed to the strategies — orders they place can fill on this event;
+2. the venue fills what the event allows (``papertape.domain.venue``);
+3. marks, bar building, strategies' ``on_bar`` (for candles: after the venue, so a market order
+   decided on a bar fills at the next bar's open), ``on_trade`` and ``on_book``;
+4. every ``equity_interval`` of data time: an equity point, the risk kill switches and, for
+   perpetuals, the liquidation check.
+
+Everything the session must keep is appended to the engine's *record* (``orders``, ``fills``,
+``positions``, ``equity``, ``events``); the caller drains it (the session consumer writes it to
+the store, a CLI backtest keeps it). The engine never does I/O and never reads a clock: time is the
+data's, so the same data and strategies give the same record every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from papertape.domain.errors import OrderRejected
+from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade
+from papertape.domain.metrics import compute as compute_metrics
+from papertape.domain.orders import (
+    LIMIT,
+    ORDER_TYPES,
+    REJECTED,
+    SELL,
+    SIDES,
+    STOP,
+    Fill,
+    Order,
+)
+from papertape.domain.portfolio import SPOT, SWAP, Portfolio, Position, RoundTrip
+from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, PositionRecord
+from papertape.domain.risk import RiskManager, RiskRules
+from papertape.domain.strategy import Strategy, StrategyParams
+from papertape.domain.venue import PaperVenue, VenueListener
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    session_id: str
+    symbols: tuple[str, ...]
+    cash: float = 10_000.0
+    market_type: str = SPOT
+    leverage: float = 1.0
+    taker: float = 0.001
+    maker: float = 0.001
+    slippage_bps: float = 0.0
+    latency_us: int = 0
+    bar_fill: str = "next_open"
+    risk: RiskRules = field(default_factory=RiskRules)
+    equity_interval_us: int = 10 * MICROS
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyPlan:
+    """A validated strategy to run: its class, its parameters and the name it reports as."""
+
+    cls: type[Strategy]
+    params: StrategyParams
+    label: str
+
+
+def _overrides(strategy: Strategy, hook: str) -> bool:
+    return getattr(type(strategy), hook) is not getattr(Strategy, hook)
+
+
+class _BarBuilder:
+    """Bars of ``interval`` seconds for one symbol, from trades or from shorter candles; the
+    strategies that want them."""
+
+    __slots__ = ("interval", "step", "bar", "strategies")
+
+    def __init__(self, interval: int):
+        self.interval = interval
+        self.step = interval * MICROS
+        self.bar: list | None = None  # [start, open, high, low, close, volume]
+        self.strategies: list[Strategy] = []
+
+
+class _SymbolState:
+    __slots__ = ("symbol", "price", "builders", "direct_bar", "trade_subs", "book_subs")
+
+    def __init__(self, symbol: str):
+        self.symbol = symbol
+        self.price: float | None = None
+        self.builders: list[_BarBuilder] = []
+        self.direct_bar: list[Strategy] = []  # strategies that take the data's candles as they are
+        self.trade_subs: list[Strategy] = []
+        self.book_subs: list[Strategy] = []
+
+
+class Engine(VenueListener):
+    def __init__(self, config: EngineConfig, plans: Sequence[StrategyPlan] = ()):
+        if config.market_type not in (SPOT, SWAP):
+            raise ValueError(f"market_type must be spot or swap, not {config.market_type!r}")
+        self.config = config
+        self.session_id = config.session_id
+        self.portfolio = Portfolio(config.cash, config.market_type, config.leverage)
+        self.venue = PaperVenue(
+            self.portfolio, self, taker=config.taker, maker=config.maker,
+            slippage_bps=config.slippage_bps, latency_us=config.latency_us,
+            bar_fill=config.bar_fill,
+        )
+        self.risk = RiskManager(config.risk, config.cash)
+        self.max_position_notional = config.risk.max_position_notional
+        self.ts = 0
+        self.first_ts: int | None = None
+        self.events_seen = 0
+        self.halted: str | None = None  # the rule that stopped trading
+        self.stop_requested: str | None = None
+        self._next_equity = 0
+        self._liq: dict[str, tuple[float, int]] = {}  # symbol → (liquidation price, direction)
+        self.equity_curve: list[tuple[int, float]] = []
+        # the record, drained by the caller
+        self.orders: list[OrderRecord] = []
+        self.fills: list[FillRecord] = []
+        self.positions: list[PositionRecord] = []
+        self.equity: list[EquityPoint] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.trip_log: list[RoundTrip] = self.portfolio.trips
+        self.state = {s: _SymbolState(s) for s in config.symbols}
+        self.strategies: list[Strategy] = []
+        for plan in plans:
+            if plan.cls.can_short(plan.params) and config.market_type == SPOT:
+                raise ValueError(f"{plan.label} can go short, which spot trading cannot")
+            for symbol in config.symbols:
+                self._attach(plan.cls(plan.params, symbol, self, plan.label))
+
+    def _attach(self, strategy: Strategy) -> None:
+        state = self.state[strategy.symbol]
+        self.strategies.append(strategy)
+        if _overrides(strategy, "on_bar"):
+            interval = strategy.params.bar_interval
+            builder = next((b for b in state.builders if b.interval == interval), None)
+            if builder is None:
+                builder = _BarBuilder(interval)
+                state.builders.append(builder)
+            builder.strategies.append(strategy)
+        if _overrides(strategy, "on_trade"):
+            state.trade_subs.append(strategy)
+        if _overrides(strategy, "on_book"):
+            state.book_subs.append(strategy)
+
+    # --- life ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        for strategy in self.strategies:
+            strategy.on_start()
+
+    def stop(self) -> None:
+        """End of the run: close the bars in progress (so strategies see the last one), tell
+        the strategies, record the final positions and equity."""
+        for state in self.state.values():
+            for builder in state.builders:
+                if builder.bar is not None:
+                    self._emit_bar(state, builder)
+        for strategy in self.strategies:
+            strategy.on_stop()
+        if self.first_ts is not None:
+            self._sample(self.ts, force=True)
+
+    # --- the loop -----------------------------------------------------------------------------
+    def process(self, events: Sequence[Any]) -> None:
+        state_of = self.state
+        venue = self.venue
+        open_orders = venue.open_orders
+        positions = self.portfolio.positions
+        liq = self._liq
+        for event in events:
+            ts = event.ts
+            self.ts = ts
+            state = state_of.get(event.symbol)
+            if state is None:
+                continue
+            kind = event.__class__
+            if kind is Trade:
+                price = event.price
+                for builder in state.builders:
+                    bar = builder.bar
+                    if bar is None:
+                        builder.bar = [ts - ts % builder.step, price, price, price, price,
+                                       event.qty]
+                        continue
+                    if ts - bar[0] >= builder.step:
+                        self._emit_bar(state, builder)
+                        builder.bar = [ts - ts % builder.step, price, price, price, price,
+                                       event.qty]
+                        continue
+                    if price > bar[2]:
+                        bar[2] = price
+                    elif price < bar[3]:
+                        bar[3] = price
+                    bar[4] = price
+                    bar[5] += event.qty
+                if event.symbol in open_orders:
+                    venue.on_trade(event)
+                state.price = price
+                for strategy in state.trade_subs:
+                    strategy.on_trade(event)
+                low = high = price
+            elif kind is Candle:
+                for builder in state.builders:
+                    if builder.interval > event.interval:
+                        self._candle_into(state, builder, event)
+                venue.on_bar(event)
+                state.price = event.close
+                for builder in state.builders:
+                    if builder.interval <= event.interval:
+                        if self.config.bar_fill == "close":
+                            venue.last_bar[event.symbol] = event
+                        for strategy in builder.strategies:
+                            if not self.halted:
+                                strategy.on_bar(event)
+                low, high = event.low, event.high
+            elif kind is BookSnapshot:
+                if event.symbol in open_orders:
+                    venue.on_book(event)
+                if event.bids and event.asks:
+                    state.price = (event.bids[0][0] + event.asks[0][0]) / 2
+                for strategy in state.book_subs:
+                    strategy.on_book(event)
+                low = high = state.price
+            else:
+                raise TypeError(f"not a market event: {event!r}")
+            pos = positions.get(event.symbol)
+            if pos is not None and pos.qty:
+                pos.mark = state.price
+                limit = liq.get(event.symbol)
+                if limit is not None and (low <= limit[0] if limit[1] > 0 else high >= limit[0]):
+                    self._liquidate(event.symbol, limit[0])
+            if ts >= self._next_equity:
+                self._sample(ts)
+        self.events_seen += len(events)
+        if self.first_ts is None and events:
+            self.first_ts = events[0].ts
+
+    def _candle_into(self, state: _SymbolState, builder: _BarBuilder, candle: Candle) -> None:
+        bar = builder.bar
+        ts = candle.ts
+        if bar is not None and ts - bar[0] >= builder.step:
+            self._emit_bar(state, builder)
+            bar = None
+        if bar is None:
+            builder.bar = [ts - ts % builder.step, candle.open, candle.high, candle.low,
+                           candle.close, candle.volume]
+            return
+        bar[2] = max(bar[2], candle.high)
+        bar[3] = min(bar[3], candle.low)
+        bar[4] = candle.close
+        bar[5] += candle.volume
+
+    def _emit_bar(self, state: _SymbolState, builder: _BarBuilder) -> None:
+        bar = Candle(builder.bar[0], state.symbol, builder.interval, *builder.bar[1:])
+        builder.bar = None
+        if self.config.bar_fill == "close":
+            self.venue.last_bar[state.symbol] = bar
+        if self.halted:
+            return
+        for strategy in builder.strategies:
+            strategy.on_bar(bar)
+
+    # --- the Broker API strategies and manual orders use --------------------------------------
+    def submit(self, owner: Any, symbol: str, side: str, type: str, qty: float | None, *,
+               price: float | None = None, stop_price: float | None = None,
+               fraction: float = 1.0, reduce_only: bool = False, reason: str = "",
+               client_order_id: str = "") -> Order:
+        """Validate and place an order. A malformed order raises ``ValueError`` (a strategy bug);
+        one a rule refuses comes back ``rejected`` with the rule as its reason."""
+        if symbol not in self.state:
+            raise ValueError(f"{symbol} is not one of this session's symbols")
+        if side not in SIDES:
+            raise ValueError(f"side must be buy or sell, not {side!r}")
+        if type not in ORDER_TYPES:
+            raise ValueError(f"order type must be one of {ORDER_TYPES}, not {type!r}")
+        if qty is not None and not qty > 0:
+            raise ValueError("qty must be positive (or None to size it at the fill)")
+        if not 0 < fraction <= 1:
+            raise ValueError("fraction must be in (0, 1]")
+        if type == LIMIT and not (price is not None and price > 0):
+            raise ValueError("a limit order needs a positive price")
+        if type == STOP and not (stop_price is not None and stop_price > 0):
+            raise ValueError("a stop order needs a positive stop_price")
+        order = Order(
+            order_id=self.venue.next_order_id(), symbol=symbol, side=side, type=type, qty=qty,
+            created_ts=self.ts, active_ts=self.ts, price=price if type == LIMIT else None,
+            stop_price=stop_price if type == STOP else None, fraction=fraction,
+            reduce_only=reduce_only, client_order_id=client_order_id, reason=reason,
+            owner=owner,
+        )
+        refusal = self._refusal(order)
+        if refusal is not None:
+            order.status = REJECTED
+            order.reason = refusal
+            order.updated_ts = self.ts
+            self.order_changed(order)
+            self.events.append(("risk", {"action": "order_rejected", "rule": refusal,
+                                         "order_id": order.order_id, "symbol": symbol}))
+            return order
+        return self.venue.submit(order)
+
+    def _refusal(self, order: Order) -> str | None:
+        if self.halted:
+            return f"halted_by_{self.halted}"
+        held = self.portfolio.qty(order.symbol)
+        if self.portfolio.market_type == SPOT and order.side == SELL and not order.reduce_only:
+            if held <= 0 and order.qty is None:
+                return "no_position"
+            if order.qty is not None and order.qty > held * (1 + 1e-9):
+                return "insufficient_position"
+        return self.risk.check_order(order, self.portfolio, self.state[order.symbol].price)
+
+    def cancel(self, order_id: str, reason: str = "cancelled") -> Order | None:
+        return self.venue.cancel(order_id, self.ts, reason)
+
+    def modify_stop(self, order: Order, stop_price: float) -> None:
+        if not order.is_live or order.type != STOP:
+            return
+        if order.stop_price != stop_price:
+            order.stop_price = stop_price
+            order.updated_ts = self.ts
+            self.order_changed(order)
+
+    def last_price(self, symbol: str) -> float | None:
+        state = self.state.get(symbol)
+        return state.price if state is not None else None
+
+    def now(self) -> int:
+        return self.ts
+
+    def place_manual_order(self, symbol: str, side: str, type: str, qty: float | None,
+                           price: float | None = None, stop_price: float | None = None,
+                           client_order_id: str = "") -> Order:
+        """A user's order (the dashboard's buy/sell buttons). Bad input and refusals raise
+        ``OrderRejected`` naming the field or the rule."""
+        try:
+            order = self.submit(None, symbol, side, type, qty, price=price,
+                                stop_price=stop_price, reason="manual",
+                                client_order_id=client_order_id)
+        except ValueError as exc:
+            raise OrderRejected(str(exc), details=[{"field": "order", "message": str(exc)}]) \
+                from None
+        if order.status == REJECTED:
+            raise OrderRejected(f"order rejected by rule {order.reason}",
+                                details=[{"field": "order", "rule": order.reason,
+                                          "order_id": order.order_id}])
+        return order
+
+    # --- venue listener -----------------------------------------------------------------------
+    def order_changed(self, order: Order) -> None:
+        record = order.record(self.session_id)
+        self.orders.append(record)
+        self.events.append(("order", record._asdict()))
+
+    def filled(self, order: Order, fill: Fill, position: Position,
+               trip: RoundTrip | None) -> None:
+        record = FillRecord(self.session_id, fill.fill_id, fill.order_id, fill.ts, fill.symbol,
+                            fill.side, fill.qty, fill.price, fill.fee, fill.liquidity)
+        self.fills.append(record)
+        self.events.append(("fill", record._asdict()))
+        position.mark = self.state[fill.symbol].price or fill.price
+        pos_record = position.record(self.session_id, fill.ts)
+        self.positions.append(pos_record)
+        self.events.append(("position", pos_record._asdict()))
+        if trip is not None:
+            self.events.append(("trade_closed", trip.as_dict()))
+        if self.portfolio.market_type == SWAP:
+            self._update_liquidation_prices()
+        self._sample(fill.ts, force=True)
+        owner = order.owner
+        if owner is not None and _overrides(owner, "on_fill"):
+            owner.on_fill(fill, order)
+
+    # --- equity, risk, liquidation ------------------------------------------------------------
+    def _sample(self, ts: int, force: bool = False) -> None:
+        interval = self.config.equity_interval_us
+        self._next_equity = ts - ts % interval + interval
+        point = self.portfolio.equity_point(self.session_id, ts)
+        if force or not self.equity or self.equity[-1].ts != ts:
+            self.equity.append(point)
+        if self.equity_curve and self.equity_curve[-1][0] == ts:
+            self.equity_curve[-1] = (ts, point.equity)
+        else:
+            self.equity_curve.append((ts, point.equity))
+        if self.portfolio.market_type == SWAP:
+            self._update_liquidation_prices()
+            if self.portfolio.below_maintenance():
+                self._liquidate(None, None)
+                return
+        rule = self.risk.on_equity(ts, point.equity)
+        if rule is not None:
+            self.kill(rule)
+
+    def _update_liquidation_prices(self) -> None:
+        self._liq.clear()  # the same dict: ``process`` holds a reference to it
+        for pos in self.portfolio.open_positions():
+            price = self.portfolio.liquidation_price(pos.symbol)
+            if price is not None:
+                self._liq[pos.symbol] = (price, 1 if pos.qty > 0 else -1)
+
+    def _liquidate(self, symbol: str | None, price: float | None) -> None:
+        if self.halted:
+            return
+        self.events.append(("risk", {"action": "liquidation", "symbol": symbol,
+                                     "price": price, "equity": self.portfolio.equity()}))
+        self.kill("liquidation", marks={symbol: price} if symbol and price else None)
+
+    def kill(self, rule: str, marks: dict[str, float] | None = None) -> None:
+        """Stop trading: cancel every order, close every position at its mark (taker, with
+        slippage), and ask for the session to stop with ``stop_reason=rule``."""
+        if self.halted:
+            return
+        self.halted = rule
+        self.venue.cancel_all(self.ts, f"halted_by_{rule}")
+        for pos in self.portfolio.open_positions():
+            mark = (marks or {}).get(pos.symbol) or pos.mark or self.state[pos.symbol].price
+            self.venue.close_now(pos.symbol, mark, self.ts, rule)
+        self.events.append(("risk", {"action": "kill", "rule": rule,
+                                     "equity": self.portfolio.equity()}))
+        self.stop_requested = rule
+
+    # --- results ------------------------------------------------------------------------------
+    def drain(self) -> tuple[list[OrderRecord], list[FillRecord], list[PositionRecord],
+                             list[EquityPoint], list[tuple[str, dict[str, Any]]]]:
+        """Take the record accumulated since the last drain."""
+        taken = (self.orders, self.fills, self.positions, self.equity, self.events)
+        self.orders, self.fills, self.positions, self.equity, self.events = [], [], [], [], []
+        return taken
+
+    def metrics(self) -> dict[str, Any]:
+        open_since = [p.trip_start for p in self.portfolio.open_positions()]
+        result = compute_metrics(initial=self.portfolio.initial_cash, points=self.equity_curve,
+                                 trips=self.portfolio.trips, fees=self.portfolio.fees,
+                                 open_since=open_since)
+        result["fills"] = self.portfolio.fill_count
+        result["open_positions"] = len(open_positions := self.portfolio.open_positions())
+        result["unrealized_pnl"] = sum(p.unrealized_pnl for p in open_positions)
+        result["realized_pnl"] = self.portfolio.realized_pnl
+        return result
+
+    def restore(self, fills: Sequence[FillRecord], orders: Sequence[OrderRecord]) -> None:
+        """Rebuild the portfolio from a resumed session's stored fills, and put its still-open
+        orders back on the venue (they no longer belong to a strategy instance)."""
+        for record in fills:
+            self.portfolio.apply_fill(Fill(record.fill_id, record.order_id, record.ts,
+                                           record.symbol, record.side, record.qty, record.price,
+                                           record.fee, record.liquidity))
+            self.ts = max(self.ts, record.ts)
+        self.venue.fill_seq = _max_seq(r.fill_id for r in fills)
+        self.venue.order_seq = _max_seq(r.order_id for r in orders)
+        for record in orders:
+            if record.status in ("open", "partially_filled") and record.symbol in self.state:
+                order = Order(
+                    order_id=record.order_id, symbol=record.symbol, side=record.side,
+                    type=record.type, qty=record.qty, created_ts=record.created_ts,
+                    active_ts=record.created_ts, price=record.price, stop_price=record.stop_price,
+                    client_order_id=record.client_order_id, reason=record.reason,
+                    status=record.status, filled_qty=record.filled_qty,
+                    notional=(record.avg_fill_price or 0.0) * record.filled_qty,
+                    updated_ts=record.ts,
+                )
+                self.venue.orders[order.order_id] = order
+                self.venue.open_orders.setdefault(order.symbol, []).append(order)
+        if self.portfolio.market_type == SWAP:
+            self._update_liquidation_prices()
+
+
+def _max_seq(ids: Any) -> int:
+    """The highest sequence number in ids such as ``o12`` / ``f7`` (the venue's own ids)."""
+    return max((int(text[1:]) for text in ids if text[1:].isdigit()), default=0)
