@@ -1,0 +1,3 @@
+from papertape.cli.main import app
+
+app(prog_name="papertape")

@@ -1,0 +1,61 @@
+"""Shared fixtures: both stores for integration tests, real servers for black-box tests.
+
+Under ``CI=true`` a skipped test fails the run: a QuestDB or browser test that cannot run in CI
+is a broken CI, not a pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ServerProcess
+
+pytest_plugins = ["papertape.devtools.pytest_questdb"]
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "market"
+ON_CI = os.environ.get("CI") == "true"
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.fail(f"shared market data missing: {path} (tests read ../shared/data/market)")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "questdb"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using it runs once on SQLite and once on a real QuestDB server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'papertape.db'}"
+    return request.getfixturevalue("questdb_url")
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    started: list[ServerProcess] = []
+
+    def start(store_url: str, **kwargs) -> ServerProcess:
+        server = ServerProcess(store_url, tmp_path / f"server-{len(started)}.log", **kwargs)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if ON_CI and skipped:
+        reporter.write_line(
+            f"CI=true: {len(skipped)} test(s) skipped; in CI every test must run:", red=True
+        )
+        for report in skipped[:20]:
+            reporter.write_line(f"  {report.nodeid}: {report.longrepr[-1] if report.longrepr else ''}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
