@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from papertape import __version__
-from papertape.api import routes_datasets, routes_records, routes_sessions, ws
+from papertape.api import routes_datasets, routes_markets, routes_records, routes_sessions, ws
 from papertape.api.auth import TokenMiddleware
 from papertape.api.envelope import ok
 from papertape.api.errors import install_error_handlers
@@ -86,6 +86,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_sessions.router)
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)
+    app.include_router(routes_markets.router)
     app.include_router(ws.router)
 
     @app.get("/health", response_model=HealthResponse, tags=["health"])

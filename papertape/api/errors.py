@@ -38,6 +38,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "exchange_unavailable": 503,
     "session_start_failed": 500,
     "feed_error": 502,
+    "exchange_auth_failed": 502,
+    "exchange_rejected": 502,
 }
 
 

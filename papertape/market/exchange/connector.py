@@ -212,3 +212,10 @@ def use_hub(hub: ExchangeHub) -> None:
 async def validate_symbols(exchange_id: str, market_type: str, symbols: Sequence[str]) -> bool:
     """Session-start check through the process's hub (see ``ExchangeHub.validate_symbols``)."""
     return await default_hub().validate_symbols(exchange_id, market_type, symbols)
+
+
+async def validate_config_symbols(config: Any) -> bool:
+    """``validate_symbols`` for a ``SessionConfig`` with an exchange source (the session
+    service's ``symbol_validator`` hook)."""
+    market = config.market
+    return await validate_symbols(market.exchange, market.market_type, config.symbols)

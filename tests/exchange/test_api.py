@@ -1,0 +1,104 @@
+"""``GET /markets`` and paper/collect sessions on the exchange source, through the real app with
+the exchange double behind the process's hub (what ``serve_with_double`` runs)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from papertape.market.exchange import connector
+from tests.support.serve_with_double import build_app
+
+
+@pytest.fixture
+def served(tmp_path):
+    previous = connector.default_hub()
+    app, world = build_app(f"sqlite:///{tmp_path}/t.db", speed=20)
+    try:
+        with TestClient(app) as client:
+            yield client, world
+    finally:
+        connector.use_hub(previous)
+
+
+def test_markets_lists_canonical_symbols_by_type(served):
+    client, _ = served
+    spot = client.get("/markets", params={"exchange": "mexc", "market_type": "spot"})
+    assert spot.status_code == 200
+    body = spot.json()
+    assert body["status"] == "markets_listed"
+    assert [m["symbol"] for m in body["data"]["markets"]] == ["BTC_USDT", "XRP_ETH"]
+    swap = client.get("/markets", params={"market_type": "swap", "q": "eth"}).json()["data"]
+    assert [(m["symbol"], m["exchange_symbol"]) for m in swap["markets"]] == [("ETH_USDT", "ETH/USDT:USDT")]
+
+
+def test_markets_errors_are_specific(served):
+    client, world = served
+    unknown = client.get("/markets", params={"exchange": "nosuchexchange"})
+    assert unknown.status_code == 422 and unknown.json()["error_code"] == "unknown_exchange"
+    world.set_unreachable("network is unreachable")
+    down = client.get("/markets", params={"exchange": "mexc"})
+    assert down.status_code == 503
+    assert down.json()["error_code"] == "exchange_unavailable"
+    assert down.json()["message"].startswith("mexc unreachable: NetworkError")
+    bad_type = client.get("/markets", params={"market_type": "option"})
+    assert bad_type.status_code == 422
+
+
+def _wait(predicate, timeout=8.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_paper_session_on_the_exchange_feed_then_unknown_symbol_rejected(served):
+    client, _ = served
+    started = client.post("/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []})
+    assert started.status_code == 201, started.text
+    session_id = started.json()["data"]["session_id"]
+
+    def live_feed():
+        detail = client.get(f"/sessions/{session_id}").json()["data"]
+        feed = detail.get("feed") or {}
+        return feed.get("state") == "live" and feed.get("events", 0) > 0 and detail
+
+    _wait(live_feed)
+    stopped = client.post("/sessions/stop", json={"session_id": session_id})
+    assert stopped.status_code == 200 and stopped.json()["data"]["final_state"] == "stopped"
+    # the market list is cached now: an unknown symbol is refused before a session exists
+    refused = client.post("/sessions/start", json={"mode": "paper", "symbols": ["DOGE_USDT"], "strategies": []})
+    assert refused.status_code == 422
+    assert refused.json()["error_code"] == "unknown_symbol"
+
+
+def test_unreachable_exchange_session_starts_and_reports_reconnecting(served):
+    client, world = served
+    world.set_unreachable("network is unreachable")
+    started = client.post("/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []})
+    assert started.status_code == 201, started.text
+    session_id = started.json()["data"]["session_id"]
+
+    def reconnecting():
+        feed = client.get(f"/sessions/{session_id}").json()["data"].get("feed") or {}
+        return feed.get("state") == "reconnecting" and feed
+
+    feed = _wait(reconnecting)
+    assert feed["message"].startswith("mexc unreachable:")
+    began = time.monotonic()
+    stopped = client.post("/sessions/stop", json={"session_id": session_id})
+    assert stopped.status_code == 200 and time.monotonic() - began < 3
+    # the list never loaded, so an unknown symbol is accepted now and fails once it loads
+    world.set_unreachable(None)
+    started = client.post("/sessions/start", json={"mode": "paper", "symbols": ["DOGE_USDT"], "strategies": []})
+    if started.status_code == 201:
+        session_id = started.json()["data"]["session_id"]
+        failed = _wait(lambda: (d := client.get(f"/sessions/{session_id}").json()["data"])["state"] == "failed" and d)
+        assert failed["error_code"] == "unknown_symbol"
+    else:  # the list loaded within the start's wait: refused up front
+        assert started.json()["error_code"] == "unknown_symbol"

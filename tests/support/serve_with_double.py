@@ -1,0 +1,46 @@
+"""Serve the real papertape app with the recorded-data exchange double as its exchange:
+``python -m tests.support.serve_with_double --port P --store URL [--speed S]``.
+
+The double goes in through the same seam production uses (the process's ``ExchangeHub`` and its
+exchange factory); everything else is the app a user gets from ``papertape serve``. The
+dashboard's browser tests start it so that paper and collect sessions on the default exchange
+source stream the shared real data instead of trying to reach MEXC.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from papertape.api.app import AppSettings, create_app
+from papertape.market.exchange.connector import ExchangeHub, use_hub, validate_config_symbols
+from tests.support.exchange_double import DoubleWorld
+
+
+def build_app(store_url: str, speed: float = 1.0, *, live_enabled: bool = False):
+    world = DoubleWorld(speed=speed)
+    use_hub(ExchangeHub(factory=world.factory))
+    settings = AppSettings(
+        store_url=store_url,
+        live_enabled=live_enabled,
+        service_options={"symbol_validator": validate_config_symbols},
+    )
+    return create_app(settings), world
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--store", required=True, help="sqlite:///PATH or questdb://HOST:PORT")
+    parser.add_argument("--speed", type=float, default=1.0, help="tape speed (1 = as recorded)")
+    args = parser.parse_args()
+    from papertape.logs import configure_logging
+
+    configure_logging("info")
+    app, _ = build_app(args.store, args.speed)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws="websockets-sansio")
+
+
+if __name__ == "__main__":
+    main()
