@@ -307,7 +307,7 @@ def test_websocket_catches_up_then_streams_without_gaps_or_duplicates(
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             message = json.loads(ws.recv(timeout=10))
-            if message["type"] == "tick":
+            if message["type"] == "tick" and message["kind"] == "price":
                 saw_tick = True
                 assert message["seq"] >= 2 and message["data"]["prices"]["BTC_USDT"]["price"] > 0
             if saw_tick and not stop_sent:  # stop once prices flow; keep reading meanwhile
