@@ -16,3 +16,14 @@ def world() -> DoubleWorld:
 @pytest.fixture
 def hub(world: DoubleWorld) -> ExchangeHub:
     return ExchangeHub(factory=world.factory)
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path):
+    from papertape.store import open_store
+
+    store = await open_store(f"sqlite:///{tmp_path / 'exchange.db'}")
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -1,0 +1,182 @@
+"""Historical candles through ccxt's REST ``fetch_ohlcv`` into a named dataset: paged and
+resumable.
+
+Each page is written and the dataset's description updated before the next page is asked for,
+so an interrupted download (network gone, Ctrl-C) keeps what it got and the same command run
+again continues after the last stored bar. Only closed bars are stored: the bar still forming
+at the exchange is left for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ccxt
+import structlog
+
+from papertape.domain.errors import UnknownSymbol, ValidationFailed
+from papertape.domain.market import MICROS, Candle
+from papertape.domain.records import Dataset, check_dataset_name
+from papertape.market.exchange.backoff import Backoff
+from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
+from papertape.market.exchange.errors import (
+    ExchangeRejected,
+    ExchangeUnavailable,
+    ExchangeUnsupported,
+    InvalidTimeframe,
+)
+from papertape.market.exchange.symbols import to_ccxt
+from papertape.store.base import Store
+
+log = structlog.get_logger("papertape.exchange.download")
+
+PAGE_LIMIT = 1000
+NETWORK_RETRIES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadProgress:
+    pages: int
+    rows: int
+    cursor_ts: int  # µs: the next bar asked for
+    end_ts: int  # µs: where the download stops
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadResult:
+    dataset: Dataset
+    rows_added: int
+    pages: int
+    resumed_from: int | None  # µs: the bar the run started from when it continued a dataset
+
+
+def default_dataset_name(exchange_id: str, market_type: str, symbol: str, timeframe: str) -> str:
+    return f"{exchange_id}_{market_type}_{symbol}_{timeframe}"
+
+
+def timeframe_seconds(timeframe: str) -> int:
+    try:
+        return int(ccxt.Exchange.parse_timeframe(timeframe))
+    except Exception:
+        raise InvalidTimeframe(
+            f"invalid timeframe {timeframe!r} (examples: 1m, 5m, 1h, 1d)",
+            details=[{"field": "timeframe", "message": f"invalid timeframe {timeframe!r}"}],
+        ) from None
+
+
+async def download_candles(
+    store: Store,
+    *,
+    exchange_id: str,
+    symbol: str,
+    timeframe: str,
+    since: int,
+    until: int | None = None,
+    market_type: str = "spot",
+    dataset: str | None = None,
+    hub: ExchangeHub | None = None,
+    page_limit: int = PAGE_LIMIT,
+    on_page: Callable[[DownloadProgress], None] | None = None,
+    retries: int = NETWORK_RETRIES,
+) -> DownloadResult:
+    """Fill dataset ``dataset`` with ``symbol``'s closed ``timeframe`` bars from ``since`` (µs)
+    to ``until`` (µs, default now). Continues an existing dataset of the same series."""
+    hub = hub or default_hub()
+    interval = timeframe_seconds(timeframe)
+    span = interval * MICROS
+    name = check_dataset_name(dataset or default_dataset_name(exchange_id, market_type, symbol, timeframe))
+    unified = to_ccxt(symbol, market_type)
+    markets = await hub.markets(exchange_id)
+    hub.check_symbols(exchange_id, market_type, [symbol], markets)
+    exchange = hub.create(exchange_id, market_type)
+    try:
+        _require_ohlcv(exchange, exchange_id, timeframe)
+        existing = await store.get_dataset(name)
+        _check_same_series(existing, name, symbol, interval)
+        now = time.time_ns() // 1_000
+        end = min(until or now, now - now % span)  # the bar at ``end`` is still forming
+        cursor = since - since % span
+        resumed_from = None
+        if existing is not None and existing.end_ts is not None and existing.end_ts >= cursor:
+            cursor = resumed_from = existing.end_ts + span
+        base = existing or Dataset(
+            name=name, kind="candles", symbols=(symbol,), rows=0, start_ts=None, end_ts=None,
+            created_at=now, interval=interval, origin=f"ccxt:{exchange_id}:{unified}:{timeframe}",
+        )
+        pages = added = 0
+        while cursor < end:
+            rows = await _fetch_page(exchange, exchange_id, unified, timeframe, cursor, page_limit, retries)
+            bars = [
+                Candle(int(r[0]) * 1_000, symbol, interval, float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5] or 0.0))
+                for r in rows
+                if r[0] is not None and cursor <= int(r[0]) * 1_000 < end
+            ]
+            if not bars:
+                break
+            await store.write_candles(name, bars)
+            pages += 1
+            added += len(bars)
+            base = base._replace(
+                rows=base.rows + len(bars),
+                start_ts=bars[0].ts if base.start_ts is None else min(base.start_ts, bars[0].ts),
+                end_ts=bars[-1].ts if base.end_ts is None else max(base.end_ts, bars[-1].ts),
+            )
+            await store.save_dataset(base)
+            cursor = bars[-1].ts + span
+            if on_page is not None:
+                on_page(DownloadProgress(pages, base.rows, cursor, end))
+        log.info("download.done", dataset=name, rows_added=added, pages=pages, exchange=exchange_id)
+        return DownloadResult(base, added, pages, resumed_from)
+    finally:
+        try:
+            await exchange.close()
+        except Exception as exc:
+            log.warning("download.close_failed", error=describe(exc))
+
+
+def _require_ohlcv(exchange, exchange_id: str, timeframe: str) -> None:
+    if not (getattr(exchange, "has", {}) or {}).get("fetchOHLCV"):
+        raise ExchangeUnsupported(f"{exchange_id} offers no candle history (fetchOHLCV) in ccxt")
+    timeframes = getattr(exchange, "timeframes", None)
+    if timeframes and timeframe not in timeframes:
+        raise InvalidTimeframe(
+            f"{exchange_id} has no {timeframe} candles; it has {', '.join(timeframes)}",
+            details=[{"field": "timeframe", "message": f"not offered by {exchange_id}"}],
+        )
+
+
+def _check_same_series(existing: Dataset | None, name: str, symbol: str, interval: int) -> None:
+    if existing is None:
+        return
+    if existing.kind != "candles" or existing.interval != interval or tuple(existing.symbols) != (symbol,):
+        raise ValidationFailed(
+            f"dataset {name!r} already holds other data ({existing.kind}, {', '.join(existing.symbols)}, "
+            f"interval {existing.interval}); choose another --dataset name",
+            details=[{"field": "dataset", "message": "exists with different content"}],
+        )
+
+
+async def _fetch_page(exchange, exchange_id, unified, timeframe, cursor, limit, retries) -> list:
+    backoff = Backoff(initial=1.0, maximum=30.0)
+    attempt = 0
+    while True:
+        try:
+            return await exchange.fetch_ohlcv(unified, timeframe, since=cursor // 1_000, limit=limit)
+        except ccxt.BadSymbol as exc:
+            raise UnknownSymbol(f"{exchange_id} rejects {unified}: {describe(exc)}") from None
+        except (ccxt.NetworkError, OSError, asyncio.TimeoutError) as exc:
+            if attempt == retries:
+                raise ExchangeUnavailable(
+                    f"{exchange_id} unreachable: {describe(exc)}; what was downloaded is kept, run "
+                    "the same command again to continue",
+                    details={"exchange": exchange_id},
+                ) from None
+            attempt += 1
+            delay = backoff.next()
+            log.warning("download.retry", error=describe(exc), attempt=attempt, delay=round(delay, 2))
+            await asyncio.sleep(delay)
+        except ccxt.ExchangeError as exc:
+            raise ExchangeRejected(f"{exchange_id} refused the candle request: {describe(exc)}") from None
