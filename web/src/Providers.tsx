@@ -37,7 +37,7 @@ export function Providers({
   const [client] = useState(() => queryClient ?? makeQueryClient());
   return (
     <MantineProvider theme={theme} defaultColorScheme="dark">
-      <Notifications position="top-right" limit={4} />
+      <Notifications position="bottom-right" limit={4} />
       <QueryClientProvider client={client}>
         <LiveProvider socket={socket}>{children}</LiveProvider>
       </QueryClientProvider>

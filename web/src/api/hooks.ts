@@ -3,6 +3,9 @@ import { query, request } from "./client";
 import { pickList, pickNumber } from "./shape";
 import type {
   DatasetInfo,
+  MarketView,
+  OrderBody,
+  SaveStrategyBody,
   StartSessionBody,
   SessionList,
   SessionSummary,
@@ -82,11 +85,7 @@ export function useMarkets(params: { exchange?: string; market_type?: string }, 
     enabled,
     retry: false,
     queryFn: async ({ signal }) =>
-      pickList<Record<string, unknown>>(
-        (await request<unknown>(`/markets${query(params)}`, { signal })).data,
-        "markets",
-        "symbols",
-      ),
+      pickList<MarketView>((await request<unknown>(`/markets${query({ ...params, limit: 5000 })}`, { signal })).data, "markets", "items"),
   });
 }
 
@@ -111,22 +110,24 @@ export function useStopSession() {
   });
 }
 
-export interface ManualOrder {
-  symbol: string;
-  side: "buy" | "sell";
-  type: "market";
-  quantity: number;
-}
-
 export function usePlaceOrder(sessionId: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: async (order: ManualOrder) =>
+    mutationFn: async (order: OrderBody) =>
       request<Record<string, unknown>>(`/sessions/${sessionId}/orders`, {
         method: "POST",
         body: order,
         sessionId,
       }),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.session(sessionId) }),
+  });
+}
+
+export function useSaveStrategy() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: SaveStrategyBody) =>
+      request<Record<string, unknown>>("/strategies", { method: "POST", body }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.strategies }),
   });
 }

@@ -84,6 +84,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/markets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Markets
+         * @description Markets of one type on one exchange, canonical symbols (``BTC_USDT``), sorted. Unknown
+         *     exchange → ``422 unknown_exchange``; exchange unreachable → ``503 exchange_unavailable``.
+         */
+        get: operations["list_markets_markets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -230,7 +251,12 @@ export interface paths {
         /** List Orders */
         get: operations["list_orders_sessions__session_id__orders_get"];
         put?: never;
-        post?: never;
+        /**
+         * Place Order
+         * @description Place a manual order in a running paper session (404 unknown session, 409 not
+         *     running, 422 ``order_rejected`` naming the field or risk rule).
+         */
+        post: operations["place_order_sessions__session_id__orders_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -265,6 +291,30 @@ export interface paths {
         put?: never;
         /** Stop Session By Path */
         post: operations["stop_session_by_path_sessions__session_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Strategies
+         * @description Built-in strategies with their parameter JSON schemas, rule examples, saved strategies.
+         */
+        get: operations["get_strategies_strategies_get"];
+        put?: never;
+        /**
+         * Save Strategy
+         * @description Validate and save (create or replace) a user's strategy, e.g. a rule strategy.
+         */
+        post: operations["save_strategy_strategies_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -445,6 +495,11 @@ export interface components {
             /** Taker */
             taker?: number | null;
         };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
+        };
         /** HealthData */
         HealthData: {
             /** Alive */
@@ -500,11 +555,84 @@ export interface components {
              */
             speed?: number;
         };
+        /** MarketView */
+        MarketView: {
+            /** Active */
+            active: boolean;
+            /** Amount Precision */
+            amount_precision: number | null;
+            /** Base */
+            base: string | null;
+            /** Exchange Symbol */
+            exchange_symbol: string | null;
+            /** Market Type */
+            market_type: string;
+            /** Min Amount */
+            min_amount: number | null;
+            /** Min Cost */
+            min_cost: number | null;
+            /** Price Precision */
+            price_precision: number | null;
+            /** Quote */
+            quote: string | null;
+            /** Symbol */
+            symbol: string;
+        };
+        /** MarketsData */
+        MarketsData: {
+            /** Exchange */
+            exchange: string;
+            /** Market Type */
+            market_type: string;
+            /** Markets */
+            markets: components["schemas"]["MarketView"][];
+            /** Total */
+            total: number;
+        };
+        /** MarketsResponse */
+        MarketsResponse: {
+            data: components["schemas"]["MarketsData"];
+            /** Status */
+            status: string;
+        };
         /**
          * Mode
          * @enum {string}
          */
         Mode: "paper" | "backtest" | "collect" | "live";
+        /** OrderBody */
+        OrderBody: {
+            /**
+             * Client Order Id
+             * @default
+             */
+            client_order_id?: string;
+            /**
+             * Price
+             * @description limit price
+             */
+            price?: number | null;
+            /**
+             * Qty
+             * @description base-currency quantity
+             */
+            qty: number;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "buy" | "sell";
+            /** Stop Price */
+            stop_price?: number | null;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Type
+             * @default market
+             * @enum {string}
+             */
+            type?: "market" | "limit" | "stop";
+        };
         /** RecordsData */
         RecordsData: {
             /** Items */
@@ -533,6 +661,32 @@ export interface components {
             max_open_positions?: number | null;
             /** Max Position Notional */
             max_position_notional?: number | null;
+        };
+        /** SaveStrategyBody */
+        SaveStrategyBody: {
+            /**
+             * Base
+             * @description the built-in it configures: rules, sma_cross, ...
+             * @default rules
+             */
+            base?: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Name
+             * @description letters, digits, _ . -
+             */
+            name: string;
+            /**
+             * Params
+             * @description for rules: the rule definition
+             */
+            params?: {
+                [key: string]: unknown;
+            };
         };
         /** SessionConfig */
         SessionConfig: {
@@ -683,6 +837,19 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Context */
+            ctx?: Record<string, never>;
+            /** Input */
+            input?: unknown;
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
         };
         /** VenueConfig */
         VenueConfig: {
@@ -1039,6 +1206,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+        };
+    };
+    list_markets_markets_get: {
+        parameters: {
+            query?: {
+                /** @description a ccxt exchange id */
+                exchange?: string;
+                market_type?: "spot" | "swap";
+                /** @description case-insensitive substring of the symbol */
+                q?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketsResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description the exchange is unreachable (exchange_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1682,6 +1930,43 @@ export interface operations {
             };
         };
     };
+    place_order_sessions__session_id__orders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_positions_sessions__session_id__positions_get: {
         parameters: {
             query?: never;
@@ -1839,6 +2124,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_strategies_strategies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    save_strategy_strategies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveStrategyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -62,9 +62,8 @@ export function PriceChart({
   }, [chart]);
 
   useEffect(() => {
-    series.current?.setData(
-      candles.map((c) => ({ ...c, time: c.time as UTCTimestamp })),
-    );
+    series.current?.setData(candles.map((c) => ({ ...c, time: c.time as UTCTimestamp })));
+    if (candles.length > 0 && candles.length < 150) chart?.timeScale().fitContent();
   }, [candles, chart]);
 
   useEffect(() => {

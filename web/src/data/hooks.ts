@@ -4,13 +4,13 @@ import { query, request } from "../api/client";
 import { keys } from "../api/hooks";
 import type { CandleView, DatasetInfo } from "../api/types";
 
-export function useCandles(source: string | null, symbol: string | null, interval: number) {
+export function useCandles(source: string | null, symbol: string | null, interval: number, endUs?: number) {
   return useQuery({
-    queryKey: ["candles", source, symbol, interval],
+    queryKey: ["candles", source, symbol, interval, endUs],
     enabled: Boolean(source && symbol),
     queryFn: async ({ signal }) => {
       const { data } = await request<{ items: CandleView[] }>(
-        `/data/${encodeURIComponent(source!)}/candles${query({ symbol, interval })}`,
+        `/data/${encodeURIComponent(source!)}/candles${query({ symbol, interval, end_us: endUs })}`,
         { signal },
       );
       return data.items;

@@ -82,7 +82,7 @@ export function SessionForm({
     () =>
       values.source === "replay"
         ? datasetSymbols(values.dataset ? datasetByName.get(values.dataset) : undefined)
-        : (markets.data ?? []).map((m) => String(m.symbol ?? m.id ?? "")).filter(Boolean),
+        : (markets.data ?? []).filter((m) => m.active).map((m) => m.symbol),
     [values.source, values.dataset, datasetByName, markets.data],
   );
 
@@ -195,7 +195,7 @@ export function SessionForm({
               data={(datasets.data ?? []).map((d) => ({ value: d.name, label: datasetLabel(d) }))}
               value={values.dataset}
               onChange={chooseDataset}
-              error={fieldError("dataset") ?? (datasets.error ? (datasets.error as Error).message : undefined)}
+              error={fieldError("dataset") ?? (datasets.error ? `Datasets unavailable: ${(datasets.error as Error).message}` : undefined)}
               searchable
             />
             <NumberInput
@@ -235,7 +235,7 @@ export function SessionForm({
             data={(strategies.data ?? []).map((s) => s.name)}
             value={values.strategies.map((s) => s.name)}
             onChange={chooseStrategies}
-            error={strategyError ?? (strategies.error ? (strategies.error as Error).message : undefined)}
+            error={strategyError ?? (strategies.error ? `Strategies unavailable: ${(strategies.error as Error).message}` : undefined)}
             searchable
           />
         )}

@@ -1,4 +1,5 @@
 import { NumberInput, Select, SimpleGrid, Switch, Text, TextInput } from "@mantine/core";
+import { JsonParamInput } from "./JsonParamInput";
 import type { StrategyParam } from "../api/types";
 import type { FieldErrorMap } from "./fieldErrors";
 
@@ -50,6 +51,11 @@ export function StrategyParamsFields({
               error={error}
               allowDeselect
             />
+          );
+        }
+        if (p.type === "json") {
+          return (
+            <JsonParamInput key={p.name} label={label} description={description} value={current} onChange={(v) => set(p.name, v)} error={error} />
           );
         }
         if (p.type === "boolean") {

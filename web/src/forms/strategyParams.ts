@@ -15,20 +15,32 @@ export function strategyParams(info: StrategyInfo | undefined): StrategyParam[] 
         name,
         type: schemaType(spec),
         description: (spec.description ?? spec.title) as string | undefined,
-        minimum: (spec.minimum ?? spec.exclusiveMinimum ?? spec.ge ?? spec.gt) as number | undefined,
-        maximum: (spec.maximum ?? spec.exclusiveMaximum ?? spec.le ?? spec.lt) as number | undefined,
+        minimum: bound(spec, "minimum", "exclusiveMinimum"),
+        maximum: bound(spec, "maximum", "exclusiveMaximum"),
       }));
   }
   return [];
 }
 
+/** A simple type for a form input, or "json" for objects, arrays and unions of them. */
 function schemaType(spec: Record<string, unknown>): string {
+  if (spec.$ref || spec.type === "object" || spec.type === "array") return "json";
   if (typeof spec.type === "string") return spec.type;
-  const anyOf = spec.anyOf as { type?: string }[] | undefined;
-  const first = anyOf?.find((s) => s.type && s.type !== "null");
-  return first?.type ?? "string";
+  const options = ((spec.anyOf ?? spec.oneOf) as Record<string, unknown>[] | undefined)?.filter((s) => s.type !== "null") ?? [];
+  if (options.some((s) => s.$ref || s.type === "object" || s.type === "array")) return "json";
+  const types = [...new Set(options.map((s) => s.type))];
+  return types.length === 1 && typeof types[0] === "string" ? types[0] : types.length > 1 ? "json" : "string";
 }
 
 export function defaultParams(params: StrategyParam[]): Record<string, unknown> {
   return Object.fromEntries(params.filter((p) => p.default !== undefined).map((p) => [p.name, p.default]));
+}
+
+function bound(spec: Record<string, unknown>, inclusive: string, exclusive: string): number | undefined {
+  const sources = [spec, ...(((spec.anyOf as Record<string, unknown>[] | undefined) ?? []))];
+  for (const source of sources) {
+    const value = source[inclusive] ?? source[exclusive];
+    if (typeof value === "number") return value;
+  }
+  return undefined;
 }

@@ -23,3 +23,18 @@ export function addPrice(candles: readonly Candle[], timeSec: number, price: num
   }
   return [...candles, { time: bucket, open: price, high: price, low: price, close: price }];
 }
+
+/** Fold price ticks (ms) onto candles, e.g. the recorded history a chart starts from. */
+export function foldTicks(candles: readonly Candle[], ticks: readonly { timeMs: number; price: number }[], intervalSec: number): Candle[] {
+  let out = candles as Candle[];
+  for (const tick of ticks) out = addPrice(out, Math.floor(tick.timeMs / 1000), tick.price, intervalSec);
+  return out;
+}
+
+export const CHART_INTERVALS = [1, 5, 15, 60, 300, 900, 3600, 14400, 86400];
+
+/** An interval that shows a span of market time as roughly 100 bars, never finer than the data. */
+export function intervalFor(spanSec: number, dataIntervalSec = 1): number {
+  const wanted = Math.max(dataIntervalSec, spanSec / 100);
+  return CHART_INTERVALS.find((i) => i >= wanted) ?? CHART_INTERVALS[CHART_INTERVALS.length - 1];
+}

@@ -32,6 +32,12 @@ export interface PongMessage {
   type: "pong";
 }
 
+/** The server dropped messages for this client (it fell behind): catch up over HTTP. */
+export interface ResyncMessage {
+  type: "resync";
+  session_id?: string;
+}
+
 export interface ErrorMessage {
   type: "error";
   error_code?: string;
@@ -44,7 +50,9 @@ export type ServerMessage =
   | TickMessage
   | HeartbeatMessage
   | PongMessage
-  | ErrorMessage;
+  | ResyncMessage
+  | ErrorMessage
+  | { type: "subscribed" | "unsubscribed"; topic: string; session_id?: string; last_seq?: number };
 
 export type Topic = { topic: "sessions" } | { topic: "session"; session_id: string };
 

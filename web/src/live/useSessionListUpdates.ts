@@ -18,6 +18,7 @@ export function useSessionListUpdates(): void {
     };
     const unsubscribe = live.subscribe({ topic: "sessions" });
     const offMessage = live.onMessage((message) => {
+      if (message.type === "resync") return refresh();
       if (message.type !== "session") return;
       const id = message.data?.session_id;
       if (id) client.invalidateQueries({ queryKey: keys.session(id), exact: true });

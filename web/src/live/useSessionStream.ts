@@ -4,7 +4,6 @@ import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
 import { pickList } from "../api/shape";
 import { asNumber, toMillis } from "../format";
-import { addPrice, type Candle } from "./candles";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
@@ -25,13 +24,19 @@ export interface SessionStream {
   log: EventLog;
   /** Latest price per symbol, from the session's price ticks. */
   prices: Record<string, LivePrice>;
-  candles: Record<string, Candle[]>;
+  /** Price ticks per symbol since this page opened (market time, ms), oldest first. */
+  ticks: Record<string, PriceTick[]>;
   equityTicks: EquityTick[];
   catchUps: number;
   catchUpError: string | null;
 }
 
-const CANDLE_INTERVAL_SEC = 60;
+const MAX_TICKS = 20_000;
+
+export interface PriceTick {
+  timeMs: number;
+  price: number;
+}
 const RECORD_KINDS: Record<string, RecordKind[]> = {
   order: ["orders"],
   fill: ["fills", "orders", "positions", "equity"],
@@ -50,7 +55,7 @@ export function useSessionStream(sessionId: string): SessionStream {
   const logRef = useRef<EventLog>(emptyLog);
   const [log, setLog] = useState<EventLog>(emptyLog);
   const [prices, setPrices] = useState<Record<string, LivePrice>>({});
-  const [candles, setCandles] = useState<Record<string, Candle[]>>({});
+  const [ticks, setTicks] = useState<Record<string, PriceTick[]>>({});
   const [equityTicks, setEquityTicks] = useState<EquityTick[]>([]);
   const [catchUps, setCatchUps] = useState(0);
   const [catchUpError, setCatchUpError] = useState<string | null>(null);
@@ -124,7 +129,7 @@ export function useSessionStream(sessionId: string): SessionStream {
     logRef.current = emptyLog;
     setLog(emptyLog);
     setPrices({});
-    setCandles({});
+    setTicks({});
     setEquityTicks([]);
     void catchUp();
     const unsubscribe = live.subscribe(
@@ -141,6 +146,8 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (message.type === "event" && message.session_id === sessionId) {
         const merged = accept([message]);
         if (merged.gap) void catchUp();
+      } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
+        void catchUp();
       } else if (message.type === "tick" && message.session_id === sessionId) {
         if (tickShowsGap(logRef.current, message.seq)) void catchUp();
         if (message.kind === "price") onPrice(message.data);
@@ -160,9 +167,9 @@ export function useSessionStream(sessionId: string): SessionStream {
       const timeMs = toMillis(ts as number);
       setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
       if (timeMs !== null) {
-        setCandles((all) => ({
+        setTicks((all) => ({
           ...all,
-          [symbol]: addPrice(all[symbol] ?? [], Math.floor(timeMs / 1000), value, CANDLE_INTERVAL_SEC),
+          [symbol]: [...(all[symbol] ?? []).slice(-MAX_TICKS), { timeMs, price: value }],
         }));
       }
     }
@@ -175,7 +182,7 @@ export function useSessionStream(sessionId: string): SessionStream {
     setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
   }
 
-  return { log, prices, candles, equityTicks, catchUps, catchUpError };
+  return { log, prices, ticks, equityTicks, catchUps, catchUpError };
 }
 
 /** `[symbol, price, ts]` from a price tick: `{"prices": {SYM: {price, ts}}}` or `{symbol, price, ts}`. */

@@ -1,10 +1,9 @@
-import { Alert, Anchor, Badge, Group, Paper, SegmentedControl, SimpleGrid, Stack, Tabs, Text, Title, Code } from "@mantine/core";
-import { useMemo, useState } from "react";
+import { Alert, Anchor, Badge, Group, Paper, SimpleGrid, Stack, Tabs, Text, Title, Code } from "@mantine/core";
+import { useMemo } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useSession, useSessionRecords } from "../api/hooks";
 import { isTerminal, type SessionSummary } from "../api/types";
 import { LineChart, drawdown, type LineData } from "../charts/LineChart";
-import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FeedBadge } from "../components/FeedBadge";
 import { RecordTable } from "../components/RecordTable";
@@ -15,8 +14,9 @@ import { EventTimeline } from "../session/EventTimeline";
 import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
-import { equityPoints, fillMarkers, latestOrders, latestPositions, OPEN_ORDER_STATES, positionLines, type Row } from "../session/records";
+import { equityPoints, latestOrders, latestPositions, OPEN_ORDER_STATES, type Row } from "../session/records";
 import { StopControl } from "../session/StopControl";
+import { SessionPriceChart } from "../session/SessionPriceChart";
 
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
@@ -72,7 +72,6 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
   const orders = useSessionRecords<Row>(s.session_id, "orders");
   const positions = useSessionRecords<Row>(s.session_id, "positions");
   const equity = useSessionRecords<Row>(s.session_id, "equity");
-  const [symbol, setSymbol] = useState(s.symbols[0] ?? "");
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
   const metrics = (s.metrics ?? counters.metrics) as Record<string, unknown> | undefined;
@@ -86,25 +85,12 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
     [equityLines],
   );
   const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(String(o.status)));
-  const candles = stream.candles[symbol] ?? [];
 
   return (
     <Stack gap="md">
       <LivePrices symbols={s.symbols} prices={stream.prices} reported={reported} />
       {s.mode === "paper" && s.state === "running" && <ManualOrder sessionId={s.session_id} symbols={s.symbols} />}
-      <Paper withBorder p="sm">
-        <Group justify="space-between" mb="xs">
-          <Text fw={600}>Price</Text>
-          {s.symbols.length > 1 && <SegmentedControl size="xs" data={s.symbols} value={symbol} onChange={setSymbol} />}
-        </Group>
-        {candles.length === 0 ? (
-          <Text size="sm" c="dimmed">
-            {isTerminal(s.state) ? "The session has ended; no live prices are arriving." : "Waiting for the session's first price tick…"}
-          </Text>
-        ) : null}
-        <PriceChart candles={candles} fills={fillMarkers(fills.data ?? [], symbol)} positions={positionLines(positions.data ?? [], symbol)} label={`${symbol} price candles`} />
-        <Text size="xs" c="dimmed" mt={4}>1-minute candles (market time) built from the price ticks received since this page opened.</Text>
-      </Paper>
+      <SessionPriceChart session={s} ticks={stream.ticks} fills={fills.data ?? []} positions={positions.data ?? []} />
       <SimpleGrid cols={2} spacing="md">
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Equity</Text>

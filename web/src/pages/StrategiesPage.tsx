@@ -1,8 +1,9 @@
-import { Badge, Code, Stack, Title } from "@mantine/core";
+import { Badge, Code, Paper, Stack, Text, Title } from "@mantine/core";
 import { useStrategies } from "../api/hooks";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RecordTable } from "../components/RecordTable";
 import { strategyParams } from "../forms/strategyParams";
+import { RuleBuilder } from "../strategies/RuleBuilder";
 
 export function StrategiesPage() {
   const strategies = useStrategies();
@@ -18,19 +19,26 @@ export function StrategiesPage() {
           testId="strategies"
           columns={[
             { key: "name", label: "Name", render: (s) => <Code>{s.name}</Code> },
-            { key: "kind", label: "Kind", render: (s) => <Badge variant="light">{String(s.kind ?? s.base ?? (s.builtin ? "built-in" : "saved"))}</Badge> },
+            { key: "kind", label: "Kind", render: (s) => <Badge variant="light">{String(s.kind ?? "—")}{s.base && s.base !== s.name ? ` · ${String(s.base)}` : ""}</Badge> },
             { key: "description", label: "Description", render: (s) => s.description ?? "" },
             {
               key: "params",
               label: "Parameters",
               render: (s) =>
                 strategyParams(s)
-                  .map((p) => `${p.name}: ${p.type}${p.default !== undefined ? ` = ${JSON.stringify(p.default)}` : ""}`)
+                  .map((p) => `${p.name}${p.default !== undefined && p.default !== null ? ` = ${JSON.stringify(p.default)}` : ""}`)
                   .join(", ") || "none",
             },
           ]}
         />
       )}
+      <Paper withBorder p="md">
+        <Title order={3} mb="xs">Rule strategy builder</Title>
+        <Text size="sm" c="dimmed" mb="sm">
+          Conditions over indicators, AND/OR/NOT groups, sizing, stop-loss, take-profit, trailing stop and cooldown. The server validates it when you save and rejects anything the engine would not enforce.
+        </Text>
+        <RuleBuilder />
+      </Paper>
     </Stack>
   );
 }

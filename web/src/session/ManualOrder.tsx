@@ -1,36 +1,47 @@
-import { Button, Group, NumberInput, Select, Text } from "@mantine/core";
+import { Button, Group, NumberInput, SegmentedControl, Select, Stack, Text } from "@mantine/core";
 import { useState } from "react";
+import { ApiError } from "../api/errors";
 import { usePlaceOrder } from "../api/hooks";
+import type { OrderBody } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { notifyInfo } from "../components/notify";
+import { FieldErrorMap } from "../forms/fieldErrors";
+import { numberOrBlank } from "../forms/sessionForm";
 
-/** Manual market Buy/Sell for a running paper session (POST /sessions/{id}/orders). */
+/** Manual Buy/Sell for a running paper session (POST /sessions/{id}/orders). */
 export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols: string[] }) {
   const [symbol, setSymbol] = useState<string | null>(symbols[0] ?? null);
-  const [quantity, setQuantity] = useState<number | string>("");
+  const [type, setType] = useState<NonNullable<OrderBody["type"]>>("market");
+  const [qty, setQty] = useState<number | string>("");
+  const [price, setPrice] = useState<number | string>("");
   const place = usePlaceOrder(sessionId);
-  const send = (side: "buy" | "sell") =>
-    place.mutate(
-      { symbol: symbol ?? "", side, type: "market", quantity: Number(quantity) },
-      {
-        onSuccess: ({ status, data }) =>
-          notifyInfo(`Order ${status.replace(/_/g, " ")}`, `${side} ${quantity} ${symbol} · ${String(data.status ?? "")}`, "teal"),
-      },
-    );
+  const errors = new FieldErrorMap(place.error instanceof ApiError ? place.error.fieldErrors : []);
+  const send = (side: OrderBody["side"]) => {
+    const body: OrderBody = { symbol: symbol ?? "", side, type, qty: numberOrBlank(qty) as number };
+    if (type === "limit") body.price = numberOrBlank(price) as number;
+    if (type === "stop") body.stop_price = numberOrBlank(price) as number;
+    place.mutate(body, {
+      onSuccess: ({ status, data }) =>
+        notifyInfo(`Order ${status.replace(/_/g, " ")}`, `${side} ${qty} ${symbol}${data.status ? ` · ${String(data.status)}` : ""}`, "teal"),
+    });
+  };
   return (
-    <div>
+    <Stack gap={4} data-testid="manual-order">
       <Group align="flex-end" gap="xs">
-        <Select label="Symbol" data={symbols} value={symbol} onChange={setSymbol} w={150} allowDeselect={false} />
-        <NumberInput label="Quantity" value={quantity} onChange={setQuantity} w={150} placeholder="e.g. 0.01" />
-        <Button color="teal" onClick={() => send("buy")} loading={place.isPending} disabled={!symbol || quantity === ""}>
-          Buy
-        </Button>
-        <Button color="red" onClick={() => send("sell")} loading={place.isPending} disabled={!symbol || quantity === ""}>
-          Sell
-        </Button>
+        <Select label="Symbol" data={symbols} value={symbol} onChange={setSymbol} w={140} allowDeselect={false} error={errors.for("symbol")} />
+        <Stack gap={2}>
+          <Text size="sm" fw={500} id="order-type-label">Order type</Text>
+          <SegmentedControl aria-labelledby="order-type-label" data={["market", "limit", "stop"]} value={type} onChange={(v) => setType(v as typeof type)} />
+        </Stack>
+        <NumberInput label="Quantity" value={qty} onChange={setQty} w={140} placeholder="e.g. 0.01" error={errors.for("qty")} />
+        {type !== "market" && (
+          <NumberInput label={type === "limit" ? "Limit price" : "Stop price"} value={price} onChange={setPrice} w={150} error={errors.for(type === "limit" ? "price" : "stop_price")} />
+        )}
+        <Button color="teal" onClick={() => send("buy")} loading={place.isPending} disabled={!symbol || qty === ""}>Buy</Button>
+        <Button color="red" onClick={() => send("sell")} loading={place.isPending} disabled={!symbol || qty === ""}>Sell</Button>
       </Group>
-      <Text size="xs" c="dimmed" mt={4}>Market orders, filled by the paper venue at the session's market prices.</Text>
+      <Text size="xs" c="dimmed">Filled by the paper venue against the session's market data, with its fees and slippage.</Text>
       <ErrorNotice error={place.error} title="Order rejected" />
-    </div>
+    </Stack>
   );
 }

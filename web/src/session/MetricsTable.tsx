@@ -1,5 +1,5 @@
 import { SimpleGrid, Paper, Text } from "@mantine/core";
-import { formatNumber } from "../format";
+import { formatNumber, formatTime } from "../format";
 
 const LABELS: Record<string, string> = {
   final_equity: "Final equity",
@@ -31,7 +31,7 @@ export function MetricsGrid({ metrics }: { metrics: Record<string, unknown> | nu
         <Paper key={key} withBorder p="xs">
           <Text size="xs" c="dimmed">{metricLabel(key)}</Text>
           <Text fw={600} ff="monospace" data-metric={key}>
-            {typeof value === "number" ? formatNumber(value, 4) : String(value)}
+            {key.endsWith("_ts") || key.endsWith("_at") ? formatTime(value as number) : typeof value === "number" ? formatNumber(value, 4) : String(value)}
           </Text>
         </Paper>
       ))}

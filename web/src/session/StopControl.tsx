@@ -12,9 +12,9 @@ export function StopControl({ sessionId, terminal }: { sessionId: string; termin
     <>
       <Button
         color="red"
-        variant="light"
+        variant={terminal ? "subtle" : "light"}
         loading={stop.isPending}
-        disabled={terminal && !stop.isPending}
+        title={terminal ? "The session has ended; stopping it again only confirms that" : "Stop the session"}
         onClick={() => stop.mutate(sessionId, { onSuccess: ({ data }) => setResult(data) })}
         data-testid="stop-button"
       >

@@ -1,0 +1,100 @@
+"""The dashboard's session journeys, in Chromium, against a real server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.ui import choose, expect_live, expect_state, fill_number, session_id_from_url
+
+pytestmark = pytest.mark.browser
+
+
+def open_start_dialog(page):
+    page.goto("/")
+    expect_live(page)
+    page.get_by_role("button", name="Start session").click()
+    dialog = page.get_by_role("dialog", name="Start session")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def test_start_paper_session_watch_price_and_stop(page, backend, console):
+    dialog = open_start_dialog(page)
+    choose(page, "Dataset", "btc-trades", scope=dialog)
+    expect(dialog.get_by_text("BTC_USDT", exact=True).first).to_be_visible()  # symbol taken from the dataset
+    fill_number(page, "Replay speed", "1", scope=dialog)
+    screenshot(page, "start-session-dialog")
+    dialog.get_by_role("button", name="Start", exact=True).click()
+
+    page.wait_for_url("**/sessions/exec_*")
+    session_id = session_id_from_url(page)
+    expect_state(page, "running")
+    price = page.get_by_test_id("live-price-value").first
+    expect(price).not_to_have_text("no price yet", timeout=15_000)
+    first = price.inner_text()
+    deadline = time.monotonic() + 15
+    while price.inner_text() == first and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert price.inner_text() != first, f"the price did not move from {first}"
+    expect(page.get_by_test_id("price-chart").locator("canvas").first).to_be_visible()
+    screenshot(page, "session-detail-running")
+
+    page.get_by_test_id("stop-button").click()
+    result = page.get_by_test_id("stop-result")
+    expect(result).to_have_attribute("data-stopped-via", "controller")
+    expect_state(page, "stopped")
+    expect(page.get_by_test_id("error-notice")).to_have_count(0)
+    with backend.api() as client:
+        assert client.get(f"/sessions/{session_id}").json()["data"]["state"] == "stopped"
+    page.get_by_role("tab", name="Timeline").click()
+    expect(page.get_by_test_id("event-timeline")).to_contain_text("running → stopping")
+    screenshot(page, "session-detail-stopped")
+
+    page.goto("/")
+    row = page.get_by_test_id("sessions-table").get_by_role("row").filter(has_text=session_id)
+    expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopped")
+    screenshot(page, "sessions-list")
+    assert console.errors == []
+
+
+def test_stop_in_a_tab_after_another_tab_stopped_it_is_a_notice(new_tab, backend, console):
+    session_id = backend.start_session(
+        mode="paper", symbols=["BTC_USDT"],
+        market={"source": "replay", "dataset": "btc-1m", "speed": 30},
+    )
+    first, second = new_tab(), new_tab()
+    for tab in (first, second):
+        tab.goto(f"/sessions/{session_id}")
+        expect_state(tab, "running")
+    second.get_by_test_id("stop-button").click()
+    expect(second.get_by_test_id("stop-result")).to_have_attribute("data-stopped-via", "controller")
+
+    first.get_by_test_id("stop-button").click()
+    notice = first.get_by_test_id("stop-result")
+    expect(notice).to_have_attribute("data-stopped-via", "already_stopped")
+    expect(notice).to_contain_text("already stopped")
+    expect(first.get_by_test_id("error-notice")).to_have_count(0)
+    expect_state(first, "stopped")
+    screenshot(first, "session-already-stopped-notice")
+    assert console.errors == []
+
+
+def test_validation_error_is_shown_on_its_field(page, backend, console):
+    dialog = open_start_dialog(page)
+    choose(page, "Dataset", "btc-trades", scope=dialog)
+    fill_number(page, "Replay speed", "-5", scope=dialog)
+    dialog.get_by_role("button", name="Start", exact=True).click()
+
+    speed = dialog.get_by_label("Replay speed", exact=True)
+    expect(speed).to_have_attribute("aria-invalid", "true")
+    field_error = dialog.locator(".mantine-InputWrapper-error").filter(has_text="greater than or equal")
+    expect(field_error).to_have_count(1)
+    expect(dialog.get_by_test_id("form-error")).to_be_visible()
+    screenshot(page, "start-session-validation-error")
+    assert page.url.rstrip("/").endswith(backend.url.split("//")[1]) or "/sessions/exec_" not in page.url
+    # The failure is logged with its details for whoever debugs it.
+    assert any("validation_error" in e or "papertape request failed" in e for e in console.errors)

@@ -1,0 +1,33 @@
+"""Small helpers for driving the dashboard's controls (Mantine) the way a keyboard/mouse user does."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+def choose(page: Page, label: str, option: str | re.Pattern[str], *, scope=None) -> None:
+    """Pick an option of a Mantine Select by its label."""
+    root = scope or page
+    root.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def fill_number(page: Page, label: str, value: str, *, scope=None) -> None:
+    field = (scope or page).get_by_label(label, exact=True)
+    field.fill(value)
+
+
+def session_id_from_url(page: Page) -> str:
+    match = re.search(r"/sessions/(exec_[0-9a-z_]+)", page.url)
+    assert match, f"not on a session page: {page.url}"
+    return match.group(1)
+
+
+def expect_state(page: Page, state: str, timeout: float = 20_000) -> None:
+    expect(page.get_by_test_id("state-badge").first).to_have_attribute("data-state", state, timeout=timeout)
+
+
+def expect_live(page: Page, timeout: float = 20_000) -> None:
+    expect(page.get_by_test_id("connection-indicator")).to_have_attribute("data-status", "open", timeout=timeout)

@@ -1,0 +1,58 @@
+import { ActionIcon, Autocomplete, Button, Group, Paper, SegmentedControl, Select, Stack, Switch, Text } from "@mantine/core";
+import { newCondition, newGroup, OPS, updateNode, type ConditionNode, type GroupNode, type RuleNode } from "./ruleModel";
+
+/** An AND/OR group of conditions and nested groups, each of which can be negated. */
+export function ConditionTree({ root, onChange, operands, label }: { root: GroupNode; onChange: (root: GroupNode) => void; operands: string[]; label: string }) {
+  const change = (id: string, fn: (node: RuleNode) => RuleNode | null) => onChange(updateNode(root, id, fn));
+  return <GroupEditor node={root} depth={0} change={change} operands={operands} label={label} />;
+}
+
+type Change = (id: string, fn: (node: RuleNode) => RuleNode | null) => void;
+
+function GroupEditor({ node, depth, change, operands, label }: { node: GroupNode; depth: number; change: Change; operands: string[]; label: string }) {
+  const add = (child: RuleNode) => change(node.id, (n) => ({ ...(n as GroupNode), children: [...(n as GroupNode).children, child] }));
+  return (
+    <Paper withBorder p="xs" bg={depth % 2 ? "dark.6" : "dark.7"} role="group" aria-label={label}>
+      <Stack gap={6}>
+        <Group gap="xs">
+          <SegmentedControl
+            size="xs"
+            aria-label={`${label}: combine with`}
+            data={[{ value: "all", label: "ALL of (AND)" }, { value: "any", label: "ANY of (OR)" }]}
+            value={node.mode}
+            onChange={(mode) => change(node.id, (n) => ({ ...(n as GroupNode), mode: mode as GroupNode["mode"] }))}
+          />
+          <Switch size="xs" label="NOT" checked={node.negate} onChange={(e) => { const negate = e.currentTarget.checked; change(node.id, (n) => ({ ...n, negate })); }} />
+          {depth > 0 && (
+            <Button size="compact-xs" variant="subtle" color="red" onClick={() => change(node.id, () => null)}>Remove group</Button>
+          )}
+        </Group>
+        {node.children.length === 0 && <Text size="xs" c="dimmed">Empty group: add a condition.</Text>}
+        {node.children.map((child, i) =>
+          child.kind === "group" ? (
+            <GroupEditor key={child.id} node={child} depth={depth + 1} change={change} operands={operands} label={`${label}, group ${i + 1}`} />
+          ) : (
+            <ConditionRow key={child.id} node={child} change={change} operands={operands} label={`${label}, condition ${i + 1}`} />
+          ),
+        )}
+        <Group gap="xs">
+          <Button size="compact-xs" variant="light" onClick={() => add(newCondition())}>+ Condition</Button>
+          <Button size="compact-xs" variant="light" onClick={() => add(newGroup(node.mode === "all" ? "any" : "all"))}>+ Group</Button>
+        </Group>
+      </Stack>
+    </Paper>
+  );
+}
+
+function ConditionRow({ node, change, operands, label }: { node: ConditionNode; change: Change; operands: string[]; label: string }) {
+  const set = (patch: Partial<ConditionNode>) => change(node.id, (n) => ({ ...n, ...patch }) as RuleNode);
+  return (
+    <Group gap="xs" wrap="nowrap">
+      <Switch size="xs" label="NOT" checked={node.negate} onChange={(e) => set({ negate: e.currentTarget.checked })} aria-label={`${label}: negate`} />
+      <Autocomplete size="xs" aria-label={`${label}: left`} placeholder="indicator, field or number" data={operands} value={node.left} onChange={(left) => set({ left })} w={180} />
+      <Select size="xs" aria-label={`${label}: operator`} data={OPS} value={node.op} onChange={(op) => op && set({ op: op as ConditionNode["op"] })} w={140} allowDeselect={false} />
+      <Autocomplete size="xs" aria-label={`${label}: right`} placeholder="indicator, field or number" data={operands} value={node.right} onChange={(right) => set({ right })} w={180} />
+      <ActionIcon size="sm" variant="subtle" color="red" aria-label={`${label}: remove`} onClick={() => change(node.id, () => null)}>×</ActionIcon>
+    </Group>
+  );
+}
