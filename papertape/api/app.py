@@ -14,7 +14,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from papertape import __version__
-from papertape.api import routes_datasets, routes_markets, routes_records, routes_sessions, ws
+from papertape.api import (
+    routes_datasets,
+    routes_markets,
+    routes_records,
+    routes_sessions,
+    routes_trading,
+    ws,
+)
 from papertape.api.auth import TokenMiddleware
 from papertape.api.envelope import ok
 from papertape.api.errors import install_error_handlers
@@ -87,6 +94,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)
     app.include_router(routes_markets.router)
+    app.include_router(routes_trading.router)
     app.include_router(ws.router)
 
     @app.get("/health", response_model=HealthResponse, tags=["health"])

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from papertape.cli.backtest import backtest
 from papertape.cli.client import ServerError, call, server_url
 from papertape.domain.errors import PapertapeError
 from papertape.store import DEFAULT_STORE_URL, open_store
@@ -20,6 +21,7 @@ sessions_app = typer.Typer(help="List, inspect and stop sessions on a running se
 data_app = typer.Typer(help="Datasets: import files, list what is recorded.")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(data_app, name="data")
+app.command("backtest")(backtest)
 
 console = Console()
 errors = Console(stderr=True)

@@ -81,14 +81,24 @@ def validate_strategies(specs: Sequence[StrategySpec]) -> list[StrategySpec]:
     return list(specs)
 
 
-async def resolve_strategies(store: Any, specs: Sequence[StrategySpec]) -> list[StrategyPlan]:
-    """Every spec's plan, looking saved strategies up in ``store``."""
+async def resolve_strategies(store: Any, specs: Sequence[StrategySpec],
+                             market_type: str | None = None) -> list[StrategyPlan]:
+    """Every spec's plan, looking saved strategies up in ``store``. With ``market_type="spot"``
+    a strategy whose parameters let it go short is refused."""
     plans = []
     for spec in specs:
         saved = None
-        if spec.name not in STRATEGY_CLASSES and spec.name not in RULE_EXAMPLES:
+        if spec.name not in STRATEGY_CLASSES and spec.name not in RULE_EXAMPLES \
+                and store is not None:
             saved = await store.get_strategy(spec.name)
-        plans.append(plan_for(spec, saved))
+        plan = plan_for(spec, saved)
+        if market_type == "spot" and plan.cls.can_short(plan.params):
+            raise InvalidStrategyParams(
+                f"strategy {spec.name!r} can go short, which spot trading cannot: set "
+                "market.market_type to 'swap' or change its parameters",
+                details=[{"field": "strategies", "message": "shorts need market_type swap"}],
+            )
+        plans.append(plan)
     return plans
 
 

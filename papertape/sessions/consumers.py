@@ -3,13 +3,16 @@ feed to the tape. Strategy execution is the engine's ``TradingConsumer``."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
-from papertape.domain.session import Session
+from papertape.domain.session import Mode, Session
 from papertape.engine.consumer import Consumer
+from papertape.engine.session_consumer import TradingConsumer
 
 PRICE_TICKS_PER_SECOND = 4
 
@@ -38,30 +41,125 @@ class PriceTracker(Consumer):
 
 
 class MarketRecorder(Consumer):
-    """Writes every trade, candle and book snapshot to the store under the session's id, so the
-    session can be replayed and backtested against. A write that fails raises (the runner fails
-    the session with the store's error): nothing is dropped quietly."""
+    """Writes every trade, candle and book snapshot (at the depth the source delivers) to the
+    store under the session's id, so the session can be replayed and backtested against.
 
-    def __init__(self) -> None:
-        self.rows_written = {"trades": 0, "candles": 0, "book": 0}
+    Rows are buffered and written in batches by a background flusher (every ``flush_interval``
+    seconds, or sooner once ``flush_rows`` are pending), so the feed is not held up by each
+    write. When more than ``max_pending`` rows wait, ``on_batch`` waits for the flusher:
+    backpressure reaches the source, which stops reading instead of dropping. A write is retried
+    ``retries`` times; rows that still cannot be written are counted in ``rows_failed`` and the
+    session fails with ``store_write_failed``. Nothing is dropped quietly."""
+
+    KINDS = ("trades", "candles", "book")
+
+    def __init__(
+        self,
+        *,
+        flush_rows: int = 5_000,
+        flush_interval: float = 0.5,
+        max_pending: int = 50_000,
+        retries: int = 4,
+        retry_delay: float = 0.25,
+    ) -> None:
+        self.flush_rows = flush_rows
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.rows_written = dict.fromkeys(self.KINDS, 0)
+        self.rows_failed = dict.fromkeys(self.KINDS, 0)
+        self.write_retries = 0
+        self._pending: dict[str, list] = {kind: [] for kind in self.KINDS}
+        self._pending_rows = 0
+        self._error: StoreWriteFailed | None = None
+        self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._flusher: asyncio.Task | None = None
+
+    async def start(self, ctx: Any) -> None:
+        await super().start(ctx)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="recorder-flush")
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
-        trades = [e for e in events if isinstance(e, Trade)]
-        candles = [e for e in events if isinstance(e, Candle)]
-        books = [e for e in events if isinstance(e, BookSnapshot)]
-        source = self.ctx.session.session_id
-        if trades:
-            await self.ctx.store.write_trades(source, trades)
-            self.rows_written["trades"] += len(trades)
-        if candles:
-            await self.ctx.store.write_candles(source, candles)
-            self.rows_written["candles"] += len(candles)
-        if books:
-            await self.ctx.store.write_books(source, books)
-            self.rows_written["book"] += len(books)
+        self._raise_failure()
+        for event in events:
+            kind = "trades" if isinstance(event, Trade) else "candles" if isinstance(event, Candle) else "book"
+            self._pending[kind].append(event)
+        self._pending_rows += len(events)
+        if self._pending_rows >= self.flush_rows:
+            self._wake.set()
+        while self._pending_rows >= self.max_pending:
+            self._drained.clear()
+            self._wake.set()
+            await self._drained.wait()
+            self._raise_failure()
+
+    async def finish(self, reason: str) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._error is None:
+            await self._flush()
+        self._raise_failure()
 
     def detail(self) -> dict[str, Any]:
-        return {"rows_written": dict(self.rows_written)}
+        return {
+            "rows_written": dict(self.rows_written),
+            "rows_failed": dict(self.rows_failed),
+            "rows_pending": self._pending_rows,
+            "write_retries": self.write_retries,
+        }
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def _flush_loop(self) -> None:
+        while self._error is None:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self._flush()
+            self._drained.set()
+
+    async def _flush(self) -> None:
+        batches, self._pending = self._pending, {kind: [] for kind in self.KINDS}
+        writers = {
+            "trades": self.ctx.store.write_trades,
+            "candles": self.ctx.store.write_candles,
+            "book": self.ctx.store.write_books,
+        }
+        source = self.ctx.session.session_id
+        for kind, rows in batches.items():
+            if not rows:
+                continue
+            try:
+                await self._write_with_retries(writers[kind], source, rows)
+                self.rows_written[kind] += len(rows)
+            except Exception as exc:  # counted and turned into the session's failure
+                self.rows_failed[kind] += len(rows)
+                self._error = StoreWriteFailed(
+                    f"recording {len(rows)} {kind} rows failed after {self.retries} retries: "
+                    f"{type(exc).__name__}: {exc}",
+                    session_id=source,
+                    details={"rows_failed": dict(self.rows_failed)},
+                )
+            finally:
+                self._pending_rows -= len(rows)
+
+    async def _write_with_retries(self, write: Any, source: str, rows: list) -> None:
+        for attempt in range(self.retries + 1):
+            try:
+                await write(source, rows)
+                return
+            except Exception:
+                if attempt == self.retries:
+                    raise
+                self.write_retries += 1
+                await asyncio.sleep(self.retry_delay * 2**attempt)
 
 
 def consumers_for(session: Session) -> list[Consumer]:
@@ -70,4 +168,6 @@ def consumers_for(session: Session) -> list[Consumer]:
     consumers: list[Consumer] = [PriceTracker()]
     if session.config["market"]["source"] == "exchange":
         consumers.append(MarketRecorder())
+    if session.mode in (Mode.PAPER, Mode.BACKTEST):
+        consumers.append(TradingConsumer(session))
     return consumers

@@ -43,7 +43,7 @@ from papertape.domain.session import (
     state_event,
     transition,
 )
-from papertape.engine.catalog import validate_strategies
+from papertape.engine.catalog import resolve_strategies
 from papertape.engine.consumer import Consumer
 from papertape.market.factory import build_source
 from papertape.market.source import MarketSource
@@ -171,8 +171,7 @@ class SessionService:
                 "live trading is off: start the server with --enable-live and exchange keys",
                 details=[{"field": "mode", "message": "live trading is not enabled"}],
             )
-        strategies = validate_strategies(config.strategies)
-        config = config.model_copy(update={"strategies": strategies})
+        await resolve_strategies(self.store, config.strategies, config.market.market_type)
         if config.market.source == "replay":
             await self._validate_replay(config)
         elif self._symbol_validator is not None:

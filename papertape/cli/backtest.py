@@ -1,0 +1,158 @@
+"""``papertape backtest``: run a strategy over a file or a stored dataset, print the results.
+
+    papertape backtest --data FILE|--dataset NAME --symbol BTC_USDT --strategy sma_cross \\
+        --param fast=10 --param slow=30 [--fee 0.001] [--cash 10000] [--json]
+
+``--json`` prints ``{"metrics": {...}, "trades": [...]}``: ``metrics`` has ``final_equity``,
+``total_return_pct``, ``max_drawdown_pct``, ``sharpe``, ``sortino``, ``trades`` (closed round
+trips), ``win_rate_pct``, ``profit_factor``, ``exposure_pct``, ``fees`` and more; each trade has
+``symbol, direction, entry_ts, exit_ts, qty, entry_price, exit_price, pnl, fees, return_pct``
+(timestamps in µs UTC). Entries are all-in (the whole available cash, fees included) unless the
+strategy's parameters say otherwise; a market order decided on a bar fills at the next bar's open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
+from papertape.domain.market import iso
+from papertape.domain.symbols import canonical
+from papertape.engine.backtest import run_backtest
+from papertape.engine.catalog import resolve_strategies
+from papertape.engine.session_consumer import finite
+from papertape.market.importers import read_market_file
+from papertape.sessions.config import StrategySpec
+from papertape.store import DEFAULT_STORE_URL, open_store
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``fast=10`` → ("fast", 10): the value is read as JSON when it is JSON (numbers, true,
+    lists, objects), else kept as text."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise ValidationFailed(f"--param must look like name=value, not {text!r}",
+                               details=[{"field": "param", "message": text}])
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return name.strip(), value
+
+
+async def _dataset_rows(store_url: str, name: str, symbol: str) -> list:
+    store = await open_store(store_url)
+    try:
+        dataset = await store.get_dataset(name)
+        if dataset is None:
+            raise DatasetNotFound(f"dataset {name!r} not found")
+        start, end = dataset.start_ts or 0, (dataset.end_ts or 0) + 1
+        if dataset.kind == "candles":
+            return await store.read_candles(name, [symbol], start, end)
+        if dataset.kind == "trades":
+            return await store.read_trades(name, [symbol], start, end)
+        return await store.read_books(name, [symbol], start, end)
+    finally:
+        await store.close()
+
+
+async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list:
+    if store_url is None:
+        return await resolve_strategies(None, specs)
+    store = await open_store(store_url)
+    try:
+        return await resolve_strategies(store, specs)
+    finally:
+        await store.close()
+
+
+def _summary(metrics: dict[str, Any]) -> Table:
+    table = Table(title="backtest", show_header=False)
+    rows = [
+        ("period", f"{iso(metrics['start_ts'])} → {iso(metrics['end_ts'])}"
+         if metrics.get("start_ts") else "-"),
+        ("final equity", f"{metrics['final_equity']:,.2f}"),
+        ("total return", f"{metrics['total_return_pct']:+.2f} %"),
+        ("max drawdown", f"{metrics['max_drawdown_pct']:.2f} %"),
+        ("sharpe", _num(metrics["sharpe"])),
+        ("sortino", _num(metrics["sortino"])),
+        ("trades", str(metrics["trades"])),
+        ("win rate", _num(metrics["win_rate_pct"], " %")),
+        ("profit factor", _num(metrics["profit_factor"])),
+        ("exposure", f"{metrics['exposure_pct']:.1f} %"),
+        ("fees", f"{metrics['fees']:,.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.2f}{unit}"
+
+
+def backtest(
+    symbol: Annotated[str, typer.Option(help="the symbol to trade, e.g. BTC_USDT")],
+    strategy: Annotated[str, typer.Option(help="a built-in, example or saved strategy")],
+    data: Annotated[Path | None, typer.Option(help="a candles or trades file (CSV, JSON, "
+                                                   "Parquet, optionally .gz)")] = None,
+    dataset: Annotated[str | None, typer.Option(help="a stored dataset's name")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="strategy parameter name=value "
+                                                         "(repeatable)")] = None,
+    fee: Annotated[float, typer.Option(help="fee rate per fill (0.001 = 0.1 %)")] = 0.001,
+    cash: Annotated[float, typer.Option(help="starting cash (quote currency)")] = 10_000.0,
+    slippage_bps: Annotated[float, typer.Option(help="slippage in basis points")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
+    store: Annotated[str, typer.Option(envvar="PAPERTAPE_STORE",
+                                       help="store URL (datasets, saved strategies)")]
+    = DEFAULT_STORE_URL,
+) -> None:
+    """Backtest a strategy on recorded data; deterministic, as fast as the machine allows."""
+    console = Console(stderr=True)
+    try:
+        if (data is None) == (dataset is None):
+            raise ValidationFailed("give exactly one of --data FILE or --dataset NAME",
+                                   details=[{"field": "data", "message": "one source needed"}])
+        try:
+            sym = canonical(symbol)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), details=[{"field": "symbol",
+                                                       "message": str(exc)}]) from None
+        params = dict(parse_param(p) for p in param or [])
+        specs = [StrategySpec(name=strategy, params=params)]
+        from papertape.engine.catalog import RULE_EXAMPLES, STRATEGY_CLASSES
+
+        needs_store = dataset is not None or (strategy not in STRATEGY_CLASSES
+                                              and strategy not in RULE_EXAMPLES)
+        plans = asyncio.run(_plans(store if needs_store else None, specs))
+        if data is not None:
+            market = read_market_file(data, symbol=sym)
+            rows = market.rows
+        else:
+            rows = asyncio.run(_dataset_rows(store, dataset, sym))
+        if not rows:
+            raise ValidationFailed(f"no rows for {sym} in the data",
+                                   details=[{"field": "symbol", "message": "no rows"}])
+        with Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, disable=as_json,
+                      transient=True) as progress:
+            task = progress.add_task("rows", total=len(rows))
+            result = run_backtest(rows, [sym], plans, cash=cash, taker=fee, maker=fee,
+                                  slippage_bps=slippage_bps,
+                                  progress=lambda n: progress.advance(task, n))
+    except PapertapeError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(finite(result.as_json())))
+        return
+    out = Console()
+    out.print(_summary(result.metrics))
