@@ -4,10 +4,12 @@ feed to the tape. Strategy execution is the engine's ``TradingConsumer``."""
 from __future__ import annotations
 
 import asyncio
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
 from papertape.domain.session import Mode, Session
