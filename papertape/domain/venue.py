@@ -290,11 +290,14 @@ class PaperVenue:
         if qty is None or not order.is_live:
             return 0.0
         rate = self.maker if maker else self.taker
+        short_of_funds = False
         if order.reduce_only:
             held = self.portfolio.qty(order.symbol)
             qty = min(qty, abs(held)) if held * order.sign < 0 else 0.0
         else:
+            wanted = qty
             qty = self.portfolio.fillable(order.symbol, order.sign, qty, price, rate)
+            short_of_funds = qty < wanted * (1 - DUST)
         if qty <= QTY_EPSILON:
             reason = "nothing_to_reduce" if order.reduce_only else "insufficient_funds"
             self._end(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
@@ -317,8 +320,11 @@ class PaperVenue:
             order.status = PARTIAL
         self.listener.filled(order, fill, position, trip)
         self.listener.order_changed(order)
-        if order.status == PARTIAL and (order.reduce_only and not self.portfolio.qty(order.symbol)):
-            self._end(order, CANCELLED, ts, "position_closed")
+        if order.status == PARTIAL:
+            if order.reduce_only and not self.portfolio.qty(order.symbol):
+                self._end(order, CANCELLED, ts, "position_closed")
+            elif not order.reduce_only and short_of_funds:
+                self._end(order, CANCELLED, ts, "insufficient_funds")
         return qty
 
     def _end(self, order: Order, status: str, ts: int, reason: str) -> None:
