@@ -119,7 +119,7 @@ class PaperVenue:
         order = self.orders.get(order_id)
         if order is None or not order.is_live:
             return None
-        self._end(order, CANCELLED, ts, reason)
+        self._end(order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason)
         self._sweep(order.symbol)
         return order
 

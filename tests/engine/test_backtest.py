@@ -1,0 +1,216 @@
+"""Golden backtests on the shared real candles: sma_cross's trades re-derived independently in
+this test, checked against backtesting.py on the same data, pinned by hand for the first trade;
+determinism; rule strategies; the CLI's JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from papertape.cli.backtest import backtest as backtest_command
+from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
+from papertape.engine.backtest import run_backtest
+from papertape.engine.catalog import build_plan, plan_for
+from papertape.market.importers import read_market_file
+from papertape.sessions.config import StrategySpec
+
+CANDLES = Path("/work/shared/data/market/btc-perp_1m_2022-01.csv.gz")
+FEE = 0.001
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return read_market_file(CANDLES, symbol="BTC_USDT").rows
+
+
+def _us(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1_000_000)
+
+
+def expected_sma_cross(bars, fast: int, slow: int, cash: float, fee: float):
+    """sma_cross by its definition, independently of the engine: SMAs recomputed over their
+    windows; a cross is diff < 0 on the previous bar and > 0 on this one (and mirrored); the order
+    fills at the next bar's open; entries spend all the cash, fee included."""
+    closes = [b.close for b in bars]
+    trades, qty, entry = [], 0.0, None
+    pending = None
+    prev_diff = None
+    for i, b in enumerate(bars):
+        if pending is not None:  # fill at this bar's open
+            price = b.open
+            if pending == "buy":
+                qty = cash / (price * (1 + fee))
+                cash -= qty * price * (1 + fee)
+                entry = (b.ts, price, qty * price * fee)
+            else:
+                proceeds = qty * price
+                exit_fee = proceeds * fee
+                cash += proceeds - exit_fee
+                pnl = (price - entry[1]) * qty - entry[2] - exit_fee
+                trades.append((entry[0], b.ts, entry[1], price, pnl))
+                qty = 0.0
+            pending = None
+        if i + 1 < slow:
+            continue
+        f = sum(closes[i + 1 - fast:i + 1]) / fast
+        s = sum(closes[i + 1 - slow:i + 1]) / slow
+        diff = f - s
+        if prev_diff is not None:
+            if prev_diff < 0 < diff and qty == 0:
+                pending = "buy"
+            elif prev_diff > 0 > diff and qty > 0:
+                pending = "sell"
+        prev_diff = diff
+    return trades, cash + qty * bars[-1].close
+
+
+def test_sma_cross_trades_match_the_independent_derivation(bars):
+    data = bars[:6_000]
+    result = run_backtest(data, ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
+                                                          {"fast": 10, "slow": 30})],
+                          cash=10_000, taker=FEE)
+    expected, final = expected_sma_cross(data, 10, 30, 10_000, FEE)
+    got = [(t["entry_ts"], t["exit_ts"], t["entry_price"], t["exit_price"], t["pnl"])
+           for t in result.trades]
+    assert len(got) == len(expected) > 50
+    for g, e in zip(got, expected):
+        assert g[:2] == e[:2]
+        assert g[2:] == pytest.approx(e[2:], rel=1e-9, abs=1e-9)
+    assert result.metrics["final_equity"] == pytest.approx(final, rel=1e-9)
+    assert result.metrics["trades"] == len(expected)
+
+
+def test_first_trade_checked_by_hand(bars):
+    # From the CSV: SMA(10) crosses above SMA(30) at the close of the 23:41 bar, so the buy
+    # fills at the 23:42 bar's open, 46430.0; the cross back below happens at the 23:52 close,
+    # so the sale fills at the 23:53 open, 46367.0. All-in: 10000 / (46430 × 1.001) BTC.
+    result = run_backtest(bars[:200], ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
+                                                                {"fast": 10, "slow": 30})],
+                          cash=10_000, taker=FEE)
+    first = result.trades[0]
+    assert first["entry_ts"] == _us("2021-12-31 23:42:00")
+    assert first["exit_ts"] == _us("2021-12-31 23:53:00")
+    assert (first["entry_price"], first["exit_price"]) == pytest.approx((46430.0, 46367.0),
+                                                                        rel=1e-12)
+    qty = 10_000 / (46430.0 * 1.001)
+    assert first["qty"] == pytest.approx(qty)
+    fees = qty * 46430.0 * FEE + qty * 46367.0 * FEE
+    assert first["fees"] == pytest.approx(fees)
+    assert first["pnl"] == pytest.approx((46367.0 - 46430.0) * qty - fees)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_same_trades_as_backtesting_py(bars):
+    pd = pytest.importorskip("pandas")
+    from backtesting import Backtest, Strategy
+    from backtesting.lib import crossover
+
+    data = bars[:5_000]
+    frame = pd.DataFrame(
+        {"Open": [b.open for b in data], "High": [b.high for b in data],
+         "Low": [b.low for b in data], "Close": [b.close for b in data],
+         "Volume": [b.volume for b in data]},
+        index=pd.to_datetime([b.ts for b in data], unit="us"),
+    )
+
+    def sma(values, n):
+        return pd.Series(values).rolling(n).mean()
+
+    class SmaCross(Strategy):
+        def init(self):
+            self.fast = self.I(sma, self.data.Close, 10)
+            self.slow = self.I(sma, self.data.Close, 30)
+
+        def next(self):
+            if crossover(self.fast, self.slow) and not self.position:
+                self.buy()
+            elif crossover(self.slow, self.fast) and self.position:
+                self.position.close()
+
+    stats = Backtest(frame, SmaCross, cash=1e9, commission=0.0).run()
+    theirs = [(int(r.EntryTime.value // 1_000), int(r.ExitTime.value // 1_000), r.EntryPrice,
+               r.ExitPrice) for r in stats._trades.itertuples()]
+    result = run_backtest(data, ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
+                                                          {"fast": 10, "slow": 30})],
+                          cash=10_000, taker=0.0)
+    ours = [(t["entry_ts"], t["exit_ts"], round(t["entry_price"], 6), round(t["exit_price"], 6))
+            for t in result.trades]
+    theirs = [(a, b, round(c, 6), round(d, 6)) for a, b, c, d in theirs]
+    assert len(ours) > 50
+    assert ours == theirs[:len(ours)] and len(theirs) - len(ours) <= 1  # theirs may end open
+
+
+def test_two_runs_are_identical(bars):
+    plan = build_plan("sma_cross", "sma_cross", {"fast": 5, "slow": 20})
+    first = run_backtest(bars[:8_000], ["BTC_USDT"], [plan], taker=FEE, slippage_bps=2)
+    second = run_backtest(bars[:8_000], ["BTC_USDT"], [plan], taker=FEE, slippage_bps=2)
+    assert first.as_json() == second.as_json()
+    assert first.engine.equity_curve == second.engine.equity_curve
+    assert [f for f in first.engine.fills] == [f for f in second.engine.fills]
+
+
+@pytest.mark.parametrize("name", ["ema_trend", "bollinger_bounce", "macd_volume_momentum"])
+def test_rule_examples_run_on_real_candles(bars, name):
+    result = run_backtest(bars[:20_000], ["BTC_USDT"], [plan_for(StrategySpec(name=name))],
+                          taker=FEE)
+    final = {}
+    for order in result.engine.orders:
+        final[order.order_id] = order
+    entries = [o for o in final.values() if o.reason == "rule_entry" and o.status == "filled"]
+    assert result.metrics["trades"] >= len(entries) - 1 > 10
+    stop_pct = plan_for(StrategySpec(name=name)).params.stop_loss_pct
+    if stop_pct:  # no trade loses more than its stop-loss, plus fees and the bar's gap
+        assert all(t["return_pct"] > -(stop_pct + 0.5) for t in result.trades)
+
+
+def test_bad_strategy_params_are_422_material():
+    with pytest.raises(InvalidStrategyParams) as info:
+        build_plan("sma_cross", "sma_cross", {"fast": 30, "slow": 10})
+    assert "fast must be smaller than slow" in info.value.message
+    with pytest.raises(InvalidStrategyParams) as info:
+        build_plan("sma_cross", "sma_cross", {"fast": "x", "bogus": 1})
+    fields = {d["field"] for d in info.value.details}
+    assert fields == {"params.fast", "params.bogus"}
+    with pytest.raises(UnknownStrategy):
+        plan_for(StrategySpec(name="nope"))
+    with pytest.raises(InvalidStrategyParams, match="neither a defined indicator"):
+        build_plan("r", "rules", {"entry": {"left": "ghost", "op": ">", "right": 1},
+                                  "stop_loss_pct": 1})
+    with pytest.raises(InvalidStrategyParams, match="never leaves a position"):
+        build_plan("r", "rules", {"entry": {"left": "close", "op": ">", "right": 1}})
+
+
+def test_cli_json_output(tmp_path):
+    out = CliRunner().invoke(_cli(), [
+        "--data", str(CANDLES), "--symbol", "BTC_USDT", "--strategy", "sma_cross",
+        "--param", "fast=10", "--param", "slow=30", "--fee", "0.001", "--cash", "10000",
+        "--json", "--store", f"sqlite:///{tmp_path}/x.db",
+    ])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    metrics = body["metrics"]
+    for key in ("final_equity", "total_return_pct", "max_drawdown_pct", "sharpe", "trades",
+                "fees", "win_rate_pct", "profit_factor", "exposure_pct", "sortino"):
+        assert key in metrics
+    assert metrics["trades"] == len(body["trades"]) > 100
+    assert metrics["final_equity"] == pytest.approx(
+        10_000 + sum(t["pnl"] for t in body["trades"]), rel=1e-9)
+
+
+def test_cli_bad_input_exits_2(tmp_path):
+    out = CliRunner().invoke(_cli(), ["--data", str(CANDLES), "--symbol", "BTC_USDT",
+                                      "--strategy", "sma_cross", "--param", "fast=50"])
+    assert out.exit_code == 2
+    assert "invalid_strategy_params" in out.output
+
+
+def _cli():
+    import typer
+
+    app = typer.Typer()
+    app.command()(backtest_command)
+    return app
