@@ -16,6 +16,7 @@ from papertape.api.schemas import (
     SessionResponse,
     SessionStartedResponse,
     StopRequest,
+    StopAllResponse,
     StopResponse,
 )
 from papertape.domain.session import Mode, SessionState
@@ -67,6 +68,17 @@ async def stop_session(body: StopRequest, service: Service) -> dict:
     """Stop a session and answer after it stopped. An ended session answers 200 with
     ``stopped_via: already_stopped`` and its real final state."""
     return _stopped(await service.stop(body.session_id))
+
+
+@router.post("/sessions/stop_all", response_model=StopAllResponse, responses=ERRORS)
+async def stop_all_sessions(service: Service) -> dict:
+    """The emergency stop: every session that has not ended is stopped at once
+    (``stop_reason: emergency``). Answers after all of them stopped."""
+    results = await service.stop_all("emergency")
+    return ok(
+        "sessions_stopped",
+        {"stopped": [_stopped(r)["data"] for r in results], "count": len(results)},
+    )
 
 
 @router.post(

@@ -71,6 +71,16 @@ class StopResponse(BaseModel):
     data: StopData
 
 
+class StopAllData(BaseModel):
+    stopped: list[StopData]
+    count: int
+
+
+class StopAllResponse(BaseModel):
+    status: Literal["sessions_stopped"]
+    data: StopAllData
+
+
 class SessionPageData(BaseModel):
     sessions: list[SessionView]
     total: int

@@ -131,6 +131,23 @@ def sessions_stop(session_id: str, server: ServerOption = None) -> None:
         console.print(f"{session_id} {data['final_state']}")
 
 
+@sessions_app.command("stop-all")
+def sessions_stop_all(
+    server: ServerOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Emergency stop: stop every session that has not ended."""
+    if not yes:
+        typer.confirm("Stop every running session?", abort=True)
+    try:
+        body = call(server_url(server), "POST", "/sessions/stop_all")
+    except ServerError as exc:
+        fail(exc)
+    for item in body["data"]["stopped"]:
+        console.print(f"{item['session_id']} {item['final_state']}")
+    console.print(f"{body['data']['count']} session(s) stopped")
+
+
 # data ------------------------------------------------------------------------------------------
 @data_app.command("import")
 def data_import(

@@ -349,3 +349,15 @@ def _wait_for_state(http: httpx.Client, session_id: str, state: str, timeout: fl
             return detail
         time.sleep(0.05)
     raise AssertionError(f"{session_id} is {detail['state']}, not {state}")
+
+
+def test_emergency_stop_all_stops_every_running_session(http: httpx.Client) -> None:
+    ids = [start(http, replay(speed=1))["session_id"] for _ in range(3)]
+    response = http.post("/sessions/stop_all")
+    assert response.status_code == 200, response.text
+    stopped = {item["session_id"]: item for item in response.json()["data"]["stopped"]}
+    assert set(ids) <= set(stopped)
+    for session_id in ids:
+        detail = http.get(f"/sessions/{session_id}").json()["data"]
+        assert detail["state"] == "stopped" and detail["stop_reason"] == "emergency"
+    assert http.get("/sessions", params={"state": "running"}).json()["data"]["total"] == 0
