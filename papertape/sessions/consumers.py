@@ -4,12 +4,10 @@ feed to the tape. Strategy execution is the engine's ``TradingConsumer``."""
 from __future__ import annotations
 
 import asyncio
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
 from papertape.domain.session import Mode, Session
@@ -75,6 +73,7 @@ class MarketRecorder(Consumer):
         self._pending: dict[str, list] = {kind: [] for kind in self.KINDS}
         self._pending_rows = 0
         self._error: StoreWriteFailed | None = None
+        self._closing = False
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._flusher: asyncio.Task | None = None
@@ -98,9 +97,12 @@ class MarketRecorder(Consumer):
             self._raise_failure()
 
     async def finish(self, reason: str) -> None:
+        """Let the flusher finish the write it is doing (cancelling it mid-write would lose
+        the rows it holds), then write what is still pending."""
+        self._closing = True
         if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._wake.set()
+            await self._flusher
         if self._error is None:
             await self._flush()
         self._raise_failure()
@@ -118,7 +120,7 @@ class MarketRecorder(Consumer):
             raise self._error
 
     async def _flush_loop(self) -> None:
-        while self._error is None:
+        while self._error is None and not self._closing:
             try:
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval)
             except TimeoutError:

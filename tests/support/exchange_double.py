@@ -315,9 +315,11 @@ class DoubleWorld:
         recent.extend(trades)
         return out + trades
 
-    def published(self, tape: _Tape, cursor: int) -> int:
+    def published(self, tape: _Tape, cursor: int, chunk: int = TRADES_LIMIT) -> int:
+        """How far a client at ``cursor`` may read; at speed 0 (as fast as possible) the next
+        ``chunk`` items are always there."""
         if self.speed == 0:
-            return cursor + TRADES_LIMIT
+            return cursor + chunk
         return tape.published(self.elapsed())
 
     # orders --------------------------------------------------------------------------------
@@ -444,6 +446,7 @@ class DoubleExchange:
         await self.load_markets()
         self.market(symbol)
         world = self.world
+        await asyncio.sleep(0)  # a websocket read always yields to the loop, even with data ready
         while True:
             if self.closed:
                 raise ccxt.ExchangeClosedByUser("Connection closed by the user")
@@ -458,7 +461,7 @@ class DoubleExchange:
                 if tape is not None and world.speed:
                     cursor[0] = max(cursor[0], tape.published(world.elapsed()))
                 continue
-            end = world.published(tape, cursor[0])
+            end = world.published(tape, cursor[0], chunk=min(at_most, TRADES_LIMIT))
             if end > cursor[0]:
                 start, cursor[0] = cursor[0], min(end, cursor[0] + at_most)
                 return start, cursor[0]
@@ -480,7 +483,9 @@ class DoubleExchange:
     ) -> dict:
         self.world._count("watch_order_book")
         tape = self.world._book_tapes.get(symbol)
-        _, end = await self._next("book", symbol, tape, 1_000_000)
+        # ccxt answers with the book as it is now, however many updates made it so; at speed 0
+        # every update is one answer.
+        _, end = await self._next("book", symbol, tape, 1 if self.world.speed == 0 else 1_000_000)
         return self.world.book_at(symbol, end - 1, limit)
 
     # REST ----------------------------------------------------------------------------------
