@@ -14,6 +14,7 @@ service to stop the session with the rule's name as ``stop_reason``.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Sequence
@@ -74,6 +75,7 @@ class TradingConsumer(Consumer):
         self._last_broadcast = 0.0
         self._stop_asked = False
         self._metrics: tuple[float, dict[str, Any]] | None = None
+        self._flush_lock = asyncio.Lock()
         self.resumed_fills = 0
 
     async def start(self, ctx: RunContext) -> None:
@@ -97,15 +99,15 @@ class TradingConsumer(Consumer):
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
         engine = self.engine
         engine.process(events)
-        if engine.stop_requested and not self._stop_asked:
-            self._stop_asked = True
-            self.ctx.request_stop(engine.stop_requested)
         self._take()
         now = time.monotonic()
         buffers = self._buffers
         if (buffers["orders"] or buffers["fills"] or now - self._last_flush >= FLUSH_EVERY
-                or len(buffers["equity"]) >= MAX_BUFFERED):
+                or len(buffers["equity"]) >= MAX_BUFFERED or engine.stop_requested):
             await self._flush()
+        if engine.stop_requested and not self._stop_asked:  # after the kill is on the tape
+            self._stop_asked = True
+            self.ctx.request_stop(engine.stop_requested)
         if now - self._last_broadcast >= BROADCAST_EVERY:
             self._last_broadcast = now
             self._broadcast()
@@ -146,22 +148,28 @@ class TradingConsumer(Consumer):
         self._events += events
 
     async def _flush(self) -> None:
-        """Write the buffered record, then publish its events (in the order they happened)."""
-        buffers, events = self._buffers, self._events
-        self._buffers = {key: [] for key in buffers}
-        self._events = []
-        self._last_flush = time.monotonic()
-        store = self.ctx.store
-        if buffers["orders"]:
-            await store.record_orders(buffers["orders"])
-        if buffers["fills"]:
-            await store.record_fills(buffers["fills"])
-        if buffers["positions"]:
-            await store.record_positions(buffers["positions"])
-        if buffers["equity"]:
-            await store.record_equity(buffers["equity"])
-        for kind, data in events:
-            await self.ctx.publish(kind, finite(data))
+        """Write the buffered record, then publish its events (in the order they happened).
+        Rows leave the buffers only once written, so a flush interrupted by a cancellation
+        loses nothing: the next one (``finish`` runs shielded) writes them again, and the store's
+        time-series writes are idempotent."""
+        async with self._flush_lock:
+            self._last_flush = time.monotonic()
+            store = self.ctx.store
+            for key, write in (("orders", store.record_orders), ("fills", store.record_fills),
+                               ("positions", store.record_positions),
+                               ("equity", store.record_equity)):
+                rows = self._buffers[key]
+                if rows:
+                    count = len(rows)
+                    await write(rows[:count])
+                    del rows[:count]
+            events, published = self._events, 0
+            try:
+                for kind, data in events:
+                    await self.ctx.publish(kind, finite(data))
+                    published += 1
+            finally:
+                del events[:published]
 
     def _broadcast(self) -> None:
         engine = self.engine
