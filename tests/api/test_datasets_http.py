@@ -1,0 +1,89 @@
+"""Datasets over real HTTP on both stores: upload, list, refuse bad files and names, chart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import shared_file
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="module", params=["sqlite", "questdb"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('datasets') / 'papertape.db'}"
+    else:
+        from papertape.devtools.pytest_questdb import drop_all_tables, require_questdb
+
+        questdb = require_questdb()
+        drop_all_tables(questdb)
+        url = questdb.url
+    process = ServerProcess(url, tmp_path_factory.mktemp("logs") / "server.log").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with server.client() as client:
+        yield client
+
+
+def upload(http: httpx.Client, file_name: str, name: str, **form: str) -> httpx.Response:
+    path = shared_file(file_name)
+    with path.open("rb") as handle:
+        return http.post("/datasets", data={"name": name, **form},
+                         files={"file": (path.name, handle)})
+
+
+def test_upload_candles_then_list_and_chart(http: httpx.Client) -> None:
+    response = upload(http, "btc-perp_1m_2022-01.csv.gz", "perp_1m", symbol="BTC_USDT")
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    assert data["kind"] == "candles" and data["interval"] == 60
+    assert data["rows"] == 45_031 and data["symbols"] == ["BTC_USDT"]
+    assert data["start"].startswith("2021-12-31T23:01") and data["origin"].endswith(".csv.gz")
+    listed = http.get("/datasets").json()["data"]["datasets"]
+    assert "perp_1m" in [d["name"] for d in listed]
+    assert http.get("/datasets/perp_1m").json()["data"]["rows"] == 45_031
+    chart = http.get("/data/perp_1m/candles", params={"symbol": "btc-usdt", "interval": 60})
+    bars = chart.json()["data"]["items"]
+    assert len(bars) == 5_000  # the last 5,000 bars
+    assert [b["time"] for b in bars] == sorted(b["time"] for b in bars)
+    assert all(b["low"] <= min(b["open"], b["close"]) <= max(b["open"], b["close"]) <= b["high"]
+               for b in bars)
+
+
+def test_trades_chart_is_built_from_the_prints(http: httpx.Client) -> None:
+    assert upload(http, "binance_btcusdt_trades_2021-01-08.parquet", "btc_ticks",
+                  symbol="BTC_USDT").status_code == 201
+    bars = http.get("/data/btc_ticks/candles",
+                    params={"symbol": "BTC_USDT", "interval": 10}).json()["data"]["items"]
+    assert 4 <= len(bars) <= 5  # ~40 s of trades in 10 s bars
+    assert all(b["volume"] > 0 for b in bars)
+
+
+def test_duplicate_names_bad_names_and_bad_files_are_refused(http: httpx.Client) -> None:
+    no_symbol = upload(http, "binance_xrpeth_trades.json.gz", "xrp")
+    assert no_symbol.status_code == 422  # the file does not say which pair it is
+    assert no_symbol.json()["error_code"] == "invalid_data_file"
+    assert upload(http, "binance_xrpeth_trades.json.gz", "xrp", symbol="XRP_ETH").status_code == 201
+    again = upload(http, "binance_xrpeth_trades.json.gz", "xrp", symbol="XRP_ETH")
+    assert again.status_code == 409 and again.json()["error_code"] == "dataset_exists"
+    bad_name = upload(http, "binance_xrpeth_trades.json.gz", "../etc/passwd", symbol="XRP_ETH")
+    assert bad_name.status_code == 422 and bad_name.json()["details"][0]["field"] == "name"
+    garbage = http.post("/datasets", data={"name": "garbage"},
+                        files={"file": ("x.csv", b"\x00\x01 not market data")})
+    assert garbage.status_code == 422
+    assert garbage.json()["error_code"] == "invalid_data_file"
+    assert "garbage" not in [d["name"] for d in http.get("/datasets").json()["data"]["datasets"]]
+
+
+def test_unknown_dataset_and_source_are_404(http: httpx.Client) -> None:
+    assert http.get("/datasets/nope").json()["error_code"] == "dataset_not_found"
+    response = http.get("/data/nope/candles", params={"symbol": "BTC_USDT"})
+    assert response.status_code == 404
