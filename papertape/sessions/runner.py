@@ -197,9 +197,7 @@ class Runner:
         reason = self.outcome.kind if self.outcome else "failed"
         for consumer in started:
             try:
-                await asyncio.shield(consumer.finish(reason))
-            except asyncio.CancelledError:
-                pass
+                await _uncancellable(consumer.finish(reason))
             except PapertapeError as exc:
                 self._log.error("session.consumer.finish_failed", error=exc.message)
                 self.outcome = Outcome("failed", exc.code, exc.message)
@@ -208,11 +206,11 @@ class Runner:
                 self.outcome = Outcome("failed", "runner_crashed", f"{type(exc).__name__}: {exc}")
         if self.source is not None:
             try:
-                await asyncio.shield(self.source.close())
+                await _uncancellable(self.source.close())
             except Exception:
                 self._log.exception("session.source.close_failed")
         try:
-            await asyncio.shield(self._save_checkpoint())
+            await _uncancellable(self._save_checkpoint())
         except Exception:
             self._log.exception("session.checkpoint.failed")
 
@@ -237,3 +235,15 @@ class Runner:
             "feed": self.source.status.as_dict() if self.source else None,
             **self.consumer_detail(),
         }
+
+
+async def _uncancellable(coro: Any) -> Any:
+    """Run ``coro`` to its end even if the waiting task is cancelled again meanwhile (a retried
+    stop): the session's end must not be recorded while a consumer is still flushing."""
+    task = asyncio.ensure_future(coro)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                return task.result()
