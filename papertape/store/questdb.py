@@ -10,21 +10,25 @@ outlives a DDL). Timestamps travel as integer microseconds both ways (``%s::time
 
 **Read-your-writes.** QuestDB applies WAL writes asynchronously, so the store splits its tables:
 
-- Session state, events, datasets and strategies live in non-WAL tables (``BYPASS WAL``). Our
-  INSERT/UPDATE there is applied by the statement itself: a session ``start`` returned is found
-  by ``GET /sessions/{id}`` and by ``stop`` at once, from any connection or process, with no
-  waiting and no cache. Compare-and-set is one ``UPDATE … WHERE state = $expected`` whose row
-  count says whether it won. All control writes of this process go through one lock (a non-WAL
-  table has a single writer anyway); the session service is the only writer of session state.
+- Session state, events, datasets and strategies live in non-WAL tables (``BYPASS WAL``). An
+  INSERT there is applied by the statement itself: a session ``start`` returned is found by
+  ``GET /sessions/{id}`` and by ``stop`` at once, from any connection or process, with no waiting
+  and no cache. Sessions are stored as versions, insert-only: every change appends the whole
+  record with a strictly increasing ``written_at``, and the current state is ``LATEST ON
+  written_at PARTITION BY session_id`` (an INSERT costs about a millisecond; an UPDATE on QuestDB
+  rewrites column files and costs 10-50 ms). Compare-and-set reads the current version and
+  appends the next one under the store's write lock: the session service is the only writer of
+  session state (DESIGN.md), so one server process per store is the supported set-up.
 - The trading record and market data are WAL tables fed by ILP. After this process writes a
   table it notes so; the next read of that table first reads the table's sequencer txn from
   ``wal_tables()`` and waits until the writer txn reaches it, so every write that returned before
   the read is visible to it. Tables nobody wrote since the last wait are read without waiting.
+  ``open`` counts every WAL table as written, so a restarted server sees all committed rows.
 
 **Crash safety.** QuestDB has no transactions across tables, so a state change writes its event
-first, carrying a snapshot of the session it moves to, and updates the session row second. The
-events table is thus the sessions' write-ahead log: ``open`` replays any snapshot newer than its
-session row (a crash between the two writes) before anything reads a session.
+first, carrying a snapshot of the session it moves to, and the session version second. The
+events table is thus the sessions' write-ahead log: ``open`` replays any snapshot newer than the
+session's newest version (a crash between the two writes) before anything reads a session.
 """
 
 from __future__ import annotations
@@ -54,15 +58,20 @@ from papertape.domain.records import (
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.store import questdb_ingest as ingest
 from papertape.store.base import SessionFilter, SessionPage, StaleState, Store, thin_evenly
-from papertape.store.questdb_schema import MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
+from papertape.store.questdb_schema import MARKET_TABLES, MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
 
 log = structlog.get_logger("papertape.store.questdb")
 
 _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
-_SESSION_SELECT = ", ".join(
-    "cast(created_at AS LONG)" if name == "created_at" else name for name in _SESSION_FIELDS
-)
+_SESSION_SELECT = ", ".join(_SESSION_FIELDS)
+# the current version of every session
+_LATEST = "SELECT * FROM sessions LATEST ON written_at PARTITION BY session_id"
 _JSON_FIELDS = {"symbols", "config", "checkpoint"}
+# what update_session may change; the rest is fixed when the session is created, and the
+# checkpoint is only written by save_checkpoint
+_MUTABLE = (
+    "state", "updated_at", "started_at", "ended_at", "stop_reason", "error_code", "error_message",
+)
 _ORDER_SELECT = ", ".join(
     "cast(ts AS LONG)" if f == "ts" else f for f in OrderRecord._fields
 )
@@ -163,8 +172,11 @@ class QuestDBStore(Store):
         self.url = url
         self.settings = QuestDBSettings.from_url(url)
         self._pool = _Pool(self.settings.conninfo, self.settings.pool_size)
-        self._writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
+        # two senders, so a session's fills never queue behind a large market-data batch
+        self._market_writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
+        self._record_writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
         self._control = asyncio.Lock()
+        self._last_written = 0
         # table -> count of this process's writes to it not yet known to be applied
         self._unapplied: dict[str, int] = {}
 
@@ -195,7 +207,8 @@ class QuestDBStore(Store):
     async def _write_series(self, table: str, session_id: str, rows: Sequence, put) -> None:
         if not rows:
             return
-        await self._writer.write(table, session_id, rows, put)
+        writer = self._market_writer if table in MARKET_TABLES else self._record_writer
+        await writer.write(table, session_id, rows, put)
         self._unapplied[table] = self._unapplied.get(table, 0) + 1
 
     async def _await_applied(self, table: str) -> None:
@@ -232,11 +245,15 @@ class QuestDBStore(Store):
         try:
             await self._migrate()
             await self._recover()
+            # rows another process (or this one before a restart) committed are waited for on
+            # the first read of each table, like this process's own writes
+            self._unapplied = dict.fromkeys(WAL_TABLES, 1)
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
     async def close(self) -> None:
-        await self._writer.close()
+        await self._market_writer.close()
+        await self._record_writer.close()
         await self._pool.close()
 
     async def ping(self) -> bool:
@@ -262,13 +279,15 @@ class QuestDBStore(Store):
 
     async def _recover(self) -> None:
         """Bring every session row up to the newest state its events recorded (see module doc)."""
+        newest = await self._query("SELECT cast(max(written_at) AS LONG) FROM sessions")
+        self._last_written = (newest[0][0] if newest else None) or 0
         rows = await self._query(
-            "SELECT e.session_id, e.max_seq, s.last_seq, s.session_id FROM "
+            "SELECT e.session_id, e.max_seq, s.last_seq FROM "
             "(SELECT session_id, max(seq) max_seq FROM events) e "
-            "LEFT JOIN sessions s ON (s.session_id = e.session_id) "
+            f"LEFT JOIN ({_LATEST}) s ON (s.session_id = e.session_id) "
             "WHERE s.session_id IS NULL OR s.last_seq < e.max_seq"
         )
-        for session_id, last, stored_seq, stored_id in rows:
+        for session_id, last, stored_seq in rows:
             snapshots = await self._query(
                 "SELECT snapshot FROM events WHERE session_id = %s AND seq > %s "
                 "AND snapshot IS NOT NULL ORDER BY seq DESC LIMIT 1",
@@ -276,16 +295,28 @@ class QuestDBStore(Store):
             )
             async with self._control_conn() as conn:
                 if snapshots:
-                    session = dataclasses.replace(_session_from_json(snapshots[0][0]), last_seq=last)
-                    if stored_id is None:
-                        await _insert_session(conn, session)
-                    else:
-                        await _update_session_row(conn, session, None)
+                    session = _session_from_json(snapshots[0][0])
+                    if stored_seq is not None:  # the row is there: the checkpoint may be newer
+                        current = await _select_session(conn, "session_id", session_id)
+                        session = dataclasses.replace(session, checkpoint=current.checkpoint)
                 else:
-                    await conn.execute(
-                        "UPDATE sessions SET last_seq = %s WHERE session_id = %s", (last, session_id)
-                    )
+                    session = await _select_session(conn, "session_id", session_id)
+                await self._insert_version(conn, dataclasses.replace(session, last_seq=last))
             log.warning("store.session.recovered", session_id=session_id, last_seq=last)
+
+    def _next_written_at(self) -> int:
+        """Strictly increasing version timestamps (under the control lock): ``LATEST ON`` picks
+        the newest version of a session by it, whatever the wall clock does."""
+        self._last_written = max(time.time_ns() // 1000, self._last_written + 1)
+        return self._last_written
+
+    async def _insert_version(self, conn: psycopg.AsyncConnection, session: Session) -> None:
+        marks = ", ".join(["%s"] * len(_SESSION_FIELDS))
+        await conn.execute(
+            f"INSERT INTO sessions ({', '.join(_SESSION_FIELDS)}, written_at) "
+            f"VALUES ({marks}, %s::timestamp)",
+            [*_session_values(session), self._next_written_at()],
+        )
 
     # sessions ------------------------------------------------------------------------------
     async def create_session(self, session: Session, event: NewEvent) -> Session:
@@ -296,7 +327,7 @@ class QuestDBStore(Store):
                     return existing
             stored = dataclasses.replace(session, last_seq=1)
             await _insert_events(conn, session.session_id, 1, [event], snapshot=stored)
-            await _insert_session(conn, stored)
+            await self._insert_version(conn, stored)
             return stored
 
     async def update_session(
@@ -315,16 +346,14 @@ class QuestDBStore(Store):
             )
             if event is not None:
                 await _insert_events(conn, session.session_id, stored.last_seq, [event], snapshot=stored)
-            if not await _update_session_row(conn, stored, expected):
-                raise StaleState(await _select_session(conn, "session_id", session.session_id))
+            await self._insert_version(conn, stored)
             return stored
 
     async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
         async with self._control_conn() as conn:
-            await conn.execute(
-                "UPDATE sessions SET checkpoint = %s WHERE session_id = %s",
-                (json.dumps(checkpoint), session_id),
-            )
+            current = await _select_session(conn, "session_id", session_id)
+            if current is not None:
+                await self._insert_version(conn, dataclasses.replace(current, checkpoint=checkpoint))
 
     async def get_session(self, session_id: str) -> Session | None:
         return await self._one_session("session_id", session_id)
@@ -333,9 +362,7 @@ class QuestDBStore(Store):
         return await self._one_session("idempotency_key", idempotency_key)
 
     async def _one_session(self, column: str, value: str) -> Session | None:
-        rows = await self._query(
-            f"SELECT {_SESSION_SELECT} FROM sessions WHERE {column} = %s LIMIT 1", (value,)
-        )
+        rows = await self._query(_select_by(column), (value,))
         return _session_from_row(rows[0]) if rows else None
 
     async def list_sessions(self, query: SessionFilter) -> SessionPage:
@@ -351,11 +378,11 @@ class QuestDBStore(Store):
             clauses.append("strpos(symbols, %s) > 0")
             params.append(json.dumps(query.symbol))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        total = (await self._query(f"SELECT count() FROM sessions {where}", params))[0][0]
+        total = (await self._query(f"SELECT count() FROM ({_LATEST}) {where}", params))[0][0]
         if query.limit <= 0 or query.offset >= total:
             return SessionPage([], total)
         rows = await self._query(
-            f"SELECT {_SESSION_SELECT} FROM sessions {where} "
+            f"SELECT {_SESSION_SELECT} FROM ({_LATEST}) {where} "
             "ORDER BY created_at DESC, session_id DESC LIMIT %s, %s",
             [*params, query.offset, query.offset + query.limit],
         )
@@ -364,8 +391,8 @@ class QuestDBStore(Store):
     async def unfinished_sessions(self) -> list[Session]:
         terminal = [s.value for s in SessionState if s.terminal]
         rows = await self._query(
-            f"SELECT {_SESSION_SELECT} FROM sessions WHERE state NOT IN (%s, %s, %s) "
-            "ORDER BY created_at",
+            f"SELECT {_SESSION_SELECT} FROM ({_LATEST}) WHERE state NOT IN (%s, %s, %s) "
+            "ORDER BY created_at, session_id",
             terminal,
         )
         return [_session_from_row(r) for r in rows]
@@ -375,17 +402,11 @@ class QuestDBStore(Store):
         if not events:
             return []
         async with self._control_conn() as conn:
-            cursor = await conn.execute(
-                "SELECT last_seq FROM sessions WHERE session_id = %s", (session_id,)
-            )
-            row = await cursor.fetchone()
-            if row is None:
+            current = await _select_session(conn, "session_id", session_id)
+            if current is None:
                 raise KeyError(session_id)
-            numbered = await _insert_events(conn, session_id, row[0] + 1, events, snapshot=None)
-            await conn.execute(
-                "UPDATE sessions SET last_seq = %s WHERE session_id = %s",
-                (numbered[-1].seq, session_id),
-            )
+            numbered = await _insert_events(conn, session_id, current.last_seq + 1, events, snapshot=None)
+            await self._insert_version(conn, dataclasses.replace(current, last_seq=numbered[-1].seq))
             return numbered
 
     async def list_events(
@@ -604,42 +625,19 @@ def _session_from_json(text: str) -> Session:
     return _session_from_row([named[name] for name in _SESSION_FIELDS])
 
 
-async def _select_session(conn: psycopg.AsyncConnection, column: str, value: str) -> Session | None:
-    cursor = await conn.execute(
-        f"SELECT {_SESSION_SELECT} FROM sessions WHERE {column} = %s LIMIT 1", (value,)
+def _select_by(column: str) -> str:
+    """The newest version of the session whose ``column`` (an identity that every version of a
+    session carries unchanged: id or idempotency key) is the parameter."""
+    return (
+        f"SELECT {_SESSION_SELECT} FROM sessions WHERE {column} = %s "
+        "ORDER BY written_at DESC LIMIT 1"
     )
+
+
+async def _select_session(conn: psycopg.AsyncConnection, column: str, value: str) -> Session | None:
+    cursor = await conn.execute(_select_by(column), (value,))
     row = await cursor.fetchone()
     return None if row is None else _session_from_row(row)
-
-
-async def _insert_session(conn: psycopg.AsyncConnection, session: Session) -> None:
-    marks = ", ".join("%s::timestamp" if n == "created_at" else "%s" for n in _SESSION_FIELDS)
-    await conn.execute(
-        f"INSERT INTO sessions ({', '.join(_SESSION_FIELDS)}) VALUES ({marks})",
-        _session_values(session),
-    )
-
-
-# what update_session may change; the rest is fixed when the session is created
-_MUTABLE = (
-    "state", "updated_at", "started_at", "ended_at", "stop_reason", "error_code",
-    "error_message",
-)
-
-
-async def _update_session_row(
-    conn: psycopg.AsyncConnection, session: Session, expected: SessionState | None
-) -> bool:
-    """Write ``session``'s mutable fields; with ``expected``, only while the state is still that."""
-    named = dict(zip(_SESSION_FIELDS, _session_values(session), strict=True))
-    columns = (*_MUTABLE, "last_seq")
-    sql = f"UPDATE sessions SET {', '.join(f'{n} = %s' for n in columns)} WHERE session_id = %s"
-    params = [*(named[n] for n in columns), session.session_id]
-    if expected is not None:
-        sql += " AND state = %s"
-        params.append(expected.value)
-    cursor = await conn.execute(sql, params)
-    return cursor.rowcount == 1
 
 
 async def _insert_events(
@@ -649,19 +647,22 @@ async def _insert_events(
     events: Sequence[NewEvent],
     snapshot: Session | None,
 ) -> list[SessionEvent]:
-    """Insert ``events`` numbered from ``first_seq`` in one transaction. ``snapshot`` (one event
+    """Insert ``events`` numbered from ``first_seq``, all or none. ``snapshot`` (one event
     only) is the session record the event moves it to: the write-ahead entry ``_recover`` uses."""
     numbered = [
         SessionEvent(session_id, first_seq + i, e.ts, e.kind, e.data) for i, e in enumerate(events)
     ]
     snap = None if snapshot is None else _session_to_json(snapshot)
-    async with conn.transaction():
-        async with conn.cursor() as cursor:
-            await cursor.executemany(
-                "INSERT INTO events (session_id, seq, ts, kind, data, snapshot) "
-                "VALUES (%s, %s, %s::timestamp, %s, %s, %s)",
-                [(e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap) for e in numbered],
-            )
+    # one multi-row INSERT: atomic on a non-WAL table, and one round trip
+    rows = ", ".join(["(%s, %s, %s::timestamp, %s, %s, %s)"] * len(numbered))
+    params = [
+        value
+        for e in numbered
+        for value in (e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap)
+    ]
+    await conn.execute(
+        f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot) VALUES {rows}", params
+    )
     return numbered
 
 

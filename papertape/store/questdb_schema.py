@@ -6,11 +6,11 @@ Every statement is idempotent (``IF NOT EXISTS``), so a start-up that dies betwe
 Two kinds of table, chosen for what QuestDB does with them:
 
 - **Control tables** (sessions, events, datasets, strategies, schema_migrations) are
-  ``BYPASS WAL`` (tables without a designated timestamp never use the WAL): an INSERT or UPDATE on a non-WAL table is applied by the statement itself, so it
-  is visible to every reader the moment the call returns (read-your-writes, across processes),
-  and ``UPDATE ... WHERE state = $expected`` reports how many rows it changed, which makes
-  compare-and-set a single statement. They are small and written at human rates, where the
-  single-writer lock of a non-WAL table costs nothing.
+  ``BYPASS WAL`` (tables without a designated timestamp never use the WAL): an INSERT on a
+  non-WAL table is applied by the statement itself, so it is visible to every reader the moment
+  the call returns (read-your-writes, across processes). Sessions are insert-only versions (see
+  ``papertape.store.questdb``). They are written at human rates, where the single-writer lock of
+  a non-WAL table costs nothing.
 - **Time-series tables** (trades, candles, books, orders, fills, positions, equity) are WAL
   tables fed by ILP over HTTP, with a designated timestamp, ``SYMBOL`` columns for what queries
   filter on, and ``DEDUP UPSERT KEYS`` equal to the row's identity (the SQLite store's primary
@@ -24,12 +24,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         1,
         "initial schema",
         [
+            # one row per version of a session; the newest (by written_at) is its state
             """CREATE TABLE IF NOT EXISTS sessions (
-                session_id VARCHAR, mode SYMBOL, state SYMBOL, symbols VARCHAR, config VARCHAR,
-                created_at TIMESTAMP, updated_at LONG, started_at LONG, ended_at LONG,
+                session_id SYMBOL INDEX, mode SYMBOL, state SYMBOL, symbols VARCHAR,
+                config VARCHAR, created_at LONG, updated_at LONG, started_at LONG, ended_at LONG,
                 stop_reason VARCHAR, error_code VARCHAR, error_message VARCHAR,
-                idempotency_key VARCHAR, last_seq LONG, checkpoint VARCHAR
-            ) TIMESTAMP(created_at) PARTITION BY NONE BYPASS WAL""",
+                idempotency_key VARCHAR, last_seq LONG, checkpoint VARCHAR, written_at TIMESTAMP
+            ) TIMESTAMP(written_at) PARTITION BY MONTH BYPASS WAL""",
             # ``snapshot`` holds the session record a state event moved it to: the events table is
             # the store's write-ahead log for sessions (see QuestDBStore._recover).
             """CREATE TABLE IF NOT EXISTS events (
@@ -88,5 +89,7 @@ MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
     version INT, name VARCHAR, applied_at TIMESTAMP
 ) TIMESTAMP(applied_at) PARTITION BY NONE BYPASS WAL"""
 
-# The WAL tables, fed by ILP; reads of them wait until this process's writes are applied.
-WAL_TABLES = frozenset({"trades", "candles", "books", "orders", "fills", "positions", "equity"})
+# WAL tables of market data (the others are the sessions' trading record); each group has its own
+# ILP sender.
+MARKET_TABLES = frozenset({"trades", "candles", "books"})
+WAL_TABLES = MARKET_TABLES | {"orders", "fills", "positions", "equity"}

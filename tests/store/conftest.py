@@ -1,11 +1,11 @@
 """One store test suite, run against every store: each test taking ``store`` runs once on the
-embedded SQLite store and once on a real QuestDB server."""
+embedded SQLite store and once on a real QuestDB server (``questdb_url`` comes from the
+``papertape.devtools.pytest_questdb`` plugin the root conftest loads)."""
 
 from __future__ import annotations
 
 import pytest
 
-from papertape.devtools.pytest_questdb import questdb_server, questdb_url  # noqa: F401 (fixtures)
 from papertape.store import store_for
 from papertape.store.base import Store
 

@@ -1,0 +1,193 @@
+"""What only the QuestDB store has to prove: its URL, crash recovery from the event write-ahead
+log, read-your-writes while WAL apply is busy, and no silent loss when the server goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import psycopg
+import pytest
+import structlog
+
+from papertape.devtools.questdb_server import QuestDBServer
+from papertape.domain.errors import StoreWriteFailed
+from papertape.domain.market import Trade
+from papertape.domain.records import FillRecord
+from papertape.domain.session import SessionState, transition
+from papertape.store.questdb import QuestDBSettings, QuestDBStore, _session_to_json
+from tests.store.test_store_contract import T0, move, new_session, start
+
+
+def test_url_settings():
+    s = QuestDBSettings.from_url("questdb://bob:s%40cret@db.internal:9100?pg_port=9812&wal_wait_seconds=5")
+    assert (s.host, s.http_port, s.pg_port, s.user, s.password) == ("db.internal", 9100, 9812, "bob", "s@cret")
+    assert s.wal_wait_seconds == 5
+    assert QuestDBSettings.from_url("questdb://127.0.0.1").http_port == 9000
+    with pytest.raises(ValueError, match="unknown questdb URL options"):
+        QuestDBSettings.from_url("questdb://127.0.0.1:9000?pgport=1")
+    with pytest.raises(ValueError):
+        QuestDBSettings.from_url("postgres://127.0.0.1:8812")
+
+
+@pytest.fixture
+async def qstore(questdb_url):
+    store = QuestDBStore(questdb_url)
+    await store.open()
+    yield store
+    await store.close()
+
+
+def sql(url: str, statement: str, params=()) -> list[tuple]:
+    settings = QuestDBSettings.from_url(url)
+    with psycopg.connect(settings.conninfo, autocommit=True, prepare_threshold=None) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+async def test_migrations_are_recorded_once(qstore, questdb_url):
+    again = QuestDBStore(questdb_url)
+    await again.open()
+    await again.close()
+    assert sql(questdb_url, "SELECT version, name FROM schema_migrations") == [(1, "initial schema")]
+    tables = {r[0]: r[1:] for r in sql(questdb_url, "SELECT table_name, walEnabled, dedup FROM tables()")}
+    assert tables["sessions"] == (False, False) and tables["events"] == (False, False)
+    for table in ("trades", "candles", "books", "orders", "fills", "positions", "equity"):
+        assert tables[table] == (True, True), table
+
+
+async def test_a_crash_between_event_and_session_row_is_repaired_on_open(qstore, questdb_url):
+    """The state event (with its snapshot) is written first; if the process dies before the
+    session row is updated, the next open replays the snapshot."""
+    session = await start(qstore, 1)
+    running = transition(session, SessionState.RUNNING, at=T0 + 100)
+    # what update_session's first write leaves behind when the process dies right after it
+    snapshot = dataclasses.replace(running, last_seq=2)
+    sql(questdb_url,
+        "INSERT INTO events VALUES (%s, 2, %s::timestamp, 'state', %s, %s)",
+        (session.session_id, T0 + 100, json.dumps({"from": "starting", "to": "running"}),
+         _session_to_json(snapshot)))
+    # and a create that died before its session row
+    orphan = dataclasses.replace(new_session(2), last_seq=1)
+    sql(questdb_url,
+        "INSERT INTO events VALUES (%s, 1, %s::timestamp, 'state', '{}', %s)",
+        (orphan.session_id, T0, _session_to_json(orphan)))
+    assert (await qstore.get_session(session.session_id)).state is SessionState.STARTING
+
+    recovered = QuestDBStore(questdb_url)
+    await recovered.open()
+    try:
+        assert await recovered.get_session(session.session_id) == snapshot
+        assert await recovered.get_session(orphan.session_id) == orphan
+        stopping = await move(recovered, snapshot, SessionState.STOPPING, stop_reason="user")
+        assert stopping.last_seq == 3
+        assert [e.seq for e in await recovered.list_events(session.session_id)] == [1, 2, 3]
+    finally:
+        await recovered.close()
+
+
+async def test_read_your_writes_while_ingestion_keeps_wal_apply_busy(qstore):
+    """A session start is found at once by get and by stop, and a recorded fill by the next list,
+    while another task floods the trades table."""
+    stop_flood = asyncio.Event()
+
+    async def flood() -> int:
+        written, n = 0, 0
+        while not stop_flood.is_set():
+            batch = [Trade(T0 + n * 50_000 + i, "BTC_USDT", 100.0 + i % 7, 0.01, "buy", f"{n}-{i}")
+                     for i in range(50_000)]
+            await qstore.write_trades("flood", batch)
+            written += len(batch)
+            n += 1
+        return written
+
+    async def lifecycle(n: int) -> None:
+        session = await start(qstore, n)
+        assert await qstore.get_session(session.session_id) == session
+        running = await move(qstore, session, SessionState.RUNNING)
+        assert (await qstore.get_session(session.session_id)).state is SessionState.RUNNING
+        stopping = await move(qstore, running, SessionState.STOPPING, stop_reason="user")
+        stopped = await move(qstore, stopping, SessionState.STOPPED)
+        assert await qstore.get_session(session.session_id) == stopped
+        fill = FillRecord(session.session_id, "f1", "o1", T0 + n, "BTC_USDT", "buy", 1.0, 2.0, 0.0, "taker")
+        await qstore.record_fills([fill])
+        assert await qstore.list_fills(session.session_id) == [fill]
+
+    flooding = asyncio.create_task(flood())
+    try:
+        await asyncio.sleep(0.5)
+        await asyncio.gather(*(lifecycle(n) for n in range(1, 41)))
+    finally:
+        stop_flood.set()
+        written = await flooding
+    assert written > 0
+    trades = await qstore.read_trades("flood", ["BTC_USDT"], T0, T0 + 10**12)
+    assert len(trades) == written
+
+
+# the server goes away -------------------------------------------------------------------------
+@pytest.fixture
+def own_server(tmp_path, questdb_server):
+    """A server of this test's own (the shared one must stay up), on the same kind of set-up."""
+    server = QuestDBServer(tmp_path / "questdb")
+    server.start()
+    yield server
+    server.stop()
+
+
+def trades_batch(n: int, size: int = 2_000) -> list[Trade]:
+    return [Trade(T0 + n * size + i, "BTC_USDT", 100.0 + i % 13, 0.5, "sell", f"t{n}-{i}")
+            for i in range(size)]
+
+
+async def test_a_server_restart_mid_collection_loses_and_duplicates_nothing(own_server):
+    store = QuestDBStore(own_server.url + "&write_retry_seconds=60")
+    await store.open()
+    session_id = "exec_20231114_221320_0000beef"
+    restarted = asyncio.Event()
+
+    async def bounce() -> None:
+        await asyncio.to_thread(own_server.stop)
+        await asyncio.sleep(2)
+        await asyncio.to_thread(own_server.start)
+        restarted.set()
+
+    try:
+        with structlog.testing.capture_logs() as logs:
+            bouncing = None
+            for n in range(30):
+                if n == 10:
+                    bouncing = asyncio.create_task(bounce())
+                    await asyncio.sleep(0.3)  # the server is going down under the next writes
+                await store.write_trades(session_id, trades_batch(n))
+            await bouncing
+        assert restarted.is_set()
+        retries = [e for e in logs if e["event"] == "store.write.retry"]
+        assert retries and all(e["session_id"] == session_id for e in retries)
+        assert any(e["event"] == "store.write.recovered" for e in logs)
+        got = await store.read_trades(session_id, ["BTC_USDT"], T0, T0 + 10**12)
+        expected = [t for n in range(30) for t in trades_batch(n)]
+        assert len(got) == len(expected)
+        assert got == sorted(expected, key=lambda t: (t.ts, t.symbol, t.trade_id))
+    finally:
+        await store.close()
+
+
+async def test_a_write_that_keeps_failing_raises_with_the_session_id(own_server):
+    store = QuestDBStore(own_server.url + "&write_retry_seconds=2")
+    await store.open()
+    session_id = "exec_20231114_221320_0000dead"
+    try:
+        await store.write_trades(session_id, trades_batch(0))
+        own_server.stop()
+        with structlog.testing.capture_logs() as logs:
+            with pytest.raises(StoreWriteFailed) as failure:
+                await store.write_trades(session_id, trades_batch(1))
+        assert failure.value.session_id == session_id
+        assert failure.value.code == "store_write_failed"
+        failed = [e for e in logs if e["event"] == "store.write.failed"]
+        assert len(failed) == 1 and failed[0]["session_id"] == session_id
+        assert failed[0]["rows"] == 2_000
+    finally:
+        await store.close()
