@@ -134,9 +134,14 @@ class Portfolio:
                    if p.qty and p.symbol != exclude) / self.leverage
 
     def equity_point(self, session_id: str, ts: int) -> EquityPoint:
-        return EquityPoint(session_id=session_id, ts=ts, equity=self.equity(), cash=self.cash,
-                           unrealized_pnl=self.unrealized_pnl(), realized_pnl=self.realized_pnl,
-                           fees=self.fees)
+        unrealized = held = 0.0
+        for p in self.positions.values():
+            if p.qty:
+                unrealized += p.qty * (p.mark - p.avg_price)
+                held += p.qty * p.mark
+        equity = self.cash + (held if self.market_type == SPOT else unrealized)
+        return EquityPoint(session_id, ts, equity, self.cash, unrealized, self.realized_pnl,
+                           self.fees)
 
     # --- what an order may still do --------------------------------------------------------
     def fillable(self, symbol: str, sign: int, qty: float, price: float, fee_rate: float) -> float:

@@ -86,13 +86,13 @@ class _BarBuilder:
 
 
 class _SymbolState:
-    __slots__ = ("symbol", "price", "builders", "direct_bar", "trade_subs", "book_subs")
+    __slots__ = ("symbol", "price", "position", "builders", "trade_subs", "book_subs")
 
-    def __init__(self, symbol: str):
+    def __init__(self, symbol: str, position: Position):
         self.symbol = symbol
         self.price: float | None = None
+        self.position = position  # the portfolio's position object for this symbol
         self.builders: list[_BarBuilder] = []
-        self.direct_bar: list[Strategy] = []  # strategies that take the data's candles as they are
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
 
@@ -110,6 +110,8 @@ class Engine(VenueListener):
             bar_fill=config.bar_fill,
         )
         self.risk = RiskManager(config.risk, config.cash)
+        self._watch_risk = (config.risk.daily_loss_limit is not None
+                            or config.risk.max_drawdown_pct is not None)
         self.max_position_notional = config.risk.max_position_notional
         self.ts = 0
         self.first_ts: int | None = None
@@ -119,14 +121,14 @@ class Engine(VenueListener):
         self._next_equity = 0
         self._liq: dict[str, tuple[float, int]] = {}  # symbol → (liquidation price, direction)
         self.equity_curve: list[tuple[int, float]] = []
-        # the record, drained by the caller
+        # the record, drained by the caller; ``events`` are (kind, record or dict) pairs
         self.orders: list[OrderRecord] = []
         self.fills: list[FillRecord] = []
         self.positions: list[PositionRecord] = []
         self.equity: list[EquityPoint] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.trip_log: list[RoundTrip] = self.portfolio.trips
-        self.state = {s: _SymbolState(s) for s in config.symbols}
+        self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
         self.strategies: list[Strategy] = []
         for plan in plans:
             if plan.cls.can_short(plan.params) and config.market_type == SPOT:
@@ -168,78 +170,113 @@ class Engine(VenueListener):
 
     # --- the loop -----------------------------------------------------------------------------
     def process(self, events: Sequence[Any]) -> None:
+        """Run a batch of market events (in timestamp order) through the engine.
+
+        The trade path is the hot one (millions of ticks per backtest): it is written out inline,
+        with everything it touches in locals, and calls out only when something happens (a bar
+        closes, an order is open, a strategy listens to trades, an equity point is due)."""
+        if not events:
+            return
+        if self.first_ts is None:
+            self.first_ts = events[0].ts
         state_of = self.state
-        venue = self.venue
-        open_orders = venue.open_orders
-        positions = self.portfolio.positions
+        open_orders = self.venue.open_orders
         liq = self._liq
+        next_equity = self._next_equity
         for event in events:
-            ts = event.ts
-            self.ts = ts
-            state = state_of.get(event.symbol)
-            if state is None:
-                continue
-            kind = event.__class__
-            if kind is Trade:
-                price = event.price
+            if event.__class__ is Trade:
+                ts, symbol, price, qty, _side, _id = event
+                state = state_of.get(symbol)
+                if state is None:
+                    continue
                 for builder in state.builders:
                     bar = builder.bar
-                    if bar is None:
-                        builder.bar = [ts - ts % builder.step, price, price, price, price,
-                                       event.qty]
-                        continue
-                    if ts - bar[0] >= builder.step:
-                        self._emit_bar(state, builder)
-                        builder.bar = [ts - ts % builder.step, price, price, price, price,
-                                       event.qty]
-                        continue
-                    if price > bar[2]:
-                        bar[2] = price
-                    elif price < bar[3]:
-                        bar[3] = price
-                    bar[4] = price
-                    bar[5] += event.qty
-                if event.symbol in open_orders:
-                    venue.on_trade(event)
+                    if bar is None or ts - bar[0] >= builder.step:
+                        if bar is not None:
+                            self.ts = ts
+                            self._emit_bar(state, builder)
+                            next_equity = self._next_equity
+                        builder.bar = [ts - ts % builder.step, price, price, price, price, qty]
+                    else:
+                        if price > bar[2]:
+                            bar[2] = price
+                        elif price < bar[3]:
+                            bar[3] = price
+                        bar[4] = price
+                        bar[5] += qty
+                if symbol in open_orders:
+                    self.ts = ts
+                    self.venue.on_trade(event)
+                    next_equity = self._next_equity
                 state.price = price
-                for strategy in state.trade_subs:
-                    strategy.on_trade(event)
-                low = high = price
-            elif kind is Candle:
-                for builder in state.builders:
-                    if builder.interval > event.interval:
-                        self._candle_into(state, builder, event)
-                venue.on_bar(event)
-                state.price = event.close
-                for builder in state.builders:
-                    if builder.interval <= event.interval:
-                        if self.config.bar_fill == "close":
-                            venue.last_bar[event.symbol] = event
-                        for strategy in builder.strategies:
-                            if not self.halted:
-                                strategy.on_bar(event)
-                low, high = event.low, event.high
-            elif kind is BookSnapshot:
-                if event.symbol in open_orders:
-                    venue.on_book(event)
-                if event.bids and event.asks:
-                    state.price = (event.bids[0][0] + event.asks[0][0]) / 2
-                for strategy in state.book_subs:
-                    strategy.on_book(event)
-                low = high = state.price
-            else:
-                raise TypeError(f"not a market event: {event!r}")
-            pos = positions.get(event.symbol)
-            if pos is not None and pos.qty:
-                pos.mark = state.price
-                limit = liq.get(event.symbol)
-                if limit is not None and (low <= limit[0] if limit[1] > 0 else high >= limit[0]):
-                    self._liquidate(event.symbol, limit[0])
-            if ts >= self._next_equity:
-                self._sample(ts)
+                if state.trade_subs:
+                    self.ts = ts
+                    for strategy in state.trade_subs:
+                        strategy.on_trade(event)
+                    next_equity = self._next_equity
+                pos = state.position
+                if pos.qty:
+                    pos.mark = price
+                    if liq and symbol in liq:
+                        self.ts = ts
+                        self._check_liquidation(symbol, price, price)
+                if ts >= next_equity:
+                    self.ts = ts
+                    self._sample(ts)
+                    next_equity = self._next_equity
+                continue
+            self.ts = event.ts
+            self._other_event(event)
+            next_equity = self._next_equity
+        self.ts = events[-1].ts
         self.events_seen += len(events)
-        if self.first_ts is None and events:
-            self.first_ts = events[0].ts
+
+    def _other_event(self, event: Any) -> None:
+        """Candles and order-book snapshots (far fewer than trades)."""
+        state = self.state.get(event.symbol)
+        if state is None:
+            return
+        venue = self.venue
+        kind = event.__class__
+        if kind is Candle:
+            for builder in state.builders:
+                if builder.interval > event.interval:
+                    self._candle_into(state, builder, event)
+            if event.symbol in venue.open_orders:
+                venue.on_bar(event)
+            elif self.config.bar_fill == "close":
+                venue.last_bar[event.symbol] = event
+            state.price = event.close
+            for builder in state.builders:
+                if builder.interval <= event.interval:
+                    if self.config.bar_fill == "close":
+                        venue.last_bar[event.symbol] = event
+                    for strategy in builder.strategies:
+                        if not self.halted:
+                            strategy.on_bar(event)
+            low, high = event.low, event.high
+        elif kind is BookSnapshot:
+            if event.symbol in venue.open_orders:
+                venue.on_book(event)
+            if event.bids and event.asks:
+                state.price = (event.bids[0][0] + event.asks[0][0]) / 2
+            for strategy in state.book_subs:
+                strategy.on_book(event)
+            low = high = state.price
+        else:
+            raise TypeError(f"not a market event: {event!r}")
+        pos = state.position
+        if pos.qty:
+            pos.mark = state.price
+            if event.symbol in self._liq:
+                self._check_liquidation(event.symbol, low, high)
+        if event.ts >= self._next_equity:
+            self._sample(event.ts)
+
+    def _check_liquidation(self, symbol: str, low: float, high: float) -> None:
+        price, direction = self._liq[symbol]
+        if (low <= price) if direction > 0 else (high >= price):
+            self._liquidate(symbol, price)
 
     def _candle_into(self, state: _SymbolState, builder: _BarBuilder, candle: Candle) -> None:
         bar = builder.bar
@@ -356,20 +393,20 @@ class Engine(VenueListener):
     def order_changed(self, order: Order) -> None:
         record = order.record(self.session_id)
         self.orders.append(record)
-        self.events.append(("order", record._asdict()))
+        self.events.append(("order", record))
 
     def filled(self, order: Order, fill: Fill, position: Position,
                trip: RoundTrip | None) -> None:
         record = FillRecord(self.session_id, fill.fill_id, fill.order_id, fill.ts, fill.symbol,
                             fill.side, fill.qty, fill.price, fill.fee, fill.liquidity)
         self.fills.append(record)
-        self.events.append(("fill", record._asdict()))
+        self.events.append(("fill", record))
         position.mark = self.state[fill.symbol].price or fill.price
         pos_record = position.record(self.session_id, fill.ts)
         self.positions.append(pos_record)
-        self.events.append(("position", pos_record._asdict()))
+        self.events.append(("position", pos_record))
         if trip is not None:
-            self.events.append(("trade_closed", trip.as_dict()))
+            self.events.append(("trade_closed", trip))
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
         self._sample(fill.ts, force=True)
@@ -393,9 +430,10 @@ class Engine(VenueListener):
             if self.portfolio.below_maintenance():
                 self._liquidate(None, None)
                 return
-        rule = self.risk.on_equity(ts, point.equity)
-        if rule is not None:
-            self.kill(rule)
+        if self._watch_risk:
+            rule = self.risk.on_equity(ts, point.equity)
+            if rule is not None:
+                self.kill(rule)
 
     def _update_liquidation_prices(self) -> None:
         self._liq.clear()  # the same dict: ``process`` holds a reference to it

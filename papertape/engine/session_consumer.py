@@ -48,6 +48,11 @@ def finite(value: Any) -> Any:
     return value
 
 
+def _as_dict(data: Any) -> dict[str, Any]:
+    """Engine events carry records (named tuples) or dicts; the tape keeps dicts."""
+    return data._asdict() if hasattr(data, "_asdict") else data
+
+
 def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
     taker, maker = exchange_fees(config.market.exchange, config.fees.taker, config.fees.maker)
     risk = config.risk
@@ -166,7 +171,7 @@ class TradingConsumer(Consumer):
             events, published = self._events, 0
             try:
                 for kind, data in events:
-                    await self.ctx.publish(kind, finite(data))
+                    await self.ctx.publish(kind, finite(_as_dict(data)))
                     published += 1
             finally:
                 del events[:published]
