@@ -35,11 +35,12 @@ def replay(speed: float, dataset: str = "btc_trades", **extra) -> dict:
 
 
 def import_dataset(store_url: str, name: str, file: Path, symbol: str) -> None:
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "papertape", "data", "import", str(file), "--name", name,
          "--symbol", symbol, "--store", store_url],
-        check=True, capture_output=True,
+        capture_output=True, text=True,
     )
+    assert done.returncode == 0, f"data import failed:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "questdb"])

@@ -70,4 +70,5 @@ def test_graceful_restart_suspends_and_resumes_paper_sessions(
         detail = client.get(f"/sessions/{session_id}").json()["data"]
         assert detail["state"] == "running" and detail["running_here"] is True
         stop = client.post(f"/sessions/{session_id}/stop").json()["data"]
-        assert stop["stopped_via"] == "controller" and stop["final_state"] == "stopped"
+        after = client.get(f"/sessions/{session_id}").json()["data"]
+        assert stop["stopped_via"] == "controller" and stop["final_state"] == "stopped", after
