@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -46,50 +46,71 @@ RowWriter = Callable[[Buffer, Any], None]
 
 
 class IlpWriter:
-    """One ILP/HTTP sender, used from one thread (the client is not thread-safe)."""
+    """One ILP/HTTP sender. Rows are built into a buffer on one thread while the previous buffer
+    is flushed on another (the flush releases the GIL), at most one flush in flight, in order."""
 
     def __init__(self, conf: str, retry_seconds: float):
         self._conf = conf
         self.retry_seconds = retry_seconds
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="questdb-ilp")
-        self._sender: Sender | None = None
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="questdb-ilp-build")
+        self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="questdb-ilp-flush")
+        # only makes buffers; with a fixed protocol version, establish() does not connect
+        self._factory = Sender.from_conf(conf)
+        self._factory.establish()
+        self._sender: Sender | None = None  # used on the flusher thread only
 
     async def close(self) -> None:
-        def close_sender() -> None:
-            sender, self._sender = self._sender, None
-            if sender is not None:
-                sender.close(flush=False)
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, close_sender)
-        self._executor.shutdown(wait=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._builder, lambda: None)  # let a write in progress end
+        await loop.run_in_executor(self._flusher, self._drop_sender)
+        self._builder.shutdown(wait=True)
+        self._flusher.shutdown(wait=True)
+        self._factory.close(flush=False)
 
     async def write(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
         """Write ``rows`` (each added by ``put(buffer, row)``) to ``table``; retried, never lost."""
         if rows:
             await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._write_chunks, table, session_id, rows, put
+                self._builder, self._write_chunks, table, session_id, rows, put
             )
 
-    # on the sender's thread ----------------------------------------------------------------
+    # on the builder's thread ---------------------------------------------------------------
     def _write_chunks(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
-        for start in range(0, len(rows), CHUNK_ROWS):
-            self._flush(rows[start : start + CHUNK_ROWS], put, table, session_id)
+        in_flight: Future | None = None
+        try:
+            for start in range(0, len(rows), CHUNK_ROWS):
+                chunk = rows[start : start + CHUNK_ROWS]
+                buffer = self._build(chunk, put, table, session_id)
+                if in_flight is not None:
+                    in_flight.result()  # raises StoreWriteFailed: the rest is not attempted
+                in_flight = self._flusher.submit(self._flush, buffer, len(chunk), table, session_id)
+        finally:
+            if in_flight is not None:
+                in_flight.result()
 
-    def _flush(self, chunk: Sequence, put: RowWriter, table: str, session_id: str) -> None:
+    def _build(self, chunk: Sequence, put: RowWriter, table: str, session_id: str) -> Buffer:
+        buffer = self._factory.new_buffer()
+        try:
+            for row in chunk:
+                put(buffer, row)
+        except QuestDBError as exc:  # a value ILP cannot carry: no retry can help
+            log.error("store.write.failed", session_id=session_id, table=table, rows=len(chunk),
+                      attempts=0, error=str(exc))
+            raise StoreWriteFailed(
+                f"rows for {table} cannot be written: {exc}", session_id=session_id,
+                details={"table": table, "rows": len(chunk)},
+            ) from exc
+        return buffer
+
+    # on the flusher's thread ---------------------------------------------------------------
+    def _flush(self, buffer: Buffer, count: int, table: str, session_id: str) -> None:
         deadline = time.monotonic() + self.retry_seconds
         delay = 0.1
         attempt = 0
-        count = len(chunk)
-        buffer: Buffer | None = None
         while True:
             attempt += 1
             try:
-                sender = self._connected()
-                if buffer is None:
-                    buffer = sender.new_buffer()
-                    for row in chunk:
-                        put(buffer, row)
-                sender.flush(buffer, clear=False)
+                self._connected().flush(buffer, clear=False)
                 if attempt > 1:
                     log.info("store.write.recovered", session_id=session_id, table=table,
                              rows=count, attempts=attempt)
@@ -137,12 +158,17 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def trade_row(source: str) -> RowWriter:
+    tags: dict[tuple[str, str], dict[str, str]] = {}  # one dict per (symbol, side): the hot path
+
     def put(buffer: Buffer, t: Trade) -> None:
+        symbols = tags.get((t.symbol, t.side))
+        if symbols is None:
+            symbols = tags[(t.symbol, t.side)] = {"source": source, "symbol": t.symbol, "side": t.side}
         buffer.row(
             "trades",
-            symbols={"source": source, "symbol": t.symbol, "side": t.side},
+            symbols=symbols,
             columns={"trade_id": t.trade_id, "price": float(t.price), "qty": float(t.qty)},
-            at=_at(t.ts),
+            at=TimestampMicros(t.ts),
         )
 
     return put
