@@ -508,6 +508,12 @@ class Engine(VenueListener):
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
 
+    def restore_equity(self, curve: Sequence[tuple[int, float]]) -> None:
+        """A resumed session's recorded equity curve (for its metrics and the drawdown rule)."""
+        self.equity_curve = list(curve)
+        for ts, equity in curve:
+            self.risk.on_equity(ts, equity)
+
 
 def _max_seq(ids: Any) -> int:
     """The highest sequence number in ids such as ``o12`` / ``f7`` (the venue's own ids)."""

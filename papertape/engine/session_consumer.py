@@ -97,6 +97,8 @@ class TradingConsumer(Consumer):
         if fills or orders:
             engine.restore(fills, orders)
             self.resumed_fills = len(fills)
+            curve = await ctx.store.list_equity(self.session.session_id, limit=1_000_000)
+            engine.restore_equity([(p.ts, p.equity) for p in curve])
         engine.start()
         self.engine = engine
         self._last_flush = time.monotonic()

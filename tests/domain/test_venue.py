@@ -244,3 +244,16 @@ def test_perp_liquidation():
     e.process([trade(3, 89.0)])
     assert e.halted == "liquidation" and e.portfolio.qty(S) == 0
     assert any(k == "risk" and d["action"] == "liquidation" for k, d in e.events)
+
+
+def test_two_symbols_merged_in_time_order():
+    e = Engine(EngineConfig(session_id="s", symbols=(S, "ETH_USDT"), cash=10_000.0, taker=0.0,
+                            maker=0.0))
+    e.process([trade(0, 100.0), Trade(T0 + 1, "ETH_USDT", 10.0, 1.0, "buy")])
+    e.place_manual_order(S, "buy", "market", 10.0)
+    e.place_manual_order("ETH_USDT", "buy", "market", 100.0)
+    e.process([Trade(T0 + 2, "ETH_USDT", 11.0, 1.0, "buy"), trade(3, 101.0),
+               Trade(T0 + 4, "SOL_USDT", 1.0, 1.0, "buy")])  # not a session symbol: ignored
+    assert [(f.symbol, f.price) for f in e.fills] == [("ETH_USDT", 11.0), (S, 101.0)]
+    e.process([trade(20_000_000, 110.0), Trade(T0 + 20_000_001, "ETH_USDT", 12.0, 1, "sell")])
+    assert e.portfolio.equity() == pytest.approx(10_000 + 10 * 9 + 100 * 1)

@@ -196,3 +196,42 @@ async def test_http_strategies_and_orders(store, tmp_path):
             after = await http.post(f"/sessions/{sid}/orders", json={
                 "symbol": "BTC_USDT", "side": "buy", "qty": 0.01})
             assert after.status_code == 409
+
+
+async def test_import_dataset_files_rows_and_refuses_a_second_import(store):
+    dataset = await store.get_dataset("btc_1m")
+    assert dataset.kind == "candles" and dataset.rows == 45_031 and dataset.interval == 60
+    assert dataset.symbols == ("BTC_USDT",) and dataset.origin == CANDLES.name
+    assert dataset.start_ts == 1_640_991_660_000_000
+    rows = await store.read_candles("btc_1m", ["BTC_USDT"], dataset.start_ts,
+                                    dataset.end_ts + 1)
+    assert len(rows) == 45_031 and rows[0] == read_market_file(CANDLES, symbol="BTC_USDT").rows[0]
+    from papertape.domain.errors import DatasetExists
+
+    with pytest.raises(DatasetExists):
+        await import_dataset(store, CANDLES, "btc_1m", symbol="BTC_USDT")
+
+
+def test_cli_backtest_over_a_stored_dataset(tmp_path):
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from papertape.cli.backtest import backtest
+
+    async def prepare():
+        s = SQLiteStore(f"sqlite:///{tmp_path}/cli.db")
+        await s.open()
+        await import_dataset(s, CANDLES, "btc_1m", symbol="BTC_USDT")
+        await s.close()
+
+    asyncio.run(prepare())
+    app = typer.Typer()
+    app.command()(backtest)
+    args = ["--symbol", "BTC_USDT", "--strategy", "sma_cross", "--json",
+            "--store", f"sqlite:///{tmp_path}/cli.db"]
+    from_store = CliRunner().invoke(app, ["--dataset", "btc_1m", *args])
+    from_file = CliRunner().invoke(app, ["--data", str(CANDLES), *args])
+    assert from_store.exit_code == 0 and from_file.exit_code == 0, from_store.output
+    assert json.loads(from_store.stdout) == json.loads(from_file.stdout)
