@@ -191,3 +191,42 @@ async def test_a_write_that_keeps_failing_raises_with_the_session_id(own_server)
         assert failed[0]["rows"] == 2_000
     finally:
         await store.close()
+
+
+async def test_a_collect_recording_survives_a_server_restart(own_server):
+    """The collect-mode recorder on the (double's) live feed writes into QuestDB; the server is
+    stopped mid-collection and started again: every trade and book the feed delivered is stored
+    exactly once, and nothing failed."""
+    from papertape.market.exchange.connector import ExchangeHub
+    from papertape.market.exchange.feed import ExchangeSource, FeedOptions
+    from papertape.sessions.consumers import MarketRecorder
+    from tests.exchange.test_recorder import SESSION_ID, Context, _record
+    from tests.support.exchange_double import DoubleWorld
+
+    store = QuestDBStore(own_server.url + "&write_retry_seconds=60")
+    await store.open()
+    try:
+        source = ExchangeSource(
+            ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(DoubleWorld(speed=20).factory),
+            options=FeedOptions(book_interval=0.05, candle_interval=1),
+        )
+        recorder = MarketRecorder(flush_interval=0.1)
+        await recorder.start(Context(store))
+
+        async def bounce() -> None:
+            await asyncio.sleep(0.7)
+            await asyncio.to_thread(own_server.stop)
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(own_server.start)
+
+        with structlog.testing.capture_logs() as logs:
+            seen, _ = await asyncio.gather(_record(source, recorder, 4.0), bounce())
+        assert any(e["event"] == "store.write.retry" and e["session_id"] == SESSION_ID for e in logs)
+        trades = sorted({t for t in seen if isinstance(t, Trade)}, key=lambda t: (t.ts, t.symbol, t.trade_id))
+        assert trades and recorder.detail()["rows_failed"] == {"trades": 0, "candles": 0, "book": 0}
+        stored = await store.read_trades(SESSION_ID, ["BTC_USDT"], 0, 2**62)
+        assert stored == trades
+        books = [b for b in seen if not isinstance(b, Trade) and hasattr(b, "bids")]
+        assert len(await store.read_books(SESSION_ID, ["BTC_USDT"], 0, 2**62)) == len({b.ts for b in books})
+    finally:
+        await store.close()
