@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from papertape.api.deps import get_service, get_store
 from papertape.api.envelope import ok
+from papertape.api.schemas import ERRORS
 from papertape.domain.errors import ValidationFailed
 from papertape.domain.records import SavedStrategy
 from papertape.domain.symbols import canonical
@@ -21,6 +22,8 @@ from papertape.sessions.service import SessionService
 from papertape.store.base import Store
 
 router = APIRouter()
+StoreDep = Annotated[Store, Depends(get_store)]
+ServiceDep = Annotated[SessionService, Depends(get_service)]
 
 STRATEGY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -48,16 +51,15 @@ class OrderBody(BaseModel):
     client_order_id: str = Field("", max_length=100)
 
 
-@router.get("/strategies", tags=["strategies"])
-async def get_strategies(store: Store = Depends(get_store)) -> dict[str, Any]:
+@router.get("/strategies", tags=["strategies"], responses=ERRORS)
+async def get_strategies(store: StoreDep) -> dict[str, Any]:
     """Built-in strategies with their parameter JSON schemas, rule examples, saved strategies."""
     saved = await store.list_strategies()
     return ok("strategies", {"strategies": list_strategies(saved)})
 
 
-@router.post("/strategies", status_code=201, tags=["strategies"])
-async def save_strategy(body: SaveStrategyBody, store: Store = Depends(get_store)
-                        ) -> dict[str, Any]:
+@router.post("/strategies", status_code=201, tags=["strategies"], responses=ERRORS)
+async def save_strategy(body: SaveStrategyBody, store: StoreDep) -> dict[str, Any]:
     """Validate and save (create or replace) a user's strategy, e.g. a rule strategy."""
     if not STRATEGY_NAME.match(body.name):
         raise ValidationFailed(f"invalid strategy name {body.name!r}",
@@ -76,9 +78,9 @@ async def save_strategy(body: SaveStrategyBody, store: Store = Depends(get_store
                                  "created_at": saved.created_at, "updated_at": saved.updated_at})
 
 
-@router.post("/sessions/{session_id}/orders", status_code=201, tags=["sessions"])
-async def place_order(session_id: str, body: OrderBody,
-                      service: SessionService = Depends(get_service)) -> dict[str, Any]:
+@router.post("/sessions/{session_id}/orders", status_code=201, tags=["sessions"],
+              responses=ERRORS)
+async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> dict[str, Any]:
     """Place a manual order in a running paper session (404 unknown session, 409 not
     running, 422 ``order_rejected`` naming the field or risk rule)."""
     await service.get(session_id)

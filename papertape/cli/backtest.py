@@ -49,17 +49,18 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 
 async def _dataset_rows(store_url: str, name: str, symbol: str) -> list:
+    """The rows of a dataset, or of a collect session's recording (``name`` = its id):
+    candles when there are any, else trades, else book snapshots."""
     store = await open_store(store_url)
     try:
-        dataset = await store.get_dataset(name)
-        if dataset is None:
-            raise DatasetNotFound(f"dataset {name!r} not found")
-        start, end = dataset.start_ts or 0, (dataset.end_ts or 0) + 1
-        if dataset.kind == "candles":
-            return await store.read_candles(name, [symbol], start, end)
-        if dataset.kind == "trades":
-            return await store.read_trades(name, [symbol], start, end)
-        return await store.read_books(name, [symbol], start, end)
+        summary = await store.market_summary(name)
+        if not summary:
+            raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
+        kind = next(k for k in ("candles", "trades", "book") if k in summary)
+        start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
+        read = {"candles": store.read_candles, "trades": store.read_trades,
+                "book": store.read_books}[kind]
+        return await read(name, [symbol], start, end)
     finally:
         await store.close()
 

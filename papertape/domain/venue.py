@@ -161,7 +161,8 @@ class PaperVenue:
             if order.type == LIMIT:
                 self._limit_on_print(order, trade)
             elif order.type == STOP and not order.triggered:
-                if (price >= order.stop_price) if order.side == BUY else (price <= order.stop_price):
+                stop = order.stop_price
+                if (price >= stop) if order.side == BUY else (price <= stop):
                     order.triggered = True
                     self._take(order, self._slipped(order, price), ts)
             else:
