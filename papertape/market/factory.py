@@ -21,4 +21,5 @@ def build_source(session: Session, store: Store) -> MarketSource:
         market["exchange"],
         market["market_type"],
         resume_after=resume_after,
+        session_id=session.session_id,
     )

@@ -133,7 +133,9 @@ class Runner:
         started: list[Consumer] = []
         duration_timer: asyncio.TimerHandle | None = None
         try:
-            self.source = self._source_factory(self.session, self.store)
+            # in a thread: building a live source may import the exchange client, which takes
+            # seconds and must not stall the other sessions on this event loop
+            self.source = await asyncio.to_thread(self._source_factory, self.session, self.store)
             for consumer in self.consumers:
                 await consumer.start(self)
                 started.append(consumer)
@@ -156,29 +158,32 @@ class Runner:
             self._on_done(self)
 
     async def _pump(self, source: MarketSource) -> None:
-        last_checkpoint = last_feed_look = time.monotonic()
-        feed_seen = (source.status.state, source.status.message)
-        async for batch in source.batches():
-            if not batch:
-                continue
-            self._data_clock = batch[-1].ts
-            for consumer in self.consumers:
-                await consumer.on_batch(batch)
-            now = time.monotonic()
-            if now - last_feed_look >= FEED_STATUS_EVERY:
-                last_feed_look = now
-                feed_seen = await self._publish_feed_change(source, feed_seen)
-            if now - last_checkpoint >= CHECKPOINT_EVERY:
-                last_checkpoint = now
-                await self._save_checkpoint(batch)
+        watcher = asyncio.create_task(self._watch_feed(source), name=f"feed-{self.session_id}")
+        try:
+            last_checkpoint = time.monotonic()
+            async for batch in source.batches():
+                if not batch:
+                    continue
+                self._data_clock = batch[-1].ts
+                for consumer in self.consumers:
+                    await consumer.on_batch(batch)
+                now = time.monotonic()
+                if now - last_checkpoint >= CHECKPOINT_EVERY:
+                    last_checkpoint = now
+                    await self._save_checkpoint(batch)
+        finally:
+            watcher.cancel()
 
-    async def _publish_feed_change(
-        self, source: MarketSource, seen: tuple[str, str]
-    ) -> tuple[str, str]:
-        current = (source.status.state, source.status.message)
-        if current != seen:
-            await self.publish("feed", source.status.as_dict())
-        return current
+    async def _watch_feed(self, source: MarketSource) -> None:
+        """Record every change of the feed's state as a ``feed`` event, whether data flows or
+        not (a feed that is reconnecting delivers no batches to notice it by)."""
+        seen: tuple[str, str] | None = None
+        while True:
+            current = (source.status.state, source.status.message)
+            if current != seen:
+                seen = current
+                await self.publish("feed", source.status.as_dict())
+            await asyncio.sleep(FEED_STATUS_EVERY)
 
     async def _save_checkpoint(self, batch: list[MarketEvent] | None = None) -> None:
         checkpoint = dict(self.session.checkpoint)

@@ -83,7 +83,7 @@ class SessionService:
         bus: EventBus | None = None,
         *,
         stop_timeout: float = 10.0,
-        start_timeout: float = 10.0,
+        start_timeout: float = 30.0,
         live_enabled: bool = False,
         source_factory: Callable[[Session, Store], MarketSource] = build_source,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
