@@ -14,7 +14,7 @@ from typing import Any
 from papertape.domain.risk import RiskRules
 from papertape.engine.core import Engine, EngineConfig, StrategyPlan
 
-CHUNK = 50_000
+CHUNK = 10_000  # rows per engine call: fine-grained progress, no measurable overhead
 
 
 @dataclass(frozen=True, slots=True)
