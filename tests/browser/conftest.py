@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 DATASETS = {
     "btc-trades": ("binance_btcusdt_trades_2021-01-08.parquet", "BTC_USDT"),
     "btc-1m": ("btc-perp_1m_2022-01.csv.gz", "BTC_USDT"),
+    "unittest-1m": ("freqtrade-unittest_btc_1m_2017-11.json.gz", "UNITTEST_BTC"),
 }
 
 
@@ -161,11 +162,21 @@ def console() -> ConsoleLog:
     return ConsoleLog()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
 @pytest.fixture
-def page(browser_context, console: ConsoleLog):
+def page(request, browser_context, console: ConsoleLog):
     tab = browser_context.new_page()
     console.attach(tab)
     yield tab
+    if getattr(request.node, "call_failed", False):
+        screenshot(tab, f"FAILED-{request.node.name}")
     tab.close()
 
 
@@ -187,5 +198,6 @@ def new_tab(browser_context, console: ConsoleLog):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # the header is fixed: a scrolled full-page shot misplaces it
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { query, request } from "./client";
 import { pickList, pickNumber } from "./shape";
+import { isTerminal } from "./types";
 import type {
   DatasetInfo,
   MarketView,
@@ -43,10 +44,13 @@ export function useSessions(filters: SessionFilters) {
   });
 }
 
-export function useSession(sessionId: string) {
-  return useQuery({
+/** A session's detail. `pollMs` re-reads it while it has not ended (counters such as a
+ * backtest's position in its data are not pushed). */
+export function useSession(sessionId: string, pollMs?: number) {
+  return useQuery<SessionSummary>({
     queryKey: keys.session(sessionId),
-    queryFn: async ({ signal }) =>
+    refetchInterval: (q) => (pollMs && !isTerminal((q.state.data as SessionSummary | undefined)?.state) ? pollMs : false),
+    queryFn: async ({ signal }): Promise<SessionSummary> =>
       (await request<SessionSummary>(`/sessions/${sessionId}`, { signal })).data,
   });
 }

@@ -2,8 +2,7 @@ import { Paper, Stack, Table, Text } from "@mantine/core";
 import { useMemo } from "react";
 import { LineChart, PALETTE, type LineData } from "../charts/LineChart";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { formatNumber } from "../format";
-import { metricLabel } from "../session/MetricsTable";
+import { formatMetric, metricLabel } from "../session/MetricsTable";
 import { equityPoints } from "../session/records";
 import { runMetrics, useRuns } from "./useRuns";
 
@@ -52,8 +51,7 @@ export function CompareRuns({ ids }: { ids: string[] }) {
               <Table.Tr key={key}>
                 <Table.Td>{metricLabel(key)}</Table.Td>
                 {runs.map((run) => {
-                  const v = runMetrics(run.detail.data)[key];
-                  return <Table.Td key={run.id} ff="monospace">{typeof v === "number" ? formatNumber(v, 4) : v === undefined ? "—" : String(v)}</Table.Td>;
+                  return <Table.Td key={run.id} ff="monospace">{formatMetric(key, runMetrics(run.detail.data)[key])}</Table.Td>;
                 })}
               </Table.Tr>
             ))}

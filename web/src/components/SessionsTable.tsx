@@ -13,8 +13,9 @@ const MODES = ["paper", "backtest", "collect", "live"];
 
 export function sessionPnl(s: SessionSummary): number | null {
   const c = (s.counters ?? {}) as Record<string, unknown>;
-  const m = (s.metrics ?? {}) as Record<string, unknown>;
-  return asNumber(c.pnl ?? c.total_pnl ?? m.pnl ?? m.total_pnl);
+  const m = (s.metrics ?? c.metrics ?? {}) as Record<string, unknown>;
+  const final = asNumber(m.final_equity ?? c.equity), initial = asNumber(m.initial_equity);
+  return final !== null && initial !== null ? final - initial : null;
 }
 
 const COLUMNS: Column<SessionSummary>[] = [

@@ -127,7 +127,20 @@ export function SessionForm({
   const strategyError =
     errors.for("strategies") ??
     values.strategies.map((_, i) => errors.for(`strategies.${i}`) ?? errors.for(`strategies.${i}.name`)).find(Boolean);
-  const leftover = errors.unclaimed([]);
+  const hidden = new Set<string>([
+    ...(variant === "backtest" ? ["mode", "market.source", "duration_seconds"] : []),
+    ...(values.source === "replay" ? ["market.exchange"] : ["market.dataset", "market.speed"]),
+    ...(values.mode === "collect" ? ["strategies"] : []),
+  ]);
+  const shownPaths = new Set<string>([
+    ...Object.values(FIELD_PATHS).filter((path) => !hidden.has(path)),
+    ...values.strategies.flatMap((choice, i) => [
+      `strategies.${i}`,
+      `strategies.${i}.name`,
+      ...strategyParams(strategies.data?.find((s) => s.name === choice.name)).map((p) => `strategies.${i}.params.${p.name}`),
+    ]),
+  ]);
+  const leftover = errors.unclaimed((field) => shownPaths.has(field));
 
   return (
     <form onSubmit={submit} noValidate aria-label={submitLabel}>
@@ -195,6 +208,7 @@ export function SessionForm({
               data={(datasets.data ?? []).map((d) => ({ value: d.name, label: datasetLabel(d) }))}
               value={values.dataset}
               onChange={chooseDataset}
+              allowDeselect={false}
               error={fieldError("dataset") ?? (datasets.error ? `Datasets unavailable: ${(datasets.error as Error).message}` : undefined)}
               searchable
             />

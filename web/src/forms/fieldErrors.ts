@@ -31,10 +31,12 @@ export class FieldErrorMap {
     return messages.join("; ");
   }
 
-  /** Messages no field showed (e.g. model-level errors), to show above the form. */
-  unclaimed(known: readonly string[]): FieldError[] {
+  /** Messages no field shows (e.g. model-level errors), to show above the form. `shown` says
+   * which fields the form has an input for (it may render after this is asked). */
+  unclaimed(shown: readonly string[] | ((field: string) => boolean)): FieldError[] {
+    const isShown = typeof shown === "function" ? shown : (field: string) => shown.includes(field);
     return [...this.byField.entries()]
-      .filter(([field]) => !known.includes(field) && !this.claimed.has(field))
+      .filter(([field]) => !isShown(field) && !this.claimed.has(field))
       .map(([field, messages]) => ({ field, message: messages.join("; ") }));
   }
 }

@@ -1,4 +1,4 @@
-import { Badge, Code, ScrollArea, Table, Text } from "@mantine/core";
+import { Code, ScrollArea, Table, Text } from "@mantine/core";
 import type { EventLog } from "../live/eventLog";
 import { formatTime } from "../format";
 
@@ -40,7 +40,7 @@ export function EventTimeline({ log, error }: { log: EventLog; error: string | n
                   <Table.Td ff="monospace">{e.seq}</Table.Td>
                   <Table.Td>{formatTime(e.ts)}</Table.Td>
                   <Table.Td>
-                    <Badge size="xs" variant="light" color={KIND_COLORS[e.kind] ?? "gray"}>{e.kind}</Badge>
+                    <Text size="xs" fw={700} c={KIND_COLORS[e.kind] ?? "gray"} tt="uppercase">{e.kind}</Text>
                   </Table.Td>
                   <Table.Td>
                     <Code fz="xs">{describeEvent(e.kind, e.data)}</Code>
@@ -63,6 +63,9 @@ export function describeEvent(kind: string, data: Record<string, unknown>): stri
   if (kind === "state" && typeof data.to === "string") {
     const extra = data.stop_reason ?? data.error_code;
     return `${data.from ?? "∅"} → ${data.to}${extra ? ` (${extra})` : ""}${data.error_message ? `: ${data.error_message}` : ""}`;
+  }
+  if (kind === "feed" && typeof data.state === "string") {
+    return `${data.state}${data.message ? ` · ${data.message}` : ""}${data.reconnects ? ` · ${data.reconnects} reconnects` : ""}${data.gaps ? ` · ${data.gaps} gaps` : ""}`;
   }
   return JSON.stringify(data);
 }

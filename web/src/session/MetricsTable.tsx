@@ -12,11 +12,29 @@ const LABELS: Record<string, string> = {
   exposure: "Exposure",
   exposure_pct: "Exposure %",
   trades: "Trades",
+  initial_equity: "Initial equity",
+  win_rate_pct: "Win rate %",
+  avg_trade_pct: "Avg trade %",
+  best_trade_pct: "Best trade %",
+  worst_trade_pct: "Worst trade %",
+  start_ts: "Data from",
+  end_ts: "Data to",
+  open_positions: "Open positions",
+  unrealized_pnl: "Unrealized PnL",
+  realized_pnl: "Realized PnL",
   fees: "Fees",
 };
 
 export function metricLabel(key: string): string {
   return LABELS[key] ?? key.replace(/_/g, " ");
+}
+
+/** A metric's value as text: times for `_ts`/`_at` keys, numbers rounded. */
+export function formatMetric(key: string, value: unknown): string {
+  if (value === undefined || value === null) return "—";
+  if (key.endsWith("_ts") || key.endsWith("_at")) return formatTime(value as number);
+  if (typeof value === "number") return formatNumber(value, 4);
+  return String(value);
 }
 
 /** Metric cards for whatever metrics the server computed. */
@@ -31,7 +49,7 @@ export function MetricsGrid({ metrics }: { metrics: Record<string, unknown> | nu
         <Paper key={key} withBorder p="xs">
           <Text size="xs" c="dimmed">{metricLabel(key)}</Text>
           <Text fw={600} ff="monospace" data-metric={key}>
-            {key.endsWith("_ts") || key.endsWith("_at") ? formatTime(value as number) : typeof value === "number" ? formatNumber(value, 4) : String(value)}
+            {formatMetric(key, value)}
           </Text>
         </Paper>
       ))}

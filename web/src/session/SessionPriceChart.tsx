@@ -36,7 +36,7 @@ export function SessionPriceChart({
     if (!replay) return 60;
     if (!dataset) return null;
     const span = ((toMillis(dataset.end) ?? 0) - (toMillis(dataset.start) ?? 0)) / 1000;
-    return intervalFor(span, dataset.interval ?? 1);
+    return dataset.interval ?? intervalFor(span, 1);
   }, [replay, dataset]);
   const [chosen, setChosen] = useState<number | null>(null);
   const interval = chosen ?? suggested;

@@ -41,10 +41,9 @@ export function RuleBuilder() {
       { name: form.name, description: form.description, base: "rules", params: definition },
       { onSuccess: ({ status }) => notifyInfo("Strategy saved", `${form.name} (${status.replace(/_/g, " ")})`, "teal") },
     );
-  const leftover = errors.unclaimed([]);
-
-  return (
-    <Stack gap="sm" data-testid="rule-builder">
+  // Build the fields first: they claim the errors they show, the rest are listed below.
+  const fields = (
+    <>
       <SimpleGrid cols={3} spacing="sm">
         <TextInput label="Name" value={form.name} onChange={(e) => set("name", e.currentTarget.value)} error={errors.for("name")} />
         <TextInput label="Description" value={form.description} onChange={(e) => set("description", e.currentTarget.value)} error={errors.for("description")} />
@@ -81,6 +80,13 @@ export function RuleBuilder() {
         <NumberInput label="Take-profit %" placeholder="none" value={form.takeProfitPct} onChange={(v) => set("takeProfitPct", v)} error={p("take_profit_pct")} />
         <NumberInput label="Trailing stop %" placeholder="none" value={form.trailingStopPct} onChange={(v) => set("trailingStopPct", v)} error={p("trailing_stop_pct")} />
       </SimpleGrid>
+    </>
+  );
+  const leftover = errors.unclaimed([]);
+
+  return (
+    <Stack gap="sm" data-testid="rule-builder">
+      {fields}
       {save.error != null && (
         <Alert color="red" title="The server rejected this strategy" role="alert" data-testid="rule-error">
           <Text size="sm">{(save.error as Error).message}</Text>
