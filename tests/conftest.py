@@ -35,6 +35,32 @@ def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("questdb_url")
 
 
+def fresh_store_url(kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty store of ``kind`` (``sqlite`` or ``questdb``) for a module's tests."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('store') / 'papertape.db'}"
+    from papertape.devtools.pytest_questdb import drop_all_tables, require_questdb
+
+    server = require_questdb()
+    drop_all_tables(server)
+    return server.url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "questdb"])
+def module_store_url(request: pytest.FixtureRequest,
+                     tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty store shared by one test module, once per store."""
+    return fresh_store_url(request.param, tmp_path_factory)
+
+
+def module_server(store_url: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Body of a module-scoped fixture: one real server on ``store_url`` for the module."""
+    process = ServerProcess(store_url, tmp_path_factory.mktemp("logs") / "server.log").start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []

@@ -7,24 +7,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import shared_file
+from tests.conftest import module_server, shared_file
 from tests.support.server import ServerProcess
 
 
-@pytest.fixture(scope="module", params=["sqlite", "questdb"])
-def server(request: pytest.FixtureRequest,
+@pytest.fixture(scope="module")
+def server(module_store_url: str,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('datasets') / 'papertape.db'}"
-    else:
-        from papertape.devtools.pytest_questdb import drop_all_tables, require_questdb
-
-        questdb = require_questdb()
-        drop_all_tables(questdb)
-        url = questdb.url
-    process = ServerProcess(url, tmp_path_factory.mktemp("logs") / "server.log").start()
-    yield process
-    process.stop()
+    yield from module_server(module_store_url, tmp_path_factory)
 
 
 @pytest.fixture

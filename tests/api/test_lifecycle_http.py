@@ -17,7 +17,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import shared_file
+from tests.conftest import module_server, shared_file
 from tests.support.server import ServerProcess
 
 PAPER_LIVE = {"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []}
@@ -43,25 +43,15 @@ def import_dataset(store_url: str, name: str, file: Path, symbol: str) -> None:
     assert done.returncode == 0, f"data import failed:\n{done.stdout}\n{done.stderr}"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "questdb"])
-def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('lifecycle') / 'papertape.db'}"
-    else:
-        from papertape.devtools.pytest_questdb import drop_all_tables, require_questdb
-
-        server = require_questdb()
-        drop_all_tables(server)
-        url = server.url
-    import_dataset(url, "btc_trades", shared_file(TRADES_FILE), "BTC_USDT")
-    return url
+@pytest.fixture(scope="module")
+def store_url(module_store_url: str) -> str:
+    import_dataset(module_store_url, "btc_trades", shared_file(TRADES_FILE), "BTC_USDT")
+    return module_store_url
 
 
 @pytest.fixture(scope="module")
 def server(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(store_url, tmp_path_factory.mktemp("logs") / "server.log").start()
-    yield process
-    process.stop()
+    yield from module_server(store_url, tmp_path_factory)
 
 
 @pytest.fixture
