@@ -86,13 +86,15 @@ class _BarBuilder:
 
 
 class _SymbolState:
-    __slots__ = ("symbol", "price", "position", "builders", "trade_subs", "book_subs")
+    __slots__ = ("symbol", "price", "position", "builders", "trade_subs", "book_subs",
+                 "trade_bars")
 
     def __init__(self, symbol: str, position: Position):
         self.symbol = symbol
         self.price: float | None = None
         self.position = position  # the portfolio's position object for this symbol
         self.builders: list[_BarBuilder] = []
+        self.trade_bars = False  # bars are built from trades (else from book mids, if any)
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
 
@@ -197,6 +199,7 @@ class Engine(VenueListener):
                             self._emit_bar(state, builder)
                             next_equity = self._next_equity
                         builder.bar = [ts - ts % builder.step, price, price, price, price, qty]
+                        state.trade_bars = True
                     else:
                         if price > bar[2]:
                             bar[2] = price
@@ -260,6 +263,8 @@ class Engine(VenueListener):
                 venue.on_book(event)
             if event.bids and event.asks:
                 state.price = (event.bids[0][0] + event.asks[0][0]) / 2
+                if state.builders and not state.trade_bars:
+                    self._mid_into_bars(state, event.ts, state.price)
             for strategy in state.book_subs:
                 strategy.on_book(event)
             low = high = state.price
@@ -277,6 +282,20 @@ class Engine(VenueListener):
         price, direction = self._liq[symbol]
         if (low <= price) if direction > 0 else (high >= price):
             self._liquidate(symbol, price)
+
+    def _mid_into_bars(self, state: _SymbolState, ts: int, mid: float) -> None:
+        """Bars from book mid prices (volume 0), for a symbol whose data has no trades."""
+        for builder in state.builders:
+            bar = builder.bar
+            if bar is not None and ts - bar[0] >= builder.step:
+                self._emit_bar(state, builder)
+                bar = None
+            if bar is None:
+                builder.bar = [ts - ts % builder.step, mid, mid, mid, mid, 0.0]
+                continue
+            bar[2] = max(bar[2], mid)
+            bar[3] = min(bar[3], mid)
+            bar[4] = mid
 
     def _candle_into(self, state: _SymbolState, builder: _BarBuilder, candle: Candle) -> None:
         bar = builder.bar
