@@ -53,6 +53,14 @@ def _warm_exchange_client() -> None:
     importlib.import_module("papertape.market.exchange.feed")
 
 
+async def _validate_exchange_symbols(config: Any) -> bool:
+    """Check an exchange session's symbols against the exchange's cached market list (waits at
+    most ~2 s for a first load; see ``papertape.market.exchange.connector.validate_symbols``)."""
+    from papertape.market.exchange.connector import validate_config_symbols
+
+    return await validate_config_symbols(config)
+
+
 def create_app(settings: AppSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +72,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             stop_timeout=settings.stop_timeout,
             live_enabled=settings.live_enabled,
             source_factory=settings.source_factory,
-            **settings.service_options,
+            **{"symbol_validator": _validate_exchange_symbols, **settings.service_options},
         )
         app.state.store = store
         app.state.service = service

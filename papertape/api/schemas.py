@@ -25,6 +25,11 @@ class FeedStatusView(BaseModel):
     events: int
     last_event_ts: int | None
     message: str
+    duplicates: int = Field(0, description="repeated prints dropped (live exchange feeds)")
+    out_of_order: int = Field(0, description="prints older than one already delivered")
+    symbols: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per symbol: state, counts, gap spans (exchange feeds)"
+    )
 
 
 class SessionView(BaseModel):

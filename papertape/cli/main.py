@@ -13,6 +13,8 @@ from rich.table import Table
 
 from papertape.cli.backtest import backtest
 from papertape.cli.client import ServerError, call, server_url
+from papertape.cli.collect import collect
+from papertape.cli.download import data_download
 from papertape.domain.errors import PapertapeError
 from papertape.store import DEFAULT_STORE_URL, open_store
 
@@ -22,6 +24,8 @@ data_app = typer.Typer(help="Datasets: import files, list what is recorded.")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(data_app, name="data")
 app.command("backtest")(backtest)
+app.command("collect")(collect)
+data_app.command("download")(data_download)
 
 console = Console()
 errors = Console(stderr=True)

@@ -66,9 +66,11 @@ def test_paper_session_on_the_exchange_feed_then_unknown_symbol_rejected(served)
     def live_feed():
         detail = client.get(f"/sessions/{session_id}").json()["data"]
         feed = detail.get("feed") or {}
-        return feed.get("state") == "live" and feed.get("events", 0) > 0 and detail
+        trades = (feed.get("symbols") or {}).get("BTC_USDT", {}).get("trades", 0)
+        return feed.get("state") == "live" and trades > 0 and detail
 
-    _wait(live_feed)
+    detail = _wait(live_feed)
+    assert detail["feed"]["symbols"]["BTC_USDT"]["state"] == "live"
     stopped = client.post("/sessions/stop", json={"session_id": session_id})
     assert stopped.status_code == 200 and stopped.json()["data"]["final_state"] == "stopped"
     # the market list is cached now: an unknown symbol is refused before a session exists

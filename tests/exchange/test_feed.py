@@ -248,7 +248,11 @@ async def test_validate_symbols_cached_deferred_and_unknown_exchange(world: Doub
     started = time.monotonic()
     assert await hub.validate_symbols("mexc", "spot", ["DOGE_USDT"], wait=0.3) is False  # deferred
     assert time.monotonic() - started < 1.0
+    started = time.monotonic()  # moments after a failed load, starts are not held up again
+    assert await hub.validate_symbols("mexc", "spot", ["DOGE_USDT"], wait=2.0) is False
+    assert time.monotonic() - started < 0.2
     world.set_unreachable(None)
+    await hub.markets("mexc")  # what the session's feed does while it runs
     assert await hub.validate_symbols("mexc", "spot", ["BTC_USDT"]) is True
     loads = world.calls["load_markets"]
     with pytest.raises(UnknownSymbol) as bad:

@@ -14,18 +14,14 @@ import argparse
 import uvicorn
 
 from papertape.api.app import AppSettings, create_app
-from papertape.market.exchange.connector import ExchangeHub, use_hub, validate_config_symbols
+from papertape.market.exchange.connector import ExchangeHub, use_hub
 from tests.support.exchange_double import DoubleWorld
 
 
 def build_app(store_url: str, speed: float = 1.0, *, live_enabled: bool = False):
     world = DoubleWorld(speed=speed)
     use_hub(ExchangeHub(factory=world.factory))
-    settings = AppSettings(
-        store_url=store_url,
-        live_enabled=live_enabled,
-        service_options={"symbol_validator": validate_config_symbols},
-    )
+    settings = AppSettings(store_url=store_url, live_enabled=live_enabled)
     return create_app(settings), world
 
 

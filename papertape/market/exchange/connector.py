@@ -13,6 +13,7 @@ caller tries again.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ ExchangeFactory = Callable[[str, dict[str, Any]], Any]
 
 REQUEST_TIMEOUT_MS = 10_000
 VALIDATE_WAIT_S = 2.0
+FAILURE_MEMORY_S = 30.0
 
 
 def ccxt_factory(exchange_id: str, config: dict[str, Any]) -> Any:
@@ -64,6 +66,7 @@ class ExchangeHub:
         self.factory = factory
         self._markets: dict[str, tuple[dict, dict | None]] = {}
         self._loading: dict[str, asyncio.Task] = {}
+        self._failed_at: dict[str, float] = {}  # monotonic time of the last failed load
 
     def create(
         self, exchange_id: str, market_type: str = "spot", credentials: Credentials | None = None
@@ -122,6 +125,7 @@ class ExchangeHub:
             log.info("exchange.markets.loaded", exchange=exchange_id, markets=len(markets))
             return markets
         except (ccxt.BaseError, OSError, asyncio.TimeoutError) as exc:
+            self._failed_at[exchange_id] = time.monotonic()
             raise ExchangeUnavailable(
                 f"{exchange_id} unreachable: {describe(exc)}", details={"exchange": exchange_id}
             ) from None
@@ -183,8 +187,14 @@ class ExchangeHub:
         check_exchange_id(exchange_id)
         markets = self.cached_markets(exchange_id)
         if markets is None:
+            load = self._load_task(exchange_id)
+            failed_at = self._failed_at.get(exchange_id)
+            if failed_at is not None and time.monotonic() - failed_at < FAILURE_MEMORY_S:
+                # It was unreachable moments ago: do not make every start wait again (the load
+                # just started goes on in the background).
+                return False
             try:
-                markets = await asyncio.wait_for(asyncio.shield(self._load_task(exchange_id)), wait)
+                markets = await asyncio.wait_for(asyncio.shield(load), wait)
             except (ExchangeUnavailable, asyncio.TimeoutError) as exc:
                 log.info("exchange.validate.deferred", exchange=exchange_id, reason=str(exc))
                 return False
