@@ -75,8 +75,8 @@ async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list:
         await store.close()
 
 
-def _summary(metrics: dict[str, Any]) -> Table:
-    table = Table(title="backtest", show_header=False)
+def _summary(title: str, metrics: dict[str, Any]) -> Table:
+    table = Table(title=title, show_header=False)
     rows = [
         ("period", f"{iso(metrics['start_ts'])} → {iso(metrics['end_ts'])}"
          if metrics.get("start_ts") else "-"),
@@ -156,4 +156,6 @@ def backtest(
         typer.echo(json.dumps(finite(result.as_json())))
         return
     out = Console()
-    out.print(_summary(result.metrics))
+    shown = " ".join(f"{k}={v}" for k, v in params.items())
+    out.print(_summary(f"{strategy} {shown} on {sym} ({len(rows):,} rows)".replace("  ", " "),
+                       result.metrics))
