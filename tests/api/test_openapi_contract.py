@@ -1,0 +1,114 @@
+"""The published API contract holds: schemathesis generates requests from the server's own
+``/openapi.json`` (valid and invalid ones) and sends them to a real ``papertape serve`` process.
+No request may get a 5xx, and every response must match what the schema declares (status code,
+content type, body).
+
+Kept bounded (a few examples per operation) so the whole module stays well under a minute;
+raise ``PAPERTAPE_SCHEMATHESIS_EXAMPLES`` for a deeper run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from papertape.api.app import AppSettings, create_app
+from papertape.market.importers import import_dataset
+from papertape.store import open_store
+from tests.api.test_lifecycle_http import TRADES_FILE
+from tests.conftest import shared_file
+from tests.support.server import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = int(os.environ.get("PAPERTAPE_SCHEMATHESIS_EXAMPLES", "6"))
+
+
+async def import_in_process(url: str, name: str, file: Path, symbol: str) -> None:
+    store = await open_store(url)
+    try:
+        await import_dataset(store, str(file), name, symbol, None)
+    finally:
+        await store.close()
+
+
+class DoubleServer(ServerProcess):
+    """The real app, served with the recorded-data exchange double behind the process's exchange
+    hub (``tests.support.serve_with_double``): ``GET /markets`` and sessions on the default
+    exchange source get real recorded data instead of reaching out to MEXC from a test."""
+
+    def start(self, timeout: float = 60.0) -> DoubleServer:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.serve_with_double", "--port", str(self.port),
+             "--store", self.store_url, "--speed", "20"],
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not answer in {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("contract")
+    url = f"sqlite:///{root / 'papertape.db'}"
+    asyncio.run(import_in_process(url, "btc_trades", shared_file(TRADES_FILE), "BTC_USDT"))
+    process = DoubleServer(url, root / "server.log").start()
+    yield process
+    process.stop()
+
+
+# The document the server publishes is generated from the app; it is loaded here at import
+# time (schemathesis parametrizes at collection) and checked to equal the served one below.
+APP_SCHEMA = create_app(AppSettings(store_url="sqlite:///unused.db")).openapi()
+schema = schemathesis.openapi.from_dict(APP_SCHEMA)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_keeps_the_contract(case, server: ServerProcess) -> None:
+    # positive_data_acceptance is left out: a request can be valid by the schema and still be
+    # refused for what no schema can say (a dataset or session that does not exist: 404/422)
+    case.call_and_validate(base_url=server.url, excluded_checks=[positive_data_acceptance],
+                           timeout=30)
+
+
+def test_the_served_document_is_the_tested_one(server: ServerProcess) -> None:
+    served = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
+    assert served == APP_SCHEMA
+
+
+def test_the_schema_lists_the_lifecycle(server: ServerProcess) -> None:
+    document = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
+    paths = document["paths"]
+    for path, method in [("/sessions/start", "post"), ("/sessions/stop", "post"),
+                         ("/sessions/{session_id}/stop", "post"), ("/sessions", "get"),
+                         ("/sessions/{session_id}", "get"), ("/sessions/{session_id}/events", "get"),
+                         ("/health", "get"), ("/datasets", "get")]:
+        assert method in paths.get(path, {}), f"{method.upper()} {path} is not in /openapi.json"
+    stop = paths["/sessions/stop"]["post"]["responses"]
+    for status in ("200", "404", "422", "504"):
+        assert status in stop, f"POST /sessions/stop does not declare {status}"
