@@ -29,6 +29,11 @@ class RunContext(Protocol):
         sequence number. For fills, orders, positions, risk decisions: things worth replaying."""
         ...
 
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> int:
+        """``publish`` for several ``(kind, data)`` events at once, in order, in one store write
+        (a trading batch can produce thousands); returns the last sequence number."""
+        ...
+
     def broadcast(self, kind: str, data: dict[str, Any]) -> None:
         """Push a transient update (a price, an equity tick) to ``/ws`` subscribers without
         recording an event; it carries the session's current sequence number."""

@@ -35,6 +35,7 @@ FLUSH_EVERY = 1.0  # seconds, at most, between writes of equity points and posit
 BROADCAST_EVERY = 0.25  # seconds between price/equity pushes to /ws
 MAX_BUFFERED = 5_000  # rows: write sooner than FLUSH_EVERY when this many are waiting
 METRICS_CACHE = 1.0  # seconds a computed metrics dict is reused by detail()
+EVENTS_PER_WRITE = 1_000  # trading events appended to the tape per store write
 
 
 def finite(value: Any) -> Any:
@@ -156,9 +157,9 @@ class TradingConsumer(Consumer):
 
     async def _flush(self) -> None:
         """Write the buffered record, then publish its events (in the order they happened).
-        Rows leave the buffers only once written, so a flush interrupted by a cancellation
-        loses nothing: the next one (``finish`` runs shielded) writes them again, and the store's
-        time-series writes are idempotent."""
+        Rows and events leave the buffers only once written, so a flush interrupted by a
+        cancellation loses nothing: the next one (``finish`` runs shielded) writes them again
+        (the store's time-series writes are idempotent)."""
         async with self._flush_lock:
             self._last_flush = time.monotonic()
             store = self.ctx.store
@@ -170,13 +171,12 @@ class TradingConsumer(Consumer):
                     count = len(rows)
                     await write(rows[:count])
                     del rows[:count]
-            events, published = self._events, 0
-            try:
-                for kind, data in events:
-                    await self.ctx.publish(kind, finite(_as_dict(data)))
-                    published += 1
-            finally:
-                del events[:published]
+            events = self._events
+            while events:
+                count = min(len(events), EVENTS_PER_WRITE)
+                await self.ctx.publish_many(
+                    [(kind, finite(_as_dict(data))) for kind, data in events[:count]])
+                del events[:count]
 
     def _broadcast(self) -> None:
         engine = self.engine

@@ -110,6 +110,16 @@ class Runner:
         self.note_event(event)
         return event.seq
 
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> int:
+        """``publish`` for a batch, in one store write; returns the last sequence number."""
+        now = wall_micros()
+        recorded = await self.store.append_events(
+            self.session_id, [NewEvent(kind=kind, data=data, ts=now) for kind, data in events]
+        )
+        for event in recorded:
+            self.note_event(event)
+        return self.last_seq
+
     def note_event(self, event: SessionEvent) -> None:
         """An event of this session was recorded: remember its number and push it out."""
         self.last_seq = max(self.last_seq, event.seq)
