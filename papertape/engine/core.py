@@ -27,6 +27,7 @@ from papertape.domain.errors import OrderRejected
 from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
+    CANCELLED,
     LIMIT,
     ORDER_TYPES,
     REJECTED,
@@ -41,6 +42,9 @@ from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, Posit
 from papertape.domain.risk import RiskManager, RiskRules
 from papertape.domain.strategy import Strategy, StrategyParams
 from papertape.domain.venue import PaperVenue, VenueListener
+
+
+MANUAL = "manual"  # the reason recorded on a user's orders
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +401,7 @@ class Engine(VenueListener):
         ``OrderRejected`` naming the field or the rule."""
         try:
             order = self.submit(None, symbol, side, type, qty, price=price,
-                                stop_price=stop_price, reason="manual",
+                                stop_price=stop_price, reason=MANUAL,
                                 client_order_id=client_order_id)
         except ValueError as exc:
             raise OrderRejected(str(exc), details=[{"field": "order", "message": str(exc)}]) \
@@ -502,8 +506,10 @@ class Engine(VenueListener):
         return result
 
     def restore(self, fills: Sequence[FillRecord], orders: Sequence[OrderRecord]) -> None:
-        """Rebuild the portfolio from a resumed session's stored fills, and put its still-open
-        orders back on the venue (they no longer belong to a strategy instance)."""
+        """Rebuild the portfolio from a resumed session's stored fills. Still-open manual orders
+        go back on the venue; still-open strategy orders are cancelled (``strategy_restarted``):
+        the strategy instance that placed them, and would manage them, is gone, and it decides
+        afresh from the resumed data."""
         for record in fills:
             self.portfolio.apply_fill(Fill(record.fill_id, record.order_id, record.ts,
                                            record.symbol, record.side, record.qty, record.price,
@@ -512,18 +518,25 @@ class Engine(VenueListener):
         self.venue.fill_seq = _max_seq(r.fill_id for r in fills)
         self.venue.order_seq = _max_seq(r.order_id for r in orders)
         for record in orders:
-            if record.status in ("open", "partially_filled") and record.symbol in self.state:
-                order = Order(
-                    order_id=record.order_id, symbol=record.symbol, side=record.side,
-                    type=record.type, qty=record.qty, created_ts=record.created_ts,
-                    active_ts=record.created_ts, price=record.price, stop_price=record.stop_price,
-                    client_order_id=record.client_order_id, reason=record.reason,
-                    status=record.status, filled_qty=record.filled_qty,
-                    notional=(record.avg_fill_price or 0.0) * record.filled_qty,
-                    updated_ts=record.ts,
-                )
-                self.venue.orders[order.order_id] = order
-                self.venue.open_orders.setdefault(order.symbol, []).append(order)
+            if record.status not in ("open", "partially_filled") or record.symbol not in self.state:
+                continue
+            order = Order(
+                order_id=record.order_id, symbol=record.symbol, side=record.side,
+                type=record.type, qty=record.qty, created_ts=record.created_ts,
+                active_ts=record.created_ts, price=record.price, stop_price=record.stop_price,
+                client_order_id=record.client_order_id, reason=record.reason,
+                status=record.status, filled_qty=record.filled_qty,
+                notional=(record.avg_fill_price or 0.0) * record.filled_qty,
+                updated_ts=record.ts,
+            )
+            if record.reason != MANUAL or not record.qty:
+                order.status = CANCELLED
+                order.reason = "strategy_restarted"
+                order.updated_ts = max(self.ts, record.ts)
+                self.order_changed(order)
+                continue
+            self.venue.orders[order.order_id] = order
+            self.venue.open_orders.setdefault(order.symbol, []).append(order)
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
 

@@ -257,3 +257,22 @@ def test_two_symbols_merged_in_time_order():
     assert [(f.symbol, f.price) for f in e.fills] == [("ETH_USDT", 11.0), (S, 101.0)]
     e.process([trade(20_000_000, 110.0), Trade(T0 + 20_000_001, "ETH_USDT", 12.0, 1, "sell")])
     assert e.portfolio.equity() == pytest.approx(10_000 + 10 * 9 + 100 * 1)
+
+
+def test_restore_rebuilds_from_fills_and_keeps_only_manual_orders():
+    first = _bar_engine()
+    first.process([bar(0, 100, 101, 99, 100.5)])
+    first.process([bar(60_000_000, 102, 103, 101, 102)])
+    manual = first.place_manual_order(S, "sell", "limit", 1.0, price=500.0)
+    strategy_order = first.submit(None, S, "sell", "stop", None, stop_price=50.0,
+                                  reduce_only=True, reason="stop_loss")
+    resumed = _bar_engine()
+    resumed.restore(first.fills, first.orders)
+    assert resumed.portfolio.qty(S) == first.portfolio.qty(S)
+    assert resumed.portfolio.cash == pytest.approx(first.portfolio.cash)
+    assert manual.order_id in resumed.venue.orders
+    assert strategy_order.order_id not in resumed.venue.orders
+    [cancelled] = [o for o in resumed.orders if o.order_id == strategy_order.order_id]
+    assert cancelled.status == "cancelled" and cancelled.reason == "strategy_restarted"
+    new = resumed.place_manual_order(S, "sell", "market", 1.0)
+    assert new.order_id not in {o.order_id for o in first.orders}
