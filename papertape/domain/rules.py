@@ -36,6 +36,7 @@ from papertape.domain.strategy import Strategy, StrategyParams
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
 COMPARISONS = (">", "<", ">=", "<=")
 CROSSES = ("crosses_above", "crosses_below")
+SINGLE_INPUTS = (("close",), ("volume",), ("close", "ts"))  # fed one bar field (and the time)
 
 
 class _Strict(BaseModel):
@@ -50,16 +51,25 @@ class IndicatorSpec(_Strict):
     signal: int | None = Field(None, ge=1, le=10_000)
     k: float | None = Field(None, gt=0, le=10)
     levels: int | None = Field(None, ge=1, le=100)
-    source: Literal["open", "high", "low", "close", "volume"] = Field(
-        "close", description="the bar field fed to single-input indicators")
+    source: Literal["open", "high", "low", "close", "volume"] | None = Field(
+        None, description="the bar field fed to a single-input indicator (default: close, or "
+                          "volume for volume_surge)")
 
     @model_validator(mode="after")
     def _only_its_parameters(self) -> IndicatorSpec:
-        _, accepted = INDICATORS[self.type]
+        cls, accepted = INDICATORS[self.type]
         for name in ("period", "fast", "slow", "signal", "k", "levels"):
             if getattr(self, name) is not None and name not in accepted:
                 raise ValueError(f"a {self.type} indicator has no {name!r} parameter")
+        if self.source is not None and cls.inputs not in SINGLE_INPUTS:
+            raise ValueError(f"a {self.type} indicator takes no 'source': it reads "
+                             f"{', '.join(cls.inputs)}")
         return self
+
+    @property
+    def field(self) -> str:
+        """The bar field a single-input indicator is fed."""
+        return self.source or INDICATORS[self.type][0].inputs[0]
 
     def build(self) -> Indicator:
         cls, accepted = INDICATORS[self.type]
@@ -175,7 +185,7 @@ class RuleStrategy(Strategy):
     def on_start(self) -> None:
         p: RuleParams = self.params
         self.indicators = {name: spec.build() for name, spec in p.indicators.items()}
-        self.sources = {name: spec.source for name, spec in p.indicators.items()}
+        self.sources = {name: spec.field for name, spec in p.indicators.items()}
         self.values: dict[str, float | None] = {}
         self.previous: dict[str, float | None] = {}
         self.cooldown = 0

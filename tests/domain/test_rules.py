@@ -107,3 +107,19 @@ def test_short_direction_and_sizing():
 def test_every_bad_field_is_rejected(definition, message):
     with pytest.raises(InvalidStrategyParams, match=message):
         build_plan("r", "rules", definition)
+
+
+def test_indicator_sources():
+    definition = {"indicators": {"surge": {"type": "volume_surge", "period": 2},
+                                 "hi": {"type": "sma", "period": 1, "source": "high"}},
+                  "entry": {"left": "surge", "op": ">", "right": 2}, "stop_loss_pct": 50}
+    data = [Candle(i * MIN, S, 60, 100, 100 + i, 99, 100, v)
+            for i, v in enumerate([1.0, 1.0, 5.0, 1.0])]
+    engine = run(definition, data)
+    strategy = engine.strategies[0]
+    assert strategy.indicators["hi"].value == 103  # fed the highs
+    assert engine.portfolio.trips == [] and engine.portfolio.qty(S) > 0  # 5 / mean(1, 1) = 5
+    assert engine.fills[0].ts == 3 * MIN
+    with pytest.raises(InvalidStrategyParams, match="takes no 'source'"):
+        build_plan("r", "rules", {"indicators": {"a": {"type": "atr", "source": "close"}},
+                                  "entry": ALWAYS, "stop_loss_pct": 1})
