@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from papertape.devtools.questdb_server import QuestDBServer
 from papertape.domain.market import MICROS, Trade
 from papertape.domain.session import Mode, NewEvent, Session, SessionState, state_event, transition
@@ -51,16 +53,30 @@ def trade_tape(total: int) -> list[Trade]:
     return rows
 
 
-async def ingest(store: Store, trades: list[Trade], *, readable: bool) -> tuple[float, float]:
-    """(seconds until every write returned, seconds until the rows are all readable)."""
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) used so far by this process, or by ``pid``."""
+    if pid is None:
+        return time.process_time()
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def ingest(store: Store, trades: list[Trade], server_pid: int | None) -> dict:
+    """Wall seconds until every write returned and until the rows are readable, and the CPU
+    seconds this process and the QuestDB server spent on it."""
+    cpu0, server0 = cpu_seconds(None), cpu_seconds(server_pid) if server_pid else 0.0
     started = time.perf_counter()
     for i in range(0, len(trades), BATCH):
         await store.write_trades("bench", trades[i : i + BATCH])
     written = time.perf_counter() - started
-    if readable:
-        # the first read waits for WAL apply; count only a tiny range to keep the read itself cheap
-        await store.read_trades("bench", ["BTC_USDT"], trades[-1].ts, trades[-1].ts + 1)
-    return written, time.perf_counter() - started
+    # the first read waits for WAL apply; it reads a tiny range to keep the read itself cheap
+    await store.read_trades("bench", ["BTC_USDT"], trades[-1].ts, trades[-1].ts + 1)
+    return {
+        "written_s": written,
+        "readable_s": time.perf_counter() - started,
+        "client_cpu_s": cpu_seconds(None) - cpu0,
+        "server_cpu_s": cpu_seconds(server_pid) - server0 if server_pid else 0.0,
+    }
 
 
 async def add_sessions(store: Store, count: int) -> None:
@@ -94,11 +110,13 @@ async def latency_ms(call, runs: int = 30) -> tuple[float, float]:
     return statistics.median(samples), samples[int(0.99 * (len(samples) - 1))]
 
 
-async def measure(url: str, trades: list[Trade], sessions: int, label: str) -> dict:
+async def measure(
+    url: str, trades: list[Trade], sessions: int, label: str, server_pid: int | None = None
+) -> dict:
     store = store_for(url)
     await store.open()
     try:
-        written, readable = await ingest(store, trades, readable=True)
+        timing = await ingest(store, trades, server_pid)
         candles = candles_from_trades(trades, 60)
         await store.write_candles("bench", candles)
         t0 = time.perf_counter()
@@ -113,8 +131,12 @@ async def measure(url: str, trades: list[Trade], sessions: int, label: str) -> d
         result = {
             "store": label,
             "trades": len(trades),
-            "ingest_rows_per_s": len(trades) / written,
-            "readable_rows_per_s": len(trades) / readable,
+            "ingest_rows_per_s": len(trades) / timing["written_s"],
+            "readable_rows_per_s": len(trades) / timing["readable_s"],
+            "client_cpu_rows_per_s": len(trades) / timing["client_cpu_s"],
+            "server_cpu_rows_per_s": (
+                len(trades) / timing["server_cpu_s"] if timing["server_cpu_s"] else None
+            ),
             "sessions": sessions,
             "session_create_ms": session_seconds / sessions * 1000,
             "list_p50_ms": list_p50,
@@ -123,9 +145,13 @@ async def measure(url: str, trades: list[Trade], sessions: int, label: str) -> d
             "candle_day_p50_ms": candle_p50,
             "candle_day_p99_ms": candle_p99,
         }
+        server_cpu = result["server_cpu_rows_per_s"]
         print(
             f"{label:8} ingest {result['ingest_rows_per_s']:>11,.0f} rows/s "
-            f"(readable {result['readable_rows_per_s']:,.0f}/s) | {sessions} sessions "
+            f"(readable {result['readable_rows_per_s']:,.0f}/s; per CPU second: client "
+            f"{result['client_cpu_rows_per_s']:,.0f}"
+            + (f", server {server_cpu:,.0f}" if server_cpu else "")
+            + f") | {sessions} sessions "
             f"({result['session_create_ms']:.1f} ms each, 2-3 writes) | list p50 {list_p50:.1f} ms "
             f"p99 {list_p99:.1f} ms | 1-day candles ({len(day)}) p50 {candle_p50:.1f} ms "
             f"p99 {candle_p99:.1f} ms",
@@ -138,12 +164,13 @@ async def measure(url: str, trades: list[Trade], sessions: int, label: str) -> d
 
 async def main(total: int, sessions: int) -> None:
     print(f"{total:,} trades: {TAPE.name} (2,001 real prints) replayed with shifted timestamps")
+    print(f"load average before the run: {', '.join(f'{x:.1f}' for x in psutil.getloadavg())}")
     trades = trade_tape(total)
     with tempfile.TemporaryDirectory(prefix="papertape-bench-") as tmp:
         server = QuestDBServer(Path(tmp) / "questdb")
         server.start()
         try:
-            questdb = await measure(server.url, trades, sessions, "questdb")
+            questdb = await measure(server.url, trades, sessions, "questdb", server.process.pid)
         finally:
             server.stop()
         sqlite = await measure(f"sqlite:///{tmp}/bench.db", trades, sessions, "sqlite")

@@ -14,9 +14,11 @@ outlives a DDL). Timestamps travel as integer microseconds both ways (``%s::time
   INSERT there is applied by the statement itself: a session ``start`` returned is found by
   ``GET /sessions/{id}`` and by ``stop`` at once, from any connection or process, with no waiting
   and no cache. Sessions are stored as versions, insert-only: every change appends the whole
-  record with a strictly increasing ``written_at``, and the current state is ``LATEST ON
-  written_at PARTITION BY session_id`` (an INSERT costs about a millisecond; an UPDATE on QuestDB
-  rewrites column files and costs 10-50 ms). Compare-and-set reads the current version and
+  record with a strictly increasing ``written_at``; the current state is the newest version
+  (``LATEST ON written_at PARTITION BY session_id`` for lists; ``ORDER BY written_at DESC
+  LIMIT 1`` for one session, because ``LATEST ON`` with a bind variable on the partition column
+  returned another session's row on a reused connection with QuestDB 9.3.4). An INSERT costs
+  about a millisecond; an UPDATE on QuestDB rewrites column files and costs 10-50 ms. Compare-and-set reads the current version and
   appends the next one under the store's write lock: the session service is the only writer of
   session state (DESIGN.md), so one server process per store is the supported set-up.
 - The trading record and market data are WAL tables fed by ILP. After this process writes a
@@ -129,12 +131,15 @@ class QuestDBSettings:
         )
 
 
+CHECK_AFTER_IDLE = 0.5  # seconds
+
+
 class _Pool:
     """A few PG-wire connections handed out one task at a time; broken ones are replaced."""
 
     def __init__(self, conninfo: str, size: int):
         self._conninfo = conninfo
-        self._idle: asyncio.Queue[psycopg.AsyncConnection] = asyncio.Queue()
+        self._idle: asyncio.Queue[tuple[psycopg.AsyncConnection, float]] = asyncio.Queue()
         self._slots = asyncio.Semaphore(size)
 
     async def _connect(self) -> psycopg.AsyncConnection:
@@ -143,12 +148,21 @@ class _Pool:
         )
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+    async def connection(self, *, checked: bool = False) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection; ``checked`` first proves that one idle for a while still works (a
+        server restart leaves broken sockets in the pool), for statements that must not be
+        retried blindly."""
         async with self._slots:
             conn = None
             while conn is None and not self._idle.empty():
-                candidate = self._idle.get_nowait()
+                candidate, idle_since = self._idle.get_nowait()
                 conn = None if candidate.closed else candidate
+                if conn is not None and checked and time.monotonic() - idle_since > CHECK_AFTER_IDLE:
+                    try:
+                        await conn.execute("SELECT 1")
+                    except psycopg.OperationalError:
+                        await conn.close()
+                        conn = None
             if conn is None:
                 conn = await self._connect()
             try:
@@ -160,11 +174,11 @@ class _Pool:
                 if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     await conn.close()
                 else:
-                    self._idle.put_nowait(conn)
+                    self._idle.put_nowait((conn, time.monotonic()))
 
     async def close(self) -> None:
         while not self._idle.empty():
-            await self._idle.get_nowait().close()
+            await self._idle.get_nowait()[0].close()
 
 
 class QuestDBStore(Store):
@@ -199,7 +213,7 @@ class QuestDBStore(Store):
         """The connection control writes use, under the store's write lock."""
         async with self._control:
             try:
-                async with self._pool.connection() as conn:
+                async with self._pool.connection(checked=True) as conn:
                     yield conn
             except psycopg.OperationalError as exc:
                 raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc

@@ -166,6 +166,9 @@ async def test_a_server_restart_mid_collection_loses_and_duplicates_nothing(own_
         retries = [e for e in logs if e["event"] == "store.write.retry"]
         assert retries and all(e["session_id"] == session_id for e in retries)
         assert any(e["event"] == "store.write.recovered" for e in logs)
+        # the pool's connections died with the server: control writes still work at once
+        session = await start(store, 1)
+        assert await store.get_session(session.session_id) == session
         got = await store.read_trades(session_id, ["BTC_USDT"], T0, T0 + 10**12)
         expected = [t for n in range(30) for t in trades_batch(n)]
         assert len(got) == len(expected)
