@@ -5,11 +5,11 @@ On start it builds the strategies from the session's config (saved strategies lo
 store), the paper venue (the exchange's fees unless ``config.fees`` overrides them), the
 portfolio (``cash``, ``leverage``, ``market.market_type``) and the risk rules; when the session is
 resumed after a restart it first rebuilds the portfolio from the fills already on the tape and puts
-the still-open orders back. Each batch runs through ``Engine.process``; the record it produces is
-written to the store (orders and fills at the end of the batch that made them, so a checkpoint
-never runs ahead of them; equity points and positions at least every second) and published as
-events; prices and equity are broadcast a few times a second. A risk kill switch asks the session
-service to stop the session with the rule's name as ``stop_reason``.
+the still-open manual orders back. Each batch runs through ``Engine.process``; the record it
+produces is written to the store (orders and fills at the end of the batch that made them, so a
+checkpoint never runs ahead of them; equity points, and open positions marked to market, every
+second) and published as events; equity is broadcast a few times a second. A risk kill switch
+asks the session service to stop the session with the rule's name as ``stop_reason``.
 """
 
 from __future__ import annotations
@@ -110,7 +110,11 @@ class TradingConsumer(Consumer):
         self._take()
         now = time.monotonic()
         buffers = self._buffers
-        if (buffers["orders"] or buffers["fills"] or now - self._last_flush >= FLUSH_EVERY
+        due = now - self._last_flush >= FLUSH_EVERY
+        if due:  # open positions marked to market, so /positions shows current PnL
+            buffers["positions"] += [p.record(self.session.session_id, engine.ts)
+                                     for p in engine.portfolio.open_positions()]
+        if (buffers["orders"] or buffers["fills"] or due
                 or len(buffers["equity"]) >= MAX_BUFFERED or engine.stop_requested):
             await self._flush()
         if engine.stop_requested and not self._stop_asked:  # after the kill is on the tape
@@ -179,11 +183,8 @@ class TradingConsumer(Consumer):
                 del events[:count]
 
     def _broadcast(self) -> None:
+        """Equity (prices are pushed by the session's price tracker)."""
         engine = self.engine
-        prices = {s: {"price": st.price, "ts": engine.ts} for s, st in engine.state.items()
-                  if st.price is not None}
-        if prices:
-            self.ctx.broadcast("price", {"prices": prices})
         portfolio = engine.portfolio
         self.ctx.broadcast("equity", finite({
             "ts": engine.ts, "equity": portfolio.equity(), "cash": portfolio.cash,
