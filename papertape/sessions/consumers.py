@@ -174,4 +174,8 @@ def consumers_for(session: Session) -> list[Consumer]:
         consumers.append(MarketRecorder())
     if session.mode in (Mode.PAPER, Mode.BACKTEST):
         consumers.append(TradingConsumer(session))
+    if session.mode is Mode.LIVE:
+        from papertape.market.exchange.live_consumer import LiveTradingConsumer
+
+        consumers.append(LiveTradingConsumer(session))
     return consumers

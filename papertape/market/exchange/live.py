@@ -224,14 +224,17 @@ class LiveBroker:
 
     async def reconcile(self) -> ReconcileReport:
         """Bring the broker's view in line with the exchange's (start-up, after a reconnect)."""
-        report = ReconcileReport()
         try:
-            open_raw = await self._exchange.fetch_open_orders()
-            balance = await self._exchange.fetch_balance()
+            return await self._reconcile()
         except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
             raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
         except _NETWORK as exc:
             raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+
+    async def _reconcile(self) -> ReconcileReport:
+        report = ReconcileReport()
+        open_raw = await self._exchange.fetch_open_orders()
+        balance = await self._exchange.fetch_balance()
         ours = {r.get("clientOrderId"): r for r in open_raw if str(r.get("clientOrderId") or "").startswith(self._prefix)}
         for client_id, raw in ours.items():
             if client_id not in self.orders:
@@ -241,8 +244,16 @@ class LiveBroker:
             else:
                 self._apply(self.orders[client_id], raw)
         for order in [o for o in self.orders.values() if o.is_live and o.client_order_id not in ours]:
-            raw = await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
-            self._apply(order, raw)
+            raw = (
+                await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
+                if order.exchange_order_id
+                else await self._lookup(order.client_order_id)  # known from the tape only
+            )
+            if raw is None:
+                order.status, order.reason = "cancelled", "not found on the exchange at reconciliation"
+                order.updated_ts = _now_us()
+            else:
+                self._apply(order, raw)
             report.settled.append(order.client_order_id)
         for client_id in sorted(self.unconfirmed):
             raw = ours.get(client_id) or await self._lookup(client_id)

@@ -1,0 +1,183 @@
+"""What a ``live`` session does: orders on the real exchange through ``LiveBroker``.
+
+At start it loads the keys (``CredentialsMissing`` fails the start with a clear code), puts the
+session's still-open orders from the tape back into the broker and reconciles with the exchange
+(open orders, balances); the report goes on the tape as a ``reconciliation`` event. While the
+feed runs it polls the exchange about live orders at most every ``poll_interval`` seconds and
+writes every change and fill to the tape. When the exchange cannot be reached the session keeps
+running and says so in its detail; the first successful call after that reconciles again.
+
+Manual orders arrive through ``place_manual_order`` (``POST /sessions/{id}/orders``). When the
+user stops the session its open orders are cancelled on the exchange; when the server shuts down
+(the session will resume) they are left working.
+
+Running strategies against the exchange is the engine's part and is not wired here: a live
+session records the feed and carries manual orders.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import structlog
+
+from papertape.domain.errors import OrderRejected, PapertapeError, SessionNotRunning
+from papertape.domain.market import MarketEvent
+from papertape.domain.session import Session
+from papertape.engine.consumer import Consumer, RunContext
+
+log = structlog.get_logger("papertape.exchange.live")
+
+POLL_INTERVAL = 1.0
+
+
+class LiveTradingConsumer(Consumer):
+    def __init__(self, session: Session, *, hub: Any = None, credentials: Any = None,
+                 poll_interval: float = POLL_INTERVAL):
+        self.session = session
+        self.poll_interval = poll_interval
+        self._hub = hub
+        self._credentials = credentials
+        self.broker: Any = None
+        self._needs_reconcile = False
+        self._exchange_error = ""
+        self._last_poll = 0.0
+        self._last_reconcile: dict[str, Any] | None = None
+        self._by_user_id: dict[str, str] = {}
+        self._recorded_fills: set[str] = set()
+        self._log = log.bind(session_id=session.session_id)
+
+    async def start(self, ctx: RunContext) -> None:
+        from papertape.market.exchange.credentials import load_credentials
+        from papertape.market.exchange.live import LiveBroker, LiveOrder
+
+        await super().start(ctx)
+        market = self.session.config["market"]
+        credentials = self._credentials or load_credentials(market["exchange"])
+        self.broker = LiveBroker(
+            self.session.session_id, market["exchange"], market["market_type"],
+            list(self.session.symbols), credentials, hub=self._hub,
+            next_number=int(self.session.checkpoint.get("live_next_order", 1)),
+        )
+        for record in await ctx.store.list_orders(self.session.session_id):
+            if record.status in ("open", "partially_filled") and record.client_order_id:
+                order = LiveOrder(record.client_order_id, record.symbol, record.side, record.type,
+                                  record.qty, record.price, record.created_ts,
+                                  status=record.status, filled_qty=record.filled_qty,
+                                  cost=(record.avg_fill_price or 0.0) * record.filled_qty,
+                                  reason=record.reason)
+                self.broker.orders[order.client_order_id] = order
+        self._recorded_fills = {f.fill_id for f in await ctx.store.list_fills(self.session.session_id)}
+        try:
+            report = await self.broker.open()
+        except PapertapeError as exc:
+            if exc.code != "exchange_unavailable":
+                raise
+            self._unreachable(exc)
+            return
+        await self._reconciled(report)
+
+    async def on_batch(self, events: Sequence[MarketEvent]) -> None:
+        now = time.monotonic()
+        if now - self._last_poll < self.poll_interval or self.broker is None:
+            return
+        self._last_poll = now
+        await self._sync()
+
+    async def place_manual_order(self, symbol: str, side: str, type: str, qty: float | None,
+                                 price: float | None = None, stop_price: float | None = None,
+                                 client_order_id: str = "") -> Any:
+        """Send a user's order to the exchange; on the tape when this returns. A refusal by the
+        exchange is recorded as a rejected order and raised as ``OrderRejected``."""
+        if self.broker is None or self.broker._exchange is None:
+            raise SessionNotRunning("the exchange connection is not up yet",
+                                    session_id=self.session.session_id)
+        if type not in ("market", "limit") or qty is None:
+            raise OrderRejected(
+                f"live sessions take market and limit orders with a quantity, not {type!r}",
+                session_id=self.session.session_id,
+                details=[{"field": "type", "message": "market or limit, with qty"}],
+            )
+        known = self._by_user_id.get(client_order_id) if client_order_id else None
+        order = await self.broker.submit(symbol, side, type, qty, price, client_id=known)
+        if client_order_id:
+            self._by_user_id[client_order_id] = order.client_order_id
+        await self._record([order])
+        if order.status == "rejected":
+            raise OrderRejected(f"the exchange refused the order: {order.reason}",
+                                session_id=self.session.session_id,
+                                details=[{"field": "order", "message": order.reason}])
+        return order
+
+    async def finish(self, reason: str) -> None:
+        if self.broker is None:
+            return
+        try:
+            if reason != "suspended" and self.broker._exchange is not None:
+                for order in [o for o in self.broker.orders.values() if o.is_live]:
+                    await self.broker.cancel(order.client_order_id)
+                    await self._record([order])
+        except PapertapeError as exc:
+            self._log.error("live.cancel_on_stop_failed", error=exc.message)
+        finally:
+            await self.broker.close()
+
+    def detail(self) -> dict[str, Any]:
+        broker = self.broker
+        return {"live": {
+            "exchange": f"unreachable: {self._exchange_error}" if self._exchange_error else "reachable",
+            "open_orders": sum(1 for o in broker.orders.values() if o.is_live) if broker else 0,
+            "balances": broker.balances if broker else {},
+            "last_reconciliation": self._last_reconcile,
+        }}
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"live_next_order": self.broker.next_number} if self.broker else {}
+
+    # --- helpers ------------------------------------------------------------------------------
+    async def _sync(self) -> None:
+        try:
+            if self.broker._exchange is None:
+                await self._reconciled(await self.broker.open())
+            elif self._needs_reconcile:
+                await self._reconciled(await self.broker.reconcile())
+            changed = await self.broker.poll()
+        except PapertapeError as exc:
+            if exc.code != "exchange_unavailable":
+                raise
+            self._unreachable(exc)
+            return
+        self._exchange_error = ""
+        await self._record(changed)
+
+    def _unreachable(self, exc: PapertapeError) -> None:
+        if not self._exchange_error:
+            self._log.warning("live.exchange_unreachable", error=exc.message)
+        self._exchange_error = exc.message
+        self._needs_reconcile = True
+
+    async def _reconciled(self, report: Any) -> None:
+        self._needs_reconcile = False
+        self._exchange_error = ""
+        self._last_reconcile = {"at": self.ctx.now(), **asdict(report)}
+        await self.ctx.publish("reconciliation", self._last_reconcile)
+        await self._record(list(self.broker.orders.values()))
+
+    async def _record(self, orders: list) -> None:
+        """Write the orders' current state and their fills not yet on the tape, then publish."""
+        if not orders:
+            return
+        session_id = self.session.session_id
+        rows = [order.record(session_id) for order in orders]
+        fills = [f for order in orders for f in order.fills if f.fill_id not in self._recorded_fills]
+        await self.ctx.store.record_orders(rows)
+        if fills:
+            await self.ctx.store.record_fills(fills)
+            self._recorded_fills.update(f.fill_id for f in fills)
+        for record in rows:
+            await self.ctx.publish("order", record._asdict())
+        for fill in fills:
+            await self.ctx.publish("fill", fill._asdict())
