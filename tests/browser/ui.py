@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 def choose(page: Page, label: str, option: str | re.Pattern[str], *, scope=None) -> None:
     """Pick an option of a Mantine Select by its label."""
     root = scope or page
-    root.get_by_label(label, exact=True).click()
+    root.get_by_role("textbox", name=label, exact=True).click()
     page.get_by_role("option", name=option).first.click()
 
 

@@ -44,6 +44,7 @@ export function ConnectionIndicator() {
         data-testid="connection-indicator"
         data-status={info.status}
         tabIndex={0}
+        styles={{ label: { overflow: "visible" } }}
       >
         {label}
       </Badge>

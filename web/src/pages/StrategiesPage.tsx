@@ -1,4 +1,4 @@
-import { Badge, Code, Paper, Stack, Text, Title } from "@mantine/core";
+import { Code, Paper, Stack, Text, Title } from "@mantine/core";
 import { useStrategies } from "../api/hooks";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RecordTable } from "../components/RecordTable";
@@ -19,7 +19,7 @@ export function StrategiesPage() {
           testId="strategies"
           columns={[
             { key: "name", label: "Name", render: (s) => <Code>{s.name}</Code> },
-            { key: "kind", label: "Kind", render: (s) => <Badge variant="light">{String(s.kind ?? "—")}{s.base && s.base !== s.name ? ` · ${String(s.base)}` : ""}</Badge> },
+            { key: "kind", label: "Kind", render: (s) => <Text size="sm" c="teal" style={{ whiteSpace: "nowrap" }}>{String(s.kind ?? "—")}{s.base && s.base !== s.name ? ` · ${String(s.base)}` : ""}</Text> },
             { key: "description", label: "Description", render: (s) => s.description ?? "" },
             {
               key: "params",

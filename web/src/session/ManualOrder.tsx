@@ -22,7 +22,7 @@ export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols
     if (type === "stop") body.stop_price = numberOrBlank(price) as number;
     place.mutate(body, {
       onSuccess: ({ status, data }) =>
-        notifyInfo(`Order ${status.replace(/_/g, " ")}`, `${side} ${qty} ${symbol}${data.status ? ` · ${String(data.status)}` : ""}`, "teal"),
+        notifyInfo(humanize(status), `${side} ${qty} ${symbol}${data.status ? ` · ${String(data.status)}` : ""}`, "teal"),
     });
   };
   return (
@@ -44,4 +44,9 @@ export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols
       <ErrorNotice error={place.error} title="Order rejected" />
     </Stack>
   );
+}
+
+function humanize(status: string): string {
+  const text = status.replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

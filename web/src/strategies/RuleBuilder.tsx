@@ -45,15 +45,15 @@ export function RuleBuilder() {
   const fields = (
     <>
       <SimpleGrid cols={3} spacing="sm">
-        <TextInput label="Name" value={form.name} onChange={(e) => set("name", e.currentTarget.value)} error={errors.for("name")} />
+        <TextInput label="Strategy name" value={form.name} onChange={(e) => set("name", e.currentTarget.value)} error={errors.for("name")} />
         <TextInput label="Description" value={form.description} onChange={(e) => set("description", e.currentTarget.value)} error={errors.for("description")} />
         <NumberInput label="Bar interval (s)" value={form.barInterval} onChange={(v) => set("barInterval", v)} error={p("bar_interval")} />
       </SimpleGrid>
       <Text fw={600} size="sm">Indicators</Text>
       {form.indicators.map((ind, index) => (
         <Group key={ind.id} gap="xs" align="flex-end" wrap="nowrap">
-          <TextInput size="xs" label="Name" value={ind.alias} onChange={(e) => setIndicator(ind.id, { alias: e.currentTarget.value })} w={110} error={p(`indicators.${ind.alias}`)} />
-          <Select size="xs" label="Type" data={INDICATOR_TYPES} value={ind.type} onChange={(type) => type && setIndicator(ind.id, { type })} w={140} allowDeselect={false} />
+          <TextInput size="xs" label="Indicator" aria-label={`Indicator ${index + 1} name`} value={ind.alias} onChange={(e) => setIndicator(ind.id, { alias: e.currentTarget.value })} w={110} error={p(`indicators.${ind.alias}`)} />
+          <Select size="xs" label="Type" aria-label={`Indicator ${index + 1} type`} data={INDICATOR_TYPES} value={ind.type} onChange={(type) => type && setIndicator(ind.id, { type })} w={140} allowDeselect={false} />
           {(INDICATOR_FIELDS[ind.type] ?? []).map((field) =>
             field === "source" ? (
               <Select key={field} size="xs" label="Source" data={BAR_FIELDS} value={ind.source} onChange={(v) => v && setIndicator(ind.id, { source: v })} w={100} allowDeselect={false} />

@@ -1,0 +1,83 @@
+"""The Data and Strategies pages, and manual paper orders, against the real server."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.conftest import shared_file
+from tests.browser.ui import choose, expect_live, expect_state, fill_number
+
+pytestmark = pytest.mark.browser
+
+
+def test_data_page_lists_imports_and_charts_datasets(page, backend, console):
+    page.goto("/data")
+    expect_live(page)
+    table = page.get_by_test_id("datasets")
+    for name in backend.datasets:
+        expect(table.get_by_role("row").filter(has_text=name)).to_have_count(1)
+
+    form = page.get_by_role("form", name="Import a dataset")
+    form.locator("input[type=file]").set_input_files(str(shared_file("binance-futures_ethusdt_trades_2023-02-02.csv")))
+    form.get_by_label("Name", exact=True).fill("eth-trades")
+    form.get_by_label("Symbol", exact=True).fill("ETH_USDT")
+    form.get_by_role("button", name="Import").click()
+    row = table.get_by_role("row").filter(has_text="eth-trades")
+    expect(row).to_contain_text("1,000")
+    expect(row).to_contain_text("ETH_USDT")
+
+    choose(page, "Recorded source", "dataset btc-1m")
+    chart = page.get_by_test_id("price-chart")
+    expect(chart.locator("canvas").first).to_be_visible()
+    expect(page.get_by_text("bars (the server sends at most the last 5,000)")).to_be_visible()
+    screenshot(page, "data-page")
+    assert console.errors == []
+
+
+def test_rule_builder_shows_server_validation_then_saves(page, backend, console):
+    page.goto("/strategies")
+    expect_live(page)
+    strategies = page.get_by_test_id("strategies")
+    expect(strategies.get_by_role("row").filter(has_text="sma_cross")).to_have_count(1)
+    builder = page.get_by_test_id("rule-builder")
+    builder.get_by_label("Strategy name", exact=True).fill("ui_ema_cross")
+    fill_number(page, "Stop-loss %", "150", scope=builder)
+    builder.get_by_role("button", name="Validate and save").click()
+    stop_loss = builder.get_by_label("Stop-loss %", exact=True)
+    expect(stop_loss).to_have_attribute("aria-invalid", "true")
+    expect(builder.get_by_test_id("rule-error")).to_be_visible()
+    screenshot(page, "strategies-rule-validation-error")
+
+    fill_number(page, "Stop-loss %", "2", scope=builder)
+    builder.get_by_role("button", name="Validate and save").click()
+    expect(strategies.get_by_role("row").filter(has_text="ui_ema_cross")).to_have_count(1)
+    expect(builder.get_by_test_id("rule-error")).to_have_count(0)
+    screenshot(page, "strategies-page")
+    assert [e for e in console.errors if "invalid_strategy_params" not in e and "422" not in e] == []
+
+
+def test_manual_buy_in_a_paper_session_fills(page, backend, console):
+    session_id = backend.start_session(
+        mode="paper", symbols=["BTC_USDT"],
+        market={"source": "replay", "dataset": "btc-1m", "speed": 60},
+    )
+    page.goto(f"/sessions/{session_id}")
+    expect_state(page, "running")
+    expect(page.get_by_test_id("live-price-value").first).not_to_have_text("no price yet", timeout=15_000)
+    order = page.get_by_test_id("manual-order")
+    fill_number(page, "Quantity", "0.01", scope=order)
+    order.get_by_role("button", name="Buy").click()
+    page.get_by_role("tab", name="Fills").click()
+    fills = page.get_by_test_id("fills")
+    expect(fills.get_by_role("row").filter(has_text="buy")).to_have_count(1, timeout=20_000)
+    page.get_by_role("tab", name="Positions").click()
+    expect(page.get_by_test_id("positions").get_by_role("row").filter(has_text="BTC_USDT")).to_have_count(1)
+    with backend.api() as client:
+        recorded = client.get(f"/sessions/{session_id}/fills").json()["data"]["items"]
+    assert len(recorded) == 1 and recorded[0]["side"] == "buy"
+    screenshot(page, "session-manual-buy")
+    with backend.api() as client:
+        assert client.post(f"/sessions/{session_id}/stop").status_code == 200
+    assert console.errors == []
