@@ -13,10 +13,11 @@ What fills, when and at what price:
   a resting limit fills (maker, at its price) only when a print trades *through* it, for at most
   the printed quantity.
 - **Bars**: a market order fills at the next bar's open (± slippage), or at the deciding bar's
-  close with ``bar_fill="close"``. A resting buy limit fills at ``min(open, limit)`` when the bar's
-  low goes below it, a buy stop at ``max(open, stop)`` when the high reaches it (mirrored for
-  sells). Within one bar, stops are checked before limits (the conservative reading of a bar
-  that touched both a stop-loss and a take-profit).
+  close with ``bar_fill="close"``. A new buy limit already marketable at the next open fills
+  there (taker); otherwise it rests and fills at its price (maker) once a bar's low goes below
+  it; a buy stop fills at ``max(open, stop)`` when the high reaches it (mirrored for sells).
+  Within one bar, stops are checked before limits (the conservative reading of a bar that
+  touched both a stop-loss and a take-profit).
 - Fees: ``taker`` or ``maker`` rate × notional, in the quote currency.
 - The portfolio limits each fill to what the account can pay for (``Portfolio.fillable``); the
   part it cannot is cancelled with reason ``insufficient_funds``.
@@ -185,10 +186,11 @@ class PaperVenue:
                     self._take(order, self._slipped(order, price), bar.ts)
             elif order.type == LIMIT:
                 limit = order.price
-                if (bar.open <= limit) if buy else (bar.open >= limit):
-                    self._take(order, bar.open, bar.ts)  # marketable at the open
-                elif (bar.low < limit) if buy else (bar.high > limit):
-                    order.maker = True
+                if not order.maker and ((bar.open <= limit) if buy else (bar.open >= limit)):
+                    self._take(order, bar.open, bar.ts)  # marketable on arrival, at the open
+                    continue
+                order.maker = True  # resting: it fills at its own price, even after a gap
+                if (bar.low < limit) if buy else (bar.high > limit):
                     self._fill(order, self._want(order, limit, bar.ts), limit, bar.ts, True)
             else:
                 self._take(order, self._slipped(order, bar.open), bar.ts)

@@ -276,3 +276,16 @@ def test_restore_rebuilds_from_fills_and_keeps_only_manual_orders():
     assert cancelled.status == "cancelled" and cancelled.reason == "strategy_restarted"
     new = resumed.place_manual_order(S, "sell", "market", 1.0)
     assert new.order_id not in {o.order_id for o in first.orders}
+
+
+def test_bar_limit_marketable_on_arrival_vs_resting_through_a_gap():
+    e = engine()
+    e.process([bar(0, 100, 101, 99, 100)])
+    fresh = e.place_manual_order(S, "buy", "limit", 1.0, price=101.0)
+    e.process([bar(60_000_000, 99, 100, 98, 99)])  # opens below the limit: taker at the open
+    assert [(f.order_id, f.price, f.liquidity) for f in e.fills] == [(fresh.order_id, 99, "taker")]
+    resting = e.place_manual_order(S, "buy", "limit", 1.0, price=97.0)
+    e.process([bar(120_000_000, 99, 100, 98, 99)])  # rests
+    e.process([bar(180_000_000, 95, 96, 94, 95)])  # gaps through it: filled at its own price
+    assert (e.fills[-1].order_id, e.fills[-1].price, e.fills[-1].liquidity) == \
+        (resting.order_id, 97.0, "maker")
