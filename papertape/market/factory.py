@@ -14,12 +14,17 @@ def build_source(session: Session, store: Store) -> MarketSource:
     if market["source"] == "replay":
         speed = 0.0 if session.mode is Mode.BACKTEST else float(market["speed"])
         return ReplaySource(store, market["dataset"], session.symbols, speed, resume_after)
-    from papertape.market.exchange.feed import ExchangeSource
+    from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 
+    defaults = FeedOptions()  # sessions recorded before these settings existed keep the defaults
     return ExchangeSource(
         session.symbols,
         market["exchange"],
         market["market_type"],
         resume_after=resume_after,
         session_id=session.session_id,
+        options=FeedOptions(
+            book_depth=market.get("book_depth", defaults.book_depth),
+            book_interval=market.get("book_interval", defaults.book_interval),
+        ),
     )

@@ -28,6 +28,15 @@ class MarketConfig(Strict):
     speed: float = Field(
         1.0, ge=0, le=1_000_000, description="replay speed; 0 replays as fast as possible"
     )
+    book_depth: int | None = Field(
+        20, ge=1, le=5_000,
+        description="exchange source: book levels per side in each snapshot; null keeps every "
+        "level of the local book",
+    )
+    book_interval: float = Field(
+        1.0, ge=0, le=3_600,
+        description="exchange source: seconds between two book snapshots of a symbol (0: each update)",
+    )
 
     @model_validator(mode="after")
     def _replay_needs_dataset(self) -> MarketConfig:

@@ -104,3 +104,20 @@ def test_unreachable_exchange_session_starts_and_reports_reconnecting(served):
         assert failed["error_code"] == "unknown_symbol"
     else:  # the list loaded within the start's wait: refused up front
         assert started.json()["error_code"] == "unknown_symbol"
+
+
+def test_book_depth_and_interval_come_from_the_session_config(served):
+    client, _ = served
+    body = {"mode": "collect", "symbols": ["BTC_USDT"],
+            "market": {"market_type": "swap", "book_depth": 5, "book_interval": 0}}
+    started = client.post("/sessions/start", json=body)
+    assert started.status_code == 201, started.text
+    session_id = started.json()["data"]["session_id"]
+    _wait(lambda: client.get(f"/sessions/{session_id}").json()["data"]["counters"]["rows_written"]["book"] > 0)
+    assert client.post("/sessions/stop", json={"session_id": session_id}).status_code == 200
+    store = client.app.state.store
+    books = client.portal.call(store.read_books, session_id, ["BTC_USDT"], 0, 2**62)
+    # the recorded snapshot holds 100 bid levels and no asks (see tests/support/market_tapes.py)
+    assert books and all(len(b.bids) == 5 and len(b.asks) <= 5 for b in books)
+    bad = client.post("/sessions/start", json={**body, "market": {"book_depth": 0}})
+    assert bad.status_code == 422 and bad.json()["error_code"] == "validation_error"

@@ -6,7 +6,7 @@ Which file feeds which market of the double (each file is what it is; no values 
 | double market | trades | order book |
 |---|---|---|
 | ``BTC/USDT`` spot | Binance spot BTCUSDT trades, 2021-01-08 | Binance spot best bid/ask quotes of the same 40 s (1 level a side) |
-| ``BTC/USDT:USDT`` swap | none | Binance USD-M 100-level snapshot, then its recorded diff message applied |
+| ``BTC/USDT:USDT`` swap | none | Binance USD-M snapshot (the file holds 100 bid levels, no asks), then its recorded diff message (77 ask, 23 bid changes) applied |
 | ``ETH/USDT:USDT`` swap | Binance USD-M ETHUSDT trades, 2023-02-02 | none |
 | ``XRP/ETH`` spot | Binance spot XRPETH trades, 2019-10 | none |
 
