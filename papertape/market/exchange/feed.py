@@ -52,6 +52,7 @@ log = structlog.get_logger("papertape.exchange.feed")
 TRADES, BOOK = "trades", "book"
 _CLOSED = object()
 _RECENT_IDS = 5_000
+GAP_SPANS_KEPT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,12 @@ class FeedOptions:
 
 @dataclass(slots=True)
 class ExchangeFeedStatus(FeedStatus):
-    """``FeedStatus`` plus what a live feed can say per symbol."""
+    """``FeedStatus`` plus what a live feed can say per symbol.
+
+    ``reconnects`` counts retries (every failed attempt to load the market list or to read a
+    stream, then retried after a backoff); ``gaps`` counts outages after which a stream that had
+    delivered data resumed: data published meanwhile was missed. ``symbols[s]`` holds the
+    symbol's state, its counts and the spans of its last ``GAP_SPANS_KEPT`` gaps."""
 
     duplicates: int = 0
     out_of_order: int = 0
@@ -310,9 +316,9 @@ class ExchangeSource(MarketSource):
             return
         if stream.had_data and stream.down_since is not None:
             self.status.gaps += 1
-            self._symbol_detail(stream.symbol).setdefault("gap_spans", []).append(
-                {"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us}
-            )
+            spans = self._symbol_detail(stream.symbol).setdefault("gap_spans", [])
+            spans.append({"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us})
+            del spans[:-GAP_SPANS_KEPT]
             self._log.warning(
                 "feed.gap", symbol=stream.symbol, stream=stream.kind,
                 seconds=round((now_us - stream.down_since) / MICROS, 3),
