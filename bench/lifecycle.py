@@ -1,0 +1,296 @@
+"""Session lifecycle benchmark: start/stop latency with many running sessions, the server's peak
+memory with them, and how fast session events are appended.
+
+    uv run python bench/lifecycle.py              # 100 sessions, SQLite and (if it starts) QuestDB
+    uv run python bench/lifecycle.py --quick      # smoke run: 10 sessions, SQLite only
+    uv run python bench/lifecycle.py --sessions 50 --no-questdb
+
+What it does, per store:
+1. imports the shared real trades (``binance_btcusdt_trades_2021-01-08.parquet``: 2,001 BTCUSDT
+   prints over ~40 s) as a dataset, and starts a real ``papertape serve`` process on the store;
+2. baseline: starts one paper session replaying it at speed 1 and stops it, several times (one
+   running session at a time);
+3. starts N such sessions one after the other (each answer comes once the session is running),
+   checks that all N are running, then stops them one after the other (each answer comes once
+   the session has stopped): latency p50/p99 of each, and the ratio to the baseline;
+4. samples the server process's RSS (psutil) every 20 ms throughout: idle, with N running, peak;
+5. in-process, directly on the store: session events appended per second, in batches of 100 and
+   one by one.
+
+Targets (issue 2): stop p99 < 50 ms with 100 running sessions; < 1 GiB RSS for 100 running.
+A benchmark, not a test: it prints figures and exits 0 unless something broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from papertape.domain.ids import new_session_id  # noqa: E402
+from papertape.domain.session import Mode, NewEvent, Session, SessionState  # noqa: E402
+from papertape.market.importers import import_dataset  # noqa: E402
+from papertape.store import open_store  # noqa: E402
+from tests.support.server import ServerProcess  # noqa: E402
+
+TRADES = ROOT.parent / "shared" / "data" / "market" / "binance_btcusdt_trades_2021-01-08.parquet"
+DATASET = "btc_trades"
+MiB = 1024 * 1024
+
+
+def session_body(speed: float) -> dict:
+    return {"mode": "paper", "symbols": ["BTC_USDT"], "strategies": [],
+            "market": {"source": "replay", "dataset": DATASET, "speed": speed}}
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Figures:
+    store: str
+    rows: list[tuple[str, float, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: float, unit: str, ratio: str = "") -> None:
+        self.rows.append((name, value, unit, ratio))
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int, every: float = 0.02):
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.every = every
+        self.peak = 0
+        self.last = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.last = self.process.memory_info().rss
+            except psutil.Error:
+                return
+            self.peak = max(self.peak, self.last)
+            time.sleep(self.every)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def timed(http: httpx.Client, method: str, path: str, **kwargs) -> tuple[float, httpx.Response]:
+    began = time.perf_counter()
+    response = http.request(method, path, **kwargs)
+    return (time.perf_counter() - began) * 1000, response
+
+
+def start_session(http: httpx.Client, speed: float) -> tuple[float, str]:
+    ms, response = timed(http, "POST", "/sessions/start", json=session_body(speed))
+    if response.status_code != 201:
+        raise RuntimeError(f"start answered {response.status_code}: {response.text}")
+    return ms, response.json()["data"]["session_id"]
+
+
+def stop_session(http: httpx.Client, session_id: str) -> tuple[float, dict]:
+    ms, response = timed(http, "POST", f"/sessions/{session_id}/stop")
+    if response.status_code != 200:
+        raise RuntimeError(f"stop answered {response.status_code}: {response.text}")
+    return ms, response.json()["data"]
+
+
+async def prepare_store(url: str) -> None:
+    store = await open_store(url)
+    try:
+        await import_dataset(store, str(TRADES), DATASET, "BTC_USDT", None)
+    finally:
+        await store.close()
+
+
+def lifecycle(figures: Figures, url: str, workdir: Path, sessions: int, baseline_runs: int,
+              speed: float) -> None:
+    asyncio.run(prepare_store(url))
+    server = ServerProcess(url, workdir / f"server-{figures.store}.log").start()
+    sampler = RssSampler(server.process.pid)
+    sampler.start()
+    try:
+        time.sleep(0.5)
+        idle_rss = sampler.last
+        with server.client() as http:
+            # warm-up: the first session pays for imports and caches
+            stop_session(http, start_session(http, speed)[1])
+            base_start, base_stop = [], []
+            for _ in range(baseline_runs):
+                ms, session_id = start_session(http, speed)
+                base_start.append(ms)
+                ms, _ = stop_session(http, session_id)
+                base_stop.append(ms)
+
+            began = time.monotonic()
+            starts, ids = [], []
+            for _ in range(sessions):
+                ms, session_id = start_session(http, speed)
+                starts.append(ms)
+                ids.append(session_id)
+            start_wall = time.monotonic() - began
+            time.sleep(1.0)  # let them all settle into replaying
+            running = http.get("/health").json()["data"]["running_sessions"]
+            listed = http.get("/sessions", params={"state": "running", "limit": 500}).json()
+            running_ids = {s["session_id"] for s in listed["data"]["sessions"]}
+            still = sum(1 for i in ids if i in running_ids)
+            rss_running = sampler.last
+            if still < sessions:
+                figures.notes.append(
+                    f"only {still} of {sessions} sessions were still running when the stops began "
+                    f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)")
+
+            stops, via = [], {"controller": 0, "already_stopped": 0}
+            for session_id in ids:
+                ms, data = stop_session(http, session_id)
+                stops.append(ms)
+                via[data["stopped_via"]] += 1
+            after = http.get("/health").json()["data"]["running_sessions"]
+    finally:
+        sampler.stop()
+        server.stop()
+
+    b50, b99 = pct(base_start, 50), pct(base_start, 99)
+    s50, s99 = pct(starts, 50), pct(starts, 99)
+    figures.add("start latency p50, 0 running (baseline)", b50, "ms")
+    figures.add("start latency p99, 0 running (baseline)", b99, "ms")
+    figures.add(f"start latency p50, up to {sessions} running", s50, "ms", f"{s50 / b50:.2f}x")
+    figures.add(f"start latency p99, up to {sessions} running", s99, "ms", f"{s99 / b99:.2f}x")
+    b50, b99 = pct(base_stop, 50), pct(base_stop, 99)
+    t50, t99 = pct(stops, 50), pct(stops, 99)
+    figures.add("stop latency p50, 1 running (baseline)", b50, "ms")
+    figures.add("stop latency p99, 1 running (baseline)", b99, "ms")
+    figures.add(f"stop latency p50, {sessions} running", t50, "ms", f"{t50 / b50:.2f}x")
+    figures.add(f"stop latency p99, {sessions} running", t99, "ms",
+                f"{t99 / b99:.2f}x; target < 50 ms: {'met' if t99 < 50 else 'NOT met'}")
+    figures.add("sessions running when the stops began", float(still), "sessions",
+                f"/health said {running}")
+    figures.add("stops that stopped a running session (controller)", float(via["controller"]),
+                "stops", f"{via['already_stopped']} already stopped; {after} running after")
+    figures.add("server RSS idle", idle_rss / MiB, "MiB")
+    figures.add(f"server RSS with {sessions} running", rss_running / MiB, "MiB",
+                f"{rss_running / idle_rss:.2f}x idle")
+    figures.add("server peak RSS", sampler.peak / MiB, "MiB",
+                f"target < 1024 MiB: {'met' if sampler.peak < 1024 * MiB else 'NOT met'}")
+
+
+async def append_rates(figures: Figures, url: str, batched: int, single: int) -> None:
+    store = await open_store(url)
+    try:
+        now = time.time_ns() // 1000
+        rates = {}
+        for label, total, size in (("batches of 100", batched, 100), ("one by one", single, 1)):
+            draft = Session(session_id=new_session_id(), mode=Mode.PAPER,
+                            state=SessionState.STARTING, symbols=("BTC_USDT",),
+                            config={"bench": label}, created_at=now, updated_at=now)
+            session = await store.create_session(
+                draft, NewEvent("state", {"from": None, "to": "starting"}, now))
+            began = time.perf_counter()
+            for offset in range(0, total, size):
+                await store.append_events(session.session_id, [
+                    NewEvent("bench", {"i": offset + k, "price": 100.0}, now + offset + k)
+                    for k in range(size)
+                ])
+            rates[label] = total / (time.perf_counter() - began)
+            tail = await store.list_events(session.session_id, total - 1, 10)
+            if not tail or tail[-1].seq != total + 1:
+                raise RuntimeError(f"events missing after appending {total} ({label})")
+        figures.add("events appended/s, batches of 100 (direct on the store)",
+                    rates["batches of 100"], "events/s",
+                    f"{rates['batches of 100'] / rates['one by one']:.1f}x one by one")
+        figures.add("events appended/s, one by one (direct on the store)", rates["one by one"],
+                    "events/s")
+    finally:
+        await store.close()
+
+
+def print_table(all_figures: list[Figures]) -> None:
+    print()
+    print("| store | figure | value | unit | vs baseline / target |")
+    print("|---|---|---|---|---|")
+    for figures in all_figures:
+        for name, value, unit, ratio in figures.rows:
+            shown = f"{value:,.0f}" if value >= 1000 or unit in ("sessions", "stops") \
+                else f"{value:,.1f}"
+            print(f"| {figures.store} | {name} | {shown} | {unit} | {ratio} |")
+    for figures in all_figures:
+        for note in figures.notes:
+            print(f"note ({figures.store}): {note}")
+
+
+def questdb_url(workdir: Path):
+    try:
+        from papertape.devtools.questdb_server import QuestDBServer
+
+        server = QuestDBServer(workdir / "questdb")
+        server.start()
+        return server
+    except Exception as exc:  # no Java, no jar, no port: say so and go on
+        print(f"note: QuestDB skipped: it could not be started here ({type(exc).__name__}: "
+              f"{str(exc)[:200]})", flush=True)
+        return None
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 10 sessions, SQLite")
+    parser.add_argument("--sessions", type=int, default=None)
+    parser.add_argument("--speed", type=float, default=1.0, help="replay speed of the sessions")
+    parser.add_argument("--no-questdb", action="store_true")
+    args = parser.parse_args(argv)
+    sessions = args.sessions or (10 if args.quick else 100)
+    baseline_runs = 5 if args.quick else 20
+    batched, single = (2_000, 200) if args.quick else (50_000, 3_000)
+    use_questdb = not (args.quick or args.no_questdb)
+
+    print(f"lifecycle bench: {sessions} paper sessions replaying {TRADES.name} at speed "
+          f"{args.speed}; {psutil.cpu_count()} cores, load average "
+          f"{', '.join(f'{x:.1f}' for x in psutil.getloadavg())}", flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="papertape-bench-lifecycle-"))
+    results: list[Figures] = []
+    questdb = None
+    try:
+        sqlite = Figures("sqlite")
+        url = f"sqlite:///{workdir / 'server.db'}"
+        lifecycle(sqlite, url, workdir, sessions, baseline_runs, args.speed)
+        asyncio.run(append_rates(sqlite, f"sqlite:///{workdir / 'events.db'}", batched, single))
+        results.append(sqlite)
+        if use_questdb:
+            questdb = questdb_url(workdir)
+            if questdb is not None:
+                quest = Figures("questdb")
+                lifecycle(quest, questdb.url, workdir, sessions, baseline_runs, args.speed)
+                asyncio.run(append_rates(quest, questdb.url, batched, single))
+                results.append(quest)
+        elif not args.no_questdb:
+            print("note: QuestDB skipped in --quick mode", flush=True)
+    finally:
+        if questdb is not None:
+            questdb.stop()
+        print_table(results)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
