@@ -45,6 +45,14 @@ PERMANENT = {
 RowWriter = Callable[[Buffer, Any], None]
 
 
+def is_permanent(exc: QuestDBError) -> bool:
+    """An error retrying cannot fix: bad data, bad config, refused credentials, or the server
+    rejecting the rows themselves (HTTP 400 ``"code":"invalid"``, e.g. a type that does not cast)."""
+    if exc.code in PERMANENT:
+        return True
+    return exc.code is QuestDBErrorCode.ServerFlushError and '"code":"invalid"' in str(exc)
+
+
 class IlpWriter:
     """One ILP/HTTP sender. Rows are built into a buffer on one thread while the previous buffer
     is flushed on another (the flush releases the GIL), at most one flush in flight, in order."""
@@ -118,7 +126,7 @@ class IlpWriter:
             except QuestDBError as exc:
                 self._drop_sender()
                 remaining = deadline - time.monotonic()
-                if exc.code in PERMANENT or remaining <= 0:
+                if is_permanent(exc) or remaining <= 0:
                     log.error("store.write.failed", session_id=session_id, table=table,
                               rows=count, attempts=attempt, error=str(exc))
                     raise StoreWriteFailed(
@@ -167,7 +175,7 @@ def trade_row(source: str) -> RowWriter:
         buffer.row(
             "trades",
             symbols=symbols,
-            columns={"trade_id": t.trade_id, "price": float(t.price), "qty": float(t.qty)},
+            columns={"trade_id": t.trade_id, "price": t.price, "qty": t.qty},  # ints cast too
             at=TimestampMicros(t.ts),
         )
 

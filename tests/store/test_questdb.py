@@ -233,3 +233,15 @@ async def test_a_collect_recording_survives_a_server_restart(own_server):
         assert len(await store.read_books(SESSION_ID, ["BTC_USDT"], 0, 2**62)) == len({b.ts for b in books})
     finally:
         await store.close()
+
+
+async def test_rows_the_server_rejects_fail_at_once_without_blind_retries(qstore):
+    bad = Trade(T0, "BTC_USDT", "not a price", 1.0, "buy", "1")  # type: ignore[arg-type]
+    with structlog.testing.capture_logs() as logs:
+        with pytest.raises(StoreWriteFailed, match="cast error"):
+            await qstore.write_trades("exec_20231114_221320_0000cafe", [bad])
+    assert [e["event"] for e in logs] == ["store.write.failed"]
+    assert logs[0]["attempts"] == 1 and logs[0]["session_id"] == "exec_20231114_221320_0000cafe"
+    good = Trade(T0, "BTC_USDT", 100, 1, "buy", "2")  # ints are written as the DOUBLE columns' values
+    await qstore.write_trades("exec_20231114_221320_0000cafe", [good])
+    assert await qstore.read_trades("exec_20231114_221320_0000cafe", ["BTC_USDT"], T0, T0 + 1) == [good]
