@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from papertape.domain.errors import StoreWriteFailed
-from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
+from papertape.domain.market import Candle, MarketEvent, Trade, event_price
 from papertape.domain.session import Mode, Session
 from papertape.engine.consumer import Consumer
 from papertape.engine.session_consumer import TradingConsumer

@@ -86,7 +86,7 @@ async def test_book_depth_is_configurable_up_to_the_full_local_book(hub: Exchang
         )
         run = Collector(source)
         try:
-            await run.until(lambda: run.of(BookSnapshot))
+            await run.until(lambda run=run: run.of(BookSnapshot))
             assert len(run.of(BookSnapshot)[0].bids) == expected
         finally:
             await source.close()
