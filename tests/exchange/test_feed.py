@@ -259,3 +259,24 @@ async def test_validate_symbols_cached_deferred_and_unknown_exchange(world: Doub
         await hub.validate_symbols("mexc", "swap", ["BTC_USDT", "XRP_ETH"])
     assert bad.value.details == [{"field": "symbols", "message": "XRP_ETH is not a swap market on mexc"}]
     assert world.calls["load_markets"] == loads  # the list was loaded once and cached
+
+
+async def test_a_long_stale_symbol_makes_the_feed_subscribe_afresh(world: DoubleWorld, hub: ExchangeHub):
+    source = ExchangeSource(
+        ["BTC_USDT"], "mexc", "spot", hub=hub,
+        options=FeedOptions(backoff_initial=0.02, backoff_max=0.1, stale_after=0.2, resubscribe_after=0.4),
+    )
+    run = Collector(source)
+    try:
+        await run.until(lambda: source.status.state == "live")
+        clients = len(world.instances)
+        world.silence("BTC/USDT")
+        await run.until(lambda: len(world.instances) > clients, timeout=5)  # a fresh exchange object
+        assert source.status.reconnects >= 1
+        world.silence("BTC/USDT", False)
+        before = len(run.of(Trade))
+        await run.until(lambda: source.status.state == "live" and len(run.of(Trade)) > before)
+        assert source.status.gaps >= 1  # what was published while it hung is counted as a gap
+        assert world.instances[clients - 1].closed  # the old connections were closed
+    finally:
+        await source.close()

@@ -66,6 +66,9 @@ class FeedOptions:
     watch_book: bool = True
     stale_after: float = 30.0
     """A symbol without any message for this long is ``stale``."""
+    resubscribe_after: float | None = 90.0
+    """A symbol stale for this long makes the feed drop its connections and subscribe afresh (a
+    socket can stay open while the exchange stopped sending); at most once per this period."""
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_batch: int = 5_000
@@ -124,7 +127,10 @@ class ExchangeSource(MarketSource):
         self.status: ExchangeFeedStatus = ExchangeFeedStatus()
         self._log = log.bind(exchange=exchange_id, market_type=market_type, session_id=session_id)
         self._queue: asyncio.Queue = asyncio.Queue(maxsize=self.options.queue_size)
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task] = []  # the connector and the watchdog
+        self._stream_tasks: list[asyncio.Task] = []
+        self._stale_since: dict[str, float] = {}
+        self._last_resubscribe = float("-inf")
         self._exchange: Any = None
         self._closed = False
         self._streams = {
@@ -176,10 +182,11 @@ class ExchangeSource(MarketSource):
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
+        tasks = self._tasks + self._stream_tasks
+        for task in tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2.0)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
         if self._exchange is not None:
             try:
                 await asyncio.wait_for(self._exchange.close(), 2.0)
@@ -204,7 +211,7 @@ class ExchangeSource(MarketSource):
     def _fail(self, error: PapertapeError) -> None:
         self._log.error("feed.failed", error_code=error.code, error=error.message)
         self.status.set("failed", error.message)
-        for task in self._tasks:
+        for task in self._tasks + self._stream_tasks:
             if task is not asyncio.current_task():
                 task.cancel()
         self._put_final(error)
@@ -228,13 +235,36 @@ class ExchangeSource(MarketSource):
             self._fail(exc)
             return
         self.status.set("connecting", f"subscribing to {', '.join(self.symbols)}")
-        started = time.monotonic()
-        self._last_message = dict.fromkeys(self.symbols, started)
-        for stream in self._streams.values():
-            self._tasks.append(
-                asyncio.create_task(self._run_stream(stream), name=f"feed-{stream.kind}-{stream.symbol}")
-            )
+        self._start_streams()
         self._tasks.append(asyncio.create_task(self._watchdog(), name="feed-watchdog"))
+
+    def _start_streams(self) -> None:
+        self._last_message = dict.fromkeys(self.symbols, time.monotonic())
+        self._stream_tasks = [
+            asyncio.create_task(self._run_stream(stream), name=f"feed-{stream.kind}-{stream.symbol}")
+            for stream in self._streams.values()
+        ]
+
+    async def _resubscribe(self, silent: list[str]) -> None:
+        """Drop every connection and subscribe again on a fresh exchange object."""
+        self._last_resubscribe = time.monotonic()
+        self.status.reconnects += 1
+        self._log.warning("feed.resubscribe", silent=silent)
+        for task in self._stream_tasks:
+            task.cancel()
+        await asyncio.wait(self._stream_tasks, timeout=2.0)
+        old, self._exchange = self._exchange, self.hub.create(self.exchange_id, self.market_type)
+        try:
+            await asyncio.wait_for(old.close(), 2.0)
+        except (Exception, asyncio.TimeoutError) as exc:
+            self._log.warning("feed.close_failed", error=describe(exc))
+        now_us = _now_us()
+        for stream in self._streams.values():
+            if stream.up:
+                stream.down_since = now_us
+            stream.up, stream.error = False, f"resubscribing: no data for {', '.join(silent)}"
+        self._refresh_status()
+        self._start_streams()
 
     def _require_capabilities(self) -> None:
         has = getattr(self._exchange, "has", {}) or {}
@@ -292,7 +322,8 @@ class ExchangeSource(MarketSource):
             self._stream_up(stream)
             events = self._trades(stream.symbol, data) if stream.kind == TRADES else self._book(stream.symbol, data)
             if events:
-                await self._queue.put(events)
+                # shielded: a stream cancelled for a resubscribe still hands over what it read
+                await asyncio.shield(self._queue.put(events))
 
     async def _stream_down(self, stream: _Stream, exc: BaseException, backoff: Backoff) -> None:
         message = describe(exc)
@@ -337,6 +368,7 @@ class ExchangeSource(MarketSource):
                 stale = now - last > self.options.stale_after
                 if stale and symbol not in self._stale:
                     self._stale.add(symbol)
+                    self._stale_since[symbol] = now
                     changed = True
                     self._log.warning("feed.stale", symbol=symbol, silent_s=round(now - last, 1))
                 elif not stale and symbol in self._stale:
@@ -344,6 +376,11 @@ class ExchangeSource(MarketSource):
                     changed = True
             if changed:
                 self._refresh_status()
+            limit = self.options.resubscribe_after
+            if limit is not None and now - self._last_resubscribe >= limit:
+                silent = sorted(s for s in self._stale if now - self._stale_since[s] >= limit)
+                if silent:
+                    await self._resubscribe(silent)
 
     def _refresh_status(self) -> None:
         """Derive the feed's state from its streams: any stream down → ``reconnecting``; else any
@@ -365,7 +402,8 @@ class ExchangeSource(MarketSource):
             what = f"{self.exchange_id} unreachable" if len(down) == len(self._streams) else (
                 f"{first.symbol} {first.kind} stream down"
             )
-            self.status.set("reconnecting", f"{what}: {first.error}")
+            message = first.error if first.error.startswith("resubscribing") else f"{what}: {first.error}"
+            self.status.set("reconnecting", message)
         elif self._stale:
             silent = ", ".join(sorted(self._stale))
             self.status.set("stale", f"no data for {self.options.stale_after:g} s: {silent}")
