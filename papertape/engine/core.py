@@ -216,7 +216,7 @@ class Engine(VenueListener):
                     self.venue.on_trade(event)
                     next_equity = self._next_equity
                 state.price = price
-                if state.trade_subs:
+                if state.trade_subs and not self.halted:
                     self.ts = ts
                     for strategy in state.trade_subs:
                         strategy.on_trade(event)
@@ -224,9 +224,13 @@ class Engine(VenueListener):
                 pos = state.position
                 if pos.qty:
                     pos.mark = price
-                    if liq and symbol in liq:
-                        self.ts = ts
-                        self._check_liquidation(symbol, price, price)
+                    if liq:
+                        limit = liq.get(symbol)
+                        if limit is not None and (
+                                (price <= limit[0]) if limit[1] > 0 else (price >= limit[0])):
+                            self.ts = ts
+                            self._liquidate(symbol, limit[0])
+                            next_equity = self._next_equity
                 if ts >= next_equity:
                     self.ts = ts
                     self._sample(ts)
@@ -269,8 +273,9 @@ class Engine(VenueListener):
                 state.price = (event.bids[0][0] + event.asks[0][0]) / 2
                 if state.builders and not state.trade_bars:
                     self._mid_into_bars(state, event.ts, state.price)
-            for strategy in state.book_subs:
-                strategy.on_book(event)
+            if not self.halted:
+                for strategy in state.book_subs:
+                    strategy.on_book(event)
             low = high = state.price
         else:
             raise TypeError(f"not a market event: {event!r}")
