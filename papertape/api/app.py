@@ -53,12 +53,13 @@ def _warm_exchange_client() -> None:
     importlib.import_module("papertape.market.exchange.feed")
 
 
-async def _validate_exchange_symbols(config: Any) -> bool:
+async def _validate_exchange_session(config: Any) -> bool:
     """Check an exchange session's symbols against the exchange's cached market list (waits at
-    most ~2 s for a first load; see ``papertape.market.exchange.connector.validate_symbols``)."""
-    from papertape.market.exchange.connector import validate_config_symbols
+    most ~2 s for a first load) and a live session's keys; see
+    ``papertape.market.exchange.connector.validate_exchange_config``."""
+    from papertape.market.exchange.connector import validate_exchange_config
 
-    return await validate_config_symbols(config)
+    return await validate_exchange_config(config)
 
 
 def create_app(settings: AppSettings) -> FastAPI:
@@ -72,7 +73,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             stop_timeout=settings.stop_timeout,
             live_enabled=settings.live_enabled,
             source_factory=settings.source_factory,
-            **{"symbol_validator": _validate_exchange_symbols, **settings.service_options},
+            **{"symbol_validator": _validate_exchange_session, **settings.service_options},
         )
         app.state.store = store
         app.state.service = service

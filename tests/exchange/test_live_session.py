@@ -39,9 +39,11 @@ def test_live_session_without_keys_fails_to_start_with_a_clear_code(live_app):
     monkeypatch.delenv("PAPERTAPE_MEXC_API_KEY", raising=False)
     monkeypatch.delenv("PAPERTAPE_MEXC_SECRET", raising=False)
     response = client.post("/sessions/start", json=LIVE)
-    assert response.status_code >= 400
+    assert response.status_code == 422
     body = response.json()
-    assert "exchange_credentials_missing" in (body["error_code"], (body.get("details") or {}).get("error_code"))
+    assert body["error_code"] == "exchange_credentials_missing"
+    assert "PAPERTAPE_MEXC_API_KEY" in body["message"]
+    assert client.get("/sessions").json()["data"]["total"] == 0  # refused before it existed
 
 
 def test_live_session_places_tracks_and_cancels_orders(live_app):

@@ -224,8 +224,15 @@ async def validate_symbols(exchange_id: str, market_type: str, symbols: Sequence
     return await default_hub().validate_symbols(exchange_id, market_type, symbols)
 
 
-async def validate_config_symbols(config: Any) -> bool:
-    """``validate_symbols`` for a ``SessionConfig`` with an exchange source (the session
-    service's ``symbol_validator`` hook)."""
+async def validate_exchange_config(config: Any) -> bool:
+    """Start-time checks of a ``SessionConfig`` with an exchange source (the session service's
+    ``symbol_validator`` hook): the symbols (``validate_symbols``) and, for a live session, that
+    API keys for the exchange are configured (``CredentialsMissing``, 422, before the session
+    exists)."""
+    from papertape.market.exchange.credentials import load_credentials
+
     market = config.market
-    return await validate_symbols(market.exchange, market.market_type, config.symbols)
+    checked = await validate_symbols(market.exchange, market.market_type, config.symbols)
+    if getattr(config.mode, "value", config.mode) == "live":
+        load_credentials(market.exchange)
+    return checked
