@@ -91,7 +91,7 @@ class _BarBuilder:
 
 class _SymbolState:
     __slots__ = ("symbol", "price", "position", "builders", "trade_subs", "book_subs",
-                 "trade_bars")
+                 "trade_bars", "_split")
 
     def __init__(self, symbol: str, position: Position):
         self.symbol = symbol
@@ -99,8 +99,20 @@ class _SymbolState:
         self.position = position  # the portfolio's position object for this symbol
         self.builders: list[_BarBuilder] = []
         self.trade_bars = False  # bars are built from trades (else from book mids, if any)
+        self._split: tuple[int, list[_BarBuilder], list[Strategy]] | None = None
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
+
+
+    def split_for(self, interval: int) -> tuple[list[_BarBuilder], list[Strategy]]:
+        """For candles of ``interval`` seconds: the builders that aggregate them into longer
+        bars, and the strategies that take them as they are (cached per interval)."""
+        split = self._split
+        if split is None or split[0] != interval:
+            longer = [b for b in self.builders if b.interval > interval]
+            direct = [st for b in self.builders if b.interval <= interval for st in b.strategies]
+            split = self._split = (interval, longer, direct)
+        return split[1], split[2]
 
 
 class Engine(VenueListener):
@@ -116,6 +128,9 @@ class Engine(VenueListener):
             bar_fill=config.bar_fill,
         )
         self.risk = RiskManager(config.risk, config.cash)
+        self._close_fill = config.bar_fill == "close"
+        self._swap = config.market_type == SWAP
+        self._equity_interval = config.equity_interval_us
         self._watch_risk = (config.risk.daily_loss_limit is not None
                             or config.risk.max_drawdown_pct is not None)
         self.max_position_notional = config.risk.max_position_notional
@@ -250,21 +265,17 @@ class Engine(VenueListener):
         venue = self.venue
         kind = event.__class__
         if kind is Candle:
-            for builder in state.builders:
-                if builder.interval > event.interval:
-                    self._candle_into(state, builder, event)
+            longer, direct = state.split_for(event.interval)
+            for builder in longer:
+                self._candle_into(state, builder, event)
             if event.symbol in venue.open_orders:
                 venue.on_bar(event)
-            elif self.config.bar_fill == "close":
+            elif self._close_fill:
                 venue.last_bar[event.symbol] = event
             state.price = event.close
-            for builder in state.builders:
-                if builder.interval <= event.interval:
-                    if self.config.bar_fill == "close":
-                        venue.last_bar[event.symbol] = event
-                    for strategy in builder.strategies:
-                        if not self.halted:
-                            strategy.on_bar(event)
+            if not self.halted:
+                for strategy in direct:
+                    strategy.on_bar(event)
             low, high = event.low, event.high
         elif kind is BookSnapshot:
             if event.symbol in venue.open_orders:
@@ -324,7 +335,7 @@ class Engine(VenueListener):
     def _emit_bar(self, state: _SymbolState, builder: _BarBuilder) -> None:
         bar = Candle(builder.bar[0], state.symbol, builder.interval, *builder.bar[1:])
         builder.bar = None
-        if self.config.bar_fill == "close":
+        if self._close_fill:
             self.venue.last_bar[state.symbol] = bar
         if self.halted:
             return
@@ -444,16 +455,20 @@ class Engine(VenueListener):
 
     # --- equity, risk, liquidation ------------------------------------------------------------
     def _sample(self, ts: int, force: bool = False) -> None:
-        interval = self.config.equity_interval_us
+        """An equity point (on every fill, ``force``; else once per equity interval), then the
+        perpetuals' liquidation check and the risk kill switches."""
+        interval = self._equity_interval
         self._next_equity = ts - ts % interval + interval
         point = self.portfolio.equity_point(self.session_id, ts)
-        if force or not self.equity or self.equity[-1].ts != ts:
-            self.equity.append(point)
-        if self.equity_curve and self.equity_curve[-1][0] == ts:
-            self.equity_curve[-1] = (ts, point.equity)
+        equity = self.equity
+        if force or not equity or equity[-1].ts != ts:
+            equity.append(point)
+        curve = self.equity_curve
+        if curve and curve[-1][0] == ts:
+            curve[-1] = (ts, point.equity)
         else:
-            self.equity_curve.append((ts, point.equity))
-        if self.portfolio.market_type == SWAP:
+            curve.append((ts, point.equity))
+        if self._swap:
             self._update_liquidation_prices()
             if self.portfolio.below_maintenance():
                 self._liquidate(None, None)
