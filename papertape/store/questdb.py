@@ -135,36 +135,19 @@ CHECK_AFTER_IDLE = 0.5  # seconds
 
 
 class _Pool:
-    """A few PG-wire connections handed out one task at a time; broken ones are replaced."""
+    """A few PG-wire connections handed out one task at a time. A connection idle for a while
+    is proven with ``SELECT 1`` before use (a server restart leaves broken sockets in the pool);
+    when none can be had, it waits for the server until ``deadline`` (``time.monotonic``)."""
 
     def __init__(self, conninfo: str, size: int):
         self._conninfo = conninfo
         self._idle: asyncio.Queue[tuple[psycopg.AsyncConnection, float]] = asyncio.Queue()
         self._slots = asyncio.Semaphore(size)
 
-    async def _connect(self) -> psycopg.AsyncConnection:
-        return await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, prepare_threshold=None
-        )
-
     @asynccontextmanager
-    async def connection(self, *, checked: bool = False) -> AsyncIterator[psycopg.AsyncConnection]:
-        """A connection; ``checked`` first proves that one idle for a while still works (a
-        server restart leaves broken sockets in the pool), for statements that must not be
-        retried blindly."""
+    async def connection(self, deadline: float) -> AsyncIterator[psycopg.AsyncConnection]:
         async with self._slots:
-            conn = None
-            while conn is None and not self._idle.empty():
-                candidate, idle_since = self._idle.get_nowait()
-                conn = None if candidate.closed else candidate
-                if conn is not None and checked and time.monotonic() - idle_since > CHECK_AFTER_IDLE:
-                    try:
-                        await conn.execute("SELECT 1")
-                    except psycopg.OperationalError:
-                        await conn.close()
-                        conn = None
-            if conn is None:
-                conn = await self._connect()
+            conn = await self._usable(deadline)
             try:
                 yield conn
             except psycopg.OperationalError:
@@ -175,6 +158,32 @@ class _Pool:
                     await conn.close()
                 else:
                     self._idle.put_nowait((conn, time.monotonic()))
+
+    async def _usable(self, deadline: float) -> psycopg.AsyncConnection:
+        delay = 0.1
+        while True:
+            try:
+                while not self._idle.empty():
+                    conn, idle_since = self._idle.get_nowait()
+                    if conn.closed:
+                        continue
+                    if time.monotonic() - idle_since > CHECK_AFTER_IDLE:
+                        try:
+                            await conn.execute("SELECT 1")
+                        except psycopg.OperationalError:
+                            await conn.close()
+                            continue
+                    return conn
+                return await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, prepare_threshold=None
+                )
+            except psycopg.OperationalError as exc:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise
+                log.warning("store.unreachable.retry", store="questdb", error=str(exc).strip())
+                await asyncio.sleep(min(delay, remaining))
+                delay = min(delay * 2, 2.0)
 
     async def close(self) -> None:
         while not self._idle.empty():
@@ -195,25 +204,34 @@ class QuestDBStore(Store):
         self._unapplied: dict[str, int] = {}
 
     # plumbing ------------------------------------------------------------------------------
-    async def _query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[tuple]:
-        """Run a read; a connection broken by a server restart is replaced and tried once more."""
-        for attempt in (1, 2):
+    def _deadline(self) -> float:
+        """Until when an operation waits for an unreachable server (as ILP writes do)."""
+        return time.monotonic() + self.settings.write_retry_seconds
+
+    async def _query(
+        self, sql: str, params: Sequence[Any] = (), *, binary: bool = False, patient: bool = True
+    ) -> list[tuple]:
+        """Run a read. While the server is unreachable it is retried (reads are safe to repeat)
+        up to ``write_retry_seconds``, so a restart of QuestDB only slows callers down."""
+        deadline = self._deadline() if patient else time.monotonic()
+        while True:
             try:
-                async with self._pool.connection() as conn:
+                async with self._pool.connection(deadline) as conn:
                     cursor = conn.cursor(binary=binary)
                     await cursor.execute(sql, params)
                     return await cursor.fetchall()
             except psycopg.OperationalError as exc:
-                if attempt == 2:
+                if time.monotonic() >= deadline:
                     raise StoreUnavailable(f"QuestDB at {self.url} did not answer: {exc}") from exc
-        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def _control_conn(self) -> AsyncIterator[psycopg.AsyncConnection]:
-        """The connection control writes use, under the store's write lock."""
+        """The connection control writes use, under the store's write lock. Waiting for a
+        usable connection is safe; a statement that breaks mid-way is not retried blindly (it
+        may have been applied): it raises, and ``open`` repairs what it left half done."""
         async with self._control:
             try:
-                async with self._pool.connection(checked=True) as conn:
+                async with self._pool.connection(self._deadline()) as conn:
                     yield conn
             except psycopg.OperationalError as exc:
                 raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc
@@ -272,7 +290,7 @@ class QuestDBStore(Store):
 
     async def ping(self) -> bool:
         try:
-            return (await self._query("SELECT 1"))[0][0] == 1
+            return (await self._query("SELECT 1", patient=False))[0][0] == 1
         except (StoreUnavailable, psycopg.Error):
             return False
 

@@ -245,3 +245,42 @@ async def test_rows_the_server_rejects_fail_at_once_without_blind_retries(qstore
     good = Trade(T0, "BTC_USDT", 100, 1, "buy", "2")  # ints are written as the DOUBLE columns' values
     await qstore.write_trades("exec_20231114_221320_0000cafe", [good])
     assert await qstore.read_trades("exec_20231114_221320_0000cafe", ["BTC_USDT"], T0, T0 + 1) == [good]
+
+
+async def test_session_operations_wait_out_a_server_restart(own_server):
+    """While QuestDB restarts, reads and session writes wait for it (up to write_retry_seconds)
+    instead of failing: the runner that records a session's end does not lose it."""
+    store = QuestDBStore(own_server.url + "&write_retry_seconds=60")
+    await store.open()
+    try:
+        session = await start(store, 1)
+        own_server.stop()
+
+        async def restart_later() -> None:
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(own_server.start)
+
+        with structlog.testing.capture_logs() as logs:
+            restarting = asyncio.create_task(restart_later())
+            found = await store.get_session(session.session_id)
+            running = await move(store, found, SessionState.RUNNING)
+            await restarting
+        assert found == session
+        assert await store.get_session(session.session_id) == running
+        assert any(e["event"] == "store.unreachable.retry" for e in logs)
+        assert await store.ping()
+    finally:
+        await store.close()
+
+
+async def test_ping_answers_at_once_when_the_server_is_down(own_server):
+    store = QuestDBStore(own_server.url)
+    await store.open()
+    try:
+        assert await store.ping()
+        own_server.stop()
+        started = asyncio.get_running_loop().time()
+        assert not await store.ping()
+        assert asyncio.get_running_loop().time() - started < 5
+    finally:
+        await store.close()
