@@ -28,6 +28,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -235,11 +236,18 @@ def _guess_kind(columns: dict[str, list]) -> str | None:
     return None
 
 
-def _floats(path: Path, columns: dict[str, list], name: str) -> list[float]:
+def _floats(path: Path, columns: dict[str, list], name: str, *,
+            positive: bool = False) -> list[float]:
+    """A numeric column; every value finite and ≥ 0 (> 0 with ``positive``: prices)."""
     try:
-        return [float(v) for v in columns[name]]
+        values = [float(v) for v in columns[name]]
     except (TypeError, ValueError) as exc:
         raise _bad(path, f"column {name!r} holds a value that is not a number ({exc})") from None
+    for line, value in enumerate(values):
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise _bad(path, f"column {name!r}, row {line + 1}: {value!r} is not a "
+                             f"{'positive' if positive else 'non-negative'} finite number")
+    return values
 
 
 def _timestamps(path: Path, columns: dict[str, list]) -> list[int]:
@@ -282,7 +290,7 @@ def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Tr
     if qty_name is None:
         raise _bad(path, "a trades file needs a 'qty' (or amount/quantity/size) column")
     ts = _timestamps(path, columns)
-    prices = _floats(path, columns, "price")
+    prices = _floats(path, columns, "price", positive=True)
     qtys = _floats(path, columns, qty_name)
     if "side" in columns:
         sides = [str(s).strip().lower() for s in columns["side"]]
@@ -318,7 +326,8 @@ def _candles(path: Path, columns: dict[str, list], symbol: str | None,
     if missing:
         raise _bad(path, f"a candles file needs columns open, high, low, close; missing {missing}")
     ts = _timestamps(path, columns)
-    o, h, lo, c = (_floats(path, columns, k) for k in ("open", "high", "low", "close"))
+    o, h, lo, c = (_floats(path, columns, k, positive=True)
+                   for k in ("open", "high", "low", "close"))
     vol_name = _first(columns, ("volume", "vol", "amount"))
     vol = _floats(path, columns, vol_name) if vol_name else [0.0] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
@@ -335,7 +344,8 @@ def _optional_floats(path: Path, columns: dict[str, list], names: Sequence[str],
 
 def _quotes(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
     ts = _timestamps(path, columns)
-    bid, ask = _floats(path, columns, "bid"), _floats(path, columns, "ask")
+    bid, ask = _floats(path, columns, "bid", positive=True), \
+        _floats(path, columns, "ask", positive=True)
     bid_size = _optional_floats(path, columns, ("bid_size", "bid_qty", "bidsize"), len(ts))
     ask_size = _optional_floats(path, columns, ("ask_size", "ask_qty", "asksize"), len(ts))
     syms = _symbols(path, columns, symbol, len(ts))
@@ -376,7 +386,7 @@ def _depth(path: Path, columns: dict[str, list], symbol: str | None) -> list[Boo
             raise _bad(path, f"a depth file needs a {needed!r} column")
     ts = _timestamps(path, columns)
     syms = _symbols(path, columns, symbol, len(ts))
-    prices, qtys = _floats(path, columns, "price"), _floats(path, columns, "qty")
+    prices, qtys = _floats(path, columns, "price", positive=True), _floats(path, columns, "qty")
     kinds = columns.get("update_type") or ["set"] * len(ts)
     groups = columns.get("last_update_id") or ts
     books: dict[str, tuple[dict[float, float], dict[float, float]]] = {}
