@@ -102,7 +102,7 @@ def _papertape(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def backend(chromium_path: Path) -> Iterator[Backend]:
     workdir = Path(tempfile.mkdtemp(prefix="papertape-browser-"))
     store = f"sqlite:///{workdir / 'papertape.db'}"
@@ -117,7 +117,7 @@ def backend(chromium_path: Path) -> Iterator[Backend]:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser_context(chromium_path: Path, backend: Backend):
     from playwright.sync_api import sync_playwright
 

@@ -562,6 +562,18 @@ export interface components {
         /** MarketConfig */
         MarketConfig: {
             /**
+             * Book Depth
+             * @description exchange source: book levels per side in each snapshot; null keeps every level of the local book
+             * @default 20
+             */
+            book_depth?: number | null;
+            /**
+             * Book Interval
+             * @description exchange source: seconds between two book snapshots of a symbol (0: each update)
+             * @default 1
+             */
+            book_interval?: number;
+            /**
              * Dataset
              * @description dataset name or a collect session's id (replay)
              */

@@ -26,6 +26,14 @@ describe("mergeEvents", () => {
     expect(filled.lastSeq).toBe(4);
     expect(filled.gap).toBe(false);
   });
+
+  it("appends the next events in order without disturbing what it holds", () => {
+    const log = mergeEvents(emptyLog, [ev(1), ev(2)]);
+    const next = mergeEvents(log, [ev(2), ev(3), ev(4)]);
+    expect(next.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(next.events[0]).toBe(log.events[0]);
+    expect(next.lastSeq).toBe(4);
+  });
 });
 
 describe("tickShowsGap", () => {

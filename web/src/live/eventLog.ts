@@ -23,6 +23,12 @@ export const emptyLog: EventLog = { events: [], lastSeq: 0, gap: false };
 /** Merge events (from HTTP or the socket) into the log; duplicates are dropped. */
 export function mergeEvents(log: EventLog, incoming: readonly TapeEvent[]): EventLog {
   if (incoming.length === 0) return log;
+  const fresh = incoming.filter((e) => e.seq > log.lastSeq);
+  if (!log.gap && fresh.every((e, i) => e.seq === log.lastSeq + 1 + i)) {
+    // The common case (the next events, in order): append without re-sorting the tape.
+    if (fresh.length === 0) return log;
+    return { events: [...log.events, ...fresh], lastSeq: fresh[fresh.length - 1].seq, gap: false };
+  }
   const bySeq = new Map(log.events.map((e) => [e.seq, e]));
   let added = false;
   for (const event of incoming) {

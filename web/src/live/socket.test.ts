@@ -56,11 +56,13 @@ describe("LiveSocket", () => {
     live.subscribe({ topic: "sessions" });
     live.subscribe({ topic: "sessions" });
     live.subscribe({ topic: "session", session_id: "exec_a" }, () => 7);
+    live.subscribe({ topic: "session", session_id: "exec_b" }, () => 0);
     FakeSocket.all[0].open();
     expect(FakeSocket.all).toHaveLength(1);
     expect(FakeSocket.all[0].sent).toEqual([
       { action: "subscribe", topic: "sessions" },
       { action: "subscribe", topic: "session", session_id: "exec_a", after_seq: 7 },
+      { action: "subscribe", topic: "session", session_id: "exec_b" },
     ]);
   });
 

@@ -25,7 +25,7 @@ export interface LiveSocketOptions {
 
 interface Subscription {
   topic: Topic;
-  /** Asked on every (re)subscribe: the seq the subscriber already holds. */
+  /** Asked on every (re)subscribe: the seq the subscriber already holds (0: nothing yet). */
   afterSeq?: () => number;
   count: number;
 }
@@ -201,7 +201,10 @@ export class LiveSocket {
 
   private sendSubscribe(sub: Subscription): void {
     const message: Record<string, unknown> = { action: "subscribe", ...sub.topic };
-    if (sub.topic.topic === "session" && sub.afterSeq) message.after_seq = sub.afterSeq();
+    // With nothing held yet the subscriber reads the history over HTTP; the server replays only
+    // what a subscriber that already holds events missed.
+    const after = sub.topic.topic === "session" ? sub.afterSeq?.() : undefined;
+    if (after !== undefined && after > 0) message.after_seq = after;
     this.send(message);
   }
 

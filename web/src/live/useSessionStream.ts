@@ -146,6 +146,8 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (message.type === "event" && message.session_id === sessionId) {
         const merged = accept([message]);
         if (merged.gap) void catchUp();
+      } else if (message.type === "subscribed" && message.session_id === sessionId) {
+        if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
       } else if (message.type === "tick" && message.session_id === sessionId) {
