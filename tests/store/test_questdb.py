@@ -57,6 +57,20 @@ async def test_migrations_are_recorded_once(qstore, questdb_url):
         assert tables[table] == (True, True), table
 
 
+async def test_a_new_migration_is_applied_once_at_start_up(qstore, questdb_url, monkeypatch):
+    from papertape.store import questdb as module
+
+    added = (2, "datasets note", ["ALTER TABLE datasets ADD COLUMN IF NOT EXISTS note VARCHAR"])
+    monkeypatch.setattr(module, "MIGRATIONS", [*module.MIGRATIONS, added])
+    for _ in range(2):
+        upgraded = QuestDBStore(questdb_url)
+        await upgraded.open()
+        await upgraded.close()
+    assert sql(questdb_url, "SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    columns = [r[0] for r in sql(questdb_url, "SELECT \"column\" FROM table_columns('datasets')")]
+    assert "note" in columns
+
+
 async def test_a_crash_between_event_and_session_row_is_repaired_on_open(qstore, questdb_url):
     """The state event (with its snapshot) is written first; if the process dies before the
     session row is updated, the next open replays the snapshot."""
