@@ -1,7 +1,7 @@
 """Incremental indicators: each update costs O(1), never a pass over the window.
 
 Every indicator has ``update(...)`` (one new observation; returns the new value or ``None``
-while warming up), ``value`` (the latest value, ``None`` during warm-up) and ``ready``.
+while warming up) and ``value`` (the latest value, ``None`` during warm-up).
 Indicators with several outputs expose them as attributes (``Macd.signal``, ``Bollinger.upper``)
 and through ``output(name)``, which the declarative rules use (``"macd.signal"``).
 
@@ -22,10 +22,6 @@ class Indicator:
     value: float | None = None
     inputs: tuple[str, ...] = ("close",)  # what the rules feed it from a bar
     outputs: tuple[str, ...] = ("value",)
-
-    @property
-    def ready(self) -> bool:
-        return self.value is not None
 
     def output(self, name: str = "value") -> float | None:
         if name not in self.outputs:

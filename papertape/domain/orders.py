@@ -53,10 +53,6 @@ class Order:
         return 1 if self.side == BUY else -1
 
     @property
-    def remaining(self) -> float | None:
-        return None if self.qty is None else self.qty - self.filled_qty
-
-    @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
@@ -89,7 +85,3 @@ class Fill:
     fee: float
     liquidity: str  # "maker" | "taker"
     reason: str = ""
-
-    @property
-    def sign(self) -> int:
-        return 1 if self.side == BUY else -1

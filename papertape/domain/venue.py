@@ -150,9 +150,6 @@ class PaperVenue:
         self.orders.pop(order.order_id, None)
         return order
 
-    def has_orders(self, symbol: str) -> bool:
-        return bool(self.open_orders.get(symbol))
-
     # --- market events in -------------------------------------------------------------------
     def on_trade(self, trade: Trade) -> None:
         ts, price = trade.ts, trade.price

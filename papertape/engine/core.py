@@ -43,7 +43,6 @@ from papertape.domain.risk import RiskManager, RiskRules
 from papertape.domain.strategy import Strategy, StrategyParams
 from papertape.domain.venue import PaperVenue, VenueListener
 
-
 MANUAL = "manual"  # the reason recorded on a user's orders
 
 
@@ -136,7 +135,6 @@ class Engine(VenueListener):
         self.max_position_notional = config.risk.max_position_notional
         self.ts = 0
         self.first_ts: int | None = None
-        self.events_seen = 0
         self.halted: str | None = None  # the rule that stopped trading
         self.stop_requested: str | None = None
         self._next_equity = 0
@@ -148,7 +146,6 @@ class Engine(VenueListener):
         self.positions: list[PositionRecord] = []
         self.equity: list[EquityPoint] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
-        self.trip_log: list[RoundTrip] = self.portfolio.trips
         self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
         self.strategies: list[Strategy] = []
         for plan in plans:
@@ -255,7 +252,6 @@ class Engine(VenueListener):
             self._other_event(event)
             next_equity = self._next_equity
         self.ts = events[-1].ts
-        self.events_seen += len(events)
 
     def _other_event(self, event: Any) -> None:
         """Candles and order-book snapshots (far fewer than trades)."""

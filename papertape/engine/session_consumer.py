@@ -208,6 +208,7 @@ class TradingConsumer(Consumer):
             "metrics": self.metrics(),
             "equity": portfolio.equity(),
             "cash": portfolio.cash,
+            "exposure": portfolio.exposure(),
             "positions": [
                 {"symbol": p.symbol, "qty": p.qty, "avg_price": p.avg_price, "mark": p.mark,
                  "unrealized_pnl": p.unrealized_pnl, "realized_pnl": p.realized_pnl,
