@@ -280,3 +280,31 @@ async def test_a_long_stale_symbol_makes_the_feed_subscribe_afresh(world: Double
         assert world.instances[clients - 1].closed  # the old connections were closed
     finally:
         await source.close()
+
+
+async def test_prints_lost_without_a_disconnect_are_counted_as_gaps():
+    # A consumer far slower than the feed: ccxt's trade cache (1,000 prints) overflows between
+    # two reads, and the jump in Binance's consecutive trade ids says how many were lost.
+    world = DoubleWorld(speed=400)
+    source = ExchangeSource(
+        ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
+        options=FeedOptions(watch_book=False, candle_interval=None, queue_size=1, **FAST),
+    )
+    run = Collector(source, delay=0.5)
+    try:
+        await run.until(lambda: source.status.gaps >= 1, timeout=10)
+        span = source.status.symbols["BTC_USDT"]["gap_spans"][0]
+        assert span["stream"] == "trades" and span["missing_trades"] > 0
+        assert source.status.reconnects == 0
+    finally:
+        await source.close()
+
+
+async def test_no_gap_is_reported_for_an_uninterrupted_feed(hub: ExchangeHub):
+    source = ExchangeSource(["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(**FAST))
+    run = Collector(source)
+    try:
+        await run.until(lambda: len(run.of(Trade)) > 300)
+        assert source.status.gaps == 0
+    finally:
+        await source.close()

@@ -463,8 +463,11 @@ class DoubleExchange:
                 continue
             end = world.published(tape, cursor[0], chunk=min(at_most, TRADES_LIMIT))
             if end > cursor[0]:
-                start, cursor[0] = cursor[0], min(end, cursor[0] + at_most)
-                return start, cursor[0]
+                # like ccxt.pro's bounded cache: a client that fell behind gets the newest
+                # ``at_most`` items; the older ones are gone
+                start = max(cursor[0], end - at_most)
+                cursor[0] = end
+                return start, end
             delay = (tape.due(cursor[0]) - world.elapsed()) / world.speed
             await world._wait(max(delay, 0.001))
 

@@ -34,7 +34,7 @@ import ccxt
 import structlog
 
 from papertape.domain.errors import PapertapeError, UnknownSymbol
-from papertape.domain.market import MICROS, BookSnapshot, MarketEvent, Trade
+from papertape.domain.market import BookSnapshot, MarketEvent, Trade
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.candles import CandleBuilder
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
@@ -53,6 +53,7 @@ TRADES, BOOK = "trades", "book"
 _CLOSED = object()
 _RECENT_IDS = 5_000
 GAP_SPANS_KEPT = 20
+SEQUENTIAL_RUN = 50  # consecutive trade ids before a jump in them counts as a gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ class ExchangeSource(MarketSource):
         self._stale: set[str] = set()
         self._seen_ids = {s: (deque(maxlen=_RECENT_IDS), set()) for s in self.symbols}
         self._last_trade_ts = dict.fromkeys(self.symbols, 0)
+        self._last_id: dict[str, int | None] = dict.fromkeys(self.symbols)
+        self._id_run = dict.fromkeys(self.symbols, 0)  # consecutive ids seen in a row
         self._last_book_at = dict.fromkeys(self.symbols, float("-inf"))
         self._candles = (
             CandleBuilder(self.options.candle_interval) if self.options.candle_interval else None
@@ -347,13 +350,8 @@ class ExchangeSource(MarketSource):
             return
         if stream.had_data and stream.down_since is not None:
             self.status.gaps += 1
-            spans = self._symbol_detail(stream.symbol).setdefault("gap_spans", [])
-            spans.append({"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us})
-            del spans[:-GAP_SPANS_KEPT]
-            self._log.warning(
-                "feed.gap", symbol=stream.symbol, stream=stream.kind,
-                seconds=round((now_us - stream.down_since) / MICROS, 3),
-            )
+            self._note_gap(stream.symbol, {"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us})
+            self._id_run[stream.symbol] = 0  # the id jump after this outage is this same gap
         stream.up, stream.had_data, stream.down_since, stream.error = True, True, None, ""
         self._stale.discard(stream.symbol)
         self._refresh_status()
@@ -436,6 +434,7 @@ class ExchangeSource(MarketSource):
             if ts < self._last_trade_ts[symbol]:
                 self.status.out_of_order += 1
             else:
+                self._check_sequence(symbol, trade_id, ts)
                 self._last_trade_ts[symbol] = ts
             trade = Trade(ts, symbol, float(item["price"]), float(item["amount"]), item.get("side") or "", trade_id)
             events.append(trade)
@@ -447,6 +446,30 @@ class ExchangeSource(MarketSource):
         self._counts[symbol]["trades"] += sum(1 for e in events if isinstance(e, Trade))
         self._symbol_detail(symbol).update(self._counts[symbol])
         return events
+
+    def _check_sequence(self, symbol: str, trade_id: str, ts: int) -> None:
+        """Count a gap when trade ids that have been consecutive jump ahead: prints were missed
+        without any disconnect (ccxt's trade cache overflowed, the exchange skipped some).
+        Exchanges whose ids are not consecutive never build the run this needs."""
+        if not trade_id.isdigit():
+            return
+        number, last = int(trade_id), self._last_id[symbol]
+        if last is not None and number == last + 1:
+            self._id_run[symbol] += 1
+        elif last is not None and number > last + 1:
+            if self._id_run[symbol] >= SEQUENTIAL_RUN:
+                self.status.gaps += 1
+                self._note_gap(symbol, {"stream": TRADES, "start_ts": self._last_trade_ts[symbol],
+                                        "end_ts": ts, "missing_trades": number - last - 1})
+            self._id_run[symbol] = 0
+        if last is None or number > last:
+            self._last_id[symbol] = number
+
+    def _note_gap(self, symbol: str, span: dict[str, Any]) -> None:
+        spans = self._symbol_detail(symbol).setdefault("gap_spans", [])
+        spans.append(span)
+        del spans[:-GAP_SPANS_KEPT]
+        self._log.warning("feed.gap", symbol=symbol, **span)
 
     def _book(self, symbol: str, book: dict) -> list[MarketEvent]:
         now = time.monotonic()
