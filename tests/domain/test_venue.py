@@ -289,3 +289,28 @@ def test_bar_limit_marketable_on_arrival_vs_resting_through_a_gap():
     e.process([bar(180_000_000, 95, 96, 94, 95)])  # gaps through it: filled at its own price
     assert (e.fills[-1].order_id, e.fills[-1].price, e.fills[-1].liquidity) == \
         (resting.order_id, 97.0, "maker")
+
+
+def test_daily_loss_limit_counts_from_the_days_first_equity():
+    day = 86_400_000_000
+    e = engine(taker=0.0, risk=RiskRules(daily_loss_limit=300.0))
+    e.process([trade(0, 100.0)])
+    e.place_manual_order(S, "buy", "market", 50.0)
+    e.process([trade(1, 100.0), trade(20_000_000, 95.0)])  # -250 today: allowed
+    assert e.halted is None
+    e.process([trade(day, 95.0)])  # a new UTC day starts at equity 9750
+    e.process([trade(day + 20_000_000, 90.0)])  # -250 today again: allowed
+    assert e.halted is None
+    e.process([trade(day + 40_000_000, 88.9)])  # -305 today
+    assert e.halted == "daily_loss_limit" and e.stop_requested == "daily_loss_limit"
+
+
+def test_max_open_positions():
+    e = Engine(EngineConfig(session_id="s", symbols=(S, "ETH_USDT"), cash=10_000.0, taker=0.0,
+                            maker=0.0, risk=RiskRules(max_open_positions=1)))
+    e.process([trade(0, 100.0), Trade(T0 + 1, "ETH_USDT", 10.0, 1.0, "buy")])
+    e.place_manual_order(S, "buy", "market", 1.0)
+    e.process([trade(2, 100.0)])
+    with pytest.raises(OrderRejected, match="max_open_positions"):
+        e.place_manual_order("ETH_USDT", "buy", "market", 1.0)
+    e.place_manual_order(S, "buy", "market", 1.0)  # adding to the open one is fine
