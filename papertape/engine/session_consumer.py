@@ -125,11 +125,19 @@ class TradingConsumer(Consumer):
             self._broadcast()
 
     async def finish(self, reason: str) -> None:
-        if self.engine is None:
+        """The session ended (``completed``, ``cancelled``, ``failed``): close the bars in
+        progress, tell the strategies, cancel the orders still open, record the results. A
+        ``suspended`` session (server shutdown) resumes at the next start: its state is only
+        flushed, untouched."""
+        engine = self.engine
+        if engine is None:
             return
-        self.engine.stop()
+        if reason != "suspended":
+            engine.stop()
+            engine.venue.cancel_all(engine.ts, f"session_{reason}")
+            self._take()
+            self._events.append(("results", finite(engine.metrics())))
         self._take()
-        self._events.append(("results", finite(self.engine.metrics())))
         await self._flush()
 
     # --- manual orders (POST /sessions/{id}/orders) -----------------------------------------

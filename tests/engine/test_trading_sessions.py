@@ -113,7 +113,11 @@ async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(
     assert portfolio.cash == pytest.approx(10_000 - 0.05 * fill.price - fill.fee)
     follow_up = await resumed.place_manual_order("BTC_USDT", "sell", "market", 0.05)
     assert follow_up.order_id != order.order_id
+    resting = await resumed.place_manual_order("BTC_USDT", "buy", "limit", 0.01, price=1.0)
     await second.stop(sid)
+    final = {o.order_id: o for o in await store.list_orders(sid)}
+    assert final[resting.order_id].status == "cancelled"
+    assert final[resting.order_id].reason == "session_cancelled"
     with pytest.raises(SessionNotRunning):
         second.running_consumer(sid, TradingConsumer)
     await second.shutdown()
