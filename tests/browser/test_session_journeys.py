@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -98,3 +99,26 @@ def test_validation_error_is_shown_on_its_field(page, backend, console):
     assert page.url.rstrip("/").endswith(backend.url.split("//")[1]) or "/sessions/exec_" not in page.url
     # The failure is logged with its details for whoever debugs it.
     assert any("validation_error" in e or "papertape request failed" in e for e in console.errors)
+
+
+def test_keyboard_reaches_the_start_dialog_and_the_pages(page, backend, console):
+    page.goto("/")
+    expect_live(page)
+    start = page.get_by_role("button", name="Start session")
+    for _ in range(30):  # Tab through the page until the button has focus
+        page.keyboard.press("Tab")
+        if start.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        pytest.fail("Start session is not reachable with Tab")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Start session")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Backtests").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/backtests$"))
+    expect(page.get_by_role("heading", name="Backtests", exact=True)).to_be_visible()
+    assert console.errors == []

@@ -63,7 +63,7 @@ export function PriceChart({
 
   useEffect(() => {
     series.current?.setData(candles.map((c) => ({ ...c, time: c.time as UTCTimestamp })));
-    if (candles.length > 0 && candles.length < 150) chart?.timeScale().fitContent();
+    if (candles.length >= 20 && candles.length < 150) chart?.timeScale().fitContent();
   }, [candles, chart]);
 
   useEffect(() => {

@@ -17,7 +17,7 @@ const COLORS: Record<string, string> = {
 };
 
 /** The session's market-data feed, as the server reports it (nothing when it reports nothing). */
-export function FeedBadge({ feed }: { feed: FeedStatus | null | undefined }) {
+export function FeedBadge({ feed, ended = false }: { feed: FeedStatus | null | undefined; ended?: boolean }) {
   if (!feed) return <span aria-label="feed status not reported">—</span>;
   const detail = [
     feed.message,
@@ -29,9 +29,17 @@ export function FeedBadge({ feed }: { feed: FeedStatus | null | undefined }) {
     .filter(Boolean)
     .join(" · ");
   return (
-    <Tooltip label={detail} multiline maw={360}>
-      <Badge variant="outline" color={COLORS[feed.state] ?? "gray"} data-testid="feed-badge" data-feed={feed.state} tabIndex={0} aria-label={`Feed ${feed.state}: ${detail}`}>
-        feed: {feed.state}
+    <Tooltip label={ended ? `Last reported before the session ended: ${detail}` : detail} multiline maw={360}>
+      <Badge
+        variant="outline"
+        color={ended ? "gray" : COLORS[feed.state] ?? "gray"}
+        data-testid="feed-badge"
+        data-feed={feed.state}
+        tabIndex={0}
+        aria-label={`Feed ${ended ? "last reported " : ""}${feed.state}: ${detail}`}
+        styles={{ label: { overflow: "visible" } }}
+      >
+        {ended ? "feed was" : "feed"}: {feed.state}
       </Badge>
     </Tooltip>
   );

@@ -1,7 +1,7 @@
 import { Anchor, Group, Pagination, Select, Stack, Text, TextInput } from "@mantine/core";
 import { Link } from "react-router-dom";
 import { useSessions, type SessionFilters } from "../api/hooks";
-import type { SessionSummary } from "../api/types";
+import { isTerminal, type SessionSummary } from "../api/types";
 import { formatSigned, formatTime, asNumber } from "../format";
 import { ErrorNotice } from "./ErrorNotice";
 import { RecordTable, type Column } from "./RecordTable";
@@ -32,7 +32,7 @@ const COLUMNS: Column<SessionSummary>[] = [
   { key: "mode", label: "Mode" },
   { key: "symbols", label: "Symbols", render: (s) => s.symbols.join(", ") },
   { key: "label", label: "Label", render: (s) => s.label ?? "" },
-  { key: "feed", label: "Feed", render: (s) => <FeedBadge feed={s.feed} /> },
+  { key: "feed", label: "Feed", render: (s) => <FeedBadge feed={s.feed} ended={isTerminal(s.state)} /> },
   { key: "pnl", label: "PnL", align: "right", render: (s) => formatSigned(sessionPnl(s)) },
   { key: "created_at", label: "Created (UTC)", render: (s) => formatTime(s.created_at) },
 ];

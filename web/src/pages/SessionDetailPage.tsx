@@ -15,7 +15,7 @@ import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
 import { equityPoints, latestOrders, latestPositions, OPEN_ORDER_STATES, type Row } from "../session/records";
-import { StopControl } from "../session/StopControl";
+import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
 
 export function SessionDetailPage() {
@@ -23,6 +23,7 @@ export function SessionDetailPage() {
   const session = useSession(sessionId);
   const stream = useSessionStream(sessionId);
   const s = session.data;
+  const stop = useStopControl(sessionId, isTerminal(s?.state));
 
   return (
     <Stack gap="md">
@@ -33,16 +34,13 @@ export function SessionDetailPage() {
             <Title order={2} ff="monospace" fz="h3">{sessionId}</Title>
             {s && <StateBadge state={s.state} />}
             {s && <Badge variant="outline">{s.mode}</Badge>}
-            {s && <FeedBadge feed={s.feed} />}
+            {s && <FeedBadge feed={s.feed} ended={isTerminal(s.state)} />}
           </Group>
           {s && <SessionFacts session={s} />}
         </Stack>
-        {s && (
-          <Stack gap="xs" align="flex-end" maw={420}>
-            <StopControl sessionId={sessionId} terminal={isTerminal(s.state)} />
-          </Stack>
-        )}
+        {s && stop.button}
       </Group>
+      {stop.outcome}
       <ErrorNotice error={session.error} title="Could not load this session" />
       {s && <SessionBody session={s} stream={stream} />}
       {!s && !session.error && <Text c="dimmed">Loading…</Text>}

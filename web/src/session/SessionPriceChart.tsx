@@ -44,7 +44,8 @@ export function SessionPriceChart({
   // Where the session was when the page opened: history is read up to there, ticks do the rest.
   const [endUs] = useState(() => {
     const reported = ((s.counters?.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol];
-    return asNumber(reported?.ts) ?? undefined;
+    const ts = asNumber(reported?.ts);
+    return ts === null ? undefined : ts + 1; // the bar at the replay position is included
   });
   const source = replay ? market.dataset ?? null : s.session_id;
   const history = useCandles(interval && (endUs !== undefined || !replay) ? source : null, symbol, interval ?? 60, replay ? endUs : undefined);

@@ -1,15 +1,17 @@
 import { Alert, Button } from "@mantine/core";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { useStopSession } from "../api/hooks";
 import type { StopResult } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 
-/** Stop, and say what happened: "stopped", or "was already …" as a notice, not an error. */
-export function StopControl({ sessionId, terminal }: { sessionId: string; terminal: boolean }) {
+/**
+ * Stop, and say what happened: "stopped", or "was already …" as a notice, not an error.
+ * Returns the button and the outcome separately so a page can place them apart.
+ */
+export function useStopControl(sessionId: string, terminal: boolean): { button: ReactNode; outcome: ReactNode } {
   const stop = useStopSession();
   const [result, setResult] = useState<StopResult | null>(null);
-  return (
-    <>
+  const button = (
       <Button
         color="red"
         variant={terminal ? "subtle" : "light"}
@@ -20,8 +22,22 @@ export function StopControl({ sessionId, terminal }: { sessionId: string; termin
       >
         Stop
       </Button>
+  );
+  const outcome = (
+    <>
       {result && <StopNotice result={result} onClose={() => setResult(null)} />}
       <ErrorNotice error={stop.error} title="Stop failed" />
+    </>
+  );
+  return { button, outcome };
+}
+
+export function StopControl({ sessionId, terminal }: { sessionId: string; terminal: boolean }) {
+  const { button, outcome } = useStopControl(sessionId, terminal);
+  return (
+    <>
+      {button}
+      {outcome}
     </>
   );
 }
