@@ -84,3 +84,26 @@ def test_live_session_places_tracks_and_cancels_orders(live_app):
 
 def world_orders(world):
     return [{"client_order_id": o.client_order_id, "status": o.status} for o in world.orders.values()]
+
+
+def test_an_outage_keeps_the_live_session_running_and_reconciles_after_it(live_app):
+    client, world, monkeypatch = live_app
+    monkeypatch.setenv("PAPERTAPE_MEXC_API_KEY", "double-key")
+    monkeypatch.setenv("PAPERTAPE_MEXC_SECRET", "double-secret")
+    sid = client.post("/sessions/start", json=LIVE).json()["data"]["session_id"]
+    placed = client.post(f"/sessions/{sid}/orders",
+                         json={"symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01, "price": 1000.0})
+    assert placed.status_code == 201
+    world.set_unreachable("connection reset by peer")
+    live = _wait(lambda: (d := client.get(f"/sessions/{sid}").json()["data"])["counters"]["live"]["exchange"] != "reachable" and d)
+    assert live["state"] == "running"
+    assert live["counters"]["live"]["exchange"].startswith("unreachable: mexc unreachable")
+    world.set_unreachable(None)
+
+    def reconciled_twice():
+        events = client.get(f"/sessions/{sid}/events").json()["data"]["events"]
+        return sum(e["kind"] == "reconciliation" for e in events) >= 2
+
+    _wait(reconciled_twice)
+    assert client.get(f"/sessions/{sid}").json()["data"]["counters"]["live"]["open_orders"] == 1
+    assert client.post("/sessions/stop", json={"session_id": sid}).status_code == 200

@@ -133,6 +133,11 @@ class LiveBroker:
         self._exchange = self.hub.create(self.exchange_id, self.market_type, self._credentials)
         return await self.reconcile()
 
+    @property
+    def connected(self) -> bool:
+        """True once ``open()`` got as far as creating the exchange client."""
+        return self._exchange is not None
+
     async def close(self) -> None:
         if self._exchange is not None:
             try:

@@ -17,7 +17,7 @@ session records the feed and carries manual orders.
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -44,10 +44,12 @@ class LiveTradingConsumer(Consumer):
         self.broker: Any = None
         self._needs_reconcile = False
         self._exchange_error = ""
-        self._last_poll = 0.0
+        self._poller: asyncio.Task | None = None
+        self._error: PapertapeError | None = None
         self._last_reconcile: dict[str, Any] | None = None
         self._by_user_id: dict[str, str] = {}
         self._recorded_fills: set[str] = set()
+        self._recorded_state: dict[str, tuple] = {}  # client order id → (status, filled) on the tape
         self._log = log.bind(session_id=session.session_id)
 
     async def start(self, ctx: RunContext) -> None:
@@ -70,29 +72,38 @@ class LiveTradingConsumer(Consumer):
                                   cost=(record.avg_fill_price or 0.0) * record.filled_qty,
                                   reason=record.reason)
                 self.broker.orders[order.client_order_id] = order
+                self._recorded_state[order.client_order_id] = (record.status, record.filled_qty)
         self._recorded_fills = {f.fill_id for f in await ctx.store.list_fills(self.session.session_id)}
         try:
-            report = await self.broker.open()
+            await self._reconciled(await self.broker.open())
         except PapertapeError as exc:
             if exc.code != "exchange_unavailable":
                 raise
             self._unreachable(exc)
-            return
-        await self._reconciled(report)
+        self._poller = asyncio.create_task(self._poll_loop(), name=f"live-{self.session.session_id}")
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
-        now = time.monotonic()
-        if now - self._last_poll < self.poll_interval or self.broker is None:
-            return
-        self._last_poll = now
-        await self._sync()
+        """Orders are tracked by the poller, whether market data flows or not; a permanent
+        exchange error it met fails the session here."""
+        if self._error is not None:
+            raise self._error
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self._sync()
+            except PapertapeError as exc:  # keys revoked, ...: fail the session
+                self._log.error("live.poll_failed", error_code=exc.code, error=exc.message)
+                self._error = exc
+                return
 
     async def place_manual_order(self, symbol: str, side: str, type: str, qty: float | None,
                                  price: float | None = None, stop_price: float | None = None,
                                  client_order_id: str = "") -> Any:
         """Send a user's order to the exchange; on the tape when this returns. A refusal by the
         exchange is recorded as a rejected order and raised as ``OrderRejected``."""
-        if self.broker is None or self.broker._exchange is None:
+        if self.broker is None or not self.broker.connected:
             raise SessionNotRunning("the exchange connection is not up yet",
                                     session_id=self.session.session_id)
         if type not in ("market", "limit") or qty is None:
@@ -113,13 +124,17 @@ class LiveTradingConsumer(Consumer):
         return order
 
     async def finish(self, reason: str) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
         if self.broker is None:
             return
         try:
-            if reason != "suspended" and self.broker._exchange is not None:
+            if reason != "suspended" and self.broker.connected:
                 for order in [o for o in self.broker.orders.values() if o.is_live]:
                     await self.broker.cancel(order.client_order_id)
                     await self._record([order])
+            await self._record(list(self.broker.orders.values()))  # what a cancelled poll left
         except PapertapeError as exc:
             self._log.error("live.cancel_on_stop_failed", error=exc.message)
         finally:
@@ -140,7 +155,7 @@ class LiveTradingConsumer(Consumer):
     # --- helpers ------------------------------------------------------------------------------
     async def _sync(self) -> None:
         try:
-            if self.broker._exchange is None:
+            if not self.broker.connected:
                 await self._reconciled(await self.broker.open())
             elif self._needs_reconcile:
                 await self._reconciled(await self.broker.reconcile())
@@ -171,9 +186,14 @@ class LiveTradingConsumer(Consumer):
         if not orders:
             return
         session_id = self.session.session_id
-        rows = [order.record(session_id) for order in orders]
+        rows = [
+            order.record(session_id) for order in orders
+            if self._recorded_state.get(order.client_order_id) != (order.status, order.filled_qty)
+        ]
         fills = [f for order in orders for f in order.fills if f.fill_id not in self._recorded_fills]
-        await self.ctx.store.record_orders(rows)
+        if rows:
+            await self.ctx.store.record_orders(rows)
+            self._recorded_state.update((r.order_id, (r.status, r.filled_qty)) for r in rows)
         if fills:
             await self.ctx.store.record_fills(fills)
             self._recorded_fills.update(f.fill_id for f in fills)
