@@ -2,10 +2,11 @@
 
 At start it loads the keys (``CredentialsMissing`` fails the start with a clear code), puts the
 session's still-open orders from the tape back into the broker and reconciles with the exchange
-(open orders, balances); the report goes on the tape as a ``reconciliation`` event. While the
-feed runs it polls the exchange about live orders at most every ``poll_interval`` seconds and
-writes every change and fill to the tape. When the exchange cannot be reached the session keeps
-running and says so in its detail; the first successful call after that reconciles again.
+(open orders, balances); the report goes on the tape as a ``reconciliation`` event. A poller asks
+the exchange about live orders every ``poll_interval`` seconds, whether market data flows or not,
+and writes every change and fill to the tape once. When the exchange cannot be reached the
+session keeps running and says so in its detail; the first successful call after that reconciles
+again.
 
 Manual orders arrive through ``place_manual_order`` (``POST /sessions/{id}/orders``). When the
 user stops the session its open orders are cancelled on the exchange; when the server shuts down
