@@ -8,9 +8,10 @@ and writes every change and fill to the tape once. When the exchange cannot be r
 session keeps running and says so in its detail; the first successful call after that reconciles
 again.
 
-Manual orders arrive through ``place_manual_order`` (``POST /sessions/{id}/orders``). When the
-user stops the session its open orders are cancelled on the exchange; when the server shuts down
-(the session will resume) they are left working.
+Manual orders arrive through ``place_manual_order`` (``POST /sessions/{id}/orders``). However
+the session ends (stopped, failed, server shut down) its open orders are cancelled on the
+exchange: a live session is not resumed after a restart (``sessions.reconcile``), so nothing may
+keep trading unattended.
 
 Running strategies against the exchange is the engine's part and is not wired here: a live
 session records the feed and carries manual orders.
@@ -131,7 +132,7 @@ class LiveTradingConsumer(Consumer):
         if self.broker is None:
             return
         try:
-            if reason != "suspended" and self.broker.connected:
+            if self.broker.connected:
                 for order in [o for o in self.broker.orders.values() if o.is_live]:
                     await self.broker.cancel(order.client_order_id)
                     await self._record([order])
