@@ -1,10 +1,10 @@
 """What a ``live`` session does: orders on the real exchange through ``LiveBroker``.
 
-At start it loads the keys (``CredentialsMissing`` fails the start with a clear code), puts the
-session's still-open orders from the tape back into the broker and reconciles with the exchange
-(open orders, balances); the report goes on the tape as a ``reconciliation`` event. A poller asks
-the exchange about live orders every ``poll_interval`` seconds, whether market data flows or not,
-and writes every change and fill to the tape once. When the exchange cannot be reached the
+At start it loads the keys (``CredentialsMissing`` fails the start with a clear code) and
+reconciles with the exchange (open orders of this session, balances); the report goes on the
+tape as a ``reconciliation`` event. A poller asks the exchange about live orders every
+``poll_interval`` seconds, whether market data flows or not, and writes every change and fill to
+the tape once. When the exchange cannot be reached the
 session keeps running and says so in its detail; the first successful call after that reconciles
 again.
 
@@ -56,7 +56,7 @@ class LiveTradingConsumer(Consumer):
 
     async def start(self, ctx: RunContext) -> None:
         from papertape.market.exchange.credentials import load_credentials
-        from papertape.market.exchange.live import LiveBroker, LiveOrder
+        from papertape.market.exchange.live import LiveBroker
 
         await super().start(ctx)
         market = self.session.config["market"]
@@ -64,18 +64,7 @@ class LiveTradingConsumer(Consumer):
         self.broker = LiveBroker(
             self.session.session_id, market["exchange"], market["market_type"],
             list(self.session.symbols), credentials, hub=self._hub,
-            next_number=int(self.session.checkpoint.get("live_next_order", 1)),
         )
-        for record in await ctx.store.list_orders(self.session.session_id):
-            if record.status in ("open", "partially_filled") and record.client_order_id:
-                order = LiveOrder(record.client_order_id, record.symbol, record.side, record.type,
-                                  record.qty, record.price, record.created_ts,
-                                  status=record.status, filled_qty=record.filled_qty,
-                                  cost=(record.avg_fill_price or 0.0) * record.filled_qty,
-                                  reason=record.reason)
-                self.broker.orders[order.client_order_id] = order
-                self._recorded_state[order.client_order_id] = (record.status, record.filled_qty)
-        self._recorded_fills = {f.fill_id for f in await ctx.store.list_fills(self.session.session_id)}
         try:
             await self._reconciled(await self.broker.open())
         except PapertapeError as exc:
@@ -150,9 +139,6 @@ class LiveTradingConsumer(Consumer):
             "balances": broker.balances if broker else {},
             "last_reconciliation": self._last_reconcile,
         }}
-
-    def checkpoint(self) -> dict[str, Any]:
-        return {"live_next_order": self.broker.next_number} if self.broker else {}
 
     # --- helpers ------------------------------------------------------------------------------
     async def _sync(self) -> None:
