@@ -39,9 +39,9 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
@@ -63,11 +63,19 @@ from papertape.store.base import SessionFilter, SessionPage, StaleState, Store, 
 from papertape.store.questdb_schema import MARKET_TABLES, MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
 
 log = structlog.get_logger("papertape.store.questdb")
+T = TypeVar("T")
 
 _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
 _SESSION_SELECT = ", ".join(_SESSION_FIELDS)
 # the current version of every session
 _LATEST = "SELECT * FROM sessions LATEST ON written_at PARTITION BY session_id"
+# ... with its newest checkpoint, which is the checkpoint row if one was saved after the version
+_CURRENT = (
+    "SELECT v.*, CASE WHEN c.cw > v.written_at THEN c.cp ELSE v.checkpoint END newest_checkpoint "
+    f"FROM ({_LATEST}) v LEFT JOIN (SELECT session_id, checkpoint cp, written_at cw FROM checkpoints "
+    "LATEST ON written_at PARTITION BY session_id) c ON (v.session_id = c.session_id)"
+)
+_CURRENT_SELECT = _SESSION_SELECT.replace("checkpoint", "newest_checkpoint")
 _JSON_FIELDS = {"symbols", "config", "checkpoint"}
 # what update_session may change; the rest is fixed when the session is created, and the
 # checkpoint is only written by save_checkpoint
@@ -211,15 +219,23 @@ class QuestDBStore(Store):
     async def _query(
         self, sql: str, params: Sequence[Any] = (), *, binary: bool = False, patient: bool = True
     ) -> list[tuple]:
+        """Run a read query and fetch all its rows."""
+
+        async def fetch(conn: psycopg.AsyncConnection) -> list[tuple]:
+            cursor = conn.cursor(binary=binary)
+            await cursor.execute(sql, params)
+            return await cursor.fetchall()
+
+        return await self._read(fetch, patient=patient)
+
+    async def _read(self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]], *, patient: bool = True) -> T:
         """Run a read. While the server is unreachable it is retried (reads are safe to repeat)
         up to ``write_retry_seconds``, so a restart of QuestDB only slows callers down."""
         deadline = self._deadline() if patient else time.monotonic()
         while True:
             try:
                 async with self._pool.connection(deadline) as conn:
-                    cursor = conn.cursor(binary=binary)
-                    await cursor.execute(sql, params)
-                    return await cursor.fetchall()
+                    return await fn(conn)
             except psycopg.OperationalError as exc:
                 if time.monotonic() >= deadline:
                     raise StoreUnavailable(f"QuestDB at {self.url} did not answer: {exc}") from exc
@@ -328,7 +344,7 @@ class QuestDBStore(Store):
             async with self._control_conn() as conn:
                 if snapshots:
                     session = _session_from_json(snapshots[0][0])
-                    if stored_seq is not None:  # the row is there: the checkpoint may be newer
+                    if stored_seq is not None:  # a version is there: its checkpoint may be newer
                         current = await _select_session(conn, "session_id", session_id)
                         session = dataclasses.replace(session, checkpoint=current.checkpoint)
                 else:
@@ -382,10 +398,14 @@ class QuestDBStore(Store):
             return stored
 
     async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+        """A small row in ``checkpoints`` (running sessions save one every few seconds; a new
+        session version each time would copy the whole record). Every later version of the
+        session carries the newest checkpoint, so the table's TTL only drops superseded rows."""
         async with self._control_conn() as conn:
-            current = await _select_session(conn, "session_id", session_id)
-            if current is not None:
-                await self._insert_version(conn, dataclasses.replace(current, checkpoint=checkpoint))
+            await conn.execute(
+                "INSERT INTO checkpoints VALUES (%s, %s, %s::timestamp)",
+                (session_id, json.dumps(checkpoint), self._next_written_at()),
+            )
 
     async def get_session(self, session_id: str) -> Session | None:
         return await self._one_session("session_id", session_id)
@@ -394,8 +414,7 @@ class QuestDBStore(Store):
         return await self._one_session("idempotency_key", idempotency_key)
 
     async def _one_session(self, column: str, value: str) -> Session | None:
-        rows = await self._query(_select_by(column), (value,))
-        return _session_from_row(rows[0]) if rows else None
+        return await self._read(lambda conn: _select_session(conn, column, value))
 
     async def list_sessions(self, query: SessionFilter) -> SessionPage:
         clauses, params = [], []
@@ -414,7 +433,7 @@ class QuestDBStore(Store):
         if query.limit <= 0 or query.offset >= total:
             return SessionPage([], total)
         rows = await self._query(
-            f"SELECT {_SESSION_SELECT} FROM ({_LATEST}) {where} "
+            f"SELECT {_CURRENT_SELECT} FROM ({_CURRENT}) {where} "
             "ORDER BY created_at DESC, session_id DESC LIMIT %s, %s",
             [*params, query.offset, query.offset + query.limit],
         )
@@ -423,7 +442,7 @@ class QuestDBStore(Store):
     async def unfinished_sessions(self) -> list[Session]:
         terminal = [s.value for s in SessionState if s.terminal]
         rows = await self._query(
-            f"SELECT {_SESSION_SELECT} FROM ({_LATEST}) WHERE state NOT IN (%s, %s, %s) "
+            f"SELECT {_CURRENT_SELECT} FROM ({_CURRENT}) WHERE state NOT IN (%s, %s, %s) "
             "ORDER BY created_at, session_id",
             terminal,
         )
@@ -657,19 +676,25 @@ def _session_from_json(text: str) -> Session:
     return _session_from_row([named[name] for name in _SESSION_FIELDS])
 
 
-def _select_by(column: str) -> str:
-    """The newest version of the session whose ``column`` (an identity that every version of a
-    session carries unchanged: id or idempotency key) is the parameter."""
-    return (
-        f"SELECT {_SESSION_SELECT} FROM sessions WHERE {column} = %s "
-        "ORDER BY written_at DESC LIMIT 1"
-    )
-
-
 async def _select_session(conn: psycopg.AsyncConnection, column: str, value: str) -> Session | None:
-    cursor = await conn.execute(_select_by(column), (value,))
+    """The current state of the session whose ``column`` (an identity every version carries
+    unchanged: id or idempotency key) is ``value``, with its newest checkpoint."""
+    cursor = await conn.execute(
+        f"SELECT {_SESSION_SELECT}, cast(written_at AS LONG) FROM sessions WHERE {column} = %s "
+        "ORDER BY written_at DESC LIMIT 1",
+        (value,),
+    )
     row = await cursor.fetchone()
-    return None if row is None else _session_from_row(row)
+    if row is None:
+        return None
+    cursor = await conn.execute(
+        "SELECT checkpoint FROM checkpoints WHERE session_id = %s AND written_at > %s::timestamp "
+        "ORDER BY written_at DESC LIMIT 1",
+        (row[0], row[-1]),
+    )
+    newer = await cursor.fetchone()
+    session = _session_from_row(row[:-1])
+    return session if newer is None else dataclasses.replace(session, checkpoint=json.loads(newer[0]))
 
 
 async def _insert_events(

@@ -5,7 +5,7 @@ Every statement is idempotent (``IF NOT EXISTS``), so a start-up that dies betwe
 
 Two kinds of table, chosen for what QuestDB does with them:
 
-- **Control tables** (sessions, events, datasets, strategies, schema_migrations) are
+- **Control tables** (sessions, checkpoints, events, datasets, strategies, schema_migrations) are
   ``BYPASS WAL`` (tables without a designated timestamp never use the WAL): an INSERT on a
   non-WAL table is applied by the statement itself, so it is visible to every reader the moment
   the call returns (read-your-writes, across processes). Sessions are insert-only versions (see
@@ -31,6 +31,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 stop_reason VARCHAR, error_code VARCHAR, error_message VARCHAR,
                 idempotency_key VARCHAR, last_seq LONG, checkpoint VARCHAR, written_at TIMESTAMP
             ) TIMESTAMP(written_at) PARTITION BY MONTH BYPASS WAL""",
+            # a running session's progress, saved every few seconds; superseded rows expire
+            """CREATE TABLE IF NOT EXISTS checkpoints (
+                session_id SYMBOL INDEX, checkpoint VARCHAR, written_at TIMESTAMP
+            ) TIMESTAMP(written_at) PARTITION BY DAY TTL 7 DAYS BYPASS WAL""",
             # ``snapshot`` holds the session record a state event moved it to: the events table is
             # the store's write-ahead log for sessions (see QuestDBStore._recover).
             """CREATE TABLE IF NOT EXISTS events (

@@ -16,6 +16,7 @@ from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import Trade
 from papertape.domain.records import FillRecord
 from papertape.domain.session import SessionState, transition
+from papertape.store.base import SessionFilter
 from papertape.store.questdb import QuestDBSettings, QuestDBStore, _session_to_json
 from tests.store.test_store_contract import T0, move, new_session, start
 
@@ -298,3 +299,19 @@ async def test_ping_answers_at_once_when_the_server_is_down(own_server):
         assert asyncio.get_running_loop().time() - started < 5
     finally:
         await store.close()
+
+
+async def test_checkpoints_do_not_copy_the_session_record(qstore, questdb_url):
+    session = await start(qstore, 1)
+    for n in range(20):
+        await qstore.save_checkpoint(session.session_id, {"replay_ts": n})
+    assert sql(questdb_url, "SELECT count() FROM sessions") == [(1,)]
+    assert sql(questdb_url, "SELECT count() FROM checkpoints") == [(20,)]
+    assert (await qstore.get_session(session.session_id)).checkpoint == {"replay_ts": 19}
+    [listed] = (await qstore.list_sessions(SessionFilter())).sessions
+    [unfinished] = await qstore.unfinished_sessions()
+    assert listed.checkpoint == unfinished.checkpoint == {"replay_ts": 19}
+    running = await move(qstore, session, SessionState.RUNNING)
+    assert running.checkpoint == {"replay_ts": 19}  # the new version carries it
+    versions = sql(questdb_url, "SELECT checkpoint FROM sessions ORDER BY written_at")
+    assert [json.loads(v[0]) for v in versions] == [{}, {"replay_ts": 19}]
