@@ -10,17 +10,24 @@ outlives a DDL). Timestamps travel as integer microseconds both ways (``%s::time
 
 **Read-your-writes.** QuestDB applies WAL writes asynchronously, so the store splits its tables:
 
-- Session state, events, datasets and strategies live in non-WAL tables (``BYPASS WAL``). An
-  INSERT there is applied by the statement itself: a session ``start`` returned is found by
-  ``GET /sessions/{id}`` and by ``stop`` at once, from any connection or process, with no waiting
-  and no cache. Sessions are stored as versions, insert-only: every change appends the whole
-  record with a strictly increasing ``written_at``; the current state is the newest version
-  (``LATEST ON written_at PARTITION BY session_id`` for lists; ``ORDER BY written_at DESC
-  LIMIT 1`` for one session, because ``LATEST ON`` with a bind variable on the partition column
-  returned another session's row on a reused connection with QuestDB 9.3.4). An INSERT costs
-  about a millisecond; an UPDATE on QuestDB rewrites column files and costs 10-50 ms. Compare-and-set reads the current version and
-  appends the next one under the store's write lock: the session service is the only writer of
-  session state (DESIGN.md), so one server process per store is the supported set-up.
+- Session state, events, checkpoints, datasets and strategies live in non-WAL tables
+  (``BYPASS WAL``). An INSERT there is applied by the statement itself: a session ``start``
+  returned is found by ``GET /sessions/{id}`` and by ``stop`` at once, from any connection or
+  process, with no waiting and no cache. They are insert-only (an INSERT costs about a
+  millisecond; an UPDATE on QuestDB rewrites column files and costs 10-50 ms), and every row
+  carries ``written_at`` from one strictly increasing clock, so "newest" is well defined:
+
+  * ``sessions`` holds one version per state (created, then one per transition); the newest
+    is the session (``LATEST ON written_at PARTITION BY session_id`` for lists, ``ORDER BY
+    written_at DESC LIMIT 1`` for one session: ``LATEST ON`` with a bind variable on the
+    partition column returned another session's row on a reused connection with 9.3.4);
+  * its ``last_seq`` is its newest event's ``seq`` (``append_events`` writes only events);
+  * its ``checkpoint`` is the newest ``checkpoints`` row when that is newer than the version
+    (a running session saves one every few seconds; each new version carries it on).
+
+  Compare-and-set reads the current state and appends the next version under the store's write
+  lock: the session service is the only writer of session state (DESIGN.md), so one server
+  process per store is the supported set-up.
 - The trading record and market data are WAL tables fed by ILP. After this process writes a
   table it notes so; the next read of that table first reads the table's sequencer txn from
   ``wal_tables()`` and waits until the writer txn reaches it, so every write that returned before
@@ -70,12 +77,20 @@ _SESSION_SELECT = ", ".join(_SESSION_FIELDS)
 # the current version of every session
 _LATEST = "SELECT * FROM sessions LATEST ON written_at PARTITION BY session_id"
 # ... with its newest checkpoint, which is the checkpoint row if one was saved after the version
+# ... with its newest event's sequence number and its newest checkpoint (the checkpoint row if
+# one was saved after the version)
 _CURRENT = (
-    "SELECT v.*, CASE WHEN c.cw > v.written_at THEN c.cp ELSE v.checkpoint END newest_checkpoint "
-    f"FROM ({_LATEST}) v LEFT JOIN (SELECT session_id, checkpoint cp, written_at cw FROM checkpoints "
+    "SELECT v.*, e.seq newest_seq, "
+    "CASE WHEN c.cw > v.written_at THEN c.cp ELSE v.checkpoint END newest_checkpoint "
+    f"FROM ({_LATEST}) v "
+    "JOIN (SELECT session_id, seq FROM events LATEST ON written_at PARTITION BY session_id) e "
+    "ON (v.session_id = e.session_id) "
+    "LEFT JOIN (SELECT session_id, checkpoint cp, written_at cw FROM checkpoints "
     "LATEST ON written_at PARTITION BY session_id) c ON (v.session_id = c.session_id)"
 )
-_CURRENT_SELECT = _SESSION_SELECT.replace("checkpoint", "newest_checkpoint")
+_CURRENT_SELECT = _SESSION_SELECT.replace("last_seq", "newest_seq").replace(
+    "checkpoint", "newest_checkpoint"
+)
 _JSON_FIELDS = {"symbols", "config", "checkpoint"}
 # what update_session may change; the rest is fixed when the session is created, and the
 # checkpoint is only written by save_checkpoint
@@ -327,34 +342,31 @@ class QuestDBStore(Store):
 
     async def _recover(self) -> None:
         """Bring every session row up to the newest state its events recorded (see module doc)."""
-        newest = await self._query("SELECT cast(max(written_at) AS LONG) FROM sessions")
-        self._last_written = (newest[0][0] if newest else None) or 0
-        rows = await self._query(
-            "SELECT e.session_id, e.max_seq, s.last_seq FROM "
-            "(SELECT session_id, max(seq) max_seq FROM events) e "
-            f"LEFT JOIN ({_LATEST}) s ON (s.session_id = e.session_id) "
-            "WHERE s.session_id IS NULL OR s.last_seq < e.max_seq"
+        newest = await self._query(
+            "SELECT greatest(s, e) FROM (SELECT cast(max(written_at) AS LONG) s FROM sessions) "
+            "CROSS JOIN (SELECT cast(max(written_at) AS LONG) e FROM events)"
         )
-        for session_id, last, stored_seq in rows:
-            snapshots = await self._query(
-                "SELECT snapshot FROM events WHERE session_id = %s AND seq > %s "
-                "AND snapshot IS NOT NULL ORDER BY seq DESC LIMIT 1",
-                (session_id, stored_seq or 0),
-            )
+        self._last_written = (newest[0][0] if newest else None) or 0
+        # the newest state event of each session, where it is newer than the session's version
+        rows = await self._query(
+            "SELECT e.session_id, e.snapshot, s.session_id FROM (SELECT session_id, seq, snapshot "
+            "FROM events WHERE snapshot IS NOT NULL LATEST ON written_at PARTITION BY session_id) e "
+            f"LEFT JOIN ({_LATEST}) s ON (s.session_id = e.session_id) "
+            "WHERE s.session_id IS NULL OR s.last_seq < e.seq"
+        )
+        for session_id, snapshot, versioned in rows:
             async with self._control_conn() as conn:
-                if snapshots:
-                    session = _session_from_json(snapshots[0][0])
-                    if stored_seq is not None:  # a version is there: its checkpoint may be newer
-                        current = await _select_session(conn, "session_id", session_id)
-                        session = dataclasses.replace(session, checkpoint=current.checkpoint)
-                else:
-                    session = await _select_session(conn, "session_id", session_id)
-                await self._insert_version(conn, dataclasses.replace(session, last_seq=last))
-            log.warning("store.session.recovered", session_id=session_id, last_seq=last)
+                session = _session_from_json(snapshot)
+                if versioned is not None:  # keep the newest checkpoint the session has
+                    current = await _select_session(conn, "session_id", session_id)
+                    session = dataclasses.replace(session, checkpoint=current.checkpoint)
+                await self._insert_version(conn, session)
+            log.warning("store.session.recovered", session_id=session_id, state=session.state.value)
 
     def _next_written_at(self) -> int:
-        """Strictly increasing version timestamps (under the control lock): ``LATEST ON`` picks
-        the newest version of a session by it, whatever the wall clock does."""
+        """Strictly increasing write timestamps (under the control lock) for versions, events and
+        checkpoints: the newest row of a session is the one with the largest, whatever the wall
+        clock does."""
         self._last_written = max(time.time_ns() // 1000, self._last_written + 1)
         return self._last_written
 
@@ -366,6 +378,36 @@ class QuestDBStore(Store):
             [*_session_values(session), self._next_written_at()],
         )
 
+    async def _insert_events(
+        self,
+        conn: psycopg.AsyncConnection,
+        session_id: str,
+        first_seq: int,
+        events: Sequence[NewEvent],
+        snapshot: Session | None,
+    ) -> list[SessionEvent]:
+        """Insert ``events`` numbered from ``first_seq``, all or none (one multi-row INSERT is
+        atomic on a non-WAL table, and one round trip). ``snapshot`` (one event only) is the
+        session record the event moves it to: the write-ahead entry ``_recover`` replays."""
+        numbered = [
+            SessionEvent(session_id, first_seq + i, e.ts, e.kind, e.data)
+            for i, e in enumerate(events)
+        ]
+        snap = None if snapshot is None else _session_to_json(snapshot)
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::timestamp)"] * len(numbered))
+        params = [
+            value
+            for e in numbered
+            for value in (
+                e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap, self._next_written_at()
+            )
+        ]
+        await conn.execute(
+            f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot, written_at) VALUES {rows}",
+            params,
+        )
+        return numbered
+
     # sessions ------------------------------------------------------------------------------
     async def create_session(self, session: Session, event: NewEvent) -> Session:
         async with self._control_conn() as conn:
@@ -374,7 +416,7 @@ class QuestDBStore(Store):
                 if existing is not None:
                     return existing
             stored = dataclasses.replace(session, last_seq=1)
-            await _insert_events(conn, session.session_id, 1, [event], snapshot=stored)
+            await self._insert_events(conn, session.session_id, 1, [event], snapshot=stored)
             await self._insert_version(conn, stored)
             return stored
 
@@ -393,7 +435,7 @@ class QuestDBStore(Store):
                 last_seq=current.last_seq + (1 if event is not None else 0),
             )
             if event is not None:
-                await _insert_events(conn, session.session_id, stored.last_seq, [event], snapshot=stored)
+                await self._insert_events(conn, session.session_id, stored.last_seq, [event], stored)
             await self._insert_version(conn, stored)
             return stored
 
@@ -453,12 +495,10 @@ class QuestDBStore(Store):
         if not events:
             return []
         async with self._control_conn() as conn:
-            current = await _select_session(conn, "session_id", session_id)
-            if current is None:
+            last = await _last_seq(conn, session_id)
+            if last is None:
                 raise KeyError(session_id)
-            numbered = await _insert_events(conn, session_id, current.last_seq + 1, events, snapshot=None)
-            await self._insert_version(conn, dataclasses.replace(current, last_seq=numbered[-1].seq))
-            return numbered
+            return await self._insert_events(conn, session_id, last + 1, events, None)
 
     async def list_events(
         self, session_id: str, after_seq: int = 0, limit: int = 1000
@@ -466,7 +506,7 @@ class QuestDBStore(Store):
         if limit <= 0:
             return []
         rows = await self._query(
-            "SELECT seq, cast(ts AS LONG), kind, data FROM events "
+            "SELECT seq, ts, kind, data FROM events "
             "WHERE session_id = %s AND seq > %s ORDER BY seq LIMIT %s",
             (session_id, after_seq, limit),
         )
@@ -688,39 +728,34 @@ async def _select_session(conn: psycopg.AsyncConnection, column: str, value: str
     if row is None:
         return None
     cursor = await conn.execute(
-        "SELECT checkpoint FROM checkpoints WHERE session_id = %s AND written_at > %s::timestamp "
-        "ORDER BY written_at DESC LIMIT 1",
-        (row[0], row[-1]),
+        "SELECT e.seq, c.checkpoint FROM "
+        "(SELECT session_id, seq FROM events WHERE session_id = %s "
+        "ORDER BY written_at DESC LIMIT 1) e LEFT JOIN "
+        "(SELECT session_id, checkpoint FROM checkpoints WHERE session_id = %s "
+        "AND written_at > %s::timestamp ORDER BY written_at DESC LIMIT 1) c "
+        "ON (e.session_id = c.session_id)",
+        (row[0], row[0], row[-1]),
     )
-    newer = await cursor.fetchone()
+    progress = await cursor.fetchone()
     session = _session_from_row(row[:-1])
-    return session if newer is None else dataclasses.replace(session, checkpoint=json.loads(newer[0]))
-
-
-async def _insert_events(
-    conn: psycopg.AsyncConnection,
-    session_id: str,
-    first_seq: int,
-    events: Sequence[NewEvent],
-    snapshot: Session | None,
-) -> list[SessionEvent]:
-    """Insert ``events`` numbered from ``first_seq``, all or none. ``snapshot`` (one event
-    only) is the session record the event moves it to: the write-ahead entry ``_recover`` uses."""
-    numbered = [
-        SessionEvent(session_id, first_seq + i, e.ts, e.kind, e.data) for i, e in enumerate(events)
-    ]
-    snap = None if snapshot is None else _session_to_json(snapshot)
-    # one multi-row INSERT: atomic on a non-WAL table, and one round trip
-    rows = ", ".join(["(%s, %s, %s::timestamp, %s, %s, %s)"] * len(numbered))
-    params = [
-        value
-        for e in numbered
-        for value in (e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap)
-    ]
-    await conn.execute(
-        f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot) VALUES {rows}", params
+    if progress is None:  # cannot happen: a session's first event is written before it
+        return session
+    last_seq, checkpoint = progress
+    return dataclasses.replace(
+        session,
+        last_seq=last_seq,
+        checkpoint=session.checkpoint if checkpoint is None else json.loads(checkpoint),
     )
-    return numbered
+
+
+async def _last_seq(conn: psycopg.AsyncConnection, session_id: str) -> int | None:
+    """The sequence number of the session's newest event (None: no such session)."""
+    cursor = await conn.execute(
+        "SELECT seq FROM events WHERE session_id = %s ORDER BY written_at DESC LIMIT 1",
+        (session_id,),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _select_record(record: type, table: str) -> str:

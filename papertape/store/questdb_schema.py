@@ -24,7 +24,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         1,
         "initial schema",
         [
-            # one row per version of a session; the newest (by written_at) is its state
+            # one row per state of a session (created, then one per transition); the newest by
+            # written_at is its state. Its last_seq is the one of that version's event; the
+            # session's current last_seq is its newest event's (append_events adds no version).
             """CREATE TABLE IF NOT EXISTS sessions (
                 session_id SYMBOL INDEX, mode SYMBOL, state SYMBOL, symbols VARCHAR,
                 config VARCHAR, created_at LONG, updated_at LONG, started_at LONG, ended_at LONG,
@@ -37,10 +39,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             ) TIMESTAMP(written_at) PARTITION BY DAY TTL 7 DAYS BYPASS WAL""",
             # ``snapshot`` holds the session record a state event moved it to: the events table is
             # the store's write-ahead log for sessions (see QuestDBStore._recover).
+            # ``ts`` is the event's own time (µs); ``written_at`` orders the rows of a session
+            # as the store wrote them, so its newest event (its last seq) is found by index
             """CREATE TABLE IF NOT EXISTS events (
-                session_id SYMBOL INDEX, seq LONG, ts TIMESTAMP, kind SYMBOL, data VARCHAR,
-                snapshot VARCHAR
-            ) TIMESTAMP(ts) PARTITION BY MONTH BYPASS WAL""",
+                session_id SYMBOL INDEX, seq LONG, ts LONG, kind SYMBOL, data VARCHAR,
+                snapshot VARCHAR, written_at TIMESTAMP
+            ) TIMESTAMP(written_at) PARTITION BY MONTH BYPASS WAL""",
             """CREATE TABLE IF NOT EXISTS datasets (
                 name VARCHAR, kind SYMBOL, symbols VARCHAR, rows LONG, start_ts LONG, end_ts LONG,
                 created_at LONG, interval LONG, origin VARCHAR

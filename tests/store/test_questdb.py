@@ -15,7 +15,7 @@ from papertape.devtools.questdb_server import QuestDBServer
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import Trade
 from papertape.domain.records import FillRecord
-from papertape.domain.session import SessionState, transition
+from papertape.domain.session import NewEvent, SessionState, transition
 from papertape.store.base import SessionFilter
 from papertape.store.questdb import QuestDBSettings, QuestDBStore, _session_to_json
 from tests.store.test_store_contract import T0, move, new_session, start
@@ -80,13 +80,13 @@ async def test_a_crash_between_event_and_session_row_is_repaired_on_open(qstore,
     # what update_session's first write leaves behind when the process dies right after it
     snapshot = dataclasses.replace(running, last_seq=2)
     sql(questdb_url,
-        "INSERT INTO events VALUES (%s, 2, %s::timestamp, 'state', %s, %s)",
+        "INSERT INTO events VALUES (%s, 2, %s, 'state', %s, %s, systimestamp())",
         (session.session_id, T0 + 100, json.dumps({"from": "starting", "to": "running"}),
          _session_to_json(snapshot)))
     # and a create that died before its session row
     orphan = dataclasses.replace(new_session(2), last_seq=1)
     sql(questdb_url,
-        "INSERT INTO events VALUES (%s, 1, %s::timestamp, 'state', '{}', %s)",
+        "INSERT INTO events VALUES (%s, 1, %s, 'state', '{}', %s, systimestamp())",
         (orphan.session_id, T0, _session_to_json(orphan)))
     assert (await qstore.get_session(session.session_id)).state is SessionState.STARTING
 
@@ -301,17 +301,21 @@ async def test_ping_answers_at_once_when_the_server_is_down(own_server):
         await store.close()
 
 
-async def test_checkpoints_do_not_copy_the_session_record(qstore, questdb_url):
+async def test_checkpoints_and_events_do_not_copy_the_session_record(qstore, questdb_url):
     session = await start(qstore, 1)
     for n in range(20):
         await qstore.save_checkpoint(session.session_id, {"replay_ts": n})
+        await qstore.append_events(session.session_id, [NewEvent("fill", {"n": n}, T0 + n)])
     assert sql(questdb_url, "SELECT count() FROM sessions") == [(1,)]
+    assert (await qstore.get_session(session.session_id)).last_seq == 21
     assert sql(questdb_url, "SELECT count() FROM checkpoints") == [(20,)]
     assert (await qstore.get_session(session.session_id)).checkpoint == {"replay_ts": 19}
     [listed] = (await qstore.list_sessions(SessionFilter())).sessions
     [unfinished] = await qstore.unfinished_sessions()
     assert listed.checkpoint == unfinished.checkpoint == {"replay_ts": 19}
+    assert listed.last_seq == unfinished.last_seq == 21
     running = await move(qstore, session, SessionState.RUNNING)
     assert running.checkpoint == {"replay_ts": 19}  # the new version carries it
+    assert running.last_seq == 22
     versions = sql(questdb_url, "SELECT checkpoint FROM sessions ORDER BY written_at")
     assert [json.loads(v[0]) for v in versions] == [{}, {"replay_ts": 19}]
