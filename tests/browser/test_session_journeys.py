@@ -102,6 +102,8 @@ def test_validation_error_is_shown_on_its_field(page, backend, console):
 
 
 def test_keyboard_reaches_the_start_dialog_and_the_pages(page, backend, console):
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto("/")
     expect_live(page)
     start = page.get_by_role("button", name="Start session")
@@ -121,4 +123,9 @@ def test_keyboard_reaches_the_start_dialog_and_the_pages(page, backend, console)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/backtests$"))
     expect(page.get_by_role("heading", name="Backtests", exact=True)).to_be_visible()
+    for name in ("Data", "Strategies", "Sessions"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    expect_live(page)
+    assert len(sockets) == 1, f"one websocket per tab, saw {sockets}"
     assert console.errors == []

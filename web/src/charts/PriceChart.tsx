@@ -1,5 +1,6 @@
 import { Box } from "@mantine/core";
 import {
+  type AutoscaleInfo,
   CandlestickSeries,
   createSeriesMarkers,
   type IPriceLine,
@@ -81,6 +82,21 @@ export function PriceChart({
   useEffect(() => {
     const s = series.current;
     if (!s) return;
+    // Keep open-position entry prices in view: widen the autoscaled range to include them.
+    const prices = positions.map((p) => p.price);
+    s.applyOptions({
+      autoscaleInfoProvider: (original: () => AutoscaleInfo | null) => {
+        const info = original();
+        if (!info?.priceRange || prices.length === 0) return info;
+        return {
+          ...info,
+          priceRange: {
+            minValue: Math.min(info.priceRange.minValue, ...prices),
+            maxValue: Math.max(info.priceRange.maxValue, ...prices),
+          },
+        };
+      },
+    });
     for (const line of lines.current) s.removePriceLine(line);
     lines.current = positions.map((p) =>
       s.createPriceLine({ price: p.price, color: "#fab005", lineWidth: 1, lineStyle: 2, title: p.title }),

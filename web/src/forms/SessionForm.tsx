@@ -14,7 +14,7 @@ import {
   Text,
   TextInput,
 } from "@mantine/core";
-import { useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "../api/errors";
 import { useDatasets, useMarkets, useStrategies } from "../api/hooks";
 import type { StartSessionBody } from "../api/types";
@@ -62,6 +62,15 @@ export function SessionForm({
   );
   const set = <K extends keyof SessionFormValues>(key: K, value: SessionFormValues[K]) =>
     setValues((v) => ({ ...v, [key]: value }));
+
+  // After a refused submit, move focus to the first field the server named (or the message).
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (!error || !formRef.current) return;
+    const target = formRef.current.querySelector<HTMLElement>("[aria-invalid='true'], [data-testid='form-error']");
+    target?.scrollIntoView({ block: "center" });
+    if (target?.matches("input, textarea")) target.focus();
+  }, [error]);
 
   const strategies = useStrategies();
   const datasets = useDatasets();
@@ -143,7 +152,7 @@ export function SessionForm({
   const leftover = errors.unclaimed((field) => shownPaths.has(field));
 
   return (
-    <form onSubmit={submit} noValidate aria-label={submitLabel}>
+    <form ref={formRef} onSubmit={submit} noValidate aria-label={submitLabel}>
       <Stack gap="sm">
         {apiError && (
           <Alert color="red" title={apiError.code === "validation_error" ? "Please fix the highlighted fields" : "The server refused"} role="alert" data-testid="form-error">

@@ -20,7 +20,8 @@ import { SessionPriceChart } from "../session/SessionPriceChart";
 
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
-  const session = useSession(sessionId);
+  // Counters and metrics are not pushed: re-read them every few seconds while the session runs.
+  const session = useSession(sessionId, 3000);
   const stream = useSessionStream(sessionId);
   const s = session.data;
   const stop = useStopControl(sessionId, isTerminal(s?.state));
