@@ -100,7 +100,6 @@ class _Stream:
     up: bool = False
     had_data: bool = False
     down_since: int | None = None  # µs
-    last_data_ts: int | None = None  # µs, local clock
     error: str = ""
 
 
@@ -343,11 +342,10 @@ class ExchangeSource(MarketSource):
         await asyncio.sleep(backoff.next())
 
     def _stream_up(self, stream: _Stream) -> None:
-        now_us = _now_us()
         self._last_message[stream.symbol] = time.monotonic()
-        stream.last_data_ts = now_us
         if stream.up:
             return
+        now_us = _now_us()
         if stream.had_data and stream.down_since is not None:
             self.status.gaps += 1
             self._note_gap(stream.symbol, {"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us})
