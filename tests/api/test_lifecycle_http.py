@@ -143,7 +143,8 @@ def test_20_sessions_times_8_concurrent_stops(server: ServerProcess, http: httpx
         vias = [r.json()["data"]["stopped_via"] for r in responses
                 if r.json()["data"]["session_id"] == session_id]
         assert sorted(vias) == ["already_stopped"] * 7 + ["controller"]
-        assert http.get(f"/sessions/{session_id}").json()["data"]["state"] == "stopped"
+        detail = http.get(f"/sessions/{session_id}").json()["data"]
+        assert detail["state"] == "stopped", detail
 
 
 def test_stop_racing_a_session_that_completes_by_itself(http: httpx.Client) -> None:
