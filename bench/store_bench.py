@@ -122,7 +122,9 @@ async def measure(
         t0 = time.perf_counter()
         await add_sessions(store, sessions)
         session_seconds = time.perf_counter() - t0
-        day_start = (trades[0].ts // DAY + 1) * DAY if trades[-1].ts - trades[0].ts > 2 * DAY else trades[0].ts
+        # the first whole UTC day the trades cover (or their start, for a short run)
+        spans_days = trades[-1].ts - trades[0].ts > 2 * DAY
+        day_start = (trades[0].ts // DAY + 1) * DAY if spans_days else trades[0].ts
         day = await store.read_candles("bench", ["BTC_USDT"], day_start, day_start + DAY, 60)
         list_p50, list_p99 = await latency_ms(lambda: store.list_sessions(SessionFilter(limit=50)))
         candle_p50, candle_p99 = await latency_ms(

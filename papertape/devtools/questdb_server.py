@@ -71,7 +71,8 @@ def fetch_jar(version: str = QUESTDB_VERSION) -> Path:
     )
     if result.returncode != 0 or not jar.exists():
         raise QuestDBUnavailable(
-            f"mvn could not fetch org.questdb:questdb:{version}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+            f"mvn could not fetch org.questdb:questdb:{version}: "
+            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
         )
     return jar
 

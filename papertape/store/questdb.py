@@ -243,7 +243,9 @@ class QuestDBStore(Store):
 
         return await self._read(fetch, patient=patient)
 
-    async def _read(self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]], *, patient: bool = True) -> T:
+    async def _read(
+        self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]], *, patient: bool = True
+    ) -> T:
         """Run a read. While the server is unreachable it is retried (reads are safe to repeat)
         up to ``write_retry_seconds``, so a restart of QuestDB only slows callers down."""
         deadline = self._deadline() if patient else time.monotonic()
