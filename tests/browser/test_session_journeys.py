@@ -129,3 +129,19 @@ def test_keyboard_reaches_the_start_dialog_and_the_pages(page, backend, console)
     expect_live(page)
     assert len(sockets) == 1, f"one websocket per tab, saw {sockets}"
     assert console.errors == []
+
+
+def test_session_list_follows_sessions_started_and_stopped_elsewhere(page, backend, console):
+    page.goto("/")
+    expect_live(page)
+    session_id = backend.start_session(
+        mode="paper", symbols=["BTC_USDT"], label="from-the-api",
+        market={"source": "replay", "dataset": "btc-1m", "speed": 60},
+    )
+    row = page.get_by_test_id("sessions-table").get_by_role("row").filter(has_text=session_id)
+    expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "running")
+    expect(row).to_contain_text("from-the-api")
+    with backend.api() as client:
+        assert client.post(f"/sessions/{session_id}/stop").json()["data"]["stopped_via"] == "controller"
+    expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopped")
+    assert console.errors == []

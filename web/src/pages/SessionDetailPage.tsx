@@ -1,4 +1,4 @@
-import { Alert, Anchor, Badge, Group, Paper, SimpleGrid, Stack, Tabs, Text, Title, Code } from "@mantine/core";
+import { Alert, Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text, Title, Code } from "@mantine/core";
 import { useMemo } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useSession, useSessionRecords } from "../api/hooks";
@@ -6,15 +6,14 @@ import { isTerminal, type SessionSummary } from "../api/types";
 import { LineChart, drawdown, type LineData } from "../charts/LineChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FeedBadge } from "../components/FeedBadge";
-import { RecordTable } from "../components/RecordTable";
 import { StateBadge } from "../components/StateBadge";
-import { formatPrice, formatTime } from "../format";
+import { formatTime } from "../format";
 import { useSessionStream } from "../live/useSessionStream";
-import { EventTimeline } from "../session/EventTimeline";
 import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
-import { equityPoints, latestOrders, latestPositions, OPEN_ORDER_STATES, type Row } from "../session/records";
+import { equityPoints, type Row } from "../session/records";
+import { SessionRecordsTabs } from "../session/SessionRecordsTabs";
 import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
 
@@ -83,7 +82,6 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
     () => [{ id: "dd", title: "drawdown %", color: "#ff6b6b", points: drawdown(equityLines[0].points) }],
     [equityLines],
   );
-  const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(String(o.status)));
 
   return (
     <Stack gap="md">
@@ -105,52 +103,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
         <Text fw={600} mb="xs">Metrics</Text>
         <MetricsGrid metrics={metrics} />
       </Paper>
-      <Tabs defaultValue="positions" keepMounted={false}>
-        <Tabs.List>
-          <Tabs.Tab value="positions">Positions</Tabs.Tab>
-          <Tabs.Tab value="orders">Open orders ({openOrders.length})</Tabs.Tab>
-          <Tabs.Tab value="fills">Fills ({fills.data?.length ?? 0})</Tabs.Tab>
-          <Tabs.Tab value="events">Timeline ({stream.log.events.length})</Tabs.Tab>
-          <Tabs.Tab value="config">Config & counters</Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="positions" pt="sm">
-          <ErrorNotice error={positions.error} title="Could not load positions" />
-          <RecordTable rows={latestPositions(positions.data ?? []).filter((p) => Number(p.qty) !== 0)} rowKey={(p) => String(p.symbol)} empty="No open positions." testId="positions" columns={[
-            { key: "symbol", label: "Symbol" },
-            { key: "qty", label: "Qty", align: "right" },
-            { key: "avg_price", label: "Avg price", align: "right", render: (p) => formatPrice(p.avg_price) },
-            { key: "mark_price", label: "Mark", align: "right", render: (p) => formatPrice(p.mark_price) },
-            { key: "unrealized_pnl", label: "Unrealized", align: "right" },
-            { key: "realized_pnl", label: "Realized", align: "right" },
-            { key: "fees", label: "Fees", align: "right" },
-          ]} />
-        </Tabs.Panel>
-        <Tabs.Panel value="orders" pt="sm">
-          <ErrorNotice error={orders.error} title="Could not load orders" />
-          <RecordTable rows={openOrders} rowKey={(o) => String(o.order_id)} empty="No open orders." testId="open-orders" columns={[
-            { key: "order_id", label: "Order" }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" }, { key: "type", label: "Type" },
-            { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Limit", align: "right" }, { key: "stop_price", label: "Stop", align: "right" },
-            { key: "filled_qty", label: "Filled", align: "right" }, { key: "status", label: "Status" },
-          ]} />
-        </Tabs.Panel>
-        <Tabs.Panel value="fills" pt="sm">
-          <ErrorNotice error={fills.error} title="Could not load fills" />
-          <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" columns={[
-            { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts as string) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
-            { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
-            { key: "fee", label: "Fee", align: "right" }, { key: "liquidity", label: "Liquidity" },
-          ]} />
-        </Tabs.Panel>
-        <Tabs.Panel value="events" pt="sm">
-          <EventTimeline log={stream.log} error={stream.catchUpError} />
-        </Tabs.Panel>
-        <Tabs.Panel value="config" pt="sm">
-          <SimpleGrid cols={2}>
-            <Code block fz="xs">{JSON.stringify(s.config ?? {}, null, 2)}</Code>
-            <Code block fz="xs">{JSON.stringify(counters, null, 2)}</Code>
-          </SimpleGrid>
-        </Tabs.Panel>
-      </Tabs>
+      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} />
     </Stack>
   );
 }
