@@ -66,9 +66,9 @@ class Result:
 
 SCENARIOS = {
     # trades and 1-level books (best bid/ask) of the spot market
-    "trades+quotes": ("spot", FeedOptions(book_interval=0, candle_interval=None)),
+    "trades+quotes": ("spot", FeedOptions(book_interval=0)),
     # 100-level books of the perpetual, every level stored
-    "books-100": ("swap", FeedOptions(book_depth=None, book_interval=0, candle_interval=None)),
+    "books-100": ("swap", FeedOptions(book_depth=None, book_interval=0)),
 }
 
 
@@ -80,7 +80,7 @@ async def run_once(store_url: str, label: str, seconds: float, batched: bool, sc
     world = DoubleWorld(speed=0)
     market_type, options = SCENARIOS[scenario]
     source = ExchangeSource(["BTC_USDT"], "mexc", market_type, hub=ExchangeHub(world.factory), options=options)
-    recorder = MarketRecorder() if batched else MarketRecorder(max_pending=1)
+    recorder = MarketRecorder() if batched else MarketRecorder(max_pending=1)  # 1-minute bars derived
     await recorder.start(Context(store, session))
     counts = {"trades": 0, "books": 0}
 

@@ -12,6 +12,7 @@ from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import Candle, MarketEvent, Trade, event_price
 from papertape.domain.session import Mode, Session
 from papertape.engine.consumer import Consumer
+from papertape.market.exchange.candles import CandleBuilder
 from papertape.engine.session_consumer import TradingConsumer
 
 PRICE_TICKS_PER_SECOND = 4
@@ -42,7 +43,9 @@ class PriceTracker(Consumer):
 
 class MarketRecorder(Consumer):
     """Writes every trade, candle and book snapshot (at the depth the source delivers) to the
-    store under the session's id, so the session can be replayed and backtested against.
+    store under the session's id, so the session can be replayed and backtested against, with
+    ``candle_interval`` bars derived from the trades (``CandleBuilder``: closed bars only, the
+    first partial one left out).
 
     Rows are buffered and written in batches by a background flusher (every ``flush_interval``
     seconds, or sooner once ``flush_rows`` are pending), so the feed is not held up by each
@@ -61,7 +64,9 @@ class MarketRecorder(Consumer):
         max_pending: int = 50_000,
         retries: int = 4,
         retry_delay: float = 0.25,
+        candle_interval: int | None = 60,
     ) -> None:
+        self.candles = CandleBuilder(candle_interval) if candle_interval else None
         self.flush_rows = flush_rows
         self.flush_interval = flush_interval
         self.max_pending = max_pending
@@ -84,10 +89,17 @@ class MarketRecorder(Consumer):
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
         self._raise_failure()
+        pending, candles, added = self._pending, self.candles, 0
         for event in events:
-            kind = "trades" if isinstance(event, Trade) else "candles" if isinstance(event, Candle) else "book"
-            self._pending[kind].append(event)
-        self._pending_rows += len(events)
+            if isinstance(event, Trade):
+                pending["trades"].append(event)
+                bar = candles.add(event) if candles is not None else None
+                if bar is not None:
+                    pending["candles"].append(bar)
+                    added += 1
+            else:
+                pending["candles" if isinstance(event, Candle) else "book"].append(event)
+        self._pending_rows += len(events) + added
         if self._pending_rows >= self.flush_rows:
             self._wake.set()
         while self._pending_rows >= self.max_pending:

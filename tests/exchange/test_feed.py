@@ -9,7 +9,7 @@ import time
 import pytest
 
 from papertape.domain.errors import UnknownExchange, UnknownSymbol
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Trade
 from papertape.market.exchange.connector import ExchangeHub
 from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 from tests.support import market_tapes
@@ -52,14 +52,13 @@ class Collector:
             await asyncio.sleep(0.01)
 
 
-async def test_streams_real_trades_books_and_candles(hub: ExchangeHub):
+async def test_streams_real_trades_and_books(hub: ExchangeHub):
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=hub,
-        options=FeedOptions(book_interval=0.05, candle_interval=1, **FAST),
+        ["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(book_interval=0.05, **FAST),
     )
     run = Collector(source)
     try:
-        await run.until(lambda: len(run.of(Trade)) >= 200 and run.of(BookSnapshot) and run.of(Candle))
+        await run.until(lambda: len(run.of(Trade)) >= 200 and run.of(BookSnapshot))
         assert source.status.state == "live"
         tape = market_tapes.btc_spot_trades()
         recorded = {t.trade_id: t for t in tape}
@@ -205,7 +204,7 @@ async def test_slow_consumer_gets_backpressure_not_losses():
     world = DoubleWorld(speed=0)  # the tape as fast as it can go
     source = ExchangeSource(
         ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
-        options=FeedOptions(watch_book=False, candle_interval=None, queue_size=2, **FAST),
+        options=FeedOptions(watch_book=False, queue_size=2, **FAST),
     )
     run = Collector(source, delay=0.002)
     try:
@@ -288,7 +287,7 @@ async def test_prints_lost_without_a_disconnect_are_counted_as_gaps():
     world = DoubleWorld(speed=400)
     source = ExchangeSource(
         ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
-        options=FeedOptions(watch_book=False, candle_interval=None, queue_size=1, **FAST),
+        options=FeedOptions(watch_book=False, queue_size=1, **FAST),
     )
     run = Collector(source, delay=0.5)
     try:

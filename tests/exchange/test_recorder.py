@@ -68,21 +68,32 @@ async def test_records_everything_the_feed_delivered(sqlite_store):
     world = DoubleWorld(speed=20)
     source = ExchangeSource(
         ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
-        options=FeedOptions(book_interval=0.05, candle_interval=1),
+        options=FeedOptions(book_interval=0.05),
     )
-    recorder = MarketRecorder(flush_interval=0.1)
+    recorder = MarketRecorder(flush_interval=0.1, candle_interval=1)
     await recorder.start(Context(sqlite_store))
     seen = await _record(source, recorder, 1.5)
     trades = [e for e in seen if isinstance(e, Trade)]
     books = [e for e in seen if isinstance(e, BookSnapshot)]
-    candles = [e for e in seen if isinstance(e, Candle)]
-    assert trades and books and candles
-    assert recorder.detail()["rows_written"] == {"trades": len(trades), "candles": len(candles), "book": len(books)}
+    assert trades and books and not any(isinstance(e, Candle) for e in seen)
+    written = recorder.detail()["rows_written"]
+    assert (written["trades"], written["book"]) == (len(trades), len(books))
     assert recorder.detail()["rows_failed"] == {"trades": 0, "candles": 0, "book": 0}
     assert recorder.detail()["rows_pending"] == 0
     stored = await sqlite_store.read_trades(SESSION_ID, ["BTC_USDT"], 0, 2**62)
     assert [t.trade_id for t in stored] == [t.trade_id for t in sorted(trades, key=lambda t: (t.ts, t.trade_id))]
-    assert len(await sqlite_store.read_candles(SESSION_ID, ["BTC_USDT"], 0, 2**62)) == len(candles)
+    # 1 s bars derived from the recorded trades: every closed bar but the first (partial) one
+    bars = await sqlite_store.read_candles(SESSION_ID, ["BTC_USDT"], 0, 2**62)
+    assert len(bars) == written["candles"] > 0
+    by_second: dict[int, list[Trade]] = {}
+    for t in sorted(trades, key=lambda t: t.ts):
+        by_second.setdefault(t.ts - t.ts % 1_000_000, []).append(t)
+    for bar in bars:
+        prints = by_second[bar.ts]
+        assert (bar.open, bar.close) == (prints[0].price, prints[-1].price)
+        assert bar.high == max(p.price for p in prints) and bar.low == min(p.price for p in prints)
+        assert bar.volume == pytest.approx(sum(p.qty for p in prints))
+    assert bars[0].ts > min(by_second)  # the first, partial second is not a bar
 
 
 async def test_books_are_stored_at_the_full_depth_delivered(sqlite_store):

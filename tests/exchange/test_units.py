@@ -44,16 +44,20 @@ def test_backoff_grows_caps_jitters_and_resets():
     assert backoff.next() <= 1
 
 
-def test_candles_close_on_next_interval_and_count_late_trades():
+def test_candles_close_on_next_interval_skip_the_partial_first_and_count_late_trades():
     builder = CandleBuilder(60)
-    t0 = 1_700_000_000 * MICROS - (1_700_000_000 * MICROS) % (60 * MICROS)
-    assert builder.add(Trade(t0 + 1, "BTC_USDT", 10.0, 1.0, "buy")) is None
+    minute = 60 * MICROS
+    t0 = 1_700_000_000 * MICROS - (1_700_000_000 * MICROS) % minute
+    assert builder.add(Trade(t0 - 5, "BTC_USDT", 7.0, 1.0, "buy")) is None  # recording began here
+    assert builder.add(Trade(t0 + 1, "BTC_USDT", 10.0, 1.0, "buy")) is None  # closes the partial bar
+    assert builder.partial == 1
     assert builder.add(Trade(t0 + 2, "BTC_USDT", 12.0, 2.0, "sell")) is None
     assert builder.add(Trade(t0 + 3, "BTC_USDT", 9.0, 1.0, "buy")) is None
-    bar = builder.add(Trade(t0 + 61 * MICROS, "BTC_USDT", 11.0, 1.0, "buy"))
+    bar = builder.add(Trade(t0 + 3 * minute, "BTC_USDT", 11.0, 1.0, "buy"))  # a minute without trades
     assert bar == Candle(t0, "BTC_USDT", 60, 10.0, 12.0, 9.0, 9.0, 4.0)
     assert builder.add(Trade(t0 + 5, "BTC_USDT", 1.0, 1.0, "buy")) is None
     assert builder.late == 1
+    assert builder.add(Trade(t0 + 4 * minute, "BTC_USDT", 11.5, 1.0, "buy")).ts == t0 + 3 * minute
 
 
 def test_credentials_from_env_and_file_never_shown(tmp_path):

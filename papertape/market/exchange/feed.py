@@ -1,5 +1,6 @@
-"""The live exchange feed: trades, order-book snapshots and trade-derived candles for several
-symbols, through ccxt.pro's ``watch_trades`` / ``watch_order_book``.
+"""The live exchange feed: trades and order-book snapshots for several symbols, through
+ccxt.pro's ``watch_trades`` / ``watch_order_book``. (Bars are derived from the trades by those
+who need them: the engine for its strategies, the collect recorder for the tape.)
 
 Shape of the machinery:
 
@@ -36,7 +37,6 @@ import structlog
 from papertape.domain.errors import PapertapeError, UnknownSymbol
 from papertape.domain.market import BookSnapshot, MarketEvent, Trade
 from papertape.market.exchange.backoff import Backoff
-from papertape.market.exchange.candles import CandleBuilder
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
 from papertape.market.exchange.errors import (
     ExchangeAuthFailed,
@@ -62,8 +62,6 @@ class FeedOptions:
     """Levels per side in each snapshot; ``None`` keeps every level of the local book."""
     book_interval: float = 1.0
     """Seconds between two snapshots of one symbol's book (0: one per update)."""
-    candle_interval: int | None = 60
-    """Seconds per trade-derived bar; ``None`` emits no bars."""
     watch_book: bool = True
     stale_after: float = 30.0
     """A symbol without any message for this long is ``stale``."""
@@ -145,10 +143,7 @@ class ExchangeSource(MarketSource):
         self._last_id: dict[str, int | None] = dict.fromkeys(self.symbols)
         self._id_run = dict.fromkeys(self.symbols, 0)  # consecutive ids seen in a row
         self._last_book_at = dict.fromkeys(self.symbols, float("-inf"))
-        self._candles = (
-            CandleBuilder(self.options.candle_interval) if self.options.candle_interval else None
-        )
-        self._counts = {s: {"trades": 0, "books": 0, "candles": 0} for s in self.symbols}
+        self._counts = {s: {"trades": 0, "books": 0} for s in self.symbols}
 
     # the consumer's side -------------------------------------------------------------------
     async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
@@ -436,12 +431,7 @@ class ExchangeSource(MarketSource):
                 self._last_trade_ts[symbol] = ts
             trade = Trade(ts, symbol, float(item["price"]), float(item["amount"]), item.get("side") or "", trade_id)
             events.append(trade)
-            if self._candles is not None:
-                bar = self._candles.add(trade)
-                if bar is not None:
-                    events.append(bar)
-                    self._counts[symbol]["candles"] += 1
-        self._counts[symbol]["trades"] += sum(1 for e in events if isinstance(e, Trade))
+        self._counts[symbol]["trades"] += len(events)
         self._symbol_detail(symbol).update(self._counts[symbol])
         return events
 
