@@ -121,3 +121,17 @@ def test_book_depth_and_interval_come_from_the_session_config(served):
     assert books and all(len(b.bids) == 5 and len(b.asks) <= 5 for b in books)
     bad = client.post("/sessions/start", json={**body, "market": {"book_depth": 0}})
     assert bad.status_code == 422 and bad.json()["error_code"] == "validation_error"
+
+
+def test_paper_trading_a_strategy_on_the_live_feed(served):
+    """The headline: a strategy trading simulated orders against the (recorded, streamed) market
+    as it moves — bars built from the live trades, fills against the live prints."""
+    client, _ = served
+    body = {"mode": "paper", "symbols": ["BTC_USDT"],
+            "strategies": [{"name": "sma_cross", "params": {"bar_interval": 1, "fast": 2, "slow": 4}}]}
+    started = client.post("/sessions/start", json=body)
+    assert started.status_code == 201, started.text
+    session_id = started.json()["data"]["session_id"]
+    fills = _wait(lambda: client.get(f"/sessions/{session_id}/fills").json()["data"]["items"], timeout=30)
+    assert all(30_000 < f["price"] < 50_000 for f in fills)  # the recorded day's real prices
+    assert client.post("/sessions/stop", json={"session_id": session_id}).status_code == 200
