@@ -71,8 +71,9 @@ class FeedOptions:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_batch: int = 5_000
-    queue_size: int = 1_000
-    """Pending stream messages before the streams wait for the consumer."""
+    queue_size: int = 100
+    """Pending stream messages before the streams wait for the consumer (a message holds up to
+    ccxt's 1,000-trade cache, so this bounds a slow session's memory too)."""
     permanent_after: int = 20
     """Consecutive exchange-side (non-network) errors on one stream before it is given up."""
 
