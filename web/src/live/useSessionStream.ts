@@ -100,14 +100,15 @@ export function useSessionStream(sessionId: string): SessionStream {
         for (let page = 0; page < 1000; page += 1) {
           const after = logRef.current.lastSeq;
           const { data } = await request<unknown>(
-            `/sessions/${sessionId}/events${query({ after_seq: after })}`,
+            `/sessions/${sessionId}/events${query({ after_seq: after, limit: 5000 })}`,
             { sessionId },
           );
           const events = pickList<TapeEvent>(data, "events");
           const merged = accept(events);
+          const serverLast = (data as { last_seq?: number } | null)?.last_seq;
+          // Done when the server has nothing newer, or this page added nothing.
           if (events.length === 0 || merged.lastSeq === after) break;
-          const more = (data as { has_more?: boolean } | null)?.has_more;
-          if (more === false) break;
+          if (typeof serverLast === "number" && merged.lastSeq >= serverLast) break;
         }
         setCatchUpError(null);
         setCatchUps((n) => n + 1);

@@ -1,0 +1,119 @@
+import { MantineProvider } from "@mantine/core";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { act, renderHook, waitFor } from "@testing-library/react";
+import type { ReactNode } from "react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { LiveProvider } from "./LiveProvider";
+import { LiveSocket } from "./socket";
+import { useSessionStream } from "./useSessionStream";
+
+const ev = (seq: number) => ({ seq, ts: "2026-01-01T00:00:00Z", kind: "order", data: { n: seq } });
+
+/** The server's tape for one session; GET /events answers from it like the real endpoint. */
+function serveTape(tape: ReturnType<typeof ev>[]) {
+  const calls: number[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: RequestInfo | URL) => {
+      const url = new URL(String(input), "http://test");
+      if (url.pathname.endsWith("/events")) {
+        const after = Number(url.searchParams.get("after_seq") ?? 0);
+        calls.push(after);
+        const events = tape.filter((e) => e.seq > after);
+        return new Response(JSON.stringify({ status: "events_listed", data: { session_id: "exec_a", events, last_seq: tape.length } }));
+      }
+      return new Response(JSON.stringify({ status: "ok", data: { items: [] } }));
+    }),
+  );
+  return calls;
+}
+
+class FakeSocket {
+  static last: FakeSocket;
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: ((e: { code: number; reason: string }) => void) | null = null;
+  constructor() {
+    FakeSocket.last = this;
+  }
+  send(text: string) {
+    this.sent.push(JSON.parse(text));
+  }
+  close() {}
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  push(message: object) {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+}
+
+function setup() {
+  const socket = new LiveSocket({ url: "ws://test/ws", createSocket: () => new FakeSocket() as unknown as WebSocket, backoffMs: () => 10 });
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const wrapper = ({ children }: { children: ReactNode }) => (
+    <MantineProvider>
+      <QueryClientProvider client={client}>
+        <LiveProvider socket={socket}>{children}</LiveProvider>
+      </QueryClientProvider>
+    </MantineProvider>
+  );
+  return renderHook(() => useSessionStream("exec_a"), { wrapper });
+}
+
+const seqs = (result: { current: ReturnType<typeof useSessionStream> }) => result.current.log.events.map((e) => e.seq);
+
+describe("useSessionStream", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("shows each event once when HTTP catch-up and the socket both deliver it", async () => {
+    const tape = [ev(1), ev(2), ev(3)];
+    serveTape(tape);
+    const { result } = setup();
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2, 3]));
+    act(() => {
+      FakeSocket.last.push({ type: "event", session_id: "exec_a", ...ev(3) });
+      FakeSocket.last.push({ type: "event", session_id: "exec_a", ...ev(4) });
+      FakeSocket.last.push({ type: "event", session_id: "exec_other", ...ev(5) });
+    });
+    expect(seqs(result)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("catches up over HTTP when the socket skips events or a tick is ahead", async () => {
+    const tape = [ev(1), ev(2)];
+    const calls = serveTape(tape);
+    const { result } = setup();
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2]));
+    tape.push(ev(3), ev(4), ev(5));
+    act(() => FakeSocket.last.push({ type: "event", session_id: "exec_a", ...ev(5) })); // 3 and 4 missed
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2, 3, 4, 5]));
+    expect(result.current.log.gap).toBe(false);
+    tape.push(ev(6));
+    act(() => FakeSocket.last.push({ type: "tick", session_id: "exec_a", seq: 6, kind: "price", data: { prices: { BTC_USDT: { price: 10, ts: 1_600_000_000_000_000 } } } }));
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2, 3, 4, 5, 6]));
+    expect(result.current.prices.BTC_USDT.price).toBe(10);
+    expect(calls).toContain(5);
+    expect(calls).not.toContain(6); // the answer's last_seq says there is nothing newer
+  });
+
+  it("after a reconnect, resubscribes from the last seq held and fetches what it missed", async () => {
+    const tape = [ev(1)];
+    const calls = serveTape(tape);
+    const { result } = setup();
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1]));
+    const first = FakeSocket.last;
+    tape.push(ev(2), ev(3));
+    act(() => first.onclose?.({ code: 1006, reason: "" }));
+    await waitFor(() => expect(FakeSocket.last).not.toBe(first));
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2, 3]));
+    expect(FakeSocket.last.sent).toContainEqual({ action: "subscribe", topic: "session", session_id: "exec_a", after_seq: 1 });
+    expect(calls).toContain(1);
+  });
+});
