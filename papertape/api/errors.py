@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from papertape.domain.errors import PapertapeError, ValidationFailed
 
@@ -89,13 +88,26 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
 BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route_methods
-    return sorted(methods)
+def _allowed_methods(request: Request) -> list[str] | None:
+    """The methods the published API documents for this path: those of the most specific path
+    template that matches it (``/sessions/start`` before ``/sessions/{session_id}``). ``None``
+    for paths outside the API document."""
+    segments = request.url.path.rstrip("/").split("/")
+    best: tuple[int, dict] | None = None
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        parts = template.rstrip("/").split("/")
+        if len(parts) != len(segments):
+            continue
+        if all(p.startswith("{") or p == s for p, s in zip(parts, segments)):
+            params = sum(p.startswith("{") for p in parts)
+            if best is None or params < best[0]:
+                best = (params, operations)
+    if best is None:
+        return None
+    return sorted(m.upper() for m in best[1] if m.upper() in HTTP_METHODS)
+
+
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -126,21 +138,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
-            # FastAPI's answer to a body that is not even text (bytes that are not UTF-8):
-            # the same client mistake as malformed JSON, so the same 422
-            details = [{"field": "body", "message": "malformed JSON: the body is not UTF-8 text"}]
+        if exc.status_code == 400:
+            # only the framework raises these: a body it cannot parse (bytes that are not UTF-8
+            # JSON, broken multipart). The same client mistake as malformed JSON: the same 422
+            message = ("malformed JSON: the body is not UTF-8 text"
+                       if exc.detail == BODY_PARSE_ERROR else f"malformed body: {exc.detail}")
+            details = [{"field": "body", "message": message}]
             return JSONResponse(
-                error_body("validation_error", "invalid request: body: malformed JSON", details),
+                error_body("validation_error", f"invalid request: body: {message}", details),
                 status_code=422,
             )
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
             # Starlette names only the first route that matched the path; list them all
-            headers["Allow"] = ", ".join(_allowed_methods(request))
+            headers["Allow"] = ", ".join(allowed)
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )

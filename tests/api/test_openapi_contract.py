@@ -112,3 +112,28 @@ def test_the_schema_lists_the_lifecycle(server: ServerProcess) -> None:
     stop = paths["/sessions/stop"]["post"]["responses"]
     for status in ("200", "404", "422", "504"):
         assert status in stop, f"POST /sessions/stop does not declare {status}"
+
+
+# --- what schemathesis found, pinned ---------------------------------------------------------
+def test_a_body_that_cannot_be_parsed_is_a_422(server: ServerProcess) -> None:
+    for path, headers, content in [
+        ("/sessions/start", {"Content-Type": "application/json"}, b"\xff\x19]d\xfe"),
+        ("/sessions/stop", {"Content-Type": "application/json"}, b"\xff\xfe"),
+        ("/datasets", {"Content-Type": "multipart/form-data; boundary=b0"},
+         b"--b0\r\nTrue--b0--\r\n"),
+    ]:
+        response = httpx.post(f"{server.url}{path}", headers=headers, content=content, timeout=10)
+        assert response.status_code == 422, (path, response.text)
+        body = response.json()
+        assert body["error_code"] == "validation_error"
+        assert body["details"][0]["field"] == "body"
+
+
+def test_405_lists_every_method_of_the_path(server: ServerProcess) -> None:
+    for path, methods in [("/datasets", "GET, POST"), ("/strategies", "GET, POST"),
+                          ("/sessions/x/orders", "GET, POST"), ("/sessions/x", "GET"),
+                          ("/sessions/start", "POST"), ("/sessions/stop_all", "POST")]:
+        response = httpx.request("PATCH", f"{server.url}{path}", timeout=10)
+        assert response.status_code == 405
+        assert response.headers["allow"] == methods, path
+        assert response.json()["error_code"] == "method_not_allowed"
