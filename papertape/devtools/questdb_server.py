@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import ctypes
 import os
 import re
 import shutil
@@ -183,6 +184,7 @@ class QuestDBServer:
                 stdin=subprocess.DEVNULL,
                 env=self.environment(),
                 start_new_session=detach,
+                preexec_fn=None if detach else _die_with_parent,
             )
         self.pid_path.write_text(str(self.process.pid))
         self.wait_ready()
@@ -245,6 +247,17 @@ def shared_test_server() -> QuestDBServer:
         atexit.register(shutil.rmtree, root, True)
         _shared = server
     return _shared
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: a test server gets SIGTERM when what started it dies, even by
+    SIGKILL, so no orphaned QuestDB outlives a killed test run (Linux only). The kernel ties
+    this to the starting *thread*: a server started from a worker thread lives as long as it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def stop_detached(root: Path) -> bool:

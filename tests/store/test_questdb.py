@@ -13,9 +13,9 @@ import structlog
 
 from papertape.devtools.questdb_server import QuestDBServer
 from papertape.domain.errors import StoreWriteFailed
-from papertape.domain.market import Trade
+from papertape.domain.market import BookSnapshot, Trade
 from papertape.domain.records import FillRecord
-from papertape.domain.session import NewEvent, SessionState, transition
+from papertape.domain.session import Mode, NewEvent, Session, SessionState, transition
 from papertape.store.base import SessionFilter
 from papertape.store.questdb import QuestDBSettings, QuestDBStore, _session_to_json
 from tests.store.test_store_contract import T0, move, new_session, start
@@ -212,6 +212,26 @@ async def test_a_write_that_keeps_failing_raises_with_the_session_id(own_server)
         await store.close()
 
 
+@dataclasses.dataclass
+class RecorderContext:
+    """The runner's services as the collect-mode recorder uses them (``RunContext``)."""
+
+    store: QuestDBStore
+    session: Session
+
+    async def publish(self, kind: str, data: dict) -> int:
+        return 0
+
+    def broadcast(self, kind: str, data: dict) -> None:
+        pass
+
+    def request_stop(self, reason: str) -> None:
+        raise AssertionError(f"the recorder asked to stop: {reason}")
+
+    def now(self) -> int:
+        return T0
+
+
 async def test_a_collect_recording_survives_a_server_restart(own_server):
     """The collect-mode recorder on the (double's) live feed writes into QuestDB; the server is
     stopped mid-collection and started again: every trade and book the feed delivered is stored
@@ -219,18 +239,24 @@ async def test_a_collect_recording_survives_a_server_restart(own_server):
     from papertape.market.exchange.connector import ExchangeHub
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
     from papertape.sessions.consumers import MarketRecorder
-    from tests.exchange.test_recorder import SESSION_ID, Context, _record
     from tests.support.exchange_double import DoubleWorld
 
     store = QuestDBStore(own_server.url + "&write_retry_seconds=60")
     await store.open()
+    session = dataclasses.replace(new_session(7, mode=Mode.COLLECT), state=SessionState.RUNNING)
+    seen: list = []
     try:
         source = ExchangeSource(
             ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(DoubleWorld(speed=20).factory),
-            options=FeedOptions(book_interval=0.05, candle_interval=1),
+            options=FeedOptions(book_interval=0.05),
         )
         recorder = MarketRecorder(flush_interval=0.1)
-        await recorder.start(Context(store))
+        await recorder.start(RecorderContext(store, session))
+
+        async def collect() -> None:
+            async for batch in source.batches():
+                seen.extend(batch)
+                await recorder.on_batch(batch)
 
         async def bounce() -> None:
             await asyncio.sleep(0.7)
@@ -239,14 +265,21 @@ async def test_a_collect_recording_survives_a_server_restart(own_server):
             await asyncio.to_thread(own_server.start)
 
         with structlog.testing.capture_logs() as logs:
-            seen, _ = await asyncio.gather(_record(source, recorder, 4.0), bounce())
-        assert any(e["event"] == "store.write.retry" and e["session_id"] == SESSION_ID for e in logs)
-        trades = sorted({t for t in seen if isinstance(t, Trade)}, key=lambda t: (t.ts, t.symbol, t.trade_id))
-        assert trades and recorder.detail()["rows_failed"] == {"trades": 0, "candles": 0, "book": 0}
-        stored = await store.read_trades(SESSION_ID, ["BTC_USDT"], 0, 2**62)
-        assert stored == trades
-        books = [b for b in seen if not isinstance(b, Trade) and hasattr(b, "bids")]
-        assert len(await store.read_books(SESSION_ID, ["BTC_USDT"], 0, 2**62)) == len({b.ts for b in books})
+            collecting = asyncio.create_task(collect())
+            await asyncio.gather(bounce(), asyncio.sleep(4.0))
+            collecting.cancel()
+            await asyncio.gather(collecting, return_exceptions=True)
+            await source.close()
+            await recorder.finish("stopped")
+        retries = [e for e in logs if e["event"] == "store.write.retry"]
+        assert retries and {e["session_id"] for e in retries} == {session.session_id}
+        assert not any(recorder.detail()["rows_failed"].values())
+        trades = sorted({e for e in seen if isinstance(e, Trade)}, key=lambda t: (t.ts, t.trade_id))
+        assert trades
+        assert await store.read_trades(session.session_id, ["BTC_USDT"], 0, 2**62) == trades
+        book_times = {e.ts for e in seen if isinstance(e, BookSnapshot)}
+        books = await store.read_books(session.session_id, ["BTC_USDT"], 0, 2**62)
+        assert book_times and len(books) == len(book_times)
     finally:
         await store.close()
 
