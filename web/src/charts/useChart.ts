@@ -10,7 +10,7 @@ export const chartOptions: DeepPartial<ChartOptions> = {
     attributionLogo: true,
   },
   grid: { vertLines: { color: "#2c2e33" }, horzLines: { color: "#2c2e33" } },
-  timeScale: { timeVisible: true, secondsVisible: true, borderColor: "#373a40" },
+  timeScale: { timeVisible: true, secondsVisible: true, borderColor: "#373a40", barSpacing: 10 },
   rightPriceScale: { borderColor: "#373a40" },
 };
 

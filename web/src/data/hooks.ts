@@ -4,13 +4,21 @@ import { query, request } from "../api/client";
 import { keys } from "../api/hooks";
 import type { CandleView, DatasetInfo } from "../api/types";
 
-export function useCandles(source: string | null, symbol: string | null, interval: number, endUs?: number) {
+export interface CandleOptions {
+  /** Read the bars up to this time (µs), asked at each fetch; all recorded bars without it. */
+  endUs?: () => number | undefined;
+  /** Re-read every so many ms (for a session that is still running). */
+  refetchMs?: number | false;
+}
+
+export function useCandles(source: string | null, symbol: string | null, interval: number, options: CandleOptions = {}) {
   return useQuery({
-    queryKey: ["candles", source, symbol, interval, endUs],
+    queryKey: ["candles", source, symbol, interval],
     enabled: Boolean(source && symbol),
+    refetchInterval: options.refetchMs ?? false,
     queryFn: async ({ signal }) => {
       const { data } = await request<{ items: CandleView[] }>(
-        `/data/${encodeURIComponent(source!)}/candles${query({ symbol, interval, end_us: endUs })}`,
+        `/data/${encodeURIComponent(source!)}/candles${query({ symbol, interval, end_us: options.endUs?.() })}`,
         { signal },
       );
       return data.items;

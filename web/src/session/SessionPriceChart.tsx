@@ -1,5 +1,5 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
 import type { SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
@@ -41,14 +41,20 @@ export function SessionPriceChart({
   const [chosen, setChosen] = useState<number | null>(null);
   const interval = chosen ?? suggested;
 
-  // Where the session was when the page opened: history is read up to there, ticks do the rest.
-  const [endUs] = useState(() => {
-    const reported = ((s.counters?.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol];
-    const ts = asNumber(reported?.ts);
-    return ts === null ? undefined : ts + 1; // the bar at the replay position is included
-  });
+  // A replay's history is its dataset up to where the replay is now (the latest price time
+  // seen, from ticks or the runner's report); it is re-read while the session runs, so bars
+  // have their real open/high/low/close, and ticks only extend the newest bar in between.
+  const position = useRef<number | undefined>(undefined);
+  const reported = asNumber(((s.counters?.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol]?.ts);
+  const latestTick = ticks[symbol]?.at(-1)?.timeMs;
+  position.current = Math.max(reported ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
+  const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
   const source = replay ? market.dataset ?? null : s.session_id;
-  const history = useCandles(interval && (endUs !== undefined || !replay) ? source : null, symbol, interval ?? 60, replay ? endUs : undefined);
+  const known = Number.isFinite(position.current); // never read a replay's future
+  const history = useCandles(interval && (!replay || known) ? source : null, symbol, interval ?? 60, {
+    endUs: () => (replay ? Math.floor(position.current!) + 1 : undefined),
+    refetchMs: running ? 5000 : false,
+  });
   const candles = useMemo(
     () => (interval ? foldTicks((history.data ?? []).map(({ time, open, high, low, close }) => ({ time, open, high, low, close })), ticks[symbol] ?? [], interval) : []),
     [history.data, ticks, symbol, interval],
