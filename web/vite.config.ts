@@ -4,7 +4,7 @@ import react from "@vitejs/plugin-react";
 
 // `npm run dev` proxies the API to a local `papertape serve --port 8099`.
 const api = process.env.PAPERTAPE_API ?? "http://127.0.0.1:8099";
-const apiPaths = ["/sessions", "/strategies", "/datasets", "/markets", "/health", "/openapi.json"];
+const apiPaths = ["/sessions", "/strategies", "/datasets", "/data", "/markets", "/health", "/openapi.json"];
 
 export default defineConfig({
   plugins: [react()],
