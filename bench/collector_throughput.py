@@ -4,18 +4,20 @@ The real adapter (``ExchangeSource``) reads the recorded-data exchange double at
 shared Binance BTCUSDT trades and best-bid/ask quotes of 2021-01-08, looped with shifted
 timestamps and trade ids: say so when quoting the figures) and the collect-mode recorder
 (``MarketRecorder``) writes what it delivers into SQLite and, when a QuestDB server can be
-started from the project's files, into QuestDB. Each store is measured twice: with the recorder's
-batching, and "unbatched" (each feed batch written before the next is read, as the original
-system did) for the ratio.
+started from the project's files, into QuestDB. Each scenario runs with the recorder's batching
+and "unbatched" (each feed batch written before the next is read, as the original system did);
+rounds are interleaved and medians reported, because the machine's load changes under the runs.
 
-    python -m bench.collector_throughput            # 20 s per run
-    python -m bench.collector_throughput --quick    # 3 s per run, SQLite only
+    python -m bench.collector_throughput            # 5 s per run, 3 interleaved rounds, medians
+    python -m bench.collector_throughput --quick    # 3 s per run, one round, SQLite only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from papertape.store import store_for
 from tests.support.exchange_double import DoubleWorld
 
 SESSION_ID = "exec_20260101_000000_be4c0000"
+_RUN_NUMBERS = itertools.count()
 
 
 @dataclass
@@ -65,20 +68,22 @@ class Result:
 
 
 SCENARIOS = {
-    # trades and 1-level books (best bid/ask) of the spot market
-    "trades+quotes": ("spot", FeedOptions(book_interval=0)),
+    # trades (1,000 per message) and 1-level books (best bid/ask) of the spot market
+    "trades+quotes": ("spot", FeedOptions(book_interval=0), 1000),
+    # the same in messages of 10 trades, closer to what a live feed sends
+    "trades+quotes/10": ("spot", FeedOptions(book_interval=0), 10),
     # 100-level books of the perpetual, every level stored
-    "books-100": ("swap", FeedOptions(book_depth=None, book_interval=0)),
+    "books-100": ("swap", FeedOptions(book_depth=None, book_interval=0), 1000),
 }
 
 
 async def run_once(store_url: str, label: str, seconds: float, batched: bool, scenario: str) -> Result:
     store = store_for(store_url)
     await store.open()
-    session_id = f"{SESSION_ID[:-4]}{abs(hash(label)) % 0xFFFF:04x}"
+    session_id = f"{SESSION_ID[:-4]}{next(_RUN_NUMBERS):04x}"  # every run records afresh
     session = Session(session_id, Mode.COLLECT, SessionState.RUNNING, ("BTC_USDT",), {}, 0, 0)
-    world = DoubleWorld(speed=0)
-    market_type, options = SCENARIOS[scenario]
+    market_type, options, message_size = SCENARIOS[scenario]
+    world = DoubleWorld(speed=0, message_size=message_size)
     source = ExchangeSource(["BTC_USDT"], "mexc", market_type, hub=ExchangeHub(world.factory), options=options)
     recorder = MarketRecorder() if batched else MarketRecorder(max_pending=1)  # 1-minute bars derived
     await recorder.start(Context(store, session))
@@ -112,24 +117,31 @@ def report(result: Result) -> None:
     )
 
 
-async def main(seconds: float, questdb: bool) -> None:
+async def main(seconds: float, questdb: bool, repeat: int) -> None:
     print(
         "Collector throughput: ExchangeSource (double at full speed, real BTCUSDT trades + quotes "
-        "looped with shifted timestamps) → MarketRecorder → store"
+        f"looped with shifted timestamps) → MarketRecorder → store; {repeat} rounds, runs "
+        "interleaved, median reported"
     )
-    results = []
+    results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
-        await store_runs("sqlite", f"sqlite:///{Path(tmp) / 'c.db'}", seconds, results)
+        await store_runs("sqlite", lambda n: f"sqlite:///{Path(tmp) / f'c{n}.db'}", seconds, repeat, results)
         if questdb:
-            await questdb_runs(Path(tmp), seconds, results)
-    by = {r.label: r for r in results}
+            await questdb_runs(Path(tmp), seconds, repeat, results)
+    medians: dict[str, float] = {}
+    print("median rows/s:")
+    for label in dict.fromkeys(r.label for r in results):
+        medians[label] = statistics.median(r.rows_per_s for r in results if r.label == label)
+        print(f"  {label:<36} {medians[label]:>10,.0f}")
     for store in ("sqlite", "questdb"):
-        batched, unbatched = by.get(f"{store} trades+quotes batched"), by.get(f"{store} trades+quotes unbatched")
-        if batched and unbatched and unbatched.rows_per_s:
-            print(f"{store}: batched / unbatched = {batched.rows_per_s / unbatched.rows_per_s:.2f}x")
+        for scenario in ("trades+quotes", "trades+quotes/10"):
+            batched = medians.get(f"{store} {scenario} batched")
+            unbatched = medians.get(f"{store} {scenario} unbatched")
+            if batched and unbatched:
+                print(f"{store} {scenario}: batched / unbatched = {batched / unbatched:.2f}x")
 
 
-async def questdb_runs(tmp: Path, seconds: float, results: list) -> None:
+async def questdb_runs(tmp: Path, seconds: float, repeat: int, results: list) -> None:
     from papertape.devtools.questdb_server import QuestDBServer, QuestDBUnavailable
 
     server = QuestDBServer(root=tmp / "questdb")
@@ -140,22 +152,28 @@ async def questdb_runs(tmp: Path, seconds: float, results: list) -> None:
         print(f"questdb: skipped ({exc})")
         return
     try:
-        await store_runs("questdb", server.url, seconds, results)
+        await store_runs("questdb", lambda n: server.url, seconds, repeat, results)
     finally:
         server.stop()
 
 
-async def store_runs(store: str, url: str, seconds: float, results: list) -> None:
-    for scenario, batched in (("trades+quotes", True), ("trades+quotes", False), ("books-100", True)):
-        label = f"{store} {scenario} {'batched' if batched else 'unbatched'}"
-        results.append(await run_once(url, label, seconds, batched, scenario))
-        report(results[-1])
+async def store_runs(store: str, url_for, seconds: float, repeat: int, results: list) -> None:
+    """Every scenario once per round, rounds one after the other, so that the machine's changing
+    load spreads over all of them; a fresh SQLite file per run."""
+    runs = [(name, batched) for name in SCENARIOS for batched in (True, False) if batched or name != "books-100"]
+    for round_ in range(repeat):
+        for n, (scenario, batched) in enumerate(runs):
+            label = f"{store} {scenario} {'batched' if batched else 'unbatched'}"
+            results.append(await run_once(url_for(f"{round_}-{n}"), label, seconds, batched, scenario))
+            report(results[-1])
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per run, SQLite only")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--quick", action="store_true", help="3 s per run, one round, SQLite only")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-questdb", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(3.0 if args.quick else args.seconds, not (args.quick or args.no_questdb)))
+    quick = args.quick
+    asyncio.run(main(3.0 if quick else args.seconds, not (quick or args.no_questdb), 1 if quick else args.repeat))

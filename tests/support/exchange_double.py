@@ -160,6 +160,7 @@ class DoubleWorld:
         self,
         *,
         speed: float = 1.0,
+        message_size: int = TRADES_LIMIT,
         rebase: bool = True,
         balances: dict[str, float] | None = None,
         api_key: str = "double-key",
@@ -167,6 +168,7 @@ class DoubleWorld:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.speed = speed
+        self.message_size = message_size  # at speed 0: trades per watch_trades answer
         self.clock = clock
         self.trades = {
             "BTC/USDT": tapes.btc_spot_trades(),
@@ -461,7 +463,7 @@ class DoubleExchange:
                 if tape is not None and world.speed:
                     cursor[0] = max(cursor[0], tape.published(world.elapsed()))
                 continue
-            end = world.published(tape, cursor[0], chunk=min(at_most, TRADES_LIMIT))
+            end = world.published(tape, cursor[0], chunk=min(at_most, world.message_size))
             if end > cursor[0]:
                 # like ccxt.pro's bounded cache: a client that fell behind gets the newest
                 # ``at_most`` items; the older ones are gone

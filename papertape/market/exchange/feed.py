@@ -128,6 +128,7 @@ class ExchangeSource(MarketSource):
         self._queue: asyncio.Queue = asyncio.Queue(maxsize=self.options.queue_size)
         self._tasks: list[asyncio.Task] = []  # the connector and the watchdog
         self._stream_tasks: list[asyncio.Task] = []
+        self._puts: set[asyncio.Future] = set()  # hand-overs to the queue still waiting for room
         self._stale_since: dict[str, float] = {}
         self._last_resubscribe = float("-inf")
         self._exchange: Any = None
@@ -180,7 +181,7 @@ class ExchangeSource(MarketSource):
         if self._closed:
             return
         self._closed = True
-        tasks = self._tasks + self._stream_tasks
+        tasks = self._tasks + self._stream_tasks + list(self._puts)  # nobody reads any more
         for task in tasks:
             task.cancel()
         if tasks:
@@ -321,7 +322,10 @@ class ExchangeSource(MarketSource):
             events = self._trades(stream.symbol, data) if stream.kind == TRADES else self._book(stream.symbol, data)
             if events:
                 # shielded: a stream cancelled for a resubscribe still hands over what it read
-                await asyncio.shield(self._queue.put(events))
+                put = asyncio.ensure_future(self._queue.put(events))
+                self._puts.add(put)
+                put.add_done_callback(self._puts.discard)
+                await asyncio.shield(put)
 
     async def _stream_down(self, stream: _Stream, exc: BaseException, backoff: Backoff) -> None:
         message = describe(exc)
