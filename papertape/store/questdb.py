@@ -76,7 +76,6 @@ _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
 _SESSION_SELECT = ", ".join(_SESSION_FIELDS)
 # the current version of every session
 _LATEST = "SELECT * FROM sessions LATEST ON written_at PARTITION BY session_id"
-# ... with its newest checkpoint, which is the checkpoint row if one was saved after the version
 # ... with its newest event's sequence number and its newest checkpoint (the checkpoint row if
 # one was saved after the version)
 _CURRENT = (
@@ -96,9 +95,6 @@ _JSON_FIELDS = {"symbols", "config", "checkpoint"}
 # checkpoint is only written by save_checkpoint
 _MUTABLE = (
     "state", "updated_at", "started_at", "ended_at", "stop_reason", "error_code", "error_message",
-)
-_ORDER_SELECT = ", ".join(
-    "cast(ts AS LONG)" if f == "ts" else f for f in OrderRecord._fields
 )
 
 
@@ -529,11 +525,10 @@ class QuestDBStore(Store):
 
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         rows = await self._records(
-            "orders", f"SELECT {_ORDER_SELECT} FROM orders WHERE session_id = %s "
-            "LATEST ON ts PARTITION BY order_id", session_id,
+            "orders", _select_record(OrderRecord, "orders") + " ORDER BY ts", session_id
         )
-        orders = [OrderRecord(*r) for r in rows]
-        return sorted(orders, key=lambda o: (o.created_ts, o.order_id))
+        newest = {order.order_id: order for order in map(OrderRecord._make, rows)}
+        return sorted(newest.values(), key=lambda o: (o.created_ts, o.order_id))
 
     async def list_fills(self, session_id: str) -> list[FillRecord]:
         rows = await self._records(
@@ -543,11 +538,10 @@ class QuestDBStore(Store):
 
     async def list_positions(self, session_id: str) -> list[PositionRecord]:
         rows = await self._records(
-            "positions",
-            _select_record(PositionRecord, "positions") + " LATEST ON ts PARTITION BY symbol",
-            session_id,
+            "positions", _select_record(PositionRecord, "positions") + " ORDER BY ts", session_id
         )
-        return sorted((PositionRecord(*r) for r in rows), key=lambda p: p.symbol)
+        newest = {position.symbol: position for position in map(PositionRecord._make, rows)}
+        return sorted(newest.values(), key=lambda p: p.symbol)
 
     async def list_equity(self, session_id: str, limit: int = 10_000) -> list[EquityPoint]:
         rows = await self._records(
@@ -761,6 +755,9 @@ async def _last_seq(conn: psycopg.AsyncConnection, session_id: str) -> int | Non
 
 
 def _select_record(record: type, table: str) -> str:
+    """Every row of a session's trading record. (The newest row per key is picked in Python,
+    not with ``LATEST ON``: with a bind variable in its WHERE, ``LATEST ON`` returned another
+    session's row on QuestDB 9.3.4, see the module docstring.)"""
     columns = ", ".join("cast(ts AS LONG)" if f == "ts" else f for f in record._fields)
     return f"SELECT {columns} FROM {table} WHERE session_id = %s"
 
