@@ -11,7 +11,13 @@ Shape of the machinery:
   network error marks the stream down, waits an exponential backoff with jitter and calls
   ``watch_*`` again, which makes ccxt reconnect and resubscribe. When a stream that had delivered
   data comes back, the outage is counted as a gap (``status.gaps``) with its time span;
-- a *watchdog* task marks a symbol ``stale`` when nothing arrived for it for ``stale_after`` s.
+- a *watchdog* task marks a symbol ``stale`` when nothing arrived for it for ``stale_after`` s,
+  and when one stays stale for ``resubscribe_after`` s drops every connection and subscribes
+  afresh (a socket can stay open while the exchange stopped sending).
+
+Prints are de-duplicated by trade id; a print older than one already delivered is still delivered
+and counted (``out_of_order``); a jump in trade ids that had been consecutive counts as a gap too
+(prints lost without a disconnect, e.g. ccxt's trade cache overflowing).
 
 Streams hand their events to ``batches()`` through a bounded queue: when the consumer is slow, the
 streams wait (backpressure) instead of dropping anything. ccxt keeps the full order book the
