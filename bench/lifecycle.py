@@ -12,7 +12,9 @@ What it does, per store:
    running session at a time);
 3. starts N such sessions one after the other (each answer comes once the session is running),
    checks that all N are running, then stops them one after the other (each answer comes once
-   the session has stopped): latency p50/p99 of each, and the ratio to the baseline;
+   the session has stopped), starting a replacement after each stop so that every stop is
+   measured with N sessions running; then stops the N replacements all at once (N concurrent
+   requests): latency p50/p99 of each, and the ratio to the baseline;
 4. samples the server process's RSS (psutil) every 20 ms throughout: idle, with N running, peak;
 5. in-process, directly on the store: session events appended per second, in batches of 100 and
    one by one.
@@ -115,6 +117,19 @@ def stop_session(http: httpx.Client, session_id: str) -> tuple[float, dict]:
     return ms, response.json()["data"]
 
 
+async def stop_concurrently(base_url: str, ids: list[str]) -> list[float]:
+    limits = httpx.Limits(max_connections=len(ids) + 1, max_keepalive_connections=len(ids) + 1)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        async def one(session_id: str) -> float:
+            began = time.perf_counter()
+            response = await client.post(f"/sessions/{session_id}/stop")
+            if response.status_code != 200:
+                raise RuntimeError(f"stop answered {response.status_code}: {response.text}")
+            return (time.perf_counter() - began) * 1000
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+
 async def prepare_store(url: str) -> None:
     store = await open_store(url)
     try:
@@ -160,11 +175,19 @@ def lifecycle(figures: Figures, url: str, workdir: Path, sessions: int, baseline
                     f"only {still} of {sessions} sessions were still running when the stops began "
                     f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)")
 
+            # each stop is measured with all N running: after it, a replacement is started
+            # (not timed) so the next stop again finds N running
             stops, via = [], {"controller": 0, "already_stopped": 0}
+            replacements = []
             for session_id in ids:
                 ms, data = stop_session(http, session_id)
                 stops.append(ms)
                 via[data["stopped_via"]] += 1
+                replacements.append(start_session(http, speed)[1])
+            # then all N stopped at once, as an emergency stop or many users would
+            began = time.perf_counter()
+            together = asyncio.run(stop_concurrently(server.url, replacements))
+            together_wall = (time.perf_counter() - began) * 1000
             after = http.get("/health").json()["data"]["running_sessions"]
     finally:
         sampler.stop()
@@ -183,6 +206,11 @@ def lifecycle(figures: Figures, url: str, workdir: Path, sessions: int, baseline
     figures.add(f"stop latency p50, {sessions} running", t50, "ms", f"{t50 / b50:.2f}x")
     figures.add(f"stop latency p99, {sessions} running", t99, "ms",
                 f"{t99 / b99:.2f}x; target < 50 ms: {'met' if t99 < 50 else 'NOT met'}")
+    c50, c99 = pct(together, 50), pct(together, 99)
+    figures.add(f"stop latency p50, {sessions} stops at once", c50, "ms", f"{c50 / b50:.2f}x")
+    figures.add(f"stop latency p99, {sessions} stops at once", c99, "ms", f"{c99 / b99:.2f}x")
+    figures.add(f"all {sessions} stopped at once, wall", together_wall, "ms",
+                f"{together_wall / sessions:.1f} ms per session")
     figures.add("sessions running when the stops began", float(still), "sessions",
                 f"/health said {running}")
     figures.add("stops that stopped a running session (controller)", float(via["controller"]),
