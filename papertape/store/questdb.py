@@ -74,6 +74,8 @@ T = TypeVar("T")
 
 _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
 _SESSION_SELECT = ", ".join(_SESSION_FIELDS)
+# what a session version holds for sure; last_seq and checkpoint may be newer elsewhere
+_FIXED_FIELDS = tuple(name for name in _SESSION_FIELDS if name not in ("last_seq", "checkpoint"))
 # the current version of every session
 _LATEST = "SELECT * FROM sessions LATEST ON written_at PARTITION BY session_id"
 # ... with its newest event's sequence number and its newest checkpoint (the checkpoint row if
@@ -713,35 +715,36 @@ def _session_from_json(text: str) -> Session:
 
 
 async def _select_session(conn: psycopg.AsyncConnection, column: str, value: str) -> Session | None:
-    """The current state of the session whose ``column`` (an identity every version carries
-    unchanged: id or idempotency key) is ``value``, with its newest checkpoint."""
+    """The current state of the session whose ``column`` (``session_id``, or the
+    ``idempotency_key`` every version carries unchanged) is ``value``: its newest version, its
+    newest event's seq and its newest checkpoint, in one round trip for an id."""
+    if column != "session_id":
+        cursor = await conn.execute(
+            f"SELECT session_id FROM sessions WHERE {column} = %s LIMIT 1", (value,)
+        )
+        found = await cursor.fetchone()
+        if found is None:
+            return None
+        value = found[0]
     cursor = await conn.execute(
-        f"SELECT {_SESSION_SELECT}, cast(written_at AS LONG) FROM sessions WHERE {column} = %s "
-        "ORDER BY written_at DESC LIMIT 1",
-        (value,),
+        f"SELECT {', '.join(f'v.{name}' for name in _FIXED_FIELDS)}, e.seq, v.checkpoint, "
+        "c.checkpoint FROM "
+        "(SELECT * FROM sessions WHERE session_id = %s ORDER BY written_at DESC LIMIT 1) v "
+        "JOIN (SELECT session_id, seq FROM events WHERE session_id = %s "
+        "ORDER BY written_at DESC LIMIT 1) e ON (v.session_id = e.session_id) "
+        "LEFT JOIN (SELECT session_id, checkpoint, written_at FROM checkpoints "
+        "WHERE session_id = %s ORDER BY written_at DESC LIMIT 1) c "
+        "ON (v.session_id = c.session_id AND c.written_at > v.written_at)",
+        (value, value, value),
     )
     row = await cursor.fetchone()
     if row is None:
         return None
-    cursor = await conn.execute(
-        "SELECT e.seq, c.checkpoint FROM "
-        "(SELECT session_id, seq FROM events WHERE session_id = %s "
-        "ORDER BY written_at DESC LIMIT 1) e LEFT JOIN "
-        "(SELECT session_id, checkpoint FROM checkpoints WHERE session_id = %s "
-        "AND written_at > %s::timestamp ORDER BY written_at DESC LIMIT 1) c "
-        "ON (e.session_id = c.session_id)",
-        (row[0], row[0], row[-1]),
-    )
-    progress = await cursor.fetchone()
-    session = _session_from_row(row[:-1])
-    if progress is None:  # cannot happen: a session's first event is written before it
-        return session
-    last_seq, checkpoint = progress
-    return dataclasses.replace(
-        session,
-        last_seq=last_seq,
-        checkpoint=session.checkpoint if checkpoint is None else json.loads(checkpoint),
-    )
+    *fixed, last_seq, version_checkpoint, newer_checkpoint = row
+    named = dict(zip(_FIXED_FIELDS, fixed, strict=True))
+    named["last_seq"] = last_seq
+    named["checkpoint"] = newer_checkpoint if newer_checkpoint is not None else version_checkpoint
+    return _session_from_row([named[name] for name in _SESSION_FIELDS])
 
 
 async def _last_seq(conn: psycopg.AsyncConnection, session_id: str) -> int | None:
