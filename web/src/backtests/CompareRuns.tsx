@@ -4,14 +4,14 @@ import { LineChart, PALETTE, type LineData } from "../charts/LineChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatMetric, metricLabel } from "../session/MetricsTable";
 import { equityPoints } from "../session/records";
-import { runMetrics, useRuns } from "./useRuns";
+import { useRuns } from "./useRuns";
 
 /** Several runs side by side: a metrics table and their equity curves on one chart. */
 export function CompareRuns({ ids }: { ids: string[] }) {
   const runs = useRuns(ids);
   const metricKeys = useMemo(() => {
     const all = new Set<string>();
-    for (const run of runs) for (const key of Object.keys(runMetrics(run.detail.data))) all.add(key);
+    for (const run of runs) for (const key of Object.keys(run.metrics)) all.add(key);
     return [...all];
   }, [runs]);
   const lines: LineData[] = runs.map((run, i) => ({
@@ -51,7 +51,7 @@ export function CompareRuns({ ids }: { ids: string[] }) {
               <Table.Tr key={key}>
                 <Table.Td>{metricLabel(key)}</Table.Td>
                 {runs.map((run) => {
-                  return <Table.Td key={run.id} ff="monospace">{formatMetric(key, runMetrics(run.detail.data)[key])}</Table.Td>;
+                  return <Table.Td key={run.id} ff="monospace">{formatMetric(key, run.metrics[key])}</Table.Td>;
                 })}
               </Table.Tr>
             ))}

@@ -10,7 +10,7 @@ import { asNumber, formatNumber, toMillis } from "../format";
 import { useSessionStream } from "../live/useSessionStream";
 import { MetricsGrid } from "../session/MetricsTable";
 import { equityPoints, type Row } from "../session/records";
-import { runMetrics } from "./useRuns";
+import { metricsOf, useResults } from "./useResults";
 
 /** A backtest as it runs and after: progress, then its metrics and equity curve. */
 export function RunProgress({ sessionId }: { sessionId: string }) {
@@ -18,6 +18,7 @@ export function RunProgress({ sessionId }: { sessionId: string }) {
   useSessionStream(sessionId); // live events refresh the session and its records
   const equity = useSessionRecords<Row>(sessionId, "equity");
   const s = session.data;
+  const results = useResults(s);
   const datasets = useDatasets();
   const fraction = s ? progressOf(s.progress ?? s.counters?.progress) ?? replayProgress(s, datasets.data ?? []) : null;
   const done = s ? isTerminal(s.state) : false;
@@ -42,7 +43,7 @@ export function RunProgress({ sessionId }: { sessionId: string }) {
           )
         )}
         {s?.state === "failed" && <Alert color="red" title={s.error_code ?? "failed"}>{s.error_message}</Alert>}
-        {done && <MetricsGrid metrics={runMetrics(s)} />}
+        {done && <MetricsGrid metrics={metricsOf(s, results.data)} />}
         {done && points.length === 0 && <Text size="sm" c="dimmed">No equity points were recorded for this run.</Text>}
         <LineChart lines={[{ id: "equity", title: "equity", color: "#20c997", points }]} label="Backtest equity curve" testId="backtest-equity-chart" />
       </Stack>

@@ -3,6 +3,7 @@ import { request } from "../api/client";
 import { keys } from "../api/hooks";
 import { pickList } from "../api/shape";
 import type { SessionSummary } from "../api/types";
+import { metricsOf, useManyResults } from "./useResults";
 import type { Row } from "../session/records";
 
 /** Detail and equity of several runs, for comparing them. */
@@ -19,10 +20,7 @@ export function useRuns(ids: string[]) {
       queryFn: async () => pickList<Row>((await request<unknown>(`/sessions/${id}/equity`)).data, "equity", "points"),
     })),
   });
-  return ids.map((id, i) => ({ id, detail: details[i], equity: equity[i] }));
+  const results = useManyResults(details.map((d) => d.data));
+  return ids.map((id, i) => ({ id, detail: details[i], equity: equity[i], metrics: metricsOf(details[i].data, results[i].data) }));
 }
 
-export function runMetrics(s: SessionSummary | undefined): Record<string, unknown> {
-  if (!s) return {};
-  return (s.metrics ?? ((s.counters ?? {}) as Record<string, unknown>).metrics ?? {}) as Record<string, unknown>;
-}

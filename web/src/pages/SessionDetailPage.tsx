@@ -14,6 +14,7 @@ import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
 import { equityPoints, type Row } from "../session/records";
 import { SessionRecordsTabs } from "../session/SessionRecordsTabs";
+import { metricsOf, useResults } from "../backtests/useResults";
 import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
 
@@ -72,7 +73,8 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
   const equity = useSessionRecords<Row>(s.session_id, "equity");
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
-  const metrics = (s.metrics ?? counters.metrics) as Record<string, unknown> | undefined;
+  const results = useResults(s);
+  const metrics = metricsOf(s, results.data);
 
   const equityLines: LineData[] = useMemo(() => {
     const points = [...equityPoints(equity.data ?? []), ...stream.equityTicks.map((t) => ({ timeSec: t.timeSec, value: t.equity }))];
@@ -100,7 +102,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
         </Paper>
       </SimpleGrid>
       <Paper withBorder p="sm">
-        <Text fw={600} mb="xs">Metrics</Text>
+        <Text fw={600} mb="xs">{results.data ? "Final results" : isTerminal(s.state) ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
         <MetricsGrid metrics={metrics} />
       </Paper>
       <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} />
