@@ -9,8 +9,9 @@ The trades are the shared real Binance BTCUSDT prints of 2021-01-08 (2,001 rows,
 back to back with shifted timestamps and trade ids until the count is reached; the candles are
 built from those trades. QuestDB runs from the project's own files on free loopback ports.
 
-    python -m bench.store_bench                  # 10M trades, 1,000 sessions
-    python -m bench.store_bench --trades 1000000  # a quicker run
+    python bench/store_bench.py                  # 10M trades, 1,000 sessions
+    python bench/store_bench.py --trades 1000000  # a quicker run
+    python bench/store_bench.py --quick           # smoke run: 200,000 trades, 50 sessions
 """
 
 from __future__ import annotations
@@ -184,7 +185,10 @@ async def main(total: int, sessions: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trades", type=int, default=10_000_000)
-    parser.add_argument("--sessions", type=int, default=1_000)
+    parser.add_argument("--trades", type=int, default=None, help="default 10,000,000")
+    parser.add_argument("--sessions", type=int, default=None, help="default 1,000")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 200,000 trades, 50 sessions")
     args = parser.parse_args()
-    asyncio.run(main(args.trades, args.sessions))
+    trades = args.trades or (200_000 if args.quick else 10_000_000)
+    sessions = args.sessions or (50 if args.quick else 1_000)
+    asyncio.run(main(trades, sessions))
