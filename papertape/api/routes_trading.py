@@ -15,11 +15,9 @@ from papertape.api.envelope import ok
 from papertape.api.schemas import ERRORS
 from papertape.domain.errors import ValidationFailed
 from papertape.domain.records import SavedStrategy
-from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
 from papertape.engine.catalog import check_saveable, list_strategies
 from papertape.engine.session_consumer import TradingConsumer, finite
-from papertape.market.exchange.live_consumer import LiveTradingConsumer
 from papertape.sessions.service import SessionService
 from papertape.store.base import Store
 
@@ -85,14 +83,13 @@ async def save_strategy(body: SaveStrategyBody, store: StoreDep) -> dict[str, An
 async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> dict[str, Any]:
     """Place a manual order in a running paper session (404 unknown session, 409 not
     running, 422 ``order_rejected`` naming the field or risk rule)."""
-    session = await service.get(session_id)
+    await service.get(session_id)
     try:
         symbol = canonical(body.symbol)
     except ValueError as exc:
         raise ValidationFailed(str(exc), details=[{"field": "symbol", "message": str(exc)}]) \
             from None
-    kind = LiveTradingConsumer if session.mode is Mode.LIVE else TradingConsumer
-    consumer = service.running_consumer(session_id, kind)
+    consumer = service.running_consumer(session_id, TradingConsumer)  # live: its subclass
     order = await consumer.place_manual_order(symbol, body.side, body.type, body.qty,
                                               price=body.price, stop_price=body.stop_price,
                                               client_order_id=body.client_order_id)

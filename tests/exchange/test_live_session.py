@@ -107,3 +107,26 @@ def test_an_outage_keeps_the_live_session_running_and_reconciles_after_it(live_a
     _wait(reconciled_twice)
     assert client.get(f"/sessions/{sid}").json()["data"]["counters"]["live"]["open_orders"] == 1
     assert client.post("/sessions/stop", json={"session_id": sid}).status_code == 200
+
+
+def test_a_strategy_trades_live_through_the_exchange(live_app):
+    """Same strategy, same engine as paper trading; only the venue differs: the orders are on the
+    exchange (the double), the fills come back from it into the portfolio."""
+    client, world, monkeypatch = live_app
+    monkeypatch.setenv("PAPERTAPE_MEXC_API_KEY", "double-key")
+    monkeypatch.setenv("PAPERTAPE_MEXC_SECRET", "double-secret")
+    body = {**LIVE, "strategies": [{"name": "sma_cross", "params": {"bar_interval": 1, "fast": 2, "slow": 4}}],
+            "cash": 1_000}
+    started = client.post("/sessions/start", json=body)
+    assert started.status_code == 201, started.text
+    sid = started.json()["data"]["session_id"]
+    fills = _wait(lambda: client.get(f"/sessions/{sid}/fills").json()["data"]["items"], timeout=30)
+    assert world.orders, "the strategy's orders reached the exchange"
+    sent = {o.client_order_id for o in world.orders.values()}
+    assert all(cid.startswith("pt") for cid in sent)
+    exchange_fills = sum(len(o.trades) for o in world.orders.values())
+    assert exchange_fills >= 1 and all(30_000 < f["price"] < 50_000 for f in fills)
+    detail = client.get(f"/sessions/{sid}").json()["data"]
+    assert detail["counters"]["positions"] or detail["counters"]["metrics"]
+    assert client.post("/sessions/stop", json={"session_id": sid}).status_code == 200
+    assert not [o for o in world.orders.values() if o.status == "open"]  # nothing left working

@@ -1,20 +1,21 @@
-"""What a ``live`` session does: orders on the real exchange through ``LiveBroker``.
+"""What a ``live`` session runs: the engine of a paper session, with the paper venue replaced by
+``LiveVenue`` and its orders carried to the exchange by ``LiveBroker``.
 
-At start it loads the keys (``CredentialsMissing`` fails the start with a clear code) and
-reconciles with the exchange (open orders of this session, balances); the report goes on the
-tape as a ``reconciliation`` event. A poller asks the exchange about live orders every
-``poll_interval`` seconds, whether market data flows or not, and writes every change and fill to
-the tape once. When the exchange cannot be reached the
-session keeps running and says so in its detail; the first successful call after that reconciles
-again.
+Strategies, risk rules, the portfolio and the record are the paper session's (``TradingConsumer``);
+only execution differs. At start the keys are loaded (missing keys are refused earlier, at the
+session's start, with ``exchange_credentials_missing``) and the broker reconciles with the
+exchange (open orders of this session, balances; the report goes on the tape as a
+``reconciliation`` event). After every batch of market data, after every manual order and every
+``poll_interval`` seconds (whether market data flows or not) the consumer sends what the venue
+queued, asks the exchange about live orders and hands executions and cancellations back to the
+venue, then writes the record.
 
-Manual orders arrive through ``place_manual_order`` (``POST /sessions/{id}/orders``). However
-the session ends (stopped, failed, server shut down) its open orders are cancelled on the
-exchange: a live session is not resumed after a restart (``sessions.reconcile``), so nothing may
+When the exchange cannot be reached the session keeps running and says so in its detail; the first
+successful call after that reconciles again (an order whose submission had an unknown outcome is
+adopted if the exchange has it, else recorded as rejected). A permanent exchange error (keys
+refused) fails the session. However the session ends, its open orders are cancelled on the
+exchange: live sessions are not resumed after a restart (``sessions.reconcile``), so nothing may
 keep trading unattended.
-
-Running strategies against the exchange is the engine's part and is not wired here: a live
-session records the feed and carries manual orders.
 """
 
 from __future__ import annotations
@@ -26,89 +27,73 @@ from typing import Any
 
 import structlog
 
-from papertape.domain.errors import OrderRejected, PapertapeError, SessionNotRunning
+from papertape.domain.errors import OrderRejected, PapertapeError
 from papertape.domain.market import MarketEvent
+from papertape.domain.orders import CANCELLED, REJECTED, Order
 from papertape.domain.session import Session
-from papertape.engine.consumer import Consumer, RunContext
+from papertape.engine.consumer import RunContext
+from papertape.engine.session_consumer import TradingConsumer
 
 log = structlog.get_logger("papertape.exchange.live")
 
 POLL_INTERVAL = 1.0
 
 
-class LiveTradingConsumer(Consumer):
+class LiveTradingConsumer(TradingConsumer):
     def __init__(self, session: Session, *, hub: Any = None, credentials: Any = None,
                  poll_interval: float = POLL_INTERVAL):
-        self.session = session
+        super().__init__(session)
         self.poll_interval = poll_interval
         self._hub = hub
         self._credentials = credentials
         self.broker: Any = None
+        self.venue: Any = None
+        self._by_client: dict[str, Order] = {}  # exchange client order id → the engine's order
+        self._applied: dict[str, int] = {}  # client order id → executions handed to the venue
+        self._unconfirmed: dict[str, Order] = {}  # sent, outcome unknown (exchange unreachable)
+        self._sync_lock = asyncio.Lock()
         self._needs_reconcile = False
         self._exchange_error = ""
+        self._last_reconcile: dict[str, Any] | None = None
         self._poller: asyncio.Task | None = None
         self._error: PapertapeError | None = None
-        self._last_reconcile: dict[str, Any] | None = None
-        self._by_user_id: dict[str, str] = {}
-        self._recorded_fills: set[str] = set()
-        self._recorded_state: dict[str, tuple] = {}  # client order id → (status, filled) on the tape
         self._log = log.bind(session_id=session.session_id)
 
     async def start(self, ctx: RunContext) -> None:
         from papertape.market.exchange.credentials import load_credentials
         from papertape.market.exchange.live import LiveBroker
+        from papertape.market.exchange.live_venue import LiveVenue
 
-        await super().start(ctx)
         market = self.session.config["market"]
         credentials = self._credentials or load_credentials(market["exchange"])
+        await super().start(ctx)
+        self.venue = LiveVenue(self.engine.venue)
+        self.engine.venue = self.venue
         self.broker = LiveBroker(
             self.session.session_id, market["exchange"], market["market_type"],
             list(self.session.symbols), credentials, hub=self._hub,
         )
-        try:
-            await self._reconciled(await self.broker.open())
-        except PapertapeError as exc:
-            if exc.code != "exchange_unavailable":
-                raise
-            self._unreachable(exc)
+        await self._sync(poll=False)
         self._poller = asyncio.create_task(self._poll_loop(), name=f"live-{self.session.session_id}")
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
-        """Orders are tracked by the poller, whether market data flows or not; a permanent
-        exchange error it met fails the session here."""
         if self._error is not None:
             raise self._error
+        await super().on_batch(events)
+        if self.venue.outbox or self.venue.cancels:
+            await self._sync(poll=False)
 
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_interval)
-            try:
-                await self._sync()
-            except PapertapeError as exc:  # keys revoked, ...: fail the session
-                self._log.error("live.poll_failed", error_code=exc.code, error=exc.message)
-                self._error = exc
-                return
-
-    async def place_manual_order(self, symbol: str, side: str, type: str, qty: float | None,
-                                 price: float | None = None, stop_price: float | None = None,
-                                 client_order_id: str = "") -> Any:
-        """Send a user's order to the exchange; on the tape when this returns. A refusal by the
-        exchange is recorded as a rejected order and raised as ``OrderRejected``."""
-        if self.broker is None or not self.broker.connected:
-            raise SessionNotRunning("the exchange connection is not up yet",
-                                    session_id=self.session.session_id)
-        if type not in ("market", "limit") or qty is None:
-            raise OrderRejected(
-                f"live sessions take market and limit orders with a quantity, not {type!r}",
-                session_id=self.session.session_id,
-                details=[{"field": "type", "message": "market or limit, with qty"}],
-            )
-        known = self._by_user_id.get(client_order_id) if client_order_id else None
-        order = await self.broker.submit(symbol, side, type, qty, price, client_id=known)
-        if client_order_id:
-            self._by_user_id[client_order_id] = order.client_order_id
-        await self._record([order])
-        if order.status == "rejected":
+    async def place_manual_order(self, symbol: str, side: str, type: str,
+                                 qty: float | None, price: float | None = None,
+                                 stop_price: float | None = None,
+                                 client_order_id: str = "") -> Order:
+        """The paper path (validation, risk rules, the record), then straight to the exchange. A
+        refusal by the exchange is on the tape and raised as ``OrderRejected``."""
+        order = await super().place_manual_order(symbol, side, type, qty, price=price,
+                                                 stop_price=stop_price,
+                                                 client_order_id=client_order_id)
+        await self._sync(poll=False)
+        if order.status == REJECTED:
             raise OrderRejected(f"the exchange refused the order: {order.reason}",
                                 session_id=self.session.session_id,
                                 details=[{"field": "order", "message": order.reason}])
@@ -118,74 +103,118 @@ class LiveTradingConsumer(Consumer):
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
-        if self.broker is None:
+        if self.engine is None:
             return
+        if reason == "suspended":  # not resumed later: cancel now (see the module docstring)
+            self.venue.cancel_all(self.engine.ts, "session_suspended")
+        await super().finish(reason)
         try:
-            if self.broker.connected:
-                for order in [o for o in self.broker.orders.values() if o.is_live]:
-                    await self.broker.cancel(order.client_order_id)
-                    await self._record([order])
-            await self._record(list(self.broker.orders.values()))  # what a cancelled poll left
-        except PapertapeError as exc:
-            self._log.error("live.cancel_on_stop_failed", error=exc.message)
+            if self.broker is not None:
+                await self._sync(poll=True)
         finally:
-            await self.broker.close()
+            if self.broker is not None:
+                await self.broker.close()
 
     def detail(self) -> dict[str, Any]:
+        detail = super().detail()
         broker = self.broker
-        return {"live": {
+        detail["live"] = {
             "exchange": f"unreachable: {self._exchange_error}" if self._exchange_error else "reachable",
             "open_orders": sum(1 for o in broker.orders.values() if o.is_live) if broker else 0,
+            "unconfirmed_orders": len(self._unconfirmed),
             "balances": broker.balances if broker else {},
             "last_reconciliation": self._last_reconcile,
-        }}
+        }
+        return detail
 
-    # --- helpers ------------------------------------------------------------------------------
-    async def _sync(self) -> None:
-        try:
-            if not self.broker.connected:
-                await self._reconciled(await self.broker.open())
-            elif self._needs_reconcile:
-                await self._reconciled(await self.broker.reconcile())
-            changed = await self.broker.poll()
-        except PapertapeError as exc:
-            if exc.code != "exchange_unavailable":
-                raise
-            self._unreachable(exc)
-            return
-        self._exchange_error = ""
-        await self._record(changed)
+    # --- the exchange ---------------------------------------------------------------------------
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self._sync(poll=True)
+            except PapertapeError as exc:  # keys revoked, ...: the next batch fails the session
+                self._log.error("live.poll_failed", error_code=exc.code, error=exc.message)
+                self._error = exc
+                return
 
-    def _unreachable(self, exc: PapertapeError) -> None:
-        if not self._exchange_error:
-            self._log.warning("live.exchange_unreachable", error=exc.message)
-        self._exchange_error = exc.message
-        self._needs_reconcile = True
+    async def _sync(self, poll: bool) -> None:
+        """Send what the venue queued, learn what the exchange did, record it."""
+        async with self._sync_lock:
+            try:
+                if not self.broker.connected:
+                    await self._reconciled(await self.broker.open())
+                elif self._needs_reconcile:
+                    await self._reconciled(await self.broker.reconcile())
+                await self._send()
+                if poll:
+                    await self.broker.poll()
+                self._exchange_error = ""
+            except PapertapeError as exc:
+                if exc.code != "exchange_unavailable":
+                    raise
+                if not self._exchange_error:
+                    self._log.warning("live.exchange_unreachable", error=exc.message)
+                self._exchange_error = exc.message
+                self._needs_reconcile = True
+            self._hand_back()
+            self._take()
+            await self._flush()
+
+    async def _send(self) -> None:
+        venue, broker = self.venue, self.broker
+        while venue.outbox:
+            order = venue.outbox[0]
+            client_id = broker.next_client_order_id()
+            order.client_order_id = order.client_order_id or client_id
+            self._unconfirmed[client_id] = order
+            venue.outbox.pop(0)
+            sent = await broker.submit(order.symbol, order.side, order.type, order.qty,
+                                       order.price, client_id=client_id)
+            del self._unconfirmed[client_id]
+            self._by_client[client_id] = order
+            if sent.status == REJECTED:
+                venue.exchange_end(order, REJECTED, self._ts(order), sent.reason)
+        while venue.cancels:
+            order, _reason = venue.cancels[0]
+            client_id = next((c for c, o in self._by_client.items() if o is order), None)
+            if client_id is not None and broker.orders[client_id].is_live:
+                await broker.cancel(client_id)
+            venue.cancels.pop(0)
+
+    def _hand_back(self) -> None:
+        """Executions and ends the broker learnt of, into the venue (and so the portfolio)."""
+        venue = self.venue
+        for client_id, order in self._by_client.items():
+            placed = self.broker.orders.get(client_id)
+            if placed is None:
+                continue
+            fills = placed.fills[self._applied.get(client_id, 0):]
+            for fill in fills:
+                venue.exchange_fill(order, fill.qty, fill.price, fill.fee, fill.ts,
+                                    fill.liquidity == "maker")
+            self._applied[client_id] = len(placed.fills)
+            if placed.status in ("cancelled", "rejected") and order.is_live:
+                status = CANCELLED if placed.status == "cancelled" else REJECTED
+                venue.exchange_end(order, status, self._ts(order),
+                                   placed.reason or f"{placed.status} on the exchange")
+
+    def _ts(self, order: Order) -> int:
+        """When an exchange answer without its own timestamp happened, on the engine's clock
+        (the market data's), never before the order's last change: an order's rows on the tape
+        stay in order whatever the skew between the exchange's clock and this machine's."""
+        return max(self.engine.ts, order.updated_ts)
 
     async def _reconciled(self, report: Any) -> None:
         self._needs_reconcile = False
-        self._exchange_error = ""
+        for client_id, outcome in report.unknown_resolved.items():
+            order = self._unconfirmed.pop(client_id, None)
+            if order is None:
+                continue
+            if client_id in self.broker.orders:
+                self._by_client[client_id] = order
+            else:
+                self.venue.exchange_end(order, REJECTED, self._ts(order),
+                                        f"not received by the exchange ({outcome})")
         self._last_reconcile = {"at": self.ctx.now(), **asdict(report)}
         await self.ctx.publish("reconciliation", self._last_reconcile)
-        await self._record(list(self.broker.orders.values()))
-
-    async def _record(self, orders: list) -> None:
-        """Write the orders' current state and their fills not yet on the tape, then publish."""
-        if not orders:
-            return
-        session_id = self.session.session_id
-        rows = [
-            order.record(session_id) for order in orders
-            if self._recorded_state.get(order.client_order_id) != (order.status, order.filled_qty)
-        ]
-        fills = [f for order in orders for f in order.fills if f.fill_id not in self._recorded_fills]
-        if rows:
-            await self.ctx.store.record_orders(rows)
-            self._recorded_state.update((r.order_id, (r.status, r.filled_qty)) for r in rows)
-        if fills:
-            await self.ctx.store.record_fills(fills)
-            self._recorded_fills.update(f.fill_id for f in fills)
-        for record in rows:
-            await self.ctx.publish("order", record._asdict())
-        for fill in fills:
-            await self.ctx.publish("fill", fill._asdict())

@@ -1,0 +1,116 @@
+"""The execution venue of a live session: the engine's orders go to the exchange, fills come back
+from it. Nothing is simulated here.
+
+``LiveVenue`` takes the paper venue's place inside the engine (same methods, same listener, same
+portfolio), so strategies, risk rules and the record work exactly as in paper trading. It is
+synchronous like the engine: ``submit`` / ``cancel`` only queue the request (``outbox``,
+``cancels``); the session's consumer, which owns the network, sends them and hands the
+exchange's answers back through ``exchange_fill`` and ``exchange_end``. Market events fill
+nothing: ``open_orders`` stays empty, so the engine never asks for simulated fills.
+"""
+
+from __future__ import annotations
+
+from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.orders import BUY, LIMIT, MARKET, QTY_EPSILON, REJECTED, SELL, STOP, Fill, Order
+from papertape.domain.venue import DUST, PaperVenue
+
+FILLED, PARTIAL = "filled", "partially_filled"
+
+
+class LiveVenue(PaperVenue):
+    def __init__(self, paper: PaperVenue):
+        super().__init__(paper.portfolio, paper.listener, taker=paper.taker, maker=paper.maker,
+                         id_prefix=paper.id_prefix)
+        self.outbox: list[Order] = []  # accepted by the engine, not yet sent
+        self.cancels: list[tuple[Order, str]] = []  # cancellations not yet sent
+
+    # --- orders in --------------------------------------------------------------------------
+    def submit(self, order: Order) -> Order:
+        order.active_ts = order.updated_ts = order.created_ts
+        reason = self._refusal(order)
+        if reason:
+            self._end(order, REJECTED, order.created_ts, reason)
+            return order
+        self.orders[order.order_id] = order
+        self.outbox.append(order)
+        self.listener.order_changed(order)
+        return order
+
+    def _refusal(self, order: Order) -> str:
+        """Why ``order`` cannot go to the exchange as it is (empty when it can); a ``qty=None``
+        order is sized here, at the last price, since the exchange needs a quantity."""
+        if order.type == STOP:
+            return "stop_orders_not_sent_live"
+        if order.type not in (MARKET, LIMIT):
+            return "unsupported_order_type"
+        if order.qty is None:
+            price = order.price or self.listener.state[order.symbol].price
+            if price is None:
+                return "no_price_yet"
+            order.qty = self.size_for(order, price)
+            if order.qty <= QTY_EPSILON:
+                order.qty = 0.0
+                return "nothing_to_close" if order.reduce_only else "insufficient_funds"
+        return ""
+
+    def cancel(self, order_id: str, ts: int, reason: str = "cancelled") -> Order | None:
+        """Ask the exchange to cancel; the order ends when the exchange says so."""
+        order = self.orders.get(order_id)
+        if order is None or not order.is_live:
+            return None
+        self.cancels.append((order, reason))
+        return order
+
+    def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
+        asked = []
+        for order in list(self.orders.values()):
+            if order.is_live and (symbol is None or order.symbol == symbol):
+                self.cancels.append((order, reason))
+                asked.append(order)
+        return asked
+
+    def close_now(self, symbol: str, price: float, ts: int, reason: str) -> Order | None:
+        """The kill switch: a reduce-only market order for the whole position, sent at once."""
+        held = self.portfolio.qty(symbol)
+        if not held:
+            return None
+        order = Order(order_id=self.next_order_id(), symbol=symbol, side=SELL if held > 0 else BUY,
+                      type=MARKET, qty=abs(held), created_ts=ts, active_ts=ts, reduce_only=True,
+                      reason=reason, updated_ts=ts)
+        return self.submit(order)
+
+    # --- market events fill nothing ---------------------------------------------------------
+    def on_trade(self, trade: Trade) -> None:
+        return None
+
+    def on_bar(self, bar: Candle) -> None:
+        self.last_bar[bar.symbol] = bar
+
+    def on_book(self, book: BookSnapshot) -> None:
+        return None
+
+    # --- the exchange's answers -------------------------------------------------------------
+    def exchange_fill(self, order: Order, qty: float, price: float, fee: float, ts: int,
+                      maker: bool) -> None:
+        """An execution the exchange reported: into the portfolio and the record, as is."""
+        self.fill_seq += 1
+        fill = Fill(fill_id=f"{self.id_prefix}f{self.fill_seq}", order_id=order.order_id, ts=ts,
+                    symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee,
+                    liquidity="maker" if maker else "taker", reason=order.reason)
+        position, trip = self.portfolio.apply_fill(fill)
+        order.filled_qty += qty
+        order.notional += qty * price
+        order.fees += fee
+        order.updated_ts = ts
+        order.status = FILLED if order.qty - order.filled_qty <= DUST * order.qty else PARTIAL
+        self.listener.filled(order, fill, position, trip)
+        self.listener.order_changed(order)
+        if not order.is_live:
+            self.orders.pop(order.order_id, None)
+
+    def exchange_end(self, order: Order, status: str, ts: int, reason: str) -> None:
+        """The exchange ended ``order`` without (fully) filling it: cancelled or rejected."""
+        if order.is_live:
+            self._end(order, status, ts, reason)
+        self.orders.pop(order.order_id, None)
