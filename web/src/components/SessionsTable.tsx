@@ -3,6 +3,7 @@ import { Link } from "react-router-dom";
 import { useSessions, type SessionFilters } from "../api/hooks";
 import { isTerminal, type SessionSummary } from "../api/types";
 import { formatSigned, formatTime, asNumber } from "../format";
+import { metricsOf, useResults } from "../backtests/useResults";
 import { ErrorNotice } from "./ErrorNotice";
 import { RecordTable, type Column } from "./RecordTable";
 import { StateBadge } from "./StateBadge";
@@ -11,11 +12,16 @@ import { FeedBadge } from "./FeedBadge";
 const STATES = ["starting", "running", "stopping", "stopped", "completed", "failed"];
 const MODES = ["paper", "backtest", "collect", "live"];
 
-export function sessionPnl(s: SessionSummary): number | null {
-  const c = (s.counters ?? {}) as Record<string, unknown>;
-  const m = (s.metrics ?? c.metrics ?? {}) as Record<string, unknown>;
-  const final = asNumber(m.final_equity ?? c.equity), initial = asNumber(m.initial_equity);
+/** Profit and loss from a session's metrics (final results once it has ended). */
+export function pnlOf(metrics: Record<string, unknown>): number | null {
+  const final = asNumber(metrics.final_equity), initial = asNumber(metrics.initial_equity);
   return final !== null && initial !== null ? final - initial : null;
+}
+
+export function PnlCell({ session }: { session: SessionSummary }) {
+  const results = useResults(session);
+  if (isTerminal(session.state) && results.isLoading) return <>…</>;
+  return <>{formatSigned(pnlOf(metricsOf(session, results.data)))}</>;
 }
 
 const COLUMNS: Column<SessionSummary>[] = [
@@ -33,7 +39,7 @@ const COLUMNS: Column<SessionSummary>[] = [
   { key: "symbols", label: "Symbols", render: (s) => s.symbols.join(", ") },
   { key: "label", label: "Label", render: (s) => s.label ?? "" },
   { key: "feed", label: "Feed", render: (s) => <FeedBadge feed={s.feed} ended={isTerminal(s.state)} /> },
-  { key: "pnl", label: "PnL", align: "right", render: (s) => formatSigned(sessionPnl(s)) },
+  { key: "pnl", label: "PnL", align: "right", render: (s) => <PnlCell session={s} /> },
   { key: "created_at", label: "Created (UTC)", render: (s) => formatTime(s.created_at) },
 ];
 

@@ -42,6 +42,8 @@ const RECORD_KINDS: Record<string, RecordKind[]> = {
   fill: ["fills", "orders", "positions", "equity"],
   position: ["positions"],
   equity: ["equity"],
+  state: ["orders", "fills", "positions", "equity"],
+  results: ["positions", "equity"],
 };
 
 /**
@@ -80,7 +82,8 @@ export function useSessionStream(sessionId: string): SessionStream {
   function refreshFor(events: TapeEvent[]) {
     const kinds = new Set<RecordKind>();
     for (const event of events) {
-      if (event.kind === "state") {
+      if (event.kind === "state" || event.kind === "results") {
+        // A state change (above all the end) and the final results change everything shown.
         client.invalidateQueries({ queryKey: keys.session(sessionId) });
         client.invalidateQueries({ queryKey: keys.sessions() });
       }

@@ -5,10 +5,10 @@ import type { SessionSummary } from "../api/types";
 import { CompareRuns } from "../backtests/CompareRuns";
 import { RunProgress } from "../backtests/RunProgress";
 import type { Column } from "../components/RecordTable";
-import { sessionPnl, SessionsTable } from "../components/SessionsTable";
+import { PnlCell, SessionsTable } from "../components/SessionsTable";
 import { StateBadge } from "../components/StateBadge";
 import { SessionForm } from "../forms/SessionForm";
-import { formatSigned, formatTime } from "../format";
+import { formatTime } from "../format";
 import { useSessionListUpdates } from "../live/useSessionListUpdates";
 import { Anchor } from "@mantine/core";
 import { Link } from "react-router-dom";
@@ -27,7 +27,7 @@ export function BacktestsPage() {
     { key: "state", label: "State", render: (s) => <StateBadge state={s.state} /> },
     { key: "symbols", label: "Symbols", render: (s) => s.symbols.join(", ") },
     { key: "label", label: "Label", render: (s) => s.label ?? "" },
-    { key: "pnl", label: "PnL", align: "right", render: (s) => formatSigned(sessionPnl(s)) },
+    { key: "pnl", label: "PnL", align: "right", render: (s) => <PnlCell session={s} /> },
     { key: "created_at", label: "Created (UTC)", render: (s) => formatTime(s.created_at) },
   ];
 
