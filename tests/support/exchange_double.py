@@ -5,7 +5,8 @@ It answers the same methods with the same signatures papertape uses (``load_mark
 ``cancel_order``, ``fetch_order``, ``fetch_open_orders``, ``fetch_closed_orders``,
 ``fetch_balance``, ``close``), returns ccxt's unified structures, and raises ccxt's own exception
 classes. Its market data is the shared real data (``tests/support/market_tapes.py`` says which
-file feeds which market), streamed at a chosen ``speed`` and looped when a file ends: each loop
+file feeds which market), streamed at a chosen ``speed`` (0: as fast as the client reads, in
+messages of ``message_size`` trades) and looped when a file ends: each loop
 shifts timestamps by the file's span and trade ids by its id span, and with ``rebase`` the first
 loop is shifted to start at the wall-clock moment the world was created (so a dashboard shows
 current times). A subscription starts at "now" on the tape, like a real exchange: what was
