@@ -25,9 +25,10 @@ outlives a DDL). Timestamps travel as integer microseconds both ways (``%s::time
   * its ``checkpoint`` is the newest ``checkpoints`` row when that is newer than the version
     (a running session saves one every few seconds; each new version carries it on).
 
-  Compare-and-set reads the current state and appends the next version under the store's write
-  lock: the session service is the only writer of session state (DESIGN.md), so one server
-  process per store is the supported set-up.
+  Compare-and-set reads the current state and appends the next version under that session's
+  write lock (sessions never wait for each other, only each INSERT for its table's): the session
+  service is the only writer of session state (DESIGN.md), so one server process per store is
+  the supported set-up.
 - The trading record and market data are WAL tables fed by ILP. After this process writes a
   table it notes so; the next read of that table first reads the table's sequencer txn from
   ``wal_tables()`` and waits until the writer txn reaches it, so every write that returned before
@@ -43,6 +44,7 @@ session's newest version (a crash between the two writes) before anything reads 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -219,7 +221,12 @@ class QuestDBStore(Store):
         # two senders, so a session's fills never queue behind a large market-data batch
         self._market_writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
         self._record_writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
-        self._control = asyncio.Lock()
+        # Write locks of this process: one per session (compare-and-set and event numbering),
+        # one for creates (idempotency keys), and one per control table around each statement
+        # (a non-WAL table has one writer); never one lock across sessions.
+        self._session_locks: dict[str, asyncio.Lock] = {}
+        self._create_lock = asyncio.Lock()
+        self._table_locks: dict[str, asyncio.Lock] = {}
         self._last_written = 0
         # table -> count of this process's writes to it not yet known to be applied
         self._unapplied: dict[str, int] = {}
@@ -256,16 +263,30 @@ class QuestDBStore(Store):
                     raise StoreUnavailable(f"QuestDB at {self.url} did not answer: {exc}") from exc
 
     @asynccontextmanager
-    async def _control_conn(self) -> AsyncIterator[psycopg.AsyncConnection]:
-        """The connection control writes use, under the store's write lock. Waiting for a
-        usable connection is safe; a statement that breaks mid-way is not retried blindly (it
-        may have been applied): it raises, and ``open`` repairs what it left half done."""
-        async with self._control:
+    async def _control_conn(
+        self, lock: asyncio.Lock | None = None
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection for control writes, under ``lock`` when given. Waiting for a usable
+        connection is safe; a statement that breaks mid-way is not retried blindly (it may have
+        been applied): it raises, and ``open`` repairs what it left half done."""
+        async with lock or contextlib.nullcontext():
             try:
                 async with self._pool.connection(self._deadline()) as conn:
                     yield conn
             except psycopg.OperationalError as exc:
                 raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc
+
+    def _session_lock(self, session_id: str) -> asyncio.Lock:
+        return self._session_locks.setdefault(session_id, asyncio.Lock())
+
+    async def _insert(
+        self, conn: psycopg.AsyncConnection, table: str, build: Callable[[], tuple[str, list]]
+    ) -> None:
+        """Run the INSERT ``build()`` makes under the table's lock; ``build`` runs inside it, so
+        the ``written_at`` stamps it takes reach each table in increasing order."""
+        async with self._table_locks.setdefault(table, asyncio.Lock()):
+            sql, params = build()
+            await conn.execute(sql, params)
 
     async def _write_series(self, table: str, session_id: str, rows: Sequence, put) -> None:
         if not rows:
@@ -372,10 +393,12 @@ class QuestDBStore(Store):
 
     async def _insert_version(self, conn: psycopg.AsyncConnection, session: Session) -> None:
         marks = ", ".join(["%s"] * len(_SESSION_FIELDS))
-        await conn.execute(
+        sql = (
             f"INSERT INTO sessions ({', '.join(_SESSION_FIELDS)}, written_at) "
-            f"VALUES ({marks}, %s::timestamp)",
-            [*_session_values(session), self._next_written_at()],
+            f"VALUES ({marks}, %s::timestamp)"
+        )
+        await self._insert(
+            conn, "sessions", lambda: (sql, [*_session_values(session), self._next_written_at()])
         )
 
     async def _insert_events(
@@ -395,22 +418,24 @@ class QuestDBStore(Store):
         ]
         snap = None if snapshot is None else _session_to_json(snapshot)
         rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::timestamp)"] * len(numbered))
-        params = [
-            value
-            for e in numbered
-            for value in (
-                e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap, self._next_written_at()
-            )
-        ]
-        await conn.execute(
-            f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot, written_at) VALUES {rows}",
-            params,
-        )
+        sql = f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot, written_at) VALUES {rows}"
+
+        def build() -> tuple[str, list]:
+            return sql, [
+                value
+                for e in numbered
+                for value in (
+                    e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap,
+                    self._next_written_at(),
+                )
+            ]
+
+        await self._insert(conn, "events", build)
         return numbered
 
     # sessions ------------------------------------------------------------------------------
     async def create_session(self, session: Session, event: NewEvent) -> Session:
-        async with self._control_conn() as conn:
+        async with self._control_conn(self._create_lock) as conn:
             if session.idempotency_key is not None:
                 existing = await _select_session(conn, "idempotency_key", session.idempotency_key)
                 if existing is not None:
@@ -423,7 +448,7 @@ class QuestDBStore(Store):
     async def update_session(
         self, session: Session, expected: SessionState, event: NewEvent | None
     ) -> Session:
-        async with self._control_conn() as conn:
+        async with self._control_conn(self._session_lock(session.session_id)) as conn:
             current = await _select_session(conn, "session_id", session.session_id)
             if current is None:
                 raise KeyError(session.session_id)
@@ -443,11 +468,12 @@ class QuestDBStore(Store):
         """A small row in ``checkpoints`` (running sessions save one every few seconds; a new
         session version each time would copy the whole record). Every later version of the
         session carries the newest checkpoint, so the table's TTL only drops superseded rows."""
+        text = json.dumps(checkpoint)
         async with self._control_conn() as conn:
-            await conn.execute(
+            await self._insert(conn, "checkpoints", lambda: (
                 "INSERT INTO checkpoints VALUES (%s, %s, %s::timestamp)",
-                (session_id, json.dumps(checkpoint), self._next_written_at()),
-            )
+                [session_id, text, self._next_written_at()],
+            ))
 
     async def get_session(self, session_id: str) -> Session | None:
         return await self._one_session("session_id", session_id)
@@ -494,7 +520,7 @@ class QuestDBStore(Store):
     async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
         if not events:
             return []
-        async with self._control_conn() as conn:
+        async with self._control_conn(self._session_lock(session_id)) as conn:
             last = await _last_seq(conn, session_id)
             if last is None:
                 raise KeyError(session_id)
@@ -669,7 +695,7 @@ class QuestDBStore(Store):
         """Replace the row named ``values[0]`` (keeping the ``keep`` columns), or insert it."""
         named = dict(zip(fields, values, strict=True))
         changed = [f for f in fields[1:] if f not in keep]
-        async with self._control_conn() as conn:
+        async with self._control_conn(self._table_locks.setdefault(table, asyncio.Lock())) as conn:
             cursor = await conn.execute(
                 f"UPDATE {table} SET {', '.join(f'{f} = %s' for f in changed)} WHERE {fields[0]} = %s",
                 [*(named[f] for f in changed), values[0]],

@@ -337,3 +337,36 @@ async def test_everything_survives_reopening(store, store_url):
         assert await reopened.ping()
     finally:
         await reopened.close()
+
+
+# concurrency ---------------------------------------------------------------------------------
+async def test_concurrent_writers_of_one_session(store):
+    """Appends racing each other stay gapless; of racing transitions out of one state exactly
+    one wins and the others learn the state it left."""
+    import asyncio
+
+    session = await start(store, 1)
+    running = await move(store, session, SessionState.RUNNING)
+    batches = await asyncio.gather(
+        *(store.append_events(session.session_id, [NewEvent("tick", {"n": n}, T0 + n)] * 2)
+          for n in range(10))
+    )
+    seqs = sorted(e.seq for batch in batches for e in batch)
+    assert seqs == list(range(3, 23))
+    for batch in batches:  # each batch got consecutive numbers
+        assert batch[1].seq == batch[0].seq + 1
+
+    async def stop_it(reason: str):
+        after = transition(running, SessionState.STOPPING, at=T0 + 500, stop_reason=reason)
+        try:
+            return await store.update_session(after, SessionState.RUNNING, state_event(running, after))
+        except StaleState as stale:
+            return stale
+
+    outcomes = await asyncio.gather(*(stop_it(f"r{n}") for n in range(8)))
+    winners = [o for o in outcomes if not isinstance(o, StaleState)]
+    assert len(winners) == 1 and winners[0].last_seq == 23
+    assert all(o.current.state is SessionState.STOPPING for o in outcomes if isinstance(o, StaleState))
+    events = await store.list_events(session.session_id)
+    assert [e.seq for e in events] == list(range(1, 24))
+    assert (await store.get_session(session.session_id)) == winners[0]
