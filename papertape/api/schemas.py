@@ -25,6 +25,7 @@ class FeedStatusView(BaseModel):
     events: int
     last_event_ts: int | None
     message: str
+    progress: float | None = Field(None, description="share of a replay delivered, 0..1")
     duplicates: int = Field(0, description="repeated prints dropped (live exchange feeds)")
     out_of_order: int = Field(0, description="prints older than one already delivered")
     symbols: dict[str, dict[str, Any]] = Field(
@@ -49,6 +50,9 @@ class SessionView(BaseModel):
     last_seq: int
     running_here: bool = Field(description="a runner for it is alive in this server now")
     feed: FeedStatusView | None
+    metrics: dict[str, Any] | None = Field(
+        None, description="performance metrics of a trading session (final once it ended)"
+    )
     counters: dict[str, Any]
     config: dict[str, Any] | None = None
 

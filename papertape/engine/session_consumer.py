@@ -136,7 +136,9 @@ class TradingConsumer(Consumer):
             engine.stop()
             engine.venue.cancel_all(engine.ts, f"session_{reason}")
             self._take()
-            self._events.append(("results", finite(engine.metrics())))
+            results = finite(engine.metrics())
+            self._metrics = (time.monotonic(), results)  # the final figures, not a cached older set
+            self._events.append(("results", results))
         self._take()
         await self._flush()
 

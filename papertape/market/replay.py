@@ -38,6 +38,7 @@ class ReplaySource(MarketSource):
         self.store = store
         self.source = source
         self.speed = speed
+        self._span = (0, 1)  # the data's [first, last + 1) timestamps, known once planned
 
     async def _plan(self) -> tuple[list[str], int, int, int]:
         """The kinds to read, the time range and a read window of about TARGET_ROWS rows."""
@@ -52,6 +53,7 @@ class ReplaySource(MarketSource):
         end = max(summary[k]["end_ts"] for k in kinds) + 1
         rows = sum(summary[k]["rows"] for k in kinds)
         window = max(1_000_000, (end - start) * TARGET_ROWS_PER_READ // max(rows, 1))
+        self._span = (start, end)
         if self.resume_after is not None:
             start = max(start, self.resume_after + 1)
         return kinds, start, end, window
@@ -116,4 +118,6 @@ class ReplaySource(MarketSource):
 
     def _count(self, chunk: Sequence[MarketEvent]) -> None:
         self.status.events += len(chunk)
-        self.status.last_event_ts = chunk[-1].ts
+        last = self.status.last_event_ts = chunk[-1].ts
+        first, end = self._span
+        self.status.progress = min(1.0, (last - first + 1) / max(end - first, 1))

@@ -19,7 +19,7 @@ from papertape.domain.market import MarketEvent
 @dataclass(slots=True)
 class FeedStatus:
     """``state``: ``connecting`` | ``live`` | ``reconnecting`` | ``stale`` | ``replaying`` |
-    ``finished`` | ``failed``."""
+    ``finished`` | ``failed`` | ``closed`` (the session ended before its data did)."""
 
     state: str = "connecting"
     reconnects: int = 0
@@ -27,6 +27,7 @@ class FeedStatus:
     events: int = 0
     last_event_ts: int | None = None
     message: str = ""
+    progress: float | None = None  # share of a replay delivered, 0..1 (None for a live feed)
     changed_at: float = 0.0
 
     def set(self, state: str, message: str = "") -> bool:

@@ -224,6 +224,8 @@ class Runner:
                 await _uncancellable(self.source.close())
             except Exception:
                 self._log.exception("session.source.close_failed")
+            if self.source.status.state not in ("finished", "failed"):
+                self.source.status.set("closed", f"the session ended ({reason})")
         try:
             await _uncancellable(self._save_checkpoint())
         except Exception:

@@ -31,9 +31,11 @@ def session_view(session: Session, runtime: dict[str, Any] | None = None) -> dic
         "last_seq": session.last_seq,
         "running_here": bool(live.get("alive")),
         "feed": live.get("feed") or checkpoint_detail.get("feed"),
+        "metrics": (live or checkpoint_detail).get("metrics"),
         "counters": {
             "events": session.last_seq,
-            **{k: v for k, v in (live or checkpoint_detail).items() if k not in ("alive", "feed")},
+            **{k: v for k, v in (live or checkpoint_detail).items()
+               if k not in ("alive", "feed", "metrics")},
         },
         "config": session.config,
     }

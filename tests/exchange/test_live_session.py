@@ -127,6 +127,6 @@ def test_a_strategy_trades_live_through_the_exchange(live_app):
     exchange_fills = sum(len(o.trades) for o in world.orders.values())
     assert exchange_fills >= 1 and all(30_000 < f["price"] < 50_000 for f in fills)
     detail = client.get(f"/sessions/{sid}").json()["data"]
-    assert detail["counters"]["positions"] or detail["counters"]["metrics"]
+    assert detail["counters"]["positions"] or detail["metrics"]
     assert client.post("/sessions/stop", json={"session_id": sid}).status_code == 200
     assert not [o for o in world.orders.values() if o.status == "open"]  # nothing left working

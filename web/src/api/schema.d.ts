@@ -513,6 +513,11 @@ export interface components {
              * @default 0
              */
             out_of_order?: number;
+            /**
+             * Progress
+             * @description share of a replay delivered, 0..1
+             */
+            progress?: number | null;
             /** Reconnects */
             reconnects: number;
             /** State */
@@ -831,6 +836,13 @@ export interface components {
             label: string | null;
             /** Last Seq */
             last_seq: number;
+            /**
+             * Metrics
+             * @description performance metrics of a trading session (final once it ended)
+             */
+            metrics?: {
+                [key: string]: unknown;
+            } | null;
             mode: components["schemas"]["Mode"];
             /**
              * Running Here
