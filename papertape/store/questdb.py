@@ -363,11 +363,10 @@ class QuestDBStore(Store):
 
     async def _recover(self) -> None:
         """Bring every session row up to the newest state its events recorded (see module doc)."""
-        newest = await self._query(
-            "SELECT greatest(s, e) FROM (SELECT cast(max(written_at) AS LONG) s FROM sessions) "
-            "CROSS JOIN (SELECT cast(max(written_at) AS LONG) e FROM events)"
-        )
-        self._last_written = (newest[0][0] if newest else None) or 0
+        for table in ("sessions", "events", "checkpoints"):  # the write clock never goes back
+            newest = await self._query(f"SELECT cast(max(written_at) AS LONG) FROM {table}")
+            if newest and newest[0][0] is not None:
+                self._last_written = max(self._last_written, newest[0][0])
         # the newest state event of each session, where it is newer than the session's version
         rows = await self._query(
             "SELECT e.session_id, e.snapshot, s.session_id FROM (SELECT session_id, seq, snapshot "
@@ -385,9 +384,10 @@ class QuestDBStore(Store):
             log.warning("store.session.recovered", session_id=session_id, state=session.state.value)
 
     def _next_written_at(self) -> int:
-        """Strictly increasing write timestamps (under the control lock) for versions, events and
-        checkpoints: the newest row of a session is the one with the largest, whatever the wall
-        clock does."""
+        """Strictly increasing write timestamps for versions, events and checkpoints (synchronous,
+        so atomic on the event loop): the newest row of a session is the one with the largest,
+        whatever the wall clock does, across restarts too (``_recover`` starts from the largest
+        stored)."""
         self._last_written = max(time.time_ns() // 1000, self._last_written + 1)
         return self._last_written
 
