@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
+from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy, ValidationFailed
 from papertape.domain.rules import RuleStrategy
 from papertape.domain.strategy import Strategy
 from papertape.engine.core import StrategyPlan
@@ -86,20 +86,36 @@ async def resolve_strategies(store: Any, specs: Sequence[StrategySpec],
     """Every spec's plan, looking saved strategies up in ``store``. With ``market_type="spot"``
     a strategy whose parameters let it go short is refused."""
     plans = []
-    for spec in specs:
+    for index, spec in enumerate(specs):
         saved = None
         if spec.name not in STRATEGY_CLASSES and spec.name not in RULE_EXAMPLES \
                 and store is not None:
             saved = await store.get_strategy(spec.name)
-        plan = plan_for(spec, saved)
+        try:
+            plan = plan_for(spec, saved)
+        except ValidationFailed as exc:
+            raise _located(exc, index) from None
         if market_type == "spot" and plan.cls.can_short(plan.params):
             raise InvalidStrategyParams(
                 f"strategy {spec.name!r} can go short, which spot trading cannot: set "
                 "market.market_type to 'swap' or change its parameters",
-                details=[{"field": "strategies", "message": "shorts need market_type swap"}],
+                details=[{"field": f"strategies.{index}.params",
+                          "message": "shorts need market_type swap"}],
             )
         plans.append(plan)
     return plans
+
+
+def _located(error: ValidationFailed, index: int) -> ValidationFailed:
+    """The same error with its fields named by their place in the start request's body
+    (``strategies.1.params.fast``, ``strategies.0.name``), so a form can show it on the field."""
+    prefix = f"strategies.{index}"
+    details = [
+        {**item, "field": f"{prefix}.name" if item.get("field") == "strategies"
+         else f"{prefix}.{item.get('field')}"}
+        for item in (error.details or [])
+    ]
+    return type(error)(error.message, session_id=error.session_id, details=details)
 
 
 def list_strategies(saved: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -239,7 +239,7 @@ def test_list_filters_and_pages_newest_first(http: httpx.Client) -> None:
         ({"mode": "paper", "symbols": ["ETH_USDT"],
           "market": {"source": "replay", "dataset": "btc_trades"}}, "unknown_symbol", "symbols"),
         ({"mode": "paper", "symbols": ["BTC_USDT"], "strategies": ["no_such_strategy"]},
-         "unknown_strategy", "strategies"),
+         "unknown_strategy", "strategies.0.name"),
         ({"mode": "live", "symbols": ["BTC_USDT"]}, "live_trading_disabled", "mode"),
     ],
 )
