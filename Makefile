@@ -20,7 +20,8 @@ install: $(INSTALLED) $(if $(wildcard web/package.json),$(WEB_BUILT))
 
 $(INSTALLED): pyproject.toml uv.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@test -x $(UV) || { $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade; \
+		$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 	@touch $@
 
