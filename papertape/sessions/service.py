@@ -58,6 +58,9 @@ log = structlog.get_logger("papertape.sessions")
 
 C = TypeVar("C", bound=Consumer)
 
+END_RETRY_FIRST = 0.5  # seconds before recording a runner's end is tried again
+END_RETRY_MAX = 10.0
+
 
 class StateConflict(PapertapeError):
     """The store holds a different state than this server read: another server writes the same
@@ -277,10 +280,30 @@ class SessionService:
         return runner
 
     async def _runner_finished(self, runner: Runner) -> None:
-        """Record how a runner ended when nobody is stopping it (it ended by itself)."""
+        """Record how a runner ended when nobody is stopping it (it ended by itself).
+
+        The end is retried until the store takes it: a runner that failed because the store
+        was down must not leave its session "running" once the store is back."""
         outcome = runner.outcome
         if outcome is None or outcome.kind == "suspended":
             return
+        delay = END_RETRY_FIRST
+        while True:
+            try:
+                await self._record_runner_end(runner, outcome)
+                return
+            except Exception as exc:  # the store's failure: log it, wait, try again
+                log.error(
+                    "session.end.not_recorded",
+                    session_id=runner.session_id,
+                    outcome=outcome.kind,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, END_RETRY_MAX)
+
+    async def _record_runner_end(self, runner: Runner, outcome: Outcome) -> None:
         session_id = runner.session_id
         async with self._lock(session_id):
             if self._runners.get(session_id) is runner:

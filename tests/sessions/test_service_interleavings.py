@@ -596,3 +596,38 @@ async def test_a_stop_timeout_then_a_crash_is_reconciled_to_stopped(tmp_path: Pa
     finally:
         await world.service.shutdown()
         await world.store.close()
+
+
+async def test_a_runner_end_is_recorded_once_the_store_takes_it_again(tmp_path, monkeypatch):
+    """The runner ended by itself while the store refused writes: the end is retried, not
+    lost, and the session does not stay "running" once the store is back."""
+    from papertape.sessions import service as service_module
+    from papertape.store.sqlite import SQLiteStore
+
+    class FlakyStore(SQLiteStore):
+        refuse_ends = 3
+
+        async def update_session(self, session, expected, event):
+            if self.refuse_ends and session.state.terminal:
+                self.refuse_ends -= 1
+                raise OSError("store unreachable")
+            return await super().update_session(session, expected, event)
+
+    store = FlakyStore(f"sqlite:///{tmp_path / 'flaky.db'}")
+    await store.open()
+    await store.write_trades("tiny", [Trade(1_000_000 + i, "BTC_USDT", 100.0, 1.0, "buy", str(i))
+                                      for i in range(10)])
+    monkeypatch.setattr(service_module, "END_RETRY_FIRST", 0.01)
+    service = SessionService(store)
+    session, _ = await service.start(SessionConfig.model_validate(
+        {"mode": "backtest", "symbols": ["BTC_USDT"],
+         "market": {"source": "replay", "dataset": "tiny"}}))
+    for _ in range(500):
+        current = await store.get_session(session.session_id)
+        if current.state.terminal:
+            break
+        await asyncio.sleep(0.01)
+    assert current.state.value == "completed"
+    assert store.refuse_ends == 0  # three refusals, then recorded
+    await service.shutdown()
+    await store.close()
