@@ -119,3 +119,17 @@ async def test_refused_keys_fail_loudly_without_showing_them():
     assert failure.value.code == "exchange_auth_failed"
     assert "visible-if-leaked" not in failure.value.message
     assert "visible-if-leaked" not in repr(broker.__dict__.get("_credentials"))
+
+
+async def test_a_retry_from_another_process_is_answered_with_the_existing_order():
+    world = DoubleWorld(speed=20)
+    first = await _broker(world)
+    placed = await first.submit("BTC_USDT", "buy", "limit", 0.01, price=1_000.0)
+    second = LiveBroker(SESSION, "mexc", "spot", ["BTC_USDT"], KEYS, hub=ExchangeHub(world.factory),
+                        retry_initial=0.01)
+    second._exchange = second.hub.create("mexc", "spot", KEYS)  # connected, nothing reconciled yet
+    again = await second.submit("BTC_USDT", "buy", "limit", 0.01, price=1_000.0, client_id=placed.client_order_id)
+    assert again.exchange_order_id == placed.exchange_order_id and again.status == "open"
+    assert len(world.orders) == 1  # the exchange said DuplicateOrderId; the broker found the order
+    await first.close()
+    await second.close()

@@ -32,7 +32,7 @@ from papertape.domain.records import FillRecord, OrderRecord
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
 from papertape.market.exchange.credentials import Credentials
-from papertape.market.exchange.errors import ExchangeAuthFailed, ExchangeUnavailable
+from papertape.market.exchange.errors import ExchangeAuthFailed, ExchangeRejected, ExchangeUnavailable
 from papertape.market.exchange.symbols import from_ccxt, to_ccxt
 
 log = structlog.get_logger("papertape.exchange.live")
@@ -170,13 +170,15 @@ class LiveBroker:
                 raw = await self._exchange.create_order(
                     unified, type, side, qty, price, {"clientOrderId": client_id}
                 )
-            except ccxt.DuplicateOrderId:
-                raw = await self._lookup(client_id)
-                if raw is None:
-                    raise
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
                 self.unconfirmed.discard(client_id)
                 raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
+            except ccxt.DuplicateOrderId:  # an earlier attempt got through: find it
+                raw = await self._lookup_quietly(client_id)
+                if raw is None:
+                    if attempt < self.retries:
+                        await asyncio.sleep(backoff.next())
+                    continue
             except _REJECTIONS as exc:
                 self.unconfirmed.discard(client_id)
                 order.status, order.reason, order.updated_ts = "rejected", self._describe(exc), _now_us()
@@ -206,12 +208,21 @@ class LiveBroker:
         order = self.orders[client_id]
         if not order.is_live:
             return order
+        unified = to_ccxt(order.symbol, self.market_type)
         try:
-            raw = await self._exchange.cancel_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
-        except ccxt.OrderNotFound:
-            raw = await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
+            try:
+                raw = await self._exchange.cancel_order(order.exchange_order_id, unified)
+            except ccxt.OrderNotFound:  # it ended meanwhile: learn how
+                raw = await self._exchange.fetch_order(order.exchange_order_id, unified)
+        except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
+            raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
         except _NETWORK as exc:
             raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+        except ccxt.BaseError as exc:
+            raise ExchangeRejected(
+                f"{self.exchange_id} refused to cancel {client_id}: {self._describe(exc)}",
+                session_id=self.session_id,
+            ) from None
         self._apply(order, raw)
         return order
 
@@ -221,8 +232,14 @@ class LiveBroker:
         for order in [o for o in self.orders.values() if o.is_live and o.exchange_order_id]:
             try:
                 raw = await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
+            except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
+                raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
             except _NETWORK as exc:
                 raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+            except ccxt.BaseError as exc:  # e.g. not found yet right after placing: ask again later
+                self._log.warning("live.poll.order_error", client_order_id=order.client_order_id,
+                                  error=self._describe(exc))
+                continue
             if self._apply(order, raw):
                 changed.append(order)
         return changed

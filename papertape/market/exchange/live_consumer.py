@@ -151,8 +151,8 @@ class LiveTradingConsumer(TradingConsumer):
                     await self.broker.poll()
                 self._exchange_error = ""
             except PapertapeError as exc:
-                if exc.code != "exchange_unavailable":
-                    raise
+                if exc.code not in ("exchange_unavailable", "exchange_rejected"):
+                    raise  # keys refused: the session fails
                 if not self._exchange_error:
                     self._log.warning("live.exchange_unreachable", error=exc.message)
                 self._exchange_error = exc.message
