@@ -252,6 +252,11 @@ class LiveBroker:
             raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
         except _NETWORK as exc:
             raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+        except ccxt.BaseError as exc:
+            raise ExchangeRejected(
+                f"{self.exchange_id} refused a reconciliation request: {self._describe(exc)}",
+                session_id=self.session_id,
+            ) from None
 
     async def _reconcile(self) -> ReconcileReport:
         report = ReconcileReport()
