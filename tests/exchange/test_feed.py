@@ -307,3 +307,17 @@ async def test_no_gap_is_reported_for_an_uninterrupted_feed(hub: ExchangeHub):
         assert source.status.gaps == 0
     finally:
         await source.close()
+
+
+async def test_a_message_the_adapter_cannot_read_fails_the_feed_loudly(world: DoubleWorld, hub: ExchangeHub):
+    from papertape.domain.errors import FeedError
+
+    source = ExchangeSource(["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(**FAST))
+    run = Collector(source)
+    await run.until(lambda: len(run.of(Trade)) > 5)
+    world.corrupt_next_trade("BTC/USDT")
+    await asyncio.wait_for(run.task, 5)
+    assert isinstance(run.error, FeedError) and run.error.code == "feed_error"
+    assert "crashed" in run.error.message and "TypeError" in run.error.message
+    assert source.status.state == "failed"
+    await source.close()

@@ -188,6 +188,7 @@ class DoubleWorld:
         self._redeliver: dict[str, int] = {}
         self._hold: dict[str, int] = {}
         self._held: dict[str, list[dict]] = {}
+        self._corrupt: set[str] = set()
         self._recent: dict[str, deque] = {s: deque(maxlen=TRADES_LIMIT) for s in self.trades}
         self.balances = dict(balances or {"USDT": 100_000.0, "BTC": 1.0, "ETH": 10.0, "XRP": 10_000.0})
         self.api_key, self.secret = api_key, secret
@@ -230,6 +231,11 @@ class DoubleWorld:
         """Keep the next ``count`` trades back and deliver them after the following answer
         (out of order)."""
         self._hold[symbol] = count
+
+    def corrupt_next_trade(self, symbol: str) -> None:
+        """The next ``watch_trades`` answer carries a trade whose price ccxt could not parse
+        (``None``, as ccxt leaves unparseable fields)."""
+        self._corrupt.add(symbol)
 
     def reject_next_order(self, error: BaseException) -> None:
         self._reject_next.append(error)
@@ -316,6 +322,9 @@ class DoubleWorld:
         elif hold:
             self._hold[symbol] = hold
         recent.extend(trades)
+        if symbol in self._corrupt and trades:
+            self._corrupt.discard(symbol)
+            trades = [dict(trades[0], price=None, cost=None), *trades[1:]]
         return out + trades
 
     def published(self, tape: _Tape, cursor: int, chunk: int = TRADES_LIMIT) -> int:

@@ -40,7 +40,7 @@ from typing import Any
 import ccxt
 import structlog
 
-from papertape.domain.errors import PapertapeError, UnknownSymbol
+from papertape.domain.errors import FeedError, PapertapeError, UnknownSymbol
 from papertape.domain.market import BookSnapshot, MarketEvent, Trade
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
@@ -202,7 +202,22 @@ class ExchangeSource(MarketSource):
 
     # machinery -----------------------------------------------------------------------------
     def _start(self) -> None:
-        self._tasks.append(asyncio.create_task(self._connect(), name="feed-connect"))
+        self._tasks.append(self._task(self._connect(), "feed-connect"))
+
+    def _task(self, coro: Any, name: str) -> asyncio.Task:
+        """A feed task whose unexpected death fails the feed loudly instead of silently
+        stopping a stream."""
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self._log.error("feed.task_crashed", task=task.get_name(), error=repr(exc))
+        self._fail(FeedError(f"{self.exchange_id} feed task {task.get_name()} crashed: "
+                             f"{type(exc).__name__}: {exc}"))
 
     def _put_final(self, item: Any) -> None:
         """Queue the end of the stream, making room if the consumer fell behind (it is ending)."""
@@ -241,12 +256,12 @@ class ExchangeSource(MarketSource):
             return
         self.status.set("connecting", f"subscribing to {', '.join(self.symbols)}")
         self._start_streams()
-        self._tasks.append(asyncio.create_task(self._watchdog(), name="feed-watchdog"))
+        self._tasks.append(self._task(self._watchdog(), "feed-watchdog"))
 
     def _start_streams(self) -> None:
         self._last_message = dict.fromkeys(self.symbols, time.monotonic())
         self._stream_tasks = [
-            asyncio.create_task(self._run_stream(stream), name=f"feed-{stream.kind}-{stream.symbol}")
+            self._task(self._run_stream(stream), f"feed-{stream.kind}-{stream.symbol}")
             for stream in self._streams.values()
         ]
 
@@ -310,7 +325,7 @@ class ExchangeSource(MarketSource):
             except (ccxt.NetworkError, OSError, asyncio.TimeoutError) as exc:
                 await self._stream_down(stream, exc, backoff)
                 continue
-            except ccxt.ExchangeError as exc:
+            except ccxt.BaseError as exc:  # other exchange answers (errors, bad responses)
                 exchange_errors += 1
                 if exchange_errors >= self.options.permanent_after:
                     self._fail(
