@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from papertape.domain.errors import OrderRejected, PapertapeError
+from papertape.domain.errors import FeedError, OrderRejected, PapertapeError
 from papertape.domain.market import MarketEvent
 from papertape.domain.orders import CANCELLED, REJECTED, Order
 from papertape.domain.session import Session
@@ -136,6 +136,11 @@ class LiveTradingConsumer(TradingConsumer):
             except PapertapeError as exc:  # keys revoked, ...: the next batch fails the session
                 self._log.error("live.poll_failed", error_code=exc.code, error=exc.message)
                 self._error = exc
+                return
+            except Exception as exc:  # a bug: fail the session loudly, never stop tracking silently
+                self._log.exception("live.poller_crashed")
+                self._error = FeedError(f"live order tracking crashed: {type(exc).__name__}: {exc}",
+                                        session_id=self.session.session_id)
                 return
 
     async def _sync(self, poll: bool) -> None:
