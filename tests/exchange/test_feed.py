@@ -321,3 +321,27 @@ async def test_a_message_the_adapter_cannot_read_fails_the_feed_loudly(world: Do
     assert "crashed" in run.error.message and "TypeError" in run.error.message
     assert source.status.state == "failed"
     await source.close()
+
+
+async def test_starts_do_not_queue_up_behind_a_hanging_market_load():
+    class HangingExchange:
+        """What an exchange whose requests hang looks like to the hub: ``load_markets`` that
+        never answers (the real client would time out after 10 s)."""
+
+        def __init__(self, *_):
+            self.hang = asyncio.Event()
+
+        async def load_markets(self):
+            await self.hang.wait()
+
+        async def close(self):
+            pass
+
+    hub = ExchangeHub(factory=lambda exchange_id, config: HangingExchange())
+    first = time.monotonic()
+    assert await hub.validate_symbols("mexc", "spot", ["BTC_USDT"], wait=0.3) is False
+    assert 0.25 < time.monotonic() - first < 0.6
+    later = time.monotonic()
+    assert await hub.validate_symbols("mexc", "spot", ["BTC_USDT"], wait=0.3) is False
+    assert time.monotonic() - later < 0.05  # the load in flight already outlived the wait
+    hub._loading["mexc"].cancel()

@@ -67,6 +67,7 @@ class ExchangeHub:
         self._markets: dict[str, tuple[dict, dict | None]] = {}
         self._loading: dict[str, asyncio.Task] = {}
         self._failed_at: dict[str, float] = {}  # monotonic time of the last failed load
+        self._load_started: dict[str, float] = {}  # monotonic time the load in flight began
 
     def create(
         self, exchange_id: str, market_type: str = "spot", credentials: Credentials | None = None
@@ -107,6 +108,7 @@ class ExchangeHub:
             task = asyncio.get_running_loop().create_task(self._load(exchange_id))
             task.add_done_callback(lambda t, eid=exchange_id: self._load_done(eid, t))
             self._loading[exchange_id] = task
+            self._load_started[exchange_id] = time.monotonic()
         return task
 
     def _load_done(self, exchange_id: str, task: asyncio.Task) -> None:
@@ -188,13 +190,17 @@ class ExchangeHub:
         markets = self.cached_markets(exchange_id)
         if markets is None:
             load = self._load_task(exchange_id)
+            now = time.monotonic()
             failed_at = self._failed_at.get(exchange_id)
-            if failed_at is not None and time.monotonic() - failed_at < FAILURE_MEMORY_S:
+            if failed_at is not None and now - failed_at < FAILURE_MEMORY_S:
                 # It was unreachable moments ago: do not make every start wait again (the load
                 # just started goes on in the background).
                 return False
+            remaining = wait - (now - self._load_started[exchange_id])
+            if remaining <= 0:
+                return False  # a load already hangs longer than a start may wait
             try:
-                markets = await asyncio.wait_for(asyncio.shield(load), wait)
+                markets = await asyncio.wait_for(asyncio.shield(load), remaining)
             except (ExchangeUnavailable, asyncio.TimeoutError) as exc:
                 log.info("exchange.validate.deferred", exchange=exchange_id, reason=str(exc))
                 return False
