@@ -108,6 +108,8 @@ class SessionConfig(Strict):
             raise ValueError("a collect session records data and runs no strategies")
         if self.mode is Mode.COLLECT and self.market.source != "exchange":
             raise ValueError("a collect session records a live exchange feed")
+        if self.mode is Mode.LIVE and self.market.source != "exchange":
+            raise ValueError("a live session trades on the live exchange feed, not a replay")
         if self.leverage != 1 and self.market.market_type == "spot":
             raise ValueError("leverage needs market.market_type 'swap': spot has no leverage")
         return self

@@ -45,6 +45,23 @@ class SessionPage:
     total: int
 
 
+def session_filter_sql(
+    query: SessionFilter, mark: str, symbol_clause: str, symbol_param: str | None = None
+) -> tuple[str, list]:
+    """The ``WHERE`` clause and parameters of a session list query, in a store's SQL dialect:
+    ``mark`` is its placeholder, ``symbol_clause`` how it tests that the session's symbols
+    contain one (``symbol_param``, by default the symbol itself, is that test's parameter)."""
+    clauses, params = [], []
+    for column, value in (("state", query.state), ("mode", query.mode)):
+        if value is not None:
+            clauses.append(f"{column} = {mark}")
+            params.append(value.value)
+    if query.symbol is not None:
+        clauses.append(symbol_clause)
+        params.append(symbol_param if symbol_param is not None else query.symbol)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
 class StaleState(Exception):
     """``update_session`` found a different state than expected; ``current`` is what it found."""
 

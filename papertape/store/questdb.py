@@ -68,7 +68,14 @@ from papertape.domain.records import (
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.store import questdb_ingest as ingest
-from papertape.store.base import SessionFilter, SessionPage, StaleState, Store, thin_evenly
+from papertape.store.base import (
+    SessionFilter,
+    SessionPage,
+    StaleState,
+    Store,
+    session_filter_sql,
+    thin_evenly,
+)
 from papertape.store.questdb_schema import MARKET_TABLES, MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
 
 log = structlog.get_logger("papertape.store.questdb")
@@ -485,18 +492,11 @@ class QuestDBStore(Store):
         return await self._read(lambda conn: _select_session(conn, column, value))
 
     async def list_sessions(self, query: SessionFilter) -> SessionPage:
-        clauses, params = [], []
-        if query.state is not None:
-            clauses.append("state = %s")
-            params.append(query.state.value)
-        if query.mode is not None:
-            clauses.append("mode = %s")
-            params.append(query.mode.value)
-        if query.symbol is not None:
-            # symbols is a JSON list; a quoted canonical symbol cannot match inside another one
-            clauses.append("strpos(symbols, %s) > 0")
-            params.append(json.dumps(query.symbol))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        # symbols is a JSON list; a quoted canonical symbol cannot match inside another one
+        where, params = session_filter_sql(
+            query, "%s", "strpos(symbols, %s) > 0",
+            json.dumps(query.symbol) if query.symbol is not None else None,
+        )
         total = (await self._query(f"SELECT count() FROM ({_LATEST}) {where}", params))[0][0]
         if query.limit <= 0 or query.offset >= total:
             return SessionPage([], total)

@@ -27,7 +27,14 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
-from papertape.store.base import SessionFilter, SessionPage, StaleState, Store, thin_evenly
+from papertape.store.base import (
+    SessionFilter,
+    SessionPage,
+    StaleState,
+    Store,
+    session_filter_sql,
+    thin_evenly,
+)
 from papertape.store.sqlite_schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -222,17 +229,9 @@ class SQLiteStore(Store):
         return await self._run(lambda c: _select_session(c, "idempotency_key = ?", idempotency_key))
 
     async def list_sessions(self, query: SessionFilter) -> SessionPage:
-        clauses, params = [], []
-        if query.state is not None:
-            clauses.append("state = ?")
-            params.append(query.state.value)
-        if query.mode is not None:
-            clauses.append("mode = ?")
-            params.append(query.mode.value)
-        if query.symbol is not None:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(sessions.symbols) WHERE value = ?)")
-            params.append(query.symbol)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = session_filter_sql(
+            query, "?", "EXISTS (SELECT 1 FROM json_each(sessions.symbols) WHERE value = ?)"
+        )
 
         def page(conn: sqlite3.Connection) -> SessionPage:
             total = conn.execute(f"SELECT count(*) FROM sessions {where}", params).fetchone()[0]

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +27,6 @@ from tests.api.test_lifecycle_http import TRADES_FILE
 from tests.conftest import shared_file
 from tests.support.server import ServerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("PAPERTAPE_SCHEMATHESIS_EXAMPLES", "6"))
 
 
@@ -42,29 +38,12 @@ async def import_in_process(url: str, name: str, file: Path, symbol: str) -> Non
         await store.close()
 
 
-class DoubleServer(ServerProcess):
+def double_server(store_url: str, log_path: Path) -> ServerProcess:
     """The real app, served with the recorded-data exchange double behind the process's exchange
     hub (``tests.support.serve_with_double``): ``GET /markets`` and sessions on the default
     exchange source get real recorded data instead of reaching out to MEXC from a test."""
-
-    def start(self, timeout: float = 60.0) -> DoubleServer:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.serve_with_double", "--port", str(self.port),
-             "--store", self.store_url, "--speed", "20"],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not answer in {timeout}s")
+    return ServerProcess(store_url, log_path, launcher=("-m", "tests.support.serve_with_double"),
+                         extra_args=["--speed", "20"])
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("contract")
     url = f"sqlite:///{root / 'papertape.db'}"
     asyncio.run(import_in_process(url, "btc_trades", shared_file(TRADES_FILE), "BTC_USDT"))
-    process = DoubleServer(url, root / "server.log").start()
+    process = double_server(url, root / "server.log").start()
     yield process
     process.stop()
 

@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -21,21 +24,23 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(self, store_url: str, log_path: Path, *, extra_env: dict[str, str] | None = None,
-                 extra_args: list[str] | None = None):
+                 extra_args: list[str] | None = None,
+                 launcher: tuple[str, ...] = ("-m", "papertape", "serve")):
         self.store_url = store_url
         self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PAPERTAPE_LOG_LEVEL": "info", **(extra_env or {})}
         self.extra_args = extra_args or []
+        self.launcher = launcher  # what to run: `papertape serve`, or a test server module
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "papertape", "serve", "--port", str(self.port),
+            [sys.executable, *self.launcher, "--port", str(self.port),
              "--store", self.store_url, *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -47,7 +52,9 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"server did not answer in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"server did not answer in {timeout}s:\n{self.log_path.read_text()[-3000:]}"
+        )
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """Graceful stop (SIGTERM), as a user's Ctrl-C or a service manager does."""
