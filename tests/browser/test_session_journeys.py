@@ -145,3 +145,28 @@ def test_session_list_follows_sessions_started_and_stopped_elsewhere(page, backe
         assert client.post(f"/sessions/{session_id}/stop").json()["data"]["stopped_via"] == "controller"
     expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopped")
     assert console.errors == []
+
+
+def test_emergency_stop_all_from_the_sessions_page(page, backend, console):
+    ids = [backend.start_session(mode="paper", symbols=["BTC_USDT"],
+                                 market={"source": "replay", "dataset": "btc-1m", "speed": 30})
+           for _ in range(2)]
+    page.goto("/")
+    expect_live(page)
+    page.get_by_test_id("stop-all-button").click()
+    dialog = page.get_by_role("dialog", name="Stop every session?")
+    expect(dialog).to_be_visible()
+    page.wait_for_timeout(400)  # let the dialog finish fading in for the screenshot
+    screenshot(page, "stop-all-confirm")
+    dialog.get_by_role("button", name="Stop all sessions").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text(re.compile(r"\d+ session\(s\) stopped\."))).to_be_visible()
+    with backend.api() as client:
+        for session_id in ids:
+            detail = client.get(f"/sessions/{session_id}").json()["data"]
+            assert detail["state"] == "stopped" and detail["stop_reason"] == "emergency"
+        assert client.get("/sessions", params={"state": "running"}).json()["data"]["total"] == 0
+    for session_id in ids:
+        row = page.get_by_test_id("sessions-table").get_by_role("row").filter(has_text=session_id)
+        expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopped")
+    expect(page.get_by_test_id("error-notice")).to_have_count(0)

@@ -10,6 +10,7 @@ import type {
   StartSessionBody,
   SessionList,
   SessionSummary,
+  StopAllResult,
   StopResult,
   StrategyInfo,
 } from "./types";
@@ -111,6 +112,15 @@ export function useStopSession() {
       client.invalidateQueries({ queryKey: keys.sessions() });
       client.invalidateQueries({ queryKey: keys.session(sessionId) });
     },
+  });
+}
+
+/** The emergency stop: every session that has not ended; answers once all have stopped. */
+export function useStopAll() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async () => request<StopAllResult>("/sessions/stop_all", { method: "POST" }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.sessions() }),
   });
 }
 

@@ -17,6 +17,7 @@ export type SessionState = SessionView["state"];
 export type Mode = SessionView["mode"];
 export type FeedStatus = Schemas["FeedStatusView"];
 export type StopResult = Schemas["StopData"];
+export type StopAllResult = Schemas["StopAllData"];
 export type DatasetInfo = Schemas["DatasetView"];
 export type EventView = Schemas["EventView"];
 export type CandleView = Schemas["CandleView"];

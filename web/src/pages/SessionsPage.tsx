@@ -5,6 +5,7 @@ import { useStartSession, type SessionFilters } from "../api/hooks";
 import type { StartSessionBody } from "../api/types";
 import { notifyInfo } from "../components/notify";
 import { SessionsTable } from "../components/SessionsTable";
+import { StopAllButton } from "../components/StopAllButton";
 import { SessionForm } from "../forms/SessionForm";
 import { useSessionListUpdates } from "../live/useSessionListUpdates";
 
@@ -29,7 +30,10 @@ export function SessionsPage() {
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Sessions</Title>
-        <Button onClick={() => setOpen(true)}>Start session</Button>
+        <Group>
+          <StopAllButton />
+          <Button onClick={() => setOpen(true)}>Start session</Button>
+        </Group>
       </Group>
       <SessionsTable filters={filters} onFilters={setFilters} />
       <Modal opened={open} onClose={() => { setOpen(false); start.reset(); }} title="Start session" size="xl">
