@@ -241,6 +241,8 @@ def test_list_filters_and_pages_newest_first(http: httpx.Client) -> None:
         ({"mode": "paper", "symbols": ["BTC_USDT"], "strategies": ["no_such_strategy"]},
          "unknown_strategy", "strategies.0.name"),
         ({"mode": "live", "symbols": ["BTC_USDT"]}, "live_trading_disabled", "mode"),
+        ({"mode": "live", "symbols": ["BTC_USDT"],
+          "market": {"source": "replay", "dataset": "btc_trades"}}, "validation_error", "body"),
     ],
 )
 def test_bad_start_requests_get_specific_422s(http: httpx.Client, body: dict, code: str,
