@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 import warnings
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
+
 from papertape.engine.backtest import run_backtest
 from papertape.engine.catalog import build_plan
 from papertape.market.importers import read_market_file
+from tests.support.backtesting_reference import round_trips, sma_cross_backtest
+from tests.support.data import MARKET_DATA
 
-CANDLES = Path("/work/shared/data/market/btc-perp_1m_2022-01.csv.gz")
+CANDLES = MARKET_DATA / "btc-perp_1m_2022-01.csv.gz"
 
 
 def timed(fn):
@@ -40,37 +46,13 @@ def papertape_run(bars):
 
 
 def backtesting_py_run(bars):
-    import pandas as pd
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-
-    frame = pd.DataFrame(
-        {"Open": [b.open for b in bars], "High": [b.high for b in bars],
-         "Low": [b.low for b in bars], "Close": [b.close for b in bars],
-         "Volume": [b.volume for b in bars]},
-        index=pd.to_datetime([b.ts for b in bars], unit="us"),
-    )
-
-    def sma(values, n):
-        return pd.Series(values).rolling(n).mean()
-
-    class SmaCross(Strategy):
-        def init(self):
-            self.fast = self.I(sma, self.data.Close, 10)
-            self.slow = self.I(sma, self.data.Close, 30)
-
-        def next(self):
-            if crossover(self.fast, self.slow) and not self.position:
-                self.buy()
-            elif crossover(self.slow, self.fast) and self.position:
-                self.position.close()
+    backtest = sma_cross_backtest(bars)  # building the DataFrame is not timed
 
     def go():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            stats = Backtest(frame, SmaCross, cash=1e9, commission=0.0).run()
-        return [(int(r.EntryTime.value // 1_000), int(r.ExitTime.value // 1_000))
-                for r in stats._trades.itertuples()]
+            stats = backtest.run()
+        return [(entry, exit_) for entry, exit_, _, _ in round_trips(stats)]
 
     return go
 

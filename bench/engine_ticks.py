@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
 
 from papertape.domain.indicators import Ema
 from papertape.domain.market import Trade
@@ -29,8 +33,9 @@ from papertape.domain.strategy import Strategy, StrategyParams
 from papertape.engine.catalog import build_plan
 from papertape.engine.core import Engine, EngineConfig, StrategyPlan
 from papertape.market.importers import read_market_file
+from tests.support.data import MARKET_DATA
 
-TRADES = Path("/work/shared/data/market/binance_btcusdt_trades_2021-01-08.parquet")
+TRADES = MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet"
 BATCH = 2_001 * 25  # ticks handed to process() at once (a replay source's chunk)
 
 

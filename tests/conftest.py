@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.data import MARKET_DATA
 from tests.support.server import ServerProcess
 
 pytest_plugins = ["papertape.devtools.pytest_questdb"]
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "market"
 ON_CI = os.environ.get("CI") == "true"
 
 
 def shared_file(name: str) -> Path:
-    path = SHARED_DATA / name
+    path = MARKET_DATA / name
     if not path.exists():
         pytest.fail(f"shared market data missing: {path} (tests read ../shared/data/market)")
     return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from papertape.market.importers import (
     read_market_file,
     symbol_from_text,
 )
+from tests.support.data import MARKET_DATA
 
-DATA = Path("/work/shared/data/market")
+DATA = MARKET_DATA
 
 # file, kind, rows, first timestamp (µs), symbol the file names (None: the caller must)
 REAL_FILES = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -17,8 +16,10 @@ from papertape.engine.backtest import run_backtest
 from papertape.engine.catalog import build_plan, plan_for
 from papertape.market.importers import read_market_file
 from papertape.sessions.config import StrategySpec
+from tests.support.backtesting_reference import round_trips, sma_cross_backtest
+from tests.support.data import MARKET_DATA
 
-CANDLES = Path("/work/shared/data/market/btc-perp_1m_2022-01.csv.gz")
+CANDLES = MARKET_DATA / "btc-perp_1m_2022-01.csv.gz"
 FEE = 0.001
 
 
@@ -105,35 +106,9 @@ def test_first_trade_checked_by_hand(bars):
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 def test_same_trades_as_backtesting_py(bars):
-    pd = pytest.importorskip("pandas")
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-
+    pytest.importorskip("pandas")
     data = bars[:5_000]
-    frame = pd.DataFrame(
-        {"Open": [b.open for b in data], "High": [b.high for b in data],
-         "Low": [b.low for b in data], "Close": [b.close for b in data],
-         "Volume": [b.volume for b in data]},
-        index=pd.to_datetime([b.ts for b in data], unit="us"),
-    )
-
-    def sma(values, n):
-        return pd.Series(values).rolling(n).mean()
-
-    class SmaCross(Strategy):
-        def init(self):
-            self.fast = self.I(sma, self.data.Close, 10)
-            self.slow = self.I(sma, self.data.Close, 30)
-
-        def next(self):
-            if crossover(self.fast, self.slow) and not self.position:
-                self.buy()
-            elif crossover(self.slow, self.fast) and self.position:
-                self.position.close()
-
-    stats = Backtest(frame, SmaCross, cash=1e9, commission=0.0).run()
-    theirs = [(int(r.EntryTime.value // 1_000), int(r.ExitTime.value // 1_000), r.EntryPrice,
-               r.ExitPrice) for r in stats._trades.itertuples()]
+    theirs = round_trips(sma_cross_backtest(data).run())
     result = run_backtest(data, ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
                                                           {"fast": 10, "slow": 30})],
                           cash=10_000, taker=0.0)
@@ -239,8 +214,7 @@ def _open_trip_fee(result, fill):
 
 
 def test_sma_cross_on_bars_built_from_real_trades():
-    trades = read_market_file(Path("/work/shared/data/market/"
-                                   "binance_btcusdt_trades_2021-01-08.parquet"),
+    trades = read_market_file(MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet",
                               symbol="BTC_USDT").rows
     plan = build_plan("sma_cross", "sma_cross", {"fast": 2, "slow": 5, "bar_interval": 1})
     result = run_backtest(trades, ["BTC_USDT"], [plan], taker=FEE)
@@ -254,8 +228,7 @@ def test_sma_cross_on_bars_built_from_real_trades():
 
 
 def test_rule_strategy_with_a_spread_filter_on_real_quotes():
-    quotes = read_market_file(Path("/work/shared/data/market/"
-                                   "binance_btcusdt_quotes_2021-01-08.parquet")).rows
+    quotes = read_market_file(MARKET_DATA / "binance_btcusdt_quotes_2021-01-08.parquet").rows
     definition = {
         "bar_interval": 1,
         "indicators": {"spread": {"type": "spread"}, "fast": {"type": "ema", "period": 2}},

@@ -6,7 +6,6 @@ routes for strategies and orders."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,8 +20,9 @@ from papertape.sessions.config import SessionConfig
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
 from papertape.store.sqlite import SQLiteStore
+from tests.support.data import MARKET_DATA
 
-DATA = Path("/work/shared/data/market")
+DATA = MARKET_DATA
 CANDLES = DATA / "btc-perp_1m_2022-01.csv.gz"
 TRADES = DATA / "binance_btcusdt_trades_2021-01-08.parquet"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -27,8 +26,9 @@ from papertape.domain.session import (
 from papertape.market.importers import read_market_file
 from papertape.store import store_for
 from papertape.store.base import SessionFilter, StaleState
+from tests.support.data import MARKET_DATA
 
-MARKET = Path("/work/shared/data/market")
+MARKET = MARKET_DATA
 T0 = 1_700_000_000_000_000
 
 

@@ -1,4 +1,4 @@
-"""The shared real market data (``/work/shared/data/market``, see its SOURCES.md) read into the
+"""The shared real market data (``../shared/data/market``, see its SOURCES.md) read into the
 shapes ccxt's unified API returns, for the exchange double.
 
 Which file feeds which market of the double (each file is what it is; no values are invented):
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from tests.support.data import MARKET_DATA
 
-DATA = Path("/work/shared/data/market")
+DATA = MARKET_DATA
 
 
 @dataclass(frozen=True, slots=True)
