@@ -4,9 +4,17 @@ ignored: every field that can be saved is enforced somewhere."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
@@ -41,7 +49,7 @@ class MarketConfig(Strict):
     @model_validator(mode="after")
     def _replay_needs_dataset(self) -> MarketConfig:
         if self.source == "replay" and not self.dataset:
-            raise ValueError("a replay source needs a dataset")
+            _refuse(("dataset",), "a replay source needs a dataset", self)
         return self
 
 
@@ -102,14 +110,25 @@ class SessionConfig(Strict):
 
     @model_validator(mode="after")
     def _mode_rules(self) -> SessionConfig:
+        """Rules that tie fields together, each reported on the field that has to change."""
         if self.mode is Mode.BACKTEST and self.market.source != "replay":
-            raise ValueError("a backtest replays a dataset: set market.source to 'replay'")
+            _refuse(("market", "source"), "a backtest replays a dataset: set it to 'replay'", self)
         if self.mode is Mode.COLLECT and self.strategies:
-            raise ValueError("a collect session records data and runs no strategies")
+            _refuse(("strategies",), "a collect session records data and runs no strategies", self)
         if self.mode is Mode.COLLECT and self.market.source != "exchange":
-            raise ValueError("a collect session records a live exchange feed")
+            _refuse(("market", "source"), "a collect session records a live exchange feed", self)
         if self.mode is Mode.LIVE and self.market.source != "exchange":
-            raise ValueError("a live session trades on the live exchange feed, not a replay")
+            _refuse(("market", "source"), "a live session trades on the live exchange feed, "
+                    "not a replay", self)
         if self.leverage != 1 and self.market.market_type == "spot":
-            raise ValueError("leverage needs market.market_type 'swap': spot has no leverage")
+            _refuse(("leverage",), "leverage needs market.market_type 'swap': spot has no "
+                    "leverage", self)
         return self
+
+
+def _refuse(location: tuple[str, ...], message: str, config: BaseModel) -> NoReturn:
+    raise ValidationError.from_exception_data(
+        type(config).__name__,
+        [InitErrorDetails(type=PydanticCustomError("session_rule", message), loc=location,
+                          input=config.model_dump(mode="json"))],
+    )
