@@ -19,10 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,33 +29,9 @@ import httpx
 import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(store_dir: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.serve_with_double", "--port", str(port),
-         "--store", f"sqlite:///{store_dir}/latency.db", "--speed", "1"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the server did not start")
-        time.sleep(0.2)
+from tests.support.server import double_server  # noqa: E402
 
 
 def start_session(url: str) -> str:
@@ -99,7 +72,9 @@ def main() -> None:
     args = parser.parse_args()
     seconds, extra = (6.0, 0) if args.quick else (args.seconds, args.sessions)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(tmp)
+        server = double_server(f"sqlite:///{tmp}/latency.db", Path(tmp) / "server.log",
+                               speed=1).start()
+        url = server.url
         try:
             measured = start_session(url)
             for _ in range(extra):
@@ -107,8 +82,7 @@ def main() -> None:
             time.sleep(1.0)  # past the subscription's first answer
             samples = asyncio.run(measure(url, measured, seconds))
         finally:
-            proc.terminate()
-            proc.wait(15)
+            server.stop()
     if not samples:
         raise SystemExit("no price ticks arrived on /ws")
     print(

@@ -25,7 +25,7 @@ from papertape.market.importers import import_dataset
 from papertape.store import open_store
 from tests.api.test_lifecycle_http import TRADES_FILE
 from tests.conftest import shared_file
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, double_server
 
 EXAMPLES = int(os.environ.get("PAPERTAPE_SCHEMATHESIS_EXAMPLES", "6"))
 
@@ -36,14 +36,6 @@ async def import_in_process(url: str, name: str, file: Path, symbol: str) -> Non
         await import_dataset(store, str(file), name, symbol, None)
     finally:
         await store.close()
-
-
-def double_server(store_url: str, log_path: Path) -> ServerProcess:
-    """The real app, served with the recorded-data exchange double behind the process's exchange
-    hub (``tests.support.serve_with_double``): ``GET /markets`` and sessions on the default
-    exchange source get real recorded data instead of reaching out to MEXC from a test."""
-    return ServerProcess(store_url, log_path, launcher=("-m", "tests.support.serve_with_double"),
-                         extra_args=["--speed", "20"])
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,9 +14,7 @@ from papertape.cli.download import data_download
 from papertape.market.exchange import connector
 from papertape.market.exchange.connector import ExchangeHub
 from tests.support.exchange_double import DoubleWorld
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.support.server import double_server as serve_double
 
 def _app() -> typer.Typer:
     app = typer.Typer()
@@ -31,38 +23,15 @@ def _app() -> typer.Typer:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def double_server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("srv")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.serve_with_double", "--port", str(port),
-         "--store", f"sqlite:///{tmp_path / 'srv.db'}", "--speed", "5"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.2)
+    server = serve_double(f"sqlite:///{tmp_path / 'srv.db'}", tmp_path / "server.log",
+                          speed=5).start()
     try:
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 def test_parse_duration():

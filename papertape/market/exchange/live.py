@@ -172,7 +172,7 @@ class LiveBroker:
                 )
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
                 self.unconfirmed.discard(client_id)
-                raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
+                raise self._auth_failed(exc) from None
             except ccxt.DuplicateOrderId:  # an earlier attempt got through: find it
                 raw = await self._lookup_quietly(client_id)
                 if raw is None:
@@ -215,9 +215,9 @@ class LiveBroker:
             except ccxt.OrderNotFound:  # it ended meanwhile: learn how
                 raw = await self._exchange.fetch_order(order.exchange_order_id, unified)
         except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
-            raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
+            raise self._auth_failed(exc) from None
         except _NETWORK as exc:
-            raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+            raise self._unreachable(exc) from None
         except ccxt.BaseError as exc:
             raise ExchangeRejected(
                 f"{self.exchange_id} refused to cancel {client_id}: {self._describe(exc)}",
@@ -233,9 +233,9 @@ class LiveBroker:
             try:
                 raw = await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
-                raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
+                raise self._auth_failed(exc) from None
             except _NETWORK as exc:
-                raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+                raise self._unreachable(exc) from None
             except ccxt.BaseError as exc:  # e.g. not found yet right after placing: ask again later
                 self._log.warning("live.poll.order_error", client_order_id=order.client_order_id,
                                   error=self._describe(exc))
@@ -249,9 +249,9 @@ class LiveBroker:
         try:
             return await self._reconcile()
         except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
-            raise ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}") from None
+            raise self._auth_failed(exc) from None
         except _NETWORK as exc:
-            raise ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}") from None
+            raise self._unreachable(exc) from None
         except ccxt.BaseError as exc:
             raise ExchangeRejected(
                 f"{self.exchange_id} refused a reconciliation request: {self._describe(exc)}",
@@ -304,6 +304,12 @@ class LiveBroker:
     # helpers -------------------------------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:
         return describe(exc, self._secrets)
+
+    def _auth_failed(self, exc: BaseException) -> ExchangeAuthFailed:
+        return ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {self._describe(exc)}")
+
+    def _unreachable(self, exc: BaseException) -> ExchangeUnavailable:
+        return ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}")
 
     async def _lookup(self, client_id: str) -> dict | None:
         """The exchange's order with ``client_id``, open or closed, or None."""
