@@ -14,7 +14,7 @@ PORT ?= 8080
 STORE ?= sqlite:///./var/papertape.db
 QUESTDB_ROOT ?= var/questdb
 
-.PHONY: install run test test-python test-web questdb questdb-stop questdb-jar chromium bench clean
+.PHONY: install run test lint test-python test-web questdb questdb-stop questdb-jar chromium bench clean
 
 install: $(INSTALLED) $(if $(wildcard web/package.json),$(WEB_BUILT))
 
@@ -42,8 +42,15 @@ chromium:
 	bash tools/ensure_chromium.sh
 
 test: install questdb-jar chromium
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-web
 	$(MAKE) --no-print-directory test-python
+
+# the rules as code: formatting, lint, and the import contract (the layers in pyproject.toml)
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff format --check papertape tests bench tools
+	$(VENV)/bin/ruff check papertape tests bench tools
+	$(VENV)/bin/lint-imports
 
 test-web:
 	@if [ -f web/package.json ]; then cd web && npm test; fi

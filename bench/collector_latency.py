@@ -31,7 +31,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
 
-from tests.support.server import double_server  # noqa: E402
+from tests.support.server import double_server
 
 
 def start_session(url: str) -> str:
@@ -44,7 +44,9 @@ def start_session(url: str) -> str:
 async def measure(url: str, session_id: str, seconds: float) -> list[float]:
     latencies: list[float] = []
     async with websockets.connect(url.replace("http", "ws") + "/ws") as ws:
-        await ws.send(json.dumps({"action": "subscribe", "topic": "session", "session_id": session_id}))
+        await ws.send(
+            json.dumps({"action": "subscribe", "topic": "session", "session_id": session_id})
+        )
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
@@ -72,8 +74,9 @@ def main() -> None:
     args = parser.parse_args()
     seconds, extra = (6.0, 0) if args.quick else (args.seconds, args.sessions)
     with tempfile.TemporaryDirectory() as tmp:
-        server = double_server(f"sqlite:///{tmp}/latency.db", Path(tmp) / "server.log",
-                               speed=1).start()
+        server = double_server(
+            f"sqlite:///{tmp}/latency.db", Path(tmp) / "server.log", speed=1
+        ).start()
         url = server.url
         try:
             measured = start_session(url)

@@ -27,7 +27,7 @@ from papertape.domain.market import BookSnapshot, Trade
 from papertape.domain.session import Mode, Session, SessionState
 from papertape.market.exchange.connector import ExchangeHub
 from papertape.market.exchange.feed import ExchangeSource, FeedOptions
-from papertape.sessions.consumers import MarketRecorder
+from papertape.sessions.consumers.recording import MarketRecorder
 from papertape.store import store_for
 from tests.support.exchange_double import DoubleWorld
 
@@ -77,15 +77,21 @@ SCENARIOS = {
 }
 
 
-async def run_once(store_url: str, label: str, seconds: float, batched: bool, scenario: str) -> Result:
+async def run_once(
+    store_url: str, label: str, seconds: float, batched: bool, scenario: str
+) -> Result:
     store = store_for(store_url)
     await store.open()
     session_id = f"{SESSION_ID[:-4]}{next(_RUN_NUMBERS):04x}"  # every run records afresh
     session = Session(session_id, Mode.COLLECT, SessionState.RUNNING, ("BTC_USDT",), {}, 0, 0)
     market_type, options, message_size = SCENARIOS[scenario]
     world = DoubleWorld(speed=0, message_size=message_size)
-    source = ExchangeSource(["BTC_USDT"], "mexc", market_type, hub=ExchangeHub(world.factory), options=options)
-    recorder = MarketRecorder() if batched else MarketRecorder(max_pending=1)  # 1-minute bars derived
+    source = ExchangeSource(
+        ["BTC_USDT"], "mexc", market_type, hub=ExchangeHub(world.factory), options=options
+    )
+    recorder = (
+        MarketRecorder() if batched else MarketRecorder(max_pending=1)
+    )  # 1-minute bars derived
     await recorder.start(Context(store, session))
     counts = {"trades": 0, "books": 0}
 
@@ -105,7 +111,14 @@ async def run_once(store_url: str, label: str, seconds: float, batched: bool, sc
     elapsed = time.perf_counter() - started
     await store.close()
     detail = recorder.detail()
-    return Result(label, elapsed, counts["trades"], counts["books"], detail["rows_written"], detail["rows_failed"])
+    return Result(
+        label,
+        elapsed,
+        counts["trades"],
+        counts["books"],
+        detail["rows_written"],
+        detail["rows_failed"],
+    )
 
 
 def report(result: Result) -> None:
@@ -125,7 +138,9 @@ async def main(seconds: float, questdb: bool, repeat: int) -> None:
     )
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
-        await store_runs("sqlite", lambda n: f"sqlite:///{Path(tmp) / f'c{n}.db'}", seconds, repeat, results)
+        await store_runs(
+            "sqlite", lambda n: f"sqlite:///{Path(tmp) / f'c{n}.db'}", seconds, repeat, results
+        )
         if questdb:
             await questdb_runs(Path(tmp), seconds, repeat, results)
     medians: dict[str, float] = {}
@@ -160,11 +175,18 @@ async def questdb_runs(tmp: Path, seconds: float, repeat: int, results: list) ->
 async def store_runs(store: str, url_for, seconds: float, repeat: int, results: list) -> None:
     """Every scenario once per round, rounds one after the other, so that the machine's changing
     load spreads over all of them; a fresh SQLite file per run."""
-    runs = [(name, batched) for name in SCENARIOS for batched in (True, False) if batched or name != "books-100"]
+    runs = [
+        (name, batched)
+        for name in SCENARIOS
+        for batched in (True, False)
+        if batched or name != "books-100"
+    ]
     for round_ in range(repeat):
         for n, (scenario, batched) in enumerate(runs):
             label = f"{store} {scenario} {'batched' if batched else 'unbatched'}"
-            results.append(await run_once(url_for(f"{round_}-{n}"), label, seconds, batched, scenario))
+            results.append(
+                await run_once(url_for(f"{round_}-{n}"), label, seconds, batched, scenario)
+            )
             report(results[-1])
 
 
@@ -176,4 +198,10 @@ if __name__ == "__main__":
     parser.add_argument("--no-questdb", action="store_true")
     args = parser.parse_args()
     quick = args.quick
-    asyncio.run(main(3.0 if quick else args.seconds, not (quick or args.no_questdb), 1 if quick else args.repeat))
+    asyncio.run(
+        main(
+            3.0 if quick else args.seconds,
+            not (quick or args.no_questdb),
+            1 if quick else args.repeat,
+        )
+    )

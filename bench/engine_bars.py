@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
 
 from papertape.engine.backtest import run_backtest
-from papertape.engine.catalog import build_plan
 from papertape.market.importers import read_market_file
+from papertape.sessions.strategy_catalog import build_plan
 from tests.support.backtesting_reference import round_trips, sma_cross_backtest
 from tests.support.data import MARKET_DATA
 
@@ -72,14 +72,20 @@ def main() -> None:
     theirs = [timed(theirs_fn) for _ in range(repeat)]
     our_wall, our_cpu, our_trades = min(ours, key=lambda r: r[0])
     bt_wall, bt_cpu, bt_trades = min(theirs, key=lambda r: r[0])
-    agree = our_trades == bt_trades[:len(our_trades)] and len(bt_trades) - len(our_trades) <= 1
+    agree = our_trades == bt_trades[: len(our_trades)] and len(bt_trades) - len(our_trades) <= 1
     n = len(bars)
-    print(f"papertape     {n / our_wall:>10,.0f} bars/s wall  {n / our_cpu:>10,.0f} bars/s CPU  "
-          f"({our_wall:.3f} s; {len(our_trades)} round trips)")
-    print(f"backtesting.py{n / bt_wall:>10,.0f} bars/s wall  {n / bt_cpu:>10,.0f} bars/s CPU  "
-          f"({bt_wall:.3f} s; {len(bt_trades)} trades, the last may still be open)")
-    print(f"ratio papertape / backtesting.py: {bt_wall / our_wall:.1f}x wall, "
-          f"{bt_cpu / our_cpu:.1f}x CPU; same trades: {agree}")
+    print(
+        f"papertape     {n / our_wall:>10,.0f} bars/s wall  {n / our_cpu:>10,.0f} bars/s CPU  "
+        f"({our_wall:.3f} s; {len(our_trades)} round trips)"
+    )
+    print(
+        f"backtesting.py{n / bt_wall:>10,.0f} bars/s wall  {n / bt_cpu:>10,.0f} bars/s CPU  "
+        f"({bt_wall:.3f} s; {len(bt_trades)} trades, the last may still be open)"
+    )
+    print(
+        f"ratio papertape / backtesting.py: {bt_wall / our_wall:.1f}x wall, "
+        f"{bt_cpu / our_cpu:.1f}x CPU; same trades: {agree}"
+    )
     if not agree:
         raise SystemExit("the two engines disagree on the trades")
 

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repos
 from papertape.domain.indicators import Ema
 from papertape.domain.market import Trade
 from papertape.domain.strategy import Strategy, StrategyParams
-from papertape.engine.catalog import build_plan
 from papertape.engine.core import Engine, EngineConfig, StrategyPlan
 from papertape.market.importers import read_market_file
+from papertape.sessions.strategy_catalog import build_plan
 from tests.support.data import MARKET_DATA
 
 TRADES = MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet"
@@ -67,16 +67,21 @@ def shifted_batches(base: list[Trade], copies: int) -> list[list[Trade]]:
     stream: list[Trade] = []
     for k in range(copies):
         shift = k * span
-        stream.extend(Trade(t.ts + shift, t.symbol, t.price, t.qty, t.side, t.trade_id)
-                      for t in base)
-    return [stream[i:i + BATCH] for i in range(0, len(stream), BATCH)]
+        stream.extend(
+            Trade(t.ts + shift, t.symbol, t.price, t.qty, t.side, t.trade_id) for t in base
+        )
+    return [stream[i : i + BATCH] for i in range(0, len(stream), BATCH)]
 
 
 def run(plan: StrategyPlan, batches: list[list[Trade]]) -> tuple[float, float, Engine, int]:
     """Wall and CPU seconds for the whole stream (the machine is shared: CPU time is the
     steadier figure)."""
-    engine = Engine(EngineConfig(session_id="bench", symbols=("BTC_USDT",), cash=10_000.0,
-                                 taker=0.001, maker=0.001), [plan])
+    engine = Engine(
+        EngineConfig(
+            session_id="bench", symbols=("BTC_USDT",), cash=10_000.0, taker=0.001, maker=0.001
+        ),
+        [plan],
+    )
     engine.start()
     recorded = 0
     gc.collect()
@@ -99,8 +104,10 @@ def main() -> None:
     copies = args.copies or (25 if args.quick else 1_000)
     batches = shifted_batches(base, copies)
     ticks = sum(len(b) for b in batches)
-    print(f"data: {TRADES.name}, {len(base):,} real trades replayed {copies:,} times with "
-          f"shifted timestamps = {ticks:,} ticks")
+    print(
+        f"data: {TRADES.name}, {len(base):,} real trades replayed {copies:,} times with "
+        f"shifted timestamps = {ticks:,} ticks"
+    )
     plans = {
         "bars": build_plan("sma_cross", "sma_cross", {"fast": 5, "slow": 20, "bar_interval": 1}),
         "ticks": StrategyPlan(TickEmaCross, StrategyParams(), "tick_ema_cross"),
@@ -117,10 +124,12 @@ def main() -> None:
     for label, plan in plans.items():
         seconds, cpu, engine, recorded = run(plan, batches)
         metrics = engine.metrics()
-        print(f"{label:5s} {plan.label:15s} {ticks / seconds:>12,.0f} ticks/s wall "
-              f"{ticks / cpu:>12,.0f} ticks/s CPU  ({seconds:.2f} s wall, {cpu:.2f} s CPU; "
-              f"{metrics['fills']} fills, {metrics['trades']} round trips, "
-              f"{recorded:,} records)")
+        print(
+            f"{label:5s} {plan.label:15s} {ticks / seconds:>12,.0f} ticks/s wall "
+            f"{ticks / cpu:>12,.0f} ticks/s CPU  ({seconds:.2f} s wall, {cpu:.2f} s CPU; "
+            f"{metrics['fills']} fills, {metrics['trades']} round trips, "
+            f"{recorded:,} records)"
+        )
 
 
 if __name__ == "__main__":

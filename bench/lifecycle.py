@@ -42,11 +42,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from papertape.domain.ids import new_session_id  # noqa: E402
-from papertape.domain.session import Mode, NewEvent, Session, SessionState  # noqa: E402
-from papertape.market.importers import import_dataset  # noqa: E402
-from papertape.store import open_store  # noqa: E402
-from tests.support.server import ServerProcess  # noqa: E402
+from papertape.domain.ids import new_session_id
+from papertape.domain.session import Mode, NewEvent, Session, SessionState
+from papertape.market.importers import import_dataset
+from papertape.store import open_store
+from tests.support.server import ServerProcess
 
 TRADES = ROOT.parent / "shared" / "data" / "market" / "binance_btcusdt_trades_2021-01-08.parquet"
 DATASET = "btc_trades"
@@ -54,8 +54,12 @@ MiB = 1024 * 1024
 
 
 def session_body(speed: float) -> dict:
-    return {"mode": "paper", "symbols": ["BTC_USDT"], "strategies": [],
-            "market": {"source": "replay", "dataset": DATASET, "speed": speed}}
+    return {
+        "mode": "paper",
+        "symbols": ["BTC_USDT"],
+        "strategies": [],
+        "market": {"source": "replay", "dataset": DATASET, "speed": speed},
+    }
 
 
 def pct(values: list[float], p: float) -> float:
@@ -120,6 +124,7 @@ def stop_session(http: httpx.Client, session_id: str) -> tuple[float, dict]:
 async def stop_concurrently(base_url: str, ids: list[str]) -> list[float]:
     limits = httpx.Limits(max_connections=len(ids) + 1, max_keepalive_connections=len(ids) + 1)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+
         async def one(session_id: str) -> float:
             began = time.perf_counter()
             response = await client.post(f"/sessions/{session_id}/stop")
@@ -138,8 +143,9 @@ async def prepare_store(url: str) -> None:
         await store.close()
 
 
-def lifecycle(figures: Figures, url: str, workdir: Path, sessions: int, baseline_runs: int,
-              speed: float) -> None:
+def lifecycle(
+    figures: Figures, url: str, workdir: Path, sessions: int, baseline_runs: int, speed: float
+) -> None:
     asyncio.run(prepare_store(url))
     server = ServerProcess(url, workdir / f"server-{figures.store}.log").start()
     sampler = RssSampler(server.process.pid)
@@ -173,7 +179,8 @@ def lifecycle(figures: Figures, url: str, workdir: Path, sessions: int, baseline
             if still < sessions:
                 figures.notes.append(
                     f"only {still} of {sessions} sessions were still running when the stops began "
-                    f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)")
+                    f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)"
+                )
 
             # each stop is measured with all N running: after it, a replacement is started
             # (not timed) so the next stop again finds N running
@@ -204,22 +211,43 @@ def lifecycle(figures: Figures, url: str, workdir: Path, sessions: int, baseline
     figures.add("stop latency p50, 1 running (baseline)", b50, "ms")
     figures.add("stop latency p99, 1 running (baseline)", b99, "ms")
     figures.add(f"stop latency p50, {sessions} running", t50, "ms", f"{t50 / b50:.2f}x")
-    figures.add(f"stop latency p99, {sessions} running", t99, "ms",
-                f"{t99 / b99:.2f}x; target < 50 ms: {'met' if t99 < 50 else 'NOT met'}")
+    figures.add(
+        f"stop latency p99, {sessions} running",
+        t99,
+        "ms",
+        f"{t99 / b99:.2f}x; target < 50 ms: {'met' if t99 < 50 else 'NOT met'}",
+    )
     c50, c99 = pct(together, 50), pct(together, 99)
     figures.add(f"stop latency p50, {sessions} stops at once", c50, "ms", f"{c50 / b50:.2f}x")
     figures.add(f"stop latency p99, {sessions} stops at once", c99, "ms", f"{c99 / b99:.2f}x")
-    figures.add(f"all {sessions} stopped at once, wall", together_wall, "ms",
-                f"{together_wall / sessions:.1f} ms per session")
-    figures.add("sessions running when the stops began", float(still), "sessions",
-                f"/health said {running}")
-    figures.add("stops that stopped a running session (controller)", float(via["controller"]),
-                "stops", f"{via['already_stopped']} already stopped; {after} running after")
+    figures.add(
+        f"all {sessions} stopped at once, wall",
+        together_wall,
+        "ms",
+        f"{together_wall / sessions:.1f} ms per session",
+    )
+    figures.add(
+        "sessions running when the stops began", float(still), "sessions", f"/health said {running}"
+    )
+    figures.add(
+        "stops that stopped a running session (controller)",
+        float(via["controller"]),
+        "stops",
+        f"{via['already_stopped']} already stopped; {after} running after",
+    )
     figures.add("server RSS idle", idle_rss / MiB, "MiB")
-    figures.add(f"server RSS with {sessions} running", rss_running / MiB, "MiB",
-                f"{rss_running / idle_rss:.2f}x idle")
-    figures.add("server peak RSS", sampler.peak / MiB, "MiB",
-                f"target < 1024 MiB: {'met' if sampler.peak < 1024 * MiB else 'NOT met'}")
+    figures.add(
+        f"server RSS with {sessions} running",
+        rss_running / MiB,
+        "MiB",
+        f"{rss_running / idle_rss:.2f}x idle",
+    )
+    figures.add(
+        "server peak RSS",
+        sampler.peak / MiB,
+        "MiB",
+        f"target < 1024 MiB: {'met' if sampler.peak < 1024 * MiB else 'NOT met'}",
+    )
 
 
 async def append_rates(figures: Figures, url: str, batched: int, single: int) -> None:
@@ -228,28 +256,40 @@ async def append_rates(figures: Figures, url: str, batched: int, single: int) ->
         now = time.time_ns() // 1000
         rates = {}
         for label, total, size in (("batches of 100", batched, 100), ("one by one", single, 1)):
-            draft = Session(session_id=new_session_id(), mode=Mode.PAPER,
-                            state=SessionState.STARTING, symbols=("BTC_USDT",),
-                            config={"bench": label}, created_at=now, updated_at=now)
+            draft = Session(
+                session_id=new_session_id(),
+                mode=Mode.PAPER,
+                state=SessionState.STARTING,
+                symbols=("BTC_USDT",),
+                config={"bench": label},
+                created_at=now,
+                updated_at=now,
+            )
             session = await store.create_session(
-                draft, NewEvent("state", {"from": None, "to": "starting"}, now))
+                draft, NewEvent("state", {"from": None, "to": "starting"}, now)
+            )
             began = time.perf_counter()
             for offset in range(0, total, size):
                 # stamped with the wall clock when made, as the runner stamps them (QuestDB keeps
                 # events in a time-ordered table: older stamps would cost out-of-order merges)
                 ts = time.time_ns() // 1000
-                await store.append_events(session.session_id, [
-                    NewEvent("bench", {"i": offset + k, "price": 100.0}, ts) for k in range(size)
-                ])
+                await store.append_events(
+                    session.session_id,
+                    [NewEvent("bench", {"i": offset + k, "price": 100.0}, ts) for k in range(size)],
+                )
             rates[label] = total / (time.perf_counter() - began)
             tail = await store.list_events(session.session_id, total - 1, 10)
             if not tail or tail[-1].seq != total + 1:
                 raise RuntimeError(f"events missing after appending {total} ({label})")
-        figures.add("events appended/s, batches of 100 (direct on the store)",
-                    rates["batches of 100"], "events/s",
-                    f"{rates['batches of 100'] / rates['one by one']:.1f}x one by one")
-        figures.add("events appended/s, one by one (direct on the store)", rates["one by one"],
-                    "events/s")
+        figures.add(
+            "events appended/s, batches of 100 (direct on the store)",
+            rates["batches of 100"],
+            "events/s",
+            f"{rates['batches of 100'] / rates['one by one']:.1f}x one by one",
+        )
+        figures.add(
+            "events appended/s, one by one (direct on the store)", rates["one by one"], "events/s"
+        )
     finally:
         await store.close()
 
@@ -260,8 +300,11 @@ def print_table(all_figures: list[Figures]) -> None:
     print("|---|---|---|---|---|")
     for figures in all_figures:
         for name, value, unit, ratio in figures.rows:
-            shown = f"{value:,.0f}" if value >= 1000 or unit in ("sessions", "stops") \
+            shown = (
+                f"{value:,.0f}"
+                if value >= 1000 or unit in ("sessions", "stops")
                 else f"{value:,.1f}"
+            )
             print(f"| {figures.store} | {name} | {shown} | {unit} | {ratio} |")
     for figures in all_figures:
         for note in figures.notes:
@@ -276,8 +319,11 @@ def questdb_url(workdir: Path):
         server.start()
         return server
     except Exception as exc:  # no Java, no jar, no port: say so and go on
-        print(f"note: QuestDB skipped: it could not be started here ({type(exc).__name__}: "
-              f"{str(exc)[:200]})", flush=True)
+        print(
+            f"note: QuestDB skipped: it could not be started here ({type(exc).__name__}: "
+            f"{str(exc)[:200]})",
+            flush=True,
+        )
         return None
 
 
@@ -293,9 +339,12 @@ def main(argv: list[str]) -> int:
     batched, single = (2_000, 200) if args.quick else (50_000, 3_000)
     use_questdb = not (args.quick or args.no_questdb)
 
-    print(f"lifecycle bench: {sessions} paper sessions replaying {TRADES.name} at speed "
-          f"{args.speed}; {psutil.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.1f}' for x in psutil.getloadavg())}", flush=True)
+    print(
+        f"lifecycle bench: {sessions} paper sessions replaying {TRADES.name} at speed "
+        f"{args.speed}; {psutil.cpu_count()} cores, load average "
+        f"{', '.join(f'{x:.1f}' for x in psutil.getloadavg())}",
+        flush=True,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="papertape-bench-lifecycle-"))
     results: list[Figures] = []
     questdb = None

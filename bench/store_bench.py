@@ -92,7 +92,9 @@ async def add_sessions(store: Store, count: int) -> None:
             created_at=base + n * MICROS,
             updated_at=base + n * MICROS,
         )
-        await store.create_session(session, NewEvent("state", {"to": "starting"}, session.created_at))
+        await store.create_session(
+            session, NewEvent("state", {"to": "starting"}, session.created_at)
+        )
         running = transition(session, SessionState.RUNNING, at=session.created_at + 1)
         await store.update_session(running, SessionState.STARTING, state_event(session, running))
         if n % 2:
@@ -187,7 +189,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trades", type=int, default=None, help="default 10,000,000")
     parser.add_argument("--sessions", type=int, default=None, help="default 1,000")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 200,000 trades, 50 sessions")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 200,000 trades, 50 sessions"
+    )
     args = parser.parse_args()
     trades = args.trades or (200_000 if args.quick else 10_000_000)
     sessions = args.sessions or (50 if args.quick else 1_000)

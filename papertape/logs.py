@@ -11,9 +11,7 @@ import structlog
 
 def configure_logging(level: str = "info", *, json_output: bool | None = None) -> None:
     as_json = not sys.stderr.isatty() if json_output is None else json_output
-    renderer = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
-    )
+    renderer = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

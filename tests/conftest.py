@@ -47,14 +47,16 @@ def fresh_store_url(kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "questdb"])
-def module_store_url(request: pytest.FixtureRequest,
-                     tmp_path_factory: pytest.TempPathFactory) -> str:
+def module_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """An empty store shared by one test module, once per store."""
     return fresh_store_url(request.param, tmp_path_factory)
 
 
-def module_server(store_url: str,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def module_server(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     """Body of a module-scoped fixture: one real server on ``store_url`` for the module."""
     process = ServerProcess(store_url, tmp_path_factory.mktemp("logs") / "server.log").start()
     yield process
@@ -90,5 +92,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"CI=true: {len(skipped)} test(s) skipped; in CI every test must run:", red=True
         )
         for report in skipped[:20]:
-            reporter.write_line(f"  {report.nodeid}: {report.longrepr[-1] if report.longrepr else ''}")
+            reporter.write_line(
+                f"  {report.nodeid}: {report.longrepr[-1] if report.longrepr else ''}"
+            )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -24,8 +24,13 @@ FIGURES = [
 
 
 def test_lifecycle_bench_quick() -> None:
-    result = subprocess.run([sys.executable, "bench/lifecycle.py", "--quick"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "bench/lifecycle.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = {}
     for line in result.stdout.splitlines():

@@ -27,10 +27,8 @@ REAL_FILES = [
     ("binance_btcusdt_quotes_2021-01-08.parquet", "book", 451, 1_610_064_001_076_000, "BTC_USDT"),
     ("binance-futures_btcusdt_depth-snap.csv", "book", 1, 1_667_346_579_146_000, "BTC_USDT"),
     ("binance-futures_btcusdt_depth-update.csv", "book", 1, 1_667_347_199_939_000, "BTC_USDT"),
-    ("binance-futures_btcusdt_book-snapshot-25.csv", "book", 10, 1_598_918_403_696_000,
-     "BTC_USDT"),
-    ("binance-futures_ethusdt_trades_2023-02-02.csv", "trades", 1_000, 1_675_329_600_138_000,
-     None),
+    ("binance-futures_btcusdt_book-snapshot-25.csv", "book", 10, 1_598_918_403_696_000, "BTC_USDT"),
+    ("binance-futures_ethusdt_trades_2023-02-02.csv", "trades", 1_000, 1_675_329_600_138_000, None),
     ("binance_xrpeth_trades.json.gz", "trades", 12_477, 1_570_752_011_620_000, None),
 ]
 
@@ -49,23 +47,26 @@ def test_reads_every_shared_file(name, kind, rows, first_ts, own_symbol):
 def test_candle_values_and_interval():
     market = read_market_file(DATA / "btc-perp_1m_2022-01.csv.gz", symbol="btc/usdt")
     first = market.rows[0]
-    assert first == Candle(1_640_991_660_000_000, "BTC_USDT", 60, 46319.0, 46385.0, 46319.0,
-                           46377.0, 2300413.7295)
+    assert first == Candle(
+        1_640_991_660_000_000, "BTC_USDT", 60, 46319.0, 46385.0, 46319.0, 46377.0, 2300413.7295
+    )
     assert market.interval == 60
 
 
 def test_binance_trades_side_from_buyer_maker():
     market = read_market_file(DATA / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT")
     first, second = market.rows[:2]
-    assert first == Trade(1_610_064_000_278_000, "BTC_USDT", 39432.48, 0.000263, "sell",
-                          "553287559")
+    assert first == Trade(
+        1_610_064_000_278_000, "BTC_USDT", 39432.48, 0.000263, "sell", "553287559"
+    )
     assert second.side == "buy"
 
 
 def test_freqtrade_trades_json():
     market = read_market_file(DATA / "binance_xrpeth_trades.json.gz", symbol="XRP_ETH")
-    assert market.rows[0] == Trade(1_570_752_011_620_000, "XRP_ETH", 0.00141342, 23.0, "sell",
-                                   "13519807")
+    assert market.rows[0] == Trade(
+        1_570_752_011_620_000, "XRP_ETH", 0.00141342, 23.0, "sell", "13519807"
+    )
 
 
 def test_tardis_book_levels():
@@ -73,8 +74,8 @@ def test_tardis_book_levels():
     book = market.rows[0]
     assert len(book.bids) == 25 and len(book.asks) == 25
     assert book.asks[0] == (11657.08, 1.714) and book.bids[0] == (11657.07, 10.896)
-    assert all(a[0] < b[0] for a, b in zip(book.asks, book.asks[1:]))
-    assert all(a[0] > b[0] for a, b in zip(book.bids, book.bids[1:]))
+    assert all(a[0] < b[0] for a, b in zip(book.asks, book.asks[1:], strict=False))
+    assert all(a[0] > b[0] for a, b in zip(book.bids, book.bids[1:], strict=False))
 
 
 def test_depth_snapshot_is_sorted_and_capped():
@@ -123,9 +124,11 @@ def test_timestamp_forms(stamp, expected):
 
 def test_users_trades_csv_gzip(tmp_path):
     path = tmp_path / "mine.csv.gz"
-    path.write_bytes(gzip.compress(
-        b"timestamp,price,qty,side,trade_id\n1700000001,10.5,2,buy,a\n1700000000,10,1,sell,b\n"
-    ))
+    path.write_bytes(
+        gzip.compress(
+            b"timestamp,price,qty,side,trade_id\n1700000001,10.5,2,buy,a\n1700000000,10,1,sell,b\n"
+        )
+    )
     market = read_market_file(path, symbol="eth-usdt")
     assert market.kind == "trades"
     assert market.rows == [
@@ -136,8 +139,18 @@ def test_users_trades_csv_gzip(tmp_path):
 
 def test_users_candles_json_objects_with_symbol(tmp_path):
     path = tmp_path / "bars.json"
-    rows = [{"timestamp": 1_700_000_000_000 + i * 300_000, "open": 1, "high": 2, "low": 0.5,
-             "close": 1.5, "volume": 10, "symbol": "SOLUSDT"} for i in range(3)]
+    rows = [
+        {
+            "timestamp": 1_700_000_000_000 + i * 300_000,
+            "open": 1,
+            "high": 2,
+            "low": 0.5,
+            "close": 1.5,
+            "volume": 10,
+            "symbol": "SOLUSDT",
+        }
+        for i in range(3)
+    ]
     path.write_text(json.dumps(rows))
     market = read_market_file(path)
     assert market.kind == "candles" and market.interval == 300
@@ -212,8 +225,9 @@ def test_candles_from_trades_by_hand():
 
 
 def test_candles_from_real_trades_match_totals():
-    trades = read_market_file(DATA / "binance_btcusdt_trades_2021-01-08.parquet",
-                              symbol="BTC_USDT").rows
+    trades = read_market_file(
+        DATA / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT"
+    ).rows
     bars = candles_from_trades(trades, 10)
     assert sum(b.volume for b in bars) == pytest.approx(sum(t.qty for t in trades))
     assert bars[0].open == trades[0].price and bars[-1].close == trades[-1].price

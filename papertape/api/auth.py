@@ -58,7 +58,9 @@ class TokenMiddleware(BaseHTTPMiddleware):
         if _token_matches(expected, _bearer(request.headers.get("authorization"))):
             return await call_next(request)
         return JSONResponse(
-            error_body("unauthorized", "missing or wrong API token: send "
-                       "'Authorization: Bearer <PAPERTAPE_API_TOKEN>'"),
+            error_body(
+                "unauthorized",
+                "missing or wrong API token: send 'Authorization: Bearer <PAPERTAPE_API_TOKEN>'",
+            ),
             status_code=401,
         )

@@ -98,7 +98,7 @@ def _allowed_methods(request: Request) -> list[str] | None:
         parts = template.rstrip("/").split("/")
         if len(parts) != len(segments):
             continue
-        if all(p.startswith("{") or p == s for p, s in zip(parts, segments)):
+        if all(p.startswith("{") or p == s for p, s in zip(parts, segments, strict=False)):
             params = sum(p.startswith("{") for p in parts)
             if best is None or params < best[0]:
                 best = (params, operations)
@@ -141,8 +141,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             # only the framework raises these: a body it cannot parse (bytes that are not UTF-8
             # JSON, broken multipart). The same client mistake as malformed JSON: the same 422
-            message = ("malformed JSON: the body is not UTF-8 text"
-                       if exc.detail == BODY_PARSE_ERROR else f"malformed body: {exc.detail}")
+            message = (
+                "malformed JSON: the body is not UTF-8 text"
+                if exc.detail == BODY_PARSE_ERROR
+                else f"malformed body: {exc.detail}"
+            )
             details = [{"field": "body", "message": message}]
             return JSONResponse(
                 error_body("validation_error", f"invalid request: body: {message}", details),

@@ -64,7 +64,9 @@ async def create_dataset(
 
 @router.get("/datasets", response_model=DatasetListResponse, responses=ERRORS)
 async def list_datasets(store: StoreDep) -> dict:
-    return ok("datasets_listed", {"datasets": [dataset_view(d) for d in await store.list_datasets()]})
+    return ok(
+        "datasets_listed", {"datasets": [dataset_view(d) for d in await store.list_datasets()]}
+    )
 
 
 @router.get("/datasets/{name}", response_model=DatasetResponse, responses=ERRORS)
@@ -100,8 +102,15 @@ async def chart_candles(
         trades = await store.read_trades(source, [wanted], start_us, end_us)
         candles = candles_from_trades(trades, interval)
     items = [
-        {"ts": iso(c.ts), "time": c.ts // 1_000_000, "open": c.open, "high": c.high,
-         "low": c.low, "close": c.close, "volume": c.volume}
+        {
+            "ts": iso(c.ts),
+            "time": c.ts // 1_000_000,
+            "open": c.open,
+            "high": c.high,
+            "low": c.low,
+            "close": c.close,
+            "volume": c.volume,
+        }
         for c in candles[-MAX_CHART_BARS:]
     ]
     return ok(

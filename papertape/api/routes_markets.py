@@ -46,13 +46,20 @@ class MarketsResponse(BaseModel):
     response_model=MarketsResponse,
     responses={
         **ERRORS,
-        503: {"model": ErrorResponse, "description": "the exchange is unreachable (exchange_unavailable)"},
+        503: {
+            "model": ErrorResponse,
+            "description": "the exchange is unreachable (exchange_unavailable)",
+        },
     },
 )
 async def list_markets(
-    exchange: Annotated[str, Query(min_length=1, max_length=40, description="a ccxt exchange id")] = "mexc",
+    exchange: Annotated[
+        str, Query(min_length=1, max_length=40, description="a ccxt exchange id")
+    ] = "mexc",
     market_type: Annotated[Literal["spot", "swap"], Query()] = "spot",
-    q: Annotated[str | None, Query(max_length=40, description="case-insensitive substring of the symbol")] = None,
+    q: Annotated[
+        str | None, Query(max_length=40, description="case-insensitive substring of the symbol")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 5000,
 ) -> JSONResponse:
     """Markets of one type on one exchange, canonical symbols (``BTC_USDT``), sorted. Unknown
@@ -64,6 +71,11 @@ async def list_markets(
     return JSONResponse(
         ok(
             "markets_listed",
-            {"exchange": exchange, "market_type": market_type, "total": len(rows), "markets": rows[:limit]},
+            {
+                "exchange": exchange,
+                "market_type": market_type,
+                "total": len(rows),
+                "markets": rows[:limit],
+            },
         )
     )

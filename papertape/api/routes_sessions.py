@@ -15,8 +15,8 @@ from papertape.api.schemas import (
     SessionListResponse,
     SessionResponse,
     SessionStartedResponse,
-    StopRequest,
     StopAllResponse,
+    StopRequest,
     StopResponse,
 )
 from papertape.domain.session import Mode, SessionState
@@ -82,7 +82,9 @@ async def stop_all_sessions(service: Service) -> dict:
 
 
 @router.post(
-    "/sessions/{session_id}/stop", response_model=StopResponse, responses=ERRORS | {504: ERRORS[503]}
+    "/sessions/{session_id}/stop",
+    response_model=StopResponse,
+    responses=ERRORS | {504: ERRORS[503]},
 )
 async def stop_session_by_path(session_id: SessionIdPath, service: Service) -> dict:
     return _stopped(await service.stop(session_id))

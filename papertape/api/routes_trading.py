@@ -14,11 +14,12 @@ from papertape.api.deps import get_service, get_store
 from papertape.api.envelope import ok
 from papertape.api.schemas import ERRORS
 from papertape.domain.errors import ValidationFailed
+from papertape.domain.numbers import finite
 from papertape.domain.records import SavedStrategy
 from papertape.domain.symbols import canonical
-from papertape.engine.catalog import check_saveable, list_strategies
-from papertape.engine.session_consumer import TradingConsumer, finite
+from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.service import SessionService
+from papertape.sessions.strategy_catalog import check_saveable, list_strategies
 from papertape.store.base import Store
 
 router = APIRouter()
@@ -32,10 +33,15 @@ class SaveStrategyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="letters, digits, _ . -")
-    base: str = Field("rules", min_length=1, max_length=100,
-                      description="the built-in it configures: rules, sma_cross, ...")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="for rules: the rule definition")
+    base: str = Field(
+        "rules",
+        min_length=1,
+        max_length=100,
+        description="the built-in it configures: rules, sma_cross, ...",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="for rules: the rule definition"
+    )
     description: str = Field("", max_length=2_000)
 
 
@@ -62,24 +68,37 @@ async def get_strategies(store: StoreDep) -> dict[str, Any]:
 async def save_strategy(body: SaveStrategyBody, store: StoreDep) -> dict[str, Any]:
     """Validate and save (create or replace) a user's strategy, e.g. a rule strategy."""
     if not STRATEGY_NAME.match(body.name):
-        raise ValidationFailed(f"invalid strategy name {body.name!r}",
-                               details=[{"field": "name",
-                                         "message": "letters, digits, '_', '.', '-'"}])
+        raise ValidationFailed(
+            f"invalid strategy name {body.name!r}",
+            details=[{"field": "name", "message": "letters, digits, '_', '.', '-'"}],
+        )
     plan = check_saveable(body.name, body.base, body.params)
     now = time.time_ns() // 1_000
     existing = await store.get_strategy(body.name)
     params = plan.params.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    saved = SavedStrategy(name=body.name, base=plan.cls.name, params=params,
-                          created_at=existing.created_at if existing else now, updated_at=now,
-                          description=body.description)
+    saved = SavedStrategy(
+        name=body.name,
+        base=plan.cls.name,
+        params=params,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+        description=body.description,
+    )
     await store.save_strategy(saved)
-    return ok("strategy_saved", {"name": saved.name, "base": saved.base, "params": saved.params,
-                                 "description": saved.description,
-                                 "created_at": saved.created_at, "updated_at": saved.updated_at})
+    return ok(
+        "strategy_saved",
+        {
+            "name": saved.name,
+            "base": saved.base,
+            "params": saved.params,
+            "description": saved.description,
+            "created_at": saved.created_at,
+            "updated_at": saved.updated_at,
+        },
+    )
 
 
-@router.post("/sessions/{session_id}/orders", status_code=201, tags=["sessions"],
-              responses=ERRORS)
+@router.post("/sessions/{session_id}/orders", status_code=201, tags=["sessions"], responses=ERRORS)
 async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> dict[str, Any]:
     """Place a manual order in a running paper session (404 unknown session, 409 not
     running, 422 ``order_rejected`` naming the field or risk rule)."""
@@ -87,10 +106,17 @@ async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> 
     try:
         symbol = canonical(body.symbol)
     except ValueError as exc:
-        raise ValidationFailed(str(exc), details=[{"field": "symbol", "message": str(exc)}]) \
-            from None
+        raise ValidationFailed(
+            str(exc), details=[{"field": "symbol", "message": str(exc)}]
+        ) from None
     consumer = service.running_consumer(session_id, TradingConsumer)  # live: its subclass
-    order = await consumer.place_manual_order(symbol, body.side, body.type, body.qty,
-                                              price=body.price, stop_price=body.stop_price,
-                                              client_order_id=body.client_order_id)
+    order = await consumer.place_manual_order(
+        symbol,
+        body.side,
+        body.type,
+        body.qty,
+        price=body.price,
+        stop_price=body.stop_price,
+        client_order_id=body.client_order_id,
+    )
     return ok("order_placed", {"order": finite(order.record(session_id)._asdict())})

@@ -65,8 +65,10 @@ class Connection:
             await self._subscription(action, message)
         else:
             await self.send(
-                _error("validation_error", f"unknown action {action!r}: use subscribe, "
-                       "unsubscribe or ping")
+                _error(
+                    "validation_error",
+                    f"unknown action {action!r}: use subscribe, unsubscribe or ping",
+                )
             )
 
     async def _subscription(self, action: str, message: dict[str, Any]) -> None:
@@ -78,8 +80,10 @@ class Connection:
         session_id = message.get("session_id")
         if topic != "session" or not isinstance(session_id, str):
             await self.send(
-                _error("validation_error", "topic must be 'sessions', or 'session' with a "
-                       "string session_id")
+                _error(
+                    "validation_error",
+                    "topic must be 'sessions', or 'session' with a string session_id",
+                )
             )
             return
         if action == "unsubscribe":
@@ -93,15 +97,20 @@ class Connection:
         session = await self.service.store.get_session(session_id)
         if session is None:
             await self.send(
-                _error("session_not_found", f"session {session_id} not found",
-                       session_id=session_id)
+                _error(
+                    "session_not_found", f"session {session_id} not found", session_id=session_id
+                )
             )
             return
         self.subscription.sessions.add(session_id)  # listen first, then read the store
         last = after_seq if after_seq is not None else session.last_seq
         await self.send(
-            {"type": "subscribed", "topic": "session", "session_id": session_id,
-             "last_seq": session.last_seq}
+            {
+                "type": "subscribed",
+                "topic": "session",
+                "session_id": session_id,
+                "last_seq": session.last_seq,
+            }
         )
         if after_seq is not None:
             last = await self._replay(session_id, after_seq)
@@ -154,7 +163,8 @@ async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
     while not reader.done():
         getter = asyncio.create_task(queue.get())
         done, _ = await asyncio.wait(
-            {getter, reader}, timeout=max(0.0, next_beat - loop.time()),
+            {getter, reader},
+            timeout=max(0.0, next_beat - loop.time()),
             return_when="FIRST_COMPLETED",
         )
         if getter not in done:

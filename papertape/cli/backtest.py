@@ -25,12 +25,12 @@ from rich.table import Table
 
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
 from papertape.domain.market import iso
+from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
 from papertape.engine.backtest import run_backtest
-from papertape.engine.catalog import resolve_strategies
-from papertape.engine.session_consumer import finite
 from papertape.market.importers import read_market_file
 from papertape.sessions.config import StrategySpec
+from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
 
 
@@ -39,8 +39,10 @@ def parse_param(text: str) -> tuple[str, Any]:
     lists, objects), else kept as text."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
-        raise ValidationFailed(f"--param must look like name=value, not {text!r}",
-                               details=[{"field": "param", "message": text}])
+        raise ValidationFailed(
+            f"--param must look like name=value, not {text!r}",
+            details=[{"field": "param", "message": text}],
+        )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
@@ -58,8 +60,11 @@ async def _dataset_rows(store_url: str, name: str, symbol: str) -> list:
             raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
         kind = next(k for k in ("candles", "trades", "book") if k in summary)
         start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        read = {"candles": store.read_candles, "trades": store.read_trades,
-                "book": store.read_books}[kind]
+        read = {
+            "candles": store.read_candles,
+            "trades": store.read_trades,
+            "book": store.read_books,
+        }[kind]
         return await read(name, [symbol], start, end)
     finally:
         await store.close()
@@ -78,8 +83,12 @@ async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list:
 def _summary(title: str, metrics: dict[str, Any]) -> Table:
     table = Table(title=title, show_header=False)
     rows = [
-        ("period", f"{iso(metrics['start_ts'])} → {iso(metrics['end_ts'])}"
-         if metrics.get("start_ts") else "-"),
+        (
+            "period",
+            f"{iso(metrics['start_ts'])} → {iso(metrics['end_ts'])}"
+            if metrics.get("start_ts")
+            else "-",
+        ),
         ("final equity", f"{metrics['final_equity']:,.2f}"),
         ("total return", f"{metrics['total_return_pct']:+.2f} %"),
         ("max drawdown", f"{metrics['max_drawdown_pct']:.2f} %"),
@@ -103,36 +112,43 @@ def _num(value: float | None, unit: str = "") -> str:
 def backtest(
     symbol: Annotated[str, typer.Option(help="the symbol to trade, e.g. BTC_USDT")],
     strategy: Annotated[str, typer.Option(help="a built-in, example or saved strategy")],
-    data: Annotated[Path | None, typer.Option(help="a candles or trades file (CSV, JSON, "
-                                                   "Parquet, optionally .gz)")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="a candles or trades file (CSV, JSON, Parquet, optionally .gz)"),
+    ] = None,
     dataset: Annotated[str | None, typer.Option(help="a stored dataset's name")] = None,
-    param: Annotated[list[str] | None, typer.Option(help="strategy parameter name=value "
-                                                         "(repeatable)")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="strategy parameter name=value (repeatable)")
+    ] = None,
     fee: Annotated[float, typer.Option(help="fee rate per fill (0.001 = 0.1 %)")] = 0.001,
     cash: Annotated[float, typer.Option(help="starting cash (quote currency)")] = 10_000.0,
     slippage_bps: Annotated[float, typer.Option(help="slippage in basis points")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
-    store: Annotated[str, typer.Option(envvar="PAPERTAPE_STORE",
-                                       help="store URL (datasets, saved strategies)")]
-    = DEFAULT_STORE_URL,
+    store: Annotated[
+        str, typer.Option(envvar="PAPERTAPE_STORE", help="store URL (datasets, saved strategies)")
+    ] = DEFAULT_STORE_URL,
 ) -> None:
     """Backtest a strategy on recorded data; deterministic, as fast as the machine allows."""
     console = Console(stderr=True)
     try:
         if (data is None) == (dataset is None):
-            raise ValidationFailed("give exactly one of --data FILE or --dataset NAME",
-                                   details=[{"field": "data", "message": "one source needed"}])
+            raise ValidationFailed(
+                "give exactly one of --data FILE or --dataset NAME",
+                details=[{"field": "data", "message": "one source needed"}],
+            )
         try:
             sym = canonical(symbol)
         except ValueError as exc:
-            raise ValidationFailed(str(exc), details=[{"field": "symbol",
-                                                       "message": str(exc)}]) from None
+            raise ValidationFailed(
+                str(exc), details=[{"field": "symbol", "message": str(exc)}]
+            ) from None
         params = dict(parse_param(p) for p in param or [])
         specs = [StrategySpec(name=strategy, params=params)]
-        from papertape.engine.catalog import RULE_EXAMPLES, STRATEGY_CLASSES
+        from papertape.sessions.strategy_catalog import RULE_EXAMPLES, STRATEGY_CLASSES
 
-        needs_store = dataset is not None or (strategy not in STRATEGY_CLASSES
-                                              and strategy not in RULE_EXAMPLES)
+        needs_store = dataset is not None or (
+            strategy not in STRATEGY_CLASSES and strategy not in RULE_EXAMPLES
+        )
         plans = asyncio.run(_plans(store if needs_store else None, specs))
         if data is not None:
             market = read_market_file(data, symbol=sym)
@@ -140,15 +156,30 @@ def backtest(
         else:
             rows = asyncio.run(_dataset_rows(store, dataset, sym))
         if not rows:
-            raise ValidationFailed(f"no rows for {sym} in the data",
-                                   details=[{"field": "symbol", "message": "no rows"}])
-        with Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, disable=as_json,
-                      transient=True) as progress:
+            raise ValidationFailed(
+                f"no rows for {sym} in the data",
+                details=[{"field": "symbol", "message": "no rows"}],
+            )
+        with Progress(
+            TextColumn("backtest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+            transient=True,
+        ) as progress:
             task = progress.add_task("rows", total=len(rows))
-            result = run_backtest(rows, [sym], plans, cash=cash, taker=fee, maker=fee,
-                                  slippage_bps=slippage_bps,
-                                  progress=lambda n: progress.advance(task, n))
+            result = run_backtest(
+                rows,
+                [sym],
+                plans,
+                cash=cash,
+                taker=fee,
+                maker=fee,
+                slippage_bps=slippage_bps,
+                progress=lambda n: progress.advance(task, n),
+            )
     except PapertapeError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
         raise typer.Exit(2) from None
@@ -157,5 +188,8 @@ def backtest(
         return
     out = Console()
     shown = " ".join(f"{k}={v}" for k, v in params.items())
-    out.print(_summary(f"{strategy} {shown} on {sym} ({len(rows):,} rows)".replace("  ", " "),
-                       result.metrics))
+    out.print(
+        _summary(
+            f"{strategy} {shown} on {sym} ({len(rows):,} rows)".replace("  ", " "), result.metrics
+        )
+    )

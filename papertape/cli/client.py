@@ -41,7 +41,8 @@ def call(server: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         body = response.json()
     except ValueError:
         raise ServerError(
-            "bad_response", f"{server}{path} answered {response.status_code} without JSON",
+            "bad_response",
+            f"{server}{path} answered {response.status_code} without JSON",
             response.status_code,
         ) from None
     if response.is_error:

@@ -43,15 +43,28 @@ def progress_table(session: dict[str, Any]) -> Table:
     for label in ("rows_written", "rows_failed", "rows_pending"):
         if label in counters:
             value = counters[label]
-            table.add_row(label.replace("_", " "), ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value))
+            table.add_row(
+                label.replace("_", " "),
+                ", ".join(f"{k} {v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else str(value),
+            )
     for symbol, info in (feed.get("symbols") or {}).items():
-        table.add_row(symbol, f"{info.get('state')}: {info.get('trades', 0)} trades, {info.get('books', 0)} books")
+        table.add_row(
+            symbol,
+            f"{info.get('state')}: {info.get('trades', 0)} trades, {info.get('books', 0)} books",
+        )
     return table
 
 
 def collect(
-    symbol: Annotated[list[str], typer.Option("--symbol", help="repeat for several: --symbol BTC_USDT --symbol ETH_USDT")],
-    duration: Annotated[str | None, typer.Option(help="e.g. 90s, 15m, 1h, 2d (default: until stopped)")] = None,
+    symbol: Annotated[
+        list[str],
+        typer.Option("--symbol", help="repeat for several: --symbol BTC_USDT --symbol ETH_USDT"),
+    ],
+    duration: Annotated[
+        str | None, typer.Option(help="e.g. 90s, 15m, 1h, 2d (default: until stopped)")
+    ] = None,
     exchange: Annotated[str, typer.Option(help="a ccxt exchange id")] = "mexc",
     market_type: Annotated[str, typer.Option("--market-type", help="spot or swap")] = "spot",
     server: Annotated[str | None, typer.Option("--server", envvar="PAPERTAPE_URL")] = None,
@@ -83,12 +96,24 @@ def collect(
     except KeyboardInterrupt:
         console.print("stopping…")
         try:
-            session = {**session, "state": call(url, "POST", "/sessions/stop", json={"session_id": session_id})["data"]["final_state"]}
+            session = {
+                **session,
+                "state": call(url, "POST", "/sessions/stop", json={"session_id": session_id})[
+                    "data"
+                ]["final_state"],
+            }
         except ServerError as exc:
             _fail(exc)
     except ServerError as exc:
         _fail(exc)
-    console.print(f"{session_id} {session['state']}" + (f": {session.get('error_code')} {session.get('error_message')}" if session.get("error_code") else ""))
+    console.print(
+        f"{session_id} {session['state']}"
+        + (
+            f": {session.get('error_code')} {session.get('error_message')}"
+            if session.get("error_code")
+            else ""
+        )
+    )
     if session["state"] == "failed":
         raise typer.Exit(1)
 

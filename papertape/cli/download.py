@@ -39,15 +39,21 @@ def data_download(
     since: Annotated[str, typer.Option(help="first bar, UTC: 2024-01-01 or 2024-01-01T12:00")],
     exchange: Annotated[str, typer.Option(help="a ccxt exchange id")] = "mexc",
     timeframe: Annotated[str, typer.Option(help="bar length: 1m, 5m, 1h, 1d, ...")] = "1m",
-    until: Annotated[str | None, typer.Option(help="stop before this moment (default: now)")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="stop before this moment (default: now)")
+    ] = None,
     market_type: Annotated[str, typer.Option("--market-type", help="spot or swap")] = "spot",
-    dataset: Annotated[str | None, typer.Option(help="dataset name (default EXCHANGE_TYPE_SYMBOL_TF)")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="dataset name (default EXCHANGE_TYPE_SYMBOL_TF)")
+    ] = None,
     store: Annotated[str, typer.Option("--store", envvar="PAPERTAPE_STORE")] = DEFAULT_STORE_URL,
 ) -> None:
     """Download historical candles through ccxt into a dataset (paged, resumable)."""
     try:
         result = asyncio.run(
-            _download(exchange, canonical(symbol), timeframe, since, until, market_type, dataset, store)
+            _download(
+                exchange, canonical(symbol), timeframe, since, until, market_type, dataset, store
+            )
         )
     except ValueError as exc:
         errors.print(f"[red]error[/red] [bold]validation_error[/bold]: {exc}")
@@ -71,19 +77,34 @@ async def _download(exchange, symbol, timeframe, since, until, market_type, data
     store = await open_store(store_url)
     try:
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[rows]} bars"),
-            TextColumn("{task.fields[at]}"), TimeElapsedColumn(), console=console,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[rows]} bars"),
+            TextColumn("{task.fields[at]}"),
+            TimeElapsedColumn(),
+            console=console,
         ) as progress:
             task = progress.add_task(f"{exchange} {symbol} {timeframe}", total=None, rows=0, at="")
 
             def on_page(p) -> None:
                 progress.update(
-                    task, total=p.end_ts - start, completed=p.cursor_ts - start, rows=p.rows, at=iso(p.cursor_ts)
+                    task,
+                    total=p.end_ts - start,
+                    completed=p.cursor_ts - start,
+                    rows=p.rows,
+                    at=iso(p.cursor_ts),
                 )
 
             return await download_candles(
-                store, exchange_id=exchange, symbol=symbol, timeframe=timeframe, since=start,
-                until=end, market_type=market_type, dataset=dataset, on_page=on_page,
+                store,
+                exchange_id=exchange,
+                symbol=symbol,
+                timeframe=timeframe,
+                since=start,
+                until=end,
+                market_type=market_type,
+                dataset=dataset,
+                on_page=on_page,
             )
     finally:
         await store.close()

@@ -32,9 +32,7 @@ errors = Console(stderr=True)
 
 StoreOption = Annotated[
     str,
-    typer.Option(
-        "--store", envvar="PAPERTAPE_STORE", help="sqlite:///PATH or questdb://HOST:PORT"
-    ),
+    typer.Option("--store", envvar="PAPERTAPE_STORE", help="sqlite:///PATH or questdb://HOST:PORT"),
 ]
 ServerOption = Annotated[
     str | None,
@@ -76,7 +74,9 @@ def serve(
         raise typer.Exit(2)
     settings = AppSettings(store_url=store, api_token=token, live_enabled=enable_live)
     console.print(f"papertape on [bold]http://{host}:{port}[/bold] (store {store})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws="websockets-sansio")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", ws="websockets-sansio"
+    )
 
 
 # sessions --------------------------------------------------------------------------------------
@@ -86,8 +86,14 @@ def _session_table(rows: list[dict[str, Any]]) -> Table:
         feed = (s.get("feed") or {}).get("state", "")
         reason = s.get("stop_reason") or s.get("error_code") or ""
         table.add_row(
-            s["session_id"], s["state"], s["mode"], ",".join(s["symbols"]), feed,
-            s["created_at"], s.get("ended_at") or "", reason,
+            s["session_id"],
+            s["state"],
+            s["mode"],
+            ",".join(s["symbols"]),
+            feed,
+            s["created_at"],
+            s.get("ended_at") or "",
+            reason,
         )
     return table
 
@@ -101,7 +107,9 @@ def sessions_list(
     limit: Annotated[int, typer.Option()] = 50,
 ) -> None:
     """Sessions, newest first."""
-    params = {k: v for k, v in dict(state=state, mode=mode, symbol=symbol, limit=limit).items() if v}
+    params = {
+        k: v for k, v in dict(state=state, mode=mode, symbol=symbol, limit=limit).items() if v
+    }
     try:
         body = call(server_url(server), "GET", "/sessions", params=params)
     except ServerError as exc:
@@ -157,8 +165,12 @@ def sessions_stop_all(
 def data_import(
     file: Annotated[str, typer.Argument(help="CSV, JSON or Parquet, optionally .gz")],
     name: Annotated[str, typer.Option(help="the dataset's name")],
-    symbol: Annotated[str | None, typer.Option(help="e.g. BTC_USDT, when the file has none")] = None,
-    kind: Annotated[str | None, typer.Option(help="trades, candles or book (auto-detected)")] = None,
+    symbol: Annotated[
+        str | None, typer.Option(help="e.g. BTC_USDT, when the file has none")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="trades, candles or book (auto-detected)")
+    ] = None,
     store: StoreOption = DEFAULT_STORE_URL,
 ) -> None:
     """Import a market-data file into the store as a named dataset."""
@@ -195,7 +207,9 @@ def data_list(store: StoreOption = DEFAULT_STORE_URL) -> None:
 
     table = Table("name", "kind", "symbols", "rows", "interval", "origin")
     for d in asyncio.run(run()):
-        table.add_row(d.name, d.kind, ",".join(d.symbols), str(d.rows), str(d.interval or ""), d.origin)
+        table.add_row(
+            d.name, d.kind, ",".join(d.symbols), str(d.rows), str(d.interval or ""), d.origin
+        )
     console.print(table)
 
 

@@ -58,11 +58,16 @@ def fetch_jar(version: str = QUESTDB_VERSION) -> Path:
         return jar
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise QuestDBUnavailable("Maven (mvn) is needed to fetch the QuestDB jar: apt-get install maven")
+        raise QuestDBUnavailable(
+            "Maven (mvn) is needed to fetch the QuestDB jar: apt-get install maven"
+        )
     target.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [
-            mvn, "-q", "-B", "dependency:copy",
+            mvn,
+            "-q",
+            "-B",
+            "dependency:copy",
             f"-Dartifact=org.questdb:questdb:{version}",
             f"-DoutputDirectory={target}",
         ],
@@ -160,7 +165,9 @@ class QuestDBServer:
             "pg.worker.count": "1",
         }
         env = dict(os.environ)
-        env.update({"QDB_" + key.upper().replace(".", "_"): value for key, value in settings.items()})
+        env.update(
+            {"QDB_" + key.upper().replace(".", "_"): value for key, value in settings.items()}
+        )
         return env
 
     def start(self, *, detach: bool = False) -> None:
@@ -172,9 +179,12 @@ class QuestDBServer:
             "-Xms128m",
             "-XX:+UseParallelGC",
             "-XX:+ExitOnOutOfMemoryError",
-            "-p", str(jar),
-            "-m", "io.questdb/io.questdb.ServerMain",
-            "-d", str(self.root),
+            "-p",
+            str(jar),
+            "-m",
+            "io.questdb/io.questdb.ServerMain",
+            "-d",
+            str(self.root),
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -200,7 +210,9 @@ class QuestDBServer:
                 return
             time.sleep(0.2)
         self.stop()
-        raise QuestDBUnavailable(f"QuestDB did not answer within {timeout:.0f} s: {self.log_tail()}")
+        raise QuestDBUnavailable(
+            f"QuestDB did not answer within {timeout:.0f} s: {self.log_tail()}"
+        )
 
     def answers(self) -> bool:
         """True when both the HTTP endpoint and the PG wire port accept requests."""

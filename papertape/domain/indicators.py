@@ -177,8 +177,21 @@ class Bollinger(Indicator):
     small and the variance does not lose digits), recomputed exactly once per lap of the window."""
 
     outputs = ("value", "upper", "lower", "middle", "width")
-    __slots__ = ("period", "k", "_ring", "_i", "_count", "_shift", "_s1", "_s2",
-                 "upper", "lower", "middle", "width", "value")
+    __slots__ = (
+        "period",
+        "k",
+        "_ring",
+        "_i",
+        "_count",
+        "_shift",
+        "_s1",
+        "_s2",
+        "upper",
+        "lower",
+        "middle",
+        "width",
+        "value",
+    )
 
     def __init__(self, period: int = 20, k: float = 2.0):
         self.period = _check_period(period)

@@ -61,7 +61,7 @@ def sharpe_sortino(points: Sequence[tuple[int, float]]) -> tuple[float | None, f
         return None, None
     period = _period(points[-1][0] - points[0][0])
     values = resample(points, period)
-    returns = [b / a - 1 for a, b in zip(values, values[1:]) if a > 0]
+    returns = [b / a - 1 for a, b in zip(values, values[1:], strict=False) if a > 0]
     if len(returns) < 2:
         return None, None
     n = len(returns)
@@ -74,8 +74,9 @@ def sharpe_sortino(points: Sequence[tuple[int, float]]) -> tuple[float | None, f
     return sharpe, sortino
 
 
-def exposure_pct(trips: Sequence[RoundTrip], open_since: Sequence[int], start: int,
-                 end: int) -> float:
+def exposure_pct(
+    trips: Sequence[RoundTrip], open_since: Sequence[int], start: int, end: int
+) -> float:
     """Share of ``[start, end]`` covered by the union of the trips' and open positions' spans."""
     if end <= start:
         return 0.0
@@ -94,8 +95,14 @@ def exposure_pct(trips: Sequence[RoundTrip], open_since: Sequence[int], start: i
     return covered / (end - start) * 100
 
 
-def compute(*, initial: float, points: Sequence[tuple[int, float]], trips: Sequence[RoundTrip],
-            fees: float, open_since: Sequence[int] = ()) -> dict:
+def compute(
+    *,
+    initial: float,
+    points: Sequence[tuple[int, float]],
+    trips: Sequence[RoundTrip],
+    fees: float,
+    open_since: Sequence[int] = (),
+) -> dict:
     """Every metric a session reports. ``points`` are ``(ts, equity)``, oldest first."""
     final = points[-1][1] if points else initial
     wins = [t.pnl for t in trips if t.pnl > 0]

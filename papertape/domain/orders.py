@@ -18,7 +18,11 @@ SIDES = (BUY, SELL)
 MARKET, LIMIT, STOP = "market", "limit", "stop"
 ORDER_TYPES = (MARKET, LIMIT, STOP)
 OPEN, PARTIAL, FILLED, CANCELLED, REJECTED = (
-    "open", "partially_filled", "filled", "cancelled", "rejected"
+    "open",
+    "partially_filled",
+    "filled",
+    "cancelled",
+    "rejected",
 )
 LIVE_STATUSES = (OPEN, PARTIAL)
 QTY_EPSILON = 1e-12  # quantities below this are treated as zero (float dust)
@@ -62,12 +66,21 @@ class Order:
 
     def record(self, session_id: str) -> OrderRecord:
         return OrderRecord(
-            session_id=session_id, order_id=self.order_id, ts=self.updated_ts or self.created_ts,
-            symbol=self.symbol, side=self.side, type=self.type,
+            session_id=session_id,
+            order_id=self.order_id,
+            ts=self.updated_ts or self.created_ts,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
             qty=self.qty if self.qty is not None else self.filled_qty,
-            price=self.price, stop_price=self.stop_price, status=self.status,
-            filled_qty=self.filled_qty, avg_fill_price=self.avg_fill_price,
-            created_ts=self.created_ts, client_order_id=self.client_order_id, reason=self.reason,
+            price=self.price,
+            stop_price=self.stop_price,
+            status=self.status,
+            filled_qty=self.filled_qty,
+            avg_fill_price=self.avg_fill_price,
+            created_ts=self.created_ts,
+            client_order_id=self.client_order_id,
+            reason=self.reason,
         )
 
 

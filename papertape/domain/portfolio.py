@@ -74,15 +74,26 @@ class Position:
 
     def record(self, session_id: str, ts: int) -> PositionRecord:
         return PositionRecord(
-            session_id=session_id, ts=ts, symbol=self.symbol, qty=self.qty,
-            avg_price=self.avg_price, mark_price=self.mark, realized_pnl=self.realized_pnl,
-            unrealized_pnl=self.unrealized_pnl, fees=self.fees,
+            session_id=session_id,
+            ts=ts,
+            symbol=self.symbol,
+            qty=self.qty,
+            avg_price=self.avg_price,
+            mark_price=self.mark,
+            realized_pnl=self.realized_pnl,
+            unrealized_pnl=self.unrealized_pnl,
+            fees=self.fees,
         )
 
 
 class Portfolio:
-    def __init__(self, cash: float, market_type: str = SPOT, leverage: float = 1.0,
-                 maintenance_margin: float = MAINTENANCE_MARGIN):
+    def __init__(
+        self,
+        cash: float,
+        market_type: str = SPOT,
+        leverage: float = 1.0,
+        maintenance_margin: float = MAINTENANCE_MARGIN,
+    ):
         if market_type not in (SPOT, SWAP):
             raise ValueError(f"market_type must be spot or swap, not {market_type!r}")
         if market_type == SPOT and leverage != 1:
@@ -130,8 +141,14 @@ class Portfolio:
         return sum(abs(p.qty) * p.mark for p in self.positions.values() if p.qty)
 
     def used_margin(self, exclude: str | None = None) -> float:
-        return sum(abs(p.qty) * p.avg_price for p in self.positions.values()
-                   if p.qty and p.symbol != exclude) / self.leverage
+        return (
+            sum(
+                abs(p.qty) * p.avg_price
+                for p in self.positions.values()
+                if p.qty and p.symbol != exclude
+            )
+            / self.leverage
+        )
 
     def equity_point(self, session_id: str, ts: int) -> EquityPoint:
         unrealized = held = 0.0
@@ -140,8 +157,9 @@ class Portfolio:
                 unrealized += p.qty * (p.mark - p.avg_price)
                 held += p.qty * p.mark
         equity = self.cash + (held if self.market_type == SPOT else unrealized)
-        return EquityPoint(session_id, ts, equity, self.cash, unrealized, self.realized_pnl,
-                           self.fees)
+        return EquityPoint(
+            session_id, ts, equity, self.cash, unrealized, self.realized_pnl, self.fees
+        )
 
     # --- what an order may still do --------------------------------------------------------
     def fillable(self, symbol: str, sign: int, qty: float, price: float, fee_rate: float) -> float:
@@ -155,8 +173,9 @@ class Portfolio:
             return reducing
         return reducing + min(opening, self.max_open_qty(symbol, sign, price, fee_rate, reducing))
 
-    def max_open_qty(self, symbol: str, sign: int, price: float, fee_rate: float,
-                     reducing: float = 0.0) -> float:
+    def max_open_qty(
+        self, symbol: str, sign: int, price: float, fee_rate: float, reducing: float = 0.0
+    ) -> float:
         """The largest quantity that can be opened in direction ``sign`` after ``reducing``
         closes part of an opposite position."""
         if self.market_type == SPOT:
@@ -167,9 +186,12 @@ class Portfolio:
         still_held = 0.0
         if pos is not None and pos.qty:
             still_held = abs(pos.qty) - reducing if pos.qty * sign < 0 else abs(pos.qty)
-        free = (self.equity() - self.used_margin(exclude=symbol)
-                - max(still_held, 0.0) * (pos.avg_price if pos else 0.0) / self.leverage
-                - reducing * price * fee_rate)
+        free = (
+            self.equity()
+            - self.used_margin(exclude=symbol)
+            - max(still_held, 0.0) * (pos.avg_price if pos else 0.0) / self.leverage
+            - reducing * price * fee_rate
+        )
         return max(free, 0.0) / (price * (1 / self.leverage + fee_rate))
 
     def liquidation_price(self, symbol: str) -> float | None:
@@ -180,7 +202,8 @@ class Portfolio:
             return None
         others = self.cash + sum(
             p.qty * (p.mark - p.avg_price) - self.mmr * abs(p.qty) * p.mark
-            for p in self.positions.values() if p.qty and p.symbol != symbol
+            for p in self.positions.values()
+            if p.qty and p.symbol != symbol
         )
         q = pos.qty
         price = (q * pos.avg_price - others) / (q - self.mmr * abs(q))
@@ -262,9 +285,15 @@ class Portfolio:
         exit_ = pos.trip_exit_notional / pos.trip_exit_qty if pos.trip_exit_qty else 0.0
         net = pos.trip_pnl - pos.trip_fees
         trip = RoundTrip(
-            symbol=pos.symbol, direction="long" if old_qty > 0 else "short",
-            entry_ts=pos.trip_start, exit_ts=ts, qty=max(pos.trip_max_qty, abs(old_qty)),
-            entry_price=entry, exit_price=exit_, pnl=net, fees=pos.trip_fees,
+            symbol=pos.symbol,
+            direction="long" if old_qty > 0 else "short",
+            entry_ts=pos.trip_start,
+            exit_ts=ts,
+            qty=max(pos.trip_max_qty, abs(old_qty)),
+            entry_price=entry,
+            exit_price=exit_,
+            pnl=net,
+            fees=pos.trip_fees,
             return_pct=net / pos.trip_entry_notional * 100 if pos.trip_entry_notional else 0.0,
         )
         self.trips.append(trip)

@@ -68,11 +68,18 @@ class RiskManager:
         rules = self.rules
         if rules.daily_loss_limit is not None and self.day_start - equity >= rules.daily_loss_limit:
             self.tripped = "daily_loss_limit"
-        elif (rules.max_drawdown_pct is not None and self.peak > 0
-              and (self.peak - equity) / self.peak * 100 >= rules.max_drawdown_pct):
+        elif (
+            rules.max_drawdown_pct is not None
+            and self.peak > 0
+            and (self.peak - equity) / self.peak * 100 >= rules.max_drawdown_pct
+        ):
             self.tripped = "max_drawdown"
         return self.tripped
 
     def state(self) -> dict:
-        return {"peak_equity": self.peak, "day_start_equity": self.day_start,
-                "rejections": self.rejections, "tripped": self.tripped}
+        return {
+            "peak_equity": self.peak,
+            "day_start_equity": self.day_start,
+            "rejections": self.rejections,
+            "tripped": self.tripped,
+        }

@@ -52,8 +52,10 @@ class IndicatorSpec(_Strict):
     k: float | None = Field(None, gt=0, le=10)
     levels: int | None = Field(None, ge=1, le=100)
     source: Literal["open", "high", "low", "close", "volume"] | None = Field(
-        None, description="the bar field fed to a single-input indicator (default: close, or "
-                          "volume for volume_surge)")
+        None,
+        description="the bar field fed to a single-input indicator (default: close, or "
+        "volume for volume_surge)",
+    )
 
     @model_validator(mode="after")
     def _only_its_parameters(self) -> IndicatorSpec:
@@ -62,8 +64,9 @@ class IndicatorSpec(_Strict):
             if getattr(self, name) is not None and name not in accepted:
                 raise ValueError(f"a {self.type} indicator has no {name!r} parameter")
         if self.source is not None and cls.inputs not in SINGLE_INPUTS:
-            raise ValueError(f"a {self.type} indicator takes no 'source': it reads "
-                             f"{', '.join(cls.inputs)}")
+            raise ValueError(
+                f"a {self.type} indicator takes no 'source': it reads {', '.join(cls.inputs)}"
+            )
         return self
 
     @property
@@ -107,8 +110,9 @@ NotOf.model_rebuild()
 
 class Sizing(_Strict):
     mode: Literal["all_in", "fraction", "qty", "notional"] = "all_in"
-    value: float | None = Field(None, gt=0, description="fraction (0-1], base qty, or quote "
-                                                        "notional, by mode")
+    value: float | None = Field(
+        None, gt=0, description="fraction (0-1], base qty, or quote notional, by mode"
+    )
 
     @model_validator(mode="after")
     def _value_by_mode(self) -> Sizing:
@@ -140,10 +144,13 @@ class RuleParams(StrategyParams):
         for condition in _conditions(self.entry) + (_conditions(self.exit) if self.exit else []):
             for operand in (condition.left, condition.right):
                 self._check_operand(operand)
-        if self.exit is None and not (self.stop_loss_pct or self.take_profit_pct
-                                      or self.trailing_stop_pct):
-            raise ValueError("a rule strategy needs an exit rule or a stop-loss/take-profit/"
-                             "trailing stop, or it never leaves a position")
+        if self.exit is None and not (
+            self.stop_loss_pct or self.take_profit_pct or self.trailing_stop_pct
+        ):
+            raise ValueError(
+                "a rule strategy needs an exit rule or a stop-loss/take-profit/"
+                "trailing stop, or it never leaves a position"
+            )
         return self
 
     def _check_operand(self, operand: Operand) -> None:
@@ -154,12 +161,15 @@ class RuleParams(StrategyParams):
         name, _, output = operand.partition(".")
         spec = self.indicators.get(name)
         if spec is None:
-            raise ValueError(f"operand {operand!r} is neither a defined indicator, a bar field "
-                             f"({', '.join(BAR_FIELDS)}) nor a number")
+            raise ValueError(
+                f"operand {operand!r} is neither a defined indicator, a bar field "
+                f"({', '.join(BAR_FIELDS)}) nor a number"
+            )
         outputs = INDICATORS[spec.type][0].outputs
         if output and output not in outputs:
-            raise ValueError(f"{spec.type} {name!r} has no output {output!r} "
-                             f"(it has {', '.join(outputs)})")
+            raise ValueError(
+                f"{spec.type} {name!r} has no output {output!r} (it has {', '.join(outputs)})"
+            )
 
 
 def _conditions(node: Node) -> list[Condition]:
@@ -174,8 +184,10 @@ def _conditions(node: Node) -> list[Condition]:
 
 class RuleStrategy(Strategy):
     name = "rules"
-    description = ("A declarative strategy: entry/exit conditions over indicators (AND/OR/NOT), "
-                   "direction, sizing, stop-loss, take-profit, trailing stop and cooldown.")
+    description = (
+        "A declarative strategy: entry/exit conditions over indicators (AND/OR/NOT), "
+        "direction, sizing, stop-loss, take-profit, trailing stop and cooldown."
+    )
     Params = RuleParams
 
     @classmethod
@@ -225,8 +237,10 @@ class RuleStrategy(Strategy):
 
     def _holds(self, node: Node) -> bool:
         if isinstance(node, Condition):
-            left, right = self._operand(node.left, self.values), \
-                self._operand(node.right, self.values)
+            left, right = (
+                self._operand(node.left, self.values),
+                self._operand(node.right, self.values),
+            )
             if left is None or right is None:
                 return False  # warming up: nothing is true yet
             op = node.op
@@ -238,8 +252,9 @@ class RuleStrategy(Strategy):
                 if op == "crosses_above":
                     return before_left <= before_right and left > right
                 return before_left >= before_right and left < right
-            return {">": left > right, "<": left < right, ">=": left >= right,
-                    "<=": left <= right}[op]
+            return {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[
+                op
+            ]
         if isinstance(node, AllOf):
             return all(self._holds(n) for n in node.all)
         if isinstance(node, AnyOf):
@@ -277,10 +292,16 @@ class RuleStrategy(Strategy):
             return
         long = held > 0
         best = bar.high if long else bar.low
-        self.extreme = best if self.extreme is None else (
-            max(self.extreme, best) if long else min(self.extreme, best))
-        trail = self.extreme * (1 - p.trailing_stop_pct / 100) if long \
+        self.extreme = (
+            best
+            if self.extreme is None
+            else (max(self.extreme, best) if long else min(self.extreme, best))
+        )
+        trail = (
+            self.extreme * (1 - p.trailing_stop_pct / 100)
+            if long
             else self.extreme * (1 + p.trailing_stop_pct / 100)
+        )
         current = self.protect_stop.stop_price
         if (trail > current) if long else (trail < current):
             self.broker.modify_stop(self.protect_stop, trail)
@@ -311,21 +332,30 @@ class RuleStrategy(Strategy):
         self.protect_stop = self.take_profit = None
         stops = []
         if p.stop_loss_pct:
-            stops.append(entry * (1 - p.stop_loss_pct / 100) if long
-                         else entry * (1 + p.stop_loss_pct / 100))
+            stops.append(
+                entry * (1 - p.stop_loss_pct / 100) if long else entry * (1 + p.stop_loss_pct / 100)
+            )
         if p.trailing_stop_pct:
             self.extreme = entry
-            stops.append(entry * (1 - p.trailing_stop_pct / 100) if long
-                         else entry * (1 + p.trailing_stop_pct / 100))
+            stops.append(
+                entry * (1 - p.trailing_stop_pct / 100)
+                if long
+                else entry * (1 + p.trailing_stop_pct / 100)
+            )
         if stops:
             level = max(stops) if long else min(stops)
-            self.protect_stop = self.stop(exit_side, None, level, reduce_only=True,
-                                          reason="stop_loss")
+            self.protect_stop = self.stop(
+                exit_side, None, level, reduce_only=True, reason="stop_loss"
+            )
         if p.take_profit_pct:
-            level = entry * (1 + p.take_profit_pct / 100) if long \
+            level = (
+                entry * (1 + p.take_profit_pct / 100)
+                if long
                 else entry * (1 - p.take_profit_pct / 100)
-            self.take_profit = self.limit(exit_side, None, level, reduce_only=True,
-                                          reason="take_profit")
+            )
+            self.take_profit = self.limit(
+                exit_side, None, level, reduce_only=True, reason="take_profit"
+            )
 
     def state(self) -> dict[str, Any]:
         return {k: v for k, v in self.values.items() if k not in BAR_FIELDS}

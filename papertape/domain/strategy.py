@@ -42,7 +42,9 @@ class StrategyParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bar_interval: int = Field(
-        60, ge=1, le=7 * 86_400,
+        60,
+        ge=1,
+        le=7 * 86_400,
         description="bar length in seconds when bars are built from trades",
     )
 
@@ -52,9 +54,20 @@ class Broker(Protocol):
 
     portfolio: Portfolio
 
-    def submit(self, owner: Any, symbol: str, side: str, type: str, qty: float | None, *,
-               price: float | None = None, stop_price: float | None = None,
-               fraction: float = 1.0, reduce_only: bool = False, reason: str = "") -> Order: ...
+    def submit(
+        self,
+        owner: Any,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float | None,
+        *,
+        price: float | None = None,
+        stop_price: float | None = None,
+        fraction: float = 1.0,
+        reduce_only: bool = False,
+        reason: str = "",
+    ) -> Order: ...
 
     def cancel(self, order_id: str, reason: str = "cancelled") -> Order | None: ...
 
@@ -104,24 +117,47 @@ class Strategy:
         """Market sell. ``qty=None``: close a long, or (swap only) go short with ``fraction``."""
         return self._order(SELL, MARKET, qty, fraction=fraction, reason=reason)
 
-    def limit(self, side: str, qty: float | None, price: float, *, reduce_only: bool = False,
-              fraction: float = 1.0, reason: str = "") -> Order:
-        return self._order(side, LIMIT, qty, price=price, reduce_only=reduce_only,
-                           fraction=fraction, reason=reason)
+    def limit(
+        self,
+        side: str,
+        qty: float | None,
+        price: float,
+        *,
+        reduce_only: bool = False,
+        fraction: float = 1.0,
+        reason: str = "",
+    ) -> Order:
+        return self._order(
+            side, LIMIT, qty, price=price, reduce_only=reduce_only, fraction=fraction, reason=reason
+        )
 
-    def stop(self, side: str, qty: float | None, stop_price: float, *, reduce_only: bool = False,
-             fraction: float = 1.0, reason: str = "") -> Order:
+    def stop(
+        self,
+        side: str,
+        qty: float | None,
+        stop_price: float,
+        *,
+        reduce_only: bool = False,
+        fraction: float = 1.0,
+        reason: str = "",
+    ) -> Order:
         """A stop-market order: becomes a market order once the price reaches ``stop_price``."""
-        return self._order(side, STOP, qty, stop_price=stop_price, reduce_only=reduce_only,
-                           fraction=fraction, reason=reason)
+        return self._order(
+            side,
+            STOP,
+            qty,
+            stop_price=stop_price,
+            reduce_only=reduce_only,
+            fraction=fraction,
+            reason=reason,
+        )
 
     def close(self, reason: str = "") -> Order | None:
         """Close the whole position at market (``None`` when flat)."""
         held = self.position
         if not held:
             return None
-        return self._order(SELL if held > 0 else BUY, MARKET, None, reduce_only=True,
-                           reason=reason)
+        return self._order(SELL if held > 0 else BUY, MARKET, None, reduce_only=True, reason=reason)
 
     def cancel(self, order: Order | str) -> Order | None:
         return self.broker.cancel(order if isinstance(order, str) else order.order_id)

@@ -61,8 +61,9 @@ DEFAULT_FEES = (0.001, 0.001)
 DUST = 1e-9  # relative: a remainder this small counts as filled
 
 
-def exchange_fees(exchange: str, taker: float | None = None,
-                  maker: float | None = None) -> tuple[float, float]:
+def exchange_fees(
+    exchange: str, taker: float | None = None, maker: float | None = None
+) -> tuple[float, float]:
     """(taker, maker) for ``exchange``, with either rate overridden when given."""
     default_taker, default_maker = EXCHANGE_FEES.get(exchange.lower(), DEFAULT_FEES)
     return (default_taker if taker is None else taker, default_maker if maker is None else maker)
@@ -73,14 +74,24 @@ class VenueListener:
 
     def order_changed(self, order: Order) -> None: ...
 
-    def filled(self, order: Order, fill: Fill, position: Position,
-               trip: RoundTrip | None) -> None: ...
+    def filled(
+        self, order: Order, fill: Fill, position: Position, trip: RoundTrip | None
+    ) -> None: ...
 
 
 class PaperVenue:
-    def __init__(self, portfolio: Portfolio, listener: VenueListener, *, taker: float = 0.001,
-                 maker: float = 0.001, slippage_bps: float = 0.0, latency_us: int = 0,
-                 bar_fill: str = "next_open", id_prefix: str = ""):
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        listener: VenueListener,
+        *,
+        taker: float = 0.001,
+        maker: float = 0.001,
+        slippage_bps: float = 0.0,
+        latency_us: int = 0,
+        bar_fill: str = "next_open",
+        id_prefix: str = "",
+    ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
         self.portfolio = portfolio
@@ -110,8 +121,12 @@ class PaperVenue:
         self.open_orders.setdefault(order.symbol, []).append(order)
         self.listener.order_changed(order)
         bar = self.last_bar.get(order.symbol)
-        if (self.bar_fill == "close" and order.type == MARKET and bar is not None
-                and order.active_ts <= order.created_ts):
+        if (
+            self.bar_fill == "close"
+            and order.type == MARKET
+            and bar is not None
+            and order.active_ts <= order.created_ts
+        ):
             self._take(order, bar.close, order.created_ts)
             self._sweep(order.symbol)
         return order
@@ -140,10 +155,18 @@ class PaperVenue:
         held = self.portfolio.qty(symbol)
         if not held:
             return None
-        order = Order(order_id=self.next_order_id(), symbol=symbol,
-                      side=SELL if held > 0 else BUY, type=MARKET, qty=abs(held),
-                      created_ts=ts, active_ts=ts, reduce_only=True, reason=reason,
-                      updated_ts=ts)
+        order = Order(
+            order_id=self.next_order_id(),
+            symbol=symbol,
+            side=SELL if held > 0 else BUY,
+            type=MARKET,
+            qty=abs(held),
+            created_ts=ts,
+            active_ts=ts,
+            reduce_only=True,
+            reason=reason,
+            updated_ts=ts,
+        )
         self.orders[order.order_id] = order
         self.listener.order_changed(order)
         self._take(order, self._slipped(order, price), ts)
@@ -207,8 +230,9 @@ class PaperVenue:
             levels = asks if buy else bids
             if order.type == STOP and not order.triggered:
                 touch = (asks[0][0] if asks else None) if buy else (bids[0][0] if bids else None)
-                if touch is None or ((touch < order.stop_price) if buy
-                                     else (touch > order.stop_price)):
+                if touch is None or (
+                    (touch < order.stop_price) if buy else (touch > order.stop_price)
+                ):
                     continue
                 order.triggered = True
             limit = order.price if order.type == LIMIT else None
@@ -240,8 +264,7 @@ class PaperVenue:
     def _take(self, order: Order, price: float, ts: int) -> None:
         self._fill(order, self._want(order, price, ts), price, ts, False)
 
-    def _walk(self, order: Order, levels: list[list[float]], limit: float | None,
-              ts: int) -> None:
+    def _walk(self, order: Order, levels: list[list[float]], limit: float | None, ts: int) -> None:
         buy = order.side == BUY
         maker = order.maker
         for level in levels:
@@ -280,8 +303,12 @@ class PaperVenue:
             order.qty = self.size_for(order, price)
             if order.qty <= QTY_EPSILON:
                 order.qty = 0.0
-                self._end(order, REJECTED, ts,
-                          "nothing_to_close" if order.reduce_only else "insufficient_funds")
+                self._end(
+                    order,
+                    REJECTED,
+                    ts,
+                    "nothing_to_close" if order.reduce_only else "insufficient_funds",
+                )
                 return None
         return order.qty - order.filled_qty
 
@@ -304,9 +331,16 @@ class PaperVenue:
             return 0.0
         self.fill_seq += 1
         fill = Fill(
-            fill_id=f"{self.id_prefix}f{self.fill_seq}", order_id=order.order_id, ts=ts,
-            symbol=order.symbol, side=order.side, qty=qty, price=price, fee=qty * price * rate,
-            liquidity="maker" if maker else "taker", reason=order.reason,
+            fill_id=f"{self.id_prefix}f{self.fill_seq}",
+            order_id=order.order_id,
+            ts=ts,
+            symbol=order.symbol,
+            side=order.side,
+            qty=qty,
+            price=price,
+            fee=qty * price * rate,
+            liquidity="maker" if maker else "taker",
+            reason=order.reason,
         )
         position, trip = self.portfolio.apply_fill(fill)
         order.filled_qty += qty
@@ -348,8 +382,18 @@ class PaperVenue:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The live orders, for a detail view."""
-        return [{"order_id": o.order_id, "symbol": o.symbol, "side": o.side, "type": o.type,
-                 "qty": o.qty, "filled_qty": o.filled_qty, "price": o.price,
-                 "stop_price": o.stop_price, "status": o.status}
-                for o in self.orders.values() if o.is_live]
-
+        return [
+            {
+                "order_id": o.order_id,
+                "symbol": o.symbol,
+                "side": o.side,
+                "type": o.type,
+                "qty": o.qty,
+                "filled_qty": o.filled_qty,
+                "price": o.price,
+                "stop_price": o.stop_price,
+                "status": o.status,
+            }
+            for o in self.orders.values()
+            if o.is_live
+        ]

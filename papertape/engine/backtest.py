@@ -44,14 +44,24 @@ def run_backtest(
     session_id: str = "backtest",
     progress: Callable[[int], None] | None = None,
 ) -> BacktestResult:
-    engine = Engine(EngineConfig(
-        session_id=session_id, symbols=tuple(symbols), cash=cash, market_type=market_type,
-        leverage=leverage, taker=taker, maker=taker if maker is None else maker,
-        slippage_bps=slippage_bps, bar_fill=bar_fill, risk=risk or RiskRules(),
-    ), plans)
+    engine = Engine(
+        EngineConfig(
+            session_id=session_id,
+            symbols=tuple(symbols),
+            cash=cash,
+            market_type=market_type,
+            leverage=leverage,
+            taker=taker,
+            maker=taker if maker is None else maker,
+            slippage_bps=slippage_bps,
+            bar_fill=bar_fill,
+            risk=risk or RiskRules(),
+        ),
+        plans,
+    )
     engine.start()
     for i in range(0, len(rows), CHUNK):
-        chunk = rows[i:i + CHUNK]
+        chunk = rows[i : i + CHUNK]
         engine.process(chunk)
         if progress is not None:
             progress(len(chunk))

@@ -89,8 +89,16 @@ class _BarBuilder:
 
 
 class _SymbolState:
-    __slots__ = ("symbol", "price", "position", "builders", "trade_subs", "book_subs",
-                 "trade_bars", "_split")
+    __slots__ = (
+        "symbol",
+        "price",
+        "position",
+        "builders",
+        "trade_subs",
+        "book_subs",
+        "trade_bars",
+        "_split",
+    )
 
     def __init__(self, symbol: str, position: Position):
         self.symbol = symbol
@@ -101,7 +109,6 @@ class _SymbolState:
         self._split: tuple[int, list[_BarBuilder], list[Strategy]] | None = None
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
-
 
     def split_for(self, interval: int) -> tuple[list[_BarBuilder], list[Strategy]]:
         """For candles of ``interval`` seconds: the builders that aggregate them into longer
@@ -122,16 +129,21 @@ class Engine(VenueListener):
         self.session_id = config.session_id
         self.portfolio = Portfolio(config.cash, config.market_type, config.leverage)
         self.venue = PaperVenue(
-            self.portfolio, self, taker=config.taker, maker=config.maker,
-            slippage_bps=config.slippage_bps, latency_us=config.latency_us,
+            self.portfolio,
+            self,
+            taker=config.taker,
+            maker=config.maker,
+            slippage_bps=config.slippage_bps,
+            latency_us=config.latency_us,
             bar_fill=config.bar_fill,
         )
         self.risk = RiskManager(config.risk, config.cash)
         self._close_fill = config.bar_fill == "close"
         self._swap = config.market_type == SWAP
         self._equity_interval = config.equity_interval_us
-        self._watch_risk = (config.risk.daily_loss_limit is not None
-                            or config.risk.max_drawdown_pct is not None)
+        self._watch_risk = (
+            config.risk.daily_loss_limit is not None or config.risk.max_drawdown_pct is not None
+        )
         self.max_position_notional = config.risk.max_position_notional
         self.ts = 0
         self.first_ts: int | None = None
@@ -239,7 +251,8 @@ class Engine(VenueListener):
                     if liq:
                         limit = liq.get(symbol)
                         if limit is not None and (
-                                (price <= limit[0]) if limit[1] > 0 else (price >= limit[0])):
+                            (price <= limit[0]) if limit[1] > 0 else (price >= limit[0])
+                        ):
                             self.ts = ts
                             self._liquidate(symbol, limit[0])
                             next_equity = self._next_equity
@@ -320,8 +333,14 @@ class Engine(VenueListener):
             self._emit_bar(state, builder)
             bar = None
         if bar is None:
-            builder.bar = [ts - ts % builder.step, candle.open, candle.high, candle.low,
-                           candle.close, candle.volume]
+            builder.bar = [
+                ts - ts % builder.step,
+                candle.open,
+                candle.high,
+                candle.low,
+                candle.close,
+                candle.volume,
+            ]
             return
         bar[2] = max(bar[2], candle.high)
         bar[3] = min(bar[3], candle.low)
@@ -339,10 +358,21 @@ class Engine(VenueListener):
             strategy.on_bar(bar)
 
     # --- the Broker API strategies and manual orders use --------------------------------------
-    def submit(self, owner: Any, symbol: str, side: str, type: str, qty: float | None, *,
-               price: float | None = None, stop_price: float | None = None,
-               fraction: float = 1.0, reduce_only: bool = False, reason: str = "",
-               client_order_id: str = "") -> Order:
+    def submit(
+        self,
+        owner: Any,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float | None,
+        *,
+        price: float | None = None,
+        stop_price: float | None = None,
+        fraction: float = 1.0,
+        reduce_only: bool = False,
+        reason: str = "",
+        client_order_id: str = "",
+    ) -> Order:
         """Validate and place an order. A malformed order raises ``ValueError`` (a strategy bug);
         one a rule refuses comes back ``rejected`` with the rule as its reason."""
         if symbol not in self.state:
@@ -360,10 +390,19 @@ class Engine(VenueListener):
         if type == STOP and not (stop_price is not None and stop_price > 0):
             raise ValueError("a stop order needs a positive stop_price")
         order = Order(
-            order_id=self.venue.next_order_id(), symbol=symbol, side=side, type=type, qty=qty,
-            created_ts=self.ts, active_ts=self.ts, price=price if type == LIMIT else None,
-            stop_price=stop_price if type == STOP else None, fraction=fraction,
-            reduce_only=reduce_only, client_order_id=client_order_id, reason=reason,
+            order_id=self.venue.next_order_id(),
+            symbol=symbol,
+            side=side,
+            type=type,
+            qty=qty,
+            created_ts=self.ts,
+            active_ts=self.ts,
+            price=price if type == LIMIT else None,
+            stop_price=stop_price if type == STOP else None,
+            fraction=fraction,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+            reason=reason,
             owner=owner,
         )
         refusal = self._refusal(order)
@@ -372,8 +411,17 @@ class Engine(VenueListener):
             order.reason = refusal
             order.updated_ts = self.ts
             self.order_changed(order)
-            self.events.append(("risk", {"action": "order_rejected", "rule": refusal,
-                                         "order_id": order.order_id, "symbol": symbol}))
+            self.events.append(
+                (
+                    "risk",
+                    {
+                        "action": "order_rejected",
+                        "rule": refusal,
+                        "order_id": order.order_id,
+                        "symbol": symbol,
+                    },
+                )
+            )
             return order
         return self.venue.submit(order)
 
@@ -406,22 +454,39 @@ class Engine(VenueListener):
     def now(self) -> int:
         return self.ts
 
-    def place_manual_order(self, symbol: str, side: str, type: str, qty: float | None,
-                           price: float | None = None, stop_price: float | None = None,
-                           client_order_id: str = "") -> Order:
+    def place_manual_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float | None,
+        price: float | None = None,
+        stop_price: float | None = None,
+        client_order_id: str = "",
+    ) -> Order:
         """A user's order (the dashboard's buy/sell buttons). Bad input and refusals raise
         ``OrderRejected`` naming the field or the rule."""
         try:
-            order = self.submit(None, symbol, side, type, qty, price=price,
-                                stop_price=stop_price, reason=MANUAL,
-                                client_order_id=client_order_id)
+            order = self.submit(
+                None,
+                symbol,
+                side,
+                type,
+                qty,
+                price=price,
+                stop_price=stop_price,
+                reason=MANUAL,
+                client_order_id=client_order_id,
+            )
         except ValueError as exc:
-            raise OrderRejected(str(exc), details=[{"field": "order", "message": str(exc)}]) \
-                from None
+            raise OrderRejected(
+                str(exc), details=[{"field": "order", "message": str(exc)}]
+            ) from None
         if order.status == REJECTED:
-            raise OrderRejected(f"order rejected by rule {order.reason}",
-                                details=[{"field": "order", "rule": order.reason,
-                                          "order_id": order.order_id}])
+            raise OrderRejected(
+                f"order rejected by rule {order.reason}",
+                details=[{"field": "order", "rule": order.reason, "order_id": order.order_id}],
+            )
         return order
 
     # --- venue listener -----------------------------------------------------------------------
@@ -430,10 +495,19 @@ class Engine(VenueListener):
         self.orders.append(record)
         self.events.append(("order", record))
 
-    def filled(self, order: Order, fill: Fill, position: Position,
-               trip: RoundTrip | None) -> None:
-        record = FillRecord(self.session_id, fill.fill_id, fill.order_id, fill.ts, fill.symbol,
-                            fill.side, fill.qty, fill.price, fill.fee, fill.liquidity)
+    def filled(self, order: Order, fill: Fill, position: Position, trip: RoundTrip | None) -> None:
+        record = FillRecord(
+            self.session_id,
+            fill.fill_id,
+            fill.order_id,
+            fill.ts,
+            fill.symbol,
+            fill.side,
+            fill.qty,
+            fill.price,
+            fill.fee,
+            fill.liquidity,
+        )
         self.fills.append(record)
         self.events.append(("fill", record))
         position.mark = self.state[fill.symbol].price or fill.price
@@ -484,8 +558,17 @@ class Engine(VenueListener):
     def _liquidate(self, symbol: str | None, price: float | None) -> None:
         if self.halted:
             return
-        self.events.append(("risk", {"action": "liquidation", "symbol": symbol,
-                                     "price": price, "equity": self.portfolio.equity()}))
+        self.events.append(
+            (
+                "risk",
+                {
+                    "action": "liquidation",
+                    "symbol": symbol,
+                    "price": price,
+                    "equity": self.portfolio.equity(),
+                },
+            )
+        )
         self.kill("liquidation", marks={symbol: price} if symbol and price else None)
 
     def kill(self, rule: str, marks: dict[str, float] | None = None) -> None:
@@ -498,13 +581,21 @@ class Engine(VenueListener):
         for pos in self.portfolio.open_positions():
             mark = (marks or {}).get(pos.symbol) or pos.mark or self.state[pos.symbol].price
             self.venue.close_now(pos.symbol, mark, self.ts, rule)
-        self.events.append(("risk", {"action": "kill", "rule": rule,
-                                     "equity": self.portfolio.equity()}))
+        self.events.append(
+            ("risk", {"action": "kill", "rule": rule, "equity": self.portfolio.equity()})
+        )
         self.stop_requested = rule
 
     # --- results ------------------------------------------------------------------------------
-    def drain(self) -> tuple[list[OrderRecord], list[FillRecord], list[PositionRecord],
-                             list[EquityPoint], list[tuple[str, dict[str, Any]]]]:
+    def drain(
+        self,
+    ) -> tuple[
+        list[OrderRecord],
+        list[FillRecord],
+        list[PositionRecord],
+        list[EquityPoint],
+        list[tuple[str, dict[str, Any]]],
+    ]:
         """Take the record accumulated since the last drain."""
         taken = (self.orders, self.fills, self.positions, self.equity, self.events)
         self.orders, self.fills, self.positions, self.equity, self.events = [], [], [], [], []
@@ -512,9 +603,13 @@ class Engine(VenueListener):
 
     def metrics(self) -> dict[str, Any]:
         open_since = [p.trip_start for p in self.portfolio.open_positions()]
-        result = compute_metrics(initial=self.portfolio.initial_cash, points=self.equity_curve,
-                                 trips=self.portfolio.trips, fees=self.portfolio.fees,
-                                 open_since=open_since)
+        result = compute_metrics(
+            initial=self.portfolio.initial_cash,
+            points=self.equity_curve,
+            trips=self.portfolio.trips,
+            fees=self.portfolio.fees,
+            open_since=open_since,
+        )
         result["fills"] = self.portfolio.fill_count
         result["open_positions"] = len(open_positions := self.portfolio.open_positions())
         result["unrealized_pnl"] = sum(p.unrealized_pnl for p in open_positions)
@@ -527,9 +622,19 @@ class Engine(VenueListener):
         the strategy instance that placed them, and would manage them, is gone, and it decides
         afresh from the resumed data."""
         for record in fills:
-            self.portfolio.apply_fill(Fill(record.fill_id, record.order_id, record.ts,
-                                           record.symbol, record.side, record.qty, record.price,
-                                           record.fee, record.liquidity))
+            self.portfolio.apply_fill(
+                Fill(
+                    record.fill_id,
+                    record.order_id,
+                    record.ts,
+                    record.symbol,
+                    record.side,
+                    record.qty,
+                    record.price,
+                    record.fee,
+                    record.liquidity,
+                )
+            )
             self.ts = max(self.ts, record.ts)
         self.venue.fill_seq = _max_seq(r.fill_id for r in fills)
         self.venue.order_seq = _max_seq(r.order_id for r in orders)
@@ -537,11 +642,19 @@ class Engine(VenueListener):
             if record.status not in ("open", "partially_filled") or record.symbol not in self.state:
                 continue
             order = Order(
-                order_id=record.order_id, symbol=record.symbol, side=record.side,
-                type=record.type, qty=record.qty, created_ts=record.created_ts,
-                active_ts=record.created_ts, price=record.price, stop_price=record.stop_price,
-                client_order_id=record.client_order_id, reason=record.reason,
-                status=record.status, filled_qty=record.filled_qty,
+                order_id=record.order_id,
+                symbol=record.symbol,
+                side=record.side,
+                type=record.type,
+                qty=record.qty,
+                created_ts=record.created_ts,
+                active_ts=record.created_ts,
+                price=record.price,
+                stop_price=record.stop_price,
+                client_order_id=record.client_order_id,
+                reason=record.reason,
+                status=record.status,
+                filled_qty=record.filled_qty,
                 notional=(record.avg_fill_price or 0.0) * record.filled_qty,
                 updated_ts=record.ts,
             )

@@ -48,8 +48,21 @@ CHUNK_ROWS = 20_000
 
 _TIME_COLUMNS = ("timestamp", "ts", "time", "date", "datetime", "open_time")
 _QTY_COLUMNS = ("qty", "quantity", "amount", "size", "volume")
-_QUOTES = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BTC",
-           "ETH", "BNB")
+_QUOTES = (
+    "USDT",
+    "USDC",
+    "BUSD",
+    "FDUSD",
+    "TUSD",
+    "DAI",
+    "USD",
+    "EUR",
+    "GBP",
+    "TRY",
+    "BTC",
+    "ETH",
+    "BNB",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +89,7 @@ def _bad(path: Path | str, message: str) -> InvalidDataFile:
 
 
 # --- symbols and timestamps ---------------------------------------------------------------
+
 
 def symbol_from_text(text: str) -> str:
     """A file's spelling (``BTC/USDT``, ``BTC-PERP``... or ``BTCUSDT``) → canonical. A spelling
@@ -127,8 +141,9 @@ def parse_timestamps(values: Sequence[Any]) -> list[int]:
         unit = _number_unit(float(text))
     except ValueError:
         return [_iso_us(v) for v in values]
-    return [_to_us(int(v) if str(v).strip().lstrip("-").isdigit() else float(v), unit)
-            for v in values]
+    return [
+        _to_us(int(v) if str(v).strip().lstrip("-").isdigit() else float(v), unit) for v in values
+    ]
 
 
 def _iso_us(value: Any) -> int:
@@ -139,6 +154,7 @@ def _iso_us(value: Any) -> int:
 
 
 # --- reading the bytes ----------------------------------------------------------------------
+
 
 def _read_bytes(path: Path) -> bytes:
     try:
@@ -220,6 +236,7 @@ def _json_document(path: Path, text: str) -> Any:
 
 # --- kinds ----------------------------------------------------------------------------------
 
+
 def _first(columns: dict[str, list], names: Iterable[str]) -> str | None:
     return next((n for n in names if n in columns), None)
 
@@ -236,8 +253,9 @@ def _guess_kind(columns: dict[str, list]) -> str | None:
     return None
 
 
-def _floats(path: Path, columns: dict[str, list], name: str, *,
-            positive: bool = False) -> list[float]:
+def _floats(
+    path: Path, columns: dict[str, list], name: str, *, positive: bool = False
+) -> list[float]:
     """A numeric column; every value finite and ≥ 0 (> 0 with ``positive``: prices)."""
     try:
         values = [float(v) for v in columns[name]]
@@ -245,8 +263,11 @@ def _floats(path: Path, columns: dict[str, list], name: str, *,
         raise _bad(path, f"column {name!r} holds a value that is not a number ({exc})") from None
     for line, value in enumerate(values):
         if not math.isfinite(value) or value < 0 or (positive and value == 0):
-            raise _bad(path, f"column {name!r}, row {line + 1}: {value!r} is not a "
-                             f"{'positive' if positive else 'non-negative'} finite number")
+            raise _bad(
+                path,
+                f"column {name!r}, row {line + 1}: {value!r} is not a "
+                f"{'positive' if positive else 'non-negative'} finite number",
+            )
     return values
 
 
@@ -302,8 +323,9 @@ def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Tr
         if flag is None:
             raise _bad(path, "a trades file needs a 'side' column (buy/sell, the aggressor)")
         # the buyer was the maker → the seller was the aggressor
-        sides = ["sell" if str(v).strip().lower() in ("true", "1") else "buy"
-                 for v in columns[flag]]
+        sides = [
+            "sell" if str(v).strip().lower() in ("true", "1") else "buy" for v in columns[flag]
+        ]
     id_name = _first(columns, ("trade_id", "id", "tradeid"))
     ids = [str(v) for v in columns[id_name]] if id_name else [""] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
@@ -312,45 +334,54 @@ def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Tr
 
 def infer_interval(timestamps: Sequence[int]) -> int:
     """The bar interval in seconds: the most common gap between consecutive bars."""
-    gaps = Counter(b - a for a, b in zip(timestamps[:5000], timestamps[1:5001], strict=False)
-                   if b > a)
+    gaps = Counter(
+        b - a for a, b in zip(timestamps[:5000], timestamps[1:5001], strict=False) if b > a
+    )
     if not gaps:
         return 60
     gap = gaps.most_common(1)[0][0]
     return max(1, round(gap / MICROS))
 
 
-def _candles(path: Path, columns: dict[str, list], symbol: str | None,
-             interval: int | None) -> list[Candle]:
+def _candles(
+    path: Path, columns: dict[str, list], symbol: str | None, interval: int | None
+) -> list[Candle]:
     missing = [c for c in ("open", "high", "low", "close") if c not in columns]
     if missing:
         raise _bad(path, f"a candles file needs columns open, high, low, close; missing {missing}")
     ts = _timestamps(path, columns)
-    o, h, lo, c = (_floats(path, columns, k, positive=True)
-                   for k in ("open", "high", "low", "close"))
+    o, h, lo, c = (
+        _floats(path, columns, k, positive=True) for k in ("open", "high", "low", "close")
+    )
     vol_name = _first(columns, ("volume", "vol", "amount"))
     vol = _floats(path, columns, vol_name) if vol_name else [0.0] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
     step = interval or infer_interval(sorted(set(ts)))
-    return [Candle(t, s, step, *rest) for t, s, *rest in zip(ts, syms, o, h, lo, c, vol,
-                                                             strict=True)]
+    return [
+        Candle(t, s, step, *rest) for t, s, *rest in zip(ts, syms, o, h, lo, c, vol, strict=True)
+    ]
 
 
-def _optional_floats(path: Path, columns: dict[str, list], names: Sequence[str],
-                     n: int) -> list[float]:
+def _optional_floats(
+    path: Path, columns: dict[str, list], names: Sequence[str], n: int
+) -> list[float]:
     name = _first(columns, names)
     return _floats(path, columns, name) if name else [0.0] * n
 
 
 def _quotes(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
     ts = _timestamps(path, columns)
-    bid, ask = _floats(path, columns, "bid", positive=True), \
-        _floats(path, columns, "ask", positive=True)
+    bid, ask = (
+        _floats(path, columns, "bid", positive=True),
+        _floats(path, columns, "ask", positive=True),
+    )
     bid_size = _optional_floats(path, columns, ("bid_size", "bid_qty", "bidsize"), len(ts))
     ask_size = _optional_floats(path, columns, ("ask_size", "ask_qty", "asksize"), len(ts))
     syms = _symbols(path, columns, symbol, len(ts))
-    return [BookSnapshot(t, s, ((b, bs),), ((a, az),))
-            for t, s, b, bs, a, az in zip(ts, syms, bid, bid_size, ask, ask_size, strict=True)]
+    return [
+        BookSnapshot(t, s, ((b, bs),), ((a, az),))
+        for t, s, b, bs, a, az in zip(ts, syms, bid, bid_size, ask, ask_size, strict=True)
+    ]
 
 
 def _levels(row: dict[str, Any], side: str) -> tuple[tuple[float, float], ...]:
@@ -402,25 +433,34 @@ def _depth(path: Path, columns: dict[str, list], symbol: str | None) -> list[Boo
             asks.clear()
         for k in range(i, j):
             side = str(columns["side"][k]).strip().lower()
-            book = bids if side in ("b", "bid", "buy") else asks if side in ("a", "ask", "sell") \
+            book = (
+                bids
+                if side in ("b", "bid", "buy")
+                else asks
+                if side in ("a", "ask", "sell")
                 else None
+            )
             if book is None:
                 raise _bad(path, f"depth side must be b or a, found {columns['side'][k]!r}")
             if qtys[k] == 0:
                 book.pop(prices[k], None)
             else:
                 book[prices[k]] = qtys[k]
-        result.append(BookSnapshot(
-            ts[j - 1], syms[i],
-            tuple(sorted(bids.items(), reverse=True)[:BOOK_DEPTH]),
-            tuple(sorted(asks.items())[:BOOK_DEPTH]),
-        ))
+        result.append(
+            BookSnapshot(
+                ts[j - 1],
+                syms[i],
+                tuple(sorted(bids.items(), reverse=True)[:BOOK_DEPTH]),
+                tuple(sorted(asks.items())[:BOOK_DEPTH]),
+            )
+        )
         i = j
     return result
 
 
-def _rows_from_columns(path: Path, columns: dict[str, list], kind: str, symbol: str | None,
-                       interval: int | None) -> list:
+def _rows_from_columns(
+    path: Path, columns: dict[str, list], kind: str, symbol: str | None, interval: int | None
+) -> list:
     if kind == "trades":
         return _trades(path, columns, symbol)
     if kind == "candles":
@@ -431,12 +471,16 @@ def _rows_from_columns(path: Path, columns: dict[str, list], kind: str, symbol: 
         return _quotes(path, columns, symbol)
     if "side" in columns and "price" in columns:
         return _depth(path, columns, symbol)
-    raise _bad(path, "a book file needs bid/ask quote columns, Tardis asks[i]/bids[i] levels or "
-                     "depth rows (side, price, qty)")
+    raise _bad(
+        path,
+        "a book file needs bid/ask quote columns, Tardis asks[i]/bids[i] levels or "
+        "depth rows (side, price, qty)",
+    )
 
 
-def _array_rows(path: Path, doc: list, kind: str | None, symbol: str | None,
-                interval: int | None) -> tuple[str, list]:
+def _array_rows(
+    path: Path, doc: list, kind: str | None, symbol: str | None, interval: int | None
+) -> tuple[str, list]:
     """freqtrade's array-of-arrays JSON: candles ``[ms,o,h,l,c,v]``, trades
     ``[ms,id,type,side,price,amount,cost]``."""
     first = doc[0]
@@ -446,8 +490,9 @@ def _array_rows(path: Path, doc: list, kind: str | None, symbol: str | None,
         elif len(first) == 7 and str(first[3]).lower() in ("buy", "sell"):
             kind = "trades"
         else:
-            raise _bad(path, f"cannot tell what the JSON arrays hold (first row {first!r}); "
-                             "pass kind=")
+            raise _bad(
+                path, f"cannot tell what the JSON arrays hold (first row {first!r}); pass kind="
+            )
     if kind == "candles":
         names = ("timestamp", "open", "high", "low", "close", "volume")
     elif kind == "trades":
@@ -460,8 +505,13 @@ def _array_rows(path: Path, doc: list, kind: str | None, symbol: str | None,
     return kind, _rows_from_columns(path, columns, kind, symbol, interval)
 
 
-def read_market_file(path: str | Path, *, symbol: str | None = None, kind: str | None = None,
-                     interval: int | None = None) -> MarketFile:
+def read_market_file(
+    path: str | Path,
+    *,
+    symbol: str | None = None,
+    kind: str | None = None,
+    interval: int | None = None,
+) -> MarketFile:
     """Read a market-data file into rows (see the module docstring for what is understood).
 
     ``symbol`` (any spelling, stored canonical) overrides the file's; ``kind`` (trades, candles,
@@ -509,15 +559,20 @@ def read_market_file(path: str | Path, *, symbol: str | None = None, kind: str |
     return MarketFile(detected_kind, rows, symbols, candle_interval)
 
 
-def _kind_rows(path: Path, columns: dict[str, list], kind: str | None, symbol: str | None,
-               interval: int | None) -> list:
+def _kind_rows(
+    path: Path, columns: dict[str, list], kind: str | None, symbol: str | None, interval: int | None
+) -> list:
     if kind is None:
-        raise _bad(path, f"cannot tell trades, candles or book from the columns "
-                         f"{sorted(columns)[:12]}; pass kind=")
+        raise _bad(
+            path,
+            f"cannot tell trades, candles or book from the columns "
+            f"{sorted(columns)[:12]}; pass kind=",
+        )
     return _rows_from_columns(path, columns, kind, symbol, interval)
 
 
 # --- derived data ---------------------------------------------------------------------------
+
 
 def candles_from_trades(trades: Iterable[Trade], interval: int) -> list[Candle]:
     """Aggregate trades into bars of ``interval`` seconds (bar ``ts`` = its open time, aligned to
@@ -549,23 +604,36 @@ def candles_from_trades(trades: Iterable[Trade], interval: int) -> list[Candle]:
 
 # --- into the store -------------------------------------------------------------------------
 
-async def import_dataset(store: Any, path: str | Path, name: str, symbol: str | None = None,
-                         kind: str | None = None) -> Dataset:
+
+async def import_dataset(
+    store: Any, path: str | Path, name: str, symbol: str | None = None, kind: str | None = None
+) -> Dataset:
     """Read ``path`` and file its rows in ``store`` under ``source=name`` (in chunks), then save
     the ``Dataset`` record describing them. An existing dataset name is refused
     (``DatasetExists``): datasets are never overwritten."""
     if await store.get_dataset(name) is not None:
-        raise DatasetExists(f"dataset {name!r} already exists",
-                            details=[{"field": "name", "message": "already exists"}])
+        raise DatasetExists(
+            f"dataset {name!r} already exists",
+            details=[{"field": "name", "message": "already exists"}],
+        )
     market = read_market_file(path, symbol=symbol, kind=kind)
-    write = {"trades": store.write_trades, "candles": store.write_candles,
-             "book": store.write_books}[market.kind]
+    write = {
+        "trades": store.write_trades,
+        "candles": store.write_candles,
+        "book": store.write_books,
+    }[market.kind]
     for i in range(0, len(market.rows), CHUNK_ROWS):
-        await write(name, market.rows[i:i + CHUNK_ROWS])
+        await write(name, market.rows[i : i + CHUNK_ROWS])
     dataset = Dataset(
-        name=name, kind=market.kind, symbols=market.symbols, rows=len(market.rows),
-        start_ts=market.start_ts, end_ts=market.end_ts, created_at=time.time_ns() // 1_000,
-        interval=market.interval, origin=Path(path).name,
+        name=name,
+        kind=market.kind,
+        symbols=market.symbols,
+        rows=len(market.rows),
+        start_ts=market.start_ts,
+        end_ts=market.end_ts,
+        created_at=time.time_ns() // 1_000,
+        interval=market.interval,
+        origin=Path(path).name,
     )
     await store.save_dataset(dataset)
     return dataset

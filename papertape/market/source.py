@@ -61,5 +61,5 @@ class MarketSource(ABC):
     @abstractmethod
     def batches(self) -> AsyncIterator[Sequence[MarketEvent]]: ...
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections. Called once when the session's runner ends, however it ends."""

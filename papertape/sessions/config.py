@@ -37,12 +37,16 @@ class MarketConfig(Strict):
         1.0, ge=0, le=1_000_000, description="replay speed; 0 replays as fast as possible"
     )
     book_depth: int | None = Field(
-        20, ge=1, le=5_000,
+        20,
+        ge=1,
+        le=5_000,
         description="exchange source: book levels per side in each snapshot; null keeps every "
         "level of the local book",
     )
     book_interval: float = Field(
-        1.0, ge=0, le=3_600,
+        1.0,
+        ge=0,
+        le=3_600,
         description="exchange source: seconds between two book snapshots of a symbol (0: each update)",
     )
 
@@ -118,17 +122,28 @@ class SessionConfig(Strict):
         if self.mode is Mode.COLLECT and self.market.source != "exchange":
             _refuse(("market", "source"), "a collect session records a live exchange feed", self)
         if self.mode is Mode.LIVE and self.market.source != "exchange":
-            _refuse(("market", "source"), "a live session trades on the live exchange feed, "
-                    "not a replay", self)
+            _refuse(
+                ("market", "source"),
+                "a live session trades on the live exchange feed, not a replay",
+                self,
+            )
         if self.leverage != 1 and self.market.market_type == "spot":
-            _refuse(("leverage",), "leverage needs market.market_type 'swap': spot has no "
-                    "leverage", self)
+            _refuse(
+                ("leverage",),
+                "leverage needs market.market_type 'swap': spot has no leverage",
+                self,
+            )
         return self
 
 
 def _refuse(location: tuple[str, ...], message: str, config: BaseModel) -> NoReturn:
     raise ValidationError.from_exception_data(
         type(config).__name__,
-        [InitErrorDetails(type=PydanticCustomError("session_rule", message), loc=location,
-                          input=config.model_dump(mode="json"))],
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("session_rule", message),
+                loc=location,
+                input=config.model_dump(mode="json"),
+            )
+        ],
     )

@@ -18,9 +18,9 @@ import structlog
 from papertape.domain.errors import PapertapeError
 from papertape.domain.market import MarketEvent
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent
-from papertape.engine.consumer import Consumer
 from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
+from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.views import event_message, tick_message
 from papertape.store.base import Store
 
@@ -164,7 +164,9 @@ class Runner:
             if duration_timer is not None:
                 duration_timer.cancel()
             await self._wind_down(started)
-            self._log.info("session.runner.ended", outcome=self.outcome.kind if self.outcome else None)
+            self._log.info(
+                "session.runner.ended", outcome=self.outcome.kind if self.outcome else None
+            )
             self._on_done(self)
 
     async def _pump(self, source: MarketSource) -> None:

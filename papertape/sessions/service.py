@@ -43,14 +43,14 @@ from papertape.domain.session import (
     state_event,
     transition,
 )
-from papertape.engine.catalog import resolve_strategies
-from papertape.engine.consumer import Consumer
 from papertape.market.factory import build_source
 from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
 from papertape.sessions.config import SessionConfig
-from papertape.sessions.consumers import consumers_for
+from papertape.sessions.consumers.base import Consumer
+from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.runner import Outcome, Runner, wall_micros
+from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
 from papertape.store.base import StaleState, Store
 
@@ -119,9 +119,7 @@ class SessionService:
         """The live consumer of type ``kind`` of a session running in this server."""
         runner = self._runners.get(session_id)
         if runner is None or not runner.alive:
-            raise SessionNotRunning(
-                f"session {session_id} is not running", session_id=session_id
-            )
+            raise SessionNotRunning(f"session {session_id} is not running", session_id=session_id)
         for consumer in runner.consumers:
             if isinstance(consumer, kind):
                 return consumer
@@ -204,9 +202,7 @@ class SessionService:
         outcome = runner.outcome or Outcome("failed", "start_timeout", "the session did not start")
         code = outcome.error_code or "start_timeout"
         message = outcome.error_message or f"the session did not start in {self.start_timeout}s"
-        await self._transition(
-            session, SessionState.FAILED, error_code=code, error_message=message
-        )
+        await self._transition(session, SessionState.FAILED, error_code=code, error_message=message)
         raise SessionStartFailed(
             f"session {session.session_id} failed to start: {message}",
             session_id=session.session_id,
@@ -391,7 +387,8 @@ class SessionService:
             ) from exc
         event = state_event(session, after)
         self._announce(
-            stored, SessionEvent(stored.session_id, stored.last_seq, event.ts, event.kind, event.data)
+            stored,
+            SessionEvent(stored.session_id, stored.last_seq, event.ts, event.kind, event.data),
         )
         runner = self._runners.get(stored.session_id)
         if runner is not None:
@@ -428,4 +425,3 @@ class SessionService:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-

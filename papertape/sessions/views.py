@@ -34,8 +34,11 @@ def session_view(session: Session, runtime: dict[str, Any] | None = None) -> dic
         "metrics": (live or checkpoint_detail).get("metrics"),
         "counters": {
             "events": session.last_seq,
-            **{k: v for k, v in (live or checkpoint_detail).items()
-               if k not in ("alive", "feed", "metrics")},
+            **{
+                k: v
+                for k, v in (live or checkpoint_detail).items()
+                if k not in ("alive", "feed", "metrics")
+            },
         },
         "config": session.config,
     }

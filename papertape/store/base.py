@@ -120,7 +120,9 @@ class Store(ABC):
 
     # events --------------------------------------------------------------------------------
     @abstractmethod
-    async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
+    async def append_events(
+        self, session_id: str, events: Sequence[NewEvent]
+    ) -> list[SessionEvent]:
         """Number and store ``events``; returns them with their sequence numbers."""
 
     @abstractmethod

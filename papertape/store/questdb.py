@@ -105,7 +105,13 @@ _JSON_FIELDS = {"symbols", "config", "checkpoint"}
 # what update_session may change; the rest is fixed when the session is created, and the
 # checkpoint is only written by save_checkpoint
 _MUTABLE = (
-    "state", "updated_at", "started_at", "ended_at", "stop_reason", "error_code", "error_message",
+    "state",
+    "updated_at",
+    "started_at",
+    "ended_at",
+    "stop_reason",
+    "error_code",
+    "error_message",
 )
 
 
@@ -130,7 +136,9 @@ class QuestDBSettings:
         known = {"pg_port", "write_retry_seconds", "wal_wait_seconds", "pool_size", "database"}
         unknown = set(query) - known
         if unknown:
-            raise ValueError(f"unknown questdb URL options: {sorted(unknown)} (known: {sorted(known)})")
+            raise ValueError(
+                f"unknown questdb URL options: {sorted(unknown)} (known: {sorted(known)})"
+            )
         return cls(
             host=parts.hostname,
             http_port=parts.port or cls.http_port,
@@ -146,8 +154,12 @@ class QuestDBSettings:
     @property
     def conninfo(self) -> str:
         return psycopg.conninfo.make_conninfo(
-            host=self.host, port=self.pg_port, user=self.user, password=self.password,
-            dbname=self.database, connect_timeout=5,
+            host=self.host,
+            port=self.pg_port,
+            user=self.user,
+            password=self.password,
+            dbname=self.database,
+            connect_timeout=5,
         )
 
     @property
@@ -226,8 +238,12 @@ class QuestDBStore(Store):
         self.settings = QuestDBSettings.from_url(url)
         self._pool = _Pool(self.settings.conninfo, self.settings.pool_size)
         # two senders, so a session's fills never queue behind a large market-data batch
-        self._market_writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
-        self._record_writer = ingest.IlpWriter(self.settings.ilp_conf, self.settings.write_retry_seconds)
+        self._market_writer = ingest.IlpWriter(
+            self.settings.ilp_conf, self.settings.write_retry_seconds
+        )
+        self._record_writer = ingest.IlpWriter(
+            self.settings.ilp_conf, self.settings.write_retry_seconds
+        )
         # Write locks of this process: one per session (compare-and-set and event numbering),
         # one for creates (idempotency keys), and one per control table around each statement
         # (a non-WAL table has one writer); never one lock across sessions.
@@ -432,7 +448,12 @@ class QuestDBStore(Store):
                 value
                 for e in numbered
                 for value in (
-                    e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data), snap,
+                    e.session_id,
+                    e.seq,
+                    e.ts,
+                    e.kind,
+                    json.dumps(e.data),
+                    snap,
                     self._next_written_at(),
                 )
             ]
@@ -467,7 +488,9 @@ class QuestDBStore(Store):
                 last_seq=current.last_seq + (1 if event is not None else 0),
             )
             if event is not None:
-                await self._insert_events(conn, session.session_id, stored.last_seq, [event], stored)
+                await self._insert_events(
+                    conn, session.session_id, stored.last_seq, [event], stored
+                )
             await self._insert_version(conn, stored)
             return stored
 
@@ -477,10 +500,14 @@ class QuestDBStore(Store):
         session carries the newest checkpoint, so the table's TTL only drops superseded rows."""
         text = json.dumps(checkpoint)
         async with self._control_conn() as conn:
-            await self._insert(conn, "checkpoints", lambda: (
-                "INSERT INTO checkpoints VALUES (%s, %s, %s::timestamp)",
-                [session_id, text, self._next_written_at()],
-            ))
+            await self._insert(
+                conn,
+                "checkpoints",
+                lambda: (
+                    "INSERT INTO checkpoints VALUES (%s, %s, %s::timestamp)",
+                    [session_id, text, self._next_written_at()],
+                ),
+            )
 
     async def get_session(self, session_id: str) -> Session | None:
         return await self._one_session("session_id", session_id)
@@ -494,7 +521,9 @@ class QuestDBStore(Store):
     async def list_sessions(self, query: SessionFilter) -> SessionPage:
         # symbols is a JSON list; a quoted canonical symbol cannot match inside another one
         where, params = session_filter_sql(
-            query, "%s", "strpos(symbols, %s) > 0",
+            query,
+            "%s",
+            "strpos(symbols, %s) > 0",
             json.dumps(query.symbol) if query.symbol is not None else None,
         )
         total = (await self._query(f"SELECT count() FROM ({_LATEST}) {where}", params))[0][0]
@@ -517,7 +546,9 @@ class QuestDBStore(Store):
         return [_session_from_row(r) for r in rows]
 
     # events --------------------------------------------------------------------------------
-    async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
+    async def append_events(
+        self, session_id: str, events: Sequence[NewEvent]
+    ) -> list[SessionEvent]:
         if not events:
             return []
         async with self._control_conn(self._session_lock(session_id)) as conn:
@@ -536,7 +567,10 @@ class QuestDBStore(Store):
             "WHERE session_id = %s AND seq > %s ORDER BY seq LIMIT %s",
             (session_id, after_seq, limit),
         )
-        return [SessionEvent(session_id, seq, ts, kind, json.loads(data)) for seq, ts, kind, data in rows]
+        return [
+            SessionEvent(session_id, seq, ts, kind, json.loads(data))
+            for seq, ts, kind, data in rows
+        ]
 
     # the trading record --------------------------------------------------------------------
     async def record_orders(self, rows: Sequence[OrderRecord]) -> None:
@@ -597,7 +631,11 @@ class QuestDBStore(Store):
         rows = await self._market(
             "trades",
             "SELECT cast(ts AS LONG), symbol, price, qty, side, trade_id FROM trades",
-            source, symbols, start, end, "ORDER BY ts, symbol, trade_id",
+            source,
+            symbols,
+            start,
+            end,
+            "ORDER BY ts, symbol, trade_id",
         )
         return [Trade(*r) for r in rows]
 
@@ -608,7 +646,12 @@ class QuestDBStore(Store):
         rows = await self._market(
             "candles",
             "SELECT cast(ts AS LONG), symbol, interval, open, high, low, close, volume FROM candles",
-            source, symbols, start, end, extra + "ORDER BY ts, symbol", args,
+            source,
+            symbols,
+            start,
+            end,
+            extra + "ORDER BY ts, symbol",
+            args,
         )
         return [Candle(*r) for r in rows]
 
@@ -616,14 +659,26 @@ class QuestDBStore(Store):
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[BookSnapshot]:
         rows = await self._market(
-            "books", "SELECT cast(ts AS LONG), symbol, bids, asks FROM books",
-            source, symbols, start, end, "ORDER BY ts, symbol",
+            "books",
+            "SELECT cast(ts AS LONG), symbol, bids, asks FROM books",
+            source,
+            symbols,
+            start,
+            end,
+            "ORDER BY ts, symbol",
         )
         return [BookSnapshot(ts, sym, _levels(bids), _levels(asks)) for ts, sym, bids, asks in rows]
 
     async def _market(
-        self, table: str, select: str, source: str, symbols: Sequence[str], start: int, end: int,
-        tail: str, extra_args: tuple = (),
+        self,
+        table: str,
+        select: str,
+        source: str,
+        symbols: Sequence[str],
+        start: int,
+        end: int,
+        tail: str,
+        extra_args: tuple = (),
     ) -> list[tuple]:
         if not symbols:
             raise ValueError("at least one symbol is needed")
@@ -691,7 +746,9 @@ class QuestDBStore(Store):
         )
         return [SavedStrategy(*r)._replace(params=json.loads(r[2])) for r in rows]
 
-    async def _upsert(self, table: str, fields: Sequence[str], values: tuple, keep: Sequence[str]) -> None:
+    async def _upsert(
+        self, table: str, fields: Sequence[str], values: tuple, keep: Sequence[str]
+    ) -> None:
         """Replace the row named ``values[0]`` (keeping the ``keep`` columns), or insert it."""
         named = dict(zip(fields, values, strict=True))
         changed = [f for f in fields[1:] if f not in keep]

@@ -102,10 +102,17 @@ class IlpWriter:
             for row in chunk:
                 put(buffer, row)
         except QuestDBError as exc:  # a value ILP cannot carry: no retry can help
-            log.error("store.write.failed", session_id=session_id, table=table, rows=len(chunk),
-                      attempts=0, error=str(exc))
+            log.error(
+                "store.write.failed",
+                session_id=session_id,
+                table=table,
+                rows=len(chunk),
+                attempts=0,
+                error=str(exc),
+            )
             raise StoreWriteFailed(
-                f"rows for {table} cannot be written: {exc}", session_id=session_id,
+                f"rows for {table} cannot be written: {exc}",
+                session_id=session_id,
                 details={"table": table, "rows": len(chunk)},
             ) from exc
         return buffer
@@ -120,22 +127,39 @@ class IlpWriter:
             try:
                 self._connected().flush(buffer, clear=False)
                 if attempt > 1:
-                    log.info("store.write.recovered", session_id=session_id, table=table,
-                             rows=count, attempts=attempt)
+                    log.info(
+                        "store.write.recovered",
+                        session_id=session_id,
+                        table=table,
+                        rows=count,
+                        attempts=attempt,
+                    )
                 return
             except QuestDBError as exc:
                 self._drop_sender()
                 remaining = deadline - time.monotonic()
                 if is_permanent(exc) or remaining <= 0:
-                    log.error("store.write.failed", session_id=session_id, table=table,
-                              rows=count, attempts=attempt, error=str(exc))
+                    log.error(
+                        "store.write.failed",
+                        session_id=session_id,
+                        table=table,
+                        rows=count,
+                        attempts=attempt,
+                        error=str(exc),
+                    )
                     raise StoreWriteFailed(
                         f"writing {count} rows to {table} failed after {attempt} attempts: {exc}",
                         session_id=session_id,
                         details={"table": table, "rows": count, "attempts": attempt},
                     ) from exc
-                log.warning("store.write.retry", session_id=session_id, table=table,
-                            rows=count, attempt=attempt, error=str(exc))
+                log.warning(
+                    "store.write.retry",
+                    session_id=session_id,
+                    table=table,
+                    rows=count,
+                    attempt=attempt,
+                    error=str(exc),
+                )
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 2, 2.0)
 
@@ -171,7 +195,11 @@ def trade_row(source: str) -> RowWriter:
     def put(buffer: Buffer, t: Trade) -> None:
         symbols = tags.get((t.symbol, t.side))
         if symbols is None:
-            symbols = tags[(t.symbol, t.side)] = {"source": source, "symbol": t.symbol, "side": t.side}
+            symbols = tags[(t.symbol, t.side)] = {
+                "source": source,
+                "symbol": t.symbol,
+                "side": t.side,
+            }
         buffer.row(
             "trades",
             symbols=symbols,

@@ -273,7 +273,9 @@ class SQLiteStore(Store):
         return await self._run(select)
 
     # events ----------------------------------------------------------------------------------
-    async def append_events(self, session_id: str, events: Sequence[NewEvent]) -> list[SessionEvent]:
+    async def append_events(
+        self, session_id: str, events: Sequence[NewEvent]
+    ) -> list[SessionEvent]:
         if not events:
             return []
         return await self._write(lambda c: _append_events(c, session_id, events))
@@ -329,9 +331,7 @@ class SQLiteStore(Store):
         )
 
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
-        return await self._select_records(
-            OrderRecord, "orders", session_id, "created_ts, order_id"
-        )
+        return await self._select_records(OrderRecord, "orders", session_id, "created_ts, order_id")
 
     async def list_fills(self, session_id: str) -> list[FillRecord]:
         return await self._select_records(FillRecord, "fills", session_id, "ts, fill_id")
@@ -381,10 +381,7 @@ class SQLiteStore(Store):
     async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None:
         await self._executemany(
             "INSERT OR REPLACE INTO books (source, symbol, ts, bids, asks) VALUES (?, ?, ?, ?, ?)",
-            [
-                (source, b.symbol, b.ts, json.dumps(b.bids), json.dumps(b.asks))
-                for b in rows
-            ],
+            [(source, b.symbol, b.ts, json.dumps(b.bids), json.dumps(b.asks)) for b in rows],
         )
 
     async def read_trades(
@@ -509,8 +506,7 @@ class SQLiteStore(Store):
 
         def select(conn: sqlite3.Connection) -> list[SavedStrategy]:
             return [
-                SavedStrategy(*r)._replace(params=json.loads(r[2]))
-                for r in conn.execute(sql, args)
+                SavedStrategy(*r)._replace(params=json.loads(r[2])) for r in conn.execute(sql, args)
             ]
 
         return await self._run(select)
@@ -527,7 +523,9 @@ def _levels(text: str) -> tuple[tuple[float, float], ...]:
 
 
 def _select_session(conn: sqlite3.Connection, where: str, value: str) -> Session | None:
-    row = conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE {where}", (value,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE {where}", (value,)
+    ).fetchone()
     return None if row is None else _session_from(row)
 
 

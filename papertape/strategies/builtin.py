@@ -70,8 +70,10 @@ class SmaCross(Strategy):
 
 class RsiReversion(Strategy):
     name = "rsi_reversion"
-    description = ("Buys when RSI falls below the oversold level and sells when it rises above "
-                   "the overbought level (mean reversion).")
+    description = (
+        "Buys when RSI falls below the oversold level and sells when it rises above "
+        "the overbought level (mean reversion)."
+    )
 
     class Params(StrategyParams):
         period: int = Field(14, ge=2, le=1_000)
@@ -110,8 +112,9 @@ class Breakout(Strategy):
     )
 
     class Params(StrategyParams):
-        lookback: int = Field(20, ge=2, le=1_000, description="bars for the volume average and "
-                                                               "the high to break")
+        lookback: int = Field(
+            20, ge=2, le=1_000, description="bars for the volume average and the high to break"
+        )
         surge: float = Field(3.0, gt=1, le=1_000, description="volume multiple that counts")
         exit_ema: int = Field(10, ge=2, le=1_000)
         stop_loss_pct: float = Field(3.0, gt=0, lt=100)
@@ -133,8 +136,12 @@ class Breakout(Strategy):
             if ema is not None and bar.close < ema:
                 self.close(reason="breakout_exit")
             return
-        if surge is not None and highest is not None and surge >= self.params.surge \
-                and bar.close > highest:
+        if (
+            surge is not None
+            and highest is not None
+            and surge >= self.params.surge
+            and bar.close > highest
+        ):
             self.buy(fraction=self.params.fraction)
 
     def on_fill(self, fill, order) -> None:

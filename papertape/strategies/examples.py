@@ -7,13 +7,19 @@ from __future__ import annotations
 RULE_EXAMPLES: dict[str, dict] = {
     "ema_trend": {
         "description": "EMA 12/26 trend following with an RSI filter, 2 % stop-loss, 5 % "
-                       "take-profit.",
+        "take-profit.",
         "definition": {
-            "indicators": {"fast": {"type": "ema", "period": 12},
-                           "slow": {"type": "ema", "period": 26},
-                           "rsi": {"type": "rsi", "period": 14}},
-            "entry": {"all": [{"left": "fast", "op": "crosses_above", "right": "slow"},
-                              {"not": {"left": "rsi", "op": ">", "right": 70}}]},
+            "indicators": {
+                "fast": {"type": "ema", "period": 12},
+                "slow": {"type": "ema", "period": 26},
+                "rsi": {"type": "rsi", "period": 14},
+            },
+            "entry": {
+                "all": [
+                    {"left": "fast", "op": "crosses_above", "right": "slow"},
+                    {"not": {"left": "rsi", "op": ">", "right": 70}},
+                ]
+            },
             "exit": {"left": "fast", "op": "crosses_below", "right": "slow"},
             "direction": "long",
             "sizing": {"mode": "all_in"},
@@ -23,7 +29,7 @@ RULE_EXAMPLES: dict[str, dict] = {
     },
     "bollinger_bounce": {
         "description": "Buys a close below the lower Bollinger band, exits at the middle band or "
-                       "on a 1.5 % trailing stop; waits 5 bars after each exit.",
+        "on a 1.5 % trailing stop; waits 5 bars after each exit.",
         "definition": {
             "indicators": {"bb": {"type": "bollinger", "period": 20, "k": 2}},
             "entry": {"left": "close", "op": "<", "right": "bb.lower"},
@@ -35,14 +41,24 @@ RULE_EXAMPLES: dict[str, dict] = {
     },
     "macd_volume_momentum": {
         "description": "MACD above its signal line on a volume surge (2x), or RSI momentum "
-                       "above 60; exits when MACD falls below its signal.",
+        "above 60; exits when MACD falls below its signal.",
         "definition": {
-            "indicators": {"macd": {"type": "macd", "fast": 12, "slow": 26, "signal": 9},
-                           "surge": {"type": "volume_surge", "period": 20},
-                           "rsi": {"type": "rsi", "period": 14}},
-            "entry": {"any": [{"all": [{"left": "macd", "op": ">", "right": "macd.signal"},
-                                       {"left": "surge", "op": ">=", "right": 2}]},
-                              {"left": "rsi", "op": "crosses_above", "right": 60}]},
+            "indicators": {
+                "macd": {"type": "macd", "fast": 12, "slow": 26, "signal": 9},
+                "surge": {"type": "volume_surge", "period": 20},
+                "rsi": {"type": "rsi", "period": 14},
+            },
+            "entry": {
+                "any": [
+                    {
+                        "all": [
+                            {"left": "macd", "op": ">", "right": "macd.signal"},
+                            {"left": "surge", "op": ">=", "right": 2},
+                        ]
+                    },
+                    {"left": "rsi", "op": "crosses_above", "right": 60},
+                ]
+            },
             "exit": {"left": "macd", "op": "crosses_below", "right": "macd.signal"},
             "stop_loss_pct": 3,
         },

@@ -12,8 +12,9 @@ from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module")
-def server(module_store_url: str,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     yield from module_server(module_store_url, tmp_path_factory)
 
 
@@ -26,8 +27,9 @@ def http(server: ServerProcess) -> Iterator[httpx.Client]:
 def upload(http: httpx.Client, file_name: str, name: str, **form: str) -> httpx.Response:
     path = shared_file(file_name)
     with path.open("rb") as handle:
-        return http.post("/datasets", data={"name": name, **form},
-                         files={"file": (path.name, handle)})
+        return http.post(
+            "/datasets", data={"name": name, **form}, files={"file": (path.name, handle)}
+        )
 
 
 def test_upload_candles_then_list_and_chart(http: httpx.Client) -> None:
@@ -44,15 +46,22 @@ def test_upload_candles_then_list_and_chart(http: httpx.Client) -> None:
     bars = chart.json()["data"]["items"]
     assert len(bars) == 5_000  # the last 5,000 bars
     assert [b["time"] for b in bars] == sorted(b["time"] for b in bars)
-    assert all(b["low"] <= min(b["open"], b["close"]) <= max(b["open"], b["close"]) <= b["high"]
-               for b in bars)
+    assert all(
+        b["low"] <= min(b["open"], b["close"]) <= max(b["open"], b["close"]) <= b["high"]
+        for b in bars
+    )
 
 
 def test_trades_chart_is_built_from_the_prints(http: httpx.Client) -> None:
-    assert upload(http, "binance_btcusdt_trades_2021-01-08.parquet", "btc_ticks",
-                  symbol="BTC_USDT").status_code == 201
-    bars = http.get("/data/btc_ticks/candles",
-                    params={"symbol": "BTC_USDT", "interval": 10}).json()["data"]["items"]
+    assert (
+        upload(
+            http, "binance_btcusdt_trades_2021-01-08.parquet", "btc_ticks", symbol="BTC_USDT"
+        ).status_code
+        == 201
+    )
+    bars = http.get(
+        "/data/btc_ticks/candles", params={"symbol": "BTC_USDT", "interval": 10}
+    ).json()["data"]["items"]
     assert 4 <= len(bars) <= 5  # ~40 s of trades in 10 s bars
     assert all(b["volume"] > 0 for b in bars)
 
@@ -66,8 +75,11 @@ def test_duplicate_names_bad_names_and_bad_files_are_refused(http: httpx.Client)
     assert again.status_code == 409 and again.json()["error_code"] == "dataset_exists"
     bad_name = upload(http, "binance_xrpeth_trades.json.gz", "../etc/passwd", symbol="XRP_ETH")
     assert bad_name.status_code == 422 and bad_name.json()["details"][0]["field"] == "name"
-    garbage = http.post("/datasets", data={"name": "garbage"},
-                        files={"file": ("x.csv", b"\x00\x01 not market data")})
+    garbage = http.post(
+        "/datasets",
+        data={"name": "garbage"},
+        files={"file": ("x.csv", b"\x00\x01 not market data")},
+    )
     assert garbage.status_code == 422
     assert garbage.json()["error_code"] == "invalid_data_file"
     assert "garbage" not in [d["name"] for d in http.get("/datasets").json()["data"]["datasets"]]

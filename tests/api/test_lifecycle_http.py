@@ -36,9 +36,22 @@ def replay(speed: float, dataset: str = "btc_trades", **extra) -> dict:
 
 def import_dataset(store_url: str, name: str, file: Path, symbol: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "papertape", "data", "import", str(file), "--name", name,
-         "--symbol", symbol, "--store", store_url],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "papertape",
+            "data",
+            "import",
+            str(file),
+            "--name",
+            name,
+            "--symbol",
+            symbol,
+            "--store",
+            store_url,
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, f"data import failed:\n{done.stdout}\n{done.stderr}"
 
@@ -133,15 +146,21 @@ def test_20_sessions_times_8_concurrent_stops(server: ServerProcess, http: httpx
 
     async def stop_all() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            calls = [client.post("/sessions/stop", json={"session_id": sid})
-                     for sid in ids for _ in range(8)]
+            calls = [
+                client.post("/sessions/stop", json={"session_id": sid})
+                for sid in ids
+                for _ in range(8)
+            ]
             return await asyncio.gather(*calls)
 
     responses = asyncio.run(stop_all())
     assert [r.status_code for r in responses] == [200] * 160
     for session_id in ids:
-        vias = [r.json()["data"]["stopped_via"] for r in responses
-                if r.json()["data"]["session_id"] == session_id]
+        vias = [
+            r.json()["data"]["stopped_via"]
+            for r in responses
+            if r.json()["data"]["session_id"] == session_id
+        ]
         assert sorted(vias) == ["already_stopped"] * 7 + ["controller"]
         detail = http.get(f"/sessions/{session_id}").json()["data"]
         assert detail["state"] == "stopped", detail
@@ -161,8 +180,10 @@ def test_stop_racing_a_session_that_completes_by_itself(http: httpx.Client) -> N
         assert detail["state"] == final
         states = [e["data"]["to"] for e in _events(http, session_id) if e["kind"] == "state"]
         assert states[:2] == ["starting", "running"]
-        assert states[-1] == final and len([s for s in states if s in
-                                            ("stopped", "completed", "failed")]) == 1
+        assert (
+            states[-1] == final
+            and len([s for s in states if s in ("stopped", "completed", "failed")]) == 1
+        )
         outcomes.add(final)
     assert "completed" in outcomes  # the race was really run on both sides
     assert "stopped" in outcomes
@@ -211,15 +232,17 @@ def test_list_filters_and_pages_newest_first(http: httpx.Client) -> None:
     ids = [start(http, replay(speed=1, label="page-test"))["session_id"] for _ in range(3)]
     for session_id in ids:
         http.post(f"/sessions/{session_id}/stop")
-    page = http.get("/sessions", params={"state": "stopped", "mode": "paper", "symbol": "btc/usdt",
-                                         "limit": 2}).json()["data"]
+    page = http.get(
+        "/sessions", params={"state": "stopped", "mode": "paper", "symbol": "btc/usdt", "limit": 2}
+    ).json()["data"]
     assert page["total"] >= 3 and len(page["sessions"]) == 2
     created = [s["created_at"] for s in page["sessions"]]
     assert created == sorted(created, reverse=True)
     assert all(s["state"] == "stopped" for s in page["sessions"])
     second = http.get("/sessions", params={"state": "stopped", "limit": 2, "offset": 2}).json()
     assert not {s["session_id"] for s in second["data"]["sessions"]} & {
-        s["session_id"] for s in page["sessions"]}
+        s["session_id"] for s in page["sessions"]
+    }
     none = http.get("/sessions", params={"symbol": "NOPE_USDT"}).json()["data"]
     assert none == {"sessions": [], "total": 0, "limit": 50, "offset": 0}
 
@@ -233,28 +256,56 @@ def test_list_filters_and_pages_newest_first(http: httpx.Client) -> None:
         ({"mode": "paper", "symbols": []}, "validation_error", "symbols"),
         ({"mode": "paper", "symbols": ["BTC_USDT"], "cash": "lots"}, "validation_error", "cash"),
         ({"mode": "paper", "symbols": ["BTC_USDT"], "surprise": 1}, "validation_error", "surprise"),
-        ({"mode": "paper", "symbols": ["BTC_USDT"],
-          "market": {"source": "replay", "dataset": "no_such_data"}}, "unknown_dataset",
-         "market.dataset"),
-        ({"mode": "paper", "symbols": ["ETH_USDT"],
-          "market": {"source": "replay", "dataset": "btc_trades"}}, "unknown_symbol", "symbols"),
-        ({"mode": "paper", "symbols": ["BTC_USDT"], "strategies": ["no_such_strategy"]},
-         "unknown_strategy", "strategies.0.name"),
+        (
+            {
+                "mode": "paper",
+                "symbols": ["BTC_USDT"],
+                "market": {"source": "replay", "dataset": "no_such_data"},
+            },
+            "unknown_dataset",
+            "market.dataset",
+        ),
+        (
+            {
+                "mode": "paper",
+                "symbols": ["ETH_USDT"],
+                "market": {"source": "replay", "dataset": "btc_trades"},
+            },
+            "unknown_symbol",
+            "symbols",
+        ),
+        (
+            {"mode": "paper", "symbols": ["BTC_USDT"], "strategies": ["no_such_strategy"]},
+            "unknown_strategy",
+            "strategies.0.name",
+        ),
         ({"mode": "live", "symbols": ["BTC_USDT"]}, "live_trading_disabled", "mode"),
-        ({"mode": "live", "symbols": ["BTC_USDT"],
-          "market": {"source": "replay", "dataset": "btc_trades"}}, "validation_error",
-         "market.source"),
+        (
+            {
+                "mode": "live",
+                "symbols": ["BTC_USDT"],
+                "market": {"source": "replay", "dataset": "btc_trades"},
+            },
+            "validation_error",
+            "market.source",
+        ),
         ({"mode": "backtest", "symbols": ["BTC_USDT"]}, "validation_error", "market.source"),
-        ({"mode": "paper", "symbols": ["BTC_USDT"], "market": {"source": "replay"}},
-         "validation_error", "market.dataset"),
-        ({"mode": "collect", "symbols": ["BTC_USDT"], "strategies": ["sma_cross"]},
-         "validation_error", "strategies"),
-        ({"mode": "paper", "symbols": ["BTC_USDT"], "leverage": 3}, "validation_error",
-         "leverage"),
+        (
+            {"mode": "paper", "symbols": ["BTC_USDT"], "market": {"source": "replay"}},
+            "validation_error",
+            "market.dataset",
+        ),
+        (
+            {"mode": "collect", "symbols": ["BTC_USDT"], "strategies": ["sma_cross"]},
+            "validation_error",
+            "strategies",
+        ),
+        ({"mode": "paper", "symbols": ["BTC_USDT"], "leverage": 3}, "validation_error", "leverage"),
     ],
 )
-def test_bad_start_requests_get_specific_422s(http: httpx.Client, body: dict, code: str,
-                                              field: str) -> None:
+def test_bad_start_requests_get_specific_422s(
+    http: httpx.Client, body: dict, code: str, field: str
+) -> None:
     before = http.get("/sessions").json()["data"]["total"]
     response = http.post("/sessions/start", json=body)
     assert response.status_code in (403, 422), response.text
@@ -275,8 +326,9 @@ def test_bad_start_requests_get_specific_422s(http: httpx.Client, body: dict, co
         (json.dumps({"session_id": "x" * 2_000_000}).encode(), 413, "payload_too_large"),
     ],
 )
-def test_malformed_bodies_get_4xx_envelopes(http: httpx.Client, content: bytes, status: int,
-                                            code: str) -> None:
+def test_malformed_bodies_get_4xx_envelopes(
+    http: httpx.Client, content: bytes, status: int, code: str
+) -> None:
     for path in ("/sessions/start", "/sessions/stop"):
         response = http.post(path, content=content, headers={"content-type": "application/json"})
         assert response.status_code == status, response.text
@@ -303,8 +355,16 @@ def test_websocket_catches_up_then_streams_without_gaps_or_duplicates(
 ) -> None:
     session_id = start(http, replay(speed=1))["session_id"]
     with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=10) as ws:
-        ws.send(json.dumps({"action": "subscribe", "topic": "session", "session_id": session_id,
-                            "after_seq": 0}))
+        ws.send(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "topic": "session",
+                    "session_id": session_id,
+                    "after_seq": 0,
+                }
+            )
+        )
         seqs, saw_tick, stop_sent = [], False, False
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -331,8 +391,11 @@ def test_websocket_rejects_nonsense_without_closing(server: ServerProcess) -> No
     with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=10) as ws:
         ws.send("not json")
         assert json.loads(ws.recv(timeout=5))["error_code"] == "validation_error"
-        ws.send(json.dumps({"action": "subscribe", "topic": "session",
-                            "session_id": "fake_session_12345"}))
+        ws.send(
+            json.dumps(
+                {"action": "subscribe", "topic": "session", "session_id": "fake_session_12345"}
+            )
+        )
         assert json.loads(ws.recv(timeout=5))["error_code"] == "session_not_found"
         ws.send(json.dumps({"action": "ping"}))
         assert json.loads(ws.recv(timeout=5))["type"] == "pong"

@@ -63,8 +63,9 @@ schema = schemathesis.openapi.from_dict(APP_SCHEMA)
 def test_every_operation_keeps_the_contract(case, server: ServerProcess) -> None:
     # positive_data_acceptance is left out: a request can be valid by the schema and still be
     # refused for what no schema can say (a dataset or session that does not exist: 404/422)
-    case.call_and_validate(base_url=server.url, excluded_checks=[positive_data_acceptance],
-                           timeout=30)
+    case.call_and_validate(
+        base_url=server.url, excluded_checks=[positive_data_acceptance], timeout=30
+    )
 
 
 def test_the_served_document_is_the_tested_one(server: ServerProcess) -> None:
@@ -75,10 +76,16 @@ def test_the_served_document_is_the_tested_one(server: ServerProcess) -> None:
 def test_the_schema_lists_the_lifecycle(server: ServerProcess) -> None:
     document = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
     paths = document["paths"]
-    for path, method in [("/sessions/start", "post"), ("/sessions/stop", "post"),
-                         ("/sessions/{session_id}/stop", "post"), ("/sessions", "get"),
-                         ("/sessions/{session_id}", "get"), ("/sessions/{session_id}/events", "get"),
-                         ("/health", "get"), ("/datasets", "get")]:
+    for path, method in [
+        ("/sessions/start", "post"),
+        ("/sessions/stop", "post"),
+        ("/sessions/{session_id}/stop", "post"),
+        ("/sessions", "get"),
+        ("/sessions/{session_id}", "get"),
+        ("/sessions/{session_id}/events", "get"),
+        ("/health", "get"),
+        ("/datasets", "get"),
+    ]:
         assert method in paths.get(path, {}), f"{method.upper()} {path} is not in /openapi.json"
     stop = paths["/sessions/stop"]["post"]["responses"]
     for status in ("200", "404", "422", "504"):
@@ -90,8 +97,11 @@ def test_a_body_that_cannot_be_parsed_is_a_422(server: ServerProcess) -> None:
     for path, headers, content in [
         ("/sessions/start", {"Content-Type": "application/json"}, b"\xff\x19]d\xfe"),
         ("/sessions/stop", {"Content-Type": "application/json"}, b"\xff\xfe"),
-        ("/datasets", {"Content-Type": "multipart/form-data; boundary=b0"},
-         b"--b0\r\nTrue--b0--\r\n"),
+        (
+            "/datasets",
+            {"Content-Type": "multipart/form-data; boundary=b0"},
+            b"--b0\r\nTrue--b0--\r\n",
+        ),
     ]:
         response = httpx.post(f"{server.url}{path}", headers=headers, content=content, timeout=10)
         assert response.status_code == 422, (path, response.text)
@@ -101,9 +111,14 @@ def test_a_body_that_cannot_be_parsed_is_a_422(server: ServerProcess) -> None:
 
 
 def test_405_lists_every_method_of_the_path(server: ServerProcess) -> None:
-    for path, methods in [("/datasets", "GET, POST"), ("/strategies", "GET, POST"),
-                          ("/sessions/x/orders", "GET, POST"), ("/sessions/x", "GET"),
-                          ("/sessions/start", "POST"), ("/sessions/stop_all", "POST")]:
+    for path, methods in [
+        ("/datasets", "GET, POST"),
+        ("/strategies", "GET, POST"),
+        ("/sessions/x/orders", "GET, POST"),
+        ("/sessions/x", "GET"),
+        ("/sessions/start", "POST"),
+        ("/sessions/stop_all", "POST"),
+    ]:
         response = httpx.request("PATCH", f"{server.url}{path}", timeout=10)
         assert response.status_code == 405
         assert response.headers["allow"] == methods, path

@@ -27,8 +27,11 @@ def test_kill9_then_restart_resumes_or_fails_every_session(
     with first.client() as client:
         paper_replay = _start(client, replay(speed=1))
         paper_live = _start(client, PAPER_LIVE)
-        backtest = _start(client, {**replay(speed=0), "mode": "backtest"} | {
-            "market": {"source": "replay", "dataset": "btc_trades"}})
+        backtest = _start(
+            client,
+            {**replay(speed=0), "mode": "backtest"}
+            | {"market": {"source": "replay", "dataset": "btc_trades"}},
+        )
         time.sleep(2.5)  # let the replay checkpoint its progress
         before = client.get(f"/sessions/{paper_replay}").json()["data"]
         assert before["counters"]["events_seen"] > 0
@@ -36,9 +39,11 @@ def test_kill9_then_restart_resumes_or_fails_every_session(
 
     second = start_server(any_store_url)
     with second.client() as client:
-        details = {sid: client.get(f"/sessions/{sid}").json()["data"]
-                   for sid in (paper_replay, paper_live, backtest)}
-        for sid, detail in details.items():
+        details = {
+            sid: client.get(f"/sessions/{sid}").json()["data"]
+            for sid in (paper_replay, paper_live, backtest)
+        }
+        for detail in details.values():
             assert detail["state"] in ("running", "failed", "completed"), detail
             if detail["state"] == "running":
                 assert detail["running_here"] is True  # really running, not a stale row
@@ -46,8 +51,11 @@ def test_kill9_then_restart_resumes_or_fails_every_session(
                 assert detail["error_code"] == "interrupted"
         assert details[paper_replay]["state"] == "running"
         assert details[paper_live]["state"] == "running"
-        resumed = [e for e in client.get(f"/sessions/{paper_replay}/events").json()["data"]
-                   ["events"] if e["kind"] == "resumed"]
+        resumed = [
+            e
+            for e in client.get(f"/sessions/{paper_replay}/events").json()["data"]["events"]
+            if e["kind"] == "resumed"
+        ]
         assert resumed and resumed[0]["data"]["from_checkpoint"] is not None
         for sid in details:
             response = client.post("/sessions/stop", json={"session_id": sid})

@@ -98,7 +98,10 @@ class Backend:
 def _papertape(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "papertape", *args],
-        capture_output=True, text=True, timeout=180, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
     )
 
 
@@ -107,9 +110,20 @@ def backend(chromium_path: Path) -> Iterator[Backend]:
     workdir = Path(tempfile.mkdtemp(prefix="papertape-browser-"))
     store = f"sqlite:///{workdir / 'papertape.db'}"
     for name, (file, symbol) in DATASETS.items():
-        result = _papertape("data", "import", str(shared_file(file)), "--name", name,
-                            "--symbol", symbol, "--store", store)
-        assert result.returncode == 0, f"papertape data import failed:\n{result.stdout}\n{result.stderr}"
+        result = _papertape(
+            "data",
+            "import",
+            str(shared_file(file)),
+            "--name",
+            name,
+            "--symbol",
+            symbol,
+            "--store",
+            store,
+        )
+        assert result.returncode == 0, (
+            f"papertape data import failed:\n{result.stdout}\n{result.stderr}"
+        )
     process = ServerProcess(store, workdir / "server.log")
     process.start()
     yield Backend(process, workdir, {name: symbol for name, (_, symbol) in DATASETS.items()})
@@ -198,6 +212,8 @@ def new_tab(browser_context, console: ConsoleLog):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.evaluate("window.scrollTo(0, 0)")  # the header is fixed: a scrolled full-page shot misplaces it
+    page.evaluate(
+        "window.scrollTo(0, 0)"
+    )  # the header is fixed: a scrolled full-page shot misplaces it
     page.screenshot(path=str(path), full_page=True)
     return path

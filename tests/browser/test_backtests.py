@@ -44,12 +44,17 @@ def test_run_backtests_see_results_and_compare(page, backend, console):
     with backend.api() as client:
         detail = client.get(f"/sessions/{first}").json()["data"]
         equity = client.get(f"/sessions/{first}/equity").json()["data"]["items"]
-        events = client.get(f"/sessions/{first}/events", params={"limit": 10000}).json()["data"]["events"]
+        events = client.get(f"/sessions/{first}/events", params={"limit": 10000}).json()["data"][
+            "events"
+        ]
     assert detail["state"] == "completed"
     assert len(equity) > 1, "the server recorded no equity curve for the backtest"
     results = [e["data"] for e in events if e["kind"] == "results"]
     assert results, "the backtest's tape holds no results event"
-    shown = lambda key: float(metrics.locator(f"[data-metric={key}]").inner_text().replace(",", ""))
+
+    def shown(key):
+        return float(metrics.locator(f"[data-metric={key}]").inner_text().replace(",", ""))
+
     assert shown("trades") == results[-1]["trades"]
     assert shown("final_equity") == pytest.approx(results[-1]["final_equity"], abs=1e-3)
     assert shown("final_equity") == pytest.approx(equity[-1]["equity"], abs=1e-3)

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.conftest import shared_file
 from tests.browser.ui import choose, expect_live, expect_state, fill_number
+from tests.conftest import shared_file
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,9 @@ def test_data_page_lists_imports_and_charts_datasets(page, backend, console):
         expect(table.get_by_role("row").filter(has_text=name)).to_have_count(1)
 
     form = page.get_by_role("form", name="Import a dataset")
-    form.locator("input[type=file]").set_input_files(str(shared_file("binance-futures_ethusdt_trades_2023-02-02.csv")))
+    form.locator("input[type=file]").set_input_files(
+        str(shared_file("binance-futures_ethusdt_trades_2023-02-02.csv"))
+    )
     form.get_by_label("Name", exact=True).fill("eth-trades")
     form.get_by_label("Symbol", exact=True).fill("ETH_USDT")
     form.get_by_role("button", name="Import").click()
@@ -55,17 +57,22 @@ def test_rule_builder_shows_server_validation_then_saves(page, backend, console)
     expect(strategies.get_by_role("row").filter(has_text="ui_ema_cross")).to_have_count(1)
     expect(builder.get_by_test_id("rule-error")).to_have_count(0)
     screenshot(page, "strategies-page")
-    assert [e for e in console.errors if "invalid_strategy_params" not in e and "422" not in e] == []
+    assert [
+        e for e in console.errors if "invalid_strategy_params" not in e and "422" not in e
+    ] == []
 
 
 def test_manual_buy_in_a_paper_session_fills(page, backend, console):
     session_id = backend.start_session(
-        mode="paper", symbols=["BTC_USDT"],
+        mode="paper",
+        symbols=["BTC_USDT"],
         market={"source": "replay", "dataset": "btc-1m", "speed": 60},
     )
     page.goto(f"/sessions/{session_id}")
     expect_state(page, "running")
-    expect(page.get_by_test_id("live-price-value").first).not_to_have_text("no price yet", timeout=15_000)
+    expect(page.get_by_test_id("live-price-value").first).not_to_have_text(
+        "no price yet", timeout=15_000
+    )
     order = page.get_by_test_id("manual-order")
     fill_number(page, "Quantity", "0.01", scope=order)
     order.get_by_role("button", name="Buy").click()
@@ -73,7 +80,9 @@ def test_manual_buy_in_a_paper_session_fills(page, backend, console):
     fills = page.get_by_test_id("fills")
     expect(fills.get_by_role("row").filter(has_text="buy")).to_have_count(1, timeout=20_000)
     page.get_by_role("tab", name="Positions").click()
-    expect(page.get_by_test_id("positions").get_by_role("row").filter(has_text="BTC_USDT")).to_have_count(1)
+    expect(
+        page.get_by_test_id("positions").get_by_role("row").filter(has_text="BTC_USDT")
+    ).to_have_count(1)
     with backend.api() as client:
         recorded = client.get(f"/sessions/{session_id}/fills").json()["data"]["items"]
     assert len(recorded) == 1 and recorded[0]["side"] == "buy"

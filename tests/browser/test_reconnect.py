@@ -13,14 +13,19 @@ pytestmark = pytest.mark.browser
 
 
 def timeline_seqs(page) -> list[int]:
-    return [int(s) for s in page.get_by_test_id("event-timeline").locator("tr[data-seq]").evaluate_all(
-        "rows => rows.map(r => r.dataset.seq)")]
+    return [
+        int(s)
+        for s in page.get_by_test_id("event-timeline")
+        .locator("tr[data-seq]")
+        .evaluate_all("rows => rows.map(r => r.dataset.seq)")
+    ]
 
 
 @pytest.mark.parametrize("crash", [True, False], ids=["kill-9", "graceful"])
 def test_server_restart_mid_session_reconnects_and_catches_up(page, backend, crash):
     session_id = backend.start_session(
-        mode="paper", symbols=["BTC_USDT"],
+        mode="paper",
+        symbols=["BTC_USDT"],
         market={"source": "replay", "dataset": "btc-1m", "speed": 60},
     )
     page.goto(f"/sessions/{session_id}")
@@ -47,7 +52,9 @@ def test_server_restart_mid_session_reconnects_and_catches_up(page, backend, cra
     # Whatever the restart recorded (resumed, or failed as interrupted) reaches the page.
     server_seqs = [e["seq"] for e in events]
     assert len(server_seqs) > len(before), "the restart recorded no event"
-    expect(page.get_by_test_id("event-timeline").locator(f"tr[data-seq='{server_seqs[-1]}']")).to_have_count(1, timeout=20_000)
+    expect(
+        page.get_by_test_id("event-timeline").locator(f"tr[data-seq='{server_seqs[-1]}']")
+    ).to_have_count(1, timeout=20_000)
     shown = timeline_seqs(page)
     assert len(shown) == len(set(shown)), f"an event is shown twice: {shown}"
     assert sorted(shown) == sorted(s for s in server_seqs if s <= max(shown)), "an event is missing"

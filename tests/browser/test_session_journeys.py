@@ -26,7 +26,9 @@ def open_start_dialog(page):
 def test_start_paper_session_watch_price_and_stop(page, backend, console):
     dialog = open_start_dialog(page)
     choose(page, "Dataset", "btc-trades", scope=dialog)
-    expect(dialog.get_by_text("BTC_USDT", exact=True).first).to_be_visible()  # symbol taken from the dataset
+    expect(
+        dialog.get_by_text("BTC_USDT", exact=True).first
+    ).to_be_visible()  # symbol taken from the dataset
     fill_number(page, "Replay speed", "1", scope=dialog)
     screenshot(page, "start-session-dialog")
     dialog.get_by_role("button", name="Start", exact=True).click()
@@ -64,7 +66,8 @@ def test_start_paper_session_watch_price_and_stop(page, backend, console):
 
 def test_stop_in_a_tab_after_another_tab_stopped_it_is_a_notice(new_tab, backend, console):
     session_id = backend.start_session(
-        mode="paper", symbols=["BTC_USDT"],
+        mode="paper",
+        symbols=["BTC_USDT"],
         market={"source": "replay", "dataset": "btc-1m", "speed": 30},
     )
     first, second = new_tab(), new_tab()
@@ -92,11 +95,16 @@ def test_validation_error_is_shown_on_its_field(page, backend, console):
 
     speed = dialog.get_by_label("Replay speed", exact=True)
     expect(speed).to_have_attribute("aria-invalid", "true")
-    field_error = dialog.locator(".mantine-InputWrapper-error").filter(has_text="greater than or equal")
+    field_error = dialog.locator(".mantine-InputWrapper-error").filter(
+        has_text="greater than or equal"
+    )
     expect(field_error).to_have_count(1)
     expect(dialog.get_by_test_id("form-error")).to_be_visible()
     screenshot(page, "start-session-validation-error")
-    assert page.url.rstrip("/").endswith(backend.url.split("//")[1]) or "/sessions/exec_" not in page.url
+    assert (
+        page.url.rstrip("/").endswith(backend.url.split("//")[1])
+        or "/sessions/exec_" not in page.url
+    )
     # The failure is logged with its details for whoever debugs it.
     assert any("validation_error" in e or "papertape request failed" in e for e in console.errors)
 
@@ -135,22 +143,32 @@ def test_session_list_follows_sessions_started_and_stopped_elsewhere(page, backe
     page.goto("/")
     expect_live(page)
     session_id = backend.start_session(
-        mode="paper", symbols=["BTC_USDT"], label="from-the-api",
+        mode="paper",
+        symbols=["BTC_USDT"],
+        label="from-the-api",
         market={"source": "replay", "dataset": "btc-1m", "speed": 60},
     )
     row = page.get_by_test_id("sessions-table").get_by_role("row").filter(has_text=session_id)
     expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "running")
     expect(row).to_contain_text("from-the-api")
     with backend.api() as client:
-        assert client.post(f"/sessions/{session_id}/stop").json()["data"]["stopped_via"] == "controller"
+        assert (
+            client.post(f"/sessions/{session_id}/stop").json()["data"]["stopped_via"]
+            == "controller"
+        )
     expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopped")
     assert console.errors == []
 
 
 def test_emergency_stop_all_from_the_sessions_page(page, backend, console):
-    ids = [backend.start_session(mode="paper", symbols=["BTC_USDT"],
-                                 market={"source": "replay", "dataset": "btc-1m", "speed": 30})
-           for _ in range(2)]
+    ids = [
+        backend.start_session(
+            mode="paper",
+            symbols=["BTC_USDT"],
+            market={"source": "replay", "dataset": "btc-1m", "speed": 30},
+        )
+        for _ in range(2)
+    ]
     page.goto("/")
     expect_live(page)
     page.get_by_test_id("stop-all-button").click()

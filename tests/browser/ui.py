@@ -26,8 +26,12 @@ def session_id_from_url(page: Page) -> str:
 
 
 def expect_state(page: Page, state: str, timeout: float = 20_000) -> None:
-    expect(page.get_by_test_id("state-badge").first).to_have_attribute("data-state", state, timeout=timeout)
+    expect(page.get_by_test_id("state-badge").first).to_have_attribute(
+        "data-state", state, timeout=timeout
+    )
 
 
 def expect_live(page: Page, timeout: float = 20_000) -> None:
-    expect(page.get_by_test_id("connection-indicator")).to_have_attribute("data-status", "open", timeout=timeout)
+    expect(page.get_by_test_id("connection-indicator")).to_have_attribute(
+        "data-status", "open", timeout=timeout
+    )

@@ -25,15 +25,25 @@ TOKEN = "s3cret-token"
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without papertape settings that would change what is tested."""
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("PAPERTAPE_API_TOKEN", "PAPERTAPE_URL", "PAPERTAPE_STORE")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PAPERTAPE_API_TOKEN", "PAPERTAPE_URL", "PAPERTAPE_STORE")
+    }
     return {**clean, "COLUMNS": "200", **extra}
 
 
-def papertape(*args: str, env: dict[str, str] | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "papertape", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env=clean_env(**(env or {})))
+def papertape(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "papertape", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=clean_env(**(env or {})),
+    )
 
 
 TOKEN_ENV = {"PAPERTAPE_API_TOKEN": TOKEN}
@@ -43,12 +53,18 @@ def run_together(*commands: list[str], env=None) -> list[subprocess.CompletedPro
     """Several CLI runs at once (each is a fresh interpreter: seconds on a busy machine)."""
     envs = env if isinstance(env, list) else [env or {}] * len(commands)
     running = [
-        subprocess.Popen([sys.executable, "-m", "papertape", *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, cwd=ROOT, env=clean_env(**extra))
-        for args, extra in zip(commands, envs)
+        subprocess.Popen(
+            [sys.executable, "-m", "papertape", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=clean_env(**extra),
+        )
+        for args, extra in zip(commands, envs, strict=False)
     ]
     results = []
-    for process, args in zip(running, commands):
+    for process, args in zip(running, commands, strict=False):
         out, err = process.communicate(timeout=120)
         results.append(subprocess.CompletedProcess(args, process.returncode, out, err))
     return results
@@ -60,18 +76,36 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def started(store_url: str, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[tuple[ServerProcess, subprocess.CompletedProcess[str]]]:
+def started(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, subprocess.CompletedProcess[str]]]:
     """``data import`` into the store, and (at the same time, to save a few seconds) a server on
     that store. A loopback server started with PAPERTAPE_API_TOKEN set requires the token too:
     the CLI's sessions commands below send it from their environment."""
     importing = subprocess.Popen(
-        [sys.executable, "-m", "papertape", "data", "import", str(shared_file(TRADES_FILE)),
-         "--name", "btc_day", "--symbol", "BTC_USDT", "--store", store_url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=clean_env(),
+        [
+            sys.executable,
+            "-m",
+            "papertape",
+            "data",
+            "import",
+            str(shared_file(TRADES_FILE)),
+            "--name",
+            "btc_day",
+            "--symbol",
+            "BTC_USDT",
+            "--store",
+            store_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=clean_env(),
     )
-    process = ServerProcess(store_url, tmp_path_factory.mktemp("logs") / "server.log",
-                            extra_env=TOKEN_ENV)
+    process = ServerProcess(
+        store_url, tmp_path_factory.mktemp("logs") / "server.log", extra_env=TOKEN_ENV
+    )
     try:
         process.start()
         out, err = importing.communicate(timeout=120)
@@ -102,16 +136,21 @@ def test_data_import_then_list(store_url: str, imported) -> None:
 
 
 def test_sessions_list_show_stop(server: ServerProcess) -> None:
-    body = {"mode": "paper", "symbols": ["BTC_USDT"], "strategies": [],
-            "market": {"source": "replay", "dataset": "btc_day", "speed": 1}}
+    body = {
+        "mode": "paper",
+        "symbols": ["BTC_USDT"],
+        "strategies": [],
+        "market": {"source": "replay", "dataset": "btc_day", "speed": 1},
+    }
     with server.client(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
         response = http.post("/sessions/start", json=body)
     assert response.status_code == 201, response.text
     session_id = response.json()["data"]["session_id"]
     at = ("--server", server.url)
 
-    listed, shown = run_together(["sessions", "list", *at], ["sessions", "show", session_id, *at],
-                                 env=TOKEN_ENV)
+    listed, shown = run_together(
+        ["sessions", "list", *at], ["sessions", "show", session_id, *at], env=TOKEN_ENV
+    )
     assert listed.returncode == 0, listed.stderr
     [row] = [line for line in listed.stdout.splitlines() if session_id in line]
     assert "running" in row and "paper" in row and "BTC_USDT" in row
@@ -136,8 +175,7 @@ def test_errors_exit_non_zero_with_their_code(server: ServerProcess, tmp_path: P
         ["sessions", "list", "--server", server.url],
         ["sessions", "list", "--server", "http://127.0.0.1:9"],
         # beyond loopback without PAPERTAPE_API_TOKEN: refuses with exit 2, opens nothing
-        ["serve", "--host", "0.0.0.0", "--port", "9", "--store",
-         f"sqlite:///{tmp_path / 'x.db'}"],
+        ["serve", "--host", "0.0.0.0", "--port", "9", "--store", f"sqlite:///{tmp_path / 'x.db'}"],
         env=[TOKEN_ENV, {}, {}, {}],
     )
     assert unknown.returncode == 1, unknown
@@ -161,13 +199,22 @@ def guarded(tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": TOKEN},
-                                     {"Authorization": f"Basic {TOKEN}"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+    ],
+)
 def test_calls_without_the_token_get_401(guarded: TestClient, headers: dict) -> None:
-    for method, path, body in [("GET", "/sessions", None), ("GET", "/datasets", None),
-                               ("POST", "/sessions/stop", {"session_id": "x"}),
-                               ("GET", "/openapi.json", None)]:
+    for method, path, body in [
+        ("GET", "/sessions", None),
+        ("GET", "/datasets", None),
+        ("POST", "/sessions/stop", {"session_id": "x"}),
+        ("GET", "/openapi.json", None),
+    ]:
         response = guarded.request(method, path, headers=headers, json=body)
         assert response.status_code == 401, (path, response.text)
         assert response.json()["error_code"] == "unauthorized"
@@ -187,8 +234,11 @@ def test_health_is_open(guarded: TestClient) -> None:
 
 
 def test_ws_needs_the_token(guarded: TestClient) -> None:
-    for url, headers in [("/ws", {}), ("/ws?token=wrong", {}),
-                         ("/ws", {"Authorization": "Bearer wrong"})]:
+    for url, headers in [
+        ("/ws", {}),
+        ("/ws?token=wrong", {}),
+        ("/ws", {"Authorization": "Bearer wrong"}),
+    ]:
         with pytest.raises(WebSocketDisconnect) as closed:
             with guarded.websocket_connect(url, headers=headers) as socket:
                 socket.receive_text()

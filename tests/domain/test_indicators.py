@@ -30,7 +30,7 @@ VOLUMES = [rng.uniform(1, 50) for _ in PRICES]
 
 
 def ref_sma(xs, n):
-    return [None if i + 1 < n else sum(xs[i + 1 - n:i + 1]) / n for i in range(len(xs))]
+    return [None if i + 1 < n else sum(xs[i + 1 - n : i + 1]) / n for i in range(len(xs))]
 
 
 def ref_ema(xs, n):
@@ -54,7 +54,7 @@ def close(a, b, tol=1e-9):
 @pytest.mark.parametrize("n", [1, 2, 5, 20, 50])
 def test_sma_matches_window_mean(n):
     sma = Sma(n)
-    assert all(close(sma.update(x), r) for x, r in zip(PRICES, ref_sma(PRICES, n)))
+    assert all(close(sma.update(x), r) for x, r in zip(PRICES, ref_sma(PRICES, n), strict=False))
 
 
 def test_sma_does_not_drift_over_long_runs():
@@ -68,14 +68,14 @@ def test_sma_does_not_drift_over_long_runs():
 @pytest.mark.parametrize("n", [3, 12, 26])
 def test_ema_seeded_with_sma(n):
     ema = Ema(n)
-    assert all(close(ema.update(x), r) for x, r in zip(PRICES, ref_ema(PRICES, n)))
+    assert all(close(ema.update(x), r) for x, r in zip(PRICES, ref_ema(PRICES, n), strict=False))
 
 
 def ref_rsi(xs, n):
     """Wilder's RSI recomputed from scratch for every prefix."""
     out = []
     for end in range(len(xs)):
-        changes = [b - a for a, b in zip(xs[:end], xs[1:end + 1])]
+        changes = [b - a for a, b in zip(xs[:end], xs[1 : end + 1], strict=False)]
         if len(changes) < n:
             out.append(None)
             continue
@@ -91,16 +91,38 @@ def ref_rsi(xs, n):
 def test_rsi_matches_reference_and_published_example():
     # StockCharts' RSI worked example (14 periods): 70.53, 66.32, 66.55, 69.41, 66.36, 57.97.
     # Their spreadsheet rounds intermediate values, so the exact computation differs by < 0.1.
-    closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.10, 45.42, 45.84, 46.08, 45.89,
-              46.03, 45.61, 46.28, 46.28, 46.00, 46.03, 46.41, 46.22, 45.64]
+    closes = [
+        44.34,
+        44.09,
+        44.15,
+        43.61,
+        44.33,
+        44.83,
+        45.10,
+        45.42,
+        45.84,
+        46.08,
+        45.89,
+        46.03,
+        45.61,
+        46.28,
+        46.28,
+        46.00,
+        46.03,
+        46.41,
+        46.22,
+        45.64,
+    ]
     rsi = Rsi(14)
     values = [rsi.update(c) for c in closes]
     assert values[:14] == [None] * 14
     published = [70.53, 66.32, 66.55, 69.41, 66.36, 57.97]
-    assert all(abs(v - p) < 0.1 for v, p in zip(values[14:], published))
-    assert all(close(v, r) for v, r in zip(values, ref_rsi(closes, 14)))
+    assert all(abs(v - p) < 0.1 for v, p in zip(values[14:], published, strict=False))
+    assert all(close(v, r) for v, r in zip(values, ref_rsi(closes, 14), strict=False))
     long_run = Rsi(14)
-    assert all(close(long_run.update(x), r) for x, r in zip(PRICES, ref_rsi(PRICES, 14)))
+    assert all(
+        close(long_run.update(x), r) for x, r in zip(PRICES, ref_rsi(PRICES, 14), strict=False)
+    )
 
 
 def test_rsi_extremes():
@@ -117,12 +139,12 @@ def test_rsi_extremes():
 def test_macd_is_ema_difference_with_signal():
     macd = Macd(12, 26, 9)
     fast, slow = ref_ema(PRICES, 12), ref_ema(PRICES, 26)
-    line = [f - s for f, s in zip(fast, slow) if s is not None]
+    line = [f - s for f, s in zip(fast, slow, strict=False) if s is not None]
     signal = ref_ema(line, 9)
     outputs = [(macd.update(x), macd.signal, macd.histogram) for x in PRICES]
     ready = [o for o in outputs if o[0] is not None]
     assert len(ready) == len(PRICES) - 25 - 8
-    for (value, sig, hist), ref_line, ref_sig in zip(ready, line[8:], signal[8:]):
+    for (value, sig, hist), ref_line, ref_sig in zip(ready, line[8:], signal[8:], strict=False):
         assert close(value, ref_line) and close(sig, ref_sig) and close(hist, ref_line - ref_sig)
 
 
@@ -134,7 +156,7 @@ def test_bollinger_population_std(n):
         if i + 1 < n:
             assert bb.value is None
             continue
-        window = PRICES[i + 1 - n:i + 1]
+        window = PRICES[i + 1 - n : i + 1]
         mean = sum(window) / n
         std = math.sqrt(sum((v - mean) ** 2 for v in window) / n)
         assert close(bb.middle, mean) and close(bb.upper, mean + 2 * std, 1e-8)
@@ -159,15 +181,16 @@ def test_atr_wilder():
 def test_vwap_cumulative_and_rolling():
     vwap = Vwap()
     rolling = Vwap(5)
-    for i, (p, v) in enumerate(zip(PRICES, VOLUMES)):
+    for i, (p, v) in enumerate(zip(PRICES, VOLUMES, strict=False)):
         vwap.update(p, v)
         rolling.update(p, v)
-        pv = sum(a * b for a, b in zip(PRICES[:i + 1], VOLUMES[:i + 1]))
-        assert close(vwap.value, pv / sum(VOLUMES[:i + 1]))
+        pv = sum(a * b for a, b in zip(PRICES[: i + 1], VOLUMES[: i + 1], strict=False))
+        assert close(vwap.value, pv / sum(VOLUMES[: i + 1]))
         if i >= 4:
             w = range(i - 4, i + 1)
-            assert close(rolling.value, sum(PRICES[j] * VOLUMES[j] for j in w)
-                         / sum(VOLUMES[j] for j in w))
+            assert close(
+                rolling.value, sum(PRICES[j] * VOLUMES[j] for j in w) / sum(VOLUMES[j] for j in w)
+            )
 
 
 def test_volume_surge_against_previous_average():

@@ -49,25 +49,29 @@ def _check_identities(portfolio: Portfolio, fills: list[Fill], marks: dict[str, 
     tol = 1e-6 * max(1.0, sum(f.qty * f.price for f in fills))
     # positions are the signed sum of the fills
     for symbol in SYMBOLS:
-        held = math.fsum((1 if f.side == "buy" else -1) * f.qty for f in fills
-                         if f.symbol == symbol)
+        held = math.fsum(
+            (1 if f.side == "buy" else -1) * f.qty for f in fills if f.symbol == symbol
+        )
         assert portfolio.qty(symbol) == pytest.approx(held, abs=1e-9)
     assert portfolio.fees == pytest.approx(fees, abs=tol)
     # equity = initial + realized + unrealized - fees
     assert portfolio.equity() == pytest.approx(
-        initial + portfolio.realized_pnl + portfolio.unrealized_pnl() - portfolio.fees, abs=tol)
+        initial + portfolio.realized_pnl + portfolio.unrealized_pnl() - portfolio.fees, abs=tol
+    )
     # total PnL from cash flows alone, independent of average-cost bookkeeping
     flows = -math.fsum((1 if f.side == "buy" else -1) * f.qty * f.price for f in fills)
     held_value = math.fsum(portfolio.qty(s) * marks[s] for s in SYMBOLS)
     assert portfolio.realized_pnl + portfolio.unrealized_pnl() == pytest.approx(
-        flows + held_value, abs=tol)
+        flows + held_value, abs=tol
+    )
     if portfolio.market_type == SPOT:
         assert portfolio.cash == pytest.approx(initial + flows - fees, abs=tol)
     else:
         assert portfolio.cash == pytest.approx(initial + portfolio.realized_pnl - fees, abs=tol)
     if not portfolio.open_positions():  # everything closed: trips account for all of it
         assert math.fsum(t.pnl for t in portfolio.trips) == pytest.approx(
-            portfolio.realized_pnl - portfolio.fees, abs=tol)
+            portfolio.realized_pnl - portfolio.fees, abs=tol
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -92,8 +96,17 @@ def test_closing_everything_leaves_only_realized(steps):
     for i, symbol in enumerate(SYMBOLS):
         held = portfolio.qty(symbol)
         if held:
-            fill = Fill(f"x{i}", f"x{i}", 999, symbol, "sell" if held > 0 else "buy", abs(held),
-                        500.0, 0.0, "taker")
+            fill = Fill(
+                f"x{i}",
+                f"x{i}",
+                999,
+                symbol,
+                "sell" if held > 0 else "buy",
+                abs(held),
+                500.0,
+                0.0,
+                "taker",
+            )
             portfolio.apply_fill(fill)
             fills.append(fill)
     assert not portfolio.open_positions()

@@ -16,8 +16,14 @@ T0 = 1_700_000_000_000_000
 
 
 def engine(**overrides) -> Engine:
-    config = {"session_id": "s", "symbols": (S,), "cash": 10_000.0, "taker": 0.001,
-              "maker": 0.0002, **overrides}
+    config = {
+        "session_id": "s",
+        "symbols": (S,),
+        "cash": 10_000.0,
+        "taker": 0.001,
+        "maker": 0.0002,
+        **overrides,
+    }
     return Engine(EngineConfig(**config))
 
 
@@ -98,8 +104,11 @@ def test_market_order_walks_the_book_and_waits_for_more_liquidity():
     e.process([book(0, [(99.0, 1.0)], [(100.0, 1.0)])])
     order = e.place_manual_order(S, "buy", "market", 10.0)
     e.process([book(1, [(99.0, 5.0)], [(100.0, 1.0), (101.0, 2.0), (102.0, 4.0)])])
-    assert fills_of(e) == [("buy", 1.0, 100.0, "taker"), ("buy", 2.0, 101.0, "taker"),
-                           ("buy", 4.0, 102.0, "taker")]
+    assert fills_of(e) == [
+        ("buy", 1.0, 100.0, "taker"),
+        ("buy", 2.0, 101.0, "taker"),
+        ("buy", 4.0, 102.0, "taker"),
+    ]
     assert order.status == "partially_filled" and order.filled_qty == 7.0
     assert order.avg_fill_price == pytest.approx((100 + 202 + 408) / 7)
     e.process([book(2, [(99.0, 5.0)], [(103.0, 5.0)])])
@@ -113,8 +122,10 @@ def test_orders_on_one_snapshot_share_its_liquidity():
     second = e.place_manual_order(S, "buy", "market", 1.5)
     e.process([book(1, [(99.0, 5.0)], [(100.0, 2.0), (101.0, 2.0)])])
     assert [(f.order_id, f.qty, f.price) for f in e.fills] == [
-        (first.order_id, 1.5, 100.0), (second.order_id, 0.5, 100.0),
-        (second.order_id, 1.0, 101.0)]
+        (first.order_id, 1.5, 100.0),
+        (second.order_id, 0.5, 100.0),
+        (second.order_id, 1.0, 101.0),
+    ]
 
 
 def test_resting_limit_fills_as_maker_when_the_book_crosses_it():
@@ -138,8 +149,14 @@ class _BarBuyer(Strategy):
 
 def _bar_engine(**overrides) -> Engine:
     plan = StrategyPlan(_BarBuyer, _BarBuyer.Params(), "bar_buyer")
-    config = {"session_id": "s", "symbols": (S,), "cash": 1_000.0, "taker": 0.001,
-              "maker": 0.001, **overrides}
+    config = {
+        "session_id": "s",
+        "symbols": (S,),
+        "cash": 1_000.0,
+        "taker": 0.001,
+        "maker": 0.001,
+        **overrides,
+    }
     e = Engine(EngineConfig(**config), [plan])
     e.start()
     return e
@@ -172,7 +189,9 @@ def test_bar_limit_and_stop():
     assert not e.fills
     e.process([bar(120_000_000, 99, 104, 97, 103.5)])
     assert {(f.order_id, f.price, f.liquidity) for f in e.fills} == {
-        (stop.order_id, 103.0, "taker"), (limit.order_id, 98.0, "maker")}
+        (stop.order_id, 103.0, "taker"),
+        (limit.order_id, 98.0, "maker"),
+    }
     gap = engine()
     gap.process([bar(0, 100, 101, 99, 100)])
     gap.place_manual_order(S, "buy", "stop", 1.0, stop_price=103.0)
@@ -247,13 +266,19 @@ def test_perp_liquidation():
 
 
 def test_two_symbols_merged_in_time_order():
-    e = Engine(EngineConfig(session_id="s", symbols=(S, "ETH_USDT"), cash=10_000.0, taker=0.0,
-                            maker=0.0))
+    e = Engine(
+        EngineConfig(session_id="s", symbols=(S, "ETH_USDT"), cash=10_000.0, taker=0.0, maker=0.0)
+    )
     e.process([trade(0, 100.0), Trade(T0 + 1, "ETH_USDT", 10.0, 1.0, "buy")])
     e.place_manual_order(S, "buy", "market", 10.0)
     e.place_manual_order("ETH_USDT", "buy", "market", 100.0)
-    e.process([Trade(T0 + 2, "ETH_USDT", 11.0, 1.0, "buy"), trade(3, 101.0),
-               Trade(T0 + 4, "SOL_USDT", 1.0, 1.0, "buy")])  # not a session symbol: ignored
+    e.process(
+        [
+            Trade(T0 + 2, "ETH_USDT", 11.0, 1.0, "buy"),
+            trade(3, 101.0),
+            Trade(T0 + 4, "SOL_USDT", 1.0, 1.0, "buy"),
+        ]
+    )  # not a session symbol: ignored
     assert [(f.symbol, f.price) for f in e.fills] == [("ETH_USDT", 11.0), (S, 101.0)]
     e.process([trade(20_000_000, 110.0), Trade(T0 + 20_000_001, "ETH_USDT", 12.0, 1, "sell")])
     assert e.portfolio.equity() == pytest.approx(10_000 + 10 * 9 + 100 * 1)
@@ -264,8 +289,9 @@ def test_restore_rebuilds_from_fills_and_keeps_only_manual_orders():
     first.process([bar(0, 100, 101, 99, 100.5)])
     first.process([bar(60_000_000, 102, 103, 101, 102)])
     manual = first.place_manual_order(S, "sell", "limit", 1.0, price=500.0)
-    strategy_order = first.submit(None, S, "sell", "stop", None, stop_price=50.0,
-                                  reduce_only=True, reason="stop_loss")
+    strategy_order = first.submit(
+        None, S, "sell", "stop", None, stop_price=50.0, reduce_only=True, reason="stop_loss"
+    )
     resumed = _bar_engine()
     resumed.restore(first.fills, first.orders)
     assert resumed.portfolio.qty(S) == first.portfolio.qty(S)
@@ -287,8 +313,11 @@ def test_bar_limit_marketable_on_arrival_vs_resting_through_a_gap():
     resting = e.place_manual_order(S, "buy", "limit", 1.0, price=97.0)
     e.process([bar(120_000_000, 99, 100, 98, 99)])  # rests
     e.process([bar(180_000_000, 95, 96, 94, 95)])  # gaps through it: filled at its own price
-    assert (e.fills[-1].order_id, e.fills[-1].price, e.fills[-1].liquidity) == \
-        (resting.order_id, 97.0, "maker")
+    assert (e.fills[-1].order_id, e.fills[-1].price, e.fills[-1].liquidity) == (
+        resting.order_id,
+        97.0,
+        "maker",
+    )
 
 
 def test_daily_loss_limit_counts_from_the_days_first_equity():
@@ -306,8 +335,16 @@ def test_daily_loss_limit_counts_from_the_days_first_equity():
 
 
 def test_max_open_positions():
-    e = Engine(EngineConfig(session_id="s", symbols=(S, "ETH_USDT"), cash=10_000.0, taker=0.0,
-                            maker=0.0, risk=RiskRules(max_open_positions=1)))
+    e = Engine(
+        EngineConfig(
+            session_id="s",
+            symbols=(S, "ETH_USDT"),
+            cash=10_000.0,
+            taker=0.0,
+            maker=0.0,
+            risk=RiskRules(max_open_positions=1),
+        )
+    )
     e.process([trade(0, 100.0), Trade(T0 + 1, "ETH_USDT", 10.0, 1.0, "buy")])
     e.place_manual_order(S, "buy", "market", 1.0)
     e.process([trade(2, 100.0)])

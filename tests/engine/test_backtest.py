@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from papertape.cli.backtest import backtest as backtest_command
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
 from papertape.engine.backtest import run_backtest
-from papertape.engine.catalog import build_plan, plan_for
 from papertape.market.importers import read_market_file
 from papertape.sessions.config import StrategySpec
+from papertape.sessions.strategy_catalog import build_plan, plan_for
 from tests.support.backtesting_reference import round_trips, sma_cross_backtest
 from tests.support.data import MARKET_DATA
 
@@ -57,8 +57,8 @@ def expected_sma_cross(bars, fast: int, slow: int, cash: float, fee: float):
             pending = None
         if i + 1 < slow:
             continue
-        f = sum(closes[i + 1 - fast:i + 1]) / fast
-        s = sum(closes[i + 1 - slow:i + 1]) / slow
+        f = sum(closes[i + 1 - fast : i + 1]) / fast
+        s = sum(closes[i + 1 - slow : i + 1]) / slow
         diff = f - s
         if prev_diff is not None:
             if prev_diff < 0 < diff and qty == 0:
@@ -71,14 +71,20 @@ def expected_sma_cross(bars, fast: int, slow: int, cash: float, fee: float):
 
 def test_sma_cross_trades_match_the_independent_derivation(bars):
     data = bars[:6_000]
-    result = run_backtest(data, ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
-                                                          {"fast": 10, "slow": 30})],
-                          cash=10_000, taker=FEE)
+    result = run_backtest(
+        data,
+        ["BTC_USDT"],
+        [build_plan("sma_cross", "sma_cross", {"fast": 10, "slow": 30})],
+        cash=10_000,
+        taker=FEE,
+    )
     expected, final = expected_sma_cross(data, 10, 30, 10_000, FEE)
-    got = [(t["entry_ts"], t["exit_ts"], t["entry_price"], t["exit_price"], t["pnl"])
-           for t in result.trades]
+    got = [
+        (t["entry_ts"], t["exit_ts"], t["entry_price"], t["exit_price"], t["pnl"])
+        for t in result.trades
+    ]
     assert len(got) == len(expected) > 50
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=False):
         assert g[:2] == e[:2]
         assert g[2:] == pytest.approx(e[2:], rel=1e-9, abs=1e-9)
     assert result.metrics["final_equity"] == pytest.approx(final, rel=1e-9)
@@ -89,14 +95,19 @@ def test_first_trade_checked_by_hand(bars):
     # From the CSV: SMA(10) crosses above SMA(30) at the close of the 23:41 bar, so the buy
     # fills at the 23:42 bar's open, 46430.0; the cross back below happens at the 23:52 close,
     # so the sale fills at the 23:53 open, 46367.0. All-in: 10000 / (46430 × 1.001) BTC.
-    result = run_backtest(bars[:200], ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
-                                                                {"fast": 10, "slow": 30})],
-                          cash=10_000, taker=FEE)
+    result = run_backtest(
+        bars[:200],
+        ["BTC_USDT"],
+        [build_plan("sma_cross", "sma_cross", {"fast": 10, "slow": 30})],
+        cash=10_000,
+        taker=FEE,
+    )
     first = result.trades[0]
     assert first["entry_ts"] == _us("2021-12-31 23:42:00")
     assert first["exit_ts"] == _us("2021-12-31 23:53:00")
-    assert (first["entry_price"], first["exit_price"]) == pytest.approx((46430.0, 46367.0),
-                                                                        rel=1e-12)
+    assert (first["entry_price"], first["exit_price"]) == pytest.approx(
+        (46430.0, 46367.0), rel=1e-12
+    )
     qty = 10_000 / (46430.0 * 1.001)
     assert first["qty"] == pytest.approx(qty)
     fees = qty * 46430.0 * FEE + qty * 46367.0 * FEE
@@ -109,14 +120,20 @@ def test_same_trades_as_backtesting_py(bars):
     pytest.importorskip("pandas")
     data = bars[:5_000]
     theirs = round_trips(sma_cross_backtest(data).run())
-    result = run_backtest(data, ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
-                                                          {"fast": 10, "slow": 30})],
-                          cash=10_000, taker=0.0)
-    ours = [(t["entry_ts"], t["exit_ts"], round(t["entry_price"], 6), round(t["exit_price"], 6))
-            for t in result.trades]
+    result = run_backtest(
+        data,
+        ["BTC_USDT"],
+        [build_plan("sma_cross", "sma_cross", {"fast": 10, "slow": 30})],
+        cash=10_000,
+        taker=0.0,
+    )
+    ours = [
+        (t["entry_ts"], t["exit_ts"], round(t["entry_price"], 6), round(t["exit_price"], 6))
+        for t in result.trades
+    ]
     theirs = [(a, b, round(c, 6), round(d, 6)) for a, b, c, d in theirs]
     assert len(ours) > 50
-    assert ours == theirs[:len(ours)] and len(theirs) - len(ours) <= 1  # theirs may end open
+    assert ours == theirs[: len(ours)] and len(theirs) - len(ours) <= 1  # theirs may end open
 
 
 def test_two_runs_are_identical(bars):
@@ -130,8 +147,9 @@ def test_two_runs_are_identical(bars):
 
 @pytest.mark.parametrize("name", ["ema_trend", "bollinger_bounce", "macd_volume_momentum"])
 def test_rule_examples_run_on_real_candles(bars, name):
-    result = run_backtest(bars[:20_000], ["BTC_USDT"], [plan_for(StrategySpec(name=name))],
-                          taker=FEE)
+    result = run_backtest(
+        bars[:20_000], ["BTC_USDT"], [plan_for(StrategySpec(name=name))], taker=FEE
+    )
     final = {}
     for order in result.engine.orders:
         final[order.order_id] = order
@@ -153,32 +171,72 @@ def test_bad_strategy_params_are_422_material():
     with pytest.raises(UnknownStrategy):
         plan_for(StrategySpec(name="nope"))
     with pytest.raises(InvalidStrategyParams, match="neither a defined indicator"):
-        build_plan("r", "rules", {"entry": {"left": "ghost", "op": ">", "right": 1},
-                                  "stop_loss_pct": 1})
+        build_plan(
+            "r", "rules", {"entry": {"left": "ghost", "op": ">", "right": 1}, "stop_loss_pct": 1}
+        )
     with pytest.raises(InvalidStrategyParams, match="never leaves a position"):
         build_plan("r", "rules", {"entry": {"left": "close", "op": ">", "right": 1}})
 
 
 def test_cli_json_output(tmp_path):
-    out = CliRunner().invoke(_cli(), [
-        "--data", str(CANDLES), "--symbol", "BTC_USDT", "--strategy", "sma_cross",
-        "--param", "fast=10", "--param", "slow=30", "--fee", "0.001", "--cash", "10000",
-        "--json", "--store", f"sqlite:///{tmp_path}/x.db",
-    ])
+    out = CliRunner().invoke(
+        _cli(),
+        [
+            "--data",
+            str(CANDLES),
+            "--symbol",
+            "BTC_USDT",
+            "--strategy",
+            "sma_cross",
+            "--param",
+            "fast=10",
+            "--param",
+            "slow=30",
+            "--fee",
+            "0.001",
+            "--cash",
+            "10000",
+            "--json",
+            "--store",
+            f"sqlite:///{tmp_path}/x.db",
+        ],
+    )
     assert out.exit_code == 0, out.output
     body = json.loads(out.stdout)
     metrics = body["metrics"]
-    for key in ("final_equity", "total_return_pct", "max_drawdown_pct", "sharpe", "trades",
-                "fees", "win_rate_pct", "profit_factor", "exposure_pct", "sortino"):
+    for key in (
+        "final_equity",
+        "total_return_pct",
+        "max_drawdown_pct",
+        "sharpe",
+        "trades",
+        "fees",
+        "win_rate_pct",
+        "profit_factor",
+        "exposure_pct",
+        "sortino",
+    ):
         assert key in metrics
     assert metrics["trades"] == len(body["trades"]) > 100
     assert metrics["final_equity"] == pytest.approx(
-        10_000 + sum(t["pnl"] for t in body["trades"]), rel=1e-9)
+        10_000 + sum(t["pnl"] for t in body["trades"]), rel=1e-9
+    )
 
 
 def test_cli_bad_input_exits_2(tmp_path):
-    out = CliRunner().invoke(_cli(), ["--data", str(CANDLES), "--symbol", "BTC_USDT",
-                                      "--strategy", "sma_cross", "--param", "fast=50"])
+    out = CliRunner().invoke(
+        _cli(),
+        [
+            "--data",
+            str(CANDLES),
+            "--symbol",
+            "BTC_USDT",
+            "--strategy",
+            "sma_cross",
+            "--param",
+            "fast=50",
+        ],
+    )
     assert out.exit_code == 2
     assert "invalid_strategy_params" in out.output
 
@@ -191,20 +249,25 @@ def _cli():
     return app
 
 
-@pytest.mark.parametrize(("name", "params"), [
-    ("rsi_reversion", {}),
-    ("breakout", {"surge": 3.0}),
-    ("sma_cross", {"fast": 5, "slow": 20, "allow_short": False}),
-])
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("rsi_reversion", {}),
+        ("breakout", {"surge": 3.0}),
+        ("sma_cross", {"fast": 5, "slow": 20, "allow_short": False}),
+    ],
+)
 def test_builtins_trade_real_candles(bars, name, params):
-    result = run_backtest(bars[:15_000], ["BTC_USDT"], [build_plan(name, name, params)],
-                          taker=FEE)
+    result = run_backtest(bars[:15_000], ["BTC_USDT"], [build_plan(name, name, params)], taker=FEE)
     assert result.metrics["trades"] > 3
     assert result.metrics["fees"] > 0
     assert result.metrics["final_equity"] == pytest.approx(
-        10_000 + sum(t["pnl"] for t in result.trades)
+        10_000
+        + sum(t["pnl"] for t in result.trades)
         + result.metrics["unrealized_pnl"]
-        - sum(f.fee for f in result.engine.fills if _open_trip_fee(result, f)), rel=1e-9)
+        - sum(f.fee for f in result.engine.fills if _open_trip_fee(result, f)),
+        rel=1e-9,
+    )
 
 
 def _open_trip_fee(result, fill):
@@ -214,8 +277,9 @@ def _open_trip_fee(result, fill):
 
 
 def test_sma_cross_on_bars_built_from_real_trades():
-    trades = read_market_file(MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet",
-                              symbol="BTC_USDT").rows
+    trades = read_market_file(
+        MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT"
+    ).rows
     plan = build_plan("sma_cross", "sma_cross", {"fast": 2, "slow": 5, "bar_interval": 1})
     result = run_backtest(trades, ["BTC_USDT"], [plan], taker=FEE)
     fills = result.engine.fills
@@ -232,13 +296,16 @@ def test_rule_strategy_with_a_spread_filter_on_real_quotes():
     definition = {
         "bar_interval": 1,
         "indicators": {"spread": {"type": "spread"}, "fast": {"type": "ema", "period": 2}},
-        "entry": {"all": [{"left": "spread", "op": "<", "right": 1.0},
-                          {"left": "close", "op": ">", "right": 0}]},
+        "entry": {
+            "all": [
+                {"left": "spread", "op": "<", "right": 1.0},
+                {"left": "close", "op": ">", "right": 0},
+            ]
+        },
         "take_profit_pct": 0.001,
         "sizing": {"mode": "qty", "value": 0.001},
     }
-    result = run_backtest(quotes, ["BTC_USDT"], [build_plan("r", "rules", definition)],
-                          taker=FEE)
+    result = run_backtest(quotes, ["BTC_USDT"], [build_plan("r", "rules", definition)], taker=FEE)
     strategy = result.engine.strategies[0]
     assert strategy.indicators["spread"].value is not None
     entries = [f for f in result.engine.fills if f.side == "buy"]
@@ -253,6 +320,8 @@ def test_rule_strategy_with_a_spread_filter_on_real_quotes():
     asks: dict[int, list] = {}
     for q in quotes:  # several quotes can share a timestamp
         asks.setdefault(q.ts, []).append(q.asks[0])
-    assert all(any(f.price == price and f.qty <= size + 1e-12 for price, size in asks[f.ts])
-               for f in entries)
+    assert all(
+        any(f.price == price and f.qty <= size + 1e-12 for price, size in asks[f.ts])
+        for f in entries
+    )
     assert any(f.qty < 0.001 - 1e-12 for f in entries)

@@ -40,16 +40,29 @@ def build_event(step, i):
     if kind == "trade":
         return Trade(ts, S, price, size, "buy")
     if kind == "book":
-        return BookSnapshot(ts, S, ((price - 0.5, size), (price - 1, size * 2)),
-                            ((price + 0.5, size), (price + 1, size * 2)))
+        return BookSnapshot(
+            ts,
+            S,
+            ((price - 0.5, size), (price - 1, size * 2)),
+            ((price + 0.5, size), (price + 1, size * 2)),
+        )
     return Candle(ts, S, 60, price, price * (1 + size), price * (1 - size), price, 10.0)
 
 
 def play(market_type: str, leverage: float, script) -> Engine:
-    engine = Engine(EngineConfig(session_id="p", symbols=(S,), cash=10_000.0,
-                                 market_type=market_type, leverage=leverage, taker=0.001,
-                                 maker=0.0002, slippage_bps=5,
-                                 risk=RiskRules(max_drawdown_pct=50)))
+    engine = Engine(
+        EngineConfig(
+            session_id="p",
+            symbols=(S,),
+            cash=10_000.0,
+            market_type=market_type,
+            leverage=leverage,
+            taker=0.001,
+            maker=0.0002,
+            slippage_bps=5,
+            risk=RiskRules(max_drawdown_pct=50),
+        )
+    )
     last = 100.0
     for i, step in enumerate(script):
         if step[0] in ("trade", "book", "bar"):
@@ -58,8 +71,7 @@ def play(market_type: str, leverage: float, script) -> Engine:
             continue
         side, type_, qty, rel = step
         try:
-            engine.place_manual_order(S, side, type_, qty, price=last * rel,
-                                      stop_price=last * rel)
+            engine.place_manual_order(S, side, type_, qty, price=last * rel, stop_price=last * rel)
         except OrderRejected:
             pass
     engine.stop()
@@ -81,8 +93,7 @@ def check(engine: Engine) -> None:
     else:
         assert portfolio.cash == pytest.approx(10_000 + portfolio.realized_pnl - fees, abs=tol)
     mark = portfolio.position(S).mark
-    assert portfolio.equity() == pytest.approx(
-        10_000 + flows + held * mark - fees, abs=tol)
+    assert portfolio.equity() == pytest.approx(10_000 + flows + held * mark - fees, abs=tol)
     # every order's final record agrees with its fills
     final = {}
     for record in engine.orders:

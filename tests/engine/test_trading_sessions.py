@@ -13,12 +13,12 @@ import pytest
 from papertape.domain.errors import OrderRejected, SessionNotRunning
 from papertape.domain.session import SessionState
 from papertape.engine.backtest import run_backtest
-from papertape.engine.catalog import build_plan
-from papertape.engine.session_consumer import TradingConsumer
 from papertape.market.importers import import_dataset, read_market_file
 from papertape.sessions.config import SessionConfig
+from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
+from papertape.sessions.strategy_catalog import build_plan
 from papertape.store.sqlite import SQLiteStore
 from tests.support.data import MARKET_DATA
 
@@ -50,10 +50,13 @@ async def ended(store, session_id):
 
 
 def config(**overrides) -> SessionConfig:
-    body = {"mode": "backtest", "symbols": ["BTC_USDT"],
-            "strategies": [{"name": "sma_cross", "params": {"fast": 10, "slow": 30}}],
-            "market": {"source": "replay", "dataset": "btc_1m", "speed": 0},
-            "fees": {"taker": 0.001, "maker": 0.001}}
+    body = {
+        "mode": "backtest",
+        "symbols": ["BTC_USDT"],
+        "strategies": [{"name": "sma_cross", "params": {"fast": 10, "slow": 30}}],
+        "market": {"source": "replay", "dataset": "btc_1m", "speed": 0},
+        "fees": {"taker": 0.001, "maker": 0.001},
+    }
     body.update(overrides)
     return SessionConfig.model_validate(body)
 
@@ -66,12 +69,16 @@ async def test_backtest_session_matches_the_cli_engine(store):
     assert session.state is SessionState.COMPLETED
     fills = await store.list_fills(session.session_id)
     rows = read_market_file(CANDLES, symbol="BTC_USDT").rows
-    direct = run_backtest(rows, ["BTC_USDT"], [build_plan("sma_cross", "sma_cross",
-                                                          {"fast": 10, "slow": 30})],
-                          taker=0.001)
+    direct = run_backtest(
+        rows,
+        ["BTC_USDT"],
+        [build_plan("sma_cross", "sma_cross", {"fast": 10, "slow": 30})],
+        taker=0.001,
+    )
     assert len(fills) == direct.metrics["fills"] > 1_000
-    assert [(f.ts, f.side, f.price) for f in fills] == \
-        [(f.ts, f.side, f.price) for f in direct.engine.fills]
+    assert [(f.ts, f.side, f.price) for f in fills] == [
+        (f.ts, f.side, f.price) for f in direct.engine.fills
+    ]
     events = await store.list_events(session.session_id, limit=100_000)
     [results] = [e for e in events if e.kind == "results"]
     assert results.data["trades"] == direct.metrics["trades"]
@@ -85,8 +92,11 @@ async def test_backtest_session_matches_the_cli_engine(store):
 
 async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(store):
     service = SessionService(store)
-    body = {"mode": "paper", "strategies": [],
-            "market": {"source": "replay", "dataset": "btc_trades", "speed": 1}}
+    body = {
+        "mode": "paper",
+        "strategies": [],
+        "market": {"source": "replay", "dataset": "btc_trades", "speed": 1},
+    }
     session, _ = await service.start(config(**body))
     sid = session.session_id
     consumer = service.running_consumer(sid, TradingConsumer)
@@ -133,9 +143,12 @@ async def _filled(store, sid):
 
 async def test_kill_switch_stops_the_session_with_the_rule(store):
     service = SessionService(store)
-    session, _ = await service.start(config(
-        strategies=[{"name": "sma_cross", "params": {"fast": 2, "slow": 3}}],
-        risk={"max_drawdown_pct": 1}))
+    session, _ = await service.start(
+        config(
+            strategies=[{"name": "sma_cross", "params": {"fast": 2, "slow": 3}}],
+            risk={"max_drawdown_pct": 1},
+        )
+    )
     await wait_for(lambda: ended(store, session.session_id), timeout=120)
     session = await store.get_session(session.session_id)
     assert session.state is SessionState.STOPPED
@@ -161,10 +174,15 @@ async def test_http_strategies_and_orders(store, tmp_path):
             sma = next(s for s in listed if s["name"] == "sma_cross")
             assert sma["params_schema"]["properties"]["fast"]["default"] == 10
 
-            rule = {"name": "my_rule", "base": "rules", "params": {
-                "indicators": {"rsi": {"type": "rsi", "period": 14}},
-                "entry": {"left": "rsi", "op": "<", "right": 30},
-                "exit": {"left": "rsi", "op": ">", "right": 60}}}
+            rule = {
+                "name": "my_rule",
+                "base": "rules",
+                "params": {
+                    "indicators": {"rsi": {"type": "rsi", "period": 14}},
+                    "entry": {"left": "rsi", "op": "<", "right": 30},
+                    "exit": {"left": "rsi", "op": ">", "right": 60},
+                },
+            }
             saved = await http.post("/strategies", json=rule)
             assert saved.status_code == 201 and saved.json()["status"] == "strategy_saved"
             bad = await http.post("/strategies", json={**rule, "params": {"entry": {}}})
@@ -173,32 +191,54 @@ async def test_http_strategies_and_orders(store, tmp_path):
             listed = (await http.get("/strategies")).json()["data"]["strategies"]
             assert any(s["name"] == "my_rule" and s["kind"] == "saved" for s in listed)
 
-            started = await http.post("/sessions/start", json={
-                "mode": "paper", "symbols": ["BTC_USDT"], "strategies": ["my_rule"],
-                "market": {"source": "replay", "dataset": "btc_trades", "speed": 1}})
+            started = await http.post(
+                "/sessions/start",
+                json={
+                    "mode": "paper",
+                    "symbols": ["BTC_USDT"],
+                    "strategies": ["my_rule"],
+                    "market": {"source": "replay", "dataset": "btc_trades", "speed": 1},
+                },
+            )
             assert started.status_code == 201, started.text
             sid = started.json()["data"]["session_id"]
             await asyncio.sleep(0.5)
-            placed = await http.post(f"/sessions/{sid}/orders", json={
-                "symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01,
-                "price": 30_000})
+            placed = await http.post(
+                f"/sessions/{sid}/orders",
+                json={
+                    "symbol": "BTC_USDT",
+                    "side": "buy",
+                    "type": "limit",
+                    "qty": 0.01,
+                    "price": 30_000,
+                },
+            )
             assert placed.status_code == 201, placed.text
             assert placed.json()["data"]["order"]["status"] == "open"
-            refused = await http.post(f"/sessions/{sid}/orders", json={
-                "symbol": "BTC_USDT", "side": "sell", "qty": 5})
+            refused = await http.post(
+                f"/sessions/{sid}/orders", json={"symbol": "BTC_USDT", "side": "sell", "qty": 5}
+            )
             assert refused.status_code == 422
             assert refused.json()["error_code"] == "order_rejected"
-            unknown = await http.post("/sessions/exec_20200101_000000_deadbeef/orders",
-                                      json={"symbol": "BTC_USDT", "side": "buy", "qty": 1})
+            unknown = await http.post(
+                "/sessions/exec_20200101_000000_deadbeef/orders",
+                json={"symbol": "BTC_USDT", "side": "buy", "qty": 1},
+            )
             assert unknown.status_code == 404
-            bad_strategy = await http.post("/sessions/start", json={
-                "mode": "paper", "symbols": ["BTC_USDT"],
-                "strategies": [{"name": "sma_cross", "params": {"fast": 50, "slow": 10}}]})
+            bad_strategy = await http.post(
+                "/sessions/start",
+                json={
+                    "mode": "paper",
+                    "symbols": ["BTC_USDT"],
+                    "strategies": [{"name": "sma_cross", "params": {"fast": 50, "slow": 10}}],
+                },
+            )
             assert bad_strategy.status_code == 422
             assert bad_strategy.json()["error_code"] == "invalid_strategy_params"
             assert (await http.post(f"/sessions/{sid}/stop")).status_code == 200
-            after = await http.post(f"/sessions/{sid}/orders", json={
-                "symbol": "BTC_USDT", "side": "buy", "qty": 0.01})
+            after = await http.post(
+                f"/sessions/{sid}/orders", json={"symbol": "BTC_USDT", "side": "buy", "qty": 0.01}
+            )
             assert after.status_code == 409
 
 
@@ -207,8 +247,7 @@ async def test_import_dataset_files_rows_and_refuses_a_second_import(store):
     assert dataset.kind == "candles" and dataset.rows == 45_031 and dataset.interval == 60
     assert dataset.symbols == ("BTC_USDT",) and dataset.origin == CANDLES.name
     assert dataset.start_ts == 1_640_991_660_000_000
-    rows = await store.read_candles("btc_1m", ["BTC_USDT"], dataset.start_ts,
-                                    dataset.end_ts + 1)
+    rows = await store.read_candles("btc_1m", ["BTC_USDT"], dataset.start_ts, dataset.end_ts + 1)
     assert len(rows) == 45_031 and rows[0] == read_market_file(CANDLES, symbol="BTC_USDT").rows[0]
     from papertape.domain.errors import DatasetExists
 
@@ -233,8 +272,15 @@ def test_cli_backtest_over_a_stored_dataset(tmp_path):
     asyncio.run(prepare())
     app = typer.Typer()
     app.command()(backtest)
-    args = ["--symbol", "BTC_USDT", "--strategy", "sma_cross", "--json",
-            "--store", f"sqlite:///{tmp_path}/cli.db"]
+    args = [
+        "--symbol",
+        "BTC_USDT",
+        "--strategy",
+        "sma_cross",
+        "--json",
+        "--store",
+        f"sqlite:///{tmp_path}/cli.db",
+    ]
     from_store = CliRunner().invoke(app, ["--dataset", "btc_1m", *args])
     from_file = CliRunner().invoke(app, ["--data", str(CANDLES), *args])
     assert from_store.exit_code == 0 and from_file.exit_code == 0, from_store.output

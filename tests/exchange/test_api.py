@@ -31,7 +31,9 @@ def test_markets_lists_canonical_symbols_by_type(served):
     assert body["status"] == "markets_listed"
     assert [m["symbol"] for m in body["data"]["markets"]] == ["BTC_USDT", "XRP_ETH"]
     swap = client.get("/markets", params={"market_type": "swap", "q": "eth"}).json()["data"]
-    assert [(m["symbol"], m["exchange_symbol"]) for m in swap["markets"]] == [("ETH_USDT", "ETH/USDT:USDT")]
+    assert [(m["symbol"], m["exchange_symbol"]) for m in swap["markets"]] == [
+        ("ETH_USDT", "ETH/USDT:USDT")
+    ]
 
 
 def test_markets_errors_are_specific(served):
@@ -59,7 +61,9 @@ def _wait(predicate, timeout=8.0):
 
 def test_paper_session_on_the_exchange_feed_then_unknown_symbol_rejected(served):
     client, _ = served
-    started = client.post("/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []})
+    started = client.post(
+        "/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []}
+    )
     assert started.status_code == 201, started.text
     session_id = started.json()["data"]["session_id"]
 
@@ -74,7 +78,9 @@ def test_paper_session_on_the_exchange_feed_then_unknown_symbol_rejected(served)
     stopped = client.post("/sessions/stop", json={"session_id": session_id})
     assert stopped.status_code == 200 and stopped.json()["data"]["final_state"] == "stopped"
     # the market list is cached now: an unknown symbol is refused before a session exists
-    refused = client.post("/sessions/start", json={"mode": "paper", "symbols": ["DOGE_USDT"], "strategies": []})
+    refused = client.post(
+        "/sessions/start", json={"mode": "paper", "symbols": ["DOGE_USDT"], "strategies": []}
+    )
     assert refused.status_code == 422
     assert refused.json()["error_code"] == "unknown_symbol"
 
@@ -82,7 +88,9 @@ def test_paper_session_on_the_exchange_feed_then_unknown_symbol_rejected(served)
 def test_unreachable_exchange_session_starts_and_reports_reconnecting(served):
     client, world = served
     world.set_unreachable("network is unreachable")
-    started = client.post("/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []})
+    started = client.post(
+        "/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []}
+    )
     assert started.status_code == 201, started.text
     session_id = started.json()["data"]["session_id"]
 
@@ -97,10 +105,17 @@ def test_unreachable_exchange_session_starts_and_reports_reconnecting(served):
     assert stopped.status_code == 200 and time.monotonic() - began < 3
     # the list never loaded, so an unknown symbol is accepted now and fails once it loads
     world.set_unreachable(None)
-    started = client.post("/sessions/start", json={"mode": "paper", "symbols": ["DOGE_USDT"], "strategies": []})
+    started = client.post(
+        "/sessions/start", json={"mode": "paper", "symbols": ["DOGE_USDT"], "strategies": []}
+    )
     if started.status_code == 201:
         session_id = started.json()["data"]["session_id"]
-        failed = _wait(lambda: (d := client.get(f"/sessions/{session_id}").json()["data"])["state"] == "failed" and d)
+        failed = _wait(
+            lambda: (
+                (d := client.get(f"/sessions/{session_id}").json()["data"])["state"] == "failed"
+                and d
+            )
+        )
         assert failed["error_code"] == "unknown_symbol"
     else:  # the list loaded within the start's wait: refused up front
         assert started.json()["error_code"] == "unknown_symbol"
@@ -108,12 +123,20 @@ def test_unreachable_exchange_session_starts_and_reports_reconnecting(served):
 
 def test_book_depth_and_interval_come_from_the_session_config(served):
     client, _ = served
-    body = {"mode": "collect", "symbols": ["BTC_USDT"],
-            "market": {"market_type": "swap", "book_depth": 5, "book_interval": 0}}
+    body = {
+        "mode": "collect",
+        "symbols": ["BTC_USDT"],
+        "market": {"market_type": "swap", "book_depth": 5, "book_interval": 0},
+    }
     started = client.post("/sessions/start", json=body)
     assert started.status_code == 201, started.text
     session_id = started.json()["data"]["session_id"]
-    _wait(lambda: client.get(f"/sessions/{session_id}").json()["data"]["counters"]["rows_written"]["book"] > 0)
+    _wait(
+        lambda: (
+            client.get(f"/sessions/{session_id}").json()["data"]["counters"]["rows_written"]["book"]
+            > 0
+        )
+    )
     assert client.post("/sessions/stop", json={"session_id": session_id}).status_code == 200
     store = client.app.state.store
     books = client.portal.call(store.read_books, session_id, ["BTC_USDT"], 0, 2**62)
@@ -127,11 +150,16 @@ def test_paper_trading_a_strategy_on_the_live_feed(served):
     """The headline: a strategy trading simulated orders against the (recorded, streamed) market
     as it moves — bars built from the live trades, fills against the live prints."""
     client, _ = served
-    body = {"mode": "paper", "symbols": ["BTC_USDT"],
-            "strategies": [{"name": "sma_cross", "params": {"bar_interval": 1, "fast": 2, "slow": 4}}]}
+    body = {
+        "mode": "paper",
+        "symbols": ["BTC_USDT"],
+        "strategies": [{"name": "sma_cross", "params": {"bar_interval": 1, "fast": 2, "slow": 4}}],
+    }
     started = client.post("/sessions/start", json=body)
     assert started.status_code == 201, started.text
     session_id = started.json()["data"]["session_id"]
-    fills = _wait(lambda: client.get(f"/sessions/{session_id}/fills").json()["data"]["items"], timeout=30)
+    fills = _wait(
+        lambda: client.get(f"/sessions/{session_id}/fills").json()["data"]["items"], timeout=30
+    )
     assert all(30_000 < f["price"] < 50_000 for f in fills)  # the recorded day's real prices
     assert client.post("/sessions/stop", json={"session_id": session_id}).status_code == 200

@@ -10,7 +10,9 @@ from bench.collector_throughput import SCENARIOS, run_once
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 async def test_collector_bench_runs(tmp_path, scenario):
-    result = await run_once(f"sqlite:///{tmp_path / 'bench.db'}", f"smoke {scenario}", 0.5, True, scenario)
+    result = await run_once(
+        f"sqlite:///{tmp_path / 'bench.db'}", f"smoke {scenario}", 0.5, True, scenario
+    )
     assert result.trades + result.books > 0
     assert result.written["trades"] == result.trades and result.written["book"] == result.books
     assert sum(result.failed.values()) == 0

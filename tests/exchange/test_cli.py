@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 import typer
@@ -16,6 +15,7 @@ from papertape.market.exchange.connector import ExchangeHub
 from tests.support.exchange_double import DoubleWorld
 from tests.support.server import double_server as serve_double
 
+
 def _app() -> typer.Typer:
     app = typer.Typer()
     app.command("collect")(collect)
@@ -26,8 +26,9 @@ def _app() -> typer.Typer:
 @pytest.fixture(scope="module")
 def double_server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("srv")
-    server = serve_double(f"sqlite:///{tmp_path / 'srv.db'}", tmp_path / "server.log",
-                          speed=5).start()
+    server = serve_double(
+        f"sqlite:///{tmp_path / 'srv.db'}", tmp_path / "server.log", speed=5
+    ).start()
     try:
         yield server.url
     finally:
@@ -35,7 +36,14 @@ def double_server(tmp_path_factory):
 
 
 def test_parse_duration():
-    assert [parse_duration(t) for t in ("90", "90s", "15m", "1h", "2d", "1.5h")] == [90, 90, 900, 3600, 172800, 5400]
+    assert [parse_duration(t) for t in ("90", "90s", "15m", "1h", "2d", "1.5h")] == [
+        90,
+        90,
+        900,
+        3600,
+        172800,
+        5400,
+    ]
     with pytest.raises(typer.BadParameter):
         parse_duration("soon")
 
@@ -56,7 +64,20 @@ def test_collect_records_for_its_duration_and_shows_progress(double_server):
 
 
 def test_collect_reports_a_refused_start(double_server):
-    result = CliRunner().invoke(_app(), ["collect", "--symbol", "BTC_USDT", "--duration", "1s", "--server", double_server, "--exchange", "nosuch"])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "collect",
+            "--symbol",
+            "BTC_USDT",
+            "--duration",
+            "1s",
+            "--server",
+            double_server,
+            "--exchange",
+            "nosuch",
+        ],
+    )
     assert result.exit_code == 1
     assert "unknown_exchange" in result.output
 
@@ -66,14 +87,33 @@ def test_download_command_fills_a_dataset(tmp_path):
     connector.use_hub(ExchangeHub(DoubleWorld().factory))
     try:
         store = f"sqlite:///{tmp_path / 'dl.db'}"
-        args = ["download", "--symbol", "BTC_USDT", "--timeframe", "1m", "--since", "2022-01-01",
-                "--until", "2022-01-01T10:00", "--store", store]
+        args = [
+            "download",
+            "--symbol",
+            "BTC_USDT",
+            "--timeframe",
+            "1m",
+            "--since",
+            "2022-01-01",
+            "--until",
+            "2022-01-01T10:00",
+            "--store",
+            store,
+        ]
         first = CliRunner().invoke(_app(), args)
         assert first.exit_code == 0, first.output
         assert "mexc_spot_BTC_USDT_1m" in first.output and "+600 bars" in first.output
-        again = CliRunner().invoke(_app(), args[:-4] + ["--until", "2022-01-01T12:00", "--store", store])
-        assert again.exit_code == 0 and "+120 bars" in again.output and "continued from" in again.output
-        bad = CliRunner().invoke(_app(), ["download", "--symbol", "BTC_USDT", "--since", "yesterday", "--store", store])
+        again = CliRunner().invoke(
+            _app(), args[:-4] + ["--until", "2022-01-01T12:00", "--store", store]
+        )
+        assert (
+            again.exit_code == 0
+            and "+120 bars" in again.output
+            and "continued from" in again.output
+        )
+        bad = CliRunner().invoke(
+            _app(), ["download", "--symbol", "BTC_USDT", "--since", "yesterday", "--store", store]
+        )
         assert bad.exit_code == 1 and "validation_error" in bad.output
     finally:
         connector.use_hub(previous)

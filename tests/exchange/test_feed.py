@@ -54,7 +54,11 @@ class Collector:
 
 async def test_streams_real_trades_and_books(hub: ExchangeHub):
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(book_interval=0.05, **FAST),
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=hub,
+        options=FeedOptions(book_interval=0.05, **FAST),
     )
     run = Collector(source)
     try:
@@ -66,7 +70,11 @@ async def test_streams_real_trades_and_books(hub: ExchangeHub):
         for trade in run.of(Trade)[:50]:
             loop_id = int(trade.trade_id)
             original = recorded[tape[0].trade_id + (loop_id - tape[0].trade_id) % id_span]
-            assert (trade.price, trade.qty, trade.side) == (original.price, original.amount, original.side)
+            assert (trade.price, trade.qty, trade.side) == (
+                original.price,
+                original.amount,
+                original.side,
+            )
             assert trade.symbol == "BTC_USDT"
         book = run.of(BookSnapshot)[0]
         assert book.bids[0][0] < book.asks[0][0]
@@ -80,7 +88,10 @@ async def test_book_depth_is_configurable_up_to_the_full_local_book(hub: Exchang
     full = len(market_tapes.btc_swap_books()[0].bids)
     for depth, expected in ((20, 20), (None, full)):
         source = ExchangeSource(
-            ["BTC_USDT"], "mexc", "swap", hub=hub,
+            ["BTC_USDT"],
+            "mexc",
+            "swap",
+            hub=hub,
             options=FeedOptions(book_depth=depth, book_interval=0, **FAST),
         )
         run = Collector(source)
@@ -91,9 +102,17 @@ async def test_book_depth_is_configurable_up_to_the_full_local_book(hub: Exchang
             await source.close()
 
 
-async def test_unreachable_exchange_keeps_retrying_and_close_is_prompt(world: DoubleWorld, hub: ExchangeHub):
+async def test_unreachable_exchange_keeps_retrying_and_close_is_prompt(
+    world: DoubleWorld, hub: ExchangeHub
+):
     world.set_unreachable("network is unreachable")
-    source = ExchangeSource(["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(backoff_initial=0.02, backoff_max=30))
+    source = ExchangeSource(
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=hub,
+        options=FeedOptions(backoff_initial=0.02, backoff_max=30),
+    )
     run = Collector(source)
     await run.until(lambda: source.status.reconnects >= 3, timeout=10)
     assert source.status.state == "reconnecting"
@@ -118,7 +137,9 @@ async def test_comes_back_when_the_network_returns(world: DoubleWorld, hub: Exch
         await source.close()
 
 
-async def test_disconnect_reconnects_resubscribes_and_counts_the_gap(world: DoubleWorld, hub: ExchangeHub):
+async def test_disconnect_reconnects_resubscribes_and_counts_the_gap(
+    world: DoubleWorld, hub: ExchangeHub
+):
     source = ExchangeSource(["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(**FAST))
     run = Collector(source)
     try:
@@ -155,7 +176,10 @@ async def test_a_dropped_socket_is_a_reconnect_not_an_error(world: DoubleWorld, 
 
 async def test_a_silent_symbol_goes_stale_then_live_again(world: DoubleWorld, hub: ExchangeHub):
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=hub,
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=hub,
         options=FeedOptions(backoff_initial=0.02, backoff_max=0.1, stale_after=0.4),
     )
     run = Collector(source)
@@ -203,7 +227,10 @@ async def test_out_of_order_prints_are_delivered_and_counted(world: DoubleWorld,
 async def test_slow_consumer_gets_backpressure_not_losses():
     world = DoubleWorld(speed=0)  # the tape as fast as it can go
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=ExchangeHub(world.factory),
         options=FeedOptions(watch_book=False, queue_size=2, **FAST),
     )
     run = Collector(source, delay=0.002)
@@ -216,7 +243,9 @@ async def test_slow_consumer_gets_backpressure_not_losses():
 
 
 async def test_unknown_symbol_fails_once_the_market_list_loads(hub: ExchangeHub):
-    source = ExchangeSource(["DOGE_USDT", "BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(**FAST))
+    source = ExchangeSource(
+        ["DOGE_USDT", "BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(**FAST)
+    )
     with pytest.raises(UnknownSymbol) as failure:
         async for _ in source.batches():
             pass
@@ -231,7 +260,9 @@ async def test_resume_after_skips_what_was_already_delivered(hub: ExchangeHub):
     await run.until(lambda: len(run.of(Trade)) > 5)
     await first.close()
     last = first.status.last_event_ts
-    second = ExchangeSource(["BTC_USDT"], "mexc", "spot", resume_after=last, hub=hub, options=FeedOptions(**FAST))
+    second = ExchangeSource(
+        ["BTC_USDT"], "mexc", "spot", resume_after=last, hub=hub, options=FeedOptions(**FAST)
+    )
     resumed = Collector(second)
     try:
         await resumed.until(lambda: len(resumed.events) > 5)
@@ -240,7 +271,9 @@ async def test_resume_after_skips_what_was_already_delivered(hub: ExchangeHub):
         await second.close()
 
 
-async def test_validate_symbols_cached_deferred_and_unknown_exchange(world: DoubleWorld, hub: ExchangeHub):
+async def test_validate_symbols_cached_deferred_and_unknown_exchange(
+    world: DoubleWorld, hub: ExchangeHub
+):
     with pytest.raises(UnknownExchange):
         await hub.validate_symbols("nosuchexchange", "spot", ["BTC_USDT"])
     world.set_unreachable()
@@ -256,21 +289,32 @@ async def test_validate_symbols_cached_deferred_and_unknown_exchange(world: Doub
     loads = world.calls["load_markets"]
     with pytest.raises(UnknownSymbol) as bad:
         await hub.validate_symbols("mexc", "swap", ["BTC_USDT", "XRP_ETH"])
-    assert bad.value.details == [{"field": "symbols", "message": "XRP_ETH is not a swap market on mexc"}]
+    assert bad.value.details == [
+        {"field": "symbols", "message": "XRP_ETH is not a swap market on mexc"}
+    ]
     assert world.calls["load_markets"] == loads  # the list was loaded once and cached
 
 
-async def test_a_long_stale_symbol_makes_the_feed_subscribe_afresh(world: DoubleWorld, hub: ExchangeHub):
+async def test_a_long_stale_symbol_makes_the_feed_subscribe_afresh(
+    world: DoubleWorld, hub: ExchangeHub
+):
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=hub,
-        options=FeedOptions(backoff_initial=0.02, backoff_max=0.1, stale_after=0.2, resubscribe_after=0.4),
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=hub,
+        options=FeedOptions(
+            backoff_initial=0.02, backoff_max=0.1, stale_after=0.2, resubscribe_after=0.4
+        ),
     )
     run = Collector(source)
     try:
         await run.until(lambda: source.status.state == "live")
         clients = len(world.instances)
         world.silence("BTC/USDT")
-        await run.until(lambda: len(world.instances) > clients, timeout=5)  # a fresh exchange object
+        await run.until(
+            lambda: len(world.instances) > clients, timeout=5
+        )  # a fresh exchange object
         assert source.status.reconnects >= 1
         world.silence("BTC/USDT", False)
         before = len(run.of(Trade))
@@ -286,7 +330,10 @@ async def test_prints_lost_without_a_disconnect_are_counted_as_gaps():
     # two reads, and the jump in Binance's consecutive trade ids says how many were lost.
     world = DoubleWorld(speed=400)
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=ExchangeHub(world.factory),
         options=FeedOptions(watch_book=False, queue_size=1, **FAST),
     )
     run = Collector(source, delay=0.5)
@@ -309,7 +356,9 @@ async def test_no_gap_is_reported_for_an_uninterrupted_feed(hub: ExchangeHub):
         await source.close()
 
 
-async def test_a_message_the_adapter_cannot_read_fails_the_feed_loudly(world: DoubleWorld, hub: ExchangeHub):
+async def test_a_message_the_adapter_cannot_read_fails_the_feed_loudly(
+    world: DoubleWorld, hub: ExchangeHub
+):
     from papertape.domain.errors import FeedError
 
     source = ExchangeSource(["BTC_USDT"], "mexc", "spot", hub=hub, options=FeedOptions(**FAST))

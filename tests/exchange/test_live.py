@@ -19,8 +19,16 @@ KEYS = Credentials("mexc", "double-key", "double-secret")
 
 
 async def _broker(world: DoubleWorld, **kwargs) -> LiveBroker:
-    broker = LiveBroker(SESSION, "mexc", "spot", ["BTC_USDT"], KEYS, hub=ExchangeHub(world.factory),
-                        retry_initial=0.01, **kwargs)
+    broker = LiveBroker(
+        SESSION,
+        "mexc",
+        "spot",
+        ["BTC_USDT"],
+        KEYS,
+        hub=ExchangeHub(world.factory),
+        retry_initial=0.01,
+        **kwargs,
+    )
     await broker.open()
     return broker
 
@@ -113,7 +121,9 @@ async def test_reconcile_after_restart_adopts_open_orders_and_settles_unknown_on
 async def test_refused_keys_fail_loudly_without_showing_them():
     world = DoubleWorld(speed=20)
     wrong = Credentials("mexc", "AK-visible-if-leaked", "SK-visible-if-leaked")
-    broker = LiveBroker(SESSION, "mexc", "spot", ["BTC_USDT"], wrong, hub=ExchangeHub(world.factory))
+    broker = LiveBroker(
+        SESSION, "mexc", "spot", ["BTC_USDT"], wrong, hub=ExchangeHub(world.factory)
+    )
     with pytest.raises(ExchangeAuthFailed) as failure:
         await broker.open()
     assert failure.value.code == "exchange_auth_failed"
@@ -125,10 +135,19 @@ async def test_a_retry_from_another_process_is_answered_with_the_existing_order(
     world = DoubleWorld(speed=20)
     first = await _broker(world)
     placed = await first.submit("BTC_USDT", "buy", "limit", 0.01, price=1_000.0)
-    second = LiveBroker(SESSION, "mexc", "spot", ["BTC_USDT"], KEYS, hub=ExchangeHub(world.factory),
-                        retry_initial=0.01)
+    second = LiveBroker(
+        SESSION,
+        "mexc",
+        "spot",
+        ["BTC_USDT"],
+        KEYS,
+        hub=ExchangeHub(world.factory),
+        retry_initial=0.01,
+    )
     second._exchange = second.hub.create("mexc", "spot", KEYS)  # connected, nothing reconciled yet
-    again = await second.submit("BTC_USDT", "buy", "limit", 0.01, price=1_000.0, client_id=placed.client_order_id)
+    again = await second.submit(
+        "BTC_USDT", "buy", "limit", 0.01, price=1_000.0, client_id=placed.client_order_id
+    )
     assert again.exchange_order_id == placed.exchange_order_id and again.status == "open"
     assert len(world.orders) == 1  # the exchange said DuplicateOrderId; the broker found the order
     await first.close()

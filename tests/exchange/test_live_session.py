@@ -57,17 +57,30 @@ def test_live_session_places_tracks_and_cancels_orders(live_app):
     assert detail["counters"]["live"]["exchange"] == "reachable"
     assert detail["counters"]["live"]["balances"]["USDT"]["total"] == 100_000.0
 
-    bought = client.post(f"/sessions/{sid}/orders", json={"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 0.02})
+    bought = client.post(
+        f"/sessions/{sid}/orders",
+        json={"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 0.02},
+    )
     assert bought.status_code == 201, bought.text
-    resting = client.post(f"/sessions/{sid}/orders",
-                          json={"symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01, "price": 1000.0})
+    resting = client.post(
+        f"/sessions/{sid}/orders",
+        json={"symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01, "price": 1000.0},
+    )
     assert resting.status_code == 201
-    refused = client.post(f"/sessions/{sid}/orders", json={"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 50})
+    refused = client.post(
+        f"/sessions/{sid}/orders",
+        json={"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 50},
+    )
     assert refused.status_code == 422 and refused.json()["error_code"] == "order_rejected"
     assert "InsufficientFunds" in refused.json()["message"]
 
-    fills = _wait(lambda: (f := client.get(f"/sessions/{sid}/fills").json()["data"]["items"]) and
-                  sum(x["qty"] for x in f) >= 0.02 - 1e-12 and f)
+    fills = _wait(
+        lambda: (
+            (f := client.get(f"/sessions/{sid}/fills").json()["data"]["items"])
+            and sum(x["qty"] for x in f) >= 0.02 - 1e-12
+            and f
+        )
+    )
     assert all(30_000 < f["price"] < 50_000 for f in fills)  # the recorded day's real prices
 
     stopped = client.post("/sessions/stop", json={"session_id": sid})
@@ -83,7 +96,9 @@ def test_live_session_places_tracks_and_cancels_orders(live_app):
 
 
 def world_orders(world):
-    return [{"client_order_id": o.client_order_id, "status": o.status} for o in world.orders.values()]
+    return [
+        {"client_order_id": o.client_order_id, "status": o.status} for o in world.orders.values()
+    ]
 
 
 def test_an_outage_keeps_the_live_session_running_and_reconciles_after_it(live_app):
@@ -91,11 +106,19 @@ def test_an_outage_keeps_the_live_session_running_and_reconciles_after_it(live_a
     monkeypatch.setenv("PAPERTAPE_MEXC_API_KEY", "double-key")
     monkeypatch.setenv("PAPERTAPE_MEXC_SECRET", "double-secret")
     sid = client.post("/sessions/start", json=LIVE).json()["data"]["session_id"]
-    placed = client.post(f"/sessions/{sid}/orders",
-                         json={"symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01, "price": 1000.0})
+    placed = client.post(
+        f"/sessions/{sid}/orders",
+        json={"symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01, "price": 1000.0},
+    )
     assert placed.status_code == 201
     world.set_unreachable("connection reset by peer")
-    live = _wait(lambda: (d := client.get(f"/sessions/{sid}").json()["data"])["counters"]["live"]["exchange"] != "reachable" and d)
+    live = _wait(
+        lambda: (
+            (d := client.get(f"/sessions/{sid}").json()["data"])["counters"]["live"]["exchange"]
+            != "reachable"
+            and d
+        )
+    )
     assert live["state"] == "running"
     assert live["counters"]["live"]["exchange"].startswith("unreachable: mexc unreachable")
     world.set_unreachable(None)
@@ -115,8 +138,11 @@ def test_a_strategy_trades_live_through_the_exchange(live_app):
     client, world, monkeypatch = live_app
     monkeypatch.setenv("PAPERTAPE_MEXC_API_KEY", "double-key")
     monkeypatch.setenv("PAPERTAPE_MEXC_SECRET", "double-secret")
-    body = {**LIVE, "strategies": [{"name": "sma_cross", "params": {"bar_interval": 1, "fast": 2, "slow": 4}}],
-            "cash": 1_000}
+    body = {
+        **LIVE,
+        "strategies": [{"name": "sma_cross", "params": {"bar_interval": 1, "fast": 2, "slow": 4}}],
+        "cash": 1_000,
+    }
     started = client.post("/sessions/start", json=body)
     assert started.status_code == 201, started.text
     sid = started.json()["data"]["session_id"]

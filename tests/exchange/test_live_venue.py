@@ -58,5 +58,7 @@ def test_cancels_wait_for_the_exchange_and_stops_are_refused(engine):
 def test_unsized_orders_are_sized_at_the_last_price_before_they_are_sent(engine):
     engine.process([Trade(1_000_000, "BTC_USDT", 40_000.0, 1.0, "sell", "1")])
     order = engine.place_manual_order("BTC_USDT", "buy", "market", None)
-    assert order.qty == pytest.approx(10_000 / 40_000 / 1.001, rel=1e-3)  # all the cash, fee included
+    assert order.qty == pytest.approx(
+        10_000 / 40_000 / 1.001, rel=1e-3
+    )  # all the cash, fee included
     assert engine.venue.outbox == [order]

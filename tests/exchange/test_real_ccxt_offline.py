@@ -33,10 +33,17 @@ def _refused_factory():
 async def test_real_ccxt_unreachable_exchange_keeps_the_feed_reconnecting():
     hub = ExchangeHub(_refused_factory())
     started = time.monotonic()
-    assert await hub.validate_symbols("mexc", "spot", ["BTC_USDT"]) is False  # deferred, not refused
+    assert (
+        await hub.validate_symbols("mexc", "spot", ["BTC_USDT"]) is False
+    )  # deferred, not refused
     assert time.monotonic() - started < 2.5
-    source = ExchangeSource(["BTC_USDT"], "mexc", "spot", hub=hub,
-                            options=FeedOptions(backoff_initial=0.05, backoff_max=5))
+    source = ExchangeSource(
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=hub,
+        options=FeedOptions(backoff_initial=0.05, backoff_max=5),
+    )
     consumer = asyncio.create_task(anext(source.batches()))
     deadline = time.monotonic() + 20
     while source.status.reconnects < 2:

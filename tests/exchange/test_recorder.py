@@ -15,7 +15,7 @@ from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.session import Mode, Session, SessionState
 from papertape.market.exchange.connector import ExchangeHub
 from papertape.market.exchange.feed import ExchangeSource, FeedOptions
-from papertape.sessions.consumers import MarketRecorder
+from papertape.sessions.consumers.recording import MarketRecorder
 from tests.support import market_tapes
 from tests.support.exchange_double import DoubleWorld
 
@@ -67,7 +67,10 @@ async def _record(source: ExchangeSource, recorder: MarketRecorder, seconds: flo
 async def test_records_everything_the_feed_delivered(sqlite_store):
     world = DoubleWorld(speed=20)
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(world.factory),
+        ["BTC_USDT"],
+        "mexc",
+        "spot",
+        hub=ExchangeHub(world.factory),
         options=FeedOptions(book_interval=0.05),
     )
     recorder = MarketRecorder(flush_interval=0.1, candle_interval=1)
@@ -81,7 +84,9 @@ async def test_records_everything_the_feed_delivered(sqlite_store):
     assert recorder.detail()["rows_failed"] == {"trades": 0, "candles": 0, "book": 0}
     assert recorder.detail()["rows_pending"] == 0
     stored = await sqlite_store.read_trades(SESSION_ID, ["BTC_USDT"], 0, 2**62)
-    assert [t.trade_id for t in stored] == [t.trade_id for t in sorted(trades, key=lambda t: (t.ts, t.trade_id))]
+    assert [t.trade_id for t in stored] == [
+        t.trade_id for t in sorted(trades, key=lambda t: (t.ts, t.trade_id))
+    ]
     # 1 s bars derived from the recorded trades: every closed bar but the first (partial) one
     bars = await sqlite_store.read_candles(SESSION_ID, ["BTC_USDT"], 0, 2**62)
     assert len(bars) == written["candles"] > 0
@@ -99,7 +104,10 @@ async def test_records_everything_the_feed_delivered(sqlite_store):
 async def test_books_are_stored_at_the_full_depth_delivered(sqlite_store):
     world = DoubleWorld(speed=1)
     source = ExchangeSource(
-        ["BTC_USDT"], "mexc", "swap", hub=ExchangeHub(world.factory),
+        ["BTC_USDT"],
+        "mexc",
+        "swap",
+        hub=ExchangeHub(world.factory),
         options=FeedOptions(book_depth=None, book_interval=0),
     )
     recorder = MarketRecorder(flush_interval=0.05)
@@ -129,7 +137,9 @@ async def test_rows_that_cannot_be_written_are_counted_and_fail_the_session(tmp_
     store = await open_store(f"sqlite:///{tmp_path / 'gone.db'}")
     recorder = MarketRecorder(flush_interval=60, retries=2, retry_delay=0.01)
     await recorder.start(Context(store))
-    await recorder.on_batch([Trade(1, "BTC_USDT", 1.0, 1.0, "buy", "a"), Trade(2, "BTC_USDT", 1.0, 1.0, "buy", "b")])
+    await recorder.on_batch(
+        [Trade(1, "BTC_USDT", 1.0, 1.0, "buy", "a"), Trade(2, "BTC_USDT", 1.0, 1.0, "buy", "b")]
+    )
     await store.close()  # the store goes away with rows pending
     with pytest.raises(StoreWriteFailed) as failure:
         await recorder.finish("stopped")

@@ -49,11 +49,15 @@ def test_candles_close_on_next_interval_skip_the_partial_first_and_count_late_tr
     minute = 60 * MICROS
     t0 = 1_700_000_000 * MICROS - (1_700_000_000 * MICROS) % minute
     assert builder.add(Trade(t0 - 5, "BTC_USDT", 7.0, 1.0, "buy")) is None  # recording began here
-    assert builder.add(Trade(t0 + 1, "BTC_USDT", 10.0, 1.0, "buy")) is None  # closes the partial bar
+    assert (
+        builder.add(Trade(t0 + 1, "BTC_USDT", 10.0, 1.0, "buy")) is None
+    )  # closes the partial bar
     assert builder.partial == 1
     assert builder.add(Trade(t0 + 2, "BTC_USDT", 12.0, 2.0, "sell")) is None
     assert builder.add(Trade(t0 + 3, "BTC_USDT", 9.0, 1.0, "buy")) is None
-    bar = builder.add(Trade(t0 + 3 * minute, "BTC_USDT", 11.0, 1.0, "buy"))  # a minute without trades
+    bar = builder.add(
+        Trade(t0 + 3 * minute, "BTC_USDT", 11.0, 1.0, "buy")
+    )  # a minute without trades
     assert bar == Candle(t0, "BTC_USDT", 60, 10.0, 12.0, 9.0, 9.0, 4.0)
     assert builder.add(Trade(t0 + 5, "BTC_USDT", 1.0, 1.0, "buy")) is None
     assert builder.late == 1
@@ -61,8 +65,14 @@ def test_candles_close_on_next_interval_skip_the_partial_first_and_count_late_tr
 
 
 def test_credentials_from_env_and_file_never_shown(tmp_path):
-    creds = load_credentials("mexc", {"PAPERTAPE_MEXC_API_KEY": "k-123456", "PAPERTAPE_MEXC_SECRET": "s-abcdef"})
-    assert "k-123456" not in repr(creds) and "s-abcdef" not in repr(creds) and "k-123456" not in str(creds)
+    creds = load_credentials(
+        "mexc", {"PAPERTAPE_MEXC_API_KEY": "k-123456", "PAPERTAPE_MEXC_SECRET": "s-abcdef"}
+    )
+    assert (
+        "k-123456" not in repr(creds)
+        and "s-abcdef" not in repr(creds)
+        and "k-123456" not in str(creds)
+    )
     secrets = tmp_path / "secrets.json"
     secrets.write_text('{"mexc": {"apiKey": "file-key-1", "secret": "file-secret-1"}}')
     from_file = load_credentials("mexc", {"PAPERTAPE_SECRETS_FILE": str(secrets)})

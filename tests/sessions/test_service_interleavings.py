@@ -35,10 +35,10 @@ from papertape.domain.session import (
     SessionState,
     is_legal,
 )
-from papertape.engine.consumer import Consumer
 from papertape.market.source import MarketSource
 from papertape.sessions.config import SessionConfig
-from papertape.sessions.consumers import consumers_for
+from papertape.sessions.consumers.base import Consumer
+from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.runner import wall_micros
 from papertape.sessions.service import SessionService, StopResult
@@ -82,8 +82,14 @@ class ControlledSource(MarketSource):
                 produced += 1
                 self.status.events += 1
                 yield [
-                    Trade(wall_micros(), symbol, 100.0 + produced % 7, 0.01,
-                          "buy" if produced % 2 else "sell", f"t{produced}")
+                    Trade(
+                        wall_micros(),
+                        symbol,
+                        100.0 + produced % 7,
+                        0.01,
+                        "buy" if produced % 2 else "sell",
+                        f"t{produced}",
+                    )
                     for symbol in self.symbols
                 ]
         except asyncio.CancelledError:
@@ -137,14 +143,18 @@ async def open_store(path: Path) -> SQLiteStore:
 
 async def seed_dataset(store: SQLiteStore) -> None:
     await store.write_trades(
-        DATASET, [Trade(1_600_000_000_000_000 + i, "BTC_USDT", 100.0, 1.0, "buy", str(i))
-                  for i in range(3)]
+        DATASET,
+        [Trade(1_600_000_000_000_000 + i, "BTC_USDT", 100.0, 1.0, "buy", str(i)) for i in range(3)],
     )
 
 
 def config(behaviour: str, mode: Mode, duration: float | None, key: str | None) -> SessionConfig:
-    body: dict = {"mode": mode.value, "symbols": ["BTC_USDT"], "label": behaviour,
-                  "idempotency_key": key}
+    body: dict = {
+        "mode": mode.value,
+        "symbols": ["BTC_USDT"],
+        "label": behaviour,
+        "idempotency_key": key,
+    }
     if mode is Mode.BACKTEST:
         body["market"] = {"source": "replay", "dataset": DATASET, "speed": 0}
     if duration is not None:
@@ -159,8 +169,9 @@ async def consistent_read(store: SQLiteStore, session_id: str):
         before = await store.get_session(session_id)
         events = await store.list_events(session_id, 0, 100_000)
         after = await store.get_session(session_id)
-        if before == after or (before and after and (before.state, before.last_seq) == (
-            after.state, after.last_seq)):
+        if before == after or (
+            before and after and (before.state, before.last_seq) == (after.state, after.last_seq)
+        ):
             return after, events
         await asyncio.sleep(0.01)
     raise AssertionError(f"{session_id} never held still long enough to be read")
@@ -180,7 +191,7 @@ async def check_session(service: SessionService, session_id: str) -> Session:
         assert session.last_seq == len(events)
     states = [e.data for e in events if e.kind == "state"]
     assert states and states[0] == {"from": None, "to": "starting"}, states[:1]
-    for previous, current in zip(states, states[1:]):
+    for previous, current in zip(states, states[1:], strict=False):
         assert current["from"] == previous["to"], f"{session_id}: broken path {states}"
         assert is_legal(SessionState(current["from"]), SessionState(current["to"])), states
     terminal = [s for s in states if SessionState(s["to"]) in TERMINAL_STATES]
@@ -207,7 +218,8 @@ async def check_nothing_runs_unattended(service: SessionService, settle: float =
     while True:
         alive = {sid for sid in list(service._runners) if (service.runtime(sid) or {}).get("alive")}
         unattended = [
-            s for s in await service.store.unfinished_sessions()
+            s
+            for s in await service.store.unfinished_sessions()
             if not (s.state is SessionState.RUNNING and s.session_id in alive)
         ]
         if not unattended:
@@ -215,8 +227,9 @@ async def check_nothing_runs_unattended(service: SessionService, settle: float =
         if time.monotonic() > deadline:
             raise AssertionError(
                 "left unattended: "
-                + ", ".join(f"{s.session_id} {s.state.value} {s.config.get('label')}"
-                            for s in unattended)
+                + ", ".join(
+                    f"{s.session_id} {s.state.value} {s.config.get('label')}" for s in unattended
+                )
             )
         await asyncio.sleep(0.01)
 
@@ -231,8 +244,9 @@ async def wait_until_ended(service: SessionService, ids: list[str], timeout: flo
     raise AssertionError(f"not ended in {timeout}s: {states}")
 
 
-def check_stop_batch(results: Sequence[StopResult], was_stoppable_forever: bool,
-                     reason: str) -> None:
+def check_stop_batch(
+    results: Sequence[StopResult], was_stoppable_forever: bool, reason: str
+) -> None:
     controllers = [r for r in results if r.stopped_via == "controller"]
     assert len(controllers) <= 1, f"stopped {len(controllers)} times"
     assert all(r.stopped_via in ("controller", "already_stopped") for r in results)
@@ -254,7 +268,9 @@ behaviours = st.one_of(
     st.integers(0, 8).map(lambda n: f"feedfail:{n}"),
 )
 start_op = st.tuples(
-    st.just("start"), behaviours, st.sampled_from([Mode.PAPER, Mode.COLLECT, Mode.BACKTEST]),
+    st.just("start"),
+    behaviours,
+    st.sampled_from([Mode.PAPER, Mode.COLLECT, Mode.BACKTEST]),
     st.one_of(st.none(), st.none(), st.floats(0.01, 0.3)),
 )
 operations = st.lists(
@@ -317,7 +333,8 @@ async def restart(world: World, graceful: bool, start_delay: float | None) -> No
     pending = None
     if graceful:
         running_backtests = [
-            s.session_id for s in await world.store.unfinished_sessions()
+            s.session_id
+            for s in await world.store.unfinished_sessions()
             if s.mode is Mode.BACKTEST and s.state is SessionState.RUNNING
         ]
         await world.service.shutdown()
@@ -334,8 +351,9 @@ async def restart(world: World, graceful: bool, start_delay: float | None) -> No
     before = {s.session_id: s for s in await world.store.unfinished_sessions()}
     if graceful:
         assert not any(s.state is SessionState.STARTING for s in before.values())
-        assert not any(s.mode is Mode.BACKTEST for s in before.values()), \
+        assert not any(s.mode is Mode.BACKTEST for s in before.values()), (
             "a graceful shutdown stops the sessions it cannot resume"
+        )
     world.service = new_service(world.store)
     report = await reconcile(world.service)
     assert sorted(sum(report.values(), [])) == sorted(before)
@@ -386,10 +404,12 @@ async def step(world: World, op: tuple) -> None:
             return
         session_id, _ = picked
         current = await service.get(session_id)
-        forever = (current.state is SessionState.RUNNING
-                   and world.known[session_id] == "infinite"
-                   and not current.config.get("duration_seconds")
-                   and service.runtime(session_id) is not None)
+        forever = (
+            current.state is SessionState.RUNNING
+            and world.known[session_id] == "infinite"
+            and not current.config.get("duration_seconds")
+            and service.runtime(session_id) is not None
+        )
         results = await asyncio.gather(*(service.stop(session_id) for _ in range(op[2])))
         check_stop_batch(results, forever, "user")
     elif kind == "request_stop":
@@ -408,7 +428,8 @@ async def step(world: World, op: tuple) -> None:
             return
         session_id, _ = picked
         first, everything, second = await asyncio.gather(
-            service.stop(session_id), service.stop_all("emergency"), service.stop(session_id))
+            service.stop(session_id), service.stop_all("emergency"), service.stop(session_id)
+        )
         by_all = [r for r in everything if r.session.session_id == session_id]
         assert len(by_all) <= 1
         check_stop_batch([first, second, *by_all], False, None)
@@ -476,12 +497,14 @@ async def test_concurrent_stops_stop_once(tmp_path: Path) -> None:
     store = await open_store(tmp_path / "s.db")
     service = new_service(store)
     try:
-        ids = [(await service.start(config("infinite", Mode.PAPER, None, None)))[0].session_id
-               for _ in range(5)]
+        ids = [
+            (await service.start(config("infinite", Mode.PAPER, None, None)))[0].session_id
+            for _ in range(5)
+        ]
         batches = await asyncio.gather(
             *(asyncio.gather(*(service.stop(i) for _ in range(8))) for i in ids)
         )
-        for session_id, results in zip(ids, batches):
+        for session_id, results in zip(ids, batches, strict=False):
             check_stop_batch(results, True, "user")
             session = await check_session(service, session_id)
             assert session.state is SessionState.STOPPED and session.stop_reason == "user"
@@ -548,8 +571,9 @@ async def test_stop_timeout_leaves_stopping_and_a_later_stop_succeeds(
         assert stuck_session.state is SessionState.STOPPING
         assert stuck_session.stop_reason == "user"
         # concurrent stops while it is stuck: each times out, none records anything twice
-        outcomes = await asyncio.gather(*(service.stop(sid) for _ in range(2)),
-                                        return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(service.stop(sid) for _ in range(2)), return_exceptions=True
+        )
         if time.monotonic() - began < hold - 0.1:
             assert all(isinstance(o, StopTimeout) for o in outcomes), outcomes
         assert (await service.get(sid)).state in (SessionState.STOPPING, SessionState.STOPPED)
@@ -590,8 +614,10 @@ async def test_a_stop_timeout_then_a_crash_is_reconciled_to_stopped(tmp_path: Pa
         report = await reconcile(world.service)
         assert report["stopped"] == [sid]
         result = await world.service.stop(sid)
-        assert (result.stopped_via, result.session.state) == ("already_stopped",
-                                                              SessionState.STOPPED)
+        assert (result.stopped_via, result.session.state) == (
+            "already_stopped",
+            SessionState.STOPPED,
+        )
         await check_session(world.service, sid)
     finally:
         await world.service.shutdown()
@@ -615,13 +641,20 @@ async def test_a_runner_end_is_recorded_once_the_store_takes_it_again(tmp_path, 
 
     store = FlakyStore(f"sqlite:///{tmp_path / 'flaky.db'}")
     await store.open()
-    await store.write_trades("tiny", [Trade(1_000_000 + i, "BTC_USDT", 100.0, 1.0, "buy", str(i))
-                                      for i in range(10)])
+    await store.write_trades(
+        "tiny", [Trade(1_000_000 + i, "BTC_USDT", 100.0, 1.0, "buy", str(i)) for i in range(10)]
+    )
     monkeypatch.setattr(service_module, "END_RETRY_FIRST", 0.01)
     service = SessionService(store)
-    session, _ = await service.start(SessionConfig.model_validate(
-        {"mode": "backtest", "symbols": ["BTC_USDT"],
-         "market": {"source": "replay", "dataset": "tiny"}}))
+    session, _ = await service.start(
+        SessionConfig.model_validate(
+            {
+                "mode": "backtest",
+                "symbols": ["BTC_USDT"],
+                "market": {"source": "replay", "dataset": "tiny"},
+            }
+        )
+    )
     for _ in range(500):
         current = await store.get_session(session.session_id)
         if current.state.terminal:

@@ -32,8 +32,15 @@ REASONS = st.sampled_from(["user", "duration", "shutdown", "max_drawdown", "dail
 TEXT = st.text(min_size=1, max_size=20)
 
 # fields ``transition`` may touch; everything else must be carried over unchanged
-MUTABLE = {"state", "updated_at", "started_at", "ended_at", "stop_reason", "error_code",
-           "error_message"}
+MUTABLE = {
+    "state",
+    "updated_at",
+    "started_at",
+    "ended_at",
+    "stop_reason",
+    "error_code",
+    "error_message",
+}
 
 
 def fresh(mode: Mode = Mode.PAPER) -> Session:
@@ -65,8 +72,8 @@ attempts = st.lists(
 
 def test_the_graph_is_listed_in_one_place_and_complete() -> None:
     assert set(LEGAL_TRANSITIONS) == set(SessionState)
-    assert TERMINAL_STATES == {s for s in SessionState if s.terminal}
-    assert TERMINAL_STATES == {SessionState.STOPPED, SessionState.COMPLETED, SessionState.FAILED}
+    assert {s for s in SessionState if s.terminal} == TERMINAL_STATES
+    assert {SessionState.STOPPED, SessionState.COMPLETED, SessionState.FAILED} == TERMINAL_STATES
     for state in TERMINAL_STATES:
         assert LEGAL_TRANSITIONS[state] == frozenset(), f"{state} must be absorbing"
     for state, targets in LEGAL_TRANSITIONS.items():
@@ -94,8 +101,12 @@ def test_every_path_from_starting_ends_in_a_terminal_state() -> None:
         assert len(path) <= len(SessionState)
         assert not any(s.terminal for s in path[:-1])
     # the documented paths exist
-    assert (SessionState.STARTING, SessionState.RUNNING, SessionState.STOPPING,
-            SessionState.STOPPED) in paths
+    assert (
+        SessionState.STARTING,
+        SessionState.RUNNING,
+        SessionState.STOPPING,
+        SessionState.STOPPED,
+    ) in paths
     assert (SessionState.STARTING, SessionState.RUNNING, SessionState.COMPLETED) in paths
 
 
@@ -108,8 +119,14 @@ def test_random_legal_walks_terminate(data: st.DataObject) -> None:
         if session.state.terminal:
             break
         target = data.draw(st.sampled_from(sorted(LEGAL_TRANSITIONS[session.state])))
-        session = transition(session, target, at=next(clock), stop_reason="user",
-                             error_code="boom", error_message="it broke")
+        session = transition(
+            session,
+            target,
+            at=next(clock),
+            stop_reason="user",
+            error_code="boom",
+            error_message="it broke",
+        )
     assert session.state.terminal, "a legal walk must reach a terminal state within the graph"
 
 
@@ -198,13 +215,14 @@ def test_random_attempt_sequences(seq, mode: Mode) -> None:
         session = after
 
     assert terminal_transitions <= 1
-    for a, b in zip(path, path[1:]):
+    for a, b in zip(path, path[1:], strict=False):
         assert is_legal(a, b)
     if session.state.terminal:
         # absorbing: nothing leaves a terminal state, whatever the arguments
         for target in SessionState:
             with pytest.raises(IllegalTransition):
-                transition(session, target, at=10**9, stop_reason="user", error_code="x",
-                           error_message="y")
+                transition(
+                    session, target, at=10**9, stop_reason="user", error_code="x", error_message="y"
+                )
     else:
         assert session.ended_at is None

@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_store_bench_quick(questdb_server) -> None:  # the fixture: QuestDB can run here
     result = subprocess.run(
-        [sys.executable, "bench/store_bench.py", "--quick"], cwd=ROOT, capture_output=True,
-        text=True, timeout=600,
+        [sys.executable, "bench/store_bench.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for store in ("questdb", "sqlite"):

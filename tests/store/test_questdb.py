@@ -22,7 +22,9 @@ from tests.store.test_store_contract import T0, move, new_session, start
 
 
 def test_url_settings():
-    s = QuestDBSettings.from_url("questdb://bob:s%40cret@db.internal:9100?pg_port=9812&wal_wait_seconds=5")
+    s = QuestDBSettings.from_url(
+        "questdb://bob:s%40cret@db.internal:9100?pg_port=9812&wal_wait_seconds=5"
+    )
     assert (s.host, s.http_port, s.pg_port) == ("db.internal", 9100, 9812)
     assert (s.user, s.password) == ("bob", "s@cret")
     assert s.wal_wait_seconds == 5
@@ -52,8 +54,12 @@ async def test_migrations_are_recorded_once(qstore, questdb_url):
     again = QuestDBStore(questdb_url)
     await again.open()
     await again.close()
-    assert sql(questdb_url, "SELECT version, name FROM schema_migrations") == [(1, "initial schema")]
-    tables = {r[0]: r[1:] for r in sql(questdb_url, "SELECT table_name, walEnabled, dedup FROM tables()")}
+    assert sql(questdb_url, "SELECT version, name FROM schema_migrations") == [
+        (1, "initial schema")
+    ]
+    tables = {
+        r[0]: r[1:] for r in sql(questdb_url, "SELECT table_name, walEnabled, dedup FROM tables()")
+    }
     assert tables["sessions"] == (False, False) and tables["events"] == (False, False)
     for table in ("trades", "candles", "books", "orders", "fills", "positions", "equity"):
         assert tables[table] == (True, True), table
@@ -68,7 +74,10 @@ async def test_a_new_migration_is_applied_once_at_start_up(qstore, questdb_url, 
         upgraded = QuestDBStore(questdb_url)
         await upgraded.open()
         await upgraded.close()
-    assert sql(questdb_url, "SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    assert sql(questdb_url, "SELECT version FROM schema_migrations ORDER BY version") == [
+        (1,),
+        (2,),
+    ]
     columns = [r[0] for r in sql(questdb_url, "SELECT \"column\" FROM table_columns('datasets')")]
     assert "note" in columns
 
@@ -80,15 +89,23 @@ async def test_a_crash_between_event_and_session_row_is_repaired_on_open(qstore,
     running = transition(session, SessionState.RUNNING, at=T0 + 100)
     # what update_session's first write leaves behind when the process dies right after it
     snapshot = dataclasses.replace(running, last_seq=2)
-    sql(questdb_url,
+    sql(
+        questdb_url,
         "INSERT INTO events VALUES (%s, 2, %s, 'state', %s, %s, systimestamp())",
-        (session.session_id, T0 + 100, json.dumps({"from": "starting", "to": "running"}),
-         _session_to_json(snapshot)))
+        (
+            session.session_id,
+            T0 + 100,
+            json.dumps({"from": "starting", "to": "running"}),
+            _session_to_json(snapshot),
+        ),
+    )
     # and a create that died before its session row
     orphan = dataclasses.replace(new_session(2), last_seq=1)
-    sql(questdb_url,
+    sql(
+        questdb_url,
         "INSERT INTO events VALUES (%s, 1, %s, 'state', '{}', %s, systimestamp())",
-        (orphan.session_id, T0, _session_to_json(orphan)))
+        (orphan.session_id, T0, _session_to_json(orphan)),
+    )
     assert (await qstore.get_session(session.session_id)).state is SessionState.STARTING
 
     recovered = QuestDBStore(questdb_url)
@@ -111,8 +128,10 @@ async def test_read_your_writes_while_ingestion_keeps_wal_apply_busy(qstore):
     async def flood() -> int:
         written, n = 0, 0
         while not stop_flood.is_set():
-            batch = [Trade(T0 + n * 50_000 + i, "BTC_USDT", 100.0 + i % 7, 0.01, "buy", f"{n}-{i}")
-                     for i in range(50_000)]
+            batch = [
+                Trade(T0 + n * 50_000 + i, "BTC_USDT", 100.0 + i % 7, 0.01, "buy", f"{n}-{i}")
+                for i in range(50_000)
+            ]
             await qstore.write_trades("flood", batch)
             written += len(batch)
             n += 1
@@ -126,7 +145,9 @@ async def test_read_your_writes_while_ingestion_keeps_wal_apply_busy(qstore):
         stopping = await move(qstore, running, SessionState.STOPPING, stop_reason="user")
         stopped = await move(qstore, stopping, SessionState.STOPPED)
         assert await qstore.get_session(session.session_id) == stopped
-        fill = FillRecord(session.session_id, "f1", "o1", T0 + n, "BTC_USDT", "buy", 1.0, 2.0, 0.0, "taker")
+        fill = FillRecord(
+            session.session_id, "f1", "o1", T0 + n, "BTC_USDT", "buy", 1.0, 2.0, 0.0, "taker"
+        )
         await qstore.record_fills([fill])
         assert await qstore.list_fills(session.session_id) == [fill]
 
@@ -153,8 +174,10 @@ def own_server(tmp_path, questdb_server):
 
 
 def trades_batch(n: int, size: int = 2_000) -> list[Trade]:
-    return [Trade(T0 + n * size + i, "BTC_USDT", 100.0 + i % 13, 0.5, "sell", f"t{n}-{i}")
-            for i in range(size)]
+    return [
+        Trade(T0 + n * size + i, "BTC_USDT", 100.0 + i % 13, 0.5, "sell", f"t{n}-{i}")
+        for i in range(size)
+    ]
 
 
 async def test_a_server_restart_mid_collection_loses_and_duplicates_nothing(own_server):
@@ -238,7 +261,7 @@ async def test_a_collect_recording_survives_a_server_restart(own_server):
     exactly once, and nothing failed."""
     from papertape.market.exchange.connector import ExchangeHub
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
-    from papertape.sessions.consumers import MarketRecorder
+    from papertape.sessions.consumers.recording import MarketRecorder
     from tests.support.exchange_double import DoubleWorld
 
     store = QuestDBStore(own_server.url + "&write_retry_seconds=60")
@@ -247,7 +270,10 @@ async def test_a_collect_recording_survives_a_server_restart(own_server):
     seen: list = []
     try:
         source = ExchangeSource(
-            ["BTC_USDT"], "mexc", "spot", hub=ExchangeHub(DoubleWorld(speed=20).factory),
+            ["BTC_USDT"],
+            "mexc",
+            "spot",
+            hub=ExchangeHub(DoubleWorld(speed=20).factory),
             options=FeedOptions(book_interval=0.05),
         )
         recorder = MarketRecorder(flush_interval=0.1)
@@ -291,9 +317,13 @@ async def test_rows_the_server_rejects_fail_at_once_without_blind_retries(qstore
             await qstore.write_trades("exec_20231114_221320_0000cafe", [bad])
     assert [e["event"] for e in logs] == ["store.write.failed"]
     assert logs[0]["attempts"] == 1 and logs[0]["session_id"] == "exec_20231114_221320_0000cafe"
-    good = Trade(T0, "BTC_USDT", 100, 1, "buy", "2")  # ints are written as the DOUBLE columns' values
+    good = Trade(
+        T0, "BTC_USDT", 100, 1, "buy", "2"
+    )  # ints are written as the DOUBLE columns' values
     await qstore.write_trades("exec_20231114_221320_0000cafe", [good])
-    assert await qstore.read_trades("exec_20231114_221320_0000cafe", ["BTC_USDT"], T0, T0 + 1) == [good]
+    assert await qstore.read_trades("exec_20231114_221320_0000cafe", ["BTC_USDT"], T0, T0 + 1) == [
+        good
+    ]
 
 
 async def test_session_operations_wait_out_a_server_restart(own_server):

@@ -38,7 +38,12 @@ def new_session(n: int, *, mode: Mode = Mode.PAPER, symbols=("BTC_USDT",), key=N
         mode=mode,
         state=SessionState.STARTING,
         symbols=tuple(symbols),
-        config={"mode": mode.value, "symbols": list(symbols), "cash": 10_000.5, "nested": {"a": [1, None]}},
+        config={
+            "mode": mode.value,
+            "symbols": list(symbols),
+            "cash": 10_000.5,
+            "nested": {"a": [1, None]},
+        },
         created_at=T0 + n,
         updated_at=T0 + n,
         idempotency_key=key,
@@ -93,7 +98,11 @@ async def test_update_is_compare_and_set(store):
 
     stopping = await move(store, running, SessionState.STOPPING, stop_reason="user")
     stopped = await move(store, stopping, SessionState.STOPPED)
-    assert (stopped.state, stopped.stop_reason, stopped.last_seq) == (SessionState.STOPPED, "user", 4)
+    assert (stopped.state, stopped.stop_reason, stopped.last_seq) == (
+        SessionState.STOPPED,
+        "user",
+        4,
+    )
     assert stopped.ended_at is not None
     assert await store.get_session(session.session_id) == stopped
     kinds = [e.data["to"] for e in await store.list_events(session.session_id)]
@@ -170,7 +179,10 @@ async def test_events_are_numbered_without_gaps(store):
     assert [e.seq for e in listed] == [1, 2, 3, 4, 5]
     assert listed[4].data == {"ü": "✓"} and listed[4].ts == T0 - 5
     assert [e.seq for e in await store.list_events(session.session_id, after_seq=3)] == [4, 5]
-    assert [e.seq for e in await store.list_events(session.session_id, after_seq=1, limit=2)] == [2, 3]
+    assert [e.seq for e in await store.list_events(session.session_id, after_seq=1, limit=2)] == [
+        2,
+        3,
+    ]
     assert (await store.get_session(session.session_id)).last_seq == 5
     with pytest.raises(KeyError):
         await store.append_events("exec_20231114_221320_0000ffff", [NewEvent("x", {}, T0)])
@@ -179,10 +191,21 @@ async def test_events_are_numbered_without_gaps(store):
 # the trading record --------------------------------------------------------------------------
 def order(oid: str, ts: int, status: str, filled: float, created_ts: int) -> OrderRecord:
     return OrderRecord(
-        session_id="exec_20231114_221320_00000001", order_id=oid, ts=ts, symbol="BTC_USDT",
-        side="buy", type="limit", qty=1.0, price=100.5 if oid != "m" else None, stop_price=None,
-        status=status, filled_qty=filled, avg_fill_price=100.5 if filled else None,
-        created_ts=created_ts, client_order_id="", reason="",
+        session_id="exec_20231114_221320_00000001",
+        order_id=oid,
+        ts=ts,
+        symbol="BTC_USDT",
+        side="buy",
+        type="limit",
+        qty=1.0,
+        price=100.5 if oid != "m" else None,
+        stop_price=None,
+        status=status,
+        filled_qty=filled,
+        avg_fill_price=100.5 if filled else None,
+        created_ts=created_ts,
+        client_order_id="",
+        reason="",
     )
 
 
@@ -220,7 +243,9 @@ async def test_fills_positions_and_equity(store):
     await store.record_positions(positions)
     assert await store.list_positions(sid) == [positions[1], positions[2]]
 
-    points = [EquityPoint(sid, T0 + i, 10_000.0 + i, 9_000.0, i * 0.5, 0.0, 0.01) for i in range(101)]
+    points = [
+        EquityPoint(sid, T0 + i, 10_000.0 + i, 9_000.0, i * 0.5, 0.0, 0.01) for i in range(101)
+    ]
     await store.record_equity(points)
     await store.record_equity(points[50:60])
     assert await store.list_equity(sid) == points
@@ -232,7 +257,9 @@ async def test_fills_positions_and_equity(store):
 @pytest.fixture(scope="module")
 def real_trades() -> list[Trade]:
     """2,001 Binance BTCUSDT trades of 2021-01-08 (shared real data)."""
-    return read_market_file(MARKET / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT").rows
+    return read_market_file(
+        MARKET / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT"
+    ).rows
 
 
 async def test_trades_round_trip_once(store, real_trades):
@@ -254,23 +281,34 @@ async def test_trades_round_trip_once(store, real_trades):
     assert await store.read_trades("ds3", ["BTC_USDT"], start, end) == []
     summary = await store.market_summary("ds1")
     assert summary == {
-        "trades": {"rows": len(both), "start_ts": start, "end_ts": end - 1,
-                   "symbols": ["BTC_USDT", "ETH_USDT"]}
+        "trades": {
+            "rows": len(both),
+            "start_ts": start,
+            "end_ts": end - 1,
+            "symbols": ["BTC_USDT", "ETH_USDT"],
+        }
     }
 
 
 async def test_candles_and_books_round_trip(store):
     candles = read_market_file(MARKET / "btc-perp_1m_2022-01.csv.gz", symbol="BTC_USDT").rows[:600]
-    hourly = [Candle(c.ts, c.symbol, 3600, c.open, c.high, c.low, c.close, c.volume) for c in candles[::60]]
+    hourly = [
+        Candle(c.ts, c.symbol, 3600, c.open, c.high, c.low, c.close, c.volume)
+        for c in candles[::60]
+    ]
     await store.write_candles("perp", candles)
     await store.write_candles("perp", candles[:100])
     await store.write_candles("perp", hourly)
     start, end = candles[0].ts, candles[-1].ts + 1
     assert await store.read_candles("perp", ["BTC_USDT"], start, end, interval=60) == candles
     assert await store.read_candles("perp", ["BTC_USDT"], start, end, interval=3600) == hourly
-    assert len(await store.read_candles("perp", ["BTC_USDT"], start, end)) == len(candles) + len(hourly)
+    assert len(await store.read_candles("perp", ["BTC_USDT"], start, end)) == len(candles) + len(
+        hourly
+    )
 
-    books = read_market_file(MARKET / "binance-futures_btcusdt_book-snapshot-25.csv", symbol="BTC_USDT").rows
+    books = read_market_file(
+        MARKET / "binance-futures_btcusdt_book-snapshot-25.csv", symbol="BTC_USDT"
+    ).rows
     assert books and len(books[0].bids) == 25
     await store.write_books("perp", books)
     await store.write_books("perp", books)
@@ -310,7 +348,9 @@ async def test_strategies_are_created_or_replaced(store):
     s = SavedStrategy("momo", "rules", {"when": [{"gt": ["sma", 3]}]}, T0, T0, "first")
     await store.save_strategy(s)
     await store.save_strategy(SavedStrategy("abc", "sma_cross", {"fast": 5}, T0, T0))
-    edited = s._replace(params={"when": []}, created_at=T0 + 100, updated_at=T0 + 100, description="")
+    edited = s._replace(
+        params={"when": []}, created_at=T0 + 100, updated_at=T0 + 100, description=""
+    )
     await store.save_strategy(edited)
     assert await store.get_strategy("momo") == edited._replace(created_at=T0)
     assert [x.name for x in await store.list_strategies()] == ["abc", "momo"]
@@ -348,8 +388,10 @@ async def test_concurrent_writers_of_one_session(store):
     session = await start(store, 1)
     running = await move(store, session, SessionState.RUNNING)
     batches = await asyncio.gather(
-        *(store.append_events(session.session_id, [NewEvent("tick", {"n": n}, T0 + n)] * 2)
-          for n in range(10))
+        *(
+            store.append_events(session.session_id, [NewEvent("tick", {"n": n}, T0 + n)] * 2)
+            for n in range(10)
+        )
     )
     seqs = sorted(e.seq for batch in batches for e in batch)
     assert seqs == list(range(3, 23))
@@ -359,14 +401,18 @@ async def test_concurrent_writers_of_one_session(store):
     async def stop_it(reason: str):
         after = transition(running, SessionState.STOPPING, at=T0 + 500, stop_reason=reason)
         try:
-            return await store.update_session(after, SessionState.RUNNING, state_event(running, after))
+            return await store.update_session(
+                after, SessionState.RUNNING, state_event(running, after)
+            )
         except StaleState as stale:
             return stale
 
     outcomes = await asyncio.gather(*(stop_it(f"r{n}") for n in range(8)))
     winners = [o for o in outcomes if not isinstance(o, StaleState)]
     assert len(winners) == 1 and winners[0].last_seq == 23
-    assert all(o.current.state is SessionState.STOPPING for o in outcomes if isinstance(o, StaleState))
+    assert all(
+        o.current.state is SessionState.STOPPING for o in outcomes if isinstance(o, StaleState)
+    )
     events = await store.list_events(session.session_id)
     assert [e.seq for e in events] == list(range(1, 24))
     assert (await store.get_session(session.session_id)) == winners[0]

@@ -16,9 +16,13 @@ def sma_cross_backtest(bars: Sequence[Candle], fast: int = 10, slow: int = 30):
     from backtesting.lib import crossover
 
     frame = pd.DataFrame(
-        {"Open": [b.open for b in bars], "High": [b.high for b in bars],
-         "Low": [b.low for b in bars], "Close": [b.close for b in bars],
-         "Volume": [b.volume for b in bars]},
+        {
+            "Open": [b.open for b in bars],
+            "High": [b.high for b in bars],
+            "Low": [b.low for b in bars],
+            "Close": [b.close for b in bars],
+            "Volume": [b.volume for b in bars],
+        },
         index=pd.to_datetime([b.ts for b in bars], unit="us"),
     )
 
@@ -41,5 +45,7 @@ def sma_cross_backtest(bars: Sequence[Candle], fast: int = 10, slow: int = 30):
 
 def round_trips(stats) -> list[tuple[int, int, float, float]]:
     """``(entry µs, exit µs, entry price, exit price)`` of each trade in a run's stats."""
-    return [(int(r.EntryTime.value // 1_000), int(r.ExitTime.value // 1_000), r.EntryPrice,
-             r.ExitPrice) for r in stats._trades.itertuples()]
+    return [
+        (int(r.EntryTime.value // 1_000), int(r.ExitTime.value // 1_000), r.EntryPrice, r.ExitPrice)
+        for r in stats._trades.itertuples()
+    ]

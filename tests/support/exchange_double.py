@@ -42,10 +42,16 @@ TRADES_LIMIT = 1000  # ccxt.pro's default trade cache size
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
-def _market(symbol: str, market_type: str, precision: tuple[float, float], min_amount: float) -> dict:
+def _market(
+    symbol: str, market_type: str, precision: tuple[float, float], min_amount: float
+) -> dict:
     base, rest = symbol.split("/")
     quote = rest.split(":")[0]
     swap = market_type == "swap"
@@ -178,7 +184,9 @@ class DoubleWorld:
         }
         self.books = {"BTC/USDT": tapes.btc_spot_books(), "BTC/USDT:USDT": tapes.btc_swap_books()}
         start_ms = int(time.time() * 1000) if rebase else None
-        self._trade_tapes = {s: _Tape([t.ts_ms for t in v], start_ms) for s, v in self.trades.items()}
+        self._trade_tapes = {
+            s: _Tape([t.ts_ms for t in v], start_ms) for s, v in self.trades.items()
+        }
         self._book_tapes = {s: _Tape([b.ts_ms for b in v], start_ms) for s, v in self.books.items()}
         self.started = clock()
         self.unreachable: str | None = None
@@ -190,7 +198,9 @@ class DoubleWorld:
         self._held: dict[str, list[dict]] = {}
         self._corrupt: set[str] = set()
         self._recent: dict[str, deque] = {s: deque(maxlen=TRADES_LIMIT) for s in self.trades}
-        self.balances = dict(balances or {"USDT": 100_000.0, "BTC": 1.0, "ETH": 10.0, "XRP": 10_000.0})
+        self.balances = dict(
+            balances or {"USDT": 100_000.0, "BTC": 1.0, "ETH": 10.0, "XRP": 10_000.0}
+        )
         self.api_key, self.secret = api_key, secret
         self.orders: dict[str, _Order] = {}
         self._order_ids = itertools.count(1)
@@ -353,7 +363,12 @@ class DoubleWorld:
                 ):
                     continue
                 price = print_["price"] if order.type == "market" else order.price
-                self._fill(order, min(order.amount - order.filled, print_["amount"]), price, print_["timestamp"])
+                self._fill(
+                    order,
+                    min(order.amount - order.filled, print_["amount"]),
+                    price,
+                    print_["timestamp"],
+                )
 
     def _fill(self, order: _Order, qty: float, price: float, ts: int) -> None:
         market = MARKETS[order.symbol]
@@ -446,14 +461,18 @@ class DoubleExchange:
             if cursor is not None and cursor[1] >= 0:
                 cursor[1] = -1  # this connection died: report it once, then resubscribe
                 raise ccxt.NetworkError(f"{self.id} websocket connection closed")
-            start = 0 if tape is None or self.world.speed == 0 else tape.published(self.world.elapsed())
+            start = (
+                0 if tape is None or self.world.speed == 0 else tape.published(self.world.elapsed())
+            )
             if kind == "book" and tape is not None:
                 start = max(0, start - 1)  # subscribing delivers the current book first
             cursor = [start, self.world.epoch]
             self._cursors[(kind, symbol)] = cursor
         return cursor
 
-    async def _next(self, kind: str, symbol: str, tape: _Tape | None, at_most: int) -> tuple[int, int]:
+    async def _next(
+        self, kind: str, symbol: str, tape: _Tape | None, at_most: int
+    ) -> tuple[int, int]:
         """Wait until ``symbol``'s tape has something for this client; return the index range."""
         await self.load_markets()
         self.market(symbol)
@@ -484,7 +503,11 @@ class DoubleExchange:
             await world._wait(max(delay, 0.001))
 
     async def watch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None, params: dict | None = None
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict | None = None,
     ) -> list[dict]:
         self.world._count("watch_trades")
         tape = self.world._trade_tapes.get(symbol)
@@ -529,7 +552,9 @@ class DoubleExchange:
         if not self.apiKey or not self.secret:
             raise ccxt.AuthenticationError(f'{self.id} requires "apiKey" credential')
         if (self.apiKey, self.secret) != (self.world.api_key, self.world.secret):
-            raise ccxt.AuthenticationError(f'{self.id} {{"code":700002,"msg":"Signature for this request is not valid."}}')
+            raise ccxt.AuthenticationError(
+                f'{self.id} {{"code":700002,"msg":"Signature for this request is not valid."}}'
+            )
 
     async def create_order(
         self,
@@ -552,13 +577,23 @@ class DoubleExchange:
         if amount < market["limits"]["amount"]["min"]:
             raise ccxt.InvalidOrder(f"{self.id} amount {amount} below the minimum")
         if type == "limit" and price is None:
-            raise ccxt.ArgumentsRequired(f"{self.id} createOrder() requires a price for limit orders")
+            raise ccxt.ArgumentsRequired(
+                f"{self.id} createOrder() requires a price for limit orders"
+            )
         tape = world._trade_tapes.get(symbol)
         if tape is None and type == "market":
-            raise ccxt.InvalidOrder(f"{self.id} no liquidity for market orders on {symbol} in the double")
-        reference = price if price is not None else world.trade_at(symbol, world.published(tape, 0)).get("price")
+            raise ccxt.InvalidOrder(
+                f"{self.id} no liquidity for market orders on {symbol} in the double"
+            )
+        reference = (
+            price
+            if price is not None
+            else world.trade_at(symbol, world.published(tape, 0)).get("price")
+        )
         needed, currency = (
-            (amount * reference * (1 + FEE_RATE), market["quote"]) if side == "buy" else (amount, market["base"])
+            (amount * reference * (1 + FEE_RATE), market["quote"])
+            if side == "buy"
+            else (amount, market["base"])
         )
         if world.balances.get(currency, 0.0) < needed:
             raise ccxt.InsufficientFunds(f"{self.id} insufficient {currency} balance")
@@ -586,12 +621,16 @@ class DoubleExchange:
         self.world.match(order.symbol)
         return order
 
-    async def fetch_order(self, id: str, symbol: str | None = None, params: dict | None = None) -> dict:
+    async def fetch_order(
+        self, id: str, symbol: str | None = None, params: dict | None = None
+    ) -> dict:
         self._private("fetch_order")
         order = self._find(id)
         return order.unified(MARKETS[order.symbol]["quote"])
 
-    async def cancel_order(self, id: str, symbol: str | None = None, params: dict | None = None) -> dict:
+    async def cancel_order(
+        self, id: str, symbol: str | None = None, params: dict | None = None
+    ) -> dict:
         self._private("cancel_order")
         order = self._find(id)
         if order.status != "open":
@@ -609,13 +648,21 @@ class DoubleExchange:
         ]
 
     async def fetch_open_orders(
-        self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: dict | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict | None = None,
     ) -> list[dict]:
         self._private("fetch_open_orders")
         return self._orders(symbol, True)
 
     async def fetch_closed_orders(
-        self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: dict | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict | None = None,
     ) -> list[dict]:
         self._private("fetch_closed_orders")
         return self._orders(symbol, False)
@@ -629,12 +676,18 @@ class DoubleExchange:
             if o.status == "open":
                 m = MARKETS[o.symbol]
                 if o.side == "buy":
-                    used[m["quote"]] = used.get(m["quote"], 0.0) + (o.amount - o.filled) * (o.price or 0.0)
+                    used[m["quote"]] = used.get(m["quote"], 0.0) + (o.amount - o.filled) * (
+                        o.price or 0.0
+                    )
                 else:
                     used[m["base"]] = used.get(m["base"], 0.0) + (o.amount - o.filled)
         result: dict[str, Any] = {"info": {}, "free": {}, "used": {}, "total": {}}
         for code, total in self.world.balances.items():
-            entry = {"free": total - used.get(code, 0.0), "used": used.get(code, 0.0), "total": total}
+            entry = {
+                "free": total - used.get(code, 0.0),
+                "used": used.get(code, 0.0),
+                "total": total,
+            }
             result[code] = entry
             for key in ("free", "used", "total"):
                 result[key][code] = entry[key]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+
 from tests.support.data import MARKET_DATA
 
 DATA = MARKET_DATA
@@ -93,7 +94,10 @@ def btc_swap_books() -> tuple[TapeBook, ...]:
     books: list[TapeBook] = []
     bids: dict[float, float] = {}
     asks: dict[float, float] = {}
-    for name in ("binance-futures_btcusdt_depth-snap.csv", "binance-futures_btcusdt_depth-update.csv"):
+    for name in (
+        "binance-futures_btcusdt_depth-snap.csv",
+        "binance-futures_btcusdt_depth-update.csv",
+    ):
         with _require(name).open() as handle:
             rows = list(csv.DictReader(handle))
         for row in rows:
@@ -118,7 +122,9 @@ def btc_swap_books() -> tuple[TapeBook, ...]:
 def eth_swap_trades() -> tuple[TapeTrade, ...]:
     with _require("binance-futures_ethusdt_trades_2023-02-02.csv").open() as handle:
         return tuple(
-            TapeTrade(int(r["timestamp"]), int(r["id"]), float(r["price"]), float(r["amount"]), r["side"])
+            TapeTrade(
+                int(r["timestamp"]), int(r["id"]), float(r["price"]), float(r["amount"]), r["side"]
+            )
             for r in csv.DictReader(handle)
         )
 
@@ -135,7 +141,12 @@ def btc_perp_candles_1m() -> tuple[tuple[int, float, float, float, float, float]
     with gzip.open(_require("btc-perp_1m_2022-01.csv.gz"), "rt") as handle:
         return tuple(
             (
-                int(datetime.strptime(r["timestamp"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp() * 1000),
+                int(
+                    datetime.strptime(r["timestamp"], "%Y-%m-%d %H:%M:%S.%f")
+                    .replace(tzinfo=UTC)
+                    .timestamp()
+                    * 1000
+                ),
                 float(r["open"]),
                 float(r["high"]),
                 float(r["low"]),

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,9 +22,15 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, store_url: str, log_path: Path, *, extra_env: dict[str, str] | None = None,
-                 extra_args: list[str] | None = None,
-                 launcher: tuple[str, ...] = ("-m", "papertape", "serve")):
+    def __init__(
+        self,
+        store_url: str,
+        log_path: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
+        launcher: tuple[str, ...] = ("-m", "papertape", "serve"),
+    ):
         self.store_url = store_url
         self.log_path = log_path
         self.port = free_port()
@@ -38,9 +43,19 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, *self.launcher, "--port", str(self.port),
-             "--store", self.store_url, *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
+            [
+                sys.executable,
+                *self.launcher,
+                "--port",
+                str(self.port),
+                "--store",
+                self.store_url,
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=REPO_ROOT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -81,5 +96,9 @@ def double_server(store_url: str, log_path: Path, speed: float = 20) -> ServerPr
     """The real app, served with the recorded-data exchange double behind the process's exchange
     hub (``tests.support.serve_with_double``): ``GET /markets`` and sessions on the default
     exchange source get real recorded data instead of reaching out to an exchange."""
-    return ServerProcess(store_url, log_path, launcher=("-m", "tests.support.serve_with_double"),
-                         extra_args=["--speed", str(speed)])
+    return ServerProcess(
+        store_url,
+        log_path,
+        launcher=("-m", "tests.support.serve_with_double"),
+        extra_args=["--speed", str(speed)],
+    )

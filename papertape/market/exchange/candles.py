@@ -28,7 +28,14 @@ class CandleBuilder:
         start = trade.ts - trade.ts % self._span
         bar = self._open.get(trade.symbol)
         if bar is None:
-            self._open[trade.symbol] = [start, trade.price, trade.price, trade.price, trade.price, trade.qty]
+            self._open[trade.symbol] = [
+                start,
+                trade.price,
+                trade.price,
+                trade.price,
+                trade.price,
+                trade.qty,
+            ]
             self._first[trade.symbol] = start
             return None
         if start < bar[0]:
@@ -41,7 +48,14 @@ class CandleBuilder:
             bar[5] += trade.qty
             return None
         closed = Candle(bar[0], trade.symbol, self.interval, bar[1], bar[2], bar[3], bar[4], bar[5])
-        self._open[trade.symbol] = [start, trade.price, trade.price, trade.price, trade.price, trade.qty]
+        self._open[trade.symbol] = [
+            start,
+            trade.price,
+            trade.price,
+            trade.price,
+            trade.price,
+            trade.qty,
+        ]
         if closed.ts == self._first[trade.symbol]:
             self.partial += 1
             return None

@@ -126,7 +126,7 @@ class ExchangeHub:
             self._markets[exchange_id] = (markets, getattr(exchange, "currencies", None))
             log.info("exchange.markets.loaded", exchange=exchange_id, markets=len(markets))
             return markets
-        except (ccxt.BaseError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ccxt.BaseError, OSError) as exc:
             self._failed_at[exchange_id] = time.monotonic()
             raise ExchangeUnavailable(
                 f"{exchange_id} unreachable: {describe(exc)}", details={"exchange": exchange_id}
@@ -170,7 +170,10 @@ class ExchangeHub:
                 f"unknown symbol{'s' if len(missing) > 1 else ''} on {exchange_id} {market_type}: "
                 + ", ".join(missing),
                 details=[
-                    {"field": "symbols", "message": f"{s} is not a {market_type} market on {exchange_id}"}
+                    {
+                        "field": "symbols",
+                        "message": f"{s} is not a {market_type} market on {exchange_id}",
+                    }
                     for s in missing
                 ],
             )
@@ -201,7 +204,7 @@ class ExchangeHub:
                 return False  # a load already hangs longer than a start may wait
             try:
                 markets = await asyncio.wait_for(asyncio.shield(load), remaining)
-            except (ExchangeUnavailable, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ExchangeUnavailable) as exc:
                 log.info("exchange.validate.deferred", exchange=exchange_id, reason=str(exc))
                 return False
         self.check_symbols(exchange_id, market_type, symbols, markets)

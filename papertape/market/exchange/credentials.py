@@ -20,7 +20,9 @@ from pathlib import Path
 from papertape.market.exchange.errors import CredentialsMissing
 
 SECRETS_FILE_ENV = "PAPERTAPE_SECRETS_FILE"
-_SIGNATURE = re.compile(r"(?i)(signature|sign|apikey|api_key|secret|passphrase|password)=[^&\s\"']+")
+_SIGNATURE = re.compile(
+    r"(?i)(signature|sign|apikey|api_key|secret|passphrase|password)=[^&\s\"']+"
+)
 
 
 @dataclass(frozen=True, slots=True)

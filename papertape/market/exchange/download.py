@@ -87,7 +87,9 @@ async def download_candles(
     hub = hub or default_hub()
     interval = timeframe_seconds(timeframe)
     span = interval * MICROS
-    name = check_dataset_name(dataset or default_dataset_name(exchange_id, market_type, symbol, timeframe))
+    name = check_dataset_name(
+        dataset or default_dataset_name(exchange_id, market_type, symbol, timeframe)
+    )
     unified = to_ccxt(symbol, market_type)
     markets = await hub.markets(exchange_id)
     hub.check_symbols(exchange_id, market_type, [symbol], markets)
@@ -103,14 +105,32 @@ async def download_candles(
         if existing is not None and existing.end_ts is not None and existing.end_ts >= cursor:
             cursor = resumed_from = existing.end_ts + span
         base = existing or Dataset(
-            name=name, kind="candles", symbols=(symbol,), rows=0, start_ts=None, end_ts=None,
-            created_at=now, interval=interval, origin=f"ccxt:{exchange_id}:{unified}:{timeframe}",
+            name=name,
+            kind="candles",
+            symbols=(symbol,),
+            rows=0,
+            start_ts=None,
+            end_ts=None,
+            created_at=now,
+            interval=interval,
+            origin=f"ccxt:{exchange_id}:{unified}:{timeframe}",
         )
         pages = added = 0
         while cursor < end:
-            rows = await _fetch_page(exchange, exchange_id, unified, timeframe, cursor, page_limit, retries)
+            rows = await _fetch_page(
+                exchange, exchange_id, unified, timeframe, cursor, page_limit, retries
+            )
             bars = [
-                Candle(int(r[0]) * 1_000, symbol, interval, float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5] or 0.0))
+                Candle(
+                    int(r[0]) * 1_000,
+                    symbol,
+                    interval,
+                    float(r[1]),
+                    float(r[2]),
+                    float(r[3]),
+                    float(r[4]),
+                    float(r[5] or 0.0),
+                )
                 for r in rows
                 if r[0] is not None and cursor <= int(r[0]) * 1_000 < end
             ]
@@ -151,7 +171,11 @@ def _require_ohlcv(exchange, exchange_id: str, timeframe: str) -> None:
 def _check_same_series(existing: Dataset | None, name: str, symbol: str, interval: int) -> None:
     if existing is None:
         return
-    if existing.kind != "candles" or existing.interval != interval or tuple(existing.symbols) != (symbol,):
+    if (
+        existing.kind != "candles"
+        or existing.interval != interval
+        or tuple(existing.symbols) != (symbol,)
+    ):
         raise ValidationFailed(
             f"dataset {name!r} already holds other data ({existing.kind}, {', '.join(existing.symbols)}, "
             f"interval {existing.interval}); choose another --dataset name",
@@ -164,10 +188,12 @@ async def _fetch_page(exchange, exchange_id, unified, timeframe, cursor, limit, 
     attempt = 0
     while True:
         try:
-            return await exchange.fetch_ohlcv(unified, timeframe, since=cursor // 1_000, limit=limit)
+            return await exchange.fetch_ohlcv(
+                unified, timeframe, since=cursor // 1_000, limit=limit
+            )
         except ccxt.BadSymbol as exc:
             raise UnknownSymbol(f"{exchange_id} rejects {unified}: {describe(exc)}") from None
-        except (ccxt.NetworkError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ccxt.NetworkError, OSError) as exc:
             if attempt == retries:
                 raise ExchangeUnavailable(
                     f"{exchange_id} unreachable: {describe(exc)}; what was downloaded is kept, run "
@@ -176,7 +202,11 @@ async def _fetch_page(exchange, exchange_id, unified, timeframe, cursor, limit, 
                 ) from None
             attempt += 1
             delay = backoff.next()
-            log.warning("download.retry", error=describe(exc), attempt=attempt, delay=round(delay, 2))
+            log.warning(
+                "download.retry", error=describe(exc), attempt=attempt, delay=round(delay, 2)
+            )
             await asyncio.sleep(delay)
         except ccxt.ExchangeError as exc:
-            raise ExchangeRejected(f"{exchange_id} refused the candle request: {describe(exc)}") from None
+            raise ExchangeRejected(
+                f"{exchange_id} refused the candle request: {describe(exc)}"
+            ) from None

@@ -195,7 +195,7 @@ class ExchangeSource(MarketSource):
         if self._exchange is not None:
             try:
                 await asyncio.wait_for(self._exchange.close(), 2.0)
-            except (Exception, asyncio.TimeoutError) as exc:
+            except (TimeoutError, Exception) as exc:
                 self._log.warning("feed.close_failed", error=describe(exc))
         self.status.set("finished", "closed")
         self._put_final(_CLOSED)
@@ -216,8 +216,12 @@ class ExchangeSource(MarketSource):
             return
         exc = task.exception()
         self._log.error("feed.task_crashed", task=task.get_name(), error=repr(exc))
-        self._fail(FeedError(f"{self.exchange_id} feed task {task.get_name()} crashed: "
-                             f"{type(exc).__name__}: {exc}"))
+        self._fail(
+            FeedError(
+                f"{self.exchange_id} feed task {task.get_name()} crashed: "
+                f"{type(exc).__name__}: {exc}"
+            )
+        )
 
     def _put_final(self, item: Any) -> None:
         """Queue the end of the stream, making room if the consumer fell behind (it is ending)."""
@@ -276,7 +280,7 @@ class ExchangeSource(MarketSource):
         old, self._exchange = self._exchange, self.hub.create(self.exchange_id, self.market_type)
         try:
             await asyncio.wait_for(old.close(), 2.0)
-        except (Exception, asyncio.TimeoutError) as exc:
+        except (TimeoutError, Exception) as exc:
             self._log.warning("feed.close_failed", error=describe(exc))
         now_us = _now_us()
         for stream in self._streams.values():
@@ -309,20 +313,27 @@ class ExchangeSource(MarketSource):
                 else:
                     data = await self._exchange.watch_order_book(unified)
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
-                self._fail(ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {describe(exc)}"))
+                self._fail(
+                    ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {describe(exc)}")
+                )
                 return
             except ccxt.BadSymbol as exc:
                 self._fail(
                     UnknownSymbol(
                         f"{self.exchange_id} rejects {stream.symbol}: {describe(exc)}",
-                        details=[{"field": "symbols", "message": f"{stream.symbol} rejected by the exchange"}],
+                        details=[
+                            {
+                                "field": "symbols",
+                                "message": f"{stream.symbol} rejected by the exchange",
+                            }
+                        ],
                     )
                 )
                 return
             except ccxt.NotSupported as exc:
                 self._fail(ExchangeUnsupported(f"{self.exchange_id}: {describe(exc)}"))
                 return
-            except (ccxt.NetworkError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ccxt.NetworkError, OSError) as exc:
                 await self._stream_down(stream, exc, backoff)
                 continue
             except ccxt.BaseError as exc:  # other exchange answers (errors, bad responses)
@@ -340,7 +351,11 @@ class ExchangeSource(MarketSource):
             exchange_errors = 0
             backoff.reset()
             self._stream_up(stream)
-            events = self._trades(stream.symbol, data) if stream.kind == TRADES else self._book(stream.symbol, data)
+            events = (
+                self._trades(stream.symbol, data)
+                if stream.kind == TRADES
+                else self._book(stream.symbol, data)
+            )
             if events:
                 # shielded: a stream cancelled for a resubscribe still hands over what it read
                 put = asyncio.ensure_future(self._queue.put(events))
@@ -356,7 +371,10 @@ class ExchangeSource(MarketSource):
         stream.error = message
         self.status.reconnects += 1
         self._log.warning(
-            "feed.stream_down", symbol=stream.symbol, stream=stream.kind, error=message,
+            "feed.stream_down",
+            symbol=stream.symbol,
+            stream=stream.kind,
+            error=message,
             attempt=backoff.attempts,
         )
         self._refresh_status()
@@ -369,7 +387,10 @@ class ExchangeSource(MarketSource):
         now_us = _now_us()
         if stream.had_data and stream.down_since is not None:
             self.status.gaps += 1
-            self._note_gap(stream.symbol, {"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us})
+            self._note_gap(
+                stream.symbol,
+                {"stream": stream.kind, "start_ts": stream.down_since, "end_ts": now_us},
+            )
             self._id_run[stream.symbol] = 0  # the id jump after this outage is this same gap
         stream.up, stream.had_data, stream.down_since, stream.error = True, True, None, ""
         self._stale.discard(stream.symbol)
@@ -416,10 +437,14 @@ class ExchangeSource(MarketSource):
                 detail["state"] = "live"
         if down:
             first = down[0]
-            what = f"{self.exchange_id} unreachable" if len(down) == len(self._streams) else (
-                f"{first.symbol} {first.kind} stream down"
+            what = (
+                f"{self.exchange_id} unreachable"
+                if len(down) == len(self._streams)
+                else (f"{first.symbol} {first.kind} stream down")
             )
-            message = first.error if first.error.startswith("resubscribing") else f"{what}: {first.error}"
+            message = (
+                first.error if first.error.startswith("resubscribing") else f"{what}: {first.error}"
+            )
             self.status.set("reconnecting", message)
         elif self._stale:
             silent = ", ".join(sorted(self._stale))
@@ -455,7 +480,14 @@ class ExchangeSource(MarketSource):
             else:
                 self._check_sequence(symbol, trade_id, ts)
                 self._last_trade_ts[symbol] = ts
-            trade = Trade(ts, symbol, float(item["price"]), float(item["amount"]), item.get("side") or "", trade_id)
+            trade = Trade(
+                ts,
+                symbol,
+                float(item["price"]),
+                float(item["amount"]),
+                item.get("side") or "",
+                trade_id,
+            )
             events.append(trade)
         self._counts[symbol]["trades"] += len(events)
         self._symbol_detail(symbol).update(self._counts[symbol])
@@ -473,8 +505,15 @@ class ExchangeSource(MarketSource):
         elif last is not None and number > last + 1:
             if self._id_run[symbol] >= SEQUENTIAL_RUN:
                 self.status.gaps += 1
-                self._note_gap(symbol, {"stream": TRADES, "start_ts": self._last_trade_ts[symbol],
-                                        "end_ts": ts, "missing_trades": number - last - 1})
+                self._note_gap(
+                    symbol,
+                    {
+                        "stream": TRADES,
+                        "start_ts": self._last_trade_ts[symbol],
+                        "end_ts": ts,
+                        "missing_trades": number - last - 1,
+                    },
+                )
             self._id_run[symbol] = 0
         if last is None or number > last:
             self._last_id[symbol] = number

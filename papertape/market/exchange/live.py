@@ -32,15 +32,25 @@ from papertape.domain.records import FillRecord, OrderRecord
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
 from papertape.market.exchange.credentials import Credentials
-from papertape.market.exchange.errors import ExchangeAuthFailed, ExchangeRejected, ExchangeUnavailable
+from papertape.market.exchange.errors import (
+    ExchangeAuthFailed,
+    ExchangeRejected,
+    ExchangeUnavailable,
+)
 from papertape.market.exchange.symbols import from_ccxt, to_ccxt
 
 log = structlog.get_logger("papertape.exchange.live")
 
 _NETWORK = (ccxt.NetworkError, OSError, asyncio.TimeoutError)
 _REJECTIONS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.OperationRejected)
-_STATUS = {"open": "open", "closed": "filled", "canceled": "cancelled", "cancelled": "cancelled",
-           "expired": "cancelled", "rejected": "rejected"}
+_STATUS = {
+    "open": "open",
+    "closed": "filled",
+    "canceled": "cancelled",
+    "cancelled": "cancelled",
+    "expired": "cancelled",
+    "rejected": "rejected",
+}
 
 
 def client_order_id(session_id: str, number: int) -> str:
@@ -79,11 +89,21 @@ class LiveOrder:
 
     def record(self, session_id: str) -> OrderRecord:
         return OrderRecord(
-            session_id=session_id, order_id=self.client_order_id, ts=self.updated_ts or self.created_ts,
-            symbol=self.symbol, side=self.side, type=self.type, qty=self.qty, price=self.price,
-            stop_price=None, status=self.status, filled_qty=self.filled_qty,
+            session_id=session_id,
+            order_id=self.client_order_id,
+            ts=self.updated_ts or self.created_ts,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            qty=self.qty,
+            price=self.price,
+            stop_price=None,
+            status=self.status,
+            filled_qty=self.filled_qty,
             avg_fill_price=self.cost / self.filled_qty if self.filled_qty else None,
-            created_ts=self.created_ts, client_order_id=self.client_order_id, reason=self.reason,
+            created_ts=self.created_ts,
+            client_order_id=self.client_order_id,
+            reason=self.reason,
         )
 
 
@@ -142,7 +162,7 @@ class LiveBroker:
         if self._exchange is not None:
             try:
                 await asyncio.wait_for(self._exchange.close(), 2.0)
-            except (Exception, asyncio.TimeoutError) as exc:
+            except (TimeoutError, Exception) as exc:
                 self._log.warning("live.close_failed", error=self._describe(exc))
 
     def next_client_order_id(self) -> str:
@@ -152,7 +172,12 @@ class LiveBroker:
 
     # orders --------------------------------------------------------------------------------
     async def submit(
-        self, symbol: str, side: str, type: str, qty: float, price: float | None = None,
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float,
+        price: float | None = None,
         client_id: str | None = None,
     ) -> LiveOrder:
         """Place an order once, whatever happens on the wire. A refusal by the exchange comes back
@@ -181,13 +206,23 @@ class LiveBroker:
                     continue
             except _REJECTIONS as exc:
                 self.unconfirmed.discard(client_id)
-                order.status, order.reason, order.updated_ts = "rejected", self._describe(exc), _now_us()
+                order.status, order.reason, order.updated_ts = (
+                    "rejected",
+                    self._describe(exc),
+                    _now_us(),
+                )
                 self.orders[client_id] = order
-                self._log.warning("live.order.rejected", client_order_id=client_id, reason=order.reason)
+                self._log.warning(
+                    "live.order.rejected", client_order_id=client_id, reason=order.reason
+                )
                 return order
             except _NETWORK as exc:
-                self._log.warning("live.order.unknown_outcome", client_order_id=client_id,
-                                  error=self._describe(exc), attempt=attempt)
+                self._log.warning(
+                    "live.order.unknown_outcome",
+                    client_order_id=client_id,
+                    error=self._describe(exc),
+                    attempt=attempt,
+                )
                 raw = await self._lookup_quietly(client_id)
                 if raw is None:
                     if attempt < self.retries:
@@ -201,7 +236,8 @@ class LiveBroker:
         raise ExchangeUnavailable(
             f"{self.exchange_id} did not confirm order {client_id}; it will be settled when the "
             "exchange answers again (reconciliation)",
-            session_id=self.session_id, details={"client_order_id": client_id},
+            session_id=self.session_id,
+            details={"client_order_id": client_id},
         )
 
     async def cancel(self, client_id: str) -> LiveOrder:
@@ -231,14 +267,19 @@ class LiveBroker:
         changed = []
         for order in [o for o in self.orders.values() if o.is_live and o.exchange_order_id]:
             try:
-                raw = await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
+                raw = await self._exchange.fetch_order(
+                    order.exchange_order_id, to_ccxt(order.symbol, self.market_type)
+                )
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
                 raise self._auth_failed(exc) from None
             except _NETWORK as exc:
                 raise self._unreachable(exc) from None
             except ccxt.BaseError as exc:  # e.g. not found yet right after placing: ask again later
-                self._log.warning("live.poll.order_error", client_order_id=order.client_order_id,
-                                  error=self._describe(exc))
+                self._log.warning(
+                    "live.poll.order_error",
+                    client_order_id=order.client_order_id,
+                    error=self._describe(exc),
+                )
                 continue
             if self._apply(order, raw):
                 changed.append(order)
@@ -262,7 +303,11 @@ class LiveBroker:
         report = ReconcileReport()
         open_raw = await self._exchange.fetch_open_orders()
         balance = await self._exchange.fetch_balance()
-        ours = {r.get("clientOrderId"): r for r in open_raw if str(r.get("clientOrderId") or "").startswith(self._prefix)}
+        ours = {
+            r.get("clientOrderId"): r
+            for r in open_raw
+            if str(r.get("clientOrderId") or "").startswith(self._prefix)
+        }
         for client_id, raw in ours.items():
             if client_id not in self.orders:
                 self.orders[client_id] = self._adopt(client_id, raw)
@@ -270,14 +315,21 @@ class LiveBroker:
                 self.next_number = max(self.next_number, int(client_id[-6:]) + 1)
             else:
                 self._apply(self.orders[client_id], raw)
-        for order in [o for o in self.orders.values() if o.is_live and o.client_order_id not in ours]:
+        for order in [
+            o for o in self.orders.values() if o.is_live and o.client_order_id not in ours
+        ]:
             raw = (
-                await self._exchange.fetch_order(order.exchange_order_id, to_ccxt(order.symbol, self.market_type))
+                await self._exchange.fetch_order(
+                    order.exchange_order_id, to_ccxt(order.symbol, self.market_type)
+                )
                 if order.exchange_order_id
                 else await self._lookup(order.client_order_id)  # known from the tape only
             )
             if raw is None:
-                order.status, order.reason = "cancelled", "not found on the exchange at reconciliation"
+                order.status, order.reason = (
+                    "cancelled",
+                    "not found on the exchange at reconciliation",
+                )
                 order.updated_ts = _now_us()
             else:
                 self._apply(order, raw)
@@ -292,13 +344,21 @@ class LiveBroker:
                 report.unknown_resolved[client_id] = self.orders[client_id].status
         self.unconfirmed.clear()
         self.balances = {
-            code: {"free": float(v.get("free") or 0), "used": float(v.get("used") or 0), "total": float(v.get("total") or 0)}
+            code: {
+                "free": float(v.get("free") or 0),
+                "used": float(v.get("used") or 0),
+                "total": float(v.get("total") or 0),
+            }
             for code, v in balance.items()
             if isinstance(v, dict) and code not in ("info", "free", "used", "total")
         }
         report.balances = self.balances
-        self._log.info("live.reconciled", adopted=len(report.adopted), settled=len(report.settled),
-                       unknown=len(report.unknown_resolved))
+        self._log.info(
+            "live.reconciled",
+            adopted=len(report.adopted),
+            settled=len(report.settled),
+            unknown=len(report.unknown_resolved),
+        )
         return report
 
     # helpers -------------------------------------------------------------------------------
@@ -327,8 +387,13 @@ class LiveBroker:
 
     def _adopt(self, client_id: str, raw: dict) -> LiveOrder:
         order = LiveOrder(
-            client_id, from_ccxt(raw["symbol"]), raw["side"], raw.get("type") or "limit",
-            float(raw["amount"]), raw.get("price"), int(raw.get("timestamp") or 0) * 1_000 or _now_us(),
+            client_id,
+            from_ccxt(raw["symbol"]),
+            raw["side"],
+            raw.get("type") or "limit",
+            float(raw["amount"]),
+            raw.get("price"),
+            int(raw.get("timestamp") or 0) * 1_000 or _now_us(),
         )
         self._apply(order, raw)
         return order
@@ -340,16 +405,26 @@ class LiveBroker:
         order.exchange_order_id = str(raw.get("id") or order.exchange_order_id or "")
         filled = float(raw.get("filled") or 0.0)
         cost = raw.get("cost")
-        cost = float(cost) if cost is not None else filled * float(raw.get("average") or raw.get("price") or 0.0)
+        cost = (
+            float(cost)
+            if cost is not None
+            else filled * float(raw.get("average") or raw.get("price") or 0.0)
+        )
         fee = float((raw.get("fee") or {}).get("cost") or 0.0)
         ts = int(raw.get("lastTradeTimestamp") or raw.get("timestamp") or 0) * 1_000 or _now_us()
         if filled > order.filled_qty + 1e-12:
             qty, notional = filled - order.filled_qty, cost - order.cost
             order.fills.append(
                 FillRecord(
-                    session_id=self.session_id, fill_id=f"{order.client_order_id}-{len(order.fills) + 1}",
-                    order_id=order.client_order_id, ts=ts, symbol=order.symbol, side=order.side,
-                    qty=qty, price=notional / qty, fee=fee - order.fee,
+                    session_id=self.session_id,
+                    fill_id=f"{order.client_order_id}-{len(order.fills) + 1}",
+                    order_id=order.client_order_id,
+                    ts=ts,
+                    symbol=order.symbol,
+                    side=order.side,
+                    qty=qty,
+                    price=notional / qty,
+                    fee=fee - order.fee,
                     liquidity="taker" if order.type == "market" else "maker",
                 )
             )

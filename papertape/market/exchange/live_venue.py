@@ -12,7 +12,17 @@ nothing: ``open_orders`` stays empty, so the engine never asks for simulated fil
 from __future__ import annotations
 
 from papertape.domain.market import BookSnapshot, Candle, Trade
-from papertape.domain.orders import BUY, LIMIT, MARKET, QTY_EPSILON, REJECTED, SELL, STOP, Fill, Order
+from papertape.domain.orders import (
+    BUY,
+    LIMIT,
+    MARKET,
+    QTY_EPSILON,
+    REJECTED,
+    SELL,
+    STOP,
+    Fill,
+    Order,
+)
 from papertape.domain.venue import DUST, PaperVenue
 
 FILLED, PARTIAL = "filled", "partially_filled"
@@ -20,8 +30,13 @@ FILLED, PARTIAL = "filled", "partially_filled"
 
 class LiveVenue(PaperVenue):
     def __init__(self, paper: PaperVenue):
-        super().__init__(paper.portfolio, paper.listener, taker=paper.taker, maker=paper.maker,
-                         id_prefix=paper.id_prefix)
+        super().__init__(
+            paper.portfolio,
+            paper.listener,
+            taker=paper.taker,
+            maker=paper.maker,
+            id_prefix=paper.id_prefix,
+        )
         self.outbox: list[Order] = []  # accepted by the engine, not yet sent
         self.cancels: list[tuple[Order, str]] = []  # cancellations not yet sent
 
@@ -75,9 +90,18 @@ class LiveVenue(PaperVenue):
         held = self.portfolio.qty(symbol)
         if not held:
             return None
-        order = Order(order_id=self.next_order_id(), symbol=symbol, side=SELL if held > 0 else BUY,
-                      type=MARKET, qty=abs(held), created_ts=ts, active_ts=ts, reduce_only=True,
-                      reason=reason, updated_ts=ts)
+        order = Order(
+            order_id=self.next_order_id(),
+            symbol=symbol,
+            side=SELL if held > 0 else BUY,
+            type=MARKET,
+            qty=abs(held),
+            created_ts=ts,
+            active_ts=ts,
+            reduce_only=True,
+            reason=reason,
+            updated_ts=ts,
+        )
         return self.submit(order)
 
     # --- market events fill nothing ---------------------------------------------------------
@@ -91,13 +115,23 @@ class LiveVenue(PaperVenue):
         return None
 
     # --- the exchange's answers -------------------------------------------------------------
-    def exchange_fill(self, order: Order, qty: float, price: float, fee: float, ts: int,
-                      maker: bool) -> None:
+    def exchange_fill(
+        self, order: Order, qty: float, price: float, fee: float, ts: int, maker: bool
+    ) -> None:
         """An execution the exchange reported: into the portfolio and the record, as is."""
         self.fill_seq += 1
-        fill = Fill(fill_id=f"{self.id_prefix}f{self.fill_seq}", order_id=order.order_id, ts=ts,
-                    symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee,
-                    liquidity="maker" if maker else "taker", reason=order.reason)
+        fill = Fill(
+            fill_id=f"{self.id_prefix}f{self.fill_seq}",
+            order_id=order.order_id,
+            ts=ts,
+            symbol=order.symbol,
+            side=order.side,
+            qty=qty,
+            price=price,
+            fee=fee,
+            liquidity="maker" if maker else "taker",
+            reason=order.reason,
+        )
         position, trip = self.portfolio.apply_fill(fill)
         order.filled_qty += qty
         order.notional += qty * price

@@ -35,13 +35,15 @@ def market_type_of(market: Mapping[str, Any]) -> str | None:
     (futures with an expiry, options, inverse swaps)."""
     if market.get("spot") or market.get("type") == "spot":
         return "spot"
-    if (market.get("swap") or market.get("type") == "swap") and market.get("linear", True):
-        if market.get("settle") in (None, market.get("quote")):
-            return "swap"
+    swap = market.get("swap") or market.get("type") == "swap"
+    if swap and market.get("linear", True) and market.get("settle") in (None, market.get("quote")):
+        return "swap"
     return None
 
 
-def canonical_markets(markets: Mapping[str, Mapping[str, Any]], market_type: str) -> dict[str, dict]:
+def canonical_markets(
+    markets: Mapping[str, Mapping[str, Any]], market_type: str
+) -> dict[str, dict]:
     """Canonical symbol → ccxt market structure, for the markets of one type."""
     result: dict[str, dict] = {}
     for unified, market in markets.items():

@@ -31,8 +31,8 @@ from papertape.domain.errors import FeedError, OrderRejected, PapertapeError
 from papertape.domain.market import MarketEvent
 from papertape.domain.orders import CANCELLED, REJECTED, Order
 from papertape.domain.session import Session
-from papertape.engine.consumer import RunContext
-from papertape.engine.session_consumer import TradingConsumer
+from papertape.sessions.consumers.base import RunContext
+from papertape.sessions.consumers.trading import TradingConsumer
 
 log = structlog.get_logger("papertape.exchange.live")
 
@@ -40,8 +40,14 @@ POLL_INTERVAL = 1.0
 
 
 class LiveTradingConsumer(TradingConsumer):
-    def __init__(self, session: Session, *, hub: Any = None, credentials: Any = None,
-                 poll_interval: float = POLL_INTERVAL):
+    def __init__(
+        self,
+        session: Session,
+        *,
+        hub: Any = None,
+        credentials: Any = None,
+        poll_interval: float = POLL_INTERVAL,
+    ):
         super().__init__(session)
         self.poll_interval = poll_interval
         self._hub = hub
@@ -70,11 +76,17 @@ class LiveTradingConsumer(TradingConsumer):
         self.venue = LiveVenue(self.engine.venue)
         self.engine.venue = self.venue
         self.broker = LiveBroker(
-            self.session.session_id, market["exchange"], market["market_type"],
-            list(self.session.symbols), credentials, hub=self._hub,
+            self.session.session_id,
+            market["exchange"],
+            market["market_type"],
+            list(self.session.symbols),
+            credentials,
+            hub=self._hub,
         )
         await self._sync(poll=False)
-        self._poller = asyncio.create_task(self._poll_loop(), name=f"live-{self.session.session_id}")
+        self._poller = asyncio.create_task(
+            self._poll_loop(), name=f"live-{self.session.session_id}"
+        )
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
         if self._error is not None:
@@ -83,20 +95,34 @@ class LiveTradingConsumer(TradingConsumer):
         if self.venue.outbox or self.venue.cancels:
             await self._sync(poll=False)
 
-    async def place_manual_order(self, symbol: str, side: str, type: str,
-                                 qty: float | None, price: float | None = None,
-                                 stop_price: float | None = None,
-                                 client_order_id: str = "") -> Order:
+    async def place_manual_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float | None,
+        price: float | None = None,
+        stop_price: float | None = None,
+        client_order_id: str = "",
+    ) -> Order:
         """The paper path (validation, risk rules, the record), then straight to the exchange. A
         refusal by the exchange is on the tape and raised as ``OrderRejected``."""
-        order = await super().place_manual_order(symbol, side, type, qty, price=price,
-                                                 stop_price=stop_price,
-                                                 client_order_id=client_order_id)
+        order = await super().place_manual_order(
+            symbol,
+            side,
+            type,
+            qty,
+            price=price,
+            stop_price=stop_price,
+            client_order_id=client_order_id,
+        )
         await self._sync(poll=False)
         if order.status == REJECTED:
-            raise OrderRejected(f"the exchange refused the order: {order.reason}",
-                                session_id=self.session.session_id,
-                                details=[{"field": "order", "message": order.reason}])
+            raise OrderRejected(
+                f"the exchange refused the order: {order.reason}",
+                session_id=self.session.session_id,
+                details=[{"field": "order", "message": order.reason}],
+            )
         return order
 
     async def finish(self, reason: str) -> None:
@@ -119,7 +145,9 @@ class LiveTradingConsumer(TradingConsumer):
         detail = super().detail()
         broker = self.broker
         detail["live"] = {
-            "exchange": f"unreachable: {self._exchange_error}" if self._exchange_error else "reachable",
+            "exchange": f"unreachable: {self._exchange_error}"
+            if self._exchange_error
+            else "reachable",
             "open_orders": sum(1 for o in broker.orders.values() if o.is_live) if broker else 0,
             "unconfirmed_orders": len(self._unconfirmed),
             "balances": broker.balances if broker else {},
@@ -139,8 +167,10 @@ class LiveTradingConsumer(TradingConsumer):
                 return
             except Exception as exc:  # a bug: fail the session loudly, never stop tracking silently
                 self._log.exception("live.poller_crashed")
-                self._error = FeedError(f"live order tracking crashed: {type(exc).__name__}: {exc}",
-                                        session_id=self.session.session_id)
+                self._error = FeedError(
+                    f"live order tracking crashed: {type(exc).__name__}: {exc}",
+                    session_id=self.session.session_id,
+                )
                 return
 
     async def _sync(self, poll: bool) -> None:
@@ -174,8 +204,9 @@ class LiveTradingConsumer(TradingConsumer):
             order.client_order_id = order.client_order_id or client_id
             self._unconfirmed[client_id] = order
             venue.outbox.pop(0)
-            sent = await broker.submit(order.symbol, order.side, order.type, order.qty,
-                                       order.price, client_id=client_id)
+            sent = await broker.submit(
+                order.symbol, order.side, order.type, order.qty, order.price, client_id=client_id
+            )
             del self._unconfirmed[client_id]
             self._by_client[client_id] = order
             if sent.status == REJECTED:
@@ -194,15 +225,20 @@ class LiveTradingConsumer(TradingConsumer):
             placed = self.broker.orders.get(client_id)
             if placed is None:
                 continue
-            fills = placed.fills[self._applied.get(client_id, 0):]
+            fills = placed.fills[self._applied.get(client_id, 0) :]
             for fill in fills:
-                venue.exchange_fill(order, fill.qty, fill.price, fill.fee, fill.ts,
-                                    fill.liquidity == "maker")
+                venue.exchange_fill(
+                    order, fill.qty, fill.price, fill.fee, fill.ts, fill.liquidity == "maker"
+                )
             self._applied[client_id] = len(placed.fills)
             if placed.status in ("cancelled", "rejected") and order.is_live:
                 status = CANCELLED if placed.status == "cancelled" else REJECTED
-                venue.exchange_end(order, status, self._ts(order),
-                                   placed.reason or f"{placed.status} on the exchange")
+                venue.exchange_end(
+                    order,
+                    status,
+                    self._ts(order),
+                    placed.reason or f"{placed.status} on the exchange",
+                )
 
     def _ts(self, order: Order) -> int:
         """When an exchange answer without its own timestamp happened, on the engine's clock
@@ -219,7 +255,8 @@ class LiveTradingConsumer(TradingConsumer):
             if client_id in self.broker.orders:
                 self._by_client[client_id] = order
             else:
-                self.venue.exchange_end(order, REJECTED, self._ts(order),
-                                        f"not received by the exchange ({outcome})")
+                self.venue.exchange_end(
+                    order, REJECTED, self._ts(order), f"not received by the exchange ({outcome})"
+                )
         self._last_reconcile = {"at": self.ctx.now(), **asdict(report)}
         await self.ctx.publish("reconciliation", self._last_reconcile)

@@ -58,7 +58,7 @@ class Consumer(ABC):
     @abstractmethod
     async def on_batch(self, events: Sequence[MarketEvent]) -> None: ...
 
-    async def finish(self, reason: str) -> None:
+    async def finish(self, reason: str) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Called once when the session ends for any reason (``stopped``, ``completed``,
         ``failed``): flush what is buffered. Must not raise for a normal end."""
 

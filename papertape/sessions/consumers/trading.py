@@ -15,38 +15,27 @@ asks the session service to stop the session with the rule's name as ``stop_reas
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from papertape.domain.errors import InvalidStrategyParams, SessionNotRunning
 from papertape.domain.market import MarketEvent
+from papertape.domain.numbers import finite
 from papertape.domain.orders import Order
 from papertape.domain.risk import RiskRules
 from papertape.domain.session import Session
 from papertape.domain.venue import exchange_fees
-from papertape.engine.catalog import resolve_strategies
-from papertape.engine.consumer import Consumer, RunContext
 from papertape.engine.core import Engine, EngineConfig
 from papertape.sessions.config import SessionConfig
+from papertape.sessions.consumers.base import Consumer, RunContext
+from papertape.sessions.strategy_catalog import resolve_strategies
 
 FLUSH_EVERY = 1.0  # seconds, at most, between writes of equity points and positions
 BROADCAST_EVERY = 0.25  # seconds between price/equity pushes to /ws
 MAX_BUFFERED = 5_000  # rows: write sooner than FLUSH_EVERY when this many are waiting
 METRICS_CACHE = 1.0  # seconds a computed metrics dict is reused by detail()
 EVENTS_PER_WRITE = 1_000  # trading events appended to the tape per store write
-
-
-def finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity: such numbers (and nested ones) become ``None``."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 def _as_dict(data: Any) -> dict[str, Any]:
@@ -58,14 +47,22 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
     taker, maker = exchange_fees(config.market.exchange, config.fees.taker, config.fees.maker)
     risk = config.risk
     return EngineConfig(
-        session_id=session.session_id, symbols=tuple(config.symbols), cash=config.cash,
-        market_type=config.market.market_type, leverage=config.leverage, taker=taker,
-        maker=maker, slippage_bps=config.venue.slippage_bps,
-        latency_us=round(config.venue.latency_ms * 1_000), bar_fill=config.venue.bar_fill,
-        risk=RiskRules(max_position_notional=risk.max_position_notional,
-                       max_open_positions=risk.max_open_positions,
-                       daily_loss_limit=risk.daily_loss_limit,
-                       max_drawdown_pct=risk.max_drawdown_pct),
+        session_id=session.session_id,
+        symbols=tuple(config.symbols),
+        cash=config.cash,
+        market_type=config.market.market_type,
+        leverage=config.leverage,
+        taker=taker,
+        maker=maker,
+        slippage_bps=config.venue.slippage_bps,
+        latency_us=round(config.venue.latency_ms * 1_000),
+        bar_fill=config.venue.bar_fill,
+        risk=RiskRules(
+            max_position_notional=risk.max_position_notional,
+            max_open_positions=risk.max_open_positions,
+            daily_loss_limit=risk.daily_loss_limit,
+            max_drawdown_pct=risk.max_drawdown_pct,
+        ),
     )
 
 
@@ -74,8 +71,7 @@ class TradingConsumer(Consumer):
         self.session = session
         self.config = SessionConfig.model_validate(session.config)
         self.engine: Engine | None = None
-        self._buffers: dict[str, list] = {"orders": [], "fills": [], "positions": [],
-                                          "equity": []}
+        self._buffers: dict[str, list] = {"orders": [], "fills": [], "positions": [], "equity": []}
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._last_flush = 0.0
         self._last_broadcast = 0.0
@@ -90,9 +86,11 @@ class TradingConsumer(Consumer):
         try:
             engine = Engine(engine_config(self.session, self.config), plans)
         except ValueError as exc:  # a strategy that shorts on spot, leverage on spot
-            raise InvalidStrategyParams(str(exc), session_id=self.session.session_id,
-                                        details=[{"field": "strategies",
-                                                  "message": str(exc)}]) from None
+            raise InvalidStrategyParams(
+                str(exc),
+                session_id=self.session.session_id,
+                details=[{"field": "strategies", "message": str(exc)}],
+            ) from None
         fills = await ctx.store.list_fills(self.session.session_id)
         orders = await ctx.store.list_orders(self.session.session_id)
         if fills or orders:
@@ -112,10 +110,17 @@ class TradingConsumer(Consumer):
         buffers = self._buffers
         due = now - self._last_flush >= FLUSH_EVERY
         if due:  # open positions marked to market, so /positions shows current PnL
-            buffers["positions"] += [p.record(self.session.session_id, engine.ts)
-                                     for p in engine.portfolio.open_positions()]
-        if (buffers["orders"] or buffers["fills"] or due
-                or len(buffers["equity"]) >= MAX_BUFFERED or engine.stop_requested):
+            buffers["positions"] += [
+                p.record(self.session.session_id, engine.ts)
+                for p in engine.portfolio.open_positions()
+            ]
+        if (
+            buffers["orders"]
+            or buffers["fills"]
+            or due
+            or len(buffers["equity"]) >= MAX_BUFFERED
+            or engine.stop_requested
+        ):
             await self._flush()
         if engine.stop_requested and not self._stop_asked:  # after the kill is on the tape
             self._stop_asked = True
@@ -143,18 +148,31 @@ class TradingConsumer(Consumer):
         await self._flush()
 
     # --- manual orders (POST /sessions/{id}/orders) -----------------------------------------
-    async def place_manual_order(self, symbol: str, side: str, type: str,
-                                 qty: float | None, price: float | None = None,
-                                 stop_price: float | None = None,
-                                 client_order_id: str = "") -> Order:
+    async def place_manual_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str,
+        qty: float | None,
+        price: float | None = None,
+        stop_price: float | None = None,
+        client_order_id: str = "",
+    ) -> Order:
         """Place a user's order; it is on the tape when this returns. Raises
         ``OrderRejected`` for a bad order or one a risk rule refuses."""
         if self.engine is None:
-            raise SessionNotRunning("the session's engine has not started yet",
-                                    session_id=self.session.session_id)
-        order = self.engine.place_manual_order(symbol, side, type, qty, price=price,
-                                               stop_price=stop_price,
-                                               client_order_id=client_order_id)
+            raise SessionNotRunning(
+                "the session's engine has not started yet", session_id=self.session.session_id
+            )
+        order = self.engine.place_manual_order(
+            symbol,
+            side,
+            type,
+            qty,
+            price=price,
+            stop_price=stop_price,
+            client_order_id=client_order_id,
+        )
         self._take()
         await self._flush()
         return order
@@ -177,9 +195,12 @@ class TradingConsumer(Consumer):
         async with self._flush_lock:
             self._last_flush = time.monotonic()
             store = self.ctx.store
-            for key, write in (("orders", store.record_orders), ("fills", store.record_fills),
-                               ("positions", store.record_positions),
-                               ("equity", store.record_equity)):
+            for key, write in (
+                ("orders", store.record_orders),
+                ("fills", store.record_fills),
+                ("positions", store.record_positions),
+                ("equity", store.record_equity),
+            ):
                 rows = self._buffers[key]
                 if rows:
                     count = len(rows)
@@ -189,18 +210,27 @@ class TradingConsumer(Consumer):
             while events:
                 count = min(len(events), EVENTS_PER_WRITE)
                 await self.ctx.publish_many(
-                    [(kind, finite(_as_dict(data))) for kind, data in events[:count]])
+                    [(kind, finite(_as_dict(data))) for kind, data in events[:count]]
+                )
                 del events[:count]
 
     def _broadcast(self) -> None:
         """Equity (prices are pushed by the session's price tracker)."""
         engine = self.engine
         portfolio = engine.portfolio
-        self.ctx.broadcast("equity", finite({
-            "ts": engine.ts, "equity": portfolio.equity(), "cash": portfolio.cash,
-            "unrealized_pnl": portfolio.unrealized_pnl(), "realized_pnl": portfolio.realized_pnl,
-            "fees": portfolio.fees,
-        }))
+        self.ctx.broadcast(
+            "equity",
+            finite(
+                {
+                    "ts": engine.ts,
+                    "equity": portfolio.equity(),
+                    "cash": portfolio.cash,
+                    "unrealized_pnl": portfolio.unrealized_pnl(),
+                    "realized_pnl": portfolio.realized_pnl,
+                    "fees": portfolio.fees,
+                }
+            ),
+        )
 
     # --- what GET /sessions/{id} shows ----------------------------------------------------------
     def metrics(self) -> dict[str, Any]:
@@ -214,28 +244,43 @@ class TradingConsumer(Consumer):
         if engine is None:
             return {}
         portfolio = engine.portfolio
-        return finite({
-            "metrics": self.metrics(),
-            "equity": portfolio.equity(),
-            "cash": portfolio.cash,
-            "exposure": portfolio.exposure(),
-            "positions": [
-                {"symbol": p.symbol, "qty": p.qty, "avg_price": p.avg_price, "mark": p.mark,
-                 "unrealized_pnl": p.unrealized_pnl, "realized_pnl": p.realized_pnl,
-                 "liquidation_price": portfolio.liquidation_price(p.symbol)}
-                for p in portfolio.open_positions()
-            ],
-            "open_orders": engine.venue.snapshot(),
-            "strategies": [{"name": s.label, "symbol": s.symbol, "state": s.state()}
-                           for s in engine.strategies],
-            "risk": engine.risk.state(),
-            "halted": engine.halted,
-            "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
-            "resumed_fills": self.resumed_fills,
-        })
+        return finite(
+            {
+                "metrics": self.metrics(),
+                "equity": portfolio.equity(),
+                "cash": portfolio.cash,
+                "exposure": portfolio.exposure(),
+                "positions": [
+                    {
+                        "symbol": p.symbol,
+                        "qty": p.qty,
+                        "avg_price": p.avg_price,
+                        "mark": p.mark,
+                        "unrealized_pnl": p.unrealized_pnl,
+                        "realized_pnl": p.realized_pnl,
+                        "liquidation_price": portfolio.liquidation_price(p.symbol),
+                    }
+                    for p in portfolio.open_positions()
+                ],
+                "open_orders": engine.venue.snapshot(),
+                "strategies": [
+                    {"name": s.label, "symbol": s.symbol, "state": s.state()}
+                    for s in engine.strategies
+                ],
+                "risk": engine.risk.state(),
+                "halted": engine.halted,
+                "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
+                "resumed_fills": self.resumed_fills,
+            }
+        )
 
     def checkpoint(self) -> dict[str, Any]:
         if self.engine is None:
             return {}
-        return {"engine": {"fills": self.engine.portfolio.fill_count,
-                           "orders": self.engine.venue.order_seq, "data_ts": self.engine.ts}}
+        return {
+            "engine": {
+                "fills": self.engine.portfolio.fill_count,
+                "orders": self.engine.venue.order_seq,
+                "data_ts": self.engine.ts,
+            }
+        }

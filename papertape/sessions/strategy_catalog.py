@@ -27,9 +27,7 @@ from papertape.sessions.config import StrategySpec
 from papertape.strategies.builtin import BUILTINS
 from papertape.strategies.examples import RULE_EXAMPLES
 
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (*BUILTINS, RuleStrategy)
-}
+STRATEGY_CLASSES: dict[str, type[Strategy]] = {cls.name: cls for cls in (*BUILTINS, RuleStrategy)}
 
 
 def _field(loc: tuple) -> str:
@@ -44,8 +42,9 @@ def build_plan(name: str, base: str, params: dict[str, Any]) -> StrategyPlan:
     try:
         model = cls.Params.model_validate(params)
     except ValidationError as exc:
-        details = [{"field": _field(e["loc"]), "message": e["msg"]}
-                   for e in exc.errors(include_url=False)]
+        details = [
+            {"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)
+        ]
         raise InvalidStrategyParams(
             f"invalid parameters for strategy {name!r}: "
             + "; ".join(f"{d['field']}: {d['message']}" for d in details),
@@ -81,15 +80,19 @@ def validate_strategies(specs: Sequence[StrategySpec]) -> list[StrategySpec]:
     return list(specs)
 
 
-async def resolve_strategies(store: Any, specs: Sequence[StrategySpec],
-                             market_type: str | None = None) -> list[StrategyPlan]:
+async def resolve_strategies(
+    store: Any, specs: Sequence[StrategySpec], market_type: str | None = None
+) -> list[StrategyPlan]:
     """Every spec's plan, looking saved strategies up in ``store``. With ``market_type="spot"``
     a strategy whose parameters let it go short is refused."""
     plans = []
     for index, spec in enumerate(specs):
         saved = None
-        if spec.name not in STRATEGY_CLASSES and spec.name not in RULE_EXAMPLES \
-                and store is not None:
+        if (
+            spec.name not in STRATEGY_CLASSES
+            and spec.name not in RULE_EXAMPLES
+            and store is not None
+        ):
             saved = await store.get_strategy(spec.name)
         try:
             plan = plan_for(spec, saved)
@@ -99,8 +102,12 @@ async def resolve_strategies(store: Any, specs: Sequence[StrategySpec],
             raise InvalidStrategyParams(
                 f"strategy {spec.name!r} can go short, which spot trading cannot: set "
                 "market.market_type to 'swap' or change its parameters",
-                details=[{"field": f"strategies.{index}.params",
-                          "message": "shorts need market_type swap"}],
+                details=[
+                    {
+                        "field": f"strategies.{index}.params",
+                        "message": "shorts need market_type swap",
+                    }
+                ],
             )
         plans.append(plan)
     return plans
@@ -111,8 +118,12 @@ def _located(error: ValidationFailed, index: int) -> ValidationFailed:
     (``strategies.1.params.fast``, ``strategies.0.name``), so a form can show it on the field."""
     prefix = f"strategies.{index}"
     details = [
-        {**item, "field": f"{prefix}.name" if item.get("field") == "strategies"
-         else f"{prefix}.{item.get('field')}"}
+        {
+            **item,
+            "field": f"{prefix}.name"
+            if item.get("field") == "strategies"
+            else f"{prefix}.{item.get('field')}",
+        }
         for item in (error.details or [])
     ]
     return type(error)(error.message, session_id=error.session_id, details=details)
@@ -123,16 +134,37 @@ def list_strategies(saved: Sequence[Any] = ()) -> list[dict[str, Any]]:
     strategies (``saved``: ``SavedStrategy`` rows)."""
     result: list[dict[str, Any]] = []
     for name, cls in STRATEGY_CLASSES.items():
-        result.append({"name": name, "kind": "builtin", "base": name,
-                       "description": cls.description,
-                       "params_schema": cls.Params.model_json_schema()})
+        result.append(
+            {
+                "name": name,
+                "kind": "builtin",
+                "base": name,
+                "description": cls.description,
+                "params_schema": cls.Params.model_json_schema(),
+            }
+        )
     for name, example in RULE_EXAMPLES.items():
-        result.append({"name": name, "kind": "example", "base": RuleStrategy.name,
-                       "description": example["description"], "params": example["definition"]})
+        result.append(
+            {
+                "name": name,
+                "kind": "example",
+                "base": RuleStrategy.name,
+                "description": example["description"],
+                "params": example["definition"],
+            }
+        )
     for row in saved:
-        result.append({"name": row.name, "kind": "saved", "base": row.base,
-                       "description": row.description, "params": row.params,
-                       "created_at": row.created_at, "updated_at": row.updated_at})
+        result.append(
+            {
+                "name": row.name,
+                "kind": "saved",
+                "base": row.base,
+                "description": row.description,
+                "params": row.params,
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+            }
+        )
     return result
 
 

@@ -11,9 +11,9 @@ from typing import Any
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import Candle, MarketEvent, Trade, event_price
 from papertape.domain.session import Mode, Session
-from papertape.engine.consumer import Consumer
 from papertape.market.exchange.candles import CandleBuilder
-from papertape.engine.session_consumer import TradingConsumer
+from papertape.sessions.consumers.base import Consumer
+from papertape.sessions.consumers.trading import TradingConsumer
 
 PRICE_TICKS_PER_SECOND = 4
 
@@ -187,7 +187,7 @@ def consumers_for(session: Session) -> list[Consumer]:
     if session.mode in (Mode.PAPER, Mode.BACKTEST):
         consumers.append(TradingConsumer(session))
     if session.mode is Mode.LIVE:
-        from papertape.market.exchange.live_consumer import LiveTradingConsumer
+        from papertape.sessions.consumers.live import LiveTradingConsumer
 
         consumers.append(LiveTradingConsumer(session))
     return consumers
