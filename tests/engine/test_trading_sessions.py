@@ -77,7 +77,7 @@ async def test_backtest_session_matches_the_cli_engine(store):
     )
     assert len(fills) == direct.metrics["fills"] > 1_000
     assert [(f.ts, f.side, f.price) for f in fills] == [
-        (f.ts, f.side, f.price) for f in direct.engine.fills
+        (f.ts, f.side, f.price) for f in direct.engine.record.fills
     ]
     events = await store.list_events(session.session_id, limit=100_000)
     [results] = [e for e in events if e.kind == "results"]
