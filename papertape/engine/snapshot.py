@@ -134,14 +134,18 @@ def _check_orders(
                 f"it takes order {record.order_id} past the {filled[record.order_id]} recorded "
                 "as filled",
             )
-    for order_id, total in running.items():
-        if not math.isclose(total, filled[order_id], rel_tol=QTY_TOLERANCE, abs_tol=1e-12):
-            raise _inconsistent(
-                session_id,
-                last_of[order_id],
-                f"order {order_id} is recorded as {filled[order_id]} filled, its fills add to "
-                f"{total}",
-            )
+    for order_id, recorded in filled.items():
+        total = running.get(order_id, 0.0)
+        if math.isclose(total, recorded, rel_tol=QTY_TOLERANCE, abs_tol=1e-12):
+            continue
+        why = f"order {order_id} is recorded as {recorded} filled, its fills add to {total}"
+        if order_id in last_of:
+            raise _inconsistent(session_id, last_of[order_id], why)
+        raise RecordInconsistent(
+            f"session {session_id}'s record is inconsistent: {why} (a fill is missing)",
+            session_id=session_id,
+            details=[{"field": "fills", "order_id": order_id, "message": why}],
+        )
 
 
 def _check_same(
