@@ -228,13 +228,16 @@ class Runner:
 
     async def _watch_feed(self, source: MarketSource) -> None:
         """Record every change of the feed's state as a ``feed`` event, whether data flows or
-        not (a feed that is reconnecting delivers no batches to notice it by)."""
+        not (a feed that is reconnecting delivers no batches to notice it by), and give the
+        consumers their ``tick``."""
         seen: tuple[str, str] | None = None
         while True:
             current = (source.status.state, source.status.message)
             if current != seen:
                 seen = current
                 await self.publish("feed", source.status.as_dict())
+            for consumer in self.consumers:
+                await consumer.tick()
             await asyncio.sleep(FEED_STATUS_EVERY)
 
     async def _save_checkpoint(self, batch: list[MarketEvent] | None = None) -> None:

@@ -68,6 +68,9 @@ class Consumer(ABC):
     @abstractmethod
     async def on_batch(self, events: Sequence[MarketEvent]) -> None: ...
 
+    async def tick(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Called about once a second while the session runs, whether data flows or not."""
+
     async def finish(self, reason: str) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Called once when the session ends for any reason (``stopped``, ``completed``,
         ``failed``): flush what is buffered. Must not raise for a normal end."""

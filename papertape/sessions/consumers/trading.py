@@ -48,6 +48,9 @@ from papertape.store.base import TradingCommit
 COMMIT_EVERY = 1.0  # seconds, at most, between commits while data flows
 COMMIT_TRADES_AFTER = 0.1  # seconds: orders and fills are committed this soon
 COMMIT_ROWS = 5_000  # rows: commit sooner than COMMIT_EVERY when this many are waiting
+# an idle session (no data for a long time) still commits now and then, so the store keeps its
+# resume state fresh (QuestDB's commit log expires rows days older than the newest)
+COMMIT_IDLE = 3_600.0
 VIEW_EVERY = 0.25  # seconds between refreshes of what GET /sessions/{id} shows
 METRICS_EVERY = 1.0  # seconds between recomputations of the metrics in that view
 START = StreamPosition(-1, 0)  # before the first event
@@ -147,6 +150,14 @@ class TradingConsumer(Consumer):
         if now - self._last_broadcast >= VIEW_EVERY and self._view:
             self._last_broadcast = now
             self.ctx.broadcast("equity", self._view["equity_tick"])
+
+    async def tick(self) -> None:
+        if (
+            self.engine is not None
+            and not self._ended
+            and time.monotonic() - self._last_commit >= COMMIT_IDLE
+        ):
+            await self._commit_now()
 
     async def finish(self, reason: str) -> None:
         """The session ended (``completed``, ``cancelled``, ``failed``): close the bars in
