@@ -104,19 +104,13 @@ def run_harness(
     seed: int,
     rounds: int = 3,
 ) -> CrashReport:
+    """Kill the papertape server ``rounds`` times at random moments."""
     rng = random.Random(seed)
     report = CrashReport(seed)
-    crop = crop_dataset(tmp)
-    import_dataset(store_url, "crop", crop, "BTC_USDT")
-    import_dataset(store_url, "full", CANDLES, "BTC_USDT")
+    events = prepare_datasets(store_url, tmp, import_dataset)
     server = start_server(store_url)
-    ids: dict[str, str] = {}
     with server.client() as http:
-        for name, body in SESSIONS.items():
-            response = http.post("/sessions/start", json=body)
-            assert response.status_code == 201, response.text
-            ids[name] = response.json()["data"]["session_id"]
-        _manual_orders(http, ids["manual"])
+        ids = start_sessions(http, SESSIONS)
     for round_no in range(rounds):
         time.sleep(rng.uniform(0.5, 3.5))
         if round_no == 1:  # a user's stop, and the kill a moment after it was asked for
@@ -125,18 +119,51 @@ def run_harness(
             server.kill()
         report.kills += 1
         server = start_server(store_url)
+    finish_and_compare(report, server, store_url, ids, events)
+    return report
+
+
+def prepare_datasets(
+    store_url: str, tmp: Path, import_dataset: Callable[[str, str, Path, str], None]
+) -> dict[str, list[Any]]:
+    """Import the datasets the sessions replay; their events, by dataset name."""
+    crop = crop_dataset(tmp)
+    import_dataset(store_url, "crop", crop, "BTC_USDT")
+    import_dataset(store_url, "full", CANDLES, "BTC_USDT")
+    return {
+        "crop": read_market_file(crop, symbol="BTC_USDT").rows,
+        "full": read_market_file(CANDLES, symbol="BTC_USDT").rows,
+    }
+
+
+def start_sessions(http: httpx.Client, bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
+    ids = {}
+    for name, body in bodies.items():
+        response = http.post("/sessions/start", json=body)
+        assert response.status_code == 201, response.text
+        ids[name] = response.json()["data"]["session_id"]
+    if "manual" in ids:
+        _manual_orders(http, ids["manual"])
+    return ids
+
+
+def finish_and_compare(
+    report: CrashReport,
+    server: ServerProcess,
+    store_url: str,
+    ids: dict[str, str],
+    events: dict[str, list[Any]],
+) -> None:
+    """Wait for every session to end, then compare each with its uncrashed reference."""
     with server.client() as http:
         views = {name: _wait_for_end(http, sid) for name, sid in ids.items()}
         records = {name: _records(http, sid) for name, sid in ids.items()}
     server.stop()
-    ends = _record_ends(store_url, [ids["stopped_by_user"], ids["short_perp_killswitch"]])
-    crop_events = read_market_file(crop, symbol="BTC_USDT").rows
-    full_events = read_market_file(CANDLES, symbol="BTC_USDT").rows
+    ends = _record_ends(store_url, list(ids.values()))
     for name, view in views.items():
         report.sessions += 1
-        events = full_events if name == "backtest" else crop_events
-        _compare(report, name, view, records[name], events, ends.get(view["session_id"]))
-    return report
+        dataset = view["config"]["market"]["dataset"]
+        _compare(report, name, view, records[name], events[dataset], ends.get(view["session_id"]))
 
 
 def _manual_orders(http: httpx.Client, session_id: str) -> None:
