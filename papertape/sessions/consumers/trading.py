@@ -100,7 +100,11 @@ class TradingConsumer(Consumer):
         self._position = START
         self._pending = RecordBatch()
         self._lock = threading.Lock()  # the engine, its pending record and its view
-        self._in_flight: asyncio.Task[None] | None = None
+        # commits, numbered as they are made (under the engine lock) and written in that order
+        self._made = 0
+        self._written = 0
+        self._ready: dict[int, TradingCommit] = {}
+        self._writer: asyncio.Task[None] | None = None
         self._last_commit = 0.0
         self._last_broadcast = 0.0
         self._stop_asked = False
@@ -141,9 +145,8 @@ class TradingConsumer(Consumer):
             self._ask_stop()
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
-        step = await self._in_engine(self._process, events)
-        if step is not None:
-            await self._commit(step)
+        await self._in_engine(self._process, events)
+        self._write_commits()  # without waiting: the next batch runs while they are written
         if self.engine.stop_requested:
             self._ask_stop()
         now = time.monotonic()
@@ -167,9 +170,7 @@ class TradingConsumer(Consumer):
         committed, untouched."""
         if self.engine is None:
             return
-        step = await self._in_engine(self._end, reason)
-        await self._commit(step)
-        await self._settle()
+        await self._committed(await self._in_engine(self._end, reason))
 
     # --- manual orders (POST /sessions/{id}/orders) -----------------------------------------
     async def place_manual_order(
@@ -189,7 +190,7 @@ class TradingConsumer(Consumer):
                 "the session's engine is not running", session_id=self.session.session_id
             )
 
-        def place() -> tuple[Order, TradingCommit]:
+        def place() -> tuple[Order, int]:
             order = self.engine.place_manual_order(
                 symbol,
                 side,
@@ -208,9 +209,8 @@ class TradingConsumer(Consumer):
             )
             return order, self._step()
 
-        order, step = await self._in_engine(place)
-        await self._commit(step)
-        await self._settle()
+        order, made = await self._in_engine(place)
+        await self._committed(made)
         return order
 
     # --- in the engine's thread (under the lock) -------------------------------------------------
@@ -223,7 +223,7 @@ class TradingConsumer(Consumer):
             return await asyncio.to_thread(locked)
         return locked()
 
-    def _process(self, events: Sequence[MarketEvent]) -> TradingCommit | None:
+    def _process(self, events: Sequence[MarketEvent]) -> None:
         engine = self.engine
         engine.process(events)
         self._position = self._position.after(events)
@@ -237,10 +237,9 @@ class TradingConsumer(Consumer):
             or (pending.trades and since >= COMMIT_TRADES_AFTER)
             or engine.stop_requested
         ):
-            return self._step()
-        return None
+            self._step()
 
-    def _end(self, reason: str) -> TradingCommit:
+    def _end(self, reason: str) -> int:
         engine = self.engine
         if reason != "suspended" and not self._ended:
             engine.stop()
@@ -250,46 +249,58 @@ class TradingConsumer(Consumer):
             engine.record.events.append(("results", results))
             engine.ended = reason
             self._ended = True
-        step = self._step()
+        made = self._step()
         self._refresh_view(force=True, final=True)
-        return step
+        return made
 
-    def _step(self) -> TradingCommit:
-        """Everything recorded since the last commit, with the state that follows it."""
+    def _step(self) -> int:
+        """Make a commit of everything recorded since the last one, with the state that follows
+        it; returns its number. Numbered here, under the engine lock, so commits are written in
+        the order the engine made them (a resume state never goes back)."""
         self._pending.extend(self.engine.drain())
         record, self._pending = self._pending, RecordBatch()
         self._last_commit = time.monotonic()
         self._refresh_view(force=True)
         now = time.time_ns() // 1_000
-        return TradingCommit(
+        self._made += 1
+        self._ready[self._made] = TradingCommit(
             session_id=self.session.session_id,
             record=record,
             events=[NewEvent(kind, finite(_as_dict(data)), now) for kind, data in record.events],
             position=self._position,
             engine=freeze(self.engine) if self.resumable else b"",
         )
+        return self._made
 
     # --- commits (on the event loop) -------------------------------------------------------------
-    async def _commit(self, step: TradingCommit) -> None:
-        """Write ``step`` after the one before it, without waiting for it to land (the engine
-        goes on with the next batch meanwhile); a failed commit fails the session at the next."""
-        await self._settle()
-        self._in_flight = asyncio.ensure_future(self._write(step))
+    def _write_commits(self) -> None:
+        """Make sure the commits made so far are being written, in order (raising what a failed
+        write raised: the session fails)."""
+        writer = self._writer
+        if writer is not None and writer.done():
+            if not writer.cancelled() and writer.exception() is not None:
+                raise writer.exception()  # type: ignore[misc]
+            writer = None
+        if writer is None and self._written < self._made:
+            self._writer = asyncio.ensure_future(self._write_ready())
+
+    async def _write_ready(self) -> None:
+        while (step := self._ready.get(self._written + 1)) is not None:
+            for event in await self.ctx.store.commit(step):
+                self.ctx.note_event(event)
+            del self._ready[self._written + 1]
+            self._written += 1
+
+    async def _committed(self, made: int) -> None:
+        """Wait until commit ``made`` (and every one before it) is durable."""
+        while self._written < made:
+            self._write_commits()
+            assert self._writer is not None
+            await asyncio.shield(self._writer)
 
     async def _commit_now(self) -> None:
         """Commit what is recorded so far and wait until it is durable."""
-        await self._commit(await self._in_engine(self._step))
-        await self._settle()
-
-    async def _write(self, step: TradingCommit) -> None:
-        for event in await self.ctx.store.commit(step):
-            self.ctx.note_event(event)
-
-    async def _settle(self) -> None:
-        """Wait for the commit in flight (raising what it raised)."""
-        task, self._in_flight = self._in_flight, None
-        if task is not None:
-            await task
+        await self._committed(await self._in_engine(self._step))
 
     def _ask_stop(self) -> None:
         if not self._stop_asked:  # once its commit is under way: the kill is on the tape
