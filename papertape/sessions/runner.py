@@ -77,6 +77,7 @@ class Runner:
         self._task: asyncio.Task[None] | None = None
         self._suspending = False
         self._finish_only = finish_only
+        self._gap_from: int | None = None  # a resumed live feed's last event before the outage
         self._data_clock: int | None = None
         self._log = log.bind(session_id=self.session_id)
 
@@ -164,7 +165,8 @@ class Runner:
             self.source = await asyncio.to_thread(
                 self._source_factory, self.session, self.store, position
             )
-            await self._note_gap(position)
+            if position is not None and self.session.config["market"]["source"] != "replay":
+                self._gap_from = position.ts  # a live feed resumed: the outage is a gap
             duration_timer = self._arm_duration()
             self.ready.set()
             await self._pump(self.source)
@@ -194,18 +196,18 @@ class Runner:
         last_ts = self.session.checkpoint.get("last_ts")
         return None if last_ts is None else StreamPosition.through(last_ts)
 
-    async def _note_gap(self, position: StreamPosition | None) -> None:
-        """A live feed resumed after an outage: record how much market data it missed."""
-        if position is None or self.session.config["market"]["source"] == "replay":
-            return
-        now = wall_micros()
+    async def _note_gap(self, first: MarketEvent) -> None:
+        """The first data of a live feed resumed after an outage: record the market data it
+        missed, from the last event the session had to this one (the exchange's clock)."""
+        began, self._gap_from = self._gap_from, None
+        assert began is not None
         await self.publish(
             "gap",
             {
-                "from_ts": position.ts,
-                "to_ts": now,
-                "seconds": round(max(0, now - position.ts) / 1e6, 3),
-                "reason": "the server was down; market data of this interval was not received",
+                "from_ts": began,
+                "to_ts": first.ts,
+                "seconds": round(max(0, first.ts - began) / 1e6, 3),
+                "reason": "the server was down: market data between these times was not received",
             },
         )
 
@@ -217,6 +219,8 @@ class Runner:
                 if not batch:
                     continue
                 self._data_clock = batch[-1].ts
+                if self._gap_from is not None:
+                    await self._note_gap(batch[0])
                 for consumer in self.consumers:
                     await consumer.on_batch(batch)
                 now = time.monotonic()
