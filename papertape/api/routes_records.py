@@ -10,7 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from papertape.api.deps import get_service
 from papertape.api.envelope import ok
 from papertape.api.schemas import ERRORS, RecordsResponse
+from papertape.domain.errors import SessionNotRunning
 from papertape.domain.market import iso
+from papertape.domain.records import PositionRecord
+from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.service import SessionService
 
 router = APIRouter(tags=["trading record"])
@@ -53,7 +56,25 @@ async def list_fills(session_id: SessionIdPath, service: Service) -> dict:
 
 @router.get("/sessions/{session_id}/positions", response_model=RecordsResponse, responses=ERRORS)
 async def list_positions(session_id: SessionIdPath, service: Service) -> dict:
-    return await _records(service, session_id, "positions_listed", service.store.list_positions)
+    """The newest position per symbol. The record keeps a position as of its last fill; for a
+    session running here, open positions are shown marked to the latest price."""
+
+    async def read(sid: str) -> list:
+        rows = await service.store.list_positions(sid)
+        try:
+            consumer = service.running_consumer(sid, TradingConsumer)
+        except SessionNotRunning:
+            return rows
+        marks = {p["symbol"]: p for p in consumer.positions_now()}
+        return [_marked(row, marks.get(row.symbol)) for row in rows]
+
+    return await _records(service, session_id, "positions_listed", read)
+
+
+def _marked(row: PositionRecord, now: dict[str, Any] | None) -> PositionRecord:
+    if now is None or row.qty == 0 or now.get("mark") is None:
+        return row
+    return row._replace(mark_price=now["mark"], unrealized_pnl=now["unrealized_pnl"])
 
 
 @router.get("/sessions/{session_id}/equity", response_model=RecordsResponse, responses=ERRORS)

@@ -5,7 +5,8 @@ the store keeps them, the API shows them."""
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from papertape.domain.errors import ValidationFailed
 
@@ -69,6 +70,41 @@ class EquityPoint(NamedTuple):
     unrealized_pnl: float
     realized_pnl: float
     fees: float
+
+
+@dataclass(slots=True)
+class RecordBatch:
+    """What the engine recorded since it was last drained, in the order it happened: the rows
+    of each table, and the events for the session's tape (``(kind, record or dict)`` pairs).
+    A session commits one batch, with the engine state that follows it, all or nothing."""
+
+    orders: list[OrderRecord] = field(default_factory=list)
+    fills: list[FillRecord] = field(default_factory=list)
+    positions: list[PositionRecord] = field(default_factory=list)
+    equity: list[EquityPoint] = field(default_factory=list)
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return (
+            len(self.orders)
+            + len(self.fills)
+            + len(self.positions)
+            + len(self.equity)
+            + len(self.events)
+        )
+
+    @property
+    def trades(self) -> bool:
+        """Orders or fills are waiting: worth committing soon (the API shows them)."""
+        return bool(self.orders or self.fills)
+
+    def extend(self, other: RecordBatch) -> None:
+        self.orders += other.orders
+        self.fills += other.fills
+        self.positions += other.positions
+        self.equity += other.equity
+        self.events += other.events
 
 
 class Dataset(NamedTuple):

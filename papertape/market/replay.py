@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from operator import itemgetter
 
 from papertape.domain.errors import UnknownDataset
-from papertape.domain.market import MarketEvent
+from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.market.source import MarketSource
 from papertape.store.base import Store
 
@@ -32,9 +32,10 @@ class ReplaySource(MarketSource):
         source: str,
         symbols: Sequence[str],
         speed: float = 1.0,
-        resume_after: int | None = None,
+        resume: StreamPosition | None = None,
     ):
-        super().__init__(symbols, resume_after)
+        super().__init__(symbols, None if resume is None else resume.ts)
+        self.resume = resume
         self.store = store
         self.source = source
         self.speed = speed
@@ -54,8 +55,8 @@ class ReplaySource(MarketSource):
         rows = sum(summary[k]["rows"] for k in kinds)
         window = max(1_000_000, (end - start) * TARGET_ROWS_PER_READ // max(rows, 1))
         self._span = (start, end)
-        if self.resume_after is not None:
-            start = max(start, self.resume_after + 1)
+        if self.resume is not None:
+            start = max(start, self.resume.ts)
         return kinds, start, end, window
 
     async def _read(self, kind: str, start: int, end: int) -> list[MarketEvent]:
@@ -67,14 +68,25 @@ class ReplaySource(MarketSource):
 
     async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
         kinds, start, end, window = await self._plan()
+        skip = self._already_delivered(start)
         cursor = start
         while cursor < end:
             upper = min(cursor + window, end)
             parts = [await self._read(kind, cursor, upper) for kind in kinds]
             merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=_by_ts))
+            if skip:  # the window starts at the resume timestamp: its first events were seen
+                taken = 0
+                while taken < min(skip, len(merged)) and merged[taken].ts == start:
+                    taken += 1
+                merged, skip = merged[taken:], 0
             if merged:
                 yield merged
             cursor = upper
+
+    def _already_delivered(self, start: int) -> int:
+        """How many events at ``start`` a resumed session consumed before."""
+        resume = self.resume
+        return resume.count if resume is not None and resume.ts == start else 0
 
     async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
         self.status.set("replaying", f"replaying {self.source} at speed {self.speed or 'max'}")

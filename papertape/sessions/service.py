@@ -44,12 +44,11 @@ from papertape.domain.session import (
     transition,
 )
 from papertape.market.factory import build_source
-from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
 from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
-from papertape.sessions.runner import Outcome, Runner, wall_micros
+from papertape.sessions.runner import Outcome, Runner, SourceFactory, wall_micros
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
 from papertape.store.base import StaleState, Store
@@ -57,6 +56,9 @@ from papertape.store.base import StaleState, Store
 log = structlog.get_logger("papertape.sessions")
 
 C = TypeVar("C", bound=Consumer)
+
+# a resume refused because of the session's own record keeps the refusal's code
+RECORD_ERRORS = frozenset({"record_inconsistent", "resume_state_unreadable"})
 
 END_RETRY_FIRST = 0.5  # seconds before recording a runner's end is tried again
 END_RETRY_MAX = 10.0
@@ -88,7 +90,7 @@ class SessionService:
         stop_timeout: float = 10.0,
         start_timeout: float = 30.0,
         live_enabled: bool = False,
-        source_factory: Callable[[Session, Store], MarketSource] = build_source,
+        source_factory: SourceFactory = build_source,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
     ):
@@ -261,7 +263,7 @@ class SessionService:
         return await self._transition(session, SessionState.STOPPED)
 
     # runners -------------------------------------------------------------------------------
-    def _launch(self, session: Session) -> Runner:
+    def _launch(self, session: Session, *, finish_only: bool = False) -> Runner:
         runner = Runner(
             session,
             self.store,
@@ -270,6 +272,7 @@ class SessionService:
             self._consumer_factory(session),
             self.request_stop,
             lambda finished: self._spawn(self._runner_finished(finished)),
+            finish_only=finish_only,
         )
         self._runners[session.session_id] = runner
         runner.launch()
@@ -331,10 +334,13 @@ class SessionService:
                 runner.cancel()
                 await runner.wait(self.stop_timeout)
                 outcome = runner.outcome or Outcome("failed")
+                self._runners.pop(session.session_id, None)
+                # the session's own record cannot be resumed: say so with its own code
+                code = outcome.error_code if outcome.error_code in RECORD_ERRORS else "interrupted"
                 return await self._transition(
                     session,
                     SessionState.FAILED,
-                    error_code="interrupted",
+                    error_code=code,
                     error_message=f"could not resume after a restart: {outcome.error_message}",
                 )
             return session
@@ -349,17 +355,23 @@ class SessionService:
             )
 
     async def finish_interrupted_stop(self, session: Session) -> Session:
-        """A stop was in flight when the server went down: the session is stopped now."""
+        """A stop was in flight when the server went down: its consumers' end is finished (a
+        trading session's final commit, once) and the session is stopped now."""
         async with self._lock(session.session_id):
             current = await self.get(session.session_id)
             if current.state is not SessionState.STOPPING:
                 return current
-            return await self._transition(current, SessionState.STOPPED)
+            runner = self._launch(current, finish_only=True)
+            if not await runner.wait(self.stop_timeout):
+                runner.cancel()
+                await runner.wait(self.stop_timeout)
+            self._runners.pop(session.session_id, None)
+            return await self._record_end(current, runner.outcome)
 
     async def shutdown(self) -> None:
-        """Server shutdown: paper and collect sessions are suspended (they stay ``running`` in
+        """Server shutdown: paper, backtest and collect sessions are suspended (they stay ``running`` in
         the store and resume at the next start); the others are stopped (``shutdown``)."""
-        resumable = {Mode.PAPER, Mode.COLLECT}
+        resumable = {Mode.PAPER, Mode.BACKTEST, Mode.COLLECT}
         to_stop = [r.session_id for r in self._runners.values() if r.session.mode not in resumable]
         await asyncio.gather(
             *(self._stop_quietly(session_id, "shutdown") for session_id in to_stop)

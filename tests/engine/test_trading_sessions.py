@@ -13,6 +13,7 @@ import pytest
 from papertape.domain.errors import OrderRejected, SessionNotRunning
 from papertape.domain.session import SessionState
 from papertape.engine.backtest import run_backtest
+from papertape.engine.snapshot import thaw
 from papertape.market.importers import import_dataset, read_market_file
 from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.trading import TradingConsumer
@@ -77,7 +78,7 @@ async def test_backtest_session_matches_the_cli_engine(store):
     )
     assert len(fills) == direct.metrics["fills"] > 1_000
     assert [(f.ts, f.side, f.price) for f in fills] == [
-        (f.ts, f.side, f.price) for f in direct.engine.fills
+        (f.ts, f.side, f.price) for f in direct.engine.record.fills
     ]
     events = await store.list_events(session.session_id, limit=100_000)
     [results] = [e for e in events if e.kind == "results"]
@@ -139,6 +140,43 @@ async def _has_price(consumer):
 
 async def _filled(store, sid):
     return bool(await store.list_fills(sid))
+
+
+async def test_commits_land_in_the_order_the_engine_made_them(store):
+    """Manual orders racing each other and the session's own batches: once every order call has
+    returned, the state a crash would resume from has every one of them (a commit made earlier but
+    written later must never become the newest). Commits are slowed down to widen the races."""
+    direct = store.commit
+
+    async def slow_commit(step):
+        await asyncio.sleep(0.02)
+        return await direct(step)
+
+    store.commit = slow_commit
+    service = SessionService(store)
+    session, _ = await service.start(
+        config(mode="paper", market={"source": "replay", "dataset": "btc_1m", "speed": 20_000})
+    )
+    sid = session.session_id
+    consumer = service.running_consumer(sid, TradingConsumer)
+    await wait_for(lambda: _has_price(consumer))
+    for _ in range(5):
+        placed = await asyncio.gather(  # limit buys far below the market: they rest
+            *(
+                consumer.place_manual_order("BTC_USDT", "buy", "limit", 0.001, price=1_000.0)
+                for _ in range(8)
+            )
+        )
+        state = await store.resume_state(sid)
+        thawed = thaw(
+            state.engine,
+            await store.list_fills(sid),
+            await store.list_orders(sid),
+            [],
+            sid,
+        )
+        assert {o.order_id for o in placed} <= set(thawed.venue.orders)
+    await service.stop(sid)
 
 
 async def test_kill_switch_stops_the_session_with_the_rule(store):

@@ -38,7 +38,7 @@ def test_exchange_executions_go_into_the_portfolio(engine):
     assert order.status == FILLED and order.order_id not in venue.orders
     assert engine.portfolio.qty("BTC_USDT") == pytest.approx(0.1)
     assert engine.portfolio.fees == pytest.approx(3.9)
-    _, fills, *_ = engine.drain()
+    fills = engine.drain().fills
     assert [(f.qty, f.price) for f in fills] == [(0.04, 39_010.0), (0.06, 39_020.0)]
 
 

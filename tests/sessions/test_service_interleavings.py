@@ -124,7 +124,7 @@ class SlowFinish(Consumer):
         await self.ctx.publish("flushed", {"reason": reason})  # like the engine's results
 
 
-def source_factory(session: Session, store) -> MarketSource:
+def source_factory(session: Session, store, position=None) -> MarketSource:
     return ControlledSource(session)
 
 

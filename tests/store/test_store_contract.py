@@ -6,13 +6,14 @@ import dataclasses
 
 import pytest
 
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
     FillRecord,
     OrderRecord,
     PositionRecord,
+    RecordBatch,
     SavedStrategy,
 )
 from papertape.domain.session import (
@@ -25,7 +26,7 @@ from papertape.domain.session import (
 )
 from papertape.market.importers import read_market_file
 from papertape.store import store_for
-from papertape.store.base import SessionFilter, StaleState
+from papertape.store.base import SessionFilter, StaleState, TradingCommit
 from tests.support.data import MARKET_DATA
 
 MARKET = MARKET_DATA
@@ -61,6 +62,12 @@ async def start(store, n: int, **kw) -> Session:
 async def move(store, session: Session, target: SessionState, **kw) -> Session:
     after = transition(session, target, at=session.updated_at + 10, **kw)
     return await store.update_session(after, session.state, state_event(session, after))
+
+
+async def commit(store, sid: str, *, events=(), position=(0, 0), engine=b"", **rows):
+    """Commit trading rows (``orders=[...]``, ``fills=[...]``, ...) for session ``sid``."""
+    step = TradingCommit(sid, RecordBatch(**rows), list(events), StreamPosition(*position), engine)
+    return await store.commit(step)
 
 
 # sessions ------------------------------------------------------------------------------------
@@ -210,29 +217,29 @@ def order(oid: str, ts: int, status: str, filled: float, created_ts: int) -> Ord
 
 
 async def test_orders_keep_their_newest_state(store):
-    sid = "exec_20231114_221320_00000001"
+    sid = (await start(store, 1)).session_id
     rows = [
         order("b", T0 + 10, "open", 0.0, T0 + 10),
         order("a", T0 + 20, "open", 0.0, T0 + 20),
         order("b", T0 + 30, "partially_filled", 0.25, T0 + 10),
         order("m", T0 + 40, "filled", 1.0, T0 + 5),
     ]
-    await store.record_orders(rows)
-    await store.record_orders(rows[2:])  # a retried batch changes nothing
-    await store.record_orders([order("a", T0 + 15, "rejected", 0.0, T0 + 20)])  # older: ignored
+    await commit(store, sid, orders=rows)
+    await commit(store, sid, orders=rows[2:])  # rows written again change nothing
+    await commit(store, sid, orders=[order("a", T0 + 15, "rejected", 0.0, T0 + 20)])  # older
     listed = await store.list_orders(sid)
     assert listed == [rows[3], rows[2], rows[1]]
     assert await store.list_orders("exec_20231114_221320_00000009") == []
 
 
 async def test_fills_positions_and_equity(store):
-    sid = "exec_20231114_221320_00000001"
+    sid = (await start(store, 1)).session_id
     fills = [
         FillRecord(sid, f"f{i}", "o1", T0 + i, "BTC_USDT", "buy", 0.1, 100.0 + i, 0.01, "taker")
         for i in range(5)
     ]
-    await store.record_fills(fills[::-1])
-    await store.record_fills(fills[:2])
+    await commit(store, sid, fills=fills[::-1])
+    await commit(store, sid, fills=fills[:2])
     assert await store.list_fills(sid) == fills
 
     positions = [
@@ -240,17 +247,43 @@ async def test_fills_positions_and_equity(store):
         PositionRecord(sid, T0 + 2, "BTC_USDT", -0.2, 99.0, 98.0, 1.5, 0.2, 0.02),
         PositionRecord(sid, T0 + 1, "ETH_USDT", 1.0, 10.0, 10.0, 0.0, 0.0, 0.0),
     ]
-    await store.record_positions(positions)
+    await commit(store, sid, positions=positions)
     assert await store.list_positions(sid) == [positions[1], positions[2]]
 
     points = [
         EquityPoint(sid, T0 + i, 10_000.0 + i, 9_000.0, i * 0.5, 0.0, 0.01) for i in range(101)
     ]
-    await store.record_equity(points)
-    await store.record_equity(points[50:60])
+    await commit(store, sid, equity=points)
+    await commit(store, sid, equity=points[50:60])
     assert await store.list_equity(sid) == points
     thinned = await store.list_equity(sid, limit=11)
     assert thinned == points[::10]
+
+
+async def test_a_commit_numbers_its_events_and_saves_where_to_resume(store):
+    session = await start(store, 1)
+    sid = session.session_id
+    assert await store.resume_state(sid) is None
+    fill = FillRecord(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+    events = [NewEvent("fill", fill._asdict(), T0), NewEvent("risk", {"rule": "x"}, T0)]
+    numbered = await commit(store, sid, fills=[fill], events=events, position=(T0, 3), engine=b"A")
+    assert [(e.seq, e.kind) for e in numbered] == [(2, "fill"), (3, "risk")]
+    assert [e.seq for e in await store.list_events(sid)] == [1, 2, 3]
+    first = await store.resume_state(sid)
+    assert (first.position, first.engine, first.commits) == (StreamPosition(T0, 3), b"A", 1)
+    await commit(store, sid, position=(T0 + 5, 1), engine=b"B")
+    second = await store.resume_state(sid)
+    assert (second.position, second.engine, second.commits) == (StreamPosition(T0 + 5, 1), b"B", 2)
+    assert (await store.get_session(sid)).last_seq == 3
+
+
+async def test_a_commit_for_an_unknown_session_leaves_nothing(store):
+    sid = "exec_20231114_221320_0000beef"
+    fill = FillRecord(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+    with pytest.raises(Exception):  # noqa: B017 - each store words it its own way
+        await commit(store, sid, fills=[fill], events=[NewEvent("fill", {}, T0)], engine=b"A")
+    assert await store.list_fills(sid) == []
+    assert await store.resume_state(sid) is None
 
 
 # market data ---------------------------------------------------------------------------------
@@ -362,9 +395,8 @@ async def test_everything_survives_reopening(store, store_url):
     session = await start(store, 1, key="again")
     running = await move(store, session, SessionState.RUNNING)
     await store.save_checkpoint(session.session_id, {"at": 7})
-    await store.record_fills(
-        [FillRecord(session.session_id, "f", "o", T0, "BTC_USDT", "sell", 1.0, 2.0, 0.0, "maker")]
-    )
+    fill = FillRecord(session.session_id, "f", "o", T0, "BTC_USDT", "sell", 1.0, 2.0, 0.0, "maker")
+    await commit(store, session.session_id, fills=[fill], engine=b"state")
 
     reopened = store_for(store_url)  # a second store on the same data: no shared memory
     await reopened.open()  # migrations are idempotent: a second open changes nothing
@@ -374,6 +406,7 @@ async def test_everything_survives_reopening(store, store_url):
         )
         assert await reopened.find_session_by_key("again") is not None
         assert len(await reopened.list_fills(session.session_id)) == 1
+        assert (await reopened.resume_state(session.session_id)).engine == b"state"
         assert await reopened.ping()
     finally:
         await reopened.close()

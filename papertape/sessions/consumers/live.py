@@ -40,6 +40,9 @@ POLL_INTERVAL = 1.0
 
 
 class LiveTradingConsumer(TradingConsumer):
+    offload = False  # the exchange's answers change the engine from the event loop
+    resumable = False  # a live session is failed after a crash, never resumed (module doc)
+
     def __init__(
         self,
         session: Session,
@@ -193,8 +196,7 @@ class LiveTradingConsumer(TradingConsumer):
                 self._exchange_error = exc.message
                 self._needs_reconcile = True
             self._hand_back()
-            self._take()
-            await self._flush()
+            await self._commit_now()
 
     async def _send(self) -> None:
         venue, broker = self.venue, self.broker
