@@ -46,10 +46,11 @@ test: install questdb-jar chromium
 	$(MAKE) --no-print-directory test-web
 	$(MAKE) --no-print-directory test-python
 
-# the rules as code: formatting, lint, and the import contract (the layers in pyproject.toml)
+# the rules as code: formatting, lint, types, and the import contract (the layers in pyproject.toml)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check papertape tests bench tools
 	$(VENV)/bin/ruff check papertape tests bench tools
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 test-web:

@@ -65,7 +65,7 @@ def error_body(
     return body
 
 
-def _field_name(location: tuple) -> str:
+def _field_name(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
 
@@ -93,7 +93,7 @@ def _allowed_methods(request: Request) -> list[str] | None:
     template that matches it (``/sessions/start`` before ``/sessions/{session_id}``). ``None``
     for paths outside the API document."""
     segments = request.url.path.rstrip("/").split("/")
-    best: tuple[int, dict] | None = None
+    best: tuple[int, dict[str, Any]] | None = None
     for template, operations in request.app.openapi().get("paths", {}).items():
         parts = template.rstrip("/").split("/")
         if len(parts) != len(segments):

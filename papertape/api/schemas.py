@@ -195,7 +195,8 @@ class StopRequest(BaseModel):
     session_id: str = Field(min_length=1, max_length=200)
 
 
-ERRORS = {
+# the error replies every route documents, as FastAPI's ``responses=`` takes them
+ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
         401: "missing or wrong API token",

@@ -5,7 +5,7 @@ the store keeps them, the API shows them."""
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from papertape.domain.errors import ValidationFailed
 
@@ -92,7 +92,7 @@ class SavedStrategy(NamedTuple):
 
     name: str
     base: str  # the built-in strategy it configures, e.g. "rules" or "sma_cross"
-    params: dict
+    params: dict[str, Any]
     created_at: int
     updated_at: int
     description: str = ""

@@ -120,7 +120,7 @@ class Sizing(_Strict):
             raise ValueError("all_in sizing takes no value")
         if self.mode != "all_in" and self.value is None:
             raise ValueError(f"{self.mode} sizing needs a value")
-        if self.mode == "fraction" and self.value > 1:
+        if self.mode == "fraction" and self.value is not None and self.value > 1:
             raise ValueError("a fraction is at most 1")
         return self
 
@@ -182,7 +182,7 @@ def _conditions(node: Node) -> list[Condition]:
     return _conditions(node.not_)
 
 
-class RuleStrategy(Strategy):
+class RuleStrategy(Strategy[RuleParams]):
     name = "rules"
     description = (
         "A declarative strategy: entry/exit conditions over indicators (AND/OR/NOT), "
@@ -195,7 +195,7 @@ class RuleStrategy(Strategy):
         return params.direction == "short"
 
     def on_start(self) -> None:
-        p: RuleParams = self.params
+        p = self.params
         self.indicators = {name: spec.build() for name, spec in p.indicators.items()}
         self.sources = {name: spec.field for name, spec in p.indicators.items()}
         self.values: dict[str, float | None] = {}
@@ -264,7 +264,7 @@ class RuleStrategy(Strategy):
     # --- decisions ------------------------------------------------------------------------
     def on_bar(self, bar: Candle) -> None:
         self._update(bar)
-        p: RuleParams = self.params
+        p = self.params
         held = self.position
         if held:
             self._trail(bar, held)
@@ -276,18 +276,18 @@ class RuleStrategy(Strategy):
             return
         if self._holds(p.entry):
             side = BUY if p.direction == "long" else SELL
-            sizing = p.sizing
-            if sizing.mode == "all_in":
+            mode, value = p.sizing.mode, p.sizing.value
+            if mode == "all_in" or value is None:  # only all_in has no value (validated)
                 self._order(side, "market", None, reason="rule_entry")
-            elif sizing.mode == "fraction":
-                self._order(side, "market", None, fraction=sizing.value, reason="rule_entry")
-            elif sizing.mode == "qty":
-                self._order(side, "market", sizing.value, reason="rule_entry")
+            elif mode == "fraction":
+                self._order(side, "market", None, fraction=value, reason="rule_entry")
+            elif mode == "qty":
+                self._order(side, "market", value, reason="rule_entry")
             else:
-                self._order(side, "market", sizing.value / bar.close, reason="rule_entry")
+                self._order(side, "market", value / bar.close, reason="rule_entry")
 
     def _trail(self, bar: Candle, held: float) -> None:
-        p: RuleParams = self.params
+        p = self.params
         if not p.trailing_stop_pct or self.protect_stop is None:
             return
         long = held > 0
@@ -303,6 +303,7 @@ class RuleStrategy(Strategy):
             else self.extreme * (1 + p.trailing_stop_pct / 100)
         )
         current = self.protect_stop.stop_price
+        assert current is not None  # a stop order has its stop price
         if (trail > current) if long else (trail < current):
             self.broker.modify_stop(self.protect_stop, trail)
 
@@ -322,8 +323,9 @@ class RuleStrategy(Strategy):
 
     def _protect(self, held: float) -> None:
         """Place (or resize, after a partial entry) the stop-loss and take-profit legs."""
-        p: RuleParams = self.params
+        p = self.params
         entry = self.entry_price
+        assert entry is not None  # called while a position is held
         long = held > 0
         exit_side = SELL if long else BUY
         for leg in (self.protect_stop, self.take_profit):

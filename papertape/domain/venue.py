@@ -69,6 +69,13 @@ def exchange_fees(
     return (default_taker if taker is None else taker, default_maker if maker is None else maker)
 
 
+def _required(value: float | None) -> float:
+    """A value the order's type guarantees (a limit's price, a stop's stop price, the size of an
+    order that is filling): present by validation, ``None`` only in the type."""
+    assert value is not None
+    return value
+
+
 class VenueListener:
     """What the venue tells its owner (the engine): order changes and fills, as they happen."""
 
@@ -182,7 +189,7 @@ class PaperVenue:
             if order.type == LIMIT:
                 self._limit_on_print(order, trade)
             elif order.type == STOP and not order.triggered:
-                stop = order.stop_price
+                stop = _required(order.stop_price)
                 if (price >= stop) if order.side == BUY else (price <= stop):
                     order.triggered = True
                     self._take(order, self._slipped(order, price), ts)
@@ -199,13 +206,13 @@ class PaperVenue:
                 continue
             buy = order.side == BUY
             if order.type == STOP and not order.triggered:
-                stop = order.stop_price
+                stop = _required(order.stop_price)
                 if (bar.high >= stop) if buy else (bar.low <= stop):
                     order.triggered = True
                     price = max(bar.open, stop) if buy else min(bar.open, stop)
                     self._take(order, self._slipped(order, price), bar.ts)
             elif order.type == LIMIT:
-                limit = order.price
+                limit = _required(order.price)
                 if not order.maker and ((bar.open <= limit) if buy else (bar.open >= limit)):
                     self._take(order, bar.open, bar.ts)  # marketable on arrival, at the open
                     continue
@@ -230,9 +237,8 @@ class PaperVenue:
             levels = asks if buy else bids
             if order.type == STOP and not order.triggered:
                 touch = (asks[0][0] if asks else None) if buy else (bids[0][0] if bids else None)
-                if touch is None or (
-                    (touch < order.stop_price) if buy else (touch > order.stop_price)
-                ):
+                stop = _required(order.stop_price)
+                if touch is None or ((touch < stop) if buy else (touch > stop)):
                     continue
                 order.triggered = True
             limit = order.price if order.type == LIMIT else None
@@ -249,7 +255,7 @@ class PaperVenue:
         return price * (1 + self.slip) if order.side == BUY else price * (1 - self.slip)
 
     def _limit_on_print(self, order: Order, trade: Trade) -> None:
-        price, limit, buy = trade.price, order.price, order.side == BUY
+        price, limit, buy = trade.price, _required(order.price), order.side == BUY
         if not order.maker:
             if (price <= limit) if buy else (price >= limit):  # marketable on arrival
                 slipped = self._slipped(order, price)
@@ -278,7 +284,7 @@ class PaperVenue:
             want = self._want(order, price, ts)
             if want is None:
                 return
-            fill_price = limit if maker else price
+            fill_price = _required(limit) if maker else price
             done = self._fill(order, min(want, available), fill_price, ts, maker)
             level[1] = available - done
 
@@ -347,8 +353,8 @@ class PaperVenue:
         order.notional += qty * price
         order.fees += fill.fee
         order.updated_ts = ts
-        left = order.qty - order.filled_qty
-        if left <= DUST * order.qty:
+        size = _required(order.qty)  # sized by ``_want`` before any fill
+        if size - order.filled_qty <= DUST * size:
             order.status = FILLED
         else:
             order.status = PARTIAL

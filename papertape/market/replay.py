@@ -58,14 +58,14 @@ class ReplaySource(MarketSource):
             start = max(start, self.resume_after + 1)
         return kinds, start, end, window
 
-    async def _read(self, kind: str, start: int, end: int) -> list[MarketEvent]:
+    async def _read(self, kind: str, start: int, end: int) -> Sequence[MarketEvent]:
         if kind == "trades":
             return await self.store.read_trades(self.source, self.symbols, start, end)
         if kind == "candles":
             return await self.store.read_candles(self.source, self.symbols, start, end)
         return await self.store.read_books(self.source, self.symbols, start, end)
 
-    async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
+    async def _windows(self) -> AsyncIterator[Sequence[MarketEvent]]:
         kinds, start, end, window = await self._plan()
         cursor = start
         while cursor < end:
@@ -95,8 +95,8 @@ class ReplaySource(MarketSource):
         self.status.set("finished", f"{self.source} replayed to the end")
 
     async def _paced(
-        self, events: list[MarketEvent], first_ts: int, wall_start: float
-    ) -> AsyncIterator[list[MarketEvent]]:
+        self, events: Sequence[MarketEvent], first_ts: int, wall_start: float
+    ) -> AsyncIterator[Sequence[MarketEvent]]:
         """Hand out events no earlier than their replayed time says."""
         i = 0
         while i < len(events):

@@ -27,10 +27,11 @@ from papertape.sessions.config import StrategySpec
 from papertape.strategies.builtin import BUILTINS
 from papertape.strategies.examples import RULE_EXAMPLES
 
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {cls.name: cls for cls in (*BUILTINS, RuleStrategy)}
+_CLASSES: tuple[type[Strategy[Any]], ...] = (*BUILTINS, RuleStrategy)
+STRATEGY_CLASSES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _CLASSES}
 
 
-def _field(loc: tuple) -> str:
+def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(["params", *(str(p) for p in loc)])
 
 

@@ -371,21 +371,22 @@ class LiveBroker:
     def _unreachable(self, exc: BaseException) -> ExchangeUnavailable:
         return ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}")
 
-    async def _lookup(self, client_id: str) -> dict | None:
+    async def _lookup(self, client_id: str) -> dict[str, Any] | None:
         """The exchange's order with ``client_id``, open or closed, or None."""
         for fetch in (self._exchange.fetch_open_orders, self._exchange.fetch_closed_orders):
             for raw in await fetch():
                 if raw.get("clientOrderId") == client_id:
-                    return raw
+                    found: dict[str, Any] = raw
+                    return found
         return None
 
-    async def _lookup_quietly(self, client_id: str) -> dict | None:
+    async def _lookup_quietly(self, client_id: str) -> dict[str, Any] | None:
         try:
             return await self._lookup(client_id)
         except _NETWORK:
             return None
 
-    def _adopt(self, client_id: str, raw: dict) -> LiveOrder:
+    def _adopt(self, client_id: str, raw: dict[str, Any]) -> LiveOrder:
         order = LiveOrder(
             client_id,
             from_ccxt(raw["symbol"]),
@@ -398,7 +399,7 @@ class LiveBroker:
         self._apply(order, raw)
         return order
 
-    def _apply(self, order: LiveOrder, raw: dict) -> bool:
+    def _apply(self, order: LiveOrder, raw: dict[str, Any]) -> bool:
         """Fold the exchange's view of ``order`` in; new executions become fills. True when
         something changed."""
         before = (order.status, order.filled_qty)

@@ -11,6 +11,8 @@ nothing: ``open_orders`` stays empty, so the engine never asks for simulated fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import (
     BUY,
@@ -29,7 +31,7 @@ FILLED, PARTIAL = "filled", "partially_filled"
 
 
 class LiveVenue(PaperVenue):
-    def __init__(self, paper: PaperVenue):
+    def __init__(self, paper: PaperVenue, last_price: Callable[[str], float | None]):
         super().__init__(
             paper.portfolio,
             paper.listener,
@@ -37,6 +39,7 @@ class LiveVenue(PaperVenue):
             maker=paper.maker,
             id_prefix=paper.id_prefix,
         )
+        self.last_price = last_price  # the engine's, to size a ``qty=None`` order
         self.outbox: list[Order] = []  # accepted by the engine, not yet sent
         self.cancels: list[tuple[Order, str]] = []  # cancellations not yet sent
 
@@ -60,7 +63,7 @@ class LiveVenue(PaperVenue):
         if order.type not in (MARKET, LIMIT):
             return "unsupported_order_type"
         if order.qty is None:
-            price = order.price or self.listener.state[order.symbol].price
+            price = order.price or self.last_price(order.symbol)
             if price is None:
                 return "no_price_yet"
             order.qty = self.size_for(order, price)
@@ -137,7 +140,9 @@ class LiveVenue(PaperVenue):
         order.notional += qty * price
         order.fees += fee
         order.updated_ts = ts
-        order.status = FILLED if order.qty - order.filled_qty <= DUST * order.qty else PARTIAL
+        size = order.qty
+        assert size is not None  # sized before it was sent
+        order.status = FILLED if size - order.filled_qty <= DUST * size else PARTIAL
         self.listener.filled(order, fill, position, trip)
         self.listener.order_changed(order)
         if not order.is_live:

@@ -61,7 +61,7 @@ class LiveTradingConsumer(TradingConsumer):
         self._needs_reconcile = False
         self._exchange_error = ""
         self._last_reconcile: dict[str, Any] | None = None
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._error: PapertapeError | None = None
         self._log = log.bind(session_id=session.session_id)
 
@@ -73,8 +73,10 @@ class LiveTradingConsumer(TradingConsumer):
         market = self.session.config["market"]
         credentials = self._credentials or load_credentials(market["exchange"])
         await super().start(ctx)
-        self.venue = LiveVenue(self.engine.venue)
-        self.engine.venue = self.venue
+        engine = self.engine
+        assert engine is not None  # started by the trading consumer
+        self.venue = LiveVenue(engine.venue, engine.last_price)
+        engine.venue = self.venue
         self.broker = LiveBroker(
             self.session.session_id,
             market["exchange"],
@@ -244,6 +246,7 @@ class LiveTradingConsumer(TradingConsumer):
         """When an exchange answer without its own timestamp happened, on the engine's clock
         (the market data's), never before the order's last change: an order's rows on the tape
         stay in order whatever the skew between the exchange's clock and this machine's."""
+        assert self.engine is not None  # answers come only to a started session
         return max(self.engine.ts, order.updated_ts)
 
     async def _reconciled(self, report: Any) -> None:

@@ -75,13 +75,13 @@ class MarketRecorder(Consumer):
         self.rows_written = dict.fromkeys(self.KINDS, 0)
         self.rows_failed = dict.fromkeys(self.KINDS, 0)
         self.write_retries = 0
-        self._pending: dict[str, list] = {kind: [] for kind in self.KINDS}
+        self._pending: dict[str, list[MarketEvent]] = {kind: [] for kind in self.KINDS}
         self._pending_rows = 0
         self._error: StoreWriteFailed | None = None
         self._closing = False
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
-        self._flusher: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self, ctx: Any) -> None:
         await super().start(ctx)
@@ -166,7 +166,7 @@ class MarketRecorder(Consumer):
             finally:
                 self._pending_rows -= len(rows)
 
-    async def _write_with_retries(self, write: Any, source: str, rows: list) -> None:
+    async def _write_with_retries(self, write: Any, source: str, rows: list[MarketEvent]) -> None:
         for attempt in range(self.retries + 1):
             try:
                 await write(source, rows)
