@@ -109,8 +109,8 @@ export function useStopSession() {
     mutationFn: async (sessionId: string) =>
       request<StopResult>(`/sessions/${sessionId}/stop`, { method: "POST", sessionId }),
     onSuccess: (_result, sessionId) => {
-      client.invalidateQueries({ queryKey: keys.sessions() });
-      client.invalidateQueries({ queryKey: keys.session(sessionId) });
+      void client.invalidateQueries({ queryKey: keys.sessions() });
+      void client.invalidateQueries({ queryKey: keys.session(sessionId) });
     },
   });
 }

@@ -64,6 +64,20 @@ export function useSessionStream(sessionId: string): SessionStream {
   const inFlight = useRef<Promise<void> | null>(null);
   const again = useRef(false);
 
+  function refreshFor(events: TapeEvent[]) {
+    const kinds = new Set<RecordKind>();
+    for (const event of events) {
+      if (event.kind === "state" || event.kind === "results") {
+        // A state change (above all the end) and the final results change everything shown.
+        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
+        void client.invalidateQueries({ queryKey: keys.sessions() });
+      }
+      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
+    }
+    for (const kind of kinds) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
+    if (kinds.size > 0) void client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
+  }
+
   const accept = useCallback(
     (events: TapeEvent[]) => {
       const before = logRef.current;
@@ -78,20 +92,6 @@ export function useSessionStream(sessionId: string): SessionStream {
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [sessionId],
   );
-
-  function refreshFor(events: TapeEvent[]) {
-    const kinds = new Set<RecordKind>();
-    for (const event of events) {
-      if (event.kind === "state" || event.kind === "results") {
-        // A state change (above all the end) and the final results change everything shown.
-        client.invalidateQueries({ queryKey: keys.session(sessionId) });
-        client.invalidateQueries({ queryKey: keys.sessions() });
-      }
-      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
-    }
-    for (const kind of kinds) client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
-    if (kinds.size > 0) client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
-  }
 
   const catchUp = useCallback((): Promise<void> => {
     if (inFlight.current) {
@@ -119,18 +119,42 @@ export function useSessionStream(sessionId: string): SessionStream {
         setCatchUpError((error as Error).message);
       }
     };
-    inFlight.current = run().finally(() => {
+    const runUntilCaughtUp = async () => {
+      do {
+        again.current = false; // asked again while running: one more pass
+        await run();
+      } while (again.current);
+    };
+    inFlight.current = runUntilCaughtUp().finally(() => {
       inFlight.current = null;
-      if (again.current) {
-        again.current = false;
-        void catchUp();
-      }
     });
     return inFlight.current;
   }, [sessionId, accept]);
 
+  function onPrice(data: Record<string, unknown>) {
+    for (const [symbol, value, ts] of pricesIn(data)) {
+      const timeMs = toMillis(ts as number);
+      setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
+      if (timeMs !== null) {
+        setTicks((all) => ({
+          ...all,
+          [symbol]: [...(all[symbol] ?? []).slice(-MAX_TICKS), { timeMs, price: value }],
+        }));
+      }
+    }
+  }
+
+  function onEquity(data: Record<string, unknown>) {
+    const equity = asNumber(data.equity);
+    const timeMs = toMillis((data.ts ?? data.timestamp) as number);
+    if (equity === null || timeMs === null) return;
+    setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
+  }
+
   useEffect(() => {
+    // Another session: start from an empty view, which the catch-up below fills.
     logRef.current = emptyLog;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the reset above, by design
     setLog(emptyLog);
     setPrices({});
     setTicks({});
@@ -143,7 +167,7 @@ export function useSessionStream(sessionId: string): SessionStream {
     const offOpen = live.onOpen((reconnected) => {
       if (reconnected) {
         void catchUp();
-        client.invalidateQueries({ queryKey: keys.session(sessionId) });
+        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
       }
     });
     const offMessage = live.onMessage((message: ServerMessage) => {
@@ -167,26 +191,6 @@ export function useSessionStream(sessionId: string): SessionStream {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, live]);
-
-  function onPrice(data: Record<string, unknown>) {
-    for (const [symbol, value, ts] of pricesIn(data)) {
-      const timeMs = toMillis(ts as number);
-      setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
-      if (timeMs !== null) {
-        setTicks((all) => ({
-          ...all,
-          [symbol]: [...(all[symbol] ?? []).slice(-MAX_TICKS), { timeMs, price: value }],
-        }));
-      }
-    }
-  }
-
-  function onEquity(data: Record<string, unknown>) {
-    const equity = asNumber(data.equity);
-    const timeMs = toMillis((data.ts ?? data.timestamp) as number);
-    if (equity === null || timeMs === null) return;
-    setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
-  }
 
   return { log, prices, ticks, equityTicks, catchUps, catchUpError };
 }
