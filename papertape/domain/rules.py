@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from papertape.domain.indicators import INDICATORS, Indicator
 from papertape.domain.market import BookSnapshot, Candle
-from papertape.domain.orders import BUY, SELL, Fill, Order
+from papertape.domain.orders import BUY, MARKET, SELL, Fill, Order
 from papertape.domain.strategy import Strategy, StrategyParams
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
@@ -278,13 +278,13 @@ class RuleStrategy(Strategy[RuleParams]):
             side = BUY if p.direction == "long" else SELL
             mode, value = p.sizing.mode, p.sizing.value
             if mode == "all_in" or value is None:  # only all_in has no value (validated)
-                self._order(side, "market", None, reason="rule_entry")
+                self._order(side, MARKET, None, reason="rule_entry")
             elif mode == "fraction":
-                self._order(side, "market", None, fraction=value, reason="rule_entry")
+                self._order(side, MARKET, None, fraction=value, reason="rule_entry")
             elif mode == "qty":
-                self._order(side, "market", value, reason="rule_entry")
+                self._order(side, MARKET, value, reason="rule_entry")
             else:
-                self._order(side, "market", value / bar.close, reason="rule_entry")
+                self._order(side, MARKET, value / bar.close, reason="rule_entry")
 
     def _trail(self, bar: Candle, held: float) -> None:
         p = self.params

@@ -1,8 +1,9 @@
 """The execution venue of a live session: the engine's orders go to the exchange, fills come back
 from it. Nothing is simulated here.
 
-``LiveVenue`` takes the paper venue's place inside the engine (same methods, same listener, same
-portfolio), so strategies, risk rules and the record work exactly as in paper trading. It is
+``LiveVenue`` takes the paper venue's place inside the engine (the same ``Venue`` interface and
+bookkeeping, the same listener and portfolio), so strategies, risk rules and the record work
+exactly as in paper trading. It is
 synchronous like the engine: ``submit`` / ``cancel`` only queue the request (``outbox``,
 ``cancels``); the session's consumer, which owns the network, sends them and hands the
 exchange's answers back through ``exchange_fill`` and ``exchange_end``. Market events fill
@@ -22,16 +23,15 @@ from papertape.domain.orders import (
     REJECTED,
     SELL,
     STOP,
-    Fill,
     Order,
+    OrderStatus,
 )
-from papertape.domain.venue import DUST, PaperVenue
-
-FILLED, PARTIAL = "filled", "partially_filled"
+from papertape.domain.venue import Venue
 
 
-class LiveVenue(PaperVenue):
-    def __init__(self, paper: PaperVenue, last_price: Callable[[str], float | None]):
+class LiveVenue(Venue):
+    def __init__(self, paper: Venue, last_price: Callable[[str], float | None]):
+        """Replaces ``paper`` in the engine: its portfolio, listener, fee rates and ids."""
         super().__init__(
             paper.portfolio,
             paper.listener,
@@ -122,33 +122,11 @@ class LiveVenue(PaperVenue):
         self, order: Order, qty: float, price: float, fee: float, ts: int, maker: bool
     ) -> None:
         """An execution the exchange reported: into the portfolio and the record, as is."""
-        self.fill_seq += 1
-        fill = Fill(
-            fill_id=f"{self.id_prefix}f{self.fill_seq}",
-            order_id=order.order_id,
-            ts=ts,
-            symbol=order.symbol,
-            side=order.side,
-            qty=qty,
-            price=price,
-            fee=fee,
-            liquidity="maker" if maker else "taker",
-            reason=order.reason,
-        )
-        position, trip = self.portfolio.apply_fill(fill)
-        order.filled_qty += qty
-        order.notional += qty * price
-        order.fees += fee
-        order.updated_ts = ts
-        size = order.qty
-        assert size is not None  # sized before it was sent
-        order.status = FILLED if size - order.filled_qty <= DUST * size else PARTIAL
-        self.listener.filled(order, fill, position, trip)
-        self.listener.order_changed(order)
+        self._execute(order, qty, price, fee, ts, maker)
         if not order.is_live:
             self.orders.pop(order.order_id, None)
 
-    def exchange_end(self, order: Order, status: str, ts: int, reason: str) -> None:
+    def exchange_end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
         """The exchange ended ``order`` without (fully) filling it: cancelled or rejected."""
         if order.is_live:
             self._end(order, status, ts, reason)

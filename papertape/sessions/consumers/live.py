@@ -207,7 +207,12 @@ class LiveTradingConsumer(TradingConsumer):
             self._unconfirmed[client_id] = order
             venue.outbox.pop(0)
             sent = await broker.submit(
-                order.symbol, order.side, order.type, order.qty, order.price, client_id=client_id
+                order.symbol,
+                order.side.value,
+                order.type.value,
+                order.qty,
+                order.price,
+                client_id=client_id,
             )
             del self._unconfirmed[client_id]
             self._by_client[client_id] = order
@@ -233,11 +238,10 @@ class LiveTradingConsumer(TradingConsumer):
                     order, fill.qty, fill.price, fill.fee, fill.ts, fill.liquidity == "maker"
                 )
             self._applied[client_id] = len(placed.fills)
-            if placed.status in ("cancelled", "rejected") and order.is_live:
-                status = CANCELLED if placed.status == "cancelled" else REJECTED
+            if placed.status in (CANCELLED, REJECTED) and order.is_live:
                 venue.exchange_end(
                     order,
-                    status,
+                    placed.status,
                     self._ts(order),
                     placed.reason or f"{placed.status} on the exchange",
                 )
