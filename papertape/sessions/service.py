@@ -30,6 +30,7 @@ from papertape.domain.errors import (
     SessionNotFound,
     SessionNotRunning,
     StopTimeout,
+    StoreError,
     UnknownDataset,
     UnknownSymbol,
 )
@@ -60,6 +61,7 @@ C = TypeVar("C", bound=Consumer)
 
 END_RETRY_FIRST = 0.5  # seconds before recording a runner's end is tried again
 END_RETRY_MAX = 10.0
+END_ATTEMPTS = 30  # with those delays, about four and a half minutes of store outage
 
 
 class StateConflict(PapertapeError):
@@ -278,24 +280,31 @@ class SessionService:
     async def _runner_finished(self, runner: Runner) -> None:
         """Record how a runner ended when nobody is stopping it (it ended by itself).
 
-        The end is retried until the store takes it: a runner that failed because the store
-        was down must not leave its session "running" once the store is back."""
+        A store error that may pass (``retryable``: the store was down) is retried, up to
+        ``END_ATTEMPTS`` times, so that a runner that failed because the store was down does not
+        leave its session "running" once the store is back. Anything else is logged and not
+        retried: it would fail the same way again. A session whose end could not be recorded
+        is still "running" in the store, and is taken up again at the next start."""
         outcome = runner.outcome
         if outcome is None or outcome.kind == "suspended":
             return
         delay = END_RETRY_FIRST
-        while True:
+        for attempt in range(1, END_ATTEMPTS + 1):
             try:
                 await self._record_runner_end(runner, outcome)
                 return
-            except Exception as exc:  # the store's failure: log it, wait, try again
+            except Exception as exc:
+                retry = isinstance(exc, StoreError) and exc.retryable and attempt < END_ATTEMPTS
                 log.error(
                     "session.end.not_recorded",
                     session_id=runner.session_id,
                     outcome=outcome.kind,
                     error=f"{type(exc).__name__}: {exc}",
-                    retry_in=delay,
+                    attempt=attempt,
+                    retry_in=delay if retry else None,
                 )
+                if not retry:
+                    return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, END_RETRY_MAX)
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from papertape.domain.errors import StoreUnavailable
+from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.records import (
     Dataset,
@@ -204,7 +204,7 @@ class SQLiteStore(Store):
         def update(conn: sqlite3.Connection) -> Session:
             current = _select_session(conn, "session_id = ?", session.session_id)
             if current is None:
-                raise KeyError(session.session_id)
+                raise SessionNotFound(f"session {session.session_id} not found")
             if current.state is not expected:
                 raise StaleState(current)
             conn.execute(
@@ -537,7 +537,7 @@ def _append_events(
         (len(events), session_id),
     ).fetchone()
     if row is None:
-        raise KeyError(session_id)
+        raise SessionNotFound(f"session {session_id} not found")
     first = row[0] - len(events) + 1
     numbered = [
         SessionEvent(session_id, first + i, e.ts, e.kind, e.data) for i, e in enumerate(events)
