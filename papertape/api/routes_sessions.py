@@ -19,9 +19,9 @@ from papertape.api.schemas import (
     StopRequest,
     StopResponse,
 )
+from papertape.domain.config import SessionConfig
 from papertape.domain.session import Mode, SessionState
 from papertape.domain.symbols import canonical
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.service import SessionService, StopResult
 from papertape.sessions.views import event_view, session_summary, session_view
 from papertape.store.base import SessionFilter

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
 from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
@@ -31,7 +32,6 @@ from papertape.domain.symbols import canonical
 from papertape.engine.backtest import run_backtest
 from papertape.engine.core import StrategyPlan
 from papertape.market.importers import read_market_file
-from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from papertape.domain.config import ClosedModel
 from papertape.domain.indicators import INDICATORS, Indicator
 from papertape.domain.market import BookSnapshot, Candle
 from papertape.domain.orders import BUY, MARKET, SELL, Fill, Order
@@ -39,11 +40,7 @@ CROSSES = ("crosses_above", "crosses_below")
 SINGLE_INPUTS = (("close",), ("volume",), ("close", "ts"))  # fed one bar field (and the time)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class IndicatorSpec(_Strict):
+class IndicatorSpec(ClosedModel):
     type: Literal[tuple(INDICATORS)]  # type: ignore[valid-type]
     period: int | None = Field(None, ge=1, le=10_000)
     fast: int | None = Field(None, ge=1, le=10_000)
@@ -83,21 +80,21 @@ class IndicatorSpec(_Strict):
 Operand = Union[str, float]  # noqa: UP007  (pydantic schema reads clearer this way)
 
 
-class Condition(_Strict):
+class Condition(ClosedModel):
     left: Operand
     op: Literal[">", "<", ">=", "<=", "crosses_above", "crosses_below"]
     right: Operand
 
 
-class AllOf(_Strict):
+class AllOf(ClosedModel):
     all: list[Node] = Field(min_length=1)
 
 
-class AnyOf(_Strict):
+class AnyOf(ClosedModel):
     any: list[Node] = Field(min_length=1)
 
 
-class NotOf(_Strict):
+class NotOf(ClosedModel):
     not_: Node = Field(alias="not")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -108,7 +105,7 @@ AnyOf.model_rebuild()
 NotOf.model_rebuild()
 
 
-class Sizing(_Strict):
+class Sizing(ClosedModel):
     mode: Literal["all_in", "fraction", "qty", "notional"] = "all_in"
     value: float | None = Field(
         None, gt=0, description="fraction (0-1], base qty, or quote notional, by mode"

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import (
     LiveTradingDisabled,
     PapertapeError,
@@ -47,9 +48,9 @@ from papertape.domain.session import (
 from papertape.market.factory import build_source
 from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
+from papertape.sessions.locks import KeyedLocks
 from papertape.sessions.runner import Outcome, Runner, wall_micros
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
@@ -103,7 +104,7 @@ class SessionService:
         self._consumer_factory = consumer_factory
         self._symbol_validator = symbol_validator
         self._runners: dict[str, Runner] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock = KeyedLocks()  # per session: one change of its state at a time
         self._background: set[asyncio.Task[Any]] = set()
 
     # queries -------------------------------------------------------------------------------
@@ -265,13 +266,13 @@ class SessionService:
     # runners -------------------------------------------------------------------------------
     def _launch(self, session: Session) -> Runner:
         runner = Runner(
-            session,
-            self.store,
-            self.bus,
-            self._source_factory,
-            self._consumer_factory(session),
-            self.request_stop,
-            lambda finished: self._spawn(self._runner_finished(finished)),
+            session=session,
+            store=self.store,
+            bus=self.bus,
+            source_factory=self._source_factory,
+            consumers=self._consumer_factory(session),
+            request_stop=self.request_stop,
+            on_done=lambda finished: self._spawn(self._runner_finished(finished)),
         )
         self._runners[session.session_id] = runner
         runner.launch()
@@ -423,12 +424,6 @@ class SessionService:
             self.bus.publish(event_message(event), session_id=session.session_id)
         view = session_summary(session, self.runtime(session.session_id))
         self.bus.publish(session_message(view), session_id=session.session_id)
-
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

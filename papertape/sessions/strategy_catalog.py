@@ -19,11 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy, ValidationFailed
 from papertape.domain.rules import RuleStrategy
 from papertape.domain.strategy import Strategy
 from papertape.engine.core import StrategyPlan
-from papertape.sessions.config import StrategySpec
 from papertape.strategies.builtin import BUILTINS
 from papertape.strategies.examples import RULE_EXAMPLES
 

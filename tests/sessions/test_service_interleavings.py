@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import (
     PapertapeError,
     SessionNotFound,
@@ -42,7 +43,6 @@ from papertape.domain.session import (
     is_legal,
 )
 from papertape.market.source import MarketSource
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.reconcile import reconcile
@@ -515,6 +515,7 @@ async def test_concurrent_stops_stop_once(tmp_path: Path) -> None:
             session = await check_session(service, session_id)
             assert session.state is SessionState.STOPPED and session.stop_reason == "user"
         assert service.running_count == 0
+        assert len(service._lock) == 0  # no lock kept per session once nobody waits
     finally:
         await service.shutdown()
         await store.close()

@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import FeedError, OrderRejected, PapertapeError
 from papertape.domain.market import MarketEvent
 from papertape.domain.orders import CANCELLED, REJECTED, Order
@@ -43,12 +44,13 @@ class LiveTradingConsumer(TradingConsumer):
     def __init__(
         self,
         session: Session,
+        config: SessionConfig,
         *,
         hub: Any = None,
         credentials: Any = None,
         poll_interval: float = POLL_INTERVAL,
     ):
-        super().__init__(session)
+        super().__init__(session, config)
         self.poll_interval = poll_interval
         self._hub = hub
         self._credentials = credentials
@@ -70,8 +72,8 @@ class LiveTradingConsumer(TradingConsumer):
         from papertape.market.exchange.live import LiveBroker
         from papertape.market.exchange.live_venue import LiveVenue
 
-        market = self.session.config["market"]
-        credentials = self._credentials or load_credentials(market["exchange"])
+        market = self.config.market
+        credentials = self._credentials or load_credentials(market.exchange)
         await super().start(ctx)
         engine = self.engine
         assert engine is not None  # started by the trading consumer
@@ -79,8 +81,8 @@ class LiveTradingConsumer(TradingConsumer):
         engine.venue = self.venue
         self.broker = LiveBroker(
             self.session.session_id,
-            market["exchange"],
-            market["market_type"],
+            market.exchange,
+            market.market_type,
             list(self.session.symbols),
             credentials,
             hub=self._hub,

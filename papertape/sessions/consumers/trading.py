@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import InvalidStrategyParams, SessionNotRunning
 from papertape.domain.market import MarketEvent
 from papertape.domain.numbers import finite
@@ -27,7 +28,6 @@ from papertape.domain.risk import RiskRules
 from papertape.domain.session import Session
 from papertape.domain.venue import exchange_fees
 from papertape.engine.core import Engine, EngineConfig
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer, RunContext
 from papertape.sessions.strategy_catalog import resolve_strategies
 
@@ -67,9 +67,9 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
 
 
 class TradingConsumer(Consumer):
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, config: SessionConfig):
         self.session = session
-        self.config = SessionConfig.model_validate(session.config)
+        self.config = config  # ``session.config``, parsed once by ``consumers_for``
         self.engine: Engine | None = None
         self._buffers: dict[str, list] = {"orders": [], "fills": [], "positions": [], "equity": []}
         self._events: list[tuple[str, dict[str, Any]]] = []
