@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from papertape.api.deps import get_service
 from papertape.api.envelope import ok
-from papertape.api.schemas import ERRORS, RecordsResponse
+from papertape.api.schemas import (
+    ERRORS,
+    EquityResponse,
+    FillsResponse,
+    OrdersResponse,
+    PositionsResponse,
+)
 from papertape.domain.market import iso
 from papertape.sessions.service import SessionService
 
@@ -41,22 +47,22 @@ async def _records(
     return ok(status, {"session_id": session_id, "items": [record_view(r) for r in rows]})
 
 
-@router.get("/sessions/{session_id}/orders", response_model=RecordsResponse, responses=ERRORS)
+@router.get("/sessions/{session_id}/orders", response_model=OrdersResponse, responses=ERRORS)
 async def list_orders(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "orders_listed", service.store.list_orders)
 
 
-@router.get("/sessions/{session_id}/fills", response_model=RecordsResponse, responses=ERRORS)
+@router.get("/sessions/{session_id}/fills", response_model=FillsResponse, responses=ERRORS)
 async def list_fills(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "fills_listed", service.store.list_fills)
 
 
-@router.get("/sessions/{session_id}/positions", response_model=RecordsResponse, responses=ERRORS)
+@router.get("/sessions/{session_id}/positions", response_model=PositionsResponse, responses=ERRORS)
 async def list_positions(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "positions_listed", service.store.list_positions)
 
 
-@router.get("/sessions/{session_id}/equity", response_model=RecordsResponse, responses=ERRORS)
+@router.get("/sessions/{session_id}/equity", response_model=EquityResponse, responses=ERRORS)
 async def list_equity(
     session_id: SessionIdPath,
     service: Service,

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
-import { pickList } from "../api/shape";
+import type { EventsPage } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
@@ -102,13 +102,13 @@ export function useSessionStream(sessionId: string): SessionStream {
       try {
         for (let page = 0; page < 1000; page += 1) {
           const after = logRef.current.lastSeq;
-          const { data } = await request<unknown>(
+          const { data } = await request<EventsPage>(
             `/sessions/${sessionId}/events${query({ after_seq: after, limit: 5000 })}`,
             { sessionId },
           );
-          const events = pickList<TapeEvent>(data, "events");
+          const events: TapeEvent[] = data.events;
           const merged = accept(events);
-          const serverLast = (data as { last_seq?: number } | null)?.last_seq;
+          const serverLast = data.last_seq;
           // Done when the server has nothing newer, or this page added nothing.
           if (events.length === 0 || merged.lastSeq === after) break;
           if (typeof serverLast === "number" && merged.lastSeq >= serverLast) break;

@@ -1,14 +1,14 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
-import type { SessionSummary } from "../api/types";
+import type { FillView, PositionView, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
 import { CHART_INTERVALS, foldTicks, intervalFor } from "../live/candles";
 import type { PriceTick } from "../live/useSessionStream";
-import { fillMarkers, positionLines, type Row } from "./records";
+import { fillMarkers, positionLines } from "./records";
 
 const INTERVAL_LABELS: Record<number, string> = { 1: "1s", 5: "5s", 15: "15s", 60: "1m", 300: "5m", 900: "15m", 3600: "1h", 14400: "4h", 86400: "1d" };
 
@@ -24,8 +24,8 @@ export function SessionPriceChart({
 }: {
   session: SessionSummary;
   ticks: Record<string, PriceTick[]>;
-  fills: Row[];
-  positions: Row[];
+  fills: FillView[];
+  positions: PositionView[];
 }) {
   const [symbol, setSymbol] = useState(s.symbols[0] ?? "");
   const market = (s.config?.market ?? {}) as { source?: string; dataset?: string };
