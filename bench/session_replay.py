@@ -34,7 +34,11 @@ def measure(quick: bool) -> dict[str, float]:
     from papertape.domain.session import SessionState
     from papertape.engine.core import Engine, EngineConfig
     from papertape.market.importers import import_dataset, read_market_file
-    from papertape.sessions.config import SessionConfig
+
+    try:
+        from papertape.domain.config import SessionConfig
+    except ImportError:  # --against a checkout from before the config moved to the domain
+        from papertape.sessions.config import SessionConfig  # type: ignore[no-redef]
     from papertape.sessions.service import SessionService
     from papertape.sessions.strategy_catalog import build_plan
     from papertape.store.sqlite import SQLiteStore

@@ -15,40 +15,49 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from papertape.domain.errors import PapertapeError, ValidationFailed
+from papertape.domain.errors import (
+    DatasetExists,
+    DatasetNotFound,
+    FeedError,
+    IllegalTransition,
+    LiveTradingDisabled,
+    PapertapeError,
+    SessionNotFound,
+    SessionNotRunning,
+    StopTimeout,
+    StoreError,
+    Unauthorized,
+    ValidationFailed,
+)
+from papertape.market.exchange.errors import ExchangeUnavailable, ExchangeUnsupported
+from papertape.sessions.service import SessionStartFailed, StateConflict
 
 log = structlog.get_logger("papertape.api")
 
-STATUS_BY_CODE: dict[str, int] = {
-    "session_not_found": 404,
-    "dataset_not_found": 404,
-    "strategy_not_found": 404,
-    "not_found": 404,
-    "illegal_transition": 409,
-    "state_conflict": 409,
-    "session_not_running": 409,
-    "dataset_exists": 409,
-    "live_trading_disabled": 403,
-    "unauthorized": 401,
-    "payload_too_large": 413,
-    "method_not_allowed": 405,
-    "stop_timeout": 504,
-    "store_unavailable": 503,
-    "store_write_failed": 503,
-    "exchange_unavailable": 503,
-    "session_start_failed": 500,
-    "feed_error": 502,
-    "exchange_auth_failed": 502,
-    "exchange_rejected": 502,
+# The HTTP status of every error, by class: an error takes the entry of the nearest class in
+# its ancestry, so a new subclass answers like its family until it is given its own.
+STATUS_BY_ERROR: dict[type[PapertapeError], int] = {
+    PapertapeError: 400,
+    ValidationFailed: 422,
+    Unauthorized: 401,
+    LiveTradingDisabled: 403,
+    SessionNotFound: 404,
+    DatasetNotFound: 404,
+    IllegalTransition: 409,
+    StateConflict: 409,
+    SessionNotRunning: 409,
+    DatasetExists: 409,
+    SessionStartFailed: 500,
+    FeedError: 502,
+    ExchangeUnsupported: 400,  # a capability the exchange lacks: the request's to change
+    StoreError: 503,
+    ExchangeUnavailable: 503,
+    StopTimeout: 504,
 }
 
 
 def status_for(error: PapertapeError) -> int:
-    if error.code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[error.code]
-    if isinstance(error, ValidationFailed):
-        return 422
-    return 400
+    return next(STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR)
 
 
 def error_body(
@@ -65,7 +74,7 @@ def error_body(
     return body
 
 
-def _field_name(location: tuple) -> str:
+def _field_name(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
 
@@ -93,7 +102,7 @@ def _allowed_methods(request: Request) -> list[str] | None:
     template that matches it (``/sessions/start`` before ``/sessions/{session_id}``). ``None``
     for paths outside the API document."""
     segments = request.url.path.rstrip("/").split("/")
-    best: tuple[int, dict] | None = None
+    best: tuple[int, dict[str, Any]] | None = None
     for template, operations in request.app.openapi().get("paths", {}).items():
         parts = template.rstrip("/").split("/")
         if len(parts) != len(segments):

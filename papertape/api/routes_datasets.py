@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse
@@ -26,7 +26,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 MAX_CHART_BARS = 5_000
 
 
-def dataset_view(dataset: Dataset) -> dict:
+def dataset_view(dataset: Dataset) -> dict[str, Any]:
     return {
         "name": dataset.name,
         "kind": dataset.kind,
@@ -63,14 +63,16 @@ async def create_dataset(
 
 
 @router.get("/datasets", response_model=DatasetListResponse, responses=ERRORS)
-async def list_datasets(store: StoreDep) -> dict:
+async def list_datasets(store: StoreDep) -> dict[str, Any]:
     return ok(
         "datasets_listed", {"datasets": [dataset_view(d) for d in await store.list_datasets()]}
     )
 
 
 @router.get("/datasets/{name}", response_model=DatasetResponse, responses=ERRORS)
-async def get_dataset(name: Annotated[str, Path(max_length=200)], store: StoreDep) -> dict:
+async def get_dataset(
+    name: Annotated[str, Path(max_length=200)], store: StoreDep
+) -> dict[str, Any]:
     dataset = await store.get_dataset(name)
     if dataset is None:
         raise DatasetNotFound(f"dataset {name!r} not found")
@@ -85,7 +87,7 @@ async def chart_candles(
     interval: Annotated[int, Query(ge=1, le=7 * 86_400, description="seconds")] = 60,
     start_us: Annotated[int, Query(ge=0)] = 0,
     end_us: Annotated[int, Query(ge=0)] = 2**62,
-) -> dict:
+) -> dict[str, Any]:
     """Candles of one symbol recorded under ``source``: stored candles of that interval, or
     candles built from the recorded trades. At most the last 5,000 bars."""
     try:

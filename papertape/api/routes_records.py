@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from papertape.api.deps import get_service
 from papertape.api.envelope import ok
-from papertape.api.schemas import ERRORS, RecordsResponse
+from papertape.api.schemas import (
+    ERRORS,
+    EquityResponse,
+    FillsResponse,
+    OrdersResponse,
+    PositionsResponse,
+)
 from papertape.domain.errors import SessionNotRunning
 from papertape.domain.market import iso
 from papertape.domain.records import PositionRecord
@@ -37,29 +43,29 @@ async def _records(
     service: SessionService,
     session_id: str,
     status: str,
-    read: Callable[[str], Awaitable[list]],
-) -> dict:
+    read: Callable[[str], Awaitable[Sequence[NamedTuple]]],
+) -> dict[str, Any]:
     await service.get(session_id)  # 404 for an unknown session, never an empty list
     rows = await read(session_id)
     return ok(status, {"session_id": session_id, "items": [record_view(r) for r in rows]})
 
 
-@router.get("/sessions/{session_id}/orders", response_model=RecordsResponse, responses=ERRORS)
-async def list_orders(session_id: SessionIdPath, service: Service) -> dict:
+@router.get("/sessions/{session_id}/orders", response_model=OrdersResponse, responses=ERRORS)
+async def list_orders(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "orders_listed", service.store.list_orders)
 
 
-@router.get("/sessions/{session_id}/fills", response_model=RecordsResponse, responses=ERRORS)
-async def list_fills(session_id: SessionIdPath, service: Service) -> dict:
+@router.get("/sessions/{session_id}/fills", response_model=FillsResponse, responses=ERRORS)
+async def list_fills(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "fills_listed", service.store.list_fills)
 
 
-@router.get("/sessions/{session_id}/positions", response_model=RecordsResponse, responses=ERRORS)
-async def list_positions(session_id: SessionIdPath, service: Service) -> dict:
+@router.get("/sessions/{session_id}/positions", response_model=PositionsResponse, responses=ERRORS)
+async def list_positions(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     """The newest position per symbol. The record keeps a position as of its last fill; for a
     session running here, open positions are shown marked to the latest price."""
 
-    async def read(sid: str) -> list:
+    async def read(sid: str) -> list[PositionRecord]:
         rows = await service.store.list_positions(sid)
         try:
             consumer = service.running_consumer(sid, TradingConsumer)
@@ -77,15 +83,15 @@ def _marked(row: PositionRecord, now: dict[str, Any] | None) -> PositionRecord:
     return row._replace(mark_price=now["mark"], unrealized_pnl=now["unrealized_pnl"])
 
 
-@router.get("/sessions/{session_id}/equity", response_model=RecordsResponse, responses=ERRORS)
+@router.get("/sessions/{session_id}/equity", response_model=EquityResponse, responses=ERRORS)
 async def list_equity(
     session_id: SessionIdPath,
     service: Service,
     limit: Annotated[int, Query(ge=2, le=100_000)] = 5_000,
-) -> dict:
+) -> dict[str, Any]:
     """Equity points, oldest first, evenly thinned to ``limit``."""
 
-    async def read(sid: str) -> list:
+    async def read(sid: str) -> Sequence[NamedTuple]:
         return await service.store.list_equity(sid, limit)
 
     return await _records(service, session_id, "equity_listed", read)

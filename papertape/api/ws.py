@@ -129,7 +129,8 @@ class Connection:
     def is_duplicate(self, message: dict[str, Any]) -> bool:
         if message.get("type") != "event":
             return False
-        return message["seq"] <= self.replayed_up_to.get(message["session_id"], 0)
+        seq: int = message["seq"]
+        return seq <= self.replayed_up_to.get(message["session_id"], 0)
 
 
 @router.websocket("/ws")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,13 +24,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
-from papertape.domain.market import iso
+from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
 from papertape.engine.backtest import run_backtest
+from papertape.engine.core import StrategyPlan
 from papertape.market.importers import read_market_file
-from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
 
@@ -50,7 +52,7 @@ def parse_param(text: str) -> tuple[str, Any]:
     return name.strip(), value
 
 
-async def _dataset_rows(store_url: str, name: str, symbol: str) -> list:
+async def _dataset_rows(store_url: str, name: str, symbol: str) -> Sequence[MarketEvent]:
     """The rows of a dataset, or of a collect session's recording (``name`` = its id):
     candles when there are any, else trades, else book snapshots."""
     store = await open_store(store_url)
@@ -60,17 +62,16 @@ async def _dataset_rows(store_url: str, name: str, symbol: str) -> list:
             raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
         kind = next(k for k in ("candles", "trades", "book") if k in summary)
         start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        read = {
-            "candles": store.read_candles,
-            "trades": store.read_trades,
-            "book": store.read_books,
-        }[kind]
-        return await read(name, [symbol], start, end)
+        if kind == "candles":
+            return await store.read_candles(name, [symbol], start, end)
+        if kind == "trades":
+            return await store.read_trades(name, [symbol], start, end)
+        return await store.read_books(name, [symbol], start, end)
     finally:
         await store.close()
 
 
-async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list:
+async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list[StrategyPlan]:
     if store_url is None:
         return await resolve_strategies(None, specs)
     store = await open_store(store_url)
@@ -144,16 +145,18 @@ def backtest(
             ) from None
         params = dict(parse_param(p) for p in param or [])
         specs = [StrategySpec(name=strategy, params=params)]
-        from papertape.sessions.strategy_catalog import RULE_EXAMPLES, STRATEGY_CLASSES
+        from papertape.sessions.strategy_catalog import STRATEGY_CLASSES
+        from papertape.strategies.examples import RULE_EXAMPLES
 
         needs_store = dataset is not None or (
             strategy not in STRATEGY_CLASSES and strategy not in RULE_EXAMPLES
         )
         plans = asyncio.run(_plans(store if needs_store else None, specs))
+        rows: Sequence[MarketEvent]
         if data is not None:
-            market = read_market_file(data, symbol=sym)
-            rows = market.rows
+            rows = read_market_file(data, symbol=sym).rows
         else:
+            assert dataset is not None  # exactly one of them, checked above
             rows = asyncio.run(_dataset_rows(store, dataset, sym))
         if not rows:
             raise ValidationFailed(

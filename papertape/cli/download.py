@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from papertape.domain.errors import PapertapeError, ValidationFailed
 from papertape.domain.market import iso, to_micros
 from papertape.domain.symbols import canonical
 from papertape.store import DEFAULT_STORE_URL, open_store
+
+if TYPE_CHECKING:
+    from papertape.market.exchange.download import DownloadProgress, DownloadResult
 
 console = Console()
 errors = Console(stderr=True)
@@ -69,7 +72,16 @@ def data_download(
     )
 
 
-async def _download(exchange, symbol, timeframe, since, until, market_type, dataset, store_url):
+async def _download(
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    since: str,
+    until: str | None,
+    market_type: str,
+    dataset: str | None,
+    store_url: str,
+) -> DownloadResult:
     from papertape.market.exchange.download import download_candles
 
     start = parse_day_or_time(since, "since")
@@ -86,7 +98,7 @@ async def _download(exchange, symbol, timeframe, since, until, market_type, data
         ) as progress:
             task = progress.add_task(f"{exchange} {symbol} {timeframe}", total=None, rows=0, at="")
 
-            def on_page(p) -> None:
+            def on_page(p: DownloadProgress) -> None:
                 progress.update(
                     task,
                     total=p.end_ts - start,

@@ -82,11 +82,11 @@ def iso(ts: int | None) -> str | None:
 
 class StreamPosition(NamedTuple):
     """How far a session got in its (timestamp-ordered) market data: every event before ``ts``,
-    and the first ``count`` events at ``ts``. Several events can share a timestamp (trades of one
+    and the first ``seen`` events at ``ts``. Several events can share a timestamp (trades of one
     millisecond, candles of several symbols), so a timestamp alone cannot say where to resume."""
 
     ts: int
-    count: int
+    seen: int
 
     @classmethod
     def through(cls, ts: int) -> StreamPosition:
@@ -102,5 +102,5 @@ class StreamPosition(NamedTuple):
                 break
             tail += 1
         if tail == len(events) and last == self.ts:
-            return StreamPosition(last, self.count + tail)
+            return StreamPosition(last, self.seen + tail)
         return StreamPosition(last, tail)

@@ -17,7 +17,7 @@ account is liquidated when equity falls to the maintenance margin (``|qty| × ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from papertape.domain.orders import BUY, QTY_EPSILON, Fill
 from papertape.domain.records import EquityPoint, PositionRecord
@@ -41,7 +41,7 @@ class RoundTrip(NamedTuple):
     fees: float
     return_pct: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return self._asdict()
 
 

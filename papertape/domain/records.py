@@ -128,7 +128,7 @@ class SavedStrategy(NamedTuple):
 
     name: str
     base: str  # the built-in strategy it configures, e.g. "rules" or "sma_cross"
-    params: dict
+    params: dict[str, Any]
     created_at: int
     updated_at: int
     description: str = ""

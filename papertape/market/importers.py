@@ -83,6 +83,9 @@ class MarketFile:
         return self.rows[-1].ts if self.rows else None
 
 
+Columns = dict[str, list[Any]]  # a file's columns by name, as read
+
+
 def _bad(path: Path | str, message: str) -> InvalidDataFile:
     text = f"{Path(path).name}: {message}"
     return InvalidDataFile(text, details=[{"field": "file", "message": text}])
@@ -171,7 +174,7 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _columns_from_parquet(path: Path, data: bytes) -> dict[str, list]:
+def _columns_from_parquet(path: Path, data: bytes) -> Columns:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -179,7 +182,7 @@ def _columns_from_parquet(path: Path, data: bytes) -> dict[str, list]:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as exc:
         raise _bad(path, f"unreadable Parquet: {exc}") from None
-    columns: dict[str, list] = {}
+    columns: Columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_timestamp(column.type):
             column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
@@ -189,7 +192,7 @@ def _columns_from_parquet(path: Path, data: bytes) -> dict[str, list]:
     return columns
 
 
-def _columns_from_records(path: Path, records: list[dict]) -> dict[str, list]:
+def _columns_from_records(path: Path, records: list[dict[str, Any]]) -> Columns:
     keys = list(records[0].keys())
     try:
         return {str(k).lower(): [r[k] for r in records] for k in keys}
@@ -197,7 +200,7 @@ def _columns_from_records(path: Path, records: list[dict]) -> dict[str, list]:
         raise _bad(path, "JSON objects do not all have the same keys") from None
 
 
-def _columns_from_csv(path: Path, text: str) -> dict[str, list]:
+def _columns_from_csv(path: Path, text: str) -> Columns:
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -210,7 +213,7 @@ def _columns_from_csv(path: Path, text: str) -> dict[str, list]:
             f"no timestamp column in the CSV header {header[:8]!r}: the first line must name the "
             "columns, e.g. timestamp,open,high,low,close,volume or timestamp,price,qty,side",
         )
-    columns: dict[str, list] = {n: [] for n in names}
+    columns: Columns = {n: [] for n in names}
     lists = [columns[n] for n in names]
     width = len(names)
     for line_no, row in enumerate(reader, start=2):
@@ -237,11 +240,11 @@ def _json_document(path: Path, text: str) -> Any:
 # --- kinds ----------------------------------------------------------------------------------
 
 
-def _first(columns: dict[str, list], names: Iterable[str]) -> str | None:
+def _first(columns: Columns, names: Iterable[str]) -> str | None:
     return next((n for n in names if n in columns), None)
 
 
-def _guess_kind(columns: dict[str, list]) -> str | None:
+def _guess_kind(columns: Columns) -> str | None:
     if {"open", "high", "low", "close"} <= columns.keys():
         return "candles"
     if "asks[0].price" in columns or ("update_type" in columns and "side" in columns):
@@ -253,9 +256,7 @@ def _guess_kind(columns: dict[str, list]) -> str | None:
     return None
 
 
-def _floats(
-    path: Path, columns: dict[str, list], name: str, *, positive: bool = False
-) -> list[float]:
+def _floats(path: Path, columns: Columns, name: str, *, positive: bool = False) -> list[float]:
     """A numeric column; every value finite and ≥ 0 (> 0 with ``positive``: prices)."""
     try:
         values = [float(v) for v in columns[name]]
@@ -271,7 +272,7 @@ def _floats(
     return values
 
 
-def _timestamps(path: Path, columns: dict[str, list]) -> list[int]:
+def _timestamps(path: Path, columns: Columns) -> list[int]:
     name = _first(columns, _TIME_COLUMNS)
     if name is None:
         raise _bad(path, f"no timestamp column (one of {', '.join(_TIME_COLUMNS)})")
@@ -284,7 +285,7 @@ def _timestamps(path: Path, columns: dict[str, list]) -> list[int]:
         raise _bad(path, f"column {name!r} holds a value that is not a timestamp ({exc})") from None
 
 
-def _symbols(path: Path, columns: dict[str, list], symbol: str | None, n: int) -> list[str]:
+def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[str]:
     if symbol is not None:
         try:
             return [canonical(symbol)] * n
@@ -304,7 +305,7 @@ def _symbols(path: Path, columns: dict[str, list], symbol: str | None, n: int) -
     return result
 
 
-def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Trade]:
+def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
     if "price" not in columns:
         raise _bad(path, "a trades file needs a 'price' column")
     qty_name = _first(columns, _QTY_COLUMNS)
@@ -344,7 +345,7 @@ def infer_interval(timestamps: Sequence[int]) -> int:
 
 
 def _candles(
-    path: Path, columns: dict[str, list], symbol: str | None, interval: int | None
+    path: Path, columns: Columns, symbol: str | None, interval: int | None
 ) -> list[Candle]:
     missing = [c for c in ("open", "high", "low", "close") if c not in columns]
     if missing:
@@ -362,14 +363,12 @@ def _candles(
     ]
 
 
-def _optional_floats(
-    path: Path, columns: dict[str, list], names: Sequence[str], n: int
-) -> list[float]:
+def _optional_floats(path: Path, columns: Columns, names: Sequence[str], n: int) -> list[float]:
     name = _first(columns, names)
     return _floats(path, columns, name) if name else [0.0] * n
 
 
-def _quotes(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
+def _quotes(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapshot]:
     ts = _timestamps(path, columns)
     bid, ask = (
         _floats(path, columns, "bid", positive=True),
@@ -395,7 +394,7 @@ def _levels(row: dict[str, Any], side: str) -> tuple[tuple[float, float], ...]:
     return tuple(levels)
 
 
-def _tardis(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
+def _tardis(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapshot]:
     ts = _timestamps(path, columns)
     syms = _symbols(path, columns, symbol, len(ts))
     names = list(columns)
@@ -409,7 +408,7 @@ def _tardis(path: Path, columns: dict[str, list], symbol: str | None) -> list[Bo
     return result
 
 
-def _depth(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
+def _depth(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapshot]:
     """Binance depth rows: a ``snap`` group replaces the book, ``set`` rows change one level (qty
     0 removes it). One snapshot (top ``BOOK_DEPTH`` levels) is emitted per update group."""
     for needed in ("side", "price", "qty"):
@@ -459,8 +458,8 @@ def _depth(path: Path, columns: dict[str, list], symbol: str | None) -> list[Boo
 
 
 def _rows_from_columns(
-    path: Path, columns: dict[str, list], kind: str, symbol: str | None, interval: int | None
-) -> list:
+    path: Path, columns: Columns, kind: str, symbol: str | None, interval: int | None
+) -> list[Any]:
     if kind == "trades":
         return _trades(path, columns, symbol)
     if kind == "candles":
@@ -479,8 +478,8 @@ def _rows_from_columns(
 
 
 def _array_rows(
-    path: Path, doc: list, kind: str | None, symbol: str | None, interval: int | None
-) -> tuple[str, list]:
+    path: Path, doc: list[Any], kind: str | None, symbol: str | None, interval: int | None
+) -> tuple[str, list[Any]]:
     """freqtrade's array-of-arrays JSON: candles ``[ms,o,h,l,c,v]``, trades
     ``[ms,id,type,side,price,amount,cost]``."""
     first = doc[0]
@@ -494,7 +493,7 @@ def _array_rows(
                 path, f"cannot tell what the JSON arrays hold (first row {first!r}); pass kind="
             )
     if kind == "candles":
-        names = ("timestamp", "open", "high", "low", "close", "volume")
+        names: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
     elif kind == "trades":
         names = ("timestamp", "id", "type", "side", "price", "amount", "cost")
     else:
@@ -525,8 +524,7 @@ def read_market_file(
         raise _bad(path, "empty file")
     if data[:4] == b"PAR1":
         columns = _columns_from_parquet(path, data)
-        detected_kind = kind or _guess_kind(columns)
-        rows = _kind_rows(path, columns, detected_kind, symbol, interval)
+        detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
     else:
         try:
             text = data.decode("utf-8-sig")
@@ -543,14 +541,12 @@ def read_market_file(
                 detected_kind, rows = _array_rows(path, doc, kind, symbol, interval)
             elif isinstance(doc[0], dict):
                 columns = _columns_from_records(path, doc)
-                detected_kind = kind or _guess_kind(columns)
-                rows = _kind_rows(path, columns, detected_kind, symbol, interval)
+                detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
             else:
                 raise _bad(path, "JSON rows must be objects or arrays")
         else:
             columns = _columns_from_csv(path, text)
-            detected_kind = kind or _guess_kind(columns)
-            rows = _kind_rows(path, columns, detected_kind, symbol, interval)
+            detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
     if not rows:
         raise _bad(path, "the file holds no rows")
     rows.sort(key=lambda r: r.ts)  # stable: rows with equal timestamps keep the file's order
@@ -560,15 +556,17 @@ def read_market_file(
 
 
 def _kind_rows(
-    path: Path, columns: dict[str, list], kind: str | None, symbol: str | None, interval: int | None
-) -> list:
+    path: Path, columns: Columns, kind: str | None, symbol: str | None, interval: int | None
+) -> tuple[str, list[Any]]:
+    """The kind (``kind``, or detected from the column names) and the rows."""
+    kind = kind or _guess_kind(columns)
     if kind is None:
         raise _bad(
             path,
             f"cannot tell trades, candles or book from the columns "
             f"{sorted(columns)[:12]}; pass kind=",
         )
-    return _rows_from_columns(path, columns, kind, symbol, interval)
+    return kind, _rows_from_columns(path, columns, kind, symbol, interval)
 
 
 # --- derived data ---------------------------------------------------------------------------
@@ -580,7 +578,7 @@ def candles_from_trades(trades: Iterable[Trade], interval: int) -> list[Candle]:
     if interval <= 0:
         raise ValueError("interval must be positive seconds")
     step = interval * MICROS
-    open_bars: dict[str, list] = {}
+    open_bars: dict[str, list[Any]] = {}  # symbol → [start, open, high, low, close, volume]
     result: list[Candle] = []
     for t in trades:
         start = t.ts - t.ts % step

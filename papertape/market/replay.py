@@ -59,14 +59,14 @@ class ReplaySource(MarketSource):
             start = max(start, self.resume.ts)
         return kinds, start, end, window
 
-    async def _read(self, kind: str, start: int, end: int) -> list[MarketEvent]:
+    async def _read(self, kind: str, start: int, end: int) -> Sequence[MarketEvent]:
         if kind == "trades":
             return await self.store.read_trades(self.source, self.symbols, start, end)
         if kind == "candles":
             return await self.store.read_candles(self.source, self.symbols, start, end)
         return await self.store.read_books(self.source, self.symbols, start, end)
 
-    async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
+    async def _windows(self) -> AsyncIterator[Sequence[MarketEvent]]:
         kinds, start, end, window = await self._plan()
         skip = self._already_delivered(start)
         cursor = start
@@ -86,7 +86,7 @@ class ReplaySource(MarketSource):
     def _already_delivered(self, start: int) -> int:
         """How many events at ``start`` a resumed session consumed before."""
         resume = self.resume
-        return resume.count if resume is not None and resume.ts == start else 0
+        return resume.seen if resume is not None and resume.ts == start else 0
 
     async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
         self.status.set("replaying", f"replaying {self.source} at speed {self.speed or 'max'}")
@@ -107,8 +107,8 @@ class ReplaySource(MarketSource):
         self.status.set("finished", f"{self.source} replayed to the end")
 
     async def _paced(
-        self, events: list[MarketEvent], first_ts: int, wall_start: float
-    ) -> AsyncIterator[list[MarketEvent]]:
+        self, events: Sequence[MarketEvent], first_ts: int, wall_start: float
+    ) -> AsyncIterator[Sequence[MarketEvent]]:
         """Hand out events no earlier than their replayed time says."""
         i = 0
         while i < len(events):

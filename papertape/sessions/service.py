@@ -24,12 +24,14 @@ from typing import Any, TypeVar
 
 import structlog
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import (
     LiveTradingDisabled,
     PapertapeError,
     SessionNotFound,
     SessionNotRunning,
     StopTimeout,
+    StoreError,
     UnknownDataset,
     UnknownSymbol,
 )
@@ -45,9 +47,9 @@ from papertape.domain.session import (
 )
 from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
+from papertape.sessions.locks import KeyedLocks
 from papertape.sessions.runner import Outcome, Runner, SourceFactory, wall_micros
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
@@ -62,6 +64,7 @@ RECORD_ERRORS = frozenset({"record_inconsistent", "resume_state_unreadable"})
 
 END_RETRY_FIRST = 0.5  # seconds before recording a runner's end is tried again
 END_RETRY_MAX = 10.0
+END_ATTEMPTS = 30  # with those delays, about four and a half minutes of store outage
 
 
 class StateConflict(PapertapeError):
@@ -103,7 +106,7 @@ class SessionService:
         self._consumer_factory = consumer_factory
         self._symbol_validator = symbol_validator
         self._runners: dict[str, Runner] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock = KeyedLocks()  # per session: one change of its state at a time
         self._background: set[asyncio.Task[Any]] = set()
 
     # queries -------------------------------------------------------------------------------
@@ -265,13 +268,13 @@ class SessionService:
     # runners -------------------------------------------------------------------------------
     def _launch(self, session: Session, *, finish_only: bool = False) -> Runner:
         runner = Runner(
-            session,
-            self.store,
-            self.bus,
-            self._source_factory,
-            self._consumer_factory(session),
-            self.request_stop,
-            lambda finished: self._spawn(self._runner_finished(finished)),
+            session=session,
+            store=self.store,
+            bus=self.bus,
+            source_factory=self._source_factory,
+            consumers=self._consumer_factory(session),
+            request_stop=self.request_stop,
+            on_done=lambda finished: self._spawn(self._runner_finished(finished)),
             finish_only=finish_only,
         )
         self._runners[session.session_id] = runner
@@ -281,24 +284,31 @@ class SessionService:
     async def _runner_finished(self, runner: Runner) -> None:
         """Record how a runner ended when nobody is stopping it (it ended by itself).
 
-        The end is retried until the store takes it: a runner that failed because the store
-        was down must not leave its session "running" once the store is back."""
+        A store error that may pass (``retryable``: the store was down) is retried, up to
+        ``END_ATTEMPTS`` times, so that a runner that failed because the store was down does not
+        leave its session "running" once the store is back. Anything else is logged and not
+        retried: it would fail the same way again. A session whose end could not be recorded
+        is still "running" in the store, and is taken up again at the next start."""
         outcome = runner.outcome
         if outcome is None or outcome.kind == "suspended":
             return
         delay = END_RETRY_FIRST
-        while True:
+        for attempt in range(1, END_ATTEMPTS + 1):
             try:
                 await self._record_runner_end(runner, outcome)
                 return
-            except Exception as exc:  # the store's failure: log it, wait, try again
+            except Exception as exc:
+                retry = isinstance(exc, StoreError) and exc.retryable and attempt < END_ATTEMPTS
                 log.error(
                     "session.end.not_recorded",
                     session_id=runner.session_id,
                     outcome=outcome.kind,
                     error=f"{type(exc).__name__}: {exc}",
-                    retry_in=delay,
+                    attempt=attempt,
+                    retry_in=delay if retry else None,
                 )
+                if not retry:
+                    return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, END_RETRY_MAX)
 
@@ -426,12 +436,6 @@ class SessionService:
             self.bus.publish(event_message(event), session_id=session.session_id)
         view = session_summary(session, self.runtime(session.session_id))
         self.bus.publish(session_message(view), session_id=session.session_id)
-
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -76,7 +76,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 import structlog
 
-from papertape.domain.errors import StoreUnavailable, StoreWriteFailed
+from papertape.domain.errors import SessionNotFound, StoreUnavailable, StoreWriteFailed
 from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
@@ -513,7 +513,7 @@ class QuestDBStore(Store):
         async with self._control_conn(self._session_lock(session.session_id)) as conn:
             current = await _select_session(conn, "session_id", session.session_id)
             if current is None:
-                raise KeyError(session.session_id)
+                raise SessionNotFound(f"session {session.session_id} not found")
             if current.state is not expected:
                 raise StaleState(current)
             stored = dataclasses.replace(
@@ -588,7 +588,7 @@ class QuestDBStore(Store):
         async with self._control_conn(self._session_lock(session_id)) as conn:
             last = await _last_seq(conn, session_id)
             if last is None:
-                raise KeyError(session_id)
+                raise SessionNotFound(f"session {session_id} not found")
             return await self._insert_events(conn, session_id, last + 1, events, None)
 
     async def list_events(
@@ -623,7 +623,7 @@ class QuestDBStore(Store):
                 session_id,
                 commit_no,
                 step.position.ts,
-                step.position.count,
+                step.position.seen,
                 _pack(step.engine),
                 _pack(json.dumps(_payload(step.record, events)).encode()),
             ]

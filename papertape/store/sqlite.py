@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from papertape.domain.errors import StoreUnavailable
+from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
@@ -191,7 +191,7 @@ class SQLiteStore(Store):
         def update(conn: sqlite3.Connection) -> Session:
             current = _select_session(conn, "session_id = ?", session.session_id)
             if current is None:
-                raise KeyError(session.session_id)
+                raise SessionNotFound(f"session {session.session_id} not found")
             if current.state is not expected:
                 raise StaleState(current)
             conn.execute(
@@ -304,7 +304,7 @@ class SQLiteStore(Store):
                 "VALUES (?, ?, ?, ?, 1) ON CONFLICT (session_id) DO UPDATE SET "
                 "ts=excluded.ts, count=excluded.count, engine=excluded.engine, "
                 "commits=resume_states.commits + 1",
-                (step.session_id, step.position.ts, step.position.count, step.engine),
+                (step.session_id, step.position.ts, step.position.seen, step.engine),
             )
             return events
 
@@ -575,7 +575,7 @@ def _append_events(
         (len(events), session_id),
     ).fetchone()
     if row is None:
-        raise KeyError(session_id)
+        raise SessionNotFound(f"session {session_id} not found")
     first = row[0] - len(events) + 1
     numbered = [
         SessionEvent(session_id, first + i, e.ts, e.kind, e.data) for i, e in enumerate(events)

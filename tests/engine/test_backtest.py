@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from papertape.cli.backtest import backtest as backtest_command
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
 from papertape.engine.backtest import run_backtest
 from papertape.market.importers import read_market_file
-from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import build_plan, plan_for
 from tests.support.backtesting_reference import round_trips, sma_cross_backtest
 from tests.support.data import MARKET_DATA

@@ -15,7 +15,7 @@ from papertape.market.exchange.live_venue import LiveVenue
 @pytest.fixture
 def engine() -> Engine:
     engine = Engine(EngineConfig("exec_20260101_000000_0123abcd", ("BTC_USDT",), cash=10_000))
-    engine.venue = LiveVenue(engine.venue)
+    engine.venue = LiveVenue(engine.venue, engine.last_price)
     engine.start()
     return engine
 

@@ -14,9 +14,9 @@ import asyncio
 
 import pytest
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.session import SessionState
 from papertape.market.importers import import_dataset
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.service import SessionService
 from papertape.store.sqlite import SQLiteStore
 from tests.support.data import MARKET_DATA

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from papertape.domain.errors import SessionNotFound
 from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
@@ -117,7 +118,7 @@ async def test_update_is_compare_and_set(store):
 
 
 async def test_update_of_an_unknown_session_raises(store):
-    with pytest.raises(KeyError):
+    with pytest.raises(SessionNotFound):
         await store.update_session(new_session(5), SessionState.STARTING, None)
 
 
@@ -191,7 +192,7 @@ async def test_events_are_numbered_without_gaps(store):
         3,
     ]
     assert (await store.get_session(session.session_id)).last_seq == 5
-    with pytest.raises(KeyError):
+    with pytest.raises(SessionNotFound):
         await store.append_events("exec_20231114_221320_0000ffff", [NewEvent("x", {}, T0)])
 
 

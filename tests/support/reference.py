@@ -11,11 +11,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from papertape.api.routes_records import record_view
+from papertape.domain.config import SessionConfig
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.numbers import finite
 from papertape.domain.records import RecordBatch
 from papertape.engine.core import Engine
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.trading import engine_config
 from papertape.sessions.strategy_catalog import plan_for
 
@@ -31,7 +31,7 @@ class Reference:
 
 def index_of(events: list[MarketEvent], timestamps: list[int], position: StreamPosition) -> int:
     """How many events of the stream ``position`` covers."""
-    return min(bisect.bisect_left(timestamps, position.ts) + position.count, len(events))
+    return min(bisect.bisect_left(timestamps, position.ts) + position.seen, len(events))
 
 
 def reference_run(

@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ccxt
 import structlog
@@ -157,7 +158,7 @@ async def download_candles(
             log.warning("download.close_failed", error=describe(exc))
 
 
-def _require_ohlcv(exchange, exchange_id: str, timeframe: str) -> None:
+def _require_ohlcv(exchange: Any, exchange_id: str, timeframe: str) -> None:
     if not (getattr(exchange, "has", {}) or {}).get("fetchOHLCV"):
         raise ExchangeUnsupported(f"{exchange_id} offers no candle history (fetchOHLCV) in ccxt")
     timeframes = getattr(exchange, "timeframes", None)
@@ -183,14 +184,24 @@ def _check_same_series(existing: Dataset | None, name: str, symbol: str, interva
         )
 
 
-async def _fetch_page(exchange, exchange_id, unified, timeframe, cursor, limit, retries) -> list:
+async def _fetch_page(
+    exchange: Any,
+    exchange_id: str,
+    unified: str,
+    timeframe: str,
+    cursor: int,
+    limit: int,
+    retries: int,
+) -> list[list[Any]]:
+    """One page of ccxt OHLCV rows (``[ms, open, high, low, close, volume]``) from ``cursor``."""
     backoff = Backoff(initial=1.0, maximum=30.0)
     attempt = 0
     while True:
         try:
-            return await exchange.fetch_ohlcv(
+            rows: list[list[Any]] = await exchange.fetch_ohlcv(
                 unified, timeframe, since=cursor // 1_000, limit=limit
             )
+            return rows
         except ccxt.BadSymbol as exc:
             raise UnknownSymbol(f"{exchange_id} rejects {unified}: {describe(exc)}") from None
         except (TimeoutError, ccxt.NetworkError, OSError) as exc:

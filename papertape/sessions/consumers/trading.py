@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import InvalidStrategyParams, SessionNotRunning
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.numbers import finite
@@ -40,7 +41,6 @@ from papertape.domain.session import NewEvent, Session
 from papertape.domain.venue import exchange_fees
 from papertape.engine.core import Engine, EngineConfig
 from papertape.engine.snapshot import freeze, thaw
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer, RunContext
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store.base import TradingCommit
@@ -91,9 +91,9 @@ class TradingConsumer(Consumer):
     offload = True  # run batches in a worker thread (the live subclass keeps the loop's)
     resumable = True  # save the engine with each commit (a live session is not resumed)
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, config: SessionConfig):
         self.session = session
-        self.config = SessionConfig.model_validate(session.config)
+        self.config = config  # ``session.config``, parsed once by ``consumers_for``
         self.engine: Engine | None = None
         self.resume_position: StreamPosition | None = None
         self.resumed_fills = 0

@@ -360,6 +360,27 @@ export interface components {
             /** Symbol */
             symbol?: string | null;
         };
+        /** BuiltinStrategyView */
+        BuiltinStrategyView: {
+            /** Base */
+            base: string;
+            /** Description */
+            description: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "builtin";
+            /** Name */
+            name: string;
+            /**
+             * Params Schema
+             * @description JSON schema of its parameters
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
+        };
         /** CandleView */
         CandleView: {
             /** Close */
@@ -441,6 +462,39 @@ export interface components {
             /** Symbols */
             symbols: string[];
         };
+        /** EquityData */
+        EquityData: {
+            /** Items */
+            items: components["schemas"]["EquityView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** EquityResponse */
+        EquityResponse: {
+            data: components["schemas"]["EquityData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "equity_listed";
+        };
+        /** EquityView */
+        EquityView: {
+            /** Cash */
+            cash: number;
+            /** Equity */
+            equity: number;
+            /** Fees */
+            fees: number;
+            /** Realized Pnl */
+            realized_pnl: number;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+            /** Unrealized Pnl */
+            unrealized_pnl: number;
+        };
         /** ErrorResponse */
         ErrorResponse: {
             /** Details */
@@ -490,6 +544,27 @@ export interface components {
              * @constant
              */
             status: "events_listed";
+        };
+        /** ExampleStrategyView */
+        ExampleStrategyView: {
+            /** Base */
+            base: string;
+            /** Description */
+            description: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "example";
+            /** Name */
+            name: string;
+            /**
+             * Params
+             * @description the rule definition it runs
+             */
+            params: {
+                [key: string]: unknown;
+            };
         };
         /** FeedStatusView */
         FeedStatusView: {
@@ -541,6 +616,50 @@ export interface components {
             maker?: number | null;
             /** Taker */
             taker?: number | null;
+        };
+        /** FillView */
+        FillView: {
+            /**
+             * Fee
+             * @description quote currency; negative for a maker rebate
+             */
+            fee: number;
+            /** Fill Id */
+            fill_id: string;
+            /**
+             * Liquidity
+             * @enum {string}
+             */
+            liquidity: "maker" | "taker";
+            /** Order Id */
+            order_id: string;
+            /** Price */
+            price: number;
+            /** Qty */
+            qty: number;
+            side: components["schemas"]["Side"];
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+        };
+        /** FillsData */
+        FillsData: {
+            /** Items */
+            items: components["schemas"]["FillView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** FillsResponse */
+        FillsResponse: {
+            data: components["schemas"]["FillsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "fills_listed";
         };
         /** HealthData */
         HealthData: {
@@ -671,36 +790,170 @@ export interface components {
              * @description base-currency quantity
              */
             qty: number;
-            /**
-             * Side
-             * @enum {string}
-             */
-            side: "buy" | "sell";
+            side: components["schemas"]["Side"];
             /** Stop Price */
             stop_price?: number | null;
             /** Symbol */
             symbol: string;
-            /**
-             * Type
-             * @default market
-             * @enum {string}
-             */
-            type?: "market" | "limit" | "stop";
+            /** @default market */
+            type?: components["schemas"]["OrderType"];
         };
-        /** RecordsData */
-        RecordsData: {
+        /** OrderPlacedData */
+        OrderPlacedData: {
+            order: components["schemas"]["PlacedOrder"];
+        };
+        /** OrderPlacedResponse */
+        OrderPlacedResponse: {
+            data: components["schemas"]["OrderPlacedData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "order_placed";
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "open" | "partially_filled" | "filled" | "cancelled" | "rejected";
+        /**
+         * OrderType
+         * @enum {string}
+         */
+        OrderType: "market" | "limit" | "stop";
+        /** OrderView */
+        OrderView: {
+            /** Avg Fill Price */
+            avg_fill_price: number | null;
+            /** Client Order Id */
+            client_order_id: string;
+            /** Created Ts */
+            created_ts: string;
+            /** Created Ts Us */
+            created_ts_us: number;
+            /** Filled Qty */
+            filled_qty: number;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Price
+             * @description limit price
+             */
+            price: number | null;
+            /** Qty */
+            qty: number;
+            /**
+             * Reason
+             * @description why it was rejected or cancelled, or who placed it
+             */
+            reason: string;
+            side: components["schemas"]["Side"];
+            status: components["schemas"]["OrderStatus"];
+            /** Stop Price */
+            stop_price: number | null;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+            type: components["schemas"]["OrderType"];
+        };
+        /** OrdersData */
+        OrdersData: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["OrderView"][];
             /** Session Id */
             session_id: string;
         };
-        /** RecordsResponse */
-        RecordsResponse: {
-            data: components["schemas"]["RecordsData"];
-            /** Status */
-            status: string;
+        /** OrdersResponse */
+        OrdersResponse: {
+            data: components["schemas"]["OrdersData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "orders_listed";
+        };
+        /**
+         * PlacedOrder
+         * @description The order as recorded when it was placed (times in µs).
+         */
+        PlacedOrder: {
+            /** Avg Fill Price */
+            avg_fill_price: number | null;
+            /** Client Order Id */
+            client_order_id: string;
+            /** Created Ts */
+            created_ts: number;
+            /** Filled Qty */
+            filled_qty: number;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Price
+             * @description limit price
+             */
+            price: number | null;
+            /** Qty */
+            qty: number;
+            /**
+             * Reason
+             * @description why it was rejected or cancelled, or who placed it
+             */
+            reason: string;
+            /** Session Id */
+            session_id: string;
+            side: components["schemas"]["Side"];
+            status: components["schemas"]["OrderStatus"];
+            /** Stop Price */
+            stop_price: number | null;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: number;
+            type: components["schemas"]["OrderType"];
+        };
+        /**
+         * PositionView
+         * @description A position at ``ts`` (the newest row per symbol is the current one); ``qty`` is signed,
+         *     negative when short.
+         */
+        PositionView: {
+            /** Avg Price */
+            avg_price: number;
+            /** Fees */
+            fees: number;
+            /** Mark Price */
+            mark_price: number;
+            /** Qty */
+            qty: number;
+            /** Realized Pnl */
+            realized_pnl: number;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+            /** Unrealized Pnl */
+            unrealized_pnl: number;
+        };
+        /** PositionsData */
+        PositionsData: {
+            /** Items */
+            items: components["schemas"]["PositionView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** PositionsResponse */
+        PositionsResponse: {
+            data: components["schemas"]["PositionsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "positions_listed";
         };
         /** RiskConfig */
         RiskConfig: {
@@ -741,6 +994,31 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+        };
+        /** SavedStrategyView */
+        SavedStrategyView: {
+            /** Base */
+            base: string;
+            /**
+             * Created At
+             * @description µs since the epoch
+             */
+            created_at: number;
+            /** Description */
+            description: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "saved";
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Updated At */
+            updated_at: number;
         };
         /** SessionConfig */
         SessionConfig: {
@@ -861,6 +1139,11 @@ export interface components {
             /** Updated At */
             updated_at: string;
         };
+        /**
+         * Side
+         * @enum {string}
+         */
+        Side: "buy" | "sell";
         /** StopAllData */
         StopAllData: {
             /** Count */
@@ -905,6 +1188,46 @@ export interface components {
              * @constant
              */
             status: "session_stopped";
+        };
+        /** StrategiesData */
+        StrategiesData: {
+            /** Strategies */
+            strategies: (components["schemas"]["BuiltinStrategyView"] | components["schemas"]["ExampleStrategyView"] | components["schemas"]["SavedStrategyView"])[];
+        };
+        /** StrategiesResponse */
+        StrategiesResponse: {
+            data: components["schemas"]["StrategiesData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "strategies";
+        };
+        /** StrategySavedData */
+        StrategySavedData: {
+            /** Base */
+            base: string;
+            /** Created At */
+            created_at: number;
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Updated At */
+            updated_at: number;
+        };
+        /** StrategySavedResponse */
+        StrategySavedResponse: {
+            data: components["schemas"]["StrategySavedData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "strategy_saved";
         };
         /** StrategySpec */
         StrategySpec: {
@@ -1778,7 +2101,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["EquityResponse"];
                 };
             };
             /** @description missing or wrong API token */
@@ -1933,7 +2256,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["FillsResponse"];
                 };
             };
             /** @description missing or wrong API token */
@@ -2009,7 +2332,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["OrdersResponse"];
                 };
             };
             /** @description missing or wrong API token */
@@ -2089,9 +2412,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OrderPlacedResponse"];
                 };
             };
             /** @description missing or wrong API token */
@@ -2167,7 +2488,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["PositionsResponse"];
                 };
             };
             /** @description missing or wrong API token */
@@ -2326,9 +2647,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StrategiesResponse"];
                 };
             };
             /** @description missing or wrong API token */
@@ -2406,9 +2725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StrategySavedResponse"];
                 };
             };
             /** @description missing or wrong API token */

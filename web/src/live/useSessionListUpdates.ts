@@ -13,7 +13,7 @@ export function useSessionListUpdates(): void {
       if (timer) return;
       timer = setTimeout(() => {
         timer = null;
-        client.invalidateQueries({ queryKey: keys.sessions() });
+        void client.invalidateQueries({ queryKey: keys.sessions() });
       }, 250);
     };
     const unsubscribe = live.subscribe({ topic: "sessions" });
@@ -21,7 +21,7 @@ export function useSessionListUpdates(): void {
       if (message.type === "resync") return refresh();
       if (message.type !== "session") return;
       const id = message.data?.session_id;
-      if (id) client.invalidateQueries({ queryKey: keys.session(id), exact: true });
+      if (id) void client.invalidateQueries({ queryKey: keys.session(id), exact: true });
       refresh();
     });
     const offOpen = live.onOpen((reconnected) => reconnected && refresh());

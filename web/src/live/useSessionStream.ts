@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
-import { pickList } from "../api/shape";
+import type { EventsPage } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
@@ -64,6 +64,20 @@ export function useSessionStream(sessionId: string): SessionStream {
   const inFlight = useRef<Promise<void> | null>(null);
   const again = useRef(false);
 
+  function refreshFor(events: TapeEvent[]) {
+    const kinds = new Set<RecordKind>();
+    for (const event of events) {
+      if (event.kind === "state" || event.kind === "results") {
+        // A state change (above all the end) and the final results change everything shown.
+        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
+        void client.invalidateQueries({ queryKey: keys.sessions() });
+      }
+      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
+    }
+    for (const kind of kinds) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
+    if (kinds.size > 0) void client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
+  }
+
   const accept = useCallback(
     (events: TapeEvent[]) => {
       const before = logRef.current;
@@ -79,20 +93,6 @@ export function useSessionStream(sessionId: string): SessionStream {
     [sessionId],
   );
 
-  function refreshFor(events: TapeEvent[]) {
-    const kinds = new Set<RecordKind>();
-    for (const event of events) {
-      if (event.kind === "state" || event.kind === "results") {
-        // A state change (above all the end) and the final results change everything shown.
-        client.invalidateQueries({ queryKey: keys.session(sessionId) });
-        client.invalidateQueries({ queryKey: keys.sessions() });
-      }
-      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
-    }
-    for (const kind of kinds) client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
-    if (kinds.size > 0) client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
-  }
-
   const catchUp = useCallback((): Promise<void> => {
     if (inFlight.current) {
       again.current = true;
@@ -102,13 +102,13 @@ export function useSessionStream(sessionId: string): SessionStream {
       try {
         for (let page = 0; page < 1000; page += 1) {
           const after = logRef.current.lastSeq;
-          const { data } = await request<unknown>(
+          const { data } = await request<EventsPage>(
             `/sessions/${sessionId}/events${query({ after_seq: after, limit: 5000 })}`,
             { sessionId },
           );
-          const events = pickList<TapeEvent>(data, "events");
+          const events: TapeEvent[] = data.events;
           const merged = accept(events);
-          const serverLast = (data as { last_seq?: number } | null)?.last_seq;
+          const serverLast = data.last_seq;
           // Done when the server has nothing newer, or this page added nothing.
           if (events.length === 0 || merged.lastSeq === after) break;
           if (typeof serverLast === "number" && merged.lastSeq >= serverLast) break;
@@ -119,18 +119,42 @@ export function useSessionStream(sessionId: string): SessionStream {
         setCatchUpError((error as Error).message);
       }
     };
-    inFlight.current = run().finally(() => {
+    const runUntilCaughtUp = async () => {
+      do {
+        again.current = false; // asked again while running: one more pass
+        await run();
+      } while (again.current);
+    };
+    inFlight.current = runUntilCaughtUp().finally(() => {
       inFlight.current = null;
-      if (again.current) {
-        again.current = false;
-        void catchUp();
-      }
     });
     return inFlight.current;
   }, [sessionId, accept]);
 
+  function onPrice(data: Record<string, unknown>) {
+    for (const [symbol, value, ts] of pricesIn(data)) {
+      const timeMs = toMillis(ts as number);
+      setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
+      if (timeMs !== null) {
+        setTicks((all) => ({
+          ...all,
+          [symbol]: [...(all[symbol] ?? []).slice(-MAX_TICKS), { timeMs, price: value }],
+        }));
+      }
+    }
+  }
+
+  function onEquity(data: Record<string, unknown>) {
+    const equity = asNumber(data.equity);
+    const timeMs = toMillis((data.ts ?? data.timestamp) as number);
+    if (equity === null || timeMs === null) return;
+    setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
+  }
+
   useEffect(() => {
+    // Another session: start from an empty view, which the catch-up below fills.
     logRef.current = emptyLog;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the reset above, by design
     setLog(emptyLog);
     setPrices({});
     setTicks({});
@@ -143,7 +167,7 @@ export function useSessionStream(sessionId: string): SessionStream {
     const offOpen = live.onOpen((reconnected) => {
       if (reconnected) {
         void catchUp();
-        client.invalidateQueries({ queryKey: keys.session(sessionId) });
+        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
       }
     });
     const offMessage = live.onMessage((message: ServerMessage) => {
@@ -167,26 +191,6 @@ export function useSessionStream(sessionId: string): SessionStream {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, live]);
-
-  function onPrice(data: Record<string, unknown>) {
-    for (const [symbol, value, ts] of pricesIn(data)) {
-      const timeMs = toMillis(ts as number);
-      setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
-      if (timeMs !== null) {
-        setTicks((all) => ({
-          ...all,
-          [symbol]: [...(all[symbol] ?? []).slice(-MAX_TICKS), { timeMs, price: value }],
-        }));
-      }
-    }
-  }
-
-  function onEquity(data: Record<string, unknown>) {
-    const equity = asNumber(data.equity);
-    const timeMs = toMillis((data.ts ?? data.timestamp) as number);
-    if (equity === null || timeMs === null) return;
-    setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
-  }
 
   return { log, prices, ticks, equityTicks, catchUps, catchUpError };
 }

@@ -12,7 +12,7 @@ import { useSessionStream } from "../live/useSessionStream";
 import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
-import { equityPoints, type Row } from "../session/records";
+import { equityPoints } from "../session/records";
 import { SessionRecordsTabs } from "../session/SessionRecordsTabs";
 import { metricsOf, useResults } from "../backtests/useResults";
 import { useStopControl } from "../session/StopControl";
@@ -67,10 +67,10 @@ function SessionFacts({ session: s }: { session: SessionSummary }) {
 }
 
 function SessionBody({ session: s, stream }: { session: SessionSummary; stream: ReturnType<typeof useSessionStream> }) {
-  const fills = useSessionRecords<Row>(s.session_id, "fills");
-  const orders = useSessionRecords<Row>(s.session_id, "orders");
-  const positions = useSessionRecords<Row>(s.session_id, "positions");
-  const equity = useSessionRecords<Row>(s.session_id, "equity");
+  const fills = useSessionRecords(s.session_id, "fills");
+  const orders = useSessionRecords(s.session_id, "orders");
+  const positions = useSessionRecords(s.session_id, "positions");
+  const equity = useSessionRecords(s.session_id, "equity");
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
   const results = useResults(s);

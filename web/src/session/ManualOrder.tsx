@@ -22,7 +22,7 @@ export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols
     if (type === "stop") body.stop_price = numberOrBlank(price) as number;
     place.mutate(body, {
       onSuccess: ({ status, data }) =>
-        notifyInfo(humanize(status), `${side} ${qty} ${symbol}${data.status ? ` · ${String(data.status)}` : ""}`, "teal"),
+        notifyInfo(humanize(status), `${side} ${qty} ${symbol} · ${data.order.status.replace(/_/g, " ")}`, "teal"),
     });
   };
   return (

@@ -1,14 +1,14 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
-import type { SessionSummary } from "../api/types";
+import type { FillView, PositionView, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
 import { CHART_INTERVALS, foldTicks, intervalFor } from "../live/candles";
 import type { PriceTick } from "../live/useSessionStream";
-import { fillMarkers, positionLines, type Row } from "./records";
+import { fillMarkers, positionLines } from "./records";
 
 const INTERVAL_LABELS: Record<number, string> = { 1: "1s", 5: "5s", 15: "15s", 60: "1m", 300: "5m", 900: "15m", 3600: "1h", 14400: "4h", 86400: "1d" };
 
@@ -24,8 +24,8 @@ export function SessionPriceChart({
 }: {
   session: SessionSummary;
   ticks: Record<string, PriceTick[]>;
-  fills: Row[];
-  positions: Row[];
+  fills: FillView[];
+  positions: PositionView[];
 }) {
   const [symbol, setSymbol] = useState(s.symbols[0] ?? "");
   const market = (s.config?.market ?? {}) as { source?: string; dataset?: string };
@@ -44,15 +44,18 @@ export function SessionPriceChart({
   // A replay's history is its dataset up to where the replay is now (the latest price time
   // seen, from ticks or the runner's report); it is re-read while the session runs, so bars
   // have their real open/high/low/close, and ticks only extend the newest bar in between.
-  const position = useRef<number | undefined>(undefined);
   const reported = asNumber(((s.counters?.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol]?.ts);
   const latestTick = ticks[symbol]?.at(-1)?.timeMs;
-  position.current = Math.max(reported ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
+  const positionUs = Math.max(reported ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
+  const position = useRef(positionUs); // read when the candles are (re)fetched
+  useEffect(() => {
+    position.current = positionUs;
+  }, [positionUs]);
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
   const source = replay ? market.dataset ?? null : s.session_id;
-  const known = Number.isFinite(position.current); // never read a replay's future
+  const known = Number.isFinite(positionUs); // never read a replay's future
   const history = useCandles(interval && (!replay || known) ? source : null, symbol, interval ?? 60, {
-    endUs: () => (replay ? Math.floor(position.current!) + 1 : undefined),
+    endUs: () => (replay ? Math.floor(position.current) + 1 : undefined),
     refetchMs: running ? 5000 : false,
   });
   const candles = useMemo(

@@ -1,5 +1,6 @@
 """What a user asks for when starting a session: the request body of ``POST /sessions/start``,
-the CLI's options, and the ``config`` stored on the session. Unknown fields are rejected, never
+the CLI's options, and the ``config`` stored on the session. In the domain, below the engine and
+the market sources that read it. Unknown fields are rejected, never
 ignored: every field that can be saved is enforced somewhere."""
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
 
 
-class Strict(BaseModel):
+class ClosedModel(BaseModel):
+    """A model that rejects unknown fields: every field that can be saved is enforced."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class MarketConfig(Strict):
+class MarketConfig(ClosedModel):
     source: Literal["exchange", "replay"] = "exchange"
     exchange: str = Field("mexc", min_length=1, max_length=40, description="a ccxt exchange id")
     market_type: Literal["spot", "swap"] = Field(
@@ -57,32 +60,32 @@ class MarketConfig(Strict):
         return self
 
 
-class StrategySpec(Strict):
+class StrategySpec(ClosedModel):
     name: str = Field(min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class FeesConfig(Strict):
+class FeesConfig(ClosedModel):
     """Fee rates as fractions (0.001 = 0.1 %). ``None`` takes the exchange's default."""
 
     taker: float | None = Field(None, ge=0, le=0.1)
     maker: float | None = Field(None, ge=-0.01, le=0.1)
 
 
-class RiskConfig(Strict):
+class RiskConfig(ClosedModel):
     max_position_notional: float | None = Field(None, gt=0)
     max_open_positions: int | None = Field(None, ge=1)
     daily_loss_limit: float | None = Field(None, gt=0, description="in quote currency")
     max_drawdown_pct: float | None = Field(None, gt=0, le=100)
 
 
-class VenueConfig(Strict):
+class VenueConfig(ClosedModel):
     latency_ms: float = Field(0, ge=0, le=60_000)
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
 
 
-class SessionConfig(Strict):
+class SessionConfig(ClosedModel):
     mode: Mode
     symbols: list[str] = Field(min_length=1, max_length=50)
     strategies: list[StrategySpec] = Field(default_factory=list, max_length=20)
