@@ -24,10 +24,12 @@ from papertape.api import (
 )
 from papertape.api.auth import TokenMiddleware
 from papertape.api.envelope import ok
-from papertape.api.errors import install_error_handlers
+from papertape.api.errors import CrashMiddleware, install_error_handlers
+from papertape.api.guard import GuardMiddleware, GuardPolicy
 from papertape.api.limits import BodyLimitMiddleware
 from papertape.api.schemas import HealthResponse
 from papertape.api.static import install_dashboard
+from papertape.api.strict_json import StrictJsonMiddleware
 from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
 from papertape.sessions.reconcile import reconcile
@@ -41,6 +43,7 @@ log = structlog.get_logger("papertape.api")
 class AppSettings:
     store_url: str
     api_token: str | None = None
+    host: str = "127.0.0.1"  # the address or name served: the Host header it must carry
     live_enabled: bool = False
     stop_timeout: float = 10.0
     source_factory: Callable[..., Any] = build_source
@@ -98,7 +101,10 @@ def create_app(settings: AppSettings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(TokenMiddleware)
     install_dashboard(app)
+    app.add_middleware(StrictJsonMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(GuardMiddleware, policy=GuardPolicy.from_env(settings.host))
+    app.add_middleware(CrashMiddleware)  # outermost: nothing escapes it as a raw traceback
     app.include_router(routes_sessions.router)
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)

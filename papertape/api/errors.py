@@ -7,6 +7,8 @@ code; nothing a client sends can produce a 500.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 import structlog
@@ -14,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertape.domain.errors import PapertapeError, ValidationFailed
 
@@ -27,11 +30,15 @@ STATUS_BY_CODE: dict[str, int] = {
     "illegal_transition": 409,
     "state_conflict": 409,
     "session_not_running": 409,
+    "no_market_price": 409,
     "dataset_exists": 409,
     "live_trading_disabled": 403,
     "unauthorized": 401,
     "payload_too_large": 413,
     "method_not_allowed": 405,
+    "unsupported_media_type": 415,
+    "cross_origin_refused": 403,
+    "host_not_allowed": 421,
     "stop_timeout": 504,
     "store_unavailable": 503,
     "store_write_failed": 503,
@@ -162,10 +169,50 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("api.crash", path=request.url.path)
-        return JSONResponse(
-            error_body("internal_error", f"internal error: {type(exc).__name__}: {exc}"),
-            status_code=500,
-        )
+
+async def send_error(send: Send, status: int, code: str, message: str, details: Any = None) -> None:
+    """Answer with the error envelope straight from an ASGI middleware."""
+    body = json.dumps(error_body(code, message, details)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class CrashMiddleware:
+    """The last line: an exception nothing else handled answers a generic 500 carrying an
+    error id. The exception itself goes to the log under that id, never to the client (its
+    text can name files, SQL or internals)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("api.crash", error_id=error_id, path=scope.get("path"))
+            if scope["type"] == "http" and not started:
+                await send_error(
+                    send,
+                    500,
+                    "internal_error",
+                    f"internal error (error id {error_id}; the server log has the details)",
+                    {"error_id": error_id},
+                )

@@ -134,10 +134,10 @@ class Connection:
 
 @router.websocket("/ws")
 async def websocket_endpoint(socket: WebSocket) -> None:
+    await socket.accept()  # then close with a code: a refused handshake tells a browser nothing
     if not websocket_allowed(socket):
         await socket.close(code=4401, reason="unauthorized: send the API token")
         return
-    await socket.accept()
     service: SessionService = socket.app.state.service
     with service.bus.subscribe() as subscription:
         connection = Connection(socket, service, subscription)

@@ -167,7 +167,7 @@ async def test_http_strategies_and_orders(store, tmp_path):
     app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path}/papertape.db"))
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             listed = (await http.get("/strategies")).json()["data"]["strategies"]
             names = {s["name"] for s in listed}
             assert {"sma_cross", "rsi_reversion", "breakout", "rules", "ema_trend"} <= names

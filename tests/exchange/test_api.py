@@ -17,7 +17,7 @@ def served(tmp_path):
     previous = connector.default_hub()
     app, world = build_app(f"sqlite:///{tmp_path}/t.db", speed=20)
     try:
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://localhost") as client:
             yield client, world
     finally:
         connector.use_hub(previous)
