@@ -9,6 +9,11 @@ from pydantic import BaseModel, Field
 
 from papertape.domain.session import Mode, SessionState
 
+# What the stores can hold: sequence numbers are 64-bit signed integers; timestamps are
+# microseconds, kept well inside that range (2**62 µs is the year 148,000)
+SEQ_MAX = 2**63 - 1
+TS_US_MAX = 2**62
+
 
 class ErrorResponse(BaseModel):
     status: Literal["error"]

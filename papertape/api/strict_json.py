@@ -9,6 +9,7 @@ naming the body, before any route reads it; the body is then handed on unchanged
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,10 +27,18 @@ def _refuse_constant(name: str) -> Any:
     raise InvalidJson(f"{name} is not JSON: send numbers as finite values")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJson(f"{text[:40]} is too large for a 64-bit float")
+    return value
+
+
 def check_json(data: bytes) -> None:
-    """Raise ``InvalidJson`` for anything but standard JSON nested at most ``MAX_DEPTH`` deep."""
+    """Raise ``InvalidJson`` for anything but standard JSON nested at most ``MAX_DEPTH`` deep
+    whose numbers fit a 64-bit float."""
     try:
-        document = json.loads(data, parse_constant=_refuse_constant)
+        document = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
     except InvalidJson:
         raise
     except RecursionError:

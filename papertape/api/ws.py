@@ -24,6 +24,7 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from papertape.api.auth import websocket_allowed
+from papertape.api.schemas import SEQ_MAX
 from papertape.sessions.bus import Subscription
 from papertape.sessions.service import SessionService
 from papertape.sessions.views import event_message
@@ -91,8 +92,14 @@ class Connection:
             await self.send({"type": "unsubscribed", "topic": "session", "session_id": session_id})
             return
         after_seq = message.get("after_seq")
-        if after_seq is not None and (not isinstance(after_seq, int) or after_seq < 0):
-            await self.send(_error("validation_error", "after_seq must be a whole number >= 0"))
+        if after_seq is not None and (
+            not isinstance(after_seq, int)
+            or isinstance(after_seq, bool)
+            or not 0 <= after_seq <= SEQ_MAX
+        ):
+            await self.send(
+                _error("validation_error", f"after_seq must be a whole number in 0..{SEQ_MAX}")
+            )
             return
         session = await self.service.store.get_session(session_id)
         if session is None:
