@@ -204,9 +204,12 @@ ERRORS = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
         401: "missing or wrong API token",
+        403: "a request from a foreign origin (cross_origin_refused)",
         404: "not found",
-        409: "conflicting state",
+        409: "conflicting state (e.g. no_market_price: an order before the first price)",
         413: "request body too large",
+        415: "a body that is not JSON (multipart for uploads)",
+        421: "a Host this server does not answer to (host_not_allowed)",
         422: "invalid request",
         503: "store unavailable",
     }.items()

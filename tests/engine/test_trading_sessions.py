@@ -121,6 +121,7 @@ async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(
     portfolio = resumed.engine.portfolio
     assert portfolio.qty("BTC_USDT") == 0.05
     assert portfolio.cash == pytest.approx(10_000 - 0.05 * fill.price - fill.fee)
+    await wait_for(lambda: _has_price(resumed))  # orders wait for the resumed feed's first price
     follow_up = await resumed.place_manual_order("BTC_USDT", "sell", "market", 0.05)
     assert follow_up.order_id != order.order_id
     resting = await resumed.place_manual_order("BTC_USDT", "buy", "limit", 0.01, price=1.0)

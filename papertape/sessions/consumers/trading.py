@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from papertape.domain.errors import InvalidStrategyParams, SessionNotRunning
+from papertape.domain.errors import InvalidStrategyParams, NoMarketPrice, SessionNotRunning
 from papertape.domain.market import MarketEvent
 from papertape.domain.numbers import finite
 from papertape.domain.orders import Order
@@ -163,6 +163,12 @@ class TradingConsumer(Consumer):
         if self.engine is None:
             raise SessionNotRunning(
                 "the session's engine has not started yet", session_id=self.session.session_id
+            )
+        if symbol in self.config.symbols and self.engine.last_price(symbol) is None:
+            raise NoMarketPrice(
+                f"no market price for {symbol} yet: orders are taken once the session has seen one",
+                session_id=self.session.session_id,
+                details=[{"field": "symbol", "message": f"no price for {symbol} yet"}],
             )
         order = self.engine.place_manual_order(
             symbol,
