@@ -102,6 +102,7 @@ class SessionService:
         self._symbol_validator = symbol_validator
         self._runners: dict[str, Runner] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._stops: dict[str, asyncio.Future[StopResult]] = {}  # stops in flight, by session
         self._background: set[asyncio.Task[Any]] = set()
 
     # queries -------------------------------------------------------------------------------
@@ -181,13 +182,19 @@ class SessionService:
 
     async def _validate_replay(self, config: SessionConfig) -> None:
         name = config.market.dataset or ""
-        summary = await self.store.market_summary(name)
-        if not summary:
-            raise UnknownDataset(
-                f"unknown dataset {name!r}",
-                details=[{"field": "market.dataset", "message": f"no dataset named {name!r}"}],
-            )
-        recorded = {symbol for info in summary.values() for symbol in info["symbols"]}
+        # an imported dataset's record names its symbols: one row read. Only a session's own
+        # recording (a collect session's id) needs the summary, which scans what it recorded
+        dataset = await self.store.get_dataset(name)
+        if dataset is not None:
+            recorded = set(dataset.symbols)
+        else:
+            summary = await self.store.market_summary(name)
+            if not summary:
+                raise UnknownDataset(
+                    f"unknown dataset {name!r}",
+                    details=[{"field": "market.dataset", "message": f"no dataset named {name!r}"}],
+                )
+            recorded = {symbol for info in summary.values() for symbol in info["symbols"]}
         missing = [s for s in config.symbols if s not in recorded]
         if missing:
             raise UnknownSymbol(
@@ -211,6 +218,29 @@ class SessionService:
 
     # stop ----------------------------------------------------------------------------------
     async def stop(self, session_id: str, reason: str = "user") -> StopResult:
+        """Stop a session. Stops of a session already being stopped here do not queue up for
+        its lock and re-read the store one by one: they wait for that stop's answer and report
+        it as ``already_stopped`` (with its final state), so a burst of stop requests costs
+        one stop."""
+        in_flight = self._stops.get(session_id)
+        if in_flight is not None:
+            result = await asyncio.shield(in_flight)
+            return StopResult(result.session, "already_stopped")
+        future: asyncio.Future[StopResult] = asyncio.get_running_loop().create_future()
+        self._stops[session_id] = future
+        try:
+            result = await self._stop(session_id, reason)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody may be waiting for it
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._stops[session_id]
+
+    async def _stop(self, session_id: str, reason: str) -> StopResult:
         bound = log.bind(session_id=session_id)
         async with self._lock(session_id):
             session = await self.get(session_id)
