@@ -7,11 +7,12 @@ import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from papertape import __version__
 from papertape.api import (
@@ -32,9 +33,12 @@ from papertape.api.static import install_dashboard
 from papertape.api.strict_json import StrictJsonMiddleware
 from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
+from papertape.sessions.instrumented_store import InstrumentedStore
+from papertape.sessions.metrics import Metrics
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
 from papertape.store import store_for
+from papertape.store.base import Store
 
 log = structlog.get_logger("papertape.api")
 
@@ -68,18 +72,24 @@ async def _validate_exchange_session(config: Any) -> bool:
 def create_app(settings: AppSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = store_for(settings.store_url)
-        await store.open()
+        metrics = Metrics()
+        raw_store = store_for(settings.store_url)
+        await raw_store.open()
+        store = cast(Store, InstrumentedStore(raw_store, metrics))
         service = SessionService(
             store,
-            EventBus(),
+            EventBus(metrics),
             stop_timeout=settings.stop_timeout,
             live_enabled=settings.live_enabled,
             source_factory=settings.source_factory,
+            metrics=metrics,
             **{"symbol_validator": _validate_exchange_session, **settings.service_options},
         )
+        metrics.bind(service)
         app.state.store = store
         app.state.service = service
+        app.state.metrics = metrics
+        lag_watch = asyncio.create_task(metrics.watch_loop())
         warming = asyncio.create_task(asyncio.to_thread(_warm_exchange_client))
         report = await reconcile(service)
         log.info("server.ready", store=settings.store_url, **{k: len(v) for k, v in report.items()})
@@ -87,8 +97,9 @@ def create_app(settings: AppSettings) -> FastAPI:
             yield
         finally:
             warming.cancel()
+            lag_watch.cancel()
             await service.shutdown()
-            await store.close()
+            await raw_store.close()
 
     app = FastAPI(
         title="papertape",
@@ -124,9 +135,19 @@ def create_app(settings: AppSettings) -> FastAPI:
                 "store": settings.store_url.split("://", 1)[0],
                 "store_reachable": reachable,
                 "running_sessions": service.running_count,
+                "event_loop_lag_ms": round(app.state.metrics.recent_lag * 1000, 1),
                 "version": __version__,
             },
         )
         return JSONResponse(body, status_code=200 if reachable else 503)
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    async def metrics_endpoint() -> PlainTextResponse:
+        """Prometheus metrics (text exposition format): sessions by state and mode, start/stop
+        latency, store writes, feeds, websocket pushes, event-loop lag, engine events."""
+        metrics: Metrics = app.state.metrics
+        if metrics.collector is not None:
+            await metrics.collector.refresh()
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

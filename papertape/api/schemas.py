@@ -188,6 +188,9 @@ class HealthData(BaseModel):
     store: str
     store_reachable: bool
     running_sessions: int
+    event_loop_lag_ms: float = Field(
+        description="the worst delay of the API's event loop over the last 10 s"
+    )
     version: str
 
 

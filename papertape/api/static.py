@@ -16,7 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
-NOT_HTML = ("/docs", "/redoc", "/openapi.json", "/health", "/ws")
+NOT_HTML = ("/docs", "/redoc", "/openapi.json", "/health", "/metrics", "/ws")
 
 MISSING_DASHBOARD = """<!doctype html><html><head><title>papertape</title></head>
 <body style="font-family:sans-serif;background:#1a1b1e;color:#e0e0e0;padding:2em">

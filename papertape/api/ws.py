@@ -7,6 +7,8 @@ Server → client: ``event`` (a recorded event, with ``seq``), ``tick`` (transie
 with the session's latest ``seq``), ``session`` (a session's summary changed), ``subscribed``,
 ``heartbeat`` every 10 s, ``pong``, ``resync`` (the client fell behind: catch up from
 ``/sessions/{id}/events?after_seq=``) and ``error`` (with ``error_code`` and ``message``).
+``tick`` and ``session`` messages are coalesced per subscriber: the latest of each goes out at
+most every 0.25 s (``papertape.sessions.bus``); events are never coalesced.
 
 A subscription with ``after_seq`` first replays the recorded events after it, then goes live,
 without a gap or a duplicate: it listens before it reads the store and skips live events it
@@ -25,7 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from papertape.api.auth import websocket_allowed
 from papertape.api.schemas import SEQ_MAX
-from papertape.sessions.bus import Subscription
+from papertape.sessions.bus import COALESCE_SECONDS, Subscription
 from papertape.sessions.service import SessionService
 from papertape.sessions.views import event_message
 
@@ -164,24 +166,38 @@ async def _read(socket: WebSocket, connection: Connection) -> None:
 
 
 async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
-    queue = connection.subscription.queue
+    """Send what the subscription collected: queued messages at once, in order; coalesced
+    updates (ticks, session summaries) at most once per ``COALESCE_SECONDS``; a heartbeat when
+    nothing else went out for ``HEARTBEAT_SECONDS``."""
+    subscription = connection.subscription
     loop = asyncio.get_running_loop()
     next_beat = loop.time() + HEARTBEAT_SECONDS
+    next_flush = loop.time()
     while not reader.done():
-        getter = asyncio.create_task(queue.get())
-        done, _ = await asyncio.wait(
-            {getter, reader},
-            timeout=max(0.0, next_beat - loop.time()),
-            return_when="FIRST_COMPLETED",
-        )
-        if getter not in done:
-            getter.cancel()
-        else:
-            message = getter.result()
-            if message.get("type") == "resync":
-                connection.subscription.overflowed = False
+        now = loop.time()
+        deadline = next_beat
+        if subscription.latest:
+            deadline = min(deadline, next_flush)
+        if not subscription.pending and not (subscription.latest and now >= next_flush):
+            waiter = asyncio.create_task(subscription.ready.wait())
+            await asyncio.wait(
+                {waiter, reader}, timeout=max(0.0, deadline - now), return_when="FIRST_COMPLETED"
+            )
+            waiter.cancel()
+        subscription.ready.clear()
+        sent = 0
+        for message in subscription.take_pending():
             if not connection.is_duplicate(message):
                 await connection.send(message)
+                sent += 1
+        now = loop.time()
+        if subscription.latest and now >= next_flush:
+            for message in subscription.take_latest():
+                await connection.send(message)
+                sent += 1
+            next_flush = now + COALESCE_SECONDS
+        if sent:
+            subscription.metrics.ws_sent.inc(sent)
         if loop.time() >= next_beat:
             await connection.send({"type": "heartbeat", "ts": int(time.time())})
             next_beat = loop.time() + HEARTBEAT_SECONDS

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -49,6 +50,7 @@ from papertape.sessions.bus import EventBus
 from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
+from papertape.sessions.metrics import Metrics
 from papertape.sessions.runner import Outcome, Runner, wall_micros
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
@@ -91,9 +93,11 @@ class SessionService:
         source_factory: Callable[[Session, Store], MarketSource] = build_source,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
+        metrics: Metrics | None = None,
     ):
         self.store = store
-        self.bus = bus or EventBus()
+        self.metrics = metrics or Metrics()
+        self.bus = bus or EventBus(self.metrics)
         self.stop_timeout = stop_timeout
         self.start_timeout = start_timeout
         self.live_enabled = live_enabled
@@ -104,6 +108,7 @@ class SessionService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._stops: dict[str, asyncio.Future[StopResult]] = {}  # stops in flight, by session
         self._background: set[asyncio.Task[Any]] = set()
+        self._ended_events = 0  # market events delivered to runners that are gone
 
     # queries -------------------------------------------------------------------------------
     async def get(self, session_id: str) -> Session:
@@ -132,10 +137,29 @@ class SessionService:
     def running_count(self) -> int:
         return sum(1 for r in self._runners.values() if r.alive)
 
+    def live_runners(self) -> list[Runner]:
+        return [r for r in self._runners.values() if r.alive]
+
+    def market_events_delivered(self) -> int:
+        """Market events delivered to sessions by this server so far (for events/s)."""
+        live = sum(r.source.status.events for r in self._runners.values() if r.source)
+        return self._ended_events + live
+
+    def _forget_runner(self, runner: Runner) -> None:
+        if self._runners.get(runner.session_id) is runner:
+            del self._runners[runner.session_id]
+            self._ended_events += runner.source.status.events if runner.source else 0
+
     # start ---------------------------------------------------------------------------------
     async def start(self, config: SessionConfig) -> tuple[Session, bool]:
         """Record and launch a session. Returns it and whether it was created now (False when
         the idempotency key named an existing session)."""
+        began = time.perf_counter()
+        result = await self._start(config)
+        self.metrics.start_seconds.labels(config.mode.value).observe(time.perf_counter() - began)
+        return result
+
+    async def _start(self, config: SessionConfig) -> tuple[Session, bool]:
         if config.idempotency_key:
             existing = await self.store.find_session_by_key(config.idempotency_key)
             if existing is not None:
@@ -222,6 +246,12 @@ class SessionService:
         its lock and re-read the store one by one: they wait for that stop's answer and report
         it as ``already_stopped`` (with its final state), so a burst of stop requests costs
         one stop."""
+        began = time.perf_counter()
+        result = await self._stop_once(session_id, reason)
+        self.metrics.stop_seconds.labels(result.stopped_via).observe(time.perf_counter() - began)
+        return result
+
+    async def _stop_once(self, session_id: str, reason: str) -> StopResult:
         in_flight = self._stops.get(session_id)
         if in_flight is not None:
             result = await asyncio.shield(in_flight)
@@ -259,7 +289,7 @@ class SessionService:
                         "it stays 'stopping' and can be stopped again",
                         session_id=session_id,
                     )
-                self._runners.pop(session_id, None)
+                self._forget_runner(runner)
             session = await self._record_end(session, runner.outcome if runner else None)
             bound.info("session.stop.controller", final_state=session.state.value)
             return StopResult(session, "controller")
@@ -332,8 +362,7 @@ class SessionService:
     async def _record_runner_end(self, runner: Runner, outcome: Outcome) -> None:
         session_id = runner.session_id
         async with self._lock(session_id):
-            if self._runners.get(session_id) is runner:
-                del self._runners[session_id]
+            self._forget_runner(runner)
             session = await self.store.get_session(session_id)
             if session is None or session.state.terminal:
                 return

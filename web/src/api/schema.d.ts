@@ -105,6 +105,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics Endpoint
+         * @description Prometheus metrics (text exposition format): sessions by state and mode, start/stop
+         *     latency, store writes, feeds, websocket pushes, event-loop lag, engine events.
+         */
+        get: operations["metrics_endpoint_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -546,6 +567,11 @@ export interface components {
         HealthData: {
             /** Alive */
             alive: boolean;
+            /**
+             * Event Loop Lag Ms
+             * @description the worst delay of the API's event loop over the last 10 s
+             */
+            event_loop_lag_ms: number;
             /** Running Sessions */
             running_sessions: number;
             /** Store */
@@ -1488,6 +1514,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    metrics_endpoint_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
