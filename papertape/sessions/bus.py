@@ -112,6 +112,11 @@ class EventBus:
             ):
                 subscription.offer(message)
 
+    def watched(self, session_id: str) -> bool:
+        """Whether anyone would receive a message about ``session_id`` (so a session builds
+        its summary for the screens only when one is watching)."""
+        return any(s.session_list or session_id in s.sessions for s in self._subscriptions)
+
     @property
     def subscriber_count(self) -> int:
         return len(self._subscriptions)

@@ -7,6 +7,8 @@ import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
+import { applySessionSummary } from "./sessionCache";
+import type { SessionSummary } from "../api/types";
 
 export interface LivePrice {
   symbol: string;
@@ -32,6 +34,7 @@ export interface SessionStream {
 }
 
 const MAX_TICKS = 20_000;
+const RECORD_REFRESH_MS = 1000;
 
 export interface PriceTick {
   timeMs: number;
@@ -62,6 +65,8 @@ export function useSessionStream(sessionId: string): SessionStream {
   const [catchUps, setCatchUps] = useState(0);
   const [catchUpError, setCatchUpError] = useState<string | null>(null);
   const inFlight = useRef<Promise<void> | null>(null);
+  const staleKinds = useRef(new Set<RecordKind>());
+  const recordTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const again = useRef(false);
 
   const accept = useCallback(
@@ -89,8 +94,16 @@ export function useSessionStream(sessionId: string): SessionStream {
       }
       for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
     }
-    for (const kind of kinds) client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
-    if (kinds.size > 0) client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
+    // A busy session records thousands of orders and fills a second: re-read its records at
+    // most once a second, not once per event.
+    for (const kind of kinds) staleKinds.current.add(kind);
+    if (staleKinds.current.size > 0 && !recordTimer.current) {
+      recordTimer.current = setTimeout(() => {
+        recordTimer.current = null;
+        for (const kind of staleKinds.current) client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
+        staleKinds.current.clear();
+      }, RECORD_REFRESH_MS);
+    }
   }
 
   const catchUp = useCallback((): Promise<void> => {
@@ -154,6 +167,8 @@ export function useSessionStream(sessionId: string): SessionStream {
         if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
+      } else if (message.type === "session" && message.data?.session_id === sessionId) {
+        applySessionSummary(client, message.data as unknown as SessionSummary);
       } else if (message.type === "tick" && message.session_id === sessionId) {
         if (tickShowsGap(logRef.current, message.seq)) void catchUp();
         if (message.kind === "price") onPrice(message.data);
@@ -164,6 +179,9 @@ export function useSessionStream(sessionId: string): SessionStream {
       unsubscribe();
       offOpen();
       offMessage();
+      if (recordTimer.current) clearTimeout(recordTimer.current);
+      recordTimer.current = null;
+      staleKinds.current.clear();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, live]);

@@ -20,7 +20,7 @@ import { SessionPriceChart } from "../session/SessionPriceChart";
 
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
-  // Counters and metrics are not pushed: re-read them every few seconds while the session runs.
+  // Counters and metrics are pushed while the socket is up; re-read every few seconds otherwise.
   const session = useSession(sessionId, 3000);
   const stream = useSessionStream(sessionId);
   const s = session.data;
