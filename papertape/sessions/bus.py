@@ -59,8 +59,9 @@ class Subscription:
         if key is not None:
             if key in self.latest:
                 self.metrics.ws_coalesced.inc()
+            elif not self.latest:
+                self.ready.set()  # the writer then flushes on its own schedule
             self.latest[key] = message
-            self.ready.set()
             return
         if self.overflowed:
             self.metrics.ws_dropped.inc()
