@@ -42,6 +42,14 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.validate_seconds = Histogram(
+            "papertape_session_validate_seconds",
+            "Time a start spends checking its input before recording the session (strategies, "
+            "the dataset's symbols, an exchange's market list), by market source",
+            ["source"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.stop_seconds = Histogram(
             "papertape_session_stop_seconds",
             "Time from a stop request to its answer",

@@ -164,7 +164,11 @@ class SessionService:
             existing = await self.store.find_session_by_key(config.idempotency_key)
             if existing is not None:
                 return existing, False
-        config = await self._validate(config)
+        validating = time.perf_counter()
+        config = await self._validate(config)  # bounded: the market list waits at most ~2 s
+        self.metrics.validate_seconds.labels(config.market.source).observe(
+            time.perf_counter() - validating
+        )
         now = wall_micros()
         draft = Session(
             session_id=new_session_id(),
