@@ -106,7 +106,7 @@ class SessionService:
         self._symbol_validator = symbol_validator
         self._runners: dict[str, Runner] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._stops: dict[str, asyncio.Future[StopResult]] = {}  # stops in flight, by session
+        self._stops: dict[str, asyncio.Task[StopResult]] = {}  # stops in flight, by session
         self._background: set[asyncio.Task[Any]] = set()
         self._ended_events = 0  # market events delivered to runners that are gone
 
@@ -256,23 +256,25 @@ class SessionService:
         return result
 
     async def _stop_once(self, session_id: str, reason: str) -> StopResult:
+        """The stop runs as its own task: a caller that goes away (a client that hung up) does
+        not interrupt it, and later callers wait for the same task."""
         in_flight = self._stops.get(session_id)
         if in_flight is not None:
             result = await asyncio.shield(in_flight)
             return StopResult(result.session, "already_stopped")
-        future: asyncio.Future[StopResult] = asyncio.get_running_loop().create_future()
-        self._stops[session_id] = future
-        try:
-            result = await self._stop(session_id, reason)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: nobody may be waiting for it
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            del self._stops[session_id]
+        task = asyncio.create_task(self._stop(session_id, reason), name=f"stop-{session_id}")
+        self._stops[session_id] = task
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[StopResult]) -> None:
+            self._background.discard(finished)
+            if self._stops.get(session_id) is finished:
+                del self._stops[session_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here: the caller may have gone away
+
+        task.add_done_callback(done)
+        return await asyncio.shield(task)
 
     async def _stop(self, session_id: str, reason: str) -> StopResult:
         bound = log.bind(session_id=session_id)
