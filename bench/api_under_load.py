@@ -224,7 +224,7 @@ def main(argv: list[str]) -> int:
         "sma_cross 10/30 backtests; SQLite",
         flush=True,
     )
-    server = ServerProcess(url, workdir / "server.log").start()
+    server = ServerProcess(url, workdir / "server.log").start(timeout=300)
     figures: list[tuple[str, str]] = []
     try:
         from playwright.sync_api import sync_playwright

@@ -193,7 +193,7 @@ def lifecycle(
     figures: Figures, url: str, workdir: Path, sessions: int, baseline_runs: int, speed: float
 ) -> None:
     asyncio.run(prepare_store(url))
-    server = ServerProcess(url, workdir / f"server-{figures.store}.log").start()
+    server = ServerProcess(url, workdir / f"server-{figures.store}.log").start(timeout=300)
     sampler = RssSampler(server.process.pid)
     sampler.start()
     try:
