@@ -35,6 +35,7 @@ export interface SessionStream {
 
 const MAX_TICKS = 20_000;
 const RECORD_REFRESH_MS = 1000;
+const EVENT_BATCH_MS = 100;
 
 export interface PriceTick {
   timeMs: number;
@@ -159,11 +160,26 @@ export function useSessionStream(sessionId: string): SessionStream {
         client.invalidateQueries({ queryKey: keys.session(sessionId) });
       }
     });
+    // A busy session sends hundreds of events a second: they are taken in together, a few times
+    // a second, not one render each. Anything else first takes in the events before it.
+    let queued: TapeEvent[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    const flushEvents = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      if (queued.length === 0) return;
+      const events = queued;
+      queued = [];
+      if (accept(events).gap) void catchUp();
+    };
     const offMessage = live.onMessage((message: ServerMessage) => {
       if (message.type === "event" && message.session_id === sessionId) {
-        const merged = accept([message]);
-        if (merged.gap) void catchUp();
-      } else if (message.type === "subscribed" && message.session_id === sessionId) {
+        queued.push(message);
+        if (!flushTimer) flushTimer = setTimeout(flushEvents, EVENT_BATCH_MS);
+        return;
+      }
+      flushEvents();
+      if (message.type === "subscribed" && message.session_id === sessionId) {
         if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
@@ -179,6 +195,7 @@ export function useSessionStream(sessionId: string): SessionStream {
       unsubscribe();
       offOpen();
       offMessage();
+      if (flushTimer) clearTimeout(flushTimer);
       if (recordTimer.current) clearTimeout(recordTimer.current);
       recordTimer.current = null;
       staleKinds.current.clear();
