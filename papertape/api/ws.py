@@ -3,7 +3,8 @@
 Client → server: ``{"action": "subscribe", "topic": "sessions"}``,
 ``{"action": "subscribe", "topic": "session", "session_id": "...", "after_seq": N}``,
 ``{"action": "unsubscribe", ...}`` (same fields), ``{"action": "ping"}``.
-Server → client: ``event`` (a recorded event, with ``seq``), ``tick`` (transient price/equity,
+Server → client: ``event`` (a recorded event, with ``seq``; several in a row of one session come
+as one ``events`` message whose ``events`` are those ``event`` messages, in order), ``tick`` (transient price/equity,
 with the session's latest ``seq``), ``session`` (a session's summary changed), ``subscribed``,
 ``heartbeat`` every 10 s, ``pong``, ``resync`` (the client fell behind: catch up from
 ``/sessions/{id}/events?after_seq=``) and ``error`` (with ``error_code`` and ``message``).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import structlog
@@ -165,6 +167,31 @@ async def _read(socket: WebSocket, connection: Connection) -> None:
         await connection.handle(text)
 
 
+def batched(messages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Consecutive events of one session go out as one ``events`` message (``events``: the
+    ``event`` messages, in order): a backtest records thousands a second, and one frame each
+    would cost the server and the browser far more than the events themselves."""
+    run: list[dict[str, Any]] = []
+    for message in messages:
+        if run and (
+            message.get("type") != "event" or message["session_id"] != run[0]["session_id"]
+        ):
+            yield _run_message(run)
+            run = []
+        if message.get("type") == "event":
+            run.append(message)
+        else:
+            yield message
+    if run:
+        yield _run_message(run)
+
+
+def _run_message(run: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(run) == 1:
+        return run[0]
+    return {"type": "events", "session_id": run[0]["session_id"], "events": run}
+
+
 async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
     """Send what the subscription collected: queued messages at once, in order; coalesced
     updates (ticks, session summaries) at most once per ``COALESCE_SECONDS``; a heartbeat when
@@ -186,10 +213,11 @@ async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
             waiter.cancel()
         subscription.ready.clear()
         sent = 0
-        for message in subscription.take_pending():
-            if not connection.is_duplicate(message):
-                await connection.send(message)
-                sent += 1
+        for message in batched(
+            m for m in subscription.take_pending() if not connection.is_duplicate(m)
+        ):
+            await connection.send(message)
+            sent += 1
         now = loop.time()
         if subscription.latest and now >= next_flush:
             for message in subscription.take_latest():

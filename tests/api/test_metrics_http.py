@@ -91,7 +91,7 @@ def test_metrics_follow_sessions_store_and_websockets(server: ServerProcess) -> 
     assert value(after, "papertape_engine_events_total") >= 2_001  # the backtest read every print
     assert value(after, "papertape_event_loop_lag_seconds_count") > 10
     sent = value(after, "papertape_ws_messages_sent_total")
-    assert sent >= len([m for m in received if m["type"] in ("tick", "event", "session")])
+    assert sent >= len([m for m in received if m["type"] in ("tick", "event", "events", "session")])
     ticks = [m for m in received if m["type"] == "tick"]
     assert ticks and len(ticks) <= 2 * (1.5 / 0.25) + 4  # at most ~4 a second per stream
 

@@ -79,3 +79,21 @@ def test_only_watched_sessions_count_as_watched() -> None:
     with bus.subscribe() as sub:
         sub.session_list = True
         assert bus.watched("any")
+
+
+def test_runs_of_one_sessions_events_go_out_as_one_message() -> None:
+    from papertape.api.ws import batched
+
+    other = "exec_20260101_000000_00000002"
+    messages = [
+        event(1),
+        event(2),
+        tick("price", 0),
+        event(3),
+        {**event(1), "session_id": other},
+        event(4),
+    ]
+    out = list(batched(messages))
+    assert [m["type"] for m in out] == ["events", "tick", "event", "event", "event"]
+    assert [e["seq"] for e in out[0]["events"]] == [1, 2] and out[0]["session_id"] == SID
+    assert [m.get("session_id") for m in out[2:]] == [SID, other, SID]

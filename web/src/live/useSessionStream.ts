@@ -173,8 +173,9 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (accept(events).gap) void catchUp();
     };
     const offMessage = live.onMessage((message: ServerMessage) => {
-      if (message.type === "event" && message.session_id === sessionId) {
-        queued.push(message);
+      if ((message.type === "event" || message.type === "events") && message.session_id === sessionId) {
+        if (message.type === "events") queued.push(...message.events);
+        else queued.push(message);
         if (!flushTimer) flushTimer = setTimeout(flushEvents, EVENT_BATCH_MS);
         return;
       }
