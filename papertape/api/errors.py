@@ -7,6 +7,8 @@ code; nothing a client sends can produce a 500.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 import structlog
@@ -14,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertape.domain.errors import (
     DatasetExists,
@@ -21,6 +24,7 @@ from papertape.domain.errors import (
     FeedError,
     IllegalTransition,
     LiveTradingDisabled,
+    NoMarketPrice,
     PapertapeError,
     SessionNotFound,
     SessionNotRunning,
@@ -46,6 +50,7 @@ STATUS_BY_ERROR: dict[type[PapertapeError], int] = {
     IllegalTransition: 409,
     StateConflict: 409,
     SessionNotRunning: 409,
+    NoMarketPrice: 409,
     DatasetExists: 409,
     SessionStartFailed: 500,
     FeedError: 502,
@@ -171,10 +176,50 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("api.crash", path=request.url.path)
-        return JSONResponse(
-            error_body("internal_error", f"internal error: {type(exc).__name__}: {exc}"),
-            status_code=500,
-        )
+
+async def send_error(send: Send, status: int, code: str, message: str, details: Any = None) -> None:
+    """Answer with the error envelope straight from an ASGI middleware."""
+    body = json.dumps(error_body(code, message, details)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class CrashMiddleware:
+    """The last line: an exception nothing else handled answers a generic 500 carrying an
+    error id. The exception itself goes to the log under that id, never to the client (its
+    text can name files, SQL or internals)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("api.crash", error_id=error_id, path=scope.get("path"))
+            if scope["type"] == "http" and not started:
+                await send_error(
+                    send,
+                    500,
+                    "internal_error",
+                    f"internal error (error id {error_id}; the server log has the details)",
+                    {"error_id": error_id},
+                )

@@ -11,6 +11,7 @@ from papertape.api.deps import get_service
 from papertape.api.envelope import ok
 from papertape.api.schemas import (
     ERRORS,
+    SEQ_MAX,
     EventsResponse,
     SessionListResponse,
     SessionResponse,
@@ -132,7 +133,7 @@ async def get_session(session_id: SessionIdPath, service: Service) -> dict[str, 
 async def list_events(
     session_id: SessionIdPath,
     service: Service,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
     """The session's tape in order. Catch up after a reconnect with ``after_seq``."""

@@ -10,6 +10,11 @@ from pydantic import BaseModel, Field
 from papertape.domain.orders import OrderStatus, OrderType, Side
 from papertape.domain.session import Mode, SessionState
 
+# What the stores can hold: sequence numbers are 64-bit signed integers; timestamps are
+# microseconds, kept well inside that range (2**62 µs is the year 148,000)
+SEQ_MAX = 2**63 - 1
+TS_US_MAX = 2**62
+
 
 class ErrorResponse(BaseModel):
     status: Literal["error"]
@@ -350,6 +355,9 @@ class HealthData(BaseModel):
     store: str
     store_reachable: bool
     running_sessions: int
+    event_loop_lag_ms: float = Field(
+        description="the worst delay of the API's event loop over the last 10 s"
+    )
     version: str
 
 
@@ -367,9 +375,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
         401: "missing or wrong API token",
+        403: "a request from a foreign origin (cross_origin_refused)",
         404: "not found",
-        409: "conflicting state",
+        409: "conflicting state (e.g. no_market_price: an order before the first price)",
         413: "request body too large",
+        415: "a body that is not JSON (multipart for uploads)",
+        421: "a Host this server does not answer to (host_not_allowed)",
         422: "invalid request",
         503: "store unavailable",
     }.items()

@@ -78,6 +78,13 @@ class SessionNotRunning(PapertapeError):
     code = "session_not_running"
 
 
+class NoMarketPrice(PapertapeError):
+    """An order before the session has seen a price for its symbol: a market order would have
+    nothing to fill against, and its record no market time to carry."""
+
+    code = "no_market_price"
+
+
 class StopTimeout(PapertapeError):
     """The runner did not finish in time; the session stays ``stopping`` and can be stopped again."""
 

@@ -15,8 +15,12 @@ from typing import Any, NamedTuple
 MICROS = 1_000_000
 
 
+UNKNOWN_SIDE = "unknown"
+
+
 class Trade(NamedTuple):
-    """One trade print. ``side`` is the aggressor side: ``"buy"`` or ``"sell"``."""
+    """One trade print. ``side`` is the aggressor side: ``"buy"``, ``"sell"``, or
+    ``UNKNOWN_SIDE`` when the source does not say."""
 
     ts: int
     symbol: str

@@ -8,9 +8,10 @@ read raises ``InvalidDataFile`` (HTTP 422) saying what was wrong.
 Columns a user's own file can have (names are case-insensitive; JSON is an array of objects with
 these keys, or JSON lines):
 
-- trades: ``timestamp, price, qty, side[, trade_id][, symbol]`` (``qty`` may be named
+- trades: ``timestamp, price, qty[, side][, trade_id][, symbol]`` (``qty`` may be named
   ``amount``/``quantity``/``size``; ``side`` is the aggressor, ``buy``/``sell``; instead of
-  ``side`` a Binance ``buyer_maker``/``is_buyer_maker`` flag is understood)
+  ``side`` a Binance ``buyer_maker``/``is_buyer_maker`` flag is understood; without either the
+  side is recorded as ``unknown``)
 - candles: ``timestamp, open, high, low, close, volume[, symbol]`` (``timestamp`` = bar open)
 - book: best bid/ask quotes ``timestamp, bid, bid_size, ask, ask_size`` (one level), Tardis
   ``asks[i].price, asks[i].amount, bids[i].price, bids[i].amount`` snapshots, or Binance depth rows
@@ -24,6 +25,7 @@ freqtrade candle JSON ``[[ms, open, high, low, close, volume], ...]`` and freqtr
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from papertape.domain.errors import DatasetExists, InvalidDataFile
-from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade, to_micros
+from papertape.domain.market import MICROS, UNKNOWN_SIDE, BookSnapshot, Candle, Trade, to_micros
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
 
@@ -86,9 +88,11 @@ class MarketFile:
 Columns = dict[str, list[Any]]  # a file's columns by name, as read
 
 
-def _bad(path: Path | str, message: str) -> InvalidDataFile:
+def _bad(path: Path | str, message: str, field: str = "file") -> InvalidDataFile:
+    """The error names the file by its base name (an upload keeps its own name: see
+    ``papertape.api.routes_datasets``) and the input to fix: the file, or ``symbol``/``kind``."""
     text = f"{Path(path).name}: {message}"
-    return InvalidDataFile(text, details=[{"field": "file", "message": text}])
+    return InvalidDataFile(text, details=[{"field": field, "message": text}])
 
 
 # --- symbols and timestamps ---------------------------------------------------------------
@@ -231,10 +235,14 @@ def _json_document(path: Path, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise _bad(path, "JSON nested too deeply to be market data") from None
     try:  # JSON lines
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise _bad(path, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise _bad(path, "JSON nested too deeply to be market data") from None
 
 
 # --- kinds ----------------------------------------------------------------------------------
@@ -290,7 +298,7 @@ def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[s
         try:
             return [canonical(symbol)] * n
         except ValueError as exc:
-            raise _bad(path, str(exc)) from None
+            raise _bad(path, str(exc), "symbol") from None
     if "symbol" not in columns:
         raise _bad(path, "the file names no symbol: pass one (e.g. symbol='BTC_USDT')")
     cache: dict[str, str] = {}
@@ -319,14 +327,13 @@ def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
         if any(s not in ("buy", "sell") for s in sides):
             bad = next(s for s in sides if s not in ("buy", "sell"))
             raise _bad(path, f"side must be 'buy' or 'sell', found {bad!r}")
-    else:
-        flag = _first(columns, ("buyer_maker", "is_buyer_maker", "isbuyermaker"))
-        if flag is None:
-            raise _bad(path, "a trades file needs a 'side' column (buy/sell, the aggressor)")
+    elif flag := _first(columns, ("buyer_maker", "is_buyer_maker", "isbuyermaker")):
         # the buyer was the maker → the seller was the aggressor
         sides = [
             "sell" if str(v).strip().lower() in ("true", "1") else "buy" for v in columns[flag]
         ]
+    else:
+        sides = [UNKNOWN_SIDE] * len(ts)  # the file does not say who was the aggressor
     id_name = _first(columns, ("trade_id", "id", "tradeid"))
     ids = [str(v) for v in columns[id_name]] if id_name else [""] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
@@ -518,7 +525,7 @@ def read_market_file(
     the timestamps."""
     path = Path(path)
     if kind is not None and kind not in KINDS:
-        raise _bad(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise _bad(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}", "kind")
     data = _read_bytes(path)
     if not data.strip():
         raise _bad(path, "empty file")
@@ -614,7 +621,8 @@ async def import_dataset(
             f"dataset {name!r} already exists",
             details=[{"field": "name", "message": "already exists"}],
         )
-    market = read_market_file(path, symbol=symbol, kind=kind)
+    # parsing is CPU work that can take seconds: in a thread, so the event loop keeps serving
+    market = await asyncio.to_thread(read_market_file, path, symbol=symbol, kind=kind)
     write = {
         "trades": store.write_trades,
         "candles": store.write_candles,

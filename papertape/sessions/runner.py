@@ -21,7 +21,7 @@ from papertape.domain.session import Mode, NewEvent, Session, SessionEvent
 from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
 from papertape.sessions.consumers.base import Consumer
-from papertape.sessions.views import event_message, tick_message
+from papertape.sessions.views import event_message, session_message, session_summary, tick_message
 from papertape.store.base import Store
 
 log = structlog.get_logger("papertape.runner")
@@ -232,14 +232,18 @@ class Runner:
 
     async def _watch_feed(self, source: MarketSource) -> None:
         """Record every change of the feed's state as a ``feed`` event, whether data flows or
-        not (a feed that is reconnecting delivers no batches to notice it by), and give the
-        consumers their ``tick``."""
+        not (a feed that is reconnecting delivers no batches to notice it by); while a screen
+        watches, push the session's summary (progress, counters, metrics) once a second; and give
+        the consumers their ``tick``."""
         seen: tuple[str, str] | None = None
         while True:
             current = (source.status.state, source.status.message)
             if current != seen:
                 seen = current
                 await self.publish("feed", source.status.as_dict())
+            if self.bus.watched(self.session_id):  # progress and counters, pushed to screens
+                view = session_summary(self.session, self.runtime())
+                self.bus.publish(session_message(view), session_id=self.session_id)
             for consumer in self.consumers:
                 await consumer.tick()
             await asyncio.sleep(FEED_STATUS_EVERY)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -50,6 +51,7 @@ from papertape.sessions.bus import EventBus
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.locks import KeyedLocks
+from papertape.sessions.metrics import Metrics
 from papertape.sessions.runner import Outcome, Runner, SourceFactory, wall_micros
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
@@ -96,9 +98,11 @@ class SessionService:
         source_factory: SourceFactory = build_source,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
+        metrics: Metrics | None = None,
     ):
         self.store = store
-        self.bus = bus or EventBus()
+        self.metrics = metrics or Metrics()
+        self.bus = bus or EventBus(self.metrics)
         self.stop_timeout = stop_timeout
         self.start_timeout = start_timeout
         self.live_enabled = live_enabled
@@ -107,7 +111,9 @@ class SessionService:
         self._symbol_validator = symbol_validator
         self._runners: dict[str, Runner] = {}
         self._lock = KeyedLocks()  # per session: one change of its state at a time
+        self._stops: dict[str, asyncio.Task[StopResult]] = {}  # stops in flight, by session
         self._background: set[asyncio.Task[Any]] = set()
+        self._ended_events = 0  # market events delivered to runners that are gone
 
     # queries -------------------------------------------------------------------------------
     async def get(self, session_id: str) -> Session:
@@ -136,15 +142,38 @@ class SessionService:
     def running_count(self) -> int:
         return sum(1 for r in self._runners.values() if r.alive)
 
+    def live_runners(self) -> list[Runner]:
+        return [r for r in self._runners.values() if r.alive]
+
+    def market_events_delivered(self) -> int:
+        """Market events delivered to sessions by this server so far (for events/s)."""
+        live = sum(r.source.status.events for r in self._runners.values() if r.source)
+        return self._ended_events + live
+
+    def _forget_runner(self, runner: Runner) -> None:
+        if self._runners.get(runner.session_id) is runner:
+            del self._runners[runner.session_id]
+            self._ended_events += runner.source.status.events if runner.source else 0
+
     # start ---------------------------------------------------------------------------------
     async def start(self, config: SessionConfig) -> tuple[Session, bool]:
         """Record and launch a session. Returns it and whether it was created now (False when
         the idempotency key named an existing session)."""
+        began = time.perf_counter()
+        result = await self._start(config)
+        self.metrics.start_seconds.labels(config.mode.value).observe(time.perf_counter() - began)
+        return result
+
+    async def _start(self, config: SessionConfig) -> tuple[Session, bool]:
         if config.idempotency_key:
             existing = await self.store.find_session_by_key(config.idempotency_key)
             if existing is not None:
                 return existing, False
-        config = await self._validate(config)
+        validating = time.perf_counter()
+        config = await self._validate(config)  # bounded: the market list waits at most ~2 s
+        self.metrics.validate_seconds.labels(config.market.source).observe(
+            time.perf_counter() - validating
+        )
         now = wall_micros()
         draft = Session(
             session_id=new_session_id(),
@@ -186,13 +215,19 @@ class SessionService:
 
     async def _validate_replay(self, config: SessionConfig) -> None:
         name = config.market.dataset or ""
-        summary = await self.store.market_summary(name)
-        if not summary:
-            raise UnknownDataset(
-                f"unknown dataset {name!r}",
-                details=[{"field": "market.dataset", "message": f"no dataset named {name!r}"}],
-            )
-        recorded = {symbol for info in summary.values() for symbol in info["symbols"]}
+        # an imported dataset's record names its symbols: one row read. Only a session's own
+        # recording (a collect session's id) needs the summary, which scans what it recorded
+        dataset = await self.store.get_dataset(name)
+        if dataset is not None:
+            recorded = set(dataset.symbols)
+        else:
+            summary = await self.store.market_summary(name)
+            if not summary:
+                raise UnknownDataset(
+                    f"unknown dataset {name!r}",
+                    details=[{"field": "market.dataset", "message": f"no dataset named {name!r}"}],
+                )
+            recorded = {symbol for info in summary.values() for symbol in info["symbols"]}
         missing = [s for s in config.symbols if s not in recorded]
         if missing:
             raise UnknownSymbol(
@@ -216,6 +251,37 @@ class SessionService:
 
     # stop ----------------------------------------------------------------------------------
     async def stop(self, session_id: str, reason: str = "user") -> StopResult:
+        """Stop a session. Stops of a session already being stopped here do not queue up for
+        its lock and re-read the store one by one: they wait for that stop's answer and report
+        it as ``already_stopped`` (with its final state), so a burst of stop requests costs
+        one stop."""
+        began = time.perf_counter()
+        result = await self._stop_once(session_id, reason)
+        self.metrics.stop_seconds.labels(result.stopped_via).observe(time.perf_counter() - began)
+        return result
+
+    async def _stop_once(self, session_id: str, reason: str) -> StopResult:
+        """The stop runs as its own task: a caller that goes away (a client that hung up) does
+        not interrupt it, and later callers wait for the same task."""
+        in_flight = self._stops.get(session_id)
+        if in_flight is not None:
+            result = await asyncio.shield(in_flight)
+            return StopResult(result.session, "already_stopped")
+        task = asyncio.create_task(self._stop(session_id, reason), name=f"stop-{session_id}")
+        self._stops[session_id] = task
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[StopResult]) -> None:
+            self._background.discard(finished)
+            if self._stops.get(session_id) is finished:
+                del self._stops[session_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here: the caller may have gone away
+
+        task.add_done_callback(done)
+        return await asyncio.shield(task)
+
+    async def _stop(self, session_id: str, reason: str) -> StopResult:
         bound = log.bind(session_id=session_id)
         async with self._lock(session_id):
             session = await self.get(session_id)
@@ -234,7 +300,7 @@ class SessionService:
                         "it stays 'stopping' and can be stopped again",
                         session_id=session_id,
                     )
-                self._runners.pop(session_id, None)
+                self._forget_runner(runner)
             session = await self._record_end(session, runner.outcome if runner else None)
             bound.info("session.stop.controller", final_state=session.state.value)
             return StopResult(session, "controller")
@@ -315,8 +381,7 @@ class SessionService:
     async def _record_runner_end(self, runner: Runner, outcome: Outcome) -> None:
         session_id = runner.session_id
         async with self._lock(session_id):
-            if self._runners.get(session_id) is runner:
-                del self._runners[session_id]
+            self._forget_runner(runner)
             session = await self.store.get_session(session_id)
             if session is None or session.state.terminal:
                 return

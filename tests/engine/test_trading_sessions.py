@@ -122,6 +122,7 @@ async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(
     portfolio = resumed.engine.portfolio
     assert portfolio.qty("BTC_USDT") == 0.05
     assert portfolio.cash == pytest.approx(10_000 - 0.05 * fill.price - fill.fee)
+    await wait_for(lambda: _has_price(resumed))  # orders wait for the resumed feed's first price
     follow_up = await resumed.place_manual_order("BTC_USDT", "sell", "market", 0.05)
     assert follow_up.order_id != order.order_id
     resting = await resumed.place_manual_order("BTC_USDT", "buy", "limit", 0.01, price=1.0)
@@ -205,7 +206,7 @@ async def test_http_strategies_and_orders(store, tmp_path):
     app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path}/papertape.db"))
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             listed = (await http.get("/strategies")).json()["data"]["strategies"]
             names = {s["name"] for s in listed}
             assert {"sma_cross", "rsi_reversion", "breakout", "rules", "ema_trend"} <= names

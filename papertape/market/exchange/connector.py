@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -37,12 +38,21 @@ VALIDATE_WAIT_S = 2.0
 FAILURE_MEMORY_S = 30.0
 
 
+def proxy_config() -> dict[str, str]:
+    """``PAPERTAPE_EXCHANGE_PROXY`` (``http://host:port``): every exchange request (REST and
+    websocket) goes through that proxy — a network that reaches exchanges only through one, or
+    the test suite, which points it at a closed loopback port so that nothing leaves the
+    machine."""
+    proxy = os.environ.get("PAPERTAPE_EXCHANGE_PROXY", "").strip()
+    return {"httpsProxy": proxy, "wssProxy": proxy} if proxy else {}
+
+
 def ccxt_factory(exchange_id: str, config: dict[str, Any]) -> Any:
     """A ccxt.pro exchange (websocket and REST); a REST-only ccxt exchange when ccxt.pro lacks it."""
     cls = getattr(ccxt.pro, exchange_id, None) or getattr(ccxt.async_support, exchange_id, None)
     if cls is None:
         raise UnknownExchange(f"ccxt has no exchange {exchange_id!r}")
-    return cls(config)
+    return cls({**proxy_config(), **config})
 
 
 def check_exchange_id(exchange_id: str) -> str:

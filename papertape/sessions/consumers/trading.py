@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from papertape.domain.config import SessionConfig
-from papertape.domain.errors import InvalidStrategyParams, SessionNotRunning
+from papertape.domain.errors import InvalidStrategyParams, NoMarketPrice, SessionNotRunning
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.numbers import finite
 from papertape.domain.orders import Order
@@ -191,6 +191,13 @@ class TradingConsumer(Consumer):
             )
 
         def place() -> tuple[Order, int]:
+            if symbol in self.config.symbols and self.engine.last_price(symbol) is None:
+                raise NoMarketPrice(
+                    f"no market price for {symbol} yet: orders are taken once the session has "
+                    "seen one",
+                    session_id=self.session.session_id,
+                    details=[{"field": "symbol", "message": f"no price for {symbol} yet"}],
+                )
             order = self.engine.place_manual_order(
                 symbol,
                 side,

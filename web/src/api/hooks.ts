@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useConnection } from "../live/LiveProvider";
 import { query, request } from "./client";
 import { isTerminal } from "./types";
 import type {
@@ -48,12 +49,14 @@ export function useSessions(filters: SessionFilters) {
   });
 }
 
-/** A session's detail. `pollMs` re-reads it while it has not ended (counters such as a
- * backtest's position in its data are not pushed). */
+/** A session's detail. While the websocket is up, its progress and counters are pushed (see
+ * `live/sessionCache.ts`); `pollMs` re-reads it only while the socket is down and the session
+ * has not ended. */
 export function useSession(sessionId: string, pollMs?: number) {
+  const pushed = useConnection().status === "open";
   return useQuery<SessionSummary>({
     queryKey: keys.session(sessionId),
-    refetchInterval: (q) => (pollMs && !isTerminal((q.state.data as SessionSummary | undefined)?.state) ? pollMs : false),
+    refetchInterval: (q) => (pollMs && !pushed && !isTerminal((q.state.data as SessionSummary | undefined)?.state) ? pollMs : false),
     queryFn: async ({ signal }): Promise<SessionSummary> =>
       (await request<SessionSummary>(`/sessions/${sessionId}`, { signal })).data,
   });

@@ -105,6 +105,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics Endpoint
+         * @description Prometheus metrics (text exposition format): sessions by state and mode, start/stop
+         *     latency, store writes, feeds, websocket pushes, event-loop lag, engine events.
+         */
+        get: operations["metrics_endpoint_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -665,6 +686,11 @@ export interface components {
         HealthData: {
             /** Alive */
             alive: boolean;
+            /**
+             * Event Loop Lag Ms
+             * @description the worst delay of the API's event loop over the last 10 s
+             */
+            event_loop_lag_ms: number;
             /** Running Sessions */
             running_sessions: number;
             /** Store */
@@ -1272,7 +1298,9 @@ export interface operations {
                 symbol: string;
                 /** @description seconds */
                 interval?: number;
+                /** @description µs since the epoch */
                 start_us?: number;
+                /** @description µs since the epoch */
                 end_us?: number;
             };
             header?: never;
@@ -1302,6 +1330,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1311,7 +1348,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1322,6 +1359,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1376,6 +1431,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1385,7 +1449,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1396,6 +1460,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1454,6 +1536,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1463,7 +1554,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1474,6 +1565,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1530,6 +1639,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1539,7 +1657,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1550,6 +1668,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1631,6 +1767,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1640,7 +1785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1651,6 +1796,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1674,6 +1837,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    metrics_endpoint_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
@@ -1711,6 +1894,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1720,7 +1912,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1731,6 +1923,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1798,6 +2008,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1807,7 +2026,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1818,6 +2037,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1876,6 +2113,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1885,7 +2131,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1896,6 +2142,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1959,6 +2223,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1968,7 +2241,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1979,6 +2252,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2035,6 +2326,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2044,7 +2344,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2055,6 +2355,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2113,6 +2431,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2122,7 +2449,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2133,6 +2460,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2192,6 +2537,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2201,7 +2555,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2212,6 +2566,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2268,6 +2640,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2277,7 +2658,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2288,6 +2669,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2344,6 +2743,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2353,7 +2761,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2364,6 +2772,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2424,6 +2850,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2433,7 +2868,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2444,6 +2879,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2500,6 +2953,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2509,7 +2971,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2520,6 +2982,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2576,6 +3056,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2585,7 +3074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2596,6 +3085,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2659,6 +3166,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2668,7 +3184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2679,6 +3195,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2737,6 +3271,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2746,7 +3289,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2757,6 +3300,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,8 @@ import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
+import { applySessionSummary } from "./sessionCache";
+import type { SessionSummary } from "../api/types";
 
 export interface LivePrice {
   symbol: string;
@@ -32,6 +34,8 @@ export interface SessionStream {
 }
 
 const MAX_TICKS = 20_000;
+const RECORD_REFRESH_MS = 1000;
+const EVENT_BATCH_MS = 100;
 
 export interface PriceTick {
   timeMs: number;
@@ -62,6 +66,8 @@ export function useSessionStream(sessionId: string): SessionStream {
   const [catchUps, setCatchUps] = useState(0);
   const [catchUpError, setCatchUpError] = useState<string | null>(null);
   const inFlight = useRef<Promise<void> | null>(null);
+  const staleKinds = useRef(new Set<RecordKind>());
+  const recordTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const again = useRef(false);
 
   function refreshFor(events: TapeEvent[]) {
@@ -74,8 +80,16 @@ export function useSessionStream(sessionId: string): SessionStream {
       }
       for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
     }
-    for (const kind of kinds) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
-    if (kinds.size > 0) void client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
+    // A busy session records thousands of orders and fills a second: re-read its records at
+    // most once a second, not once per event.
+    for (const kind of kinds) staleKinds.current.add(kind);
+    if (staleKinds.current.size > 0 && !recordTimer.current) {
+      recordTimer.current = setTimeout(() => {
+        recordTimer.current = null;
+        for (const kind of staleKinds.current) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
+        staleKinds.current.clear();
+      }, RECORD_REFRESH_MS);
+    }
   }
 
   const accept = useCallback(
@@ -170,14 +184,32 @@ export function useSessionStream(sessionId: string): SessionStream {
         void client.invalidateQueries({ queryKey: keys.session(sessionId) });
       }
     });
+    // A busy session sends hundreds of events a second: they are taken in together, a few times
+    // a second, not one render each. Anything else first takes in the events before it.
+    let queued: TapeEvent[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    const flushEvents = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      if (queued.length === 0) return;
+      const events = queued;
+      queued = [];
+      if (accept(events).gap) void catchUp();
+    };
     const offMessage = live.onMessage((message: ServerMessage) => {
-      if (message.type === "event" && message.session_id === sessionId) {
-        const merged = accept([message]);
-        if (merged.gap) void catchUp();
-      } else if (message.type === "subscribed" && message.session_id === sessionId) {
+      if ((message.type === "event" || message.type === "events") && message.session_id === sessionId) {
+        if (message.type === "events") queued.push(...message.events);
+        else queued.push(message);
+        if (!flushTimer) flushTimer = setTimeout(flushEvents, EVENT_BATCH_MS);
+        return;
+      }
+      flushEvents();
+      if (message.type === "subscribed" && message.session_id === sessionId) {
         if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
+      } else if (message.type === "session" && message.data?.session_id === sessionId) {
+        applySessionSummary(client, message.data as unknown as SessionSummary);
       } else if (message.type === "tick" && message.session_id === sessionId) {
         if (tickShowsGap(logRef.current, message.seq)) void catchUp();
         if (message.kind === "price") onPrice(message.data);
@@ -188,6 +220,10 @@ export function useSessionStream(sessionId: string): SessionStream {
       unsubscribe();
       offOpen();
       offMessage();
+      if (flushTimer) clearTimeout(flushTimer);
+      if (recordTimer.current) clearTimeout(recordTimer.current);
+      recordTimer.current = null;
+      staleKinds.current.clear();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, live]);

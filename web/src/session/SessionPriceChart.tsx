@@ -7,9 +7,11 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
 import { CHART_INTERVALS, foldTicks, intervalFor } from "../live/candles";
+import { useConnection } from "../live/LiveProvider";
 import type { PriceTick } from "../live/useSessionStream";
 import { fillMarkers, positionLines } from "./records";
 
+const HISTORY_REFRESH_MS = 2000;
 const INTERVAL_LABELS: Record<number, string> = { 1: "1s", 5: "5s", 15: "15s", 60: "1m", 300: "5m", 900: "15m", 3600: "1h", 14400: "4h", 86400: "1d" };
 
 /**
@@ -51,13 +53,29 @@ export function SessionPriceChart({
   useEffect(() => {
     position.current = positionUs;
   }, [positionUs]);
+  const pushed = useConnection().status === "open";
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
   const source = replay ? market.dataset ?? null : s.session_id;
   const known = Number.isFinite(positionUs); // never read a replay's future
   const history = useCandles(interval && (!replay || known) ? source : null, symbol, interval ?? 60, {
     endUs: () => (replay ? Math.floor(position.current) + 1 : undefined),
-    refetchMs: running ? 5000 : false,
+    refetchMs: running && !pushed ? 5000 : false,
   });
+  // While ticks are pushed they extend the newest bar; the history is re-read once per bar
+  // that closes (ticks are sampled a few times a second, the stored bars have the real range).
+  const bar = interval && latestTick !== undefined ? Math.floor(latestTick / 1000 / interval) : null;
+  const refetchHistory = history.refetch;
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    if (!pushed || !running || bar === null || pending.current) return;
+    pending.current = setTimeout(() => {  // at most one re-read per HISTORY_REFRESH_MS
+      pending.current = null;
+      void refetchHistory();
+    }, HISTORY_REFRESH_MS);
+  }, [bar, pushed, running, refetchHistory]);
+  useEffect(() => () => {
+    if (pending.current) clearTimeout(pending.current);
+  }, []);
   const candles = useMemo(
     () => (interval ? foldTicks((history.data ?? []).map(({ time, open, high, low, close }) => ({ time, open, high, low, close })), ticks[symbol] ?? [], interval) : []),
     [history.data, ticks, symbol, interval],
