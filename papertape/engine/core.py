@@ -11,6 +11,10 @@ event:
 4. every ``equity_interval`` of data time: an equity point, the risk kill switches and, for
    perpetuals, the liquidation check.
 
+A ``FundingRate`` event settles funding on the symbol's open perpetual position
+(``papertape.domain.funding``); each payment is kept in ``funding`` (drained with
+``drain_funding``) and published as a ``funding`` event.
+
 Everything the session must keep is appended to the engine's *record* (``orders``, ``fills``,
 ``positions``, ``equity``, ``events``); the caller drains it (the session consumer writes it to
 the store, a CLI backtest keeps it). The engine never does I/O and never reads a clock: time is the
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from papertape.domain.errors import OrderRejected
+from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
 from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
@@ -97,6 +102,7 @@ class _SymbolState:
         "trade_subs",
         "book_subs",
         "trade_bars",
+        "bar_span",
         "_split",
     )
 
@@ -106,6 +112,8 @@ class _SymbolState:
         self.position = position  # the portfolio's position object for this symbol
         self.builders: list[_BarBuilder] = []
         self.trade_bars = False  # bars are built from trades (else from book mids, if any)
+        # the newest candle's (open ts, end ts, open price): the price at a moment inside it
+        self.bar_span: tuple[int, int, float] | None = None
         self._split: tuple[int, list[_BarBuilder], list[Strategy]] | None = None
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
@@ -158,6 +166,7 @@ class Engine(VenueListener):
         self.positions: list[PositionRecord] = []
         self.equity: list[EquityPoint] = []
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.funding: list[FundingPayment] = []
         self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
         self.strategies: list[Strategy] = []
         for plan in plans:
@@ -282,6 +291,7 @@ class Engine(VenueListener):
             elif self._close_fill:
                 venue.last_bar[event.symbol] = event
             state.price = event.close
+            state.bar_span = (event.ts, event.ts + event.interval * MICROS, event.open)
             if not self.halted:
                 for strategy in direct:
                     strategy.on_bar(event)
@@ -297,6 +307,9 @@ class Engine(VenueListener):
                 for strategy in state.book_subs:
                     strategy.on_book(event)
             low = high = state.price
+        elif kind is FundingRate:
+            self._settle_funding(state, event)
+            return
         else:
             raise TypeError(f"not a market event: {event!r}")
         pos = state.position
@@ -306,6 +319,41 @@ class Engine(VenueListener):
                 self._check_liquidation(event.symbol, low, high)
         if event.ts >= self._next_equity:
             self._sample(event.ts)
+
+    def _settle_funding(self, state: _SymbolState, funding: FundingRate) -> None:
+        """Pay or receive ``funding`` on the open position. With bar data the price at the
+        funding time is the open of the bar that contains it (its close is still to come)."""
+        if not state.position.is_open:
+            return
+        last = state.price
+        span = state.bar_span
+        if span is not None and span[0] <= funding.ts < span[1]:
+            last = span[2]
+        priced = settlement_price(funding, None, last)
+        if priced is None:
+            return
+        price, source = priced
+        amount = self.portfolio.apply_funding(funding.symbol, funding.rate, price)
+        if amount is None:
+            return
+        payment = FundingPayment(
+            self.session_id,
+            funding.ts,
+            funding.symbol,
+            funding.rate,
+            state.position.qty,
+            price,
+            amount,
+            source,
+        )
+        self.funding.append(payment)
+        self.events.append(("funding", payment))
+        self._sample(funding.ts, force=True)
+
+    def drain_funding(self) -> list[FundingPayment]:
+        """Take the funding payments made since the last call."""
+        taken, self.funding = self.funding, []
+        return taken
 
     def _check_liquidation(self, symbol: str, low: float, high: float) -> None:
         price, direction = self._liq[symbol]
@@ -614,14 +662,26 @@ class Engine(VenueListener):
         result["open_positions"] = len(open_positions := self.portfolio.open_positions())
         result["unrealized_pnl"] = sum(p.unrealized_pnl for p in open_positions)
         result["realized_pnl"] = self.portfolio.realized_pnl
+        result["funding"] = self.portfolio.funding
         return result
 
-    def restore(self, fills: Sequence[FillRecord], orders: Sequence[OrderRecord]) -> None:
-        """Rebuild the portfolio from a resumed session's stored fills. Still-open manual orders
+    def restore(
+        self,
+        fills: Sequence[FillRecord],
+        orders: Sequence[OrderRecord],
+        funding: Sequence[FundingPayment] = (),
+    ) -> None:
+        """Rebuild the portfolio from a resumed session's stored fills and funding payments (in
+        time order; a payment books after the fills of its moment). Still-open manual orders
         go back on the venue; still-open strategy orders are cancelled (``strategy_restarted``):
         the strategy instance that placed them, and would manage them, is gone, and it decides
         afresh from the resumed data."""
+        payments = sorted(funding, key=lambda p: p.ts)
+        paid = 0
         for record in fills:
+            while paid < len(payments) and payments[paid].ts < record.ts:
+                self.portfolio.book_funding(payments[paid].symbol, payments[paid].amount)
+                paid += 1
             self.portfolio.apply_fill(
                 Fill(
                     record.fill_id,
@@ -636,6 +696,9 @@ class Engine(VenueListener):
                 )
             )
             self.ts = max(self.ts, record.ts)
+        for payment in payments[paid:]:
+            self.portfolio.book_funding(payment.symbol, payment.amount)
+            self.ts = max(self.ts, payment.ts)
         self.venue.fill_seq = _max_seq(r.fill_id for r in fills)
         self.venue.order_seq = _max_seq(r.order_id for r in orders)
         for record in orders:

@@ -13,7 +13,14 @@ def build_source(session: Session, store: Store) -> MarketSource:
     resume_after = session.checkpoint.get("last_ts")
     if market["source"] == "replay":
         speed = 0.0 if session.mode is Mode.BACKTEST else float(market["speed"])
-        return ReplaySource(store, market["dataset"], session.symbols, speed, resume_after)
+        return ReplaySource(
+            store,
+            market["dataset"],
+            session.symbols,
+            speed,
+            resume_after,
+            funding_source=market.get("funding"),
+        )
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 
     defaults = FeedOptions()  # sessions recorded before these settings existed keep the defaults

@@ -15,11 +15,15 @@ these keys, or JSON lines):
 - book: best bid/ask quotes ``timestamp, bid, bid_size, ask, ask_size`` (one level), Tardis
   ``asks[i].price, asks[i].amount, bids[i].price, bids[i].amount`` snapshots, or Binance depth rows
   ``timestamp, side (b/a), update_type (snap/set), price, qty`` (diffs applied in order).
+- funding: a perpetual's funding rates ``timestamp, funding_rate[, mark_price][, symbol]``
+  (``timestamp`` = the funding time; the rate a fraction per interval, may be negative; ccxt's
+  ``fetchFundingRateHistory`` objects ``{"timestamp", "fundingRate", "symbol", ...}`` too).
 
 Timestamps are UTC: integers or decimals in seconds, milliseconds, microseconds or nanoseconds
 (told apart by magnitude), or ISO-8601 text (a text without an offset is read as UTC). Also read:
 freqtrade candle JSON ``[[ms, open, high, low, close, volume], ...]`` and freqtrade trade JSON
-``[[ms, id, type, side, price, amount, cost], ...]``.
+``[[ms, id, type, side, price, amount, cost], ...]``, and with ``kind="funding"`` freqtrade
+funding JSON ``[[ms, rate, 0, 0, 0, 0], ...]`` (the rate in the ``open`` field) or ``[[ms, rate]]``.
 """
 
 from __future__ import annotations
@@ -38,15 +42,18 @@ from pathlib import Path
 from typing import Any
 
 from papertape.domain.errors import DatasetExists, InvalidDataFile
+from papertape.domain.funding import FundingRate
 from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade, to_micros
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
 
-KINDS = ("trades", "candles", "book")
+KINDS = ("trades", "candles", "book", "funding")
 BOOK_DEPTH = 25  # levels kept per side when a file carries more (depth diffs)
 CHUNK_ROWS = 20_000
 
-_TIME_COLUMNS = ("timestamp", "ts", "time", "date", "datetime", "open_time")
+_TIME_COLUMNS = ("timestamp", "ts", "time", "date", "datetime", "open_time", "fundingtime")
+_RATE_COLUMNS = ("funding_rate", "fundingrate", "rate")
+_MARK_COLUMNS = ("mark_price", "markprice", "mark")
 _QTY_COLUMNS = ("qty", "quantity", "amount", "size", "volume")
 _QUOTES = (
     "USDT",
@@ -242,6 +249,8 @@ def _first(columns: dict[str, list], names: Iterable[str]) -> str | None:
 
 
 def _guess_kind(columns: dict[str, list]) -> str | None:
+    if _first(columns, ("funding_rate", "fundingrate")):
+        return "funding"
     if {"open", "high", "low", "close"} <= columns.keys():
         return "candles"
     if "asks[0].price" in columns or ("update_type" in columns and "side" in columns):
@@ -330,6 +339,34 @@ def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Tr
     ids = [str(v) for v in columns[id_name]] if id_name else [""] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
     return [Trade(*row) for row in zip(ts, syms, prices, qtys, sides, ids, strict=True)]
+
+
+def _funding(path: Path, columns: dict[str, list], symbol: str | None) -> list[FundingRate]:
+    rate_name = _first(columns, _RATE_COLUMNS)
+    if rate_name is None:
+        raise _bad(path, "a funding file needs a 'funding_rate' column")
+    ts = _timestamps(path, columns)
+    try:
+        rates = [float(v) for v in columns[rate_name]]
+    except (TypeError, ValueError) as exc:
+        raise _bad(
+            path, f"column {rate_name!r} holds a value that is not a number ({exc})"
+        ) from None
+    for line, rate in enumerate(rates):
+        if not math.isfinite(rate) or abs(rate) >= 1:
+            raise _bad(
+                path,
+                f"column {rate_name!r}, row {line + 1}: {rate!r} is not a funding rate (a "
+                "fraction per funding interval, e.g. 0.0001 for 0.01 %)",
+            )
+    mark_name = _first(columns, _MARK_COLUMNS)
+    marks: list[float | None] = [None] * len(ts)
+    if mark_name is not None:
+        marks = [None if v in ("", None) else float(v) for v in columns[mark_name]]
+        if any(m is not None and not (math.isfinite(m) and m > 0) for m in marks):
+            raise _bad(path, f"column {mark_name!r} holds a mark price that is not positive")
+    syms = _symbols(path, columns, symbol, len(ts))
+    return [FundingRate(*row) for row in zip(ts, syms, rates, marks, strict=True)]
 
 
 def infer_interval(timestamps: Sequence[int]) -> int:
@@ -465,6 +502,8 @@ def _rows_from_columns(
         return _trades(path, columns, symbol)
     if kind == "candles":
         return _candles(path, columns, symbol, interval)
+    if kind == "funding":
+        return _funding(path, columns, symbol)
     if "asks[0].price" in columns:
         return _tardis(path, columns, symbol)
     if "bid" in columns and "ask" in columns:
@@ -485,6 +524,12 @@ def _array_rows(
     ``[ms,id,type,side,price,amount,cost]``."""
     first = doc[0]
     if kind is None:
+        if len(first) == 6 and not any(first[2:]):
+            raise _bad(
+                path,
+                "rows [ms, x, 0, 0, 0, 0] look like freqtrade funding rates (the rate in the "
+                "open field): pass kind='funding'",
+            )
         if len(first) == 6 and all(isinstance(v, (int, float)) for v in first):
             kind = "candles"
         elif len(first) == 7 and str(first[3]).lower() in ("buy", "sell"):
@@ -495,6 +540,8 @@ def _array_rows(
             )
     if kind == "candles":
         names = ("timestamp", "open", "high", "low", "close", "volume")
+    elif kind == "funding":
+        names = ("timestamp", "funding_rate")  # freqtrade's rows carry four zeros after these
     elif kind == "trades":
         names = ("timestamp", "id", "type", "side", "price", "amount", "cost")
     else:
@@ -515,7 +562,7 @@ def read_market_file(
     """Read a market-data file into rows (see the module docstring for what is understood).
 
     ``symbol`` (any spelling, stored canonical) overrides the file's; ``kind`` (trades, candles,
-    book) overrides detection; ``interval`` (seconds) overrides the candle interval inferred from
+    book, funding) overrides detection; ``interval`` (seconds) overrides the candle interval inferred from
     the timestamps."""
     path = Path(path)
     if kind is not None and kind not in KINDS:
@@ -565,7 +612,7 @@ def _kind_rows(
     if kind is None:
         raise _bad(
             path,
-            f"cannot tell trades, candles or book from the columns "
+            f"cannot tell trades, candles, book or funding from the columns "
             f"{sorted(columns)[:12]}; pass kind=",
         )
     return _rows_from_columns(path, columns, kind, symbol, interval)
@@ -621,6 +668,7 @@ async def import_dataset(
         "trades": store.write_trades,
         "candles": store.write_candles,
         "book": store.write_books,
+        "funding": store.write_funding,
     }[market.kind]
     for i in range(0, len(market.rows), CHUNK_ROWS):
         await write(name, market.rows[i : i + CHUNK_ROWS])

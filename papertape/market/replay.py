@@ -1,7 +1,9 @@
 """Replay recorded market data from the store: a dataset, or what a collect session recorded.
 
-Every kind of data filed under the source (trades, candles, book snapshots) for the session's
-symbols is merged in timestamp order. ``speed`` paces the replay against the wall clock
+Every kind of data filed under the source (trades, candles, book snapshots, funding rates) for
+the session's symbols is merged in timestamp order, with the funding rates of ``funding_source``
+(a separate funding dataset) when one is given; those outside the source's time span are not
+replayed. ``speed`` paces the replay against the wall clock
 (1.0 = real time, 60 = a minute per second); ``speed == 0`` replays as fast as the consumer
 takes it, which is what a backtest wants.
 """
@@ -13,6 +15,7 @@ import heapq
 import time
 from collections.abc import AsyncIterator, Sequence
 from operator import itemgetter
+from typing import Any
 
 from papertape.domain.errors import UnknownDataset
 from papertape.domain.market import MarketEvent
@@ -33,18 +36,21 @@ class ReplaySource(MarketSource):
         symbols: Sequence[str],
         speed: float = 1.0,
         resume_after: int | None = None,
+        funding_source: str | None = None,
     ):
         super().__init__(symbols, resume_after)
         self.store = store
         self.source = source
+        self.funding_source = funding_source
         self.speed = speed
         self._span = (0, 1)  # the data's [first, last + 1) timestamps, known once planned
 
-    async def _plan(self) -> tuple[list[str], int, int, int]:
-        """The kinds to read, the time range and a read window of about TARGET_ROWS rows."""
+    async def _plan(self) -> tuple[list[tuple[str, str]], int, int, int]:
+        """The (source, kind) pairs to read, the time range and a read window of about
+        TARGET_ROWS rows."""
         summary = await self.store.market_summary(self.source)
         kinds = [k for k, info in summary.items() if set(info["symbols"]) & set(self.symbols)]
-        if not kinds:
+        if not set(kinds) - {"funding"}:
             raise UnknownDataset(
                 f"no recorded data for {', '.join(self.symbols)} in {self.source!r}",
                 details=[{"field": "market.dataset", "message": "no data for these symbols"}],
@@ -56,21 +62,32 @@ class ReplaySource(MarketSource):
         self._span = (start, end)
         if self.resume_after is not None:
             start = max(start, self.resume_after + 1)
-        return kinds, start, end, window
+        reads = [(self.source, kind) for kind in kinds]
+        if self.funding_source is not None:
+            funding = (await self.store.market_summary(self.funding_source)).get("funding")
+            if funding is None or not set(funding["symbols"]) & set(self.symbols):
+                raise UnknownDataset(
+                    f"no funding rates for {', '.join(self.symbols)} in {self.funding_source!r}",
+                    details=[{"field": "market.funding", "message": "no funding rates"}],
+                )
+            reads.append((self.funding_source, "funding"))
+        return reads, start, end, window
 
-    async def _read(self, kind: str, start: int, end: int) -> list[MarketEvent]:
-        if kind == "trades":
-            return await self.store.read_trades(self.source, self.symbols, start, end)
-        if kind == "candles":
-            return await self.store.read_candles(self.source, self.symbols, start, end)
-        return await self.store.read_books(self.source, self.symbols, start, end)
+    async def _read(self, source: str, kind: str, start: int, end: int) -> list[Any]:
+        read = {
+            "trades": self.store.read_trades,
+            "candles": self.store.read_candles,
+            "book": self.store.read_books,
+            "funding": self.store.read_funding,
+        }[kind]
+        return await read(source, self.symbols, start, end)
 
     async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
-        kinds, start, end, window = await self._plan()
+        reads, start, end, window = await self._plan()
         cursor = start
         while cursor < end:
             upper = min(cursor + window, end)
-            parts = [await self._read(kind, cursor, upper) for kind in kinds]
+            parts = [await self._read(source, kind, cursor, upper) for source, kind in reads]
             merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=_by_ts))
             if merged:
                 yield merged

@@ -33,6 +33,12 @@ class MarketConfig(Strict):
     dataset: str | None = Field(
         None, max_length=200, description="dataset name or a collect session's id (replay)"
     )
+    funding: str | None = Field(
+        None,
+        max_length=200,
+        description="replay source, swap market: a funding dataset whose rates are paid or "
+        "received by open positions at each funding time",
+    )
     speed: float = Field(
         1.0, ge=0, le=1_000_000, description="replay speed; 0 replays as fast as possible"
     )
@@ -54,6 +60,10 @@ class MarketConfig(Strict):
     def _replay_needs_dataset(self) -> MarketConfig:
         if self.source == "replay" and not self.dataset:
             _refuse(("dataset",), "a replay source needs a dataset", self)
+        if self.funding is not None and self.source != "replay":
+            _refuse(("funding",), "a funding dataset is replayed with a replay source", self)
+        if self.funding is not None and self.market_type != "swap":
+            _refuse(("funding",), "funding is paid on perpetuals: set market_type 'swap'", self)
         return self
 
 

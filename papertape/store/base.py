@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.records import (
     Dataset,
@@ -144,6 +145,14 @@ class Store(ABC):
     async def record_equity(self, rows: Sequence[EquityPoint]) -> None: ...
 
     @abstractmethod
+    async def record_funding(self, rows: Sequence[FundingPayment]) -> None:
+        """A session's funding payments (one per symbol and funding time)."""
+
+    @abstractmethod
+    async def list_funding(self, session_id: str) -> list[FundingPayment]:
+        """Oldest first."""
+
+    @abstractmethod
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         """The newest state of each order, oldest order first."""
 
@@ -170,6 +179,15 @@ class Store(ABC):
     async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None: ...
 
     @abstractmethod
+    async def write_funding(self, source: str, rows: Sequence[FundingRate]) -> None: ...
+
+    @abstractmethod
+    async def read_funding(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[FundingRate]:
+        """Funding rates with ``start <= ts < end`` (the funding time), in time order."""
+
+    @abstractmethod
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
@@ -187,7 +205,7 @@ class Store(ABC):
 
     @abstractmethod
     async def market_summary(self, source: str) -> dict[str, dict]:
-        """Per kind (``trades``, ``candles``, ``book``): ``{"rows", "start_ts", "end_ts",
+        """Per kind (``trades``, ``candles``, ``book``, ``funding``): ``{"rows", "start_ts", "end_ts",
         "symbols"}`` for the rows filed under ``source``; kinds with no rows are left out."""
 
     # datasets ------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ import psycopg
 import structlog
 
 from papertape.domain.errors import StoreUnavailable, StoreWriteFailed
+from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.records import (
     Dataset,
@@ -76,7 +77,13 @@ from papertape.store.base import (
     session_filter_sql,
     thin_evenly,
 )
-from papertape.store.questdb_schema import MARKET_TABLES, MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
+from papertape.store.questdb_schema import (
+    MARKET_KINDS,
+    MARKET_TABLES,
+    MIGRATIONS,
+    MIGRATIONS_TABLE,
+    WAL_TABLES,
+)
 
 log = structlog.get_logger("papertape.store.questdb")
 T = TypeVar("T")
@@ -585,6 +592,15 @@ class QuestDBStore(Store):
     async def record_equity(self, rows: Sequence[EquityPoint]) -> None:
         await self._write_series("equity", ingest.sessions_of(rows), rows, ingest.put_equity)
 
+    async def record_funding(self, rows: Sequence[FundingPayment]) -> None:
+        await self._write_series("funding", ingest.sessions_of(rows), rows, ingest.put_funding)
+
+    async def list_funding(self, session_id: str) -> list[FundingPayment]:
+        rows = await self._records(
+            "funding", _select_record(FundingPayment, "funding") + " ORDER BY ts", session_id
+        )
+        return sorted(map(FundingPayment._make, rows), key=lambda p: (p.ts, p.symbol))
+
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         rows = await self._records(
             "orders", _select_record(OrderRecord, "orders") + " ORDER BY ts", session_id
@@ -624,6 +640,23 @@ class QuestDBStore(Store):
 
     async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None:
         await self._write_series("books", source, rows, ingest.book_row(source))
+
+    async def write_funding(self, source: str, rows: Sequence[FundingRate]) -> None:
+        await self._write_series("funding_rates", source, rows, ingest.funding_rate_row(source))
+
+    async def read_funding(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[FundingRate]:
+        rows = await self._market(
+            "funding_rates",
+            "SELECT cast(ts AS LONG), symbol, rate, mark_price FROM funding_rates",
+            source,
+            symbols,
+            start,
+            end,
+            "ORDER BY ts, symbol",
+        )
+        return [FundingRate(*r) for r in rows]
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -693,7 +726,7 @@ class QuestDBStore(Store):
 
     async def market_summary(self, source: str) -> dict[str, dict]:
         summary = {}
-        for kind, table in (("trades", "trades"), ("candles", "candles"), ("book", "books")):
+        for kind, table in MARKET_KINDS.items():
             await self._await_applied(table)
             rows = await self._query(
                 f"SELECT symbol, count(), cast(min(ts) AS LONG), cast(max(ts) AS LONG) FROM {table} "

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import structlog
 
 from papertape.domain.errors import StoreUnavailable
+from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.records import (
     Dataset,
@@ -37,7 +38,7 @@ from papertape.store.base import (
     session_filter_sql,
     thin_evenly,
 )
-from papertape.store.sqlite_schema import MIGRATIONS
+from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 
 T = TypeVar("T")
 log = structlog.get_logger("papertape.store.sqlite")
@@ -330,6 +331,19 @@ class SQLiteStore(Store):
             rows,
         )
 
+    async def record_funding(self, rows: Sequence[FundingPayment]) -> None:
+        await self._executemany(
+            "INSERT OR IGNORE INTO funding ("
+            + ", ".join(FundingPayment._fields)
+            + ") VALUES ("
+            + ", ".join("?" * len(FundingPayment._fields))
+            + ")",
+            rows,
+        )
+
+    async def list_funding(self, session_id: str) -> list[FundingPayment]:
+        return await self._select_records(FundingPayment, "funding", session_id, "ts, symbol")
+
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         return await self._select_records(OrderRecord, "orders", session_id, "created_ts, order_id")
 
@@ -384,6 +398,24 @@ class SQLiteStore(Store):
             [(source, b.symbol, b.ts, json.dumps(b.bids), json.dumps(b.asks)) for b in rows],
         )
 
+    async def write_funding(self, source: str, rows: Sequence[FundingRate]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO funding_rates (source, symbol, ts, rate, mark_price) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(source, f.symbol, f.ts, f.rate, f.mark_price) for f in rows],
+        )
+
+    async def read_funding(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[FundingRate]:
+        sql = (
+            "SELECT ts, symbol, rate, mark_price FROM funding_rates "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<? "
+            "ORDER BY ts, symbol"
+        )
+        args = (source, *symbols, start, end)
+        return await self._run(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
@@ -430,7 +462,7 @@ class SQLiteStore(Store):
     async def market_summary(self, source: str) -> dict[str, dict]:
         def summarise(conn: sqlite3.Connection) -> dict[str, dict]:
             summary = {}
-            for kind, table in (("trades", "trades"), ("candles", "candles"), ("book", "books")):
+            for kind, table in MARKET_KINDS.items():
                 rows = conn.execute(
                     f"SELECT symbol, count(*), min(ts), max(ts) FROM {table} "
                     "WHERE source=? GROUP BY symbol ORDER BY symbol",
@@ -561,10 +593,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    current = row[0] or 0
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
     for version, statements in MIGRATIONS:
-        if version <= current:
+        if version in applied:  # by number, not "above the newest": branches land out of order
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -1,5 +1,13 @@
 """Versioned migrations of the SQLite store. Append new versions; never edit an applied one."""
 
+# the market-data kinds a source can hold, and their tables
+MARKET_KINDS = {
+    "trades": "trades",
+    "candles": "candles",
+    "book": "books",
+    "funding": "funding_rates",
+}
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -83,6 +91,23 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
                 description TEXT NOT NULL
             )""",
+        ],
+    ),
+    # 2 is reserved for issue 9; versions are applied by number, gaps allowed
+    (
+        3,
+        [
+            """CREATE TABLE funding_rates (
+                source TEXT NOT NULL, symbol TEXT NOT NULL, ts INTEGER NOT NULL,
+                rate REAL NOT NULL, mark_price REAL,
+                PRIMARY KEY (source, symbol, ts)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE funding (
+                session_id TEXT NOT NULL, ts INTEGER NOT NULL, symbol TEXT NOT NULL,
+                rate REAL NOT NULL, qty REAL NOT NULL, mark_price REAL NOT NULL,
+                amount REAL NOT NULL, price_source TEXT NOT NULL,
+                PRIMARY KEY (session_id, symbol, ts)
+            ) WITHOUT ROWID""",
         ],
     ),
 ]

@@ -71,7 +71,13 @@ class TradingConsumer(Consumer):
         self.session = session
         self.config = SessionConfig.model_validate(session.config)
         self.engine: Engine | None = None
-        self._buffers: dict[str, list] = {"orders": [], "fills": [], "positions": [], "equity": []}
+        self._buffers: dict[str, list] = {
+            "orders": [],
+            "fills": [],
+            "positions": [],
+            "equity": [],
+            "funding": [],
+        }
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._last_flush = 0.0
         self._last_broadcast = 0.0
@@ -93,8 +99,9 @@ class TradingConsumer(Consumer):
             ) from None
         fills = await ctx.store.list_fills(self.session.session_id)
         orders = await ctx.store.list_orders(self.session.session_id)
+        funding = await ctx.store.list_funding(self.session.session_id)
         if fills or orders:
-            engine.restore(fills, orders)
+            engine.restore(fills, orders, funding)
             self.resumed_fills = len(fills)
             curve = await ctx.store.list_equity(self.session.session_id, limit=1_000_000)
             engine.restore_equity([(p.ts, p.equity) for p in curve])
@@ -185,6 +192,7 @@ class TradingConsumer(Consumer):
         buffers["fills"] += fills
         buffers["positions"] += positions
         buffers["equity"] += equity
+        buffers["funding"] += self.engine.drain_funding()
         self._events += events
 
     async def _flush(self) -> None:
@@ -200,6 +208,7 @@ class TradingConsumer(Consumer):
                 ("fills", store.record_fills),
                 ("positions", store.record_positions),
                 ("equity", store.record_equity),
+                ("funding", store.record_funding),
             ):
                 rows = self._buffers[key]
                 if rows:
@@ -258,6 +267,7 @@ class TradingConsumer(Consumer):
                         "mark": p.mark,
                         "unrealized_pnl": p.unrealized_pnl,
                         "realized_pnl": p.realized_pnl,
+                        "funding": p.funding,
                         "liquidation_price": portfolio.liquidation_price(p.symbol),
                     }
                     for p in portfolio.open_positions()
