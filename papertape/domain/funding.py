@@ -19,7 +19,9 @@ Which price values the position is said on every payment (``price_source``):
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import heapq
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 SETTLEMENT, MARK, LAST = "settlement", "mark", "last"
 PRICE_SOURCES = (SETTLEMENT, MARK, LAST)
@@ -66,3 +68,14 @@ def settlement_price(
     if last is not None and last > 0:
         return last, LAST
     return None
+
+
+def merge_funding(events: Sequence[Any], rates: Iterable[FundingRate]) -> list[Any]:
+    """Market events (in time order) with the funding rates that fall within their span, in time
+    order; at equal timestamps the market event comes first (as a replay merges them). Rates
+    before the first or after the last event are left out: no price values a position there."""
+    if not events:
+        return []
+    first, last = events[0].ts, events[-1].ts
+    inside = sorted((r for r in rates if first <= r.ts <= last), key=lambda r: r.ts)
+    return list(heapq.merge(events, inside, key=lambda e: e.ts))

@@ -4,13 +4,22 @@ USD-M funding rates and 5-minute candles), the accounting identities with fundin
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
+import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from papertape.domain.funding import FundingRate, funding_amount, settlement_price
+from papertape.cli.backtest import backtest as backtest_command
+from papertape.domain.funding import (
+    FundingRate,
+    funding_amount,
+    merge_funding,
+    settlement_price,
+)
 from papertape.domain.orders import Fill
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio
 from papertape.engine.core import Engine, EngineConfig
@@ -49,10 +58,7 @@ HAND_TOTAL = -sum(rate * QTY * price for _, rate, price in HAND)
 def xrp_events():
     funding = read_market_file(FUNDING_FILE, symbol="XRP/USDT:USDT").rows
     candles = read_market_file(CANDLES_5M, symbol="XRP/USDT:USDT").rows
-    # the funding times the candles cover (a replay leaves out those beyond its data), candles
-    # first at equal timestamps, as the replay merges them
-    funding = [f for f in funding if candles[0].ts <= f.ts <= candles[-1].ts]
-    return sorted(candles + funding, key=lambda e: (e.ts, isinstance(e, FundingRate)))
+    return merge_funding(candles, funding)
 
 
 def _engine(market_type: str = SWAP) -> Engine:
@@ -199,3 +205,49 @@ def test_identities_with_funding(steps, mark):
     assert math.fsum(t.funding for t in portfolio.trips) + open_trip == pytest.approx(
         portfolio.funding, abs=tol
     )
+
+
+def test_cli_backtest_settles_funding_on_the_strategys_positions(tmp_path):
+    """sma_cross on the XRP perpetual's 5-minute candles with the funding file: the ``funding``
+    metric equals the funding re-derived from the reported trades (quantity held across each
+    funding time × rate × the open of the bar at that time)."""
+    out = CliRunner().invoke(
+        _backtest_cli(),
+        [
+            *("--data", str(CANDLES_5M), "--symbol", "XRP_USDT", "--strategy", "sma_cross"),
+            *("--param", "fast=24", "--param", "slow=96", "--fee", "0.0004"),
+            *("--market-type", "swap", "--funding", str(FUNDING_FILE), "--json"),
+            *("--store", f"sqlite:///{tmp_path}/x.db"),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    metrics, trades = body["metrics"], body["trades"]
+    assert metrics["open_positions"] == 0
+    expected = 0.0
+    for ts, rate, price in HAND:
+        for trade in trades:
+            if trade["entry_ts"] <= ts < trade["exit_ts"]:
+                sign = 1 if trade["direction"] == "long" else -1
+                expected -= rate * sign * trade["qty"] * price
+    held = [t for t in trades if any(t["entry_ts"] <= ts < t["exit_ts"] for ts, _, _ in HAND)]
+    assert held, "the test needs trades open across funding times"
+    assert metrics["funding"] == pytest.approx(expected, rel=1e-9)
+    assert sum(t["funding"] for t in trades) == pytest.approx(expected, rel=1e-9)
+    assert metrics["final_equity"] == pytest.approx(
+        10_000 + sum(t["pnl"] for t in trades), rel=1e-9
+    )
+    spot = CliRunner().invoke(
+        _backtest_cli(),
+        [
+            *("--data", str(CANDLES_5M), "--symbol", "XRP_USDT", "--strategy", "sma_cross"),
+            *("--funding", str(FUNDING_FILE), "--store", f"sqlite:///{tmp_path}/x.db"),
+        ],
+    )
+    assert spot.exit_code == 2 and "--market-type swap" in spot.output
+
+
+def _backtest_cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(backtest_command)
+    return app
