@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from papertape.domain.funding import FundingRate
+
 MICROS = 1_000_000
 
 
@@ -46,16 +48,17 @@ class BookSnapshot(NamedTuple):
     asks: tuple[tuple[float, float], ...]
 
 
-MarketEvent = Trade | Candle | BookSnapshot
+MarketEvent = Trade | Candle | BookSnapshot | FundingRate
 
 
 def event_price(event: MarketEvent) -> float | None:
-    """The price an event says the market is at (last trade, bar close, or book mid)."""
+    """The price an event says the market is at (last trade, bar close, or book mid); a
+    funding rate says none."""
     if isinstance(event, Trade):
         return event.price
     if isinstance(event, Candle):
         return event.close
-    if event.bids and event.asks:
+    if isinstance(event, BookSnapshot) and event.bids and event.asks:
         return (event.bids[0][0] + event.asks[0][0]) / 2
     return None
 
