@@ -262,6 +262,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/funding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Funding
+         * @description Funding payments of the perpetual positions, oldest first: ``amount`` is the cash
+         *     received (negative = paid), ``rate × qty × mark_price`` with the sign the rate gives;
+         *     ``price_source`` says which price valued the position (``settlement``, ``mark``, ``last``).
+         */
+        get: operations["list_funding_sessions__session_id__funding_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{session_id}/orders": {
         parameters: {
             query?: never;
@@ -589,6 +611,11 @@ export interface components {
              * @default mexc
              */
             exchange?: string;
+            /**
+             * Funding
+             * @description replay source, swap market: a funding dataset whose rates are paid or received by open positions at each funding time
+             */
+            funding?: string | null;
             /**
              * Market Type
              * @description spot, or a linear USDT-margined perpetual (swap)
@@ -1917,6 +1944,82 @@ export interface operations {
         };
     };
     list_fills_sessions__session_id__fills_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordsResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_funding_sessions__session_id__funding_get: {
         parameters: {
             query?: never;
             header?: never;

@@ -70,6 +70,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
   const fills = useSessionRecords<Row>(s.session_id, "fills");
   const orders = useSessionRecords<Row>(s.session_id, "orders");
   const positions = useSessionRecords<Row>(s.session_id, "positions");
+  const funding = useSessionRecords<Row>(s.session_id, "funding");
   const equity = useSessionRecords<Row>(s.session_id, "equity");
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
@@ -105,7 +106,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
         <Text fw={600} mb="xs">{results.data ? "Final results" : isTerminal(s.state) ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
         <MetricsGrid metrics={metrics} />
       </Paper>
-      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} />
+      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} funding={funding} />
     </Stack>
   );
 }
