@@ -286,3 +286,28 @@ def test_funding_with_mark_and_bad_rates(tmp_path):
     path.write_text("timestamp,funding_rate\n1637193600000,1.5\n")
     with pytest.raises(InvalidDataFile, match="is not a funding rate"):
         read_market_file(path, symbol="XRP_USDT")
+
+
+def test_mark_candles_become_their_intrabar_path():
+    marks = read_market_file(
+        DATA / "xrp-usdt-perp_mark_1h_2021-11.csv", symbol="XRP_USDT", kind="mark"
+    )
+    assert marks.kind == "mark" and len(marks.rows) == 4 * 100
+    # the first candle 1.20932 / 1.21787 / 1.20763 / 1.21431 rises: open, low, high, close
+    hour = 3_600_000_000
+    t0 = 1_636_956_000_000_000
+    assert [(m.ts - t0, m.price) for m in marks.rows[:4]] == [
+        (0, 1.20932),
+        (hour // 3, 1.20763),
+        (2 * hour // 3, 1.21787),
+        (hour - 1, 1.21431),
+    ]
+
+
+def test_mark_points_csv(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,mark_price,symbol\n1637193600000,1.1,XRPUSDT\n")
+    market = read_market_file(path)
+    assert market.kind == "mark" and [(r.ts, r.symbol, r.price) for r in market.rows] == [
+        (1_637_193_600_000_000, "XRP_USDT", 1.1)
+    ]

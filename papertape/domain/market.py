@@ -48,12 +48,21 @@ class BookSnapshot(NamedTuple):
     asks: tuple[tuple[float, float], ...]
 
 
-MarketEvent = Trade | Candle | BookSnapshot | FundingRate
+class MarkPrice(NamedTuple):
+    """A perpetual's mark price (the exchange's fair price, which values positions for unrealized
+    PnL, margin and liquidation) at ``ts``."""
+
+    ts: int
+    symbol: str
+    price: float
+
+
+MarketEvent = Trade | Candle | BookSnapshot | FundingRate | MarkPrice
 
 
 def event_price(event: MarketEvent) -> float | None:
     """The price an event says the market is at (last trade, bar close, or book mid); a
-    funding rate says none."""
+    funding rate or a mark price says none (the mark is not a traded price)."""
     if isinstance(event, Trade):
         return event.price
     if isinstance(event, Candle):

@@ -13,7 +13,11 @@ event:
 
 A ``FundingRate`` event settles funding on the symbol's open perpetual position
 (``papertape.domain.funding``); each payment is kept in ``funding`` (drained with
-``drain_funding``) and published as a ``funding`` event.
+``drain_funding``) and published as a ``funding`` event. Once a ``MarkPrice`` event has been seen
+for a symbol, its position is valued (unrealized PnL, margin, liquidation, funding) at the mark
+and no longer at the last traded price, until the newest mark is older than ``mark_stale_us``
+(the mark data ended or stalled: the last price stands in again). ``mark_sources`` says which
+applies.
 
 Everything the session must keep is appended to the engine's *record* (``orders``, ``fills``,
 ``positions``, ``equity``, ``events``); the caller drains it (the session consumer writes it to
@@ -29,7 +33,7 @@ from typing import Any
 
 from papertape.domain.errors import OrderRejected
 from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
-from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade
+from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
     CANCELLED,
@@ -65,6 +69,7 @@ class EngineConfig:
     bar_fill: str = "next_open"
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
+    mark_stale_us: int = 3_600 * MICROS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,8 @@ class _SymbolState:
         "book_subs",
         "trade_bars",
         "bar_span",
+        "mark",
+        "mark_ts",
         "_split",
     )
 
@@ -114,6 +121,8 @@ class _SymbolState:
         self.trade_bars = False  # bars are built from trades (else from book mids, if any)
         # the newest candle's (open ts, end ts, open price): the price at a moment inside it
         self.bar_span: tuple[int, int, float] | None = None
+        self.mark: float | None = None  # the newest mark price, once the data has marks
+        self.mark_ts = 0
         self._split: tuple[int, list[_BarBuilder], list[Strategy]] | None = None
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
@@ -222,6 +231,7 @@ class Engine(VenueListener):
         open_orders = self.venue.open_orders
         liq = self._liq
         next_equity = self._next_equity
+        mark_stale = self.config.mark_stale_us
         for event in events:
             if event.__class__ is Trade:
                 ts, symbol, price, qty, _side, _id = event
@@ -255,7 +265,8 @@ class Engine(VenueListener):
                         strategy.on_trade(event)
                     next_equity = self._next_equity
                 pos = state.position
-                if pos.qty:
+                # no (fresh) mark price: the last trade stands in
+                if pos.qty and (state.mark is None or ts - state.mark_ts > mark_stale):
                     pos.mark = price
                     if liq:
                         limit = liq.get(symbol)
@@ -310,15 +321,40 @@ class Engine(VenueListener):
         elif kind is FundingRate:
             self._settle_funding(state, event)
             return
+        elif kind is MarkPrice:
+            self._on_mark(state, event)
+            return
         else:
             raise TypeError(f"not a market event: {event!r}")
         pos = state.position
-        if pos.qty:
+        if pos.qty and self._fresh_mark(state, event.ts) is None:
             pos.mark = state.price
             if event.symbol in self._liq:
                 self._check_liquidation(event.symbol, low, high)
         if event.ts >= self._next_equity:
             self._sample(event.ts)
+
+    def _on_mark(self, state: _SymbolState, mark: MarkPrice) -> None:
+        """A mark price: it values the position from now on, and liquidation watches it."""
+        state.mark, state.mark_ts = mark.price, mark.ts
+        if state.position.qty:
+            state.position.mark = mark.price
+            if mark.symbol in self._liq:
+                self._check_liquidation(mark.symbol, mark.price, mark.price)
+        if mark.ts >= self._next_equity:
+            self._sample(mark.ts)
+
+    def _fresh_mark(self, state: _SymbolState, ts: int) -> float | None:
+        if state.mark is None or ts - state.mark_ts > self.config.mark_stale_us:
+            return None
+        return state.mark
+
+    def mark_sources(self) -> dict[str, str]:
+        """Per symbol, what values its position now: ``mark`` or ``last`` (no fresh mark)."""
+        return {
+            s: "last" if self._fresh_mark(st, self.ts) is None else "mark"
+            for s, st in self.state.items()
+        }
 
     def _settle_funding(self, state: _SymbolState, funding: FundingRate) -> None:
         """Pay or receive ``funding`` on the open position. With bar data the price at the
@@ -329,7 +365,7 @@ class Engine(VenueListener):
         span = state.bar_span
         if span is not None and span[0] <= funding.ts < span[1]:
             last = span[2]
-        priced = settlement_price(funding, None, last)
+        priced = settlement_price(funding, self._fresh_mark(state, funding.ts), last)
         if priced is None:
             return
         price, source = priced
@@ -558,7 +594,8 @@ class Engine(VenueListener):
         )
         self.fills.append(record)
         self.events.append(("fill", record))
-        position.mark = self.state[fill.symbol].price or fill.price
+        state = self.state[fill.symbol]
+        position.mark = self._fresh_mark(state, fill.ts) or state.price or fill.price
         pos_record = position.record(self.session_id, fill.ts)
         self.positions.append(pos_record)
         self.events.append(("position", pos_record))

@@ -19,7 +19,7 @@ def build_source(session: Session, store: Store) -> MarketSource:
             session.symbols,
             speed,
             resume_after,
-            funding_source=market.get("funding"),
+            extras={k: market[k] for k in ("funding", "mark") if market.get(k)},
         )
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 

@@ -18,6 +18,10 @@ these keys, or JSON lines):
 - funding: a perpetual's funding rates ``timestamp, funding_rate[, mark_price][, symbol]``
   (``timestamp`` = the funding time; the rate a fraction per interval, may be negative; ccxt's
   ``fetchFundingRateHistory`` objects ``{"timestamp", "fundingRate", "symbol", ...}`` too).
+- mark: a perpetual's mark prices ``timestamp, mark_price[, symbol]``, or mark-price candles
+  (``kind="mark"`` with ``timestamp, open, high, low, close``): each candle becomes four marks on
+  the conventional intrabar path, open at its start, then low and high (high first on a falling
+  bar) at a third and two thirds of it, close at its last microsecond.
 
 Timestamps are UTC: integers or decimals in seconds, milliseconds, microseconds or nanoseconds
 (told apart by magnitude), or ISO-8601 text (a text without an offset is read as UTC). Also read:
@@ -43,11 +47,11 @@ from typing import Any
 
 from papertape.domain.errors import DatasetExists, InvalidDataFile
 from papertape.domain.funding import FundingRate
-from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade, to_micros
+from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade, to_micros
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
 
-KINDS = ("trades", "candles", "book", "funding")
+KINDS = ("trades", "candles", "book", "funding", "mark")
 BOOK_DEPTH = 25  # levels kept per side when a file carries more (depth diffs)
 CHUNK_ROWS = 20_000
 
@@ -251,6 +255,8 @@ def _first(columns: dict[str, list], names: Iterable[str]) -> str | None:
 def _guess_kind(columns: dict[str, list]) -> str | None:
     if _first(columns, ("funding_rate", "fundingrate")):
         return "funding"
+    if _first(columns, ("mark_price", "markprice")):
+        return "mark"
     if {"open", "high", "low", "close"} <= columns.keys():
         return "candles"
     if "asks[0].price" in columns or ("update_type" in columns and "side" in columns):
@@ -367,6 +373,38 @@ def _funding(path: Path, columns: dict[str, list], symbol: str | None) -> list[F
             raise _bad(path, f"column {mark_name!r} holds a mark price that is not positive")
     syms = _symbols(path, columns, symbol, len(ts))
     return [FundingRate(*row) for row in zip(ts, syms, rates, marks, strict=True)]
+
+
+def _marks(
+    path: Path, columns: dict[str, list], symbol: str | None, interval: int | None
+) -> list[MarkPrice]:
+    if {"open", "high", "low", "close"} <= columns.keys():
+        # a mark has no volume (the column is often there, empty)
+        prices_only = {k: v for k, v in columns.items() if k not in ("volume", "vol", "amount")}
+        return [
+            MarkPrice(ts, c.symbol, price)
+            for c in _candles(path, prices_only, symbol, interval)
+            for ts, price in _bar_path(c)
+        ]
+    name = _first(columns, (*_MARK_COLUMNS, "price"))
+    if name is None:
+        raise _bad(path, "a mark file needs a 'mark_price' column, or open/high/low/close")
+    ts = _timestamps(path, columns)
+    prices = _floats(path, columns, name, positive=True)
+    syms = _symbols(path, columns, symbol, len(ts))
+    return [MarkPrice(*row) for row in zip(ts, syms, prices, strict=True)]
+
+
+def _bar_path(c: Candle) -> list[tuple[int, float]]:
+    """A bar's conventional intrabar path: open, the nearer extreme, the other, close."""
+    step = c.interval * MICROS
+    extremes = (c.high, c.low) if c.close < c.open else (c.low, c.high)
+    return [
+        (c.ts, c.open),
+        (c.ts + step // 3, extremes[0]),
+        (c.ts + 2 * step // 3, extremes[1]),
+        (c.ts + step - 1, c.close),
+    ]
 
 
 def infer_interval(timestamps: Sequence[int]) -> int:
@@ -504,6 +542,8 @@ def _rows_from_columns(
         return _candles(path, columns, symbol, interval)
     if kind == "funding":
         return _funding(path, columns, symbol)
+    if kind == "mark":
+        return _marks(path, columns, symbol, interval)
     if "asks[0].price" in columns:
         return _tardis(path, columns, symbol)
     if "bid" in columns and "ask" in columns:
@@ -542,6 +582,8 @@ def _array_rows(
         names = ("timestamp", "open", "high", "low", "close", "volume")
     elif kind == "funding":
         names = ("timestamp", "funding_rate")  # freqtrade's rows carry four zeros after these
+    elif kind == "mark":
+        names = ("timestamp", "open", "high", "low", "close")  # freqtrade's mark candles
     elif kind == "trades":
         names = ("timestamp", "id", "type", "side", "price", "amount", "cost")
     else:
@@ -562,7 +604,7 @@ def read_market_file(
     """Read a market-data file into rows (see the module docstring for what is understood).
 
     ``symbol`` (any spelling, stored canonical) overrides the file's; ``kind`` (trades, candles,
-    book, funding) overrides detection; ``interval`` (seconds) overrides the candle interval inferred from
+    book, funding, mark) overrides detection; ``interval`` (seconds) overrides the candle interval inferred from
     the timestamps."""
     path = Path(path)
     if kind is not None and kind not in KINDS:
@@ -669,6 +711,7 @@ async def import_dataset(
         "candles": store.write_candles,
         "book": store.write_books,
         "funding": store.write_funding,
+        "mark": store.write_marks,
     }[market.kind]
     for i in range(0, len(market.rows), CHUNK_ROWS):
         await write(name, market.rows[i : i + CHUNK_ROWS])

@@ -1,8 +1,9 @@
 """Replay recorded market data from the store: a dataset, or what a collect session recorded.
 
-Every kind of data filed under the source (trades, candles, book snapshots, funding rates) for
-the session's symbols is merged in timestamp order, with the funding rates of ``funding_source``
-(a separate funding dataset) when one is given; those outside the source's time span are not
+Every kind of data filed under the source (trades, candles, book snapshots, funding rates, mark
+prices) for the session's symbols is merged in timestamp order, with the rows of the extra
+datasets given by kind (``extras={"funding": name, "mark": name}``, a perpetual's funding rates
+and mark prices kept apart from its trades); those outside the source's time span are not
 replayed. ``speed`` paces the replay against the wall clock
 (1.0 = real time, 60 = a minute per second); ``speed == 0`` replays as fast as the consumer
 takes it, which is what a backtest wants.
@@ -26,6 +27,7 @@ TARGET_ROWS_PER_READ = 50_000
 MAX_BATCH = 10_000
 MAX_SLEEP = 0.5  # seconds: sleep in slices so a pacing replay notices cancellation promptly
 _by_ts = itemgetter(0)
+_NAMES = {"funding": "funding rates", "mark": "mark prices"}
 
 
 class ReplaySource(MarketSource):
@@ -36,12 +38,12 @@ class ReplaySource(MarketSource):
         symbols: Sequence[str],
         speed: float = 1.0,
         resume_after: int | None = None,
-        funding_source: str | None = None,
+        extras: dict[str, str] | None = None,
     ):
         super().__init__(symbols, resume_after)
         self.store = store
         self.source = source
-        self.funding_source = funding_source
+        self.extras = dict(extras or {})
         self.speed = speed
         self._span = (0, 1)  # the data's [first, last + 1) timestamps, known once planned
 
@@ -50,7 +52,7 @@ class ReplaySource(MarketSource):
         TARGET_ROWS rows."""
         summary = await self.store.market_summary(self.source)
         kinds = [k for k, info in summary.items() if set(info["symbols"]) & set(self.symbols)]
-        if not set(kinds) - {"funding"}:
+        if not set(kinds) - {"funding", "mark"}:
             raise UnknownDataset(
                 f"no recorded data for {', '.join(self.symbols)} in {self.source!r}",
                 details=[{"field": "market.dataset", "message": "no data for these symbols"}],
@@ -63,14 +65,14 @@ class ReplaySource(MarketSource):
         if self.resume_after is not None:
             start = max(start, self.resume_after + 1)
         reads = [(self.source, kind) for kind in kinds]
-        if self.funding_source is not None:
-            funding = (await self.store.market_summary(self.funding_source)).get("funding")
-            if funding is None or not set(funding["symbols"]) & set(self.symbols):
+        for kind, source in self.extras.items():
+            held = (await self.store.market_summary(source)).get(kind)
+            if held is None or not set(held["symbols"]) & set(self.symbols):
                 raise UnknownDataset(
-                    f"no funding rates for {', '.join(self.symbols)} in {self.funding_source!r}",
-                    details=[{"field": "market.funding", "message": "no funding rates"}],
+                    f"no {_NAMES[kind]} for {', '.join(self.symbols)} in {source!r}",
+                    details=[{"field": f"market.{kind}", "message": f"no {_NAMES[kind]}"}],
                 )
-            reads.append((self.funding_source, "funding"))
+            reads.append((source, kind))
         return reads, start, end, window
 
     async def _read(self, source: str, kind: str, start: int, end: int) -> list[Any]:
@@ -79,6 +81,7 @@ class ReplaySource(MarketSource):
             "candles": self.store.read_candles,
             "book": self.store.read_books,
             "funding": self.store.read_funding,
+            "mark": self.store.read_marks,
         }[kind]
         return await read(source, self.symbols, start, end)
 

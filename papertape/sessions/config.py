@@ -39,6 +39,12 @@ class MarketConfig(Strict):
         description="replay source, swap market: a funding dataset whose rates are paid or "
         "received by open positions at each funding time",
     )
+    mark: str | None = Field(
+        None,
+        max_length=200,
+        description="replay source, swap market: a mark-price dataset; positions are valued, "
+        "margined and liquidated at the mark (else at the last price)",
+    )
     speed: float = Field(
         1.0, ge=0, le=1_000_000, description="replay speed; 0 replays as fast as possible"
     )
@@ -60,10 +66,13 @@ class MarketConfig(Strict):
     def _replay_needs_dataset(self) -> MarketConfig:
         if self.source == "replay" and not self.dataset:
             _refuse(("dataset",), "a replay source needs a dataset", self)
-        if self.funding is not None and self.source != "replay":
-            _refuse(("funding",), "a funding dataset is replayed with a replay source", self)
-        if self.funding is not None and self.market_type != "swap":
-            _refuse(("funding",), "funding is paid on perpetuals: set market_type 'swap'", self)
+        for field, what in (("funding", "funding"), ("mark", "a mark price")):
+            if getattr(self, field) is None:
+                continue
+            if self.source != "replay":
+                _refuse((field,), f"a {field} dataset is replayed with a replay source", self)
+            if self.market_type != "swap":
+                _refuse((field,), f"{what} belongs to perpetuals: set market_type 'swap'", self)
         return self
 
 

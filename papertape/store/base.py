@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -188,6 +188,15 @@ class Store(ABC):
         """Funding rates with ``start <= ts < end`` (the funding time), in time order."""
 
     @abstractmethod
+    async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None: ...
+
+    @abstractmethod
+    async def read_marks(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarkPrice]:
+        """Mark prices with ``start <= ts < end``, in time order."""
+
+    @abstractmethod
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
@@ -205,7 +214,7 @@ class Store(ABC):
 
     @abstractmethod
     async def market_summary(self, source: str) -> dict[str, dict]:
-        """Per kind (``trades``, ``candles``, ``book``, ``funding``): ``{"rows", "start_ts", "end_ts",
+        """Per kind (``trades``, ``candles``, ``book``, ``funding``, ``mark``): ``{"rows", "start_ts", "end_ts",
         "symbols"}`` for the rows filed under ``source``; kinds with no rows are left out."""
 
     # datasets ------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ import structlog
 
 from papertape.domain.errors import StoreUnavailable, StoreWriteFailed
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -657,6 +657,23 @@ class QuestDBStore(Store):
             "ORDER BY ts, symbol",
         )
         return [FundingRate(*r) for r in rows]
+
+    async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
+        await self._write_series("mark_prices", source, rows, ingest.mark_row(source))
+
+    async def read_marks(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarkPrice]:
+        rows = await self._market(
+            "mark_prices",
+            "SELECT cast(ts AS LONG), symbol, price FROM mark_prices",
+            source,
+            symbols,
+            start,
+            end,
+            "ORDER BY ts, symbol",
+        )
+        return [MarkPrice(*r) for r in rows]
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int

@@ -24,7 +24,7 @@ from questdb._client import Buffer  # the type only; buffers come from Sender.ne
 
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, PositionRecord
 
 log = structlog.get_logger("papertape.store.questdb")
@@ -314,6 +314,18 @@ def funding_rate_row(source: str) -> RowWriter:
             symbols={"source": source, "symbol": f.symbol},
             columns=_without_none({"rate": float(f.rate), "mark_price": _float(f.mark_price)}),
             at=_at(f.ts),
+        )
+
+    return put
+
+
+def mark_row(source: str) -> RowWriter:
+    def put(buffer: Buffer, m: MarkPrice) -> None:
+        buffer.row(
+            "mark_prices",
+            symbols={"source": source, "symbol": m.symbol},
+            columns={"price": float(m.price)},
+            at=_at(m.ts),
         )
 
     return put

@@ -20,7 +20,7 @@ import structlog
 
 from papertape.domain.errors import StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -415,6 +415,23 @@ class SQLiteStore(Store):
         )
         args = (source, *symbols, start, end)
         return await self._run(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+
+    async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO mark_prices (source, symbol, ts, price) VALUES (?, ?, ?, ?)",
+            [(source, m.symbol, m.ts, m.price) for m in rows],
+        )
+
+    async def read_marks(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarkPrice]:
+        sql = (
+            "SELECT ts, symbol, price FROM mark_prices "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<? "
+            "ORDER BY ts, symbol"
+        )
+        args = (source, *symbols, start, end)
+        return await self._run(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int

@@ -6,6 +6,7 @@ MARKET_KINDS = {
     "candles": "candles",
     "book": "books",
     "funding": "funding_rates",
+    "mark": "mark_prices",
 }
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -100,6 +101,11 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE TABLE funding_rates (
                 source TEXT NOT NULL, symbol TEXT NOT NULL, ts INTEGER NOT NULL,
                 rate REAL NOT NULL, mark_price REAL,
+                PRIMARY KEY (source, symbol, ts)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE mark_prices (
+                source TEXT NOT NULL, symbol TEXT NOT NULL, ts INTEGER NOT NULL,
+                price REAL NOT NULL,
                 PRIMARY KEY (source, symbol, ts)
             ) WITHOUT ROWID""",
             """CREATE TABLE funding (

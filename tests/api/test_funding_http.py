@@ -38,12 +38,12 @@ def http(server: ServerProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def _upload(http: httpx.Client, file_name: str, name: str) -> dict:
+def _upload(http: httpx.Client, file_name: str, name: str, **form: str) -> dict:
     path = shared_file(file_name)
     with path.open("rb") as handle:
         response = http.post(
             "/datasets",
-            data={"name": name, "symbol": "XRP/USDT:USDT"},
+            data={"name": name, "symbol": "XRP/USDT:USDT", **form},
             files={"file": (path.name, handle)},
         )
     assert response.status_code == 201, response.text
@@ -125,6 +125,29 @@ def test_funding_needs_a_swap_and_a_funding_dataset(http: httpx.Client) -> None:
     else:
         assert missing.status_code == 404
     assert http.get("/sessions/nope/funding").status_code == 404
+
+
+def test_a_mark_dataset_values_the_positions(http: httpx.Client) -> None:
+    """The other venue's 1-hour trade and mark candles: the session says it values positions
+    at the mark, and the funding it pays is priced at the mark."""
+    _upload(http, "xrp-usdt-perp_1h_2021-11.csv", "xrp_1h")
+    marks = _upload(http, "xrp-usdt-perp_mark_1h_2021-11.csv", "xrp_mark_1h", kind="mark")
+    assert (marks["kind"], marks["rows"]) == ("mark", 400)
+    if "xrp_funding" not in [d["name"] for d in http.get("/datasets").json()["data"]["datasets"]]:
+        _upload(http, FUNDING, "xrp_funding")
+    config = _config(dataset="xrp_1h", mark="xrp_mark_1h")
+    config["strategies"] = [{"name": "sma_cross", "params": {"fast": 3, "slow": 8}}]
+    started = http.post("/sessions/start", json=config)
+    assert started.status_code == 201, started.text
+    session_id = started.json()["data"]["session_id"]
+    detail = _completed(http, session_id)
+    assert detail["state"] == "completed", detail
+    # the trade candles run two days past the last mark: the last price values them at the end
+    assert detail["counters"]["valued_at"] == {"XRP_USDT": "last"}
+    items = http.get(f"/sessions/{session_id}/funding").json()["data"]["items"]
+    assert items, "the strategy held a position across a funding time"
+    assert {i["price_source"] for i in items if i["ts"] < "2021-11-19T10"} == {"mark"}
+    assert {i["price_source"] for i in items if i["ts"] > "2021-11-19T11"} <= {"last"}
 
 
 def _events(http: httpx.Client, session_id: str) -> list[dict]:

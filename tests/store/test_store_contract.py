@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -330,7 +330,7 @@ async def test_book_levels_round_trip_exactly(store):
     assert await store.read_books("s", ["BTC_USDT"], T0, T0 + 2) == [snap, empty_side]
 
 
-async def test_funding_rates_and_payments_round_trip(store):
+async def test_funding_rates_marks_and_payments_round_trip(store):
     rates = read_market_file(
         MARKET / "binance-futures_xrpusdt_funding-rate_8h_2021-11.csv", symbol="XRP_USDT"
     ).rows
@@ -346,6 +346,12 @@ async def test_funding_rates_and_payments_round_trip(store):
     assert await store.market_summary("xrp-funding") == {
         "funding": {"rows": 92, "start_ts": start, "end_ts": end - 1, "symbols": ["XRP_USDT"]}
     }
+
+    marks = [MarkPrice(T0 + i, "XRP_USDT", 1.0 + i / 1_000) for i in range(50)]
+    await store.write_marks("xrp-mark", marks)
+    await store.write_marks("xrp-mark", marks[:5])
+    assert await store.read_marks("xrp-mark", ["XRP_USDT"], T0, T0 + 50) == marks
+    assert (await store.market_summary("xrp-mark"))["mark"]["rows"] == 50
 
     sid = "exec_20231114_221320_00000002"
     payments = [

@@ -280,6 +280,7 @@ class TradingConsumer(Consumer):
                 "risk": engine.risk.state(),
                 "halted": engine.halted,
                 "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
+                "valued_at": engine.mark_sources(),
                 "resumed_fills": self.resumed_fills,
             }
         )

@@ -617,6 +617,11 @@ export interface components {
              */
             funding?: string | null;
             /**
+             * Mark
+             * @description replay source, swap market: a mark-price dataset; positions are valued, margined and liquidated at the mark (else at the last price)
+             */
+            mark?: string | null;
+            /**
              * Market Type
              * @description spot, or a linear USDT-margined perpetual (swap)
              * @default spot
