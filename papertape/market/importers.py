@@ -23,6 +23,10 @@ these keys, or JSON lines):
   the conventional intrabar path, open at its start, then low and high (high first on a falling
   bar) at a third and two thirds of it, close at its last microsecond.
 
+A raw Binance websocket capture (``<receive ns> <JSON>`` lines: trades, depth updates, book
+tickers and a depth snapshot) is recognised by its first line and read as kind ``capture``: trades
+and the order book rebuilt from the snapshot and the updates (``papertape.market.binance_capture``).
+
 Timestamps are UTC: integers or decimals in seconds, milliseconds, microseconds or nanoseconds
 (told apart by magnitude), or ISO-8601 text (a text without an offset is read as UTC). Also read:
 freqtrade candle JSON ``[[ms, open, high, low, close, volume], ...]`` and freqtrade trade JSON
@@ -50,8 +54,9 @@ from papertape.domain.funding import FundingRate
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade, to_micros
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
+from papertape.market.binance_capture import is_capture, rebuild
 
-KINDS = ("trades", "candles", "book", "funding", "mark")
+KINDS = ("trades", "candles", "book", "funding", "mark", "capture")
 BOOK_DEPTH = 25  # levels kept per side when a file carries more (depth diffs)
 CHUNK_ROWS = 20_000
 
@@ -84,6 +89,7 @@ class MarketFile:
     rows: list[Any]
     symbols: tuple[str, ...]
     interval: int | None = None  # candle interval, seconds
+    report: Any = None  # what reading found, for kinds that say (a capture's CaptureReport)
 
     @property
     def start_ts(self) -> int | None:
@@ -612,6 +618,9 @@ def read_market_file(
     data = _read_bytes(path)
     if not data.strip():
         raise _bad(path, "empty file")
+    if kind == "capture" or (kind is None and is_capture(data[:200])):
+        capture = rebuild(data.decode("utf-8").splitlines(), path.name, symbol=symbol)
+        return MarketFile("capture", capture.events, (capture.symbol,), report=capture.report)
     if data[:4] == b"PAR1":
         columns = _columns_from_parquet(path, data)
         detected_kind = kind or _guess_kind(columns)
@@ -706,15 +715,19 @@ async def import_dataset(
             details=[{"field": "name", "message": "already exists"}],
         )
     market = read_market_file(path, symbol=symbol, kind=kind)
-    write = {
-        "trades": store.write_trades,
-        "candles": store.write_candles,
-        "book": store.write_books,
-        "funding": store.write_funding,
-        "mark": store.write_marks,
-    }[market.kind]
+    writers = {
+        Trade: store.write_trades,
+        Candle: store.write_candles,
+        BookSnapshot: store.write_books,
+        FundingRate: store.write_funding,
+        MarkPrice: store.write_marks,
+    }
     for i in range(0, len(market.rows), CHUNK_ROWS):
-        await write(name, market.rows[i : i + CHUNK_ROWS])
+        chunk = market.rows[i : i + CHUNK_ROWS]
+        for row_type, write in writers.items():  # a capture mixes trades and books
+            rows = [r for r in chunk if type(r) is row_type]
+            if rows:
+                await write(name, rows)
     dataset = Dataset(
         name=name,
         kind=market.kind,
