@@ -7,11 +7,15 @@ What fills, when and at what price:
 - **Order book** (a ``BookSnapshot``): market orders, triggered stops and marketable limits walk
   the opposite side level by level (partial fills when the visible book is too thin; the rest waits
   for the next event). A resting limit fills as maker at its price, against the quantity the book
-  shows at or through it. Orders filling on one snapshot share its liquidity.
+  shows at or through it. Orders filling on one snapshot share its liquidity, and what the
+  session took from a level stays taken on later snapshots until the exchange updates that level
+  (``papertape.domain.liquidity``): no two fills from the same liquidity. A resting limit also
+  has a place in its level's queue (``papertape.domain.queue``, the session's ``queue_model``):
+  prints at its price fill it once the queue ahead of it is gone.
 - **Trade prints** (no book): market orders and triggered stops fill at the print's price moved
   against the order by ``slippage_bps``. A marketable limit fills at the better of the two prices;
   a resting limit fills (maker, at its price) only when a print trades *through* it, for at most
-  the printed quantity.
+  the printed quantity, which the resting orders it fills share (oldest first).
 - **Bars**: a market order fills at the next bar's open (± slippage), or at the deciding bar's
   close with ``bar_fill="close"``. A new buy limit already marketable at the next open fills
   there (taker); otherwise it rests and fills at its price (maker) once a bar's low goes below
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from papertape.domain.liquidity import ASK, BID, LiquidityLedger
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import (
     BUY,
@@ -43,6 +48,7 @@ from papertape.domain.orders import (
     Order,
 )
 from papertape.domain.portfolio import Portfolio, Position, RoundTrip
+from papertape.domain.queue import TRADE_THROUGH, QueueModel, QueueSpot
 
 # Public base-tier spot fee schedules (taker, maker) as fractions; overridable per session.
 EXCHANGE_FEES: dict[str, tuple[float, float]] = {
@@ -91,6 +97,7 @@ class PaperVenue:
         latency_us: int = 0,
         bar_fill: str = "next_open",
         id_prefix: str = "",
+        queue_model: str = TRADE_THROUGH,
     ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
@@ -106,6 +113,10 @@ class PaperVenue:
         self.last_bar: dict[str, Candle] = {}  # the latest bar per symbol (bar_fill="close")
         self.order_seq = 0
         self.fill_seq = 0
+        self.liquidity = LiquidityLedger()
+        self.queue = QueueModel(queue_model) if queue_model != TRADE_THROUGH else None
+        self.queue_spots: dict[str, QueueSpot] = {}  # resting limit orders' places, by order id
+        self.books_seen: set[str] = set()  # symbols whose data has order books
 
     # --- orders in --------------------------------------------------------------------------
     def next_order_id(self) -> str:
@@ -176,11 +187,12 @@ class PaperVenue:
     # --- market events in -------------------------------------------------------------------
     def on_trade(self, trade: Trade) -> None:
         ts, price = trade.ts, trade.price
+        left = [trade.qty]  # the print's quantity, shared by the resting orders it fills
         for order in list(self.open_orders.get(trade.symbol, ())):
             if not order.is_live or order.active_ts > ts:
                 continue
             if order.type == LIMIT:
-                self._limit_on_print(order, trade)
+                self._limit_on_print(order, trade, left)
             elif order.type == STOP and not order.triggered:
                 stop = order.stop_price
                 if (price >= stop) if order.side == BUY else (price <= stop):
@@ -217,12 +229,13 @@ class PaperVenue:
         self._sweep(bar.symbol)
 
     def on_book(self, book: BookSnapshot) -> None:
+        self.books_seen.add(book.symbol)
         live = [o for o in self.open_orders.get(book.symbol, ()) if o.active_ts <= book.ts]
         if not live:
             return
-        # the snapshot's liquidity, shared by the orders filling on it
-        asks = [list(level) for level in book.asks]
-        bids = [list(level) for level in book.bids]
+        # the snapshot's liquidity (less what earlier fills took), shared by the orders on it
+        asks = self.liquidity.levels(book.symbol, ASK, book.asks)
+        bids = self.liquidity.levels(book.symbol, BID, book.bids)
         for order in live:
             if not order.is_live:
                 continue
@@ -236,19 +249,31 @@ class PaperVenue:
                     continue
                 order.triggered = True
             limit = order.price if order.type == LIMIT else None
-            if limit is not None and not order.maker:
+            if limit is not None:
                 best = levels[0][0] if levels else None
                 if best is None or ((best > limit) if buy else (best < limit)):
-                    order.maker = True  # not marketable on arrival: it rests
+                    order.maker = True  # not marketable (on arrival, or any more): it rests
+                    if self.queue is not None:
+                        self._queue_on_book(order, book)
                     continue
             self._walk(order, levels, limit, book.ts)
         self._sweep(book.symbol)
+
+    def _queue_on_book(self, order: Order, book: BookSnapshot) -> None:
+        """A resting order's level in a new snapshot: it joins the queue, or moves up in it."""
+        own = book.bids if order.side == BUY else book.asks
+        level = next((qty for price, qty in own if price == order.price), 0.0)
+        spot = self.queue_spots.get(order.order_id)
+        if spot is None:
+            self.queue_spots[order.order_id] = self.queue.join(level)  # type: ignore[union-attr]
+        else:
+            self.queue.on_level(spot, level)  # type: ignore[union-attr]
 
     # --- filling ----------------------------------------------------------------------------
     def _slipped(self, order: Order, price: float) -> float:
         return price * (1 + self.slip) if order.side == BUY else price * (1 - self.slip)
 
-    def _limit_on_print(self, order: Order, trade: Trade) -> None:
+    def _limit_on_print(self, order: Order, trade: Trade, left: list[float]) -> None:
         price, limit, buy = trade.price, order.price, order.side == BUY
         if not order.maker:
             if (price <= limit) if buy else (price >= limit):  # marketable on arrival
@@ -256,10 +281,19 @@ class PaperVenue:
                 self._take(order, min(slipped, limit) if buy else max(slipped, limit), trade.ts)
                 return
             order.maker = True
+        if left[0] <= QTY_EPSILON:
+            return
         if (price < limit) if buy else (price > limit):  # traded through
             size = self._want(order, limit, trade.ts)
             if size is not None:
-                self._fill(order, min(size, trade.qty), limit, trade.ts, True)
+                left[0] -= self._fill(order, min(size, left[0]), limit, trade.ts, True)
+            return
+        spot = self.queue_spots.get(order.order_id)
+        if spot is not None and price == limit and trade.side != order.side:
+            reaching = self.queue.on_trade_at_price(spot, left[0])  # type: ignore[union-attr]
+            size = self._want(order, limit, trade.ts) if reaching > QTY_EPSILON else None
+            if size is not None:
+                left[0] -= self._fill(order, min(size, reaching), limit, trade.ts, True)
 
     def _take(self, order: Order, price: float, ts: int) -> None:
         self._fill(order, self._want(order, price, ts), price, ts, False)
@@ -267,10 +301,11 @@ class PaperVenue:
     def _walk(self, order: Order, levels: list[list[float]], limit: float | None, ts: int) -> None:
         buy = order.side == BUY
         maker = order.maker
+        side = ASK if buy else BID
         for level in levels:
             if not order.is_live:
                 return
-            price, available = level
+            price, available, shown = level
             if available <= 0:
                 continue
             if limit is not None and ((price > limit) if buy else (price < limit)):
@@ -281,6 +316,8 @@ class PaperVenue:
             fill_price = limit if maker else price
             done = self._fill(order, min(want, available), fill_price, ts, maker)
             level[1] = available - done
+            if done > 0:
+                self.liquidity.take(order.symbol, side, price, shown, done)
 
     def size_for(self, order: Order, price: float) -> float:
         """Resolve a ``qty=None`` order at its first fill: close the opposite position, or
@@ -375,6 +412,7 @@ class PaperVenue:
             for o in orders:
                 if not o.is_live:
                     self.orders.pop(o.order_id, None)
+                    self.queue_spots.pop(o.order_id, None)
             if kept:
                 self.open_orders[symbol] = kept
             else:

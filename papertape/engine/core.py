@@ -70,6 +70,7 @@ class EngineConfig:
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
     mark_stale_us: int = 3_600 * MICROS
+    queue_model: str = "risk_averse"  # resting limits on book data (papertape.domain.queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,7 @@ class Engine(VenueListener):
             slippage_bps=config.slippage_bps,
             latency_us=config.latency_us,
             bar_fill=config.bar_fill,
+            queue_model=config.queue_model,
         )
         self.risk = RiskManager(config.risk, config.cash)
         self._close_fill = config.bar_fill == "close"
@@ -348,6 +350,14 @@ class Engine(VenueListener):
         if state.mark is None or ts - state.mark_ts > self.config.mark_stale_us:
             return None
         return state.mark
+
+    def queue_models(self) -> dict[str, str]:
+        """Per symbol, the queue model its resting limits fill by: the configured one once its
+        data has shown an order book, else ``trade_through`` (no queue to see)."""
+        configured = self.config.queue_model
+        return {
+            s: configured if s in self.venue.books_seen else "trade_through" for s in self.state
+        }
 
     def mark_sources(self) -> dict[str, str]:
         """Per symbol, what values its position now: ``mark`` or ``last`` (no fresh mark)."""

@@ -99,6 +99,13 @@ class VenueConfig(Strict):
     latency_ms: float = Field(0, ge=0, le=60_000)
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
+    queue_model: Literal["risk_averse", "probabilistic", "trade_through"] = Field(
+        "risk_averse",
+        description="resting limit orders on order-book data: their place in the level's queue "
+        "moves up with trades at their price and, for 'probabilistic', with a share of the "
+        "cancels; 'trade_through' fills them only when the market trades through them (the rule "
+        "on data without a book)",
+    )
 
 
 class SessionConfig(Strict):

@@ -57,6 +57,7 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
         slippage_bps=config.venue.slippage_bps,
         latency_us=round(config.venue.latency_ms * 1_000),
         bar_fill=config.venue.bar_fill,
+        queue_model=config.venue.queue_model,
         risk=RiskRules(
             max_position_notional=risk.max_position_notional,
             max_open_positions=risk.max_open_positions,
@@ -281,6 +282,7 @@ class TradingConsumer(Consumer):
                 "halted": engine.halted,
                 "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
                 "valued_at": engine.mark_sources(),
+                "queue_model": engine.queue_models(),
                 "resumed_fills": self.resumed_fills,
             }
         )
