@@ -22,6 +22,9 @@ What fills, when and at what price:
   it; a buy stop fills at ``max(open, stop)`` when the high reaches it (mirrored for sells).
   Within one bar, stops are checked before limits (the conservative reading of a bar that
   touched both a stop-loss and a take-profit).
+- Cancels reach the venue after ``cancel_latency_us``: until then the order can still fill (a
+  cancel that arrives after the order filled is counted in ``late_cancels``; one that arrives after
+  a partial fill cancels the rest). Kill switches and session ends cancel at once.
 - Fees: ``taker`` or ``maker`` rate × notional, in the quote currency.
 - The portfolio limits each fill to what the account can pay for (``Portfolio.fillable``); the
   part it cannot is cancelled with reason ``insufficient_funds``.
@@ -98,6 +101,7 @@ class PaperVenue:
         bar_fill: str = "next_open",
         id_prefix: str = "",
         queue_model: str = TRADE_THROUGH,
+        cancel_latency_us: int = 0,
     ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
@@ -117,6 +121,9 @@ class PaperVenue:
         self.queue = QueueModel(queue_model) if queue_model != TRADE_THROUGH else None
         self.queue_spots: dict[str, QueueSpot] = {}  # resting limit orders' places, by order id
         self.books_seen: set[str] = set()  # symbols whose data has order books
+        self.cancel_latency_us = cancel_latency_us
+        self.pending_cancels: dict[str, tuple[int, str]] = {}  # order id → (due ts, reason)
+        self.late_cancels = 0  # cancels that arrived after their order had filled
 
     # --- orders in --------------------------------------------------------------------------
     def next_order_id(self) -> str:
@@ -143,18 +150,38 @@ class PaperVenue:
         return order
 
     def cancel(self, order_id: str, ts: int, reason: str = "cancelled") -> Order | None:
+        """Cancel a live order: at once without cancel latency, else when the cancel reaches
+        the venue (``_arrived_cancels``); the order is returned either way."""
         order = self.orders.get(order_id)
         if order is None or not order.is_live:
             return None
+        if self.cancel_latency_us:
+            self.pending_cancels.setdefault(order_id, (ts + self.cancel_latency_us, reason))
+            return order
         self._end(order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason)
         self._sweep(order.symbol)
         return order
+
+    def _arrived_cancels(self, symbol: str, ts: int) -> None:
+        """Apply the cancels of ``symbol``'s orders that reach the venue by ``ts``."""
+        for order_id, (due, reason) in list(self.pending_cancels.items()):
+            order = self.orders.get(order_id)
+            if order is None or not order.is_live:  # filled (or ended) before the cancel came
+                del self.pending_cancels[order_id]
+                self.late_cancels += 1
+                continue
+            if order.symbol != symbol or due > ts:
+                continue
+            del self.pending_cancels[order_id]
+            self._end(order, CANCELLED, due, f"{order.reason}_{reason}" if order.reason else reason)
+        self._sweep(symbol)
 
     def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
         cancelled = []
         for order in list(self.orders.values()):
             if order.is_live and (symbol is None or order.symbol == symbol):
                 self._end(order, CANCELLED, ts, reason)
+                self.pending_cancels.pop(order.order_id, None)
                 cancelled.append(order)
         for sym in list(self.open_orders):
             self._sweep(sym)
@@ -186,6 +213,8 @@ class PaperVenue:
 
     # --- market events in -------------------------------------------------------------------
     def on_trade(self, trade: Trade) -> None:
+        if self.pending_cancels:
+            self._arrived_cancels(trade.symbol, trade.ts)
         ts, price = trade.ts, trade.price
         left = [trade.qty]  # the print's quantity, shared by the resting orders it fills
         for order in list(self.open_orders.get(trade.symbol, ())):
@@ -203,6 +232,8 @@ class PaperVenue:
         self._sweep(trade.symbol)
 
     def on_bar(self, bar: Candle) -> None:
+        if self.pending_cancels:
+            self._arrived_cancels(bar.symbol, bar.ts)
         self.last_bar[bar.symbol] = bar
         orders = [o for o in self.open_orders.get(bar.symbol, ()) if o.active_ts <= bar.ts]
         # stops first, then market orders, then limits (see the module docstring)
@@ -230,6 +261,8 @@ class PaperVenue:
 
     def on_book(self, book: BookSnapshot) -> None:
         self.books_seen.add(book.symbol)
+        if self.pending_cancels:
+            self._arrived_cancels(book.symbol, book.ts)
         live = [o for o in self.open_orders.get(book.symbol, ()) if o.active_ts <= book.ts]
         if not live:
             return
@@ -387,6 +420,8 @@ class PaperVenue:
         left = order.qty - order.filled_qty
         if left <= DUST * order.qty:
             order.status = FILLED
+            if self.pending_cancels.pop(order.order_id, None) is not None:
+                self.late_cancels += 1  # the cancel was on its way: it comes too late
         else:
             order.status = PARTIAL
         self.listener.filled(order, fill, position, trip)

@@ -65,7 +65,8 @@ class EngineConfig:
     taker: float = 0.001
     maker: float = 0.001
     slippage_bps: float = 0.0
-    latency_us: int = 0
+    latency_us: int = 0  # order entry: the venue sees an order this long after it is placed
+    cancel_latency_us: int = 0  # a cancel reaches the venue this long after it is asked
     bar_fill: str = "next_open"
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
@@ -155,6 +156,7 @@ class Engine(VenueListener):
             latency_us=config.latency_us,
             bar_fill=config.bar_fill,
             queue_model=config.queue_model,
+            cancel_latency_us=config.cancel_latency_us,
         )
         self.risk = RiskManager(config.risk, config.cash)
         self._close_fill = config.bar_fill == "close"

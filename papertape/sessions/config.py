@@ -96,7 +96,15 @@ class RiskConfig(Strict):
 
 
 class VenueConfig(Strict):
-    latency_ms: float = Field(0, ge=0, le=60_000)
+    latency_ms: float = Field(
+        0, ge=0, le=60_000, description="order entry: the venue sees an order this much later"
+    )
+    cancel_latency_ms: float = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="a cancel reaches the venue this much later; the order can fill meanwhile",
+    )
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
     queue_model: Literal["risk_averse", "probabilistic", "trade_through"] = Field(

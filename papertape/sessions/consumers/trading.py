@@ -56,6 +56,7 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
         maker=maker,
         slippage_bps=config.venue.slippage_bps,
         latency_us=round(config.venue.latency_ms * 1_000),
+        cancel_latency_us=round(config.venue.cancel_latency_ms * 1_000),
         bar_fill=config.venue.bar_fill,
         queue_model=config.venue.queue_model,
         risk=RiskRules(
@@ -283,6 +284,7 @@ class TradingConsumer(Consumer):
                 "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
                 "valued_at": engine.mark_sources(),
                 "queue_model": engine.queue_models(),
+                "late_cancels": engine.venue.late_cancels,
                 "resumed_fills": self.resumed_fills,
             }
         )
