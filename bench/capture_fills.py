@@ -7,7 +7,8 @@ Figures printed:
 - import: capture messages/s through the book rebuild (JSON parsing, chain checks, snapshots of
   the top 50 levels after every update), futures and spot;
 - replay: capture events/s through the engine with no orders, and with resting orders;
-- passive orders at the touch, per queue model: every ``--every`` seconds of exchange time a buy
+- passive orders at the touch, per queue model (and, for reference, the naive rule "filled by
+  the first print at the price", which no papertape model uses): every ``--every`` seconds of exchange time a buy
   limit at the best bid and a sell limit at the best ask (``--size`` BTC each), cancelled after
   ``--ttl`` seconds unfilled: the share filled (fully / at least partly) and the time in queue
   until the first fill (p50 / p90 of the filled ones);
@@ -24,6 +25,7 @@ import argparse
 import statistics
 import sys
 import time
+from bisect import bisect_left
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +100,37 @@ def passive(events: list, model: str, every: float, ttl: float, size: float) -> 
     }
 
 
+def touch_prints(events: list, every: float, ttl: float) -> dict:
+    """The naive reference (what a fill-on-touch backtest does): the same placements, counted as
+    filled by the first print of the other side at their price or through it."""
+    placed, book, next_place = [], None, events[0].ts
+    for event in events:
+        if book is not None and event.ts >= next_place:
+            next_place = event.ts + int(every * SECOND)
+            placed += [("buy", book.bids[0][0], event.ts), ("sell", book.asks[0][0], event.ts)]
+        if isinstance(event, BookSnapshot):
+            book = event
+    prints = [e for e in events if not isinstance(e, BookSnapshot)]
+    times = [p.ts for p in prints]
+    waits = []
+    for side, price, at in placed:
+        i = bisect_left(times, at)
+        while i < len(prints) and prints[i].ts - at <= ttl * SECOND:
+            p = prints[i]
+            if p.side != side and ((p.price <= price) if side == "buy" else (p.price >= price)):
+                waits.append((p.ts - at) / SECOND)
+                break
+            i += 1
+    waits.sort()
+    return {
+        "orders": len(placed),
+        "full": len(waits) / len(placed),
+        "any": len(waits) / len(placed),
+        "wait_p50": waits[len(waits) // 2] if waits else None,
+        "wait_p90": waits[int(len(waits) * 0.9)] if waits else None,
+    }
+
+
 def slippage(events: list) -> dict[float, tuple[list[float], list[float]]]:
     """Buy and sell VWAP vs mid (bps) for each size, on one book a second."""
     result: dict[float, tuple[list[float], list[float]]] = {s: ([], []) for s in SIZES}
@@ -167,9 +200,13 @@ def main() -> None:
     print(
         f"{'model':<15} {'orders':>6} {'filled fully':>13} {'filled at all':>14} {'time in queue p50 / p90':>25}  events/s"
     )
-    for model in MODELS:
+    for model in ("touch (naive)", *MODELS):
         started = time.perf_counter()
-        figures = passive(events, model, args.every, args.ttl, args.size)
+        figures = (
+            touch_prints(events, args.every, args.ttl)
+            if model.startswith("touch")
+            else passive(events, model, args.every, args.ttl, args.size)
+        )
         elapsed = time.perf_counter() - started
         waits = (
             f"{figures['wait_p50']:.2f} / {figures['wait_p90']:.2f} s"
