@@ -21,6 +21,7 @@ def build_source(session: Session, store: Store) -> MarketSource:
             resume_after,
             extras={k: market[k] for k in ("funding", "mark") if market.get(k)},
         )
+    from papertape.market.exchange.connector import hub_for
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 
     defaults = FeedOptions()  # sessions recorded before these settings existed keep the defaults
@@ -30,6 +31,7 @@ def build_source(session: Session, store: Store) -> MarketSource:
         market["market_type"],
         resume_after=resume_after,
         session_id=session.session_id,
+        hub=hub_for(market.get("exchange_url")),
         options=FeedOptions(
             book_depth=market.get("book_depth", defaults.book_depth),
             book_interval=market.get("book_interval", defaults.book_interval),

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from papertape.domain.errors import PapertapeError
 from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
 
@@ -38,6 +39,12 @@ class MarketConfig(Strict):
         max_length=200,
         description="replay source, swap market: a funding dataset whose rates are paid or "
         "received by open positions at each funding time",
+    )
+    exchange_url: str | None = Field(
+        None,
+        max_length=200,
+        description="exchange source: send every request and websocket of the exchange client "
+        "to this http://host:port (a recorder or replay of the exchange) instead",
     )
     mark: str | None = Field(
         None,
@@ -66,6 +73,13 @@ class MarketConfig(Strict):
     def _replay_needs_dataset(self) -> MarketConfig:
         if self.source == "replay" and not self.dataset:
             _refuse(("dataset",), "a replay source needs a dataset", self)
+        if self.exchange_url is not None:
+            from papertape.market.exchange.urls import check_base_url
+
+            try:
+                check_base_url(self.exchange_url)
+            except PapertapeError as exc:
+                _refuse(("exchange_url",), exc.message, self)
         for field, what in (("funding", "funding"), ("mark", "a mark price")):
             if getattr(self, field) is None:
                 continue
