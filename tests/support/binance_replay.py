@@ -55,6 +55,7 @@ class BinanceReplay(BinanceLoopback):
         self.messages = messages
         self.counts: Counter[str] = Counter(stream for _, stream, _ in messages)
         self.sent: Counter[str] = Counter()
+        self.sent_at: dict[str, float] = {}  # trade id → wall time (perf_counter) it was sent
         self.connections = 0
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
@@ -103,3 +104,7 @@ class BinanceReplay(BinanceLoopback):
                 await asyncio.sleep(0)
             await socket.send_str(text)
             self.sent[stream] += 1
+            if stream.endswith("@trade"):
+                self.sent_at[text.split('"t":', 1)[1].split(",", 1)[0].strip()] = (
+                    time.perf_counter()
+                )
