@@ -612,6 +612,11 @@ export interface components {
              */
             exchange?: string;
             /**
+             * Exchange Url
+             * @description exchange source: send every request and websocket of the exchange client to this http://host:port (a recorder or replay of the exchange) instead
+             */
+            exchange_url?: string | null;
+            /**
              * Funding
              * @description replay source, swap market: a funding dataset whose rates are paid or received by open positions at each funding time
              */
@@ -956,10 +961,24 @@ export interface components {
              */
             bar_fill?: "next_open" | "close";
             /**
+             * Cancel Latency Ms
+             * @description a cancel reaches the venue this much later; the order can fill meanwhile
+             * @default 0
+             */
+            cancel_latency_ms?: number;
+            /**
              * Latency Ms
+             * @description order entry: the venue sees an order this much later
              * @default 0
              */
             latency_ms?: number;
+            /**
+             * Queue Model
+             * @description resting limit orders on order-book data: their place in the level's queue moves up with trades at their price and, for 'probabilistic', with a share of the cancels; 'trade_through' fills them only when the market trades through them (the rule on data without a book)
+             * @default risk_averse
+             * @enum {string}
+             */
+            queue_model?: "risk_averse" | "probabilistic" | "trade_through";
             /**
              * Slippage Bps
              * @default 0
