@@ -30,6 +30,13 @@ REAL_FILES = [
     ("binance-futures_btcusdt_book-snapshot-25.csv", "book", 10, 1_598_918_403_696_000, "BTC_USDT"),
     ("binance-futures_ethusdt_trades_2023-02-02.csv", "trades", 1_000, 1_675_329_600_138_000, None),
     ("binance_xrpeth_trades.json.gz", "trades", 12_477, 1_570_752_011_620_000, None),
+    (
+        "binance-futures_xrpusdt_funding-rate_8h_2021-11.csv",
+        "funding",
+        91,
+        1_637_193_600_017_000,
+        None,
+    ),
 ]
 
 
@@ -160,7 +167,7 @@ def test_users_candles_json_objects_with_symbol(tmp_path):
 def test_kind_override_and_undetectable(tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("timestamp,foo\n1,2\n")
-    with pytest.raises(InvalidDataFile, match="cannot tell trades, candles or book"):
+    with pytest.raises(InvalidDataFile, match="cannot tell trades, candles, book or funding"):
         read_market_file(path, symbol="BTC_USDT")
     with pytest.raises(InvalidDataFile, match="needs a 'price' column"):
         read_market_file(path, symbol="BTC_USDT", kind="trades")
@@ -232,3 +239,75 @@ def test_candles_from_real_trades_match_totals():
     assert sum(b.volume for b in bars) == pytest.approx(sum(t.qty for t in trades))
     assert bars[0].open == trades[0].price and bars[-1].close == trades[-1].price
     assert max(b.high for b in bars) == max(t.price for t in trades)
+
+
+def test_funding_rates_csv_with_negative_rates():
+    market = read_market_file(
+        DATA / "binance-futures_xrpusdt_funding-rate_8h_2021-11.csv", symbol="XRP/USDT:USDT"
+    )
+    assert market.kind == "funding" and market.symbols == ("XRP_USDT",)
+    rates = [r.rate for r in market.rows]
+    assert min(rates) == -0.00219334 and max(rates) == 0.00058316  # SOURCES.md: max 0.000583
+    assert market.rows[-1].ts == 1_639_785_600_014_000 and market.rows[0].mark_price is None
+
+
+def test_funding_from_ccxt_objects_and_freqtrade_arrays(tmp_path):
+    ccxt_rows = [  # what ccxt's fetchFundingRateHistory returns, as JSON
+        {
+            "info": {"symbol": "XRPUSDT", "fundingTime": 1637193600017 + i * 28_800_000},
+            "symbol": "XRP/USDT:USDT",
+            "fundingRate": rate,
+            "timestamp": 1637193600017 + i * 28_800_000,
+            "datetime": "ignored",
+        }
+        for i, rate in enumerate((0.0001, -0.0005))
+    ]
+    path = tmp_path / "ccxt.json"
+    path.write_text(json.dumps(ccxt_rows))
+    market = read_market_file(path)
+    assert market.kind == "funding" and market.symbols == ("XRP_USDT",)
+    assert [(r.ts, r.rate) for r in market.rows] == [
+        (1_637_193_600_017_000, 0.0001),
+        (1_637_222_400_017_000, -0.0005),
+    ]
+    freqtrade = tmp_path / "ft.json"
+    freqtrade.write_text(json.dumps([[1637193600017, 0.0001, 0, 0, 0, 0]]))
+    with pytest.raises(InvalidDataFile, match="look like freqtrade funding rates"):
+        read_market_file(freqtrade, symbol="XRP_USDT")
+    rows = read_market_file(freqtrade, symbol="XRP_USDT", kind="funding").rows
+    assert [(r.ts, r.rate) for r in rows] == [(1_637_193_600_017_000, 0.0001)]
+
+
+def test_funding_with_mark_and_bad_rates(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("timestamp,funding_rate,mark_price\n1637193600000,0.0001,1.1\n")
+    (row,) = read_market_file(path, symbol="XRP_USDT").rows
+    assert row.mark_price == 1.1
+    path.write_text("timestamp,funding_rate\n1637193600000,1.5\n")
+    with pytest.raises(InvalidDataFile, match="is not a funding rate"):
+        read_market_file(path, symbol="XRP_USDT")
+
+
+def test_mark_candles_become_their_intrabar_path():
+    marks = read_market_file(
+        DATA / "xrp-usdt-perp_mark_1h_2021-11.csv", symbol="XRP_USDT", kind="mark"
+    )
+    assert marks.kind == "mark" and len(marks.rows) == 4 * 100
+    # the first candle 1.20932 / 1.21787 / 1.20763 / 1.21431 rises: open, low, high, close
+    hour = 3_600_000_000
+    t0 = 1_636_956_000_000_000
+    assert [(m.ts - t0, m.price) for m in marks.rows[:4]] == [
+        (0, 1.20932),
+        (hour // 3, 1.20763),
+        (2 * hour // 3, 1.21787),
+        (hour - 1, 1.21431),
+    ]
+
+
+def test_mark_points_csv(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,mark_price,symbol\n1637193600000,1.1,XRPUSDT\n")
+    market = read_market_file(path)
+    assert market.kind == "mark" and [(r.ts, r.symbol, r.price) for r in market.rows] == [
+        (1_637_193_600_000_000, "XRP_USDT", 1.1)
+    ]

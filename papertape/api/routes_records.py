@@ -13,6 +13,7 @@ from papertape.api.schemas import (
     ERRORS,
     EquityResponse,
     FillsResponse,
+    FundingResponse,
     OrdersResponse,
     PositionsResponse,
 )
@@ -95,3 +96,11 @@ async def list_equity(
         return await service.store.list_equity(sid, limit)
 
     return await _records(service, session_id, "equity_listed", read)
+
+
+@router.get("/sessions/{session_id}/funding", response_model=FundingResponse, responses=ERRORS)
+async def list_funding(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
+    """Funding payments of the perpetual positions, oldest first: ``amount`` is the cash
+    received (negative = paid), ``rate × qty × mark_price`` with the sign the rate gives;
+    ``price_source`` says which price valued the position (``settlement``, ``mark``, ``last``)."""
+    return await _records(service, session_id, "funding_listed", service.store.list_funding)

@@ -190,6 +190,30 @@ class EquityView(BaseModel):
     fees: float
 
 
+class FundingView(BaseModel):
+    """One funding payment of an open perpetual position: ``amount`` is the cash it added
+    (negative: paid); ``qty`` the signed position; ``mark_price`` what valued it."""
+
+    ts: str
+    ts_us: int
+    symbol: str
+    rate: float
+    qty: float
+    mark_price: float
+    amount: float
+    price_source: Literal["settlement", "mark", "last"]
+
+
+class FundingData(BaseModel):
+    session_id: str
+    items: list[FundingView]
+
+
+class FundingResponse(BaseModel):
+    status: Literal["funding_listed"]
+    data: FundingData
+
+
 class OrdersData(BaseModel):
     session_id: str
     items: list[OrderView]

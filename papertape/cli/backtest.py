@@ -1,13 +1,16 @@
 """``papertape backtest``: run a strategy over a file or a stored dataset, print the results.
 
     papertape backtest --data FILE|--dataset NAME --symbol BTC_USDT --strategy sma_cross \\
-        --param fast=10 --param slow=30 [--fee 0.001] [--cash 10000] [--json]
+        --param fast=10 --param slow=30 [--fee 0.001] [--cash 10000] [--json] \
+        [--market-type swap --leverage 2 --funding FILE|--funding-dataset NAME]
 
 ``--json`` prints ``{"metrics": {...}, "trades": [...]}``: ``metrics`` has ``final_equity``,
 ``total_return_pct``, ``max_drawdown_pct``, ``sharpe``, ``sortino``, ``trades`` (closed round
-trips), ``win_rate_pct``, ``profit_factor``, ``exposure_pct``, ``fees`` and more; each trade has
-``symbol, direction, entry_ts, exit_ts, qty, entry_price, exit_price, pnl, fees, return_pct``
-(timestamps in µs UTC). Entries are all-in (the whole available cash, fees included) unless the
+trips), ``win_rate_pct``, ``profit_factor``, ``exposure_pct``, ``fees``, ``funding`` (received,
+negative = paid) and more; each trade has ``symbol, direction, entry_ts, exit_ts, qty,
+entry_price, exit_price, pnl, fees, return_pct, funding`` (timestamps in µs UTC). A perpetual
+(``--market-type swap``) pays or receives funding at each funding time of ``--funding`` (a file) or
+``--funding-dataset`` that falls within the data. Entries are all-in (the whole available cash, fees included) unless the
 strategy's parameters say otherwise; a market order decided on a bar fills at the next bar's open.
 """
 
@@ -26,6 +29,7 @@ from rich.table import Table
 
 from papertape.domain.config import StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
+from papertape.domain.funding import merge_funding
 from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
@@ -52,21 +56,25 @@ def parse_param(text: str) -> tuple[str, Any]:
     return name.strip(), value
 
 
-async def _dataset_rows(store_url: str, name: str, symbol: str) -> Sequence[MarketEvent]:
-    """The rows of a dataset, or of a collect session's recording (``name`` = its id):
-    candles when there are any, else trades, else book snapshots."""
+async def _dataset_rows(
+    store_url: str, name: str, symbol: str, kinds: tuple[str, ...] = ("candles", "trades", "book")
+) -> Sequence[MarketEvent]:
+    """The rows of a dataset, or of a collect session's recording (``name`` = its id): of the
+    first of ``kinds`` it holds (candles when there are any, else trades, else book snapshots)."""
     store = await open_store(store_url)
     try:
         summary = await store.market_summary(name)
-        if not summary:
-            raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
-        kind = next(k for k in ("candles", "trades", "book") if k in summary)
+        kind = next((k for k in kinds if k in summary), None)
+        if kind is None:
+            raise DatasetNotFound(f"no {' or '.join(kinds)} dataset or recording named {name!r}")
         start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        if kind == "candles":
-            return await store.read_candles(name, [symbol], start, end)
-        if kind == "trades":
-            return await store.read_trades(name, [symbol], start, end)
-        return await store.read_books(name, [symbol], start, end)
+        read = {
+            "candles": store.read_candles,
+            "trades": store.read_trades,
+            "book": store.read_books,
+            "funding": store.read_funding,
+        }[kind]
+        return await read(name, [symbol], start, end)
     finally:
         await store.close()
 
@@ -100,10 +108,29 @@ def _summary(title: str, metrics: dict[str, Any]) -> Table:
         ("profit factor", _num(metrics["profit_factor"])),
         ("exposure", f"{metrics['exposure_pct']:.1f} %"),
         ("fees", f"{metrics['fees']:,.2f}"),
+        ("funding", f"{metrics['funding']:+,.2f}"),
     ]
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _funding_rows(
+    path: Path | None, dataset: str | None, store_url: str, symbol: str, market_type: str
+) -> list:
+    if path is not None and dataset is not None:
+        raise ValidationFailed(
+            "give at most one of --funding FILE or --funding-dataset NAME",
+            details=[{"field": "funding", "message": "one source"}],
+        )
+    if market_type != "swap":
+        raise ValidationFailed(
+            "funding is paid on perpetuals: add --market-type swap",
+            details=[{"field": "funding", "message": "needs --market-type swap"}],
+        )
+    if path is not None:
+        return read_market_file(path, symbol=symbol, kind="funding").rows
+    return asyncio.run(_dataset_rows(store_url, str(dataset), symbol, ("funding",)))
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -124,6 +151,16 @@ def backtest(
     fee: Annotated[float, typer.Option(help="fee rate per fill (0.001 = 0.1 %)")] = 0.001,
     cash: Annotated[float, typer.Option(help="starting cash (quote currency)")] = 10_000.0,
     slippage_bps: Annotated[float, typer.Option(help="slippage in basis points")] = 0.0,
+    market_type: Annotated[
+        str, typer.Option(help="spot, or swap (a linear perpetual: shorts, leverage, funding)")
+    ] = "spot",
+    leverage: Annotated[float, typer.Option(help="swap: leverage (cross margin)")] = 1.0,
+    funding: Annotated[
+        Path | None, typer.Option(help="swap: a funding-rate file (CSV/JSON) to settle")
+    ] = None,
+    funding_dataset: Annotated[
+        str | None, typer.Option(help="swap: a stored funding dataset to settle")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
     store: Annotated[
         str, typer.Option(envvar="PAPERTAPE_STORE", help="store URL (datasets, saved strategies)")
@@ -143,6 +180,11 @@ def backtest(
             raise ValidationFailed(
                 str(exc), details=[{"field": "symbol", "message": str(exc)}]
             ) from None
+        if market_type not in ("spot", "swap") or (market_type == "spot" and leverage != 1):
+            raise ValidationFailed(
+                "--market-type is spot or swap, and only swap takes --leverage",
+                details=[{"field": "market_type", "message": market_type}],
+            )
         params = dict(parse_param(p) for p in param or [])
         specs = [StrategySpec(name=strategy, params=params)]
         from papertape.sessions.strategy_catalog import STRATEGY_CLASSES
@@ -163,6 +205,10 @@ def backtest(
                 f"no rows for {sym} in the data",
                 details=[{"field": "symbol", "message": "no rows"}],
             )
+        if funding is not None or funding_dataset is not None:
+            rows = merge_funding(
+                rows, _funding_rows(funding, funding_dataset, store, sym, market_type)
+            )
         with Progress(
             TextColumn("backtest"),
             BarColumn(),
@@ -181,6 +227,8 @@ def backtest(
                 taker=fee,
                 maker=fee,
                 slippage_bps=slippage_bps,
+                market_type=market_type,
+                leverage=leverage,
                 progress=lambda n: progress.advance(task, n),
             )
     except PapertapeError as exc:

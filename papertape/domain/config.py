@@ -5,6 +5,7 @@ ignored: every field that can be saved is enforced somewhere."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, NoReturn
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from papertape.domain.errors import PapertapeError, ValidationFailed
 from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
 
@@ -27,6 +29,21 @@ class ClosedModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# ``http(s)://host[:port]``, no path: where every URL of an exchange's client can be moved
+_BASE_URL = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(:\d{1,5})?/?$")
+
+
+def check_base_url(base: str) -> str:
+    """An ``http(s)://host[:port]`` base without a path (returned without a trailing slash),
+    or ``ValidationFailed``."""
+    if not _BASE_URL.match(base):
+        raise ValidationFailed(
+            f"exchange URL must look like http://host:port, not {base!r}",
+            details=[{"field": "exchange_url", "message": "scheme http(s), a host, no path"}],
+        )
+    return base.rstrip("/")
+
+
 class MarketConfig(ClosedModel):
     source: Literal["exchange", "replay"] = "exchange"
     exchange: str = Field("mexc", min_length=1, max_length=40, description="a ccxt exchange id")
@@ -35,6 +52,24 @@ class MarketConfig(ClosedModel):
     )
     dataset: str | None = Field(
         None, max_length=200, description="dataset name or a collect session's id (replay)"
+    )
+    funding: str | None = Field(
+        None,
+        max_length=200,
+        description="replay source, swap market: a funding dataset whose rates are paid or "
+        "received by open positions at each funding time",
+    )
+    exchange_url: str | None = Field(
+        None,
+        max_length=200,
+        description="exchange source: send every request and websocket of the exchange client "
+        "to this http://host:port (a recorder or replay of the exchange) instead",
+    )
+    mark: str | None = Field(
+        None,
+        max_length=200,
+        description="replay source, swap market: a mark-price dataset; positions are valued, "
+        "margined and liquidated at the mark (else at the last price)",
     )
     speed: float = Field(
         1.0, ge=0, le=1_000_000, description="replay speed; 0 replays as fast as possible"
@@ -57,6 +92,18 @@ class MarketConfig(ClosedModel):
     def _replay_needs_dataset(self) -> MarketConfig:
         if self.source == "replay" and not self.dataset:
             _refuse(("dataset",), "a replay source needs a dataset", self)
+        if self.exchange_url is not None:
+            try:
+                check_base_url(self.exchange_url)
+            except PapertapeError as exc:
+                _refuse(("exchange_url",), exc.message, self)
+        for field, what in (("funding", "funding"), ("mark", "a mark price")):
+            if getattr(self, field) is None:
+                continue
+            if self.source != "replay":
+                _refuse((field,), f"a {field} dataset is replayed with a replay source", self)
+            if self.market_type != "swap":
+                _refuse((field,), f"{what} belongs to perpetuals: set market_type 'swap'", self)
         return self
 
 
@@ -80,9 +127,24 @@ class RiskConfig(ClosedModel):
 
 
 class VenueConfig(ClosedModel):
-    latency_ms: float = Field(0, ge=0, le=60_000)
+    latency_ms: float = Field(
+        0, ge=0, le=60_000, description="order entry: the venue sees an order this much later"
+    )
+    cancel_latency_ms: float = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="a cancel reaches the venue this much later; the order can fill meanwhile",
+    )
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
+    queue_model: Literal["risk_averse", "probabilistic", "trade_through"] = Field(
+        "risk_averse",
+        description="resting limit orders on order-book data: their place in the level's queue "
+        "moves up with trades at their price and, for 'probabilistic', with a share of the "
+        "cancels; 'trade_through' fills them only when the market trades through them (the rule "
+        "on data without a book)",
+    )
 
 
 class SessionConfig(ClosedModel):

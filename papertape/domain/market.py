@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from papertape.domain.funding import FundingRate
+
 MICROS = 1_000_000
 
 
@@ -52,16 +54,26 @@ class BookSnapshot(NamedTuple):
     asks: tuple[tuple[float, float], ...]
 
 
-MarketEvent = Trade | Candle | BookSnapshot
+class MarkPrice(NamedTuple):
+    """A perpetual's mark price (the exchange's fair price, which values positions for unrealized
+    PnL, margin and liquidation) at ``ts``."""
+
+    ts: int
+    symbol: str
+    price: float
+
+
+MarketEvent = Trade | Candle | BookSnapshot | FundingRate | MarkPrice
 
 
 def event_price(event: MarketEvent) -> float | None:
-    """The price an event says the market is at (last trade, bar close, or book mid)."""
+    """The price an event says the market is at (last trade, bar close, or book mid); a
+    funding rate or a mark price says none (the mark is not a traded price)."""
     if isinstance(event, Trade):
         return event.price
     if isinstance(event, Candle):
         return event.close
-    if event.bids and event.asks:
+    if isinstance(event, BookSnapshot) and event.bids and event.asks:
         return (event.bids[0][0] + event.asks[0][0]) / 2
     return None
 

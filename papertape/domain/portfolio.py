@@ -3,14 +3,15 @@
 Everything follows from the fills, so that these identities hold after any sequence of them
 (``tests/domain/test_portfolio.py`` checks them with hypothesis):
 
-    equity = starting cash + realized PnL + unrealized PnL − fees
+    equity = starting cash + realized PnL + unrealized PnL − fees + funding
     spot:  cash = starting cash − Σ buy notional + Σ sell notional − fees
-    swap:  cash = starting cash + realized PnL − fees   (the wallet; positions hold margin)
+    swap:  cash = starting cash + realized PnL − fees + funding   (the wallet; positions hold margin)
 
 A position's average price is the weighted entry price; a fill against the position realizes
 ``(price − avg) × closed qty × direction``; a fill that crosses zero closes the position and opens
 the remainder at the fill price. Spot positions are long only (a spot sell cannot exceed what is
-held). Linear perpetuals use cross margin: a position ties up ``|qty| × avg / leverage`` and the
+held). Funding (``apply_funding``, swaps only) is a cash flow into the wallet, counted in the
+round trip during which it was paid. Linear perpetuals use cross margin: a position ties up ``|qty| × avg / leverage`` and the
 account is liquidated when equity falls to the maintenance margin (``|qty| × mark × mmr``).
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from papertape.domain.funding import funding_amount
 from papertape.domain.orders import BUY, QTY_EPSILON, Fill
 from papertape.domain.records import EquityPoint, PositionRecord
 
@@ -40,6 +42,7 @@ class RoundTrip(NamedTuple):
     pnl: float
     fees: float
     return_pct: float
+    funding: float = 0.0  # received (negative = paid) while the trip was open; part of pnl
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -53,6 +56,7 @@ class Position:
     mark: float = 0.0
     realized_pnl: float = 0.0
     fees: float = 0.0
+    funding: float = 0.0  # received (negative = paid) over the position's life
     updated_ts: int = 0
     # the round trip in progress
     trip_start: int = 0
@@ -63,6 +67,7 @@ class Position:
     trip_exit_qty: float = 0.0
     trip_pnl: float = 0.0
     trip_fees: float = 0.0
+    trip_funding: float = 0.0
 
     @property
     def unrealized_pnl(self) -> float:
@@ -108,6 +113,7 @@ class Portfolio:
         self.positions: dict[str, Position] = {}
         self.realized_pnl = 0.0
         self.fees = 0.0
+        self.funding = 0.0
         self.trips: list[RoundTrip] = []
         self.fill_count = 0
 
@@ -216,6 +222,24 @@ class Portfolio:
         return maintenance > 0 and self.equity() <= maintenance
 
     # --- changing ---------------------------------------------------------------------------
+    def apply_funding(self, symbol: str, rate: float, mark_price: float) -> float | None:
+        """Pay or receive one funding of ``symbol``'s open perpetual position valued at
+        ``mark_price``; returns the cash flow, or ``None`` when nothing is held (or on spot)."""
+        pos = self.positions.get(symbol)
+        if self.market_type != SWAP or pos is None or not pos.is_open:
+            return None
+        amount = funding_amount(pos.qty, mark_price, rate)
+        self.book_funding(symbol, amount)
+        return amount
+
+    def book_funding(self, symbol: str, amount: float) -> None:
+        """Book a funding cash flow already computed (a resumed session's recorded payment)."""
+        pos = self.position(symbol)
+        self.cash += amount
+        self.funding += amount
+        pos.funding += amount
+        pos.trip_funding += amount
+
     def apply_fill(self, fill: Fill) -> tuple[Position, RoundTrip | None]:
         """Book one fill; returns the position and the round trip it closed, if any."""
         pos = self.position(fill.symbol)
@@ -278,12 +302,12 @@ class Portfolio:
         pos.trip_max_qty = 0.0
         pos.trip_entry_notional = pos.trip_entry_qty = 0.0
         pos.trip_exit_notional = pos.trip_exit_qty = 0.0
-        pos.trip_pnl = pos.trip_fees = 0.0
+        pos.trip_pnl = pos.trip_fees = pos.trip_funding = 0.0
 
     def _close_trip(self, pos: Position, ts: int, old_qty: float) -> RoundTrip:
         entry = pos.trip_entry_notional / pos.trip_entry_qty if pos.trip_entry_qty else 0.0
         exit_ = pos.trip_exit_notional / pos.trip_exit_qty if pos.trip_exit_qty else 0.0
-        net = pos.trip_pnl - pos.trip_fees
+        net = pos.trip_pnl - pos.trip_fees + pos.trip_funding
         trip = RoundTrip(
             symbol=pos.symbol,
             direction="long" if old_qty > 0 else "short",
@@ -295,6 +319,7 @@ class Portfolio:
             pnl=net,
             fees=pos.trip_fees,
             return_pct=net / pos.trip_entry_notional * 100 if pos.trip_entry_notional else 0.0,
+            funding=pos.trip_funding,
         )
         self.trips.append(trip)
         return trip

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from papertape.domain.errors import ValidationFailed
+from papertape.domain.funding import FundingPayment
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
@@ -82,6 +83,7 @@ class RecordBatch:
     fills: list[FillRecord] = field(default_factory=list)
     positions: list[PositionRecord] = field(default_factory=list)
     equity: list[EquityPoint] = field(default_factory=list)
+    funding: list[FundingPayment] = field(default_factory=list)
     events: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
@@ -91,6 +93,7 @@ class RecordBatch:
             + len(self.fills)
             + len(self.positions)
             + len(self.equity)
+            + len(self.funding)
             + len(self.events)
         )
 
@@ -104,6 +107,7 @@ class RecordBatch:
         self.fills += other.fills
         self.positions += other.positions
         self.equity += other.equity
+        self.funding += other.funding
         self.events += other.events
 
 

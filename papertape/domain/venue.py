@@ -7,17 +7,24 @@ What fills, when and at what price:
 - **Order book** (a ``BookSnapshot``): market orders, triggered stops and marketable limits walk
   the opposite side level by level (partial fills when the visible book is too thin; the rest waits
   for the next event). A resting limit fills as maker at its price, against the quantity the book
-  shows at or through it. Orders filling on one snapshot share its liquidity.
+  shows at or through it. Orders filling on one snapshot share its liquidity, and what the
+  session took from a level stays taken on later snapshots until the exchange updates that level
+  (``papertape.domain.liquidity``): no two fills from the same liquidity. A resting limit also
+  has a place in its level's queue (``papertape.domain.queue``, the session's ``queue_model``):
+  prints at its price fill it once the queue ahead of it is gone.
 - **Trade prints** (no book): market orders and triggered stops fill at the print's price moved
   against the order by ``slippage_bps``. A marketable limit fills at the better of the two prices;
   a resting limit fills (maker, at its price) only when a print trades *through* it, for at most
-  the printed quantity.
+  the printed quantity, which the resting orders it fills share (oldest first).
 - **Bars**: a market order fills at the next bar's open (± slippage), or at the deciding bar's
   close with ``bar_fill="close"``. A new buy limit already marketable at the next open fills
   there (taker); otherwise it rests and fills at its price (maker) once a bar's low goes below
   it; a buy stop fills at ``max(open, stop)`` when the high reaches it (mirrored for sells).
   Within one bar, stops are checked before limits (the conservative reading of a bar that
   touched both a stop-loss and a take-profit).
+- Cancels reach the venue after ``cancel_latency_us``: until then the order can still fill (a
+  cancel that arrives after the order filled is counted in ``late_cancels``; one that arrives after
+  a partial fill cancels the rest). Kill switches and session ends cancel at once.
 - Fees: ``taker`` or ``maker`` rate × notional, in the quote currency.
 - The portfolio limits each fill to what the account can pay for (``Portfolio.fillable``); the
   part it cannot is cancelled with reason ``insufficient_funds``.
@@ -28,6 +35,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from papertape.domain.liquidity import ASK, BID, LiquidityLedger
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import (
     BUY,
@@ -45,6 +53,7 @@ from papertape.domain.orders import (
     OrderStatus,
 )
 from papertape.domain.portfolio import Portfolio, Position, RoundTrip
+from papertape.domain.queue import TRADE_THROUGH, QueueModel, QueueSpot
 
 # Public base-tier spot fee schedules (taker, maker) as fractions; overridable per session.
 EXCHANGE_FEES: dict[str, tuple[float, float]] = {
@@ -221,6 +230,8 @@ class PaperVenue(Venue):
         latency_us: int = 0,
         bar_fill: str = "next_open",
         id_prefix: str = "",
+        queue_model: str = TRADE_THROUGH,
+        cancel_latency_us: int = 0,
     ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
@@ -228,6 +239,13 @@ class PaperVenue(Venue):
         self.slip = slippage_bps / 10_000
         self.latency_us = latency_us
         self.bar_fill = bar_fill
+        self.liquidity = LiquidityLedger()
+        self.queue = QueueModel(queue_model) if queue_model != TRADE_THROUGH else None
+        self.queue_spots: dict[str, QueueSpot] = {}  # resting limit orders' places, by order id
+        self.books_seen: set[str] = set()  # symbols whose data has order books
+        self.cancel_latency_us = cancel_latency_us
+        self.pending_cancels: dict[str, tuple[int, str]] = {}  # order id → (due ts, reason)
+        self.late_cancels = 0  # cancels that arrived after their order had filled
 
     # --- orders in --------------------------------------------------------------------------
     def submit(self, order: Order) -> Order:
@@ -250,18 +268,38 @@ class PaperVenue(Venue):
         return order
 
     def cancel(self, order_id: str, ts: int, reason: str = "cancelled") -> Order | None:
+        """Cancel a live order: at once without cancel latency, else when the cancel reaches
+        the venue (``_arrived_cancels``); the order is returned either way."""
         order = self.orders.get(order_id)
         if order is None or not order.is_live:
             return None
+        if self.cancel_latency_us:
+            self.pending_cancels.setdefault(order_id, (ts + self.cancel_latency_us, reason))
+            return order
         self._end(order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason)
         self._sweep(order.symbol)
         return order
+
+    def _arrived_cancels(self, symbol: str, ts: int) -> None:
+        """Apply the cancels of ``symbol``'s orders that reach the venue by ``ts``."""
+        for order_id, (due, reason) in list(self.pending_cancels.items()):
+            order = self.orders.get(order_id)
+            if order is None or not order.is_live:  # filled (or ended) before the cancel came
+                del self.pending_cancels[order_id]
+                self.late_cancels += 1
+                continue
+            if order.symbol != symbol or due > ts:
+                continue
+            del self.pending_cancels[order_id]
+            self._end(order, CANCELLED, due, f"{order.reason}_{reason}" if order.reason else reason)
+        self._sweep(symbol)
 
     def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
         cancelled = []
         for order in list(self.orders.values()):
             if order.is_live and (symbol is None or order.symbol == symbol):
                 self._end(order, CANCELLED, ts, reason)
+                self.pending_cancels.pop(order.order_id, None)
                 cancelled.append(order)
         for sym in list(self.open_orders):
             self._sweep(sym)
@@ -293,12 +331,15 @@ class PaperVenue(Venue):
 
     # --- market events in -------------------------------------------------------------------
     def on_trade(self, trade: Trade) -> None:
+        if self.pending_cancels:
+            self._arrived_cancels(trade.symbol, trade.ts)
         ts, price = trade.ts, trade.price
+        left = [trade.qty]  # the print's quantity, shared by the resting orders it fills
         for order in list(self.open_orders.get(trade.symbol, ())):
             if not order.is_live or order.active_ts > ts:
                 continue
             if order.type == LIMIT:
-                self._limit_on_print(order, trade)
+                self._limit_on_print(order, trade, left)
             elif order.type == STOP and not order.triggered:
                 stop = _required(order.stop_price)
                 if (price >= stop) if order.side == BUY else (price <= stop):
@@ -309,6 +350,8 @@ class PaperVenue(Venue):
         self._sweep(trade.symbol)
 
     def on_bar(self, bar: Candle) -> None:
+        if self.pending_cancels:
+            self._arrived_cancels(bar.symbol, bar.ts)
         self.last_bar[bar.symbol] = bar
         orders = [o for o in self.open_orders.get(bar.symbol, ()) if o.active_ts <= bar.ts]
         # stops first, then market orders, then limits (see the module docstring)
@@ -335,12 +378,15 @@ class PaperVenue(Venue):
         self._sweep(bar.symbol)
 
     def on_book(self, book: BookSnapshot) -> None:
+        self.books_seen.add(book.symbol)
+        if self.pending_cancels:
+            self._arrived_cancels(book.symbol, book.ts)
         live = [o for o in self.open_orders.get(book.symbol, ()) if o.active_ts <= book.ts]
         if not live:
             return
-        # the snapshot's liquidity, shared by the orders filling on it
-        asks = [list(level) for level in book.asks]
-        bids = [list(level) for level in book.bids]
+        # the snapshot's liquidity (less what earlier fills took), shared by the orders on it
+        asks = self.liquidity.levels(book.symbol, ASK, book.asks)
+        bids = self.liquidity.levels(book.symbol, BID, book.bids)
         for order in live:
             if not order.is_live:
                 continue
@@ -353,19 +399,31 @@ class PaperVenue(Venue):
                     continue
                 order.triggered = True
             limit = order.price if order.type == LIMIT else None
-            if limit is not None and not order.maker:
+            if limit is not None:
                 best = levels[0][0] if levels else None
                 if best is None or ((best > limit) if buy else (best < limit)):
-                    order.maker = True  # not marketable on arrival: it rests
+                    order.maker = True  # not marketable (on arrival, or any more): it rests
+                    if self.queue is not None:
+                        self._queue_on_book(order, book)
                     continue
             self._walk(order, levels, limit, book.ts)
         self._sweep(book.symbol)
+
+    def _queue_on_book(self, order: Order, book: BookSnapshot) -> None:
+        """A resting order's level in a new snapshot: it joins the queue, or moves up in it."""
+        own = book.bids if order.side == BUY else book.asks
+        level = next((qty for price, qty in own if price == order.price), 0.0)
+        spot = self.queue_spots.get(order.order_id)
+        if spot is None:
+            self.queue_spots[order.order_id] = self.queue.join(level)  # type: ignore[union-attr]
+        else:
+            self.queue.on_level(spot, level)  # type: ignore[union-attr]
 
     # --- filling ----------------------------------------------------------------------------
     def _slipped(self, order: Order, price: float) -> float:
         return price * (1 + self.slip) if order.side == BUY else price * (1 - self.slip)
 
-    def _limit_on_print(self, order: Order, trade: Trade) -> None:
+    def _limit_on_print(self, order: Order, trade: Trade, left: list[float]) -> None:
         price, limit, buy = trade.price, _required(order.price), order.side == BUY
         if not order.maker:
             if (price <= limit) if buy else (price >= limit):  # marketable on arrival
@@ -375,10 +433,19 @@ class PaperVenue(Venue):
                 )
                 return
             order.maker = True
+        if left[0] <= QTY_EPSILON:
+            return
         if (price < limit) if buy else (price > limit):  # traded through
             size = self._want(order, limit, trade.ts)
             if size is not None:
-                self._fill(order, min(size, trade.qty), limit, trade.ts, True)
+                left[0] -= self._fill(order, min(size, left[0]), limit, trade.ts, True)
+            return
+        spot = self.queue_spots.get(order.order_id)
+        if spot is not None and price == limit and trade.side != order.side:
+            reaching = self.queue.on_trade_at_price(spot, left[0])  # type: ignore[union-attr]
+            size = self._want(order, limit, trade.ts) if reaching > QTY_EPSILON else None
+            if size is not None:
+                left[0] -= self._fill(order, min(size, reaching), limit, trade.ts, True)
 
     def _fill_taker(self, order: Order, price: float, ts: int) -> None:
         """Fill what is left of ``order`` at ``price``, taking liquidity."""
@@ -387,10 +454,11 @@ class PaperVenue(Venue):
     def _walk(self, order: Order, levels: list[list[float]], limit: float | None, ts: int) -> None:
         buy = order.side == BUY
         maker = order.maker
+        side = ASK if buy else BID
         for level in levels:
             if not order.is_live:
                 return
-            price, available = level
+            price, available, shown = level
             if available <= 0:
                 continue
             if limit is not None and ((price > limit) if buy else (price < limit)):
@@ -401,6 +469,8 @@ class PaperVenue(Venue):
             fill_price = _required(limit) if maker else price
             done = self._fill(order, min(want, available), fill_price, ts, maker)
             level[1] = available - done
+            if done > 0:
+                self.liquidity.take(order.symbol, side, price, shown, done)
 
     def _want(self, order: Order, price: float, ts: int) -> float | None:
         """What is left to fill; a ``qty=None`` order is sized here, at its first fill price
@@ -438,6 +508,8 @@ class PaperVenue(Venue):
             self._end(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
             return 0.0
         self._execute(order, qty, price, qty * price * rate, ts, maker)
+        if order.status == FILLED and self.pending_cancels.pop(order.order_id, None) is not None:
+            self.late_cancels += 1  # the cancel was on its way: it comes too late
         if order.status == PARTIAL:
             if order.reduce_only and not self.portfolio.qty(order.symbol):
                 self._end(order, CANCELLED, ts, "position_closed")
@@ -453,6 +525,7 @@ class PaperVenue(Venue):
             for o in orders:
                 if not o.is_live:
                     self.orders.pop(o.order_id, None)
+                    self.queue_spots.pop(o.order_id, None)
             if kept:
                 self.open_orders[symbol] = kept
             else:

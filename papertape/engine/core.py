@@ -11,8 +11,15 @@ event:
 4. every ``equity_interval`` of data time: an equity point, the risk kill switches and, for
    perpetuals, the liquidation check.
 
+A ``FundingRate`` event settles funding on the symbol's open perpetual position
+(``papertape.domain.funding``); each payment is recorded (the record's ``funding``) and published as a ``funding`` event. Once a ``MarkPrice`` event has been seen
+for a symbol, its position is valued (unrealized PnL, margin, liquidation, funding) at the mark
+and no longer at the last traded price, until the newest mark is older than ``mark_stale_us``
+(the mark data ended or stalled: the last price stands in again). ``mark_sources`` says which
+applies.
+
 Everything the session must keep is appended to the engine's *record* (a ``RecordBatch``:
-orders, fills, positions, equity points, events); the caller drains it (the session consumer
+orders, fills, positions, equity points, funding payments, events); the caller drains it (the session consumer
 commits it to the store with the engine's state, a CLI backtest keeps it). The engine never does
 I/O and never reads a clock: time is the data's, so the same data and strategies give the same
 record every run — and an engine restored from a snapshot (``papertape.engine.snapshot``)
@@ -31,7 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from papertape.domain.errors import OrderRejected
-from papertape.domain.market import MICROS, BookSnapshot, Candle, Trade
+from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
+from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
     LIMIT,
@@ -62,10 +70,13 @@ class EngineConfig:
     taker: float = 0.001
     maker: float = 0.001
     slippage_bps: float = 0.0
-    latency_us: int = 0
+    latency_us: int = 0  # order entry: the venue sees an order this long after it is placed
+    cancel_latency_us: int = 0  # a cancel reaches the venue this long after it is asked
     bar_fill: str = "next_open"
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
+    mark_stale_us: int = 3_600 * MICROS
+    queue_model: str = "risk_averse"  # resting limits on book data (papertape.domain.queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,9 @@ class _SymbolState:
         "trade_subs",
         "book_subs",
         "trade_bars",
+        "bar_span",
+        "mark",
+        "mark_ts",
         "_split",
     )
 
@@ -112,6 +126,10 @@ class _SymbolState:
         self.position = position  # the portfolio's position object for this symbol
         self.builders: list[_BarBuilder] = []
         self.trade_bars = False  # bars are built from trades (else from book mids, if any)
+        # the newest candle's (open ts, end ts, open price): the price at a moment inside it
+        self.bar_span: tuple[int, int, float] | None = None
+        self.mark: float | None = None  # the newest mark price, once the data has marks
+        self.mark_ts = 0
         self._split: tuple[int, list[_BarBuilder], list[Strategy]] | None = None
         self.trade_subs: list[Strategy] = []
         self.book_subs: list[Strategy] = []
@@ -142,6 +160,8 @@ class Engine(VenueListener):
             slippage_bps=config.slippage_bps,
             latency_us=config.latency_us,
             bar_fill=config.bar_fill,
+            queue_model=config.queue_model,
+            cancel_latency_us=config.cancel_latency_us,
         )
         self.risk = RiskManager(config.risk, config.cash)
         self._close_fill = config.bar_fill == "close"
@@ -218,6 +238,7 @@ class Engine(VenueListener):
         open_orders = self.venue.open_orders
         liq = self._liq
         next_equity = self._next_equity
+        mark_stale = self.config.mark_stale_us
         for event in events:
             if event.__class__ is Trade:
                 ts, symbol, price, qty, _side, _id = event
@@ -251,7 +272,8 @@ class Engine(VenueListener):
                         strategy.on_trade(event)
                     next_equity = self._next_equity
                 pos = state.position
-                if pos.qty:
+                # no (fresh) mark price: the last trade stands in
+                if pos.qty and (state.mark is None or ts - state.mark_ts > mark_stale):
                     pos.mark = price
                     if liq:
                         limit = liq.get(symbol)
@@ -287,6 +309,7 @@ class Engine(VenueListener):
             elif self._close_fill:
                 venue.last_bar[event.symbol] = event
             state.price = event.close
+            state.bar_span = (event.ts, event.ts + event.interval * MICROS, event.open)
             if not self.halted:
                 for strategy in direct:
                     strategy.on_bar(event)
@@ -302,15 +325,81 @@ class Engine(VenueListener):
                 for strategy in state.book_subs:
                     strategy.on_book(event)
             low = high = state.price
+        elif kind is FundingRate:
+            self._settle_funding(state, event)
+            return
+        elif kind is MarkPrice:
+            self._on_mark(state, event)
+            return
         else:
             raise TypeError(f"not a market event: {event!r}")
         pos = state.position
-        if pos.qty:
+        if pos.qty and self._fresh_mark(state, event.ts) is None:
             pos.mark = state.price
             if event.symbol in self._liq:
                 self._check_liquidation(event.symbol, low, high)
         if event.ts >= self._next_equity:
             self._sample(event.ts)
+
+    def _on_mark(self, state: _SymbolState, mark: MarkPrice) -> None:
+        """A mark price: it values the position from now on, and liquidation watches it."""
+        state.mark, state.mark_ts = mark.price, mark.ts
+        if state.position.qty:
+            state.position.mark = mark.price
+            if mark.symbol in self._liq:
+                self._check_liquidation(mark.symbol, mark.price, mark.price)
+        if mark.ts >= self._next_equity:
+            self._sample(mark.ts)
+
+    def _fresh_mark(self, state: _SymbolState, ts: int) -> float | None:
+        if state.mark is None or ts - state.mark_ts > self.config.mark_stale_us:
+            return None
+        return state.mark
+
+    def queue_models(self) -> dict[str, str]:
+        """Per symbol, the queue model its resting limits fill by: the configured one once its
+        data has shown an order book, else ``trade_through`` (no queue to see)."""
+        configured = self.config.queue_model
+        return {
+            s: configured if s in self.venue.books_seen else "trade_through" for s in self.state
+        }
+
+    def mark_sources(self) -> dict[str, str]:
+        """Per symbol, what values its position now: ``mark`` or ``last`` (no fresh mark)."""
+        return {
+            s: "last" if self._fresh_mark(st, self.ts) is None else "mark"
+            for s, st in self.state.items()
+        }
+
+    def _settle_funding(self, state: _SymbolState, funding: FundingRate) -> None:
+        """Pay or receive ``funding`` on the open position. With bar data the price at the
+        funding time is the open of the bar that contains it (its close is still to come)."""
+        if not state.position.is_open:
+            return
+        last = state.price
+        span = state.bar_span
+        if span is not None and span[0] <= funding.ts < span[1]:
+            last = span[2]
+        priced = settlement_price(funding, self._fresh_mark(state, funding.ts), last)
+        if priced is None:
+            return
+        price, source = priced
+        amount = self.portfolio.apply_funding(funding.symbol, funding.rate, price)
+        if amount is None:
+            return
+        payment = FundingPayment(
+            self.session_id,
+            funding.ts,
+            funding.symbol,
+            funding.rate,
+            state.position.qty,
+            price,
+            amount,
+            source,
+        )
+        self.record.funding.append(payment)
+        self.record.events.append(("funding", payment))
+        self._sample(funding.ts, force=True)
 
     def _check_liquidation(self, symbol: str, low: float, high: float) -> None:
         price, direction = self._liq[symbol]
@@ -515,7 +604,8 @@ class Engine(VenueListener):
         )
         self.record.fills.append(record)
         self.record.events.append(("fill", record))
-        position.mark = self.state[fill.symbol].price or fill.price
+        state = self.state[fill.symbol]
+        position.mark = self._fresh_mark(state, fill.ts) or state.price or fill.price
         self._record_position(position, fill.ts)
         if trip is not None:
             self.record.events.append(("trade_closed", trip))
@@ -619,4 +709,5 @@ class Engine(VenueListener):
         result["open_positions"] = len(open_positions := self.portfolio.open_positions())
         result["unrealized_pnl"] = sum(p.unrealized_pnl for p in open_positions)
         result["realized_pnl"] = self.portfolio.realized_pnl
+        result["funding"] = self.portfolio.funding
         return result

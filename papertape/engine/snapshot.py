@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from papertape.domain.errors import PapertapeError
+from papertape.domain.funding import FundingPayment
 from papertape.domain.orders import Fill
 from papertape.domain.portfolio import Portfolio
 from papertape.domain.records import FillRecord, OrderRecord, RecordBatch
@@ -63,9 +64,11 @@ def thaw(
     orders: Sequence[OrderRecord],
     curve: Sequence[tuple[int, float]],
     session_id: str,
+    funding: Sequence[FundingPayment] = (),
 ) -> Engine:
     """The engine a session resumes with: its saved state, checked against the fold of its
-    recorded fills, with the round trips and the equity curve taken from the record."""
+    recorded fills (and funding payments), with the round trips and the equity curve taken from
+    the record."""
     try:
         engine = pickle.loads(state)
     except Exception as exc:
@@ -78,7 +81,7 @@ def thaw(
         raise ResumeStateUnreadable(
             f"the saved state of session {session_id} is not an engine", session_id=session_id
         )
-    folded = fold(engine.portfolio.initial_cash, engine.portfolio, fills, session_id)
+    folded = fold(engine.portfolio.initial_cash, engine.portfolio, fills, session_id, funding)
     _check_orders(fills, orders, session_id)
     _check_same(engine.portfolio, folded, fills, session_id)
     engine.portfolio.trips = folded.trips
@@ -87,17 +90,30 @@ def thaw(
 
 
 def fold(
-    cash: float, like: Portfolio, fills: Sequence[FillRecord], session_id: str = ""
+    cash: float,
+    like: Portfolio,
+    fills: Sequence[FillRecord],
+    session_id: str = "",
+    funding: Sequence[FundingPayment] = (),
 ) -> Portfolio:
-    """A fresh portfolio (``like``'s market type and leverage) with ``fills`` booked in order."""
+    """A fresh portfolio (``like``'s market type and leverage) with ``fills`` booked in order,
+    and each funding payment booked after the fills before its time (the engine settles funding
+    on the first event at or after the funding time)."""
     portfolio = Portfolio(cash, like.market_type, like.leverage, like.mmr)
+    payments = sorted(funding, key=lambda p: p.ts)
+    paid = 0
     for record in fills:
+        while paid < len(payments) and payments[paid].ts < record.ts:
+            portfolio.book_funding(payments[paid].symbol, payments[paid].amount)
+            paid += 1
         try:
             portfolio.apply_fill(_fill(record))
         except Exception as exc:
             raise _inconsistent(
                 session_id, record, f"it cannot be booked: {type(exc).__name__}: {exc}"
             ) from None
+    for payment in payments[paid:]:
+        portfolio.book_funding(payment.symbol, payment.amount)
     return portfolio
 
 

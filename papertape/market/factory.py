@@ -16,7 +16,15 @@ def build_source(
     market = session.config["market"]
     if market["source"] == "replay":
         speed = 0.0 if session.mode is Mode.BACKTEST else float(market["speed"])
-        return ReplaySource(store, market["dataset"], session.symbols, speed, position)
+        return ReplaySource(
+            store,
+            market["dataset"],
+            session.symbols,
+            speed,
+            position,
+            extras={k: market[k] for k in ("funding", "mark") if market.get(k)},
+        )
+    from papertape.market.exchange.connector import hub_for
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 
     defaults = FeedOptions()  # sessions recorded before these settings existed keep the defaults
@@ -26,6 +34,7 @@ def build_source(
         market["market_type"],
         resume_after=None if position is None else position.ts,
         session_id=session.session_id,
+        hub=hub_for(market.get("exchange_url")),
         options=FeedOptions(
             book_depth=market.get("book_depth", defaults.book_depth),
             book_interval=market.get("book_interval", defaults.book_interval),

@@ -16,11 +16,23 @@ these keys, or JSON lines):
 - book: best bid/ask quotes ``timestamp, bid, bid_size, ask, ask_size`` (one level), Tardis
   ``asks[i].price, asks[i].amount, bids[i].price, bids[i].amount`` snapshots, or Binance depth rows
   ``timestamp, side (b/a), update_type (snap/set), price, qty`` (diffs applied in order).
+- funding: a perpetual's funding rates ``timestamp, funding_rate[, mark_price][, symbol]``
+  (``timestamp`` = the funding time; the rate a fraction per interval, may be negative; ccxt's
+  ``fetchFundingRateHistory`` objects ``{"timestamp", "fundingRate", "symbol", ...}`` too).
+- mark: a perpetual's mark prices ``timestamp, mark_price[, symbol]``, or mark-price candles
+  (``kind="mark"`` with ``timestamp, open, high, low, close``): each candle becomes four marks on
+  the conventional intrabar path, open at its start, then low and high (high first on a falling
+  bar) at a third and two thirds of it, close at its last microsecond.
+
+A raw Binance websocket capture (``<receive ns> <JSON>`` lines: trades, depth updates, book
+tickers and a depth snapshot) is recognised by its first line and read as kind ``capture``: trades
+and the order book rebuilt from the snapshot and the updates (``papertape.market.binance_capture``).
 
 Timestamps are UTC: integers or decimals in seconds, milliseconds, microseconds or nanoseconds
 (told apart by magnitude), or ISO-8601 text (a text without an offset is read as UTC). Also read:
 freqtrade candle JSON ``[[ms, open, high, low, close, volume], ...]`` and freqtrade trade JSON
-``[[ms, id, type, side, price, amount, cost], ...]``.
+``[[ms, id, type, side, price, amount, cost], ...]``, and with ``kind="funding"`` freqtrade
+funding JSON ``[[ms, rate, 0, 0, 0, 0], ...]`` (the rate in the ``open`` field) or ``[[ms, rate]]``.
 """
 
 from __future__ import annotations
@@ -40,15 +52,27 @@ from pathlib import Path
 from typing import Any
 
 from papertape.domain.errors import DatasetExists, InvalidDataFile
-from papertape.domain.market import MICROS, UNKNOWN_SIDE, BookSnapshot, Candle, Trade, to_micros
+from papertape.domain.funding import FundingRate
+from papertape.domain.market import (
+    MICROS,
+    UNKNOWN_SIDE,
+    BookSnapshot,
+    Candle,
+    MarkPrice,
+    Trade,
+    to_micros,
+)
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
+from papertape.market.binance_capture import is_capture, rebuild
 
-KINDS = ("trades", "candles", "book")
+KINDS = ("trades", "candles", "book", "funding", "mark", "capture")
 BOOK_DEPTH = 25  # levels kept per side when a file carries more (depth diffs)
 CHUNK_ROWS = 20_000
 
-_TIME_COLUMNS = ("timestamp", "ts", "time", "date", "datetime", "open_time")
+_TIME_COLUMNS = ("timestamp", "ts", "time", "date", "datetime", "open_time", "fundingtime")
+_RATE_COLUMNS = ("funding_rate", "fundingrate", "rate")
+_MARK_COLUMNS = ("mark_price", "markprice", "mark")
 _QTY_COLUMNS = ("qty", "quantity", "amount", "size", "volume")
 _QUOTES = (
     "USDT",
@@ -75,6 +99,7 @@ class MarketFile:
     rows: list[Any]
     symbols: tuple[str, ...]
     interval: int | None = None  # candle interval, seconds
+    report: Any = None  # what reading found, for kinds that say (a capture's CaptureReport)
 
     @property
     def start_ts(self) -> int | None:
@@ -253,6 +278,10 @@ def _first(columns: Columns, names: Iterable[str]) -> str | None:
 
 
 def _guess_kind(columns: Columns) -> str | None:
+    if _first(columns, ("funding_rate", "fundingrate")):
+        return "funding"
+    if _first(columns, ("mark_price", "markprice")):
+        return "mark"
     if {"open", "high", "low", "close"} <= columns.keys():
         return "candles"
     if "asks[0].price" in columns or ("update_type" in columns and "side" in columns):
@@ -338,6 +367,66 @@ def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
     ids = [str(v) for v in columns[id_name]] if id_name else [""] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
     return [Trade(*row) for row in zip(ts, syms, prices, qtys, sides, ids, strict=True)]
+
+
+def _funding(path: Path, columns: dict[str, list], symbol: str | None) -> list[FundingRate]:
+    rate_name = _first(columns, _RATE_COLUMNS)
+    if rate_name is None:
+        raise _bad(path, "a funding file needs a 'funding_rate' column")
+    ts = _timestamps(path, columns)
+    try:
+        rates = [float(v) for v in columns[rate_name]]
+    except (TypeError, ValueError) as exc:
+        raise _bad(
+            path, f"column {rate_name!r} holds a value that is not a number ({exc})"
+        ) from None
+    for line, rate in enumerate(rates):
+        if not math.isfinite(rate) or abs(rate) >= 1:
+            raise _bad(
+                path,
+                f"column {rate_name!r}, row {line + 1}: {rate!r} is not a funding rate (a "
+                "fraction per funding interval, e.g. 0.0001 for 0.01 %)",
+            )
+    mark_name = _first(columns, _MARK_COLUMNS)
+    marks: list[float | None] = [None] * len(ts)
+    if mark_name is not None:
+        marks = [None if v in ("", None) else float(v) for v in columns[mark_name]]
+        if any(m is not None and not (math.isfinite(m) and m > 0) for m in marks):
+            raise _bad(path, f"column {mark_name!r} holds a mark price that is not positive")
+    syms = _symbols(path, columns, symbol, len(ts))
+    return [FundingRate(*row) for row in zip(ts, syms, rates, marks, strict=True)]
+
+
+def _marks(
+    path: Path, columns: dict[str, list], symbol: str | None, interval: int | None
+) -> list[MarkPrice]:
+    if {"open", "high", "low", "close"} <= columns.keys():
+        # a mark has no volume (the column is often there, empty)
+        prices_only = {k: v for k, v in columns.items() if k not in ("volume", "vol", "amount")}
+        return [
+            MarkPrice(ts, c.symbol, price)
+            for c in _candles(path, prices_only, symbol, interval)
+            for ts, price in _bar_path(c)
+        ]
+    name = _first(columns, (*_MARK_COLUMNS, "price"))
+    if name is None:
+        raise _bad(path, "a mark file needs a 'mark_price' column, or open/high/low/close")
+    ts = _timestamps(path, columns)
+    prices = _floats(path, columns, name, positive=True)
+    syms = _symbols(path, columns, symbol, len(ts))
+    return [MarkPrice(*row) for row in zip(ts, syms, prices, strict=True)]
+
+
+def _bar_path(c: Candle) -> list[tuple[int, float]]:
+    """A bar's conventional intrabar path: open, the nearer extreme, the other, close."""
+    step = c.interval * MICROS
+    extremes = (c.high, c.low) if c.close < c.open else (c.low, c.high)
+    return [
+        (c.ts, c.open),
+        (c.ts + step // 3, extremes[0]),
+        (c.ts + 2 * step // 3, extremes[1]),
+        (c.ts + step - 1, c.close),
+    ]
 
 
 def infer_interval(timestamps: Sequence[int]) -> int:
@@ -471,6 +560,10 @@ def _rows_from_columns(
         return _trades(path, columns, symbol)
     if kind == "candles":
         return _candles(path, columns, symbol, interval)
+    if kind == "funding":
+        return _funding(path, columns, symbol)
+    if kind == "mark":
+        return _marks(path, columns, symbol, interval)
     if "asks[0].price" in columns:
         return _tardis(path, columns, symbol)
     if "bid" in columns and "ask" in columns:
@@ -491,6 +584,12 @@ def _array_rows(
     ``[ms,id,type,side,price,amount,cost]``."""
     first = doc[0]
     if kind is None:
+        if len(first) == 6 and not any(first[2:]):
+            raise _bad(
+                path,
+                "rows [ms, x, 0, 0, 0, 0] look like freqtrade funding rates (the rate in the "
+                "open field): pass kind='funding'",
+            )
         if len(first) == 6 and all(isinstance(v, (int, float)) for v in first):
             kind = "candles"
         elif len(first) == 7 and str(first[3]).lower() in ("buy", "sell"):
@@ -501,6 +600,10 @@ def _array_rows(
             )
     if kind == "candles":
         names: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
+    elif kind == "funding":
+        names = ("timestamp", "funding_rate")  # freqtrade's rows carry four zeros after these
+    elif kind == "mark":
+        names = ("timestamp", "open", "high", "low", "close")  # freqtrade's mark candles
     elif kind == "trades":
         names = ("timestamp", "id", "type", "side", "price", "amount", "cost")
     else:
@@ -521,7 +624,7 @@ def read_market_file(
     """Read a market-data file into rows (see the module docstring for what is understood).
 
     ``symbol`` (any spelling, stored canonical) overrides the file's; ``kind`` (trades, candles,
-    book) overrides detection; ``interval`` (seconds) overrides the candle interval inferred from
+    book, funding, mark) overrides detection; ``interval`` (seconds) overrides the candle interval inferred from
     the timestamps."""
     path = Path(path)
     if kind is not None and kind not in KINDS:
@@ -529,6 +632,9 @@ def read_market_file(
     data = _read_bytes(path)
     if not data.strip():
         raise _bad(path, "empty file")
+    if kind == "capture" or (kind is None and is_capture(data[:200])):
+        capture = rebuild(data.decode("utf-8").splitlines(), path.name, symbol=symbol)
+        return MarketFile("capture", capture.events, (capture.symbol,), report=capture.report)
     if data[:4] == b"PAR1":
         columns = _columns_from_parquet(path, data)
         detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
@@ -570,7 +676,7 @@ def _kind_rows(
     if kind is None:
         raise _bad(
             path,
-            f"cannot tell trades, candles or book from the columns "
+            f"cannot tell trades, candles, book or funding from the columns "
             f"{sorted(columns)[:12]}; pass kind=",
         )
     return kind, _rows_from_columns(path, columns, kind, symbol, interval)
@@ -623,13 +729,19 @@ async def import_dataset(
         )
     # parsing is CPU work that can take seconds: in a thread, so the event loop keeps serving
     market = await asyncio.to_thread(read_market_file, path, symbol=symbol, kind=kind)
-    write = {
-        "trades": store.write_trades,
-        "candles": store.write_candles,
-        "book": store.write_books,
-    }[market.kind]
+    writers: dict[type, Any] = {
+        Trade: store.write_trades,
+        Candle: store.write_candles,
+        BookSnapshot: store.write_books,
+        FundingRate: store.write_funding,
+        MarkPrice: store.write_marks,
+    }
     for i in range(0, len(market.rows), CHUNK_ROWS):
-        await write(name, market.rows[i : i + CHUNK_ROWS])
+        chunk = market.rows[i : i + CHUNK_ROWS]
+        for row_type, write in writers.items():  # a capture mixes trades and books
+            rows = [r for r in chunk if type(r) is row_type]
+            if rows:
+                await write(name, rows)
     dataset = Dataset(
         name=name,
         kind=market.kind,

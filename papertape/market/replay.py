@@ -1,7 +1,10 @@
 """Replay recorded market data from the store: a dataset, or what a collect session recorded.
 
-Every kind of data filed under the source (trades, candles, book snapshots) for the session's
-symbols is merged in timestamp order. ``speed`` paces the replay against the wall clock
+Every kind of data filed under the source (trades, candles, book snapshots, funding rates, mark
+prices) for the session's symbols is merged in timestamp order, with the rows of the extra
+datasets given by kind (``extras={"funding": name, "mark": name}``, a perpetual's funding rates
+and mark prices kept apart from its trades); those outside the source's time span are not
+replayed. ``speed`` paces the replay against the wall clock
 (1.0 = real time, 60 = a minute per second); ``speed == 0`` replays as fast as the consumer
 takes it, which is what a backtest wants.
 """
@@ -13,6 +16,7 @@ import heapq
 import time
 from collections.abc import AsyncIterator, Sequence
 from operator import itemgetter
+from typing import Any
 
 from papertape.domain.errors import UnknownDataset
 from papertape.domain.market import MarketEvent, StreamPosition
@@ -23,6 +27,7 @@ TARGET_ROWS_PER_READ = 50_000
 MAX_BATCH = 10_000
 MAX_SLEEP = 0.5  # seconds: sleep in slices so a pacing replay notices cancellation promptly
 _by_ts = itemgetter(0)
+_NAMES = {"funding": "funding rates", "mark": "mark prices"}
 
 
 class ReplaySource(MarketSource):
@@ -33,19 +38,22 @@ class ReplaySource(MarketSource):
         symbols: Sequence[str],
         speed: float = 1.0,
         resume: StreamPosition | None = None,
+        extras: dict[str, str] | None = None,
     ):
         super().__init__(symbols, None if resume is None else resume.ts)
         self.resume = resume
         self.store = store
         self.source = source
+        self.extras = dict(extras or {})
         self.speed = speed
         self._span = (0, 1)  # the data's [first, last + 1) timestamps, known once planned
 
-    async def _plan(self) -> tuple[list[str], int, int, int]:
-        """The kinds to read, the time range and a read window of about TARGET_ROWS rows."""
+    async def _plan(self) -> tuple[list[tuple[str, str]], int, int, int]:
+        """The (source, kind) pairs to read, the time range and a read window of about
+        TARGET_ROWS rows."""
         summary = await self.store.market_summary(self.source)
         kinds = [k for k, info in summary.items() if set(info["symbols"]) & set(self.symbols)]
-        if not kinds:
+        if not set(kinds) - {"funding", "mark"}:
             raise UnknownDataset(
                 f"no recorded data for {', '.join(self.symbols)} in {self.source!r}",
                 details=[{"field": "market.dataset", "message": "no data for these symbols"}],
@@ -57,22 +65,34 @@ class ReplaySource(MarketSource):
         self._span = (start, end)
         if self.resume is not None:
             start = max(start, self.resume.ts)
-        return kinds, start, end, window
+        reads = [(self.source, kind) for kind in kinds]
+        for kind, source in self.extras.items():
+            held = (await self.store.market_summary(source)).get(kind)
+            if held is None or not set(held["symbols"]) & set(self.symbols):
+                raise UnknownDataset(
+                    f"no {_NAMES[kind]} for {', '.join(self.symbols)} in {source!r}",
+                    details=[{"field": f"market.{kind}", "message": f"no {_NAMES[kind]}"}],
+                )
+            reads.append((source, kind))
+        return reads, start, end, window
 
-    async def _read(self, kind: str, start: int, end: int) -> Sequence[MarketEvent]:
-        if kind == "trades":
-            return await self.store.read_trades(self.source, self.symbols, start, end)
-        if kind == "candles":
-            return await self.store.read_candles(self.source, self.symbols, start, end)
-        return await self.store.read_books(self.source, self.symbols, start, end)
+    async def _read(self, source: str, kind: str, start: int, end: int) -> list[Any]:
+        read = {
+            "trades": self.store.read_trades,
+            "candles": self.store.read_candles,
+            "book": self.store.read_books,
+            "funding": self.store.read_funding,
+            "mark": self.store.read_marks,
+        }[kind]
+        return await read(source, self.symbols, start, end)
 
-    async def _windows(self) -> AsyncIterator[Sequence[MarketEvent]]:
-        kinds, start, end, window = await self._plan()
+    async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
+        reads, start, end, window = await self._plan()
         skip = self._already_delivered(start)
         cursor = start
         while cursor < end:
             upper = min(cursor + window, end)
-            parts = [await self._read(kind, cursor, upper) for kind in kinds]
+            parts = [await self._read(source, kind, cursor, upper) for source, kind in reads]
             merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=_by_ts))
             if skip:  # the window starts at the resume timestamp: its first events were seen
                 taken = 0

@@ -21,7 +21,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
+from papertape.domain.funding import FundingPayment, FundingRate
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -171,6 +172,10 @@ class Store(ABC):
         """The state saved with the session's newest durable commit (None before the first)."""
 
     @abstractmethod
+    async def list_funding(self, session_id: str) -> list[FundingPayment]:
+        """Oldest first."""
+
+    @abstractmethod
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         """The newest state of each order, oldest order first."""
 
@@ -197,6 +202,24 @@ class Store(ABC):
     async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None: ...
 
     @abstractmethod
+    async def write_funding(self, source: str, rows: Sequence[FundingRate]) -> None: ...
+
+    @abstractmethod
+    async def read_funding(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[FundingRate]:
+        """Funding rates with ``start <= ts < end`` (the funding time), in time order."""
+
+    @abstractmethod
+    async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None: ...
+
+    @abstractmethod
+    async def read_marks(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarkPrice]:
+        """Mark prices with ``start <= ts < end``, in time order."""
+
+    @abstractmethod
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
@@ -214,7 +237,7 @@ class Store(ABC):
 
     @abstractmethod
     async def market_summary(self, source: str) -> dict[str, dict]:
-        """Per kind (``trades``, ``candles``, ``book``): ``{"rows", "start_ts", "end_ts",
+        """Per kind (``trades``, ``candles``, ``book``, ``funding``, ``mark``): ``{"rows", "start_ts", "end_ts",
         "symbols"}`` for the rows filed under ``source``; kinds with no rows are left out."""
 
     # datasets ------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ import psycopg
 import structlog
 
 from papertape.domain.errors import SessionNotFound, StoreUnavailable, StoreWriteFailed
-from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
+from papertape.domain.funding import FundingPayment, FundingRate
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -99,7 +100,13 @@ from papertape.store.base import (
     session_filter_sql,
     thin_evenly,
 )
-from papertape.store.questdb_schema import MARKET_TABLES, MIGRATIONS, MIGRATIONS_TABLE, WAL_TABLES
+from papertape.store.questdb_schema import (
+    MARKET_KINDS,
+    MARKET_TABLES,
+    MIGRATIONS,
+    MIGRATIONS_TABLE,
+    WAL_TABLES,
+)
 
 log = structlog.get_logger("papertape.store.questdb")
 EVENTS_PER_INSERT = 250  # events per multi-row INSERT of a commit
@@ -706,6 +713,7 @@ class QuestDBStore(Store):
             ("fills", record.fills, ingest.put_fill),
             ("positions", record.positions, ingest.put_position),
             ("equity", record.equity, ingest.put_equity),
+            ("funding", record.funding, ingest.put_funding),
         ):
             await self._write_series(table, session_id, rows, put)
 
@@ -731,6 +739,12 @@ class QuestDBStore(Store):
             await self._apply_rows(session_id, record)
             self._commit_nos[session_id] = commit_no
             log.info("store.commit.reapplied", session_id=session_id, commit_no=commit_no)
+
+    async def list_funding(self, session_id: str) -> list[FundingPayment]:
+        rows = await self._records(
+            "funding", _select_record(FundingPayment, "funding") + " ORDER BY ts", session_id
+        )
+        return sorted(map(FundingPayment._make, rows), key=lambda p: (p.ts, p.symbol))
 
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         rows = await self._records(
@@ -771,6 +785,40 @@ class QuestDBStore(Store):
 
     async def write_books(self, source: str, rows: Sequence[BookSnapshot]) -> None:
         await self._write_series("books", source, rows, ingest.book_row(source))
+
+    async def write_funding(self, source: str, rows: Sequence[FundingRate]) -> None:
+        await self._write_series("funding_rates", source, rows, ingest.funding_rate_row(source))
+
+    async def read_funding(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[FundingRate]:
+        rows = await self._market(
+            "funding_rates",
+            "SELECT cast(ts AS LONG), symbol, rate, mark_price FROM funding_rates",
+            source,
+            symbols,
+            start,
+            end,
+            "ORDER BY ts, symbol",
+        )
+        return [FundingRate(*r) for r in rows]
+
+    async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
+        await self._write_series("mark_prices", source, rows, ingest.mark_row(source))
+
+    async def read_marks(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarkPrice]:
+        rows = await self._market(
+            "mark_prices",
+            "SELECT cast(ts AS LONG), symbol, price FROM mark_prices",
+            source,
+            symbols,
+            start,
+            end,
+            "ORDER BY ts, symbol",
+        )
+        return [MarkPrice(*r) for r in rows]
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -840,7 +888,7 @@ class QuestDBStore(Store):
 
     async def market_summary(self, source: str) -> dict[str, dict]:
         summary = {}
-        for kind, table in (("trades", "trades"), ("candles", "candles"), ("book", "books")):
+        for kind, table in MARKET_KINDS.items():
             await self._await_applied(table)
             rows = await self._query(
                 f"SELECT symbol, count(), cast(min(ts) AS LONG), cast(max(ts) AS LONG) FROM {table} "
@@ -1010,6 +1058,7 @@ def _payload(record: RecordBatch, events: Sequence[SessionEvent]) -> dict[str, A
         "fills": record.fills,
         "positions": record.positions,
         "equity": record.equity,
+        "funding": record.funding,
         "events": [(e.seq, e.ts, e.kind, e.data) for e in events],
     }
 
@@ -1020,6 +1069,7 @@ def _unpayload(session_id: str, payload: dict[str, Any]) -> tuple[RecordBatch, l
         fills=[FillRecord(*row) for row in payload["fills"]],
         positions=[PositionRecord(*row) for row in payload["positions"]],
         equity=[EquityPoint(*row) for row in payload["equity"]],
+        funding=[FundingPayment(*row) for row in payload.get("funding", [])],
     )
     events = [SessionEvent(session_id, *event) for event in payload["events"]]
     return record, events

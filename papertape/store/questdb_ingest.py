@@ -23,7 +23,8 @@ from questdb import QuestDBError, QuestDBErrorCode, Sender, TimestampMicros
 from questdb._client import Buffer  # the type only; buffers come from Sender.new_buffer()
 
 from papertape.domain.errors import StoreWriteFailed
-from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.funding import FundingPayment, FundingRate
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, PositionRecord
 
 log = structlog.get_logger("papertape.store.questdb")
@@ -312,6 +313,40 @@ def put_equity(buffer: Buffer, e: EquityPoint) -> None:
     )
 
 
+def funding_rate_row(source: str) -> RowWriter:
+    def put(buffer: Buffer, f: FundingRate) -> None:
+        buffer.row(
+            "funding_rates",
+            symbols={"source": source, "symbol": f.symbol},
+            columns=_without_none({"rate": float(f.rate), "mark_price": _float(f.mark_price)}),
+            at=_at(f.ts),
+        )
+
+    return put
+
+
+def mark_row(source: str) -> RowWriter:
+    def put(buffer: Buffer, m: MarkPrice) -> None:
+        buffer.row(
+            "mark_prices",
+            symbols={"source": source, "symbol": m.symbol},
+            columns={"price": float(m.price)},
+            at=_at(m.ts),
+        )
+
+    return put
+
+
+def put_funding(buffer: Buffer, p: FundingPayment) -> None:
+    buffer.row(
+        "funding",
+        symbols={"session_id": p.session_id, "symbol": p.symbol, "price_source": p.price_source},
+        columns={name: float(getattr(p, name)) for name in _FUNDING_VALUES},
+        at=_at(p.ts),
+    )
+
+
+_FUNDING_VALUES = ("rate", "qty", "mark_price", "amount")
 _POSITION_VALUES = ("qty", "avg_price", "mark_price", "realized_pnl", "unrealized_pnl", "fees")
 _EQUITY_VALUES = ("equity", "cash", "unrealized_pnl", "realized_pnl", "fees")
 

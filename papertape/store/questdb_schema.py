@@ -11,7 +11,9 @@ Two kinds of table, chosen for what QuestDB does with them:
   the call returns (read-your-writes, across processes). Sessions are insert-only versions (see
   ``papertape.store.questdb``). They are written at human rates, where the single-writer lock of
   a non-WAL table costs nothing.
-- **Time-series tables** (trades, candles, books, orders, fills, positions, equity) are WAL
+- **Time-series tables** (trades, candles, books, funding_rates, mark_prices, orders, fills,
+  positions,
+  equity, funding) are WAL
   tables fed by ILP over HTTP, with a designated timestamp, ``SYMBOL`` columns for what queries
   filter on, and ``DEDUP UPSERT KEYS`` equal to the row's identity (the SQLite store's primary
   key plus the timestamp), so a retried batch can never duplicate rows.
@@ -107,6 +109,25 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             ) TIMESTAMP(written_at) PARTITION BY DAY TTL 3 DAYS BYPASS WAL""",
         ],
     ),
+    (
+        3,
+        "funding rates, mark prices and funding payments",
+        [
+            """CREATE TABLE IF NOT EXISTS funding_rates (
+                ts TIMESTAMP, source SYMBOL, symbol SYMBOL, rate DOUBLE, mark_price DOUBLE
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, source, symbol)""",
+            """CREATE TABLE IF NOT EXISTS mark_prices (
+                ts TIMESTAMP, source SYMBOL, symbol SYMBOL, price DOUBLE
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, source, symbol)""",
+            """CREATE TABLE IF NOT EXISTS funding (
+                ts TIMESTAMP, session_id SYMBOL, symbol SYMBOL, rate DOUBLE, qty DOUBLE,
+                mark_price DOUBLE, amount DOUBLE, price_source SYMBOL
+            ) TIMESTAMP(ts) PARTITION BY MONTH WAL
+            DEDUP UPSERT KEYS(ts, session_id, symbol)""",
+        ],
+    ),
 ]
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -115,5 +136,13 @@ MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
 
 # WAL tables of market data (the others are the sessions' trading record); each group has its own
 # ILP sender.
-MARKET_TABLES = frozenset({"trades", "candles", "books"})
-WAL_TABLES = MARKET_TABLES | {"orders", "fills", "positions", "equity"}
+MARKET_TABLES = frozenset({"trades", "candles", "books", "funding_rates", "mark_prices"})
+WAL_TABLES = MARKET_TABLES | {"orders", "fills", "positions", "equity", "funding"}
+# the market-data kinds a source can hold, and their tables
+MARKET_KINDS = {
+    "trades": "trades",
+    "candles": "candles",
+    "book": "books",
+    "funding": "funding_rates",
+    "mark": "mark_prices",
+}

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
-from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
+from papertape.domain.funding import FundingPayment, FundingRate
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -37,7 +38,7 @@ from papertape.store.base import (
     session_filter_sql,
     thin_evenly,
 )
-from papertape.store.sqlite_schema import MIGRATIONS
+from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 
 T = TypeVar("T")
 
@@ -294,6 +295,7 @@ class SQLiteStore(Store):
                 (_INSERT_FILL, record.fills),
                 (_UPSERT_POSITION, record.positions),
                 (_REPLACE_EQUITY, record.equity),
+                (_INSERT_FUNDING, record.funding),
             ):
                 if rows:
                     _execute_many(conn, sql, rows)
@@ -321,6 +323,9 @@ class SQLiteStore(Store):
             return ResumeState(StreamPosition(row[0], row[1]), bytes(row[2]), row[3])
 
         return await self._run(select)
+
+    async def list_funding(self, session_id: str) -> list[FundingPayment]:
+        return await self._select_records(FundingPayment, "funding", session_id, "ts, symbol")
 
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         return await self._select_records(OrderRecord, "orders", session_id, "created_ts, order_id")
@@ -376,6 +381,41 @@ class SQLiteStore(Store):
             [(source, b.symbol, b.ts, json.dumps(b.bids), json.dumps(b.asks)) for b in rows],
         )
 
+    async def write_funding(self, source: str, rows: Sequence[FundingRate]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO funding_rates (source, symbol, ts, rate, mark_price) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(source, f.symbol, f.ts, f.rate, f.mark_price) for f in rows],
+        )
+
+    async def read_funding(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[FundingRate]:
+        sql = (
+            "SELECT ts, symbol, rate, mark_price FROM funding_rates "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<? "
+            "ORDER BY ts, symbol"
+        )
+        args = (source, *symbols, start, end)
+        return await self._run(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+
+    async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
+        await self._executemany(
+            "INSERT OR REPLACE INTO mark_prices (source, symbol, ts, price) VALUES (?, ?, ?, ?)",
+            [(source, m.symbol, m.ts, m.price) for m in rows],
+        )
+
+    async def read_marks(
+        self, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarkPrice]:
+        sql = (
+            "SELECT ts, symbol, price FROM mark_prices "
+            f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<? "
+            "ORDER BY ts, symbol"
+        )
+        args = (source, *symbols, start, end)
+        return await self._run(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
+
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
@@ -422,7 +462,7 @@ class SQLiteStore(Store):
     async def market_summary(self, source: str) -> dict[str, dict]:
         def summarise(conn: sqlite3.Connection) -> dict[str, dict]:
             summary = {}
-            for kind, table in (("trades", "trades"), ("candles", "candles"), ("book", "books")):
+            for kind, table in MARKET_KINDS.items():
                 rows = conn.execute(
                     f"SELECT symbol, count(*), min(ts), max(ts) FROM {table} "
                     "WHERE source=? GROUP BY symbol ORDER BY symbol",
@@ -544,6 +584,10 @@ _UPSERT_POSITION = (
     + ", ".join(f"{f}=excluded.{f}" for f in PositionRecord._fields if f != "symbol")
     + " WHERE excluded.ts >= positions.ts"
 )
+_INSERT_FUNDING = (
+    f"INSERT OR IGNORE INTO funding ({', '.join(FundingPayment._fields)}) "
+    f"VALUES ({', '.join('?' * len(FundingPayment._fields))})"
+)
 _REPLACE_EQUITY = (
     f"INSERT OR REPLACE INTO equity ({', '.join(EquityPoint._fields)}) "
     f"VALUES ({', '.join('?' * len(EquityPoint._fields))})"
@@ -600,10 +644,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    current = row[0] or 0
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
     for version, statements in MIGRATIONS:
-        if version <= current:
+        if version in applied:  # by number, not "above the newest": branches land out of order
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -1,5 +1,14 @@
 """Versioned migrations of the SQLite store. Append new versions; never edit an applied one."""
 
+# the market-data kinds a source can hold, and their tables
+MARKET_KINDS = {
+    "trades": "trades",
+    "candles": "candles",
+    "book": "books",
+    "funding": "funding_rates",
+    "mark": "mark_prices",
+}
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -94,6 +103,27 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 session_id TEXT PRIMARY KEY REFERENCES sessions (session_id),
                 ts INTEGER NOT NULL, count INTEGER NOT NULL, engine BLOB NOT NULL,
                 commits INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ],
+    ),
+    (
+        3,
+        [
+            """CREATE TABLE funding_rates (
+                source TEXT NOT NULL, symbol TEXT NOT NULL, ts INTEGER NOT NULL,
+                rate REAL NOT NULL, mark_price REAL,
+                PRIMARY KEY (source, symbol, ts)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE mark_prices (
+                source TEXT NOT NULL, symbol TEXT NOT NULL, ts INTEGER NOT NULL,
+                price REAL NOT NULL,
+                PRIMARY KEY (source, symbol, ts)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE funding (
+                session_id TEXT NOT NULL, ts INTEGER NOT NULL, symbol TEXT NOT NULL,
+                rate REAL NOT NULL, qty REAL NOT NULL, mark_price REAL NOT NULL,
+                amount REAL NOT NULL, price_source TEXT NOT NULL,
+                PRIMARY KEY (session_id, symbol, ts)
             ) WITHOUT ROWID""",
         ],
     ),

@@ -41,6 +41,8 @@ DATASETS = {
     "btc-trades": ("binance_btcusdt_trades_2021-01-08.parquet", "BTC_USDT"),
     "btc-1m": ("btc-perp_1m_2022-01.csv.gz", "BTC_USDT"),
     "unittest-1m": ("freqtrade-unittest_btc_1m_2017-11.json.gz", "UNITTEST_BTC"),
+    "xrp-perp-5m": ("binance-futures_xrpusdt_5m_2021-11.csv", "XRP_USDT"),
+    "xrp-funding": ("binance-futures_xrpusdt_funding-rate_8h_2021-11.csv", "XRP_USDT"),
 }
 
 

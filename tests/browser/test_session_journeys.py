@@ -188,3 +188,31 @@ def test_emergency_stop_all_from_the_sessions_page(page, backend, console):
         row = page.get_by_test_id("sessions-table").get_by_role("row").filter(has_text=session_id)
         expect(row.get_by_test_id("state-badge")).to_have_attribute("data-state", "stopped")
     expect(page.get_by_test_id("error-notice")).to_have_count(0)
+
+
+def test_a_perpetual_backtest_shows_its_funding_payments(page, backend, console):
+    session_id = backend.start_session(
+        mode="backtest",
+        symbols=["XRP_USDT"],
+        strategies=[{"name": "sma_cross", "params": {"fast": 24, "slow": 96}}],
+        fees={"taker": 0.0004, "maker": 0.0004},
+        market={
+            "source": "replay",
+            "dataset": "xrp-perp-5m",
+            "market_type": "swap",
+            "funding": "xrp-funding",
+        },
+    )
+    page.goto(f"/sessions/{session_id}")
+    expect_state(page, "completed")
+    with backend.api() as client:
+        payments = client.get(f"/sessions/{session_id}/funding").json()["data"]["items"]
+    assert payments, "the strategy held its position across funding times"
+    page.get_by_role("tab", name=re.compile(r"^Funding \(")).click()
+    table = page.get_by_test_id("funding")
+    expect(table.get_by_role("row")).to_have_count(len(payments) + 1)  # + the header
+    total = sum(p["amount"] for p in payments)
+    expect(page.get_by_test_id("funding-total")).to_contain_text(f"{total:.4f}"[:6])
+    expect(table).to_contain_text("last")  # the price each payment was valued at
+    screenshot(page, "session-funding")
+    assert console.errors == []

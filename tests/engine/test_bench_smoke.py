@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("bench/engine_ticks.py", "ticks/s CPU"),
         ("bench/engine_bars.py", "same trades: True"),
+        ("bench/capture_fills.py", "passive limit orders at the touch"),
     ],
 )
 def test_engine_bench_quick(script, expect):

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from papertape.domain.errors import SessionNotFound
-from papertape.domain.market import BookSnapshot, Candle, StreamPosition, Trade
+from papertape.domain.funding import FundingPayment, FundingRate
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -361,6 +362,41 @@ async def test_book_levels_round_trip_exactly(store):
     empty_side = BookSnapshot(T0 + 1, "BTC_USDT", (), ((101.0, 1.0),))
     await store.write_books("s", [snap, empty_side])
     assert await store.read_books("s", ["BTC_USDT"], T0, T0 + 2) == [snap, empty_side]
+
+
+async def test_funding_rates_marks_and_payments_round_trip(store):
+    rates = read_market_file(
+        MARKET / "binance-futures_xrpusdt_funding-rate_8h_2021-11.csv", symbol="XRP_USDT"
+    ).rows
+    with_mark = FundingRate(rates[-1].ts + 28_800_000_000, "XRP_USDT", -0.00021, 0.9876)
+    await store.write_funding("xrp-funding", [*rates, with_mark])
+    await store.write_funding("xrp-funding", rates[:10])  # a retried batch: no duplicate rows
+    first, end = rates[0].ts, with_mark.ts + 1
+    assert await store.read_funding("xrp-funding", ["XRP_USDT"], first, end) == [
+        *rates,
+        with_mark,
+    ]
+    assert await store.read_funding("xrp-funding", ["BTC_USDT"], first, end) == []
+    assert await store.market_summary("xrp-funding") == {
+        "funding": {"rows": 92, "start_ts": first, "end_ts": end - 1, "symbols": ["XRP_USDT"]}
+    }
+
+    marks = [MarkPrice(T0 + i, "XRP_USDT", 1.0 + i / 1_000) for i in range(50)]
+    await store.write_marks("xrp-mark", marks)
+    await store.write_marks("xrp-mark", marks[:5])
+    assert await store.read_marks("xrp-mark", ["XRP_USDT"], T0, T0 + 50) == marks
+    assert (await store.market_summary("xrp-mark"))["mark"]["rows"] == 50
+
+    sid = (await start(store, 2)).session_id
+    payments = [
+        FundingPayment(sid, r.ts, "XRP_USDT", r.rate, 1_000.0, 1.05, -r.rate * 1_050, "last")
+        for r in rates[:3]
+    ]
+    payments.append(payments[0]._replace(symbol="BTC_USDT", price_source="settlement"))
+    await commit(store, sid, funding=payments)
+    await commit(store, sid, funding=payments[:2])  # written again: one row each
+    assert await store.list_funding(sid) == sorted(payments, key=lambda p: (p.ts, p.symbol))
+    assert await store.list_funding("exec_20231114_221320_00000003") == []
 
 
 # datasets and strategies ---------------------------------------------------------------------

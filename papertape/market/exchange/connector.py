@@ -34,6 +34,10 @@ ExchangeFactory = Callable[[str, dict[str, Any]], Any]
 """``(exchange_id, ccxt config) -> exchange object`` with ccxt.pro's async methods."""
 
 REQUEST_TIMEOUT_MS = 10_000
+TRADES_CACHE = 50_000
+"""ccxt's per-symbol trade cache (``options.tradesLimit``, 1,000 by default): prints beyond it
+between two ``watch_trades`` calls are dropped without an error, and bursts of hundreds of prints in
+milliseconds happen (644 in 10 ms in the shared BTCUSDT capture)."""
 VALIDATE_WAIT_S = 2.0
 FAILURE_MEMORY_S = 30.0
 
@@ -91,7 +95,7 @@ class ExchangeHub:
         config: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": REQUEST_TIMEOUT_MS,
-            "options": {"defaultType": market_type},
+            "options": {"defaultType": market_type, "tradesLimit": TRADES_CACHE},
         }
         if credentials is not None:
             config.update(credentials.ccxt_config())
@@ -236,6 +240,23 @@ def default_hub() -> ExchangeHub:
     return _default_hub
 
 
+_redirected_hubs: dict[str, ExchangeHub] = {}
+
+
+def hub_for(exchange_url: str | None) -> ExchangeHub:
+    """The process's hub, or with ``exchange_url`` one (kept per URL) whose exchanges send every
+    request and websocket there instead (``papertape.market.exchange.urls``)."""
+    if not exchange_url:
+        return default_hub()
+    hub = _redirected_hubs.get(exchange_url)
+    if hub is None:
+        from papertape.market.exchange.urls import redirected
+
+        base = default_hub().factory
+        hub = _redirected_hubs[exchange_url] = ExchangeHub(redirected(base, exchange_url))
+    return hub
+
+
 def use_hub(hub: ExchangeHub) -> None:
     """Install the process's hub; called once at start-up (``serve_with_double`` uses it)."""
     global _default_hub
@@ -255,7 +276,8 @@ async def validate_exchange_config(config: Any) -> bool:
     from papertape.market.exchange.credentials import load_credentials
 
     market = config.market
-    checked = await validate_symbols(market.exchange, market.market_type, config.symbols)
+    hub = hub_for(market.exchange_url)
+    checked = await hub.validate_symbols(market.exchange, market.market_type, config.symbols)
     if getattr(config.mode, "value", config.mode) == "live":
         load_credentials(market.exchange)
     return checked

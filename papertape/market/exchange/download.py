@@ -1,5 +1,5 @@
-"""Historical candles through ccxt's REST ``fetch_ohlcv`` into a named dataset: paged and
-resumable.
+"""Historical candles (ccxt's REST ``fetch_ohlcv``) and perpetuals' funding rates
+(``fetch_funding_rate_history``) into a named dataset: paged and resumable.
 
 Each page is written and the dataset's description updated before the next page is asked for,
 so an interrupted download (network gone, Ctrl-C) keeps what it got and the same command run
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ import ccxt
 import structlog
 
 from papertape.domain.errors import UnknownSymbol, ValidationFailed
+from papertape.domain.funding import FundingRate
 from papertape.domain.market import MICROS, Candle
 from papertape.domain.records import Dataset, check_dataset_name
 from papertape.market.exchange.backoff import Backoff
@@ -119,7 +120,13 @@ async def download_candles(
         pages = added = 0
         while cursor < end:
             rows = await _fetch_page(
-                exchange, exchange_id, unified, timeframe, cursor, page_limit, retries
+                lambda at=cursor: exchange.fetch_ohlcv(
+                    unified, timeframe, since=at // 1_000, limit=page_limit
+                ),
+                exchange_id,
+                unified,
+                retries,
+                "candle",
             )
             bars = [
                 Candle(
@@ -169,11 +176,13 @@ def _require_ohlcv(exchange: Any, exchange_id: str, timeframe: str) -> None:
         )
 
 
-def _check_same_series(existing: Dataset | None, name: str, symbol: str, interval: int) -> None:
+def _check_same_series(
+    existing: Dataset | None, name: str, symbol: str, interval: int | None, kind: str = "candles"
+) -> None:
     if existing is None:
         return
     if (
-        existing.kind != "candles"
+        existing.kind != kind
         or existing.interval != interval
         or tuple(existing.symbols) != (symbol,)
     ):
@@ -185,23 +194,18 @@ def _check_same_series(existing: Dataset | None, name: str, symbol: str, interva
 
 
 async def _fetch_page(
-    exchange: Any,
+    request: Callable[[], Awaitable[list]],
     exchange_id: str,
     unified: str,
-    timeframe: str,
-    cursor: int,
-    limit: int,
     retries: int,
-) -> list[list[Any]]:
-    """One page of ccxt OHLCV rows (``[ms, open, high, low, close, volume]``) from ``cursor``."""
+    what: str,
+) -> list:
+    """One page of history; network failures retried with backoff, then reported."""
     backoff = Backoff(initial=1.0, maximum=30.0)
     attempt = 0
     while True:
         try:
-            rows: list[list[Any]] = await exchange.fetch_ohlcv(
-                unified, timeframe, since=cursor // 1_000, limit=limit
-            )
-            return rows
+            return await request()
         except ccxt.BadSymbol as exc:
             raise UnknownSymbol(f"{exchange_id} rejects {unified}: {describe(exc)}") from None
         except (TimeoutError, ccxt.NetworkError, OSError) as exc:
@@ -219,5 +223,103 @@ async def _fetch_page(
             await asyncio.sleep(delay)
         except ccxt.ExchangeError as exc:
             raise ExchangeRejected(
-                f"{exchange_id} refused the candle request: {describe(exc)}"
+                f"{exchange_id} refused the {what} request: {describe(exc)}"
             ) from None
+
+
+async def download_funding(
+    store: Store,
+    *,
+    exchange_id: str,
+    symbol: str,
+    since: int,
+    until: int | None = None,
+    dataset: str | None = None,
+    hub: ExchangeHub | None = None,
+    page_limit: int = PAGE_LIMIT,
+    on_page: Callable[[DownloadProgress], None] | None = None,
+    retries: int = NETWORK_RETRIES,
+) -> DownloadResult:
+    """Fill dataset ``dataset`` with the perpetual ``symbol``'s funding rates from ``since`` (µs)
+    to ``until`` (µs, default now), through ccxt's ``fetch_funding_rate_history``. Continues an
+    existing funding dataset of the same symbol. The settlement mark price is kept when the
+    exchange gives one (Binance's ``markPrice``)."""
+    hub = hub or default_hub()
+    name = check_dataset_name(
+        dataset or default_dataset_name(exchange_id, "swap", symbol, "funding")
+    )
+    unified = to_ccxt(symbol, "swap")
+    markets = await hub.markets(exchange_id)
+    hub.check_symbols(exchange_id, "swap", [symbol], markets)
+    exchange = hub.create(exchange_id, "swap")
+    try:
+        if not (getattr(exchange, "has", {}) or {}).get("fetchFundingRateHistory"):
+            raise ExchangeUnsupported(
+                f"{exchange_id} offers no funding rate history (fetchFundingRateHistory) in ccxt"
+            )
+        existing = await store.get_dataset(name)
+        _check_same_series(existing, name, symbol, None, kind="funding")
+        now = time.time_ns() // 1_000
+        end = min(until or now, now)
+        cursor = since
+        resumed_from = None
+        if existing is not None and existing.end_ts is not None and existing.end_ts >= cursor:
+            cursor = resumed_from = existing.end_ts + 1
+        base = existing or Dataset(
+            name=name,
+            kind="funding",
+            symbols=(symbol,),
+            rows=0,
+            start_ts=None,
+            end_ts=None,
+            created_at=now,
+            origin=f"ccxt:{exchange_id}:{unified}:funding",
+        )
+        pages = added = 0
+        while cursor < end:
+            entries = await _fetch_page(
+                lambda at=cursor: exchange.fetch_funding_rate_history(
+                    unified, since=-(-at // 1_000), limit=page_limit
+                ),
+                exchange_id,
+                unified,
+                retries,
+                "funding rate",
+            )
+            rates = sorted(
+                (rate for entry in entries if (rate := _funding_rate(entry, symbol)) is not None),
+                key=lambda r: r.ts,
+            )
+            rates = [r for r in rates if cursor <= r.ts < end]
+            if not rates:
+                break
+            await store.write_funding(name, rates)
+            pages += 1
+            added += len(rates)
+            base = base._replace(
+                rows=base.rows + len(rates),
+                start_ts=rates[0].ts if base.start_ts is None else min(base.start_ts, rates[0].ts),
+                end_ts=rates[-1].ts if base.end_ts is None else max(base.end_ts, rates[-1].ts),
+            )
+            await store.save_dataset(base)
+            cursor = rates[-1].ts + 1
+            if on_page is not None:
+                on_page(DownloadProgress(pages, base.rows, cursor, end))
+        log.info("download.done", dataset=name, rows_added=added, pages=pages, exchange=exchange_id)
+        return DownloadResult(base, added, pages, resumed_from)
+    finally:
+        try:
+            await exchange.close()
+        except Exception as exc:
+            log.warning("download.close_failed", error=describe(exc))
+
+
+def _funding_rate(entry: dict, symbol: str) -> FundingRate | None:
+    """A ccxt funding-history entry → ``FundingRate`` (``None`` without time or rate)."""
+    ts, rate = entry.get("timestamp"), entry.get("fundingRate")
+    if ts is None or rate is None:
+        return None
+    info = entry.get("info") or {}
+    mark = entry.get("markPrice") or info.get("markPrice")
+    mark_price = float(mark) if mark not in (None, "") and float(mark) > 0 else None
+    return FundingRate(int(ts) * 1_000, symbol, float(rate), mark_price)

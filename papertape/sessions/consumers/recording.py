@@ -10,7 +10,8 @@ from typing import Any
 
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import StoreWriteFailed
-from papertape.domain.market import Candle, MarketEvent, Trade, event_price
+from papertape.domain.funding import FundingRate
+from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
 from papertape.domain.session import Mode, Session
 from papertape.market.exchange.candles import CandleBuilder
 from papertape.sessions.consumers.base import Consumer
@@ -55,7 +56,7 @@ class MarketRecorder(Consumer):
     ``retries`` times; rows that still cannot be written are counted in ``rows_failed`` and the
     session fails with ``store_write_failed``. Nothing is dropped quietly."""
 
-    KINDS = ("trades", "candles", "book")
+    KINDS = ("trades", "candles", "book", "funding")
 
     def __init__(
         self,
@@ -99,7 +100,7 @@ class MarketRecorder(Consumer):
                     pending["candles"].append(bar)
                     added += 1
             else:
-                pending["candles" if isinstance(event, Candle) else "book"].append(event)
+                pending[_KIND_OF[type(event)]].append(event)
         self._pending_rows += len(events) + added
         if self._pending_rows >= self.flush_rows:
             self._wake.set()
@@ -148,6 +149,7 @@ class MarketRecorder(Consumer):
             "trades": self.ctx.store.write_trades,
             "candles": self.ctx.store.write_candles,
             "book": self.ctx.store.write_books,
+            "funding": self.ctx.store.write_funding,
         }
         source = self.ctx.session.session_id
         for kind, rows in batches.items():
@@ -177,6 +179,9 @@ class MarketRecorder(Consumer):
                     raise
                 self.write_retries += 1
                 await asyncio.sleep(self.retry_delay * 2**attempt)
+
+
+_KIND_OF = {Candle: "candles", BookSnapshot: "book", FundingRate: "funding"}
 
 
 def consumers_for(session: Session) -> list[Consumer]:

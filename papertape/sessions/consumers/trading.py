@@ -76,7 +76,9 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
         maker=maker,
         slippage_bps=config.venue.slippage_bps,
         latency_us=round(config.venue.latency_ms * 1_000),
+        cancel_latency_us=round(config.venue.cancel_latency_ms * 1_000),
         bar_fill=config.venue.bar_fill,
+        queue_model=config.venue.queue_model,
         risk=RiskRules(
             max_position_notional=risk.max_position_notional,
             max_open_positions=risk.max_open_positions,
@@ -133,8 +135,11 @@ class TradingConsumer(Consumer):
         else:
             fills = await store.list_fills(session_id)
             orders = await store.list_orders(session_id)
+            funding = await store.list_funding(session_id)
             curve = [(p.ts, p.equity) for p in await store.list_equity(session_id, 10**9)]
-            engine = await asyncio.to_thread(thaw, saved.engine, fills, orders, curve, session_id)
+            engine = await asyncio.to_thread(
+                thaw, saved.engine, fills, orders, curve, session_id, funding
+            )
             self._position = self.resume_position = saved.position
             self.resumed_fills = len(fills)
             self._ended = engine.ended is not None
@@ -340,6 +345,7 @@ class TradingConsumer(Consumer):
                         "mark": p.mark,
                         "unrealized_pnl": p.unrealized_pnl,
                         "realized_pnl": p.realized_pnl,
+                        "funding": p.funding,
                         "liquidation_price": portfolio.liquidation_price(p.symbol),
                     }
                     for p in portfolio.open_positions()
@@ -352,6 +358,9 @@ class TradingConsumer(Consumer):
                 "risk": engine.risk.state(),
                 "halted": engine.halted,
                 "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
+                "valued_at": engine.mark_sources(),
+                "queue_model": engine.queue_models(),
+                "late_cancels": engine.venue.late_cancels,
                 "resumed_fills": self.resumed_fills,
                 "equity_tick": {
                     "ts": engine.ts,

@@ -283,6 +283,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/funding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Funding
+         * @description Funding payments of the perpetual positions, oldest first: ``amount`` is the cash
+         *     received (negative = paid), ``rate × qty × mark_price`` with the sign the rate gives;
+         *     ``price_source`` says which price valued the position (``settlement``, ``mark``, ``last``).
+         */
+        get: operations["list_funding_sessions__session_id__funding_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{session_id}/orders": {
         parameters: {
             query?: never;
@@ -312,7 +334,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Positions */
+        /**
+         * List Positions
+         * @description The newest position per symbol. The record keeps a position as of its last fill; for a
+         *     session running here, open positions are shown marked to the latest price.
+         */
         get: operations["list_positions_sessions__session_id__positions_get"];
         put?: never;
         post?: never;
@@ -682,6 +708,48 @@ export interface components {
              */
             status: "fills_listed";
         };
+        /** FundingData */
+        FundingData: {
+            /** Items */
+            items: components["schemas"]["FundingView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** FundingResponse */
+        FundingResponse: {
+            data: components["schemas"]["FundingData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "funding_listed";
+        };
+        /**
+         * FundingView
+         * @description One funding payment of an open perpetual position: ``amount`` is the cash it added
+         *     (negative: paid); ``qty`` the signed position; ``mark_price`` what valued it.
+         */
+        FundingView: {
+            /** Amount */
+            amount: number;
+            /** Mark Price */
+            mark_price: number;
+            /**
+             * Price Source
+             * @enum {string}
+             */
+            price_source: "settlement" | "mark" | "last";
+            /** Qty */
+            qty: number;
+            /** Rate */
+            rate: number;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+        };
         /** HealthData */
         HealthData: {
             /** Alive */
@@ -734,6 +802,21 @@ export interface components {
              * @default mexc
              */
             exchange?: string;
+            /**
+             * Exchange Url
+             * @description exchange source: send every request and websocket of the exchange client to this http://host:port (a recorder or replay of the exchange) instead
+             */
+            exchange_url?: string | null;
+            /**
+             * Funding
+             * @description replay source, swap market: a funding dataset whose rates are paid or received by open positions at each funding time
+             */
+            funding?: string | null;
+            /**
+             * Mark
+             * @description replay source, swap market: a mark-price dataset; positions are valued, margined and liquidated at the mark (else at the last price)
+             */
+            mark?: string | null;
             /**
              * Market Type
              * @description spot, or a linear USDT-margined perpetual (swap)
@@ -1273,10 +1356,24 @@ export interface components {
              */
             bar_fill?: "next_open" | "close";
             /**
+             * Cancel Latency Ms
+             * @description a cancel reaches the venue this much later; the order can fill meanwhile
+             * @default 0
+             */
+            cancel_latency_ms?: number;
+            /**
              * Latency Ms
+             * @description order entry: the venue sees an order this much later
              * @default 0
              */
             latency_ms?: number;
+            /**
+             * Queue Model
+             * @description resting limit orders on order-book data: their place in the level's queue moves up with trades at their price and, for 'probabilistic', with a share of the cancels; 'trade_through' fills them only when the market trades through them (the rule on data without a book)
+             * @default risk_averse
+             * @enum {string}
+             */
+            queue_model?: "risk_averse" | "probabilistic" | "trade_through";
             /**
              * Slippage Bps
              * @default 0
@@ -2629,6 +2726,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FillsResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_funding_sessions__session_id__funding_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FundingResponse"];
                 };
             };
             /** @description missing or wrong API token */

@@ -33,6 +33,7 @@ export type OrderView = Schemas["OrderView"];
 export type FillView = Schemas["FillView"];
 export type PositionView = Schemas["PositionView"];
 export type EquityView = Schemas["EquityView"];
+export type FundingView = Schemas["FundingView"];
 export type OrderStatus = OrderView["status"];
 export type PlacedOrder = Schemas["OrderPlacedData"];
 export type SavedStrategy = Schemas["StrategySavedData"];
@@ -45,6 +46,7 @@ export interface RecordViews {
   fills: FillView;
   positions: PositionView;
   equity: EquityView;
+  funding: FundingView;
 }
 export type RecordKind = keyof RecordViews;
 export type Timestamp = number | string | null | undefined;

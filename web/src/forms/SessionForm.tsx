@@ -228,6 +228,30 @@ export function SessionForm({
               onChange={(v) => set("speed", v)}
               error={fieldError("speed")}
             />
+            {values.marketType === "swap" && (
+              <>
+                <Select
+                  label="Funding rates"
+                  description="paid or received by open positions at each funding time"
+                  placeholder="None"
+                  data={(datasets.data ?? []).filter((d) => d.kind === "funding").map((d) => ({ value: d.name, label: datasetLabel(d) }))}
+                  value={values.funding}
+                  onChange={(name) => set("funding", name)}
+                  error={fieldError("funding")}
+                  clearable
+                />
+                <Select
+                  label="Mark prices"
+                  description="value, margin and liquidate positions at the mark"
+                  placeholder="None: the last price"
+                  data={(datasets.data ?? []).filter((d) => d.kind === "mark").map((d) => ({ value: d.name, label: datasetLabel(d) }))}
+                  value={values.mark}
+                  onChange={(name) => set("mark", name)}
+                  error={fieldError("mark")}
+                  clearable
+                />
+              </>
+            )}
           </SimpleGrid>
         ) : (
           <TextInput

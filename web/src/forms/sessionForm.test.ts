@@ -27,6 +27,13 @@ describe("buildStartBody", () => {
     expect(body.duration_seconds).toBe(60);
   });
 
+  it("sends funding and mark datasets with a perpetual's replay only", () => {
+    const swap = buildStartBody({ ...initialValues, marketType: "swap", dataset: "xrp", funding: "xrp_f", mark: "xrp_m" });
+    expect(swap.market).toEqual({ source: "replay", market_type: "swap", dataset: "xrp", funding: "xrp_f", mark: "xrp_m", speed: 1 });
+    const spot = buildStartBody({ ...initialValues, dataset: "xrp", funding: "xrp_f", mark: "xrp_m" });
+    expect(spot.market).toEqual({ source: "replay", market_type: "spot", dataset: "xrp", speed: 1 });
+  });
+
   it("passes text that is not a number through for the server to reject on its field", () => {
     const body = buildStartBody({ ...initialValues, cash: "lots" });
     expect(body.cash).toBe("lots");

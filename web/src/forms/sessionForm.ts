@@ -16,6 +16,8 @@ export interface SessionFormValues {
   exchange: string;
   marketType: "spot" | "swap";
   dataset: string | null;
+  funding: string | null;
+  mark: string | null;
   speed: NumberField;
   cash: NumberField;
   leverage: NumberField;
@@ -37,6 +39,8 @@ export const initialValues: SessionFormValues = {
   exchange: "mexc",
   marketType: "spot",
   dataset: null,
+  funding: null,
+  mark: null,
   speed: 1,
   cash: 10000,
   leverage: 1,
@@ -59,6 +63,8 @@ export const FIELD_PATHS: Record<keyof SessionFormValues, string> = {
   exchange: "market.exchange",
   marketType: "market.market_type",
   dataset: "market.dataset",
+  funding: "market.funding",
+  mark: "market.mark",
   speed: "market.speed",
   cash: "cash",
   leverage: "leverage",
@@ -99,6 +105,9 @@ export function buildStartBody(v: SessionFormValues): StartSessionBody {
       exchange: replay ? undefined : v.exchange || undefined,
       market_type: v.marketType,
       dataset: replay ? v.dataset ?? undefined : undefined,
+      // a perpetual's funding rates and mark prices, replayed with its trades
+      funding: replay && v.marketType === "swap" ? v.funding ?? undefined : undefined,
+      mark: replay && v.marketType === "swap" ? v.mark ?? undefined : undefined,
       speed: replay ? numberOrBlank(v.speed) : undefined,
     }),
     cash: numberOrBlank(v.cash),

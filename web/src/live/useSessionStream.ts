@@ -46,7 +46,8 @@ const RECORD_KINDS: Record<string, RecordKind[]> = {
   fill: ["fills", "orders", "positions", "equity"],
   position: ["positions"],
   equity: ["equity"],
-  state: ["orders", "fills", "positions", "equity"],
+  funding: ["funding", "equity"],
+  state: ["orders", "fills", "positions", "equity", "funding"],
   results: ["positions", "equity"],
 };
 

@@ -71,6 +71,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
   const orders = useSessionRecords(s.session_id, "orders");
   const positions = useSessionRecords(s.session_id, "positions");
   const equity = useSessionRecords(s.session_id, "equity");
+  const funding = useSessionRecords(s.session_id, "funding");
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
   const results = useResults(s);
@@ -111,7 +112,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
         <Text fw={600} mb="xs">{results.data ? "Final results" : isTerminal(s.state) ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
         <MetricsGrid metrics={metrics} />
       </Paper>
-      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} />
+      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} funding={funding} />
     </Stack>
   );
 }

@@ -23,6 +23,7 @@ const LABELS: Record<string, string> = {
   unrealized_pnl: "Unrealized PnL",
   realized_pnl: "Realized PnL",
   fees: "Fees",
+  funding: "Funding (received)",
 };
 
 export function metricLabel(key: string): string {

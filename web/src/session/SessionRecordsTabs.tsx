@@ -1,14 +1,15 @@
-import { Code, SimpleGrid, Tabs } from "@mantine/core";
+import { Code, SimpleGrid, Tabs, Text } from "@mantine/core";
 import type { UseQueryResult } from "@tanstack/react-query";
-import type { FillView, OrderView, PositionView, SessionSummary } from "../api/types";
+import type { FillView, FundingView, OrderView, PositionView, SessionSummary } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RecordTable } from "../components/RecordTable";
-import { formatPrice, formatTime } from "../format";
+import { formatNumber, formatPrice, formatTime } from "../format";
 import type { EventLog } from "../live/eventLog";
 import { EventTimeline } from "./EventTimeline";
 import { latestOrders, latestPositions, OPEN_ORDER_STATES } from "./records";
 
-/** Positions, open orders, fills, the event timeline and the raw config of a session. */
+/** Positions, open orders, fills, funding payments, the event timeline and the raw config of a
+ * session. */
 export function SessionRecordsTabs({
   session: s,
   log,
@@ -16,6 +17,7 @@ export function SessionRecordsTabs({
   fills,
   orders,
   positions,
+  funding,
 }: {
   session: SessionSummary;
   log: EventLog;
@@ -23,15 +25,19 @@ export function SessionRecordsTabs({
   fills: UseQueryResult<FillView[]>;
   orders: UseQueryResult<OrderView[]>;
   positions: UseQueryResult<PositionView[]>;
+  funding: UseQueryResult<FundingView[]>;
 }) {
   const counters = s.counters ?? {};
   const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(o.status));
+  const payments = funding.data ?? [];
+  const fundingTotal = payments.reduce((sum, p) => sum + p.amount, 0);
   return (
     <Tabs defaultValue="positions" keepMounted={false}>
       <Tabs.List>
         <Tabs.Tab value="positions">Positions</Tabs.Tab>
         <Tabs.Tab value="orders">Open orders ({openOrders.length})</Tabs.Tab>
         <Tabs.Tab value="fills">Fills ({fills.data?.length ?? 0})</Tabs.Tab>
+        <Tabs.Tab value="funding">Funding ({payments.length})</Tabs.Tab>
         <Tabs.Tab value="events">Timeline ({log.events.length})</Tabs.Tab>
         <Tabs.Tab value="config">Config & counters</Tabs.Tab>
       </Tabs.List>
@@ -61,6 +67,20 @@ export function SessionRecordsTabs({
           { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
           { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
           { key: "fee", label: "Fee", align: "right" }, { key: "liquidity", label: "Liquidity" },
+        ]} />
+      </Tabs.Panel>
+      <Tabs.Panel value="funding" pt="sm">
+        <ErrorNotice error={funding.error} title="Could not load funding payments" />
+        {payments.length > 0 && (
+          <Text size="sm" mb="xs" data-testid="funding-total">
+            Funding received: {formatNumber(fundingTotal, 4)} (negative = paid)
+          </Text>
+        )}
+        <RecordTable rows={[...payments].reverse()} rowKey={(p) => `${String(p.symbol)}-${String(p.ts_us ?? p.ts)}`} empty="No funding paid or received." testId="funding" columns={[
+          { key: "ts", label: "Funding time (UTC)", render: (p) => formatTime(p.ts as string) }, { key: "symbol", label: "Symbol" },
+          { key: "rate", label: "Rate", align: "right" }, { key: "qty", label: "Position", align: "right" },
+          { key: "mark_price", label: "Price", align: "right", render: (p) => formatPrice(p.mark_price) }, { key: "price_source", label: "Priced at" },
+          { key: "amount", label: "Amount", align: "right" },
         ]} />
       </Tabs.Panel>
       <Tabs.Panel value="events" pt="sm">

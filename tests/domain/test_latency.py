@@ -1,0 +1,70 @@
+"""Latency per direction: an order reaches the venue after the entry latency, a cancel after the
+cancel latency, and the order can fill in between (the cancel then comes too late)."""
+
+from __future__ import annotations
+
+from papertape.domain.market import Trade
+from papertape.domain.portfolio import SWAP
+from papertape.engine.core import Engine, EngineConfig
+
+SYMBOL = "BTC_USDT"
+MS = 1_000
+
+
+def _engine(entry_ms: int = 0, cancel_ms: int = 0) -> Engine:
+    return Engine(
+        EngineConfig(
+            "s",
+            (SYMBOL,),
+            cash=1e6,
+            market_type=SWAP,
+            taker=0.0,
+            maker=0.0,
+            latency_us=entry_ms * MS,
+            cancel_latency_us=cancel_ms * MS,
+        )
+    )
+
+
+def _print(ms: int, price: float) -> Trade:
+    return Trade(ms * MS, SYMBOL, price, 1.0, "sell")
+
+
+def test_entry_latency_delays_the_first_event_that_can_fill():
+    engine = _engine(entry_ms=50)
+    engine.process([_print(0, 100.0)])
+    order = engine.place_manual_order(SYMBOL, "buy", "market", 0.5)
+    engine.process([_print(10, 101.0), _print(49, 102.0), _print(60, 103.0)])
+    assert [(f.ts, f.price) for f in engine.record.fills] == [(60 * MS, 103.0)]
+    assert order.status == "filled"
+
+
+def test_a_cancel_in_flight_does_not_stop_a_fill():
+    engine = _engine(cancel_ms=20)
+    engine.process([_print(0, 100.0)])
+    order = engine.place_manual_order(SYMBOL, "buy", "limit", 0.5, price=99.0)
+    engine.process([_print(5, 100.0)])  # rests
+    assert engine.cancel(order.order_id) is order and order.is_live  # asked at 5 ms
+    engine.process([_print(15, 98.0)])  # traded through before the cancel arrives (25 ms)
+    assert order.status == "filled" and engine.venue.late_cancels == 1
+
+
+def test_a_cancel_that_arrives_in_time_cancels():
+    engine = _engine(cancel_ms=20)
+    engine.process([_print(0, 100.0)])
+    order = engine.place_manual_order(SYMBOL, "buy", "limit", 0.5, price=99.0)
+    engine.process([_print(5, 100.0)])
+    engine.cancel(order.order_id)
+    engine.process([_print(24, 100.0)])
+    assert order.is_live
+    engine.process([_print(30, 98.0)])  # the cancel arrived at 25 ms: nothing fills
+    assert order.status == "cancelled" and order.updated_ts == 25 * MS
+    assert engine.record.fills == [] and engine.venue.late_cancels == 0
+
+
+def test_without_cancel_latency_a_cancel_is_immediate():
+    engine = _engine()
+    engine.process([_print(0, 100.0)])
+    order = engine.place_manual_order(SYMBOL, "buy", "limit", 0.5, price=99.0)
+    engine.cancel(order.order_id)
+    assert order.status == "cancelled"
