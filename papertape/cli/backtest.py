@@ -23,12 +23,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
+from papertape.domain.errors import PapertapeError, ValidationFailed
 from papertape.domain.market import iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
 from papertape.engine.backtest import run_backtest
 from papertape.market.importers import read_market_file
+from papertape.research.data import dataset_rows
 from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
@@ -48,26 +49,6 @@ def parse_param(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return name.strip(), value
-
-
-async def _dataset_rows(store_url: str, name: str, symbol: str) -> list:
-    """The rows of a dataset, or of a collect session's recording (``name`` = its id):
-    candles when there are any, else trades, else book snapshots."""
-    store = await open_store(store_url)
-    try:
-        summary = await store.market_summary(name)
-        if not summary:
-            raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
-        kind = next(k for k in ("candles", "trades", "book") if k in summary)
-        start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        read = {
-            "candles": store.read_candles,
-            "trades": store.read_trades,
-            "book": store.read_books,
-        }[kind]
-        return await read(name, [symbol], start, end)
-    finally:
-        await store.close()
 
 
 async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list:
@@ -154,7 +135,7 @@ def backtest(
             market = read_market_file(data, symbol=sym)
             rows = market.rows
         else:
-            rows = asyncio.run(_dataset_rows(store, dataset, sym))
+            rows = asyncio.run(dataset_rows(store, dataset, sym))
         if not rows:
             raise ValidationFailed(
                 f"no rows for {sym} in the data",

@@ -1,0 +1,70 @@
+"""One trial: ``run_backtest`` with one parameter set, exactly as ``papertape backtest`` runs it.
+
+Workers keep the decoded rows of their dataset in ``_ROWS`` (set once by ``init_worker``), so a
+trial ships only its strategy plan and gets back its metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from papertape.domain.numbers import finite
+from papertape.engine.backtest import BacktestResult, run_backtest
+from papertape.engine.core import StrategyPlan
+from papertape.research.data import DataSpec, load_rows
+
+
+@dataclass(frozen=True, slots=True)
+class TrialSettings:
+    """What every trial of a sweep shares (the options of ``papertape backtest``)."""
+
+    symbol: str
+    cash: float = 10_000.0
+    fee: float = 0.001
+    slippage_bps: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "cash": self.cash,
+            "fee": self.fee,
+            "slippage_bps": self.slippage_bps,
+        }
+
+
+def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> BacktestResult:
+    return run_backtest(
+        rows,
+        [settings.symbol],
+        [plan],
+        cash=settings.cash,
+        taker=settings.fee,
+        maker=settings.fee,
+        slippage_bps=settings.slippage_bps,
+    )
+
+
+def trial_metrics(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> dict:
+    """The metrics ``papertape backtest --json`` prints for the same parameters."""
+    metrics: dict = finite(backtest(rows, plan, settings).metrics)
+    return metrics
+
+
+_ROWS: dict[DataSpec, list[Any]] = {}
+
+
+def init_worker(spec: DataSpec) -> None:
+    """A pool worker's initializer: decode the dataset once for every trial it will run."""
+    _ROWS[spec] = load_rows(spec)
+
+
+def worker_rows(spec: DataSpec) -> list[Any]:
+    rows = _ROWS.get(spec)
+    if rows is None:
+        rows = _ROWS[spec] = load_rows(spec)
+    return rows
+
+
+def run_in_worker(spec: DataSpec, plan: StrategyPlan, settings: TrialSettings) -> dict:
+    return trial_metrics(worker_rows(spec), plan, settings)
