@@ -29,6 +29,7 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trials import TrialRecord
 from papertape.store.base import (
     SessionFilter,
     SessionPage,
@@ -38,6 +39,7 @@ from papertape.store.base import (
     thin_evenly,
 )
 from papertape.store.sqlite_schema import MIGRATIONS
+from papertape.store.trial_rows import trial_from_row, trial_row
 
 T = TypeVar("T")
 log = structlog.get_logger("papertape.store.sqlite")
@@ -511,6 +513,30 @@ class SQLiteStore(Store):
 
         return await self._run(select)
 
+    # sweep trials --------------------------------------------------------------------------
+    async def record_trials(self, rows: Sequence[TrialRecord]) -> None:
+        if not rows:
+            return
+        values = [trial_row(t) for t in rows]
+        await self._write(
+            lambda c: c.executemany(
+                "INSERT OR REPLACE INTO trials (session_id, number, ts, params, metrics, error, "
+                "score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    async def list_trials(self, session_id: str) -> list[TrialRecord]:
+        def select(conn: sqlite3.Connection) -> list[TrialRecord]:
+            cursor = conn.execute(
+                "SELECT session_id, number, ts, params, metrics, error, score FROM trials "
+                "WHERE session_id = ? ORDER BY number",
+                (session_id,),
+            )
+            return [trial_from_row(r) for r in cursor]
+
+        return await self._run(select)
+
 
 def _marks(values: Sequence[Any]) -> str:
     if not values:
@@ -561,10 +587,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    current = row[0] or 0
-    for version, statements in MIGRATIONS:
-        if version <= current:
+    applied = {r[0] for r in conn.execute("SELECT version FROM schema_version")}
+    for version, statements in MIGRATIONS:  # gap-tolerant: branches reserve version numbers
+        if version in applied:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
