@@ -20,6 +20,7 @@ from papertape.api import (
     routes_records,
     routes_sessions,
     routes_trading,
+    routes_trials,
     ws,
 )
 from papertape.api.auth import TokenMiddleware
@@ -28,10 +29,10 @@ from papertape.api.errors import install_error_handlers
 from papertape.api.limits import BodyLimitMiddleware
 from papertape.api.schemas import HealthResponse
 from papertape.api.static import install_dashboard
-from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
+from papertape.sessions.sources import source_for
 from papertape.store import store_for
 
 log = structlog.get_logger("papertape.api")
@@ -43,7 +44,7 @@ class AppSettings:
     api_token: str | None = None
     live_enabled: bool = False
     stop_timeout: float = 10.0
-    source_factory: Callable[..., Any] = build_source
+    source_factory: Callable[..., Any] = source_for
     service_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,6 +105,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_datasets.router)
     app.include_router(routes_markets.router)
     app.include_router(routes_trading.router)
+    app.include_router(routes_trials.router)
     app.include_router(ws.router)
 
     @app.get("/health", response_model=HealthResponse, tags=["health"])

@@ -139,7 +139,7 @@ def sweep(
             dataset=dataset,
             store_url=store if dataset is not None else None,
         )
-        settings = TrialSettings(sym, cash=cash, fee=fee, slippage_bps=slippage_bps)
+        settings = TrialSettings(sym, cash=cash, taker=fee, maker=fee, slippage_bps=slippage_bps)
         with (
             Progress(
                 TextColumn("sweep"),

@@ -130,9 +130,11 @@ class RayCluster(TrialExecutor):
             yield self.pool.get_next_unordered()
 
     def close(self) -> None:
-        for actor in self.actors:
+        actors, self.actors = self.actors, []
+        for actor in actors:
             self._ray.kill(actor)
-        self._ray.shutdown()
+        if actors:
+            self._ray.shutdown()
 
 
 class _RayTrials:

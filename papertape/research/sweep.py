@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -137,6 +138,13 @@ class Sweep:
         self.done = dict(done or {})
         self.on_trial = on_trial
         self.result = SweepResult(list(self.done.values()))
+        self.stopped = False
+
+    def stop(self) -> None:
+        """Stop proposing and running trials (from any thread): ``run`` returns soon after with
+        the trials finished so far; a trial still running in a worker is dropped."""
+        self.stopped = True
+        self.executor.close()
 
     def run(self) -> SweepResult:
         began = time.perf_counter()
@@ -168,11 +176,19 @@ class Sweep:
                 score=score(metrics, self.spec.objective, self.spec.min_trades),
             )
             records[number] = self._record(trial)
-        return [records[n] for n, _ in proposed]
+        return [records[n] for n, _ in proposed if n in records]
 
     def _execute(self, jobs: list[tuple[int, StrategyPlan]]) -> Iterator[tuple[int, dict]]:
-        if jobs:
-            yield from self.executor.map_unordered(jobs)
+        if not jobs or self.stopped:
+            return
+        try:
+            for result in self.executor.map_unordered(jobs):
+                if self.stopped:
+                    return
+                yield result
+        except CancelledError:
+            if not self.stopped:
+                raise
 
     def _record(self, trial: Trial) -> Trial:
         self.done[trial.number] = trial
@@ -194,13 +210,17 @@ class Sweep:
         distributions = {a.name: _distribution(a) for a in self.spec.axes}
         budget = self.spec.budget or 0
         number = 0
-        while number < budget:
+        while number < budget and not self.stopped:
             asked = [
                 study.ask(fixed_distributions=distributions)
                 for _ in range(min(ROUND, budget - number))
             ]
             proposed = [(number + i, dict(t.params)) for i, t in enumerate(asked)]
-            for optuna_trial, trial in zip(asked, self._round(proposed), strict=True):
+            records = {t.number: t for t in self._round(proposed)}
+            for n, optuna_trial in enumerate(asked, start=number):
+                trial = records.get(n)
+                if trial is None:  # stopped before it ran
+                    return
                 if trial.score is None:
                     study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
                 else:

@@ -21,16 +21,12 @@ class TrialSettings:
 
     symbol: str
     cash: float = 10_000.0
-    fee: float = 0.001
+    taker: float = 0.001
+    maker: float = 0.001
     slippage_bps: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "cash": self.cash,
-            "fee": self.fee,
-            "slippage_bps": self.slippage_bps,
-        }
+    market_type: str = "spot"
+    leverage: float = 1.0
+    bar_fill: str = "next_open"
 
 
 def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> BacktestResult:
@@ -39,9 +35,12 @@ def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -
         [settings.symbol],
         [plan],
         cash=settings.cash,
-        taker=settings.fee,
-        maker=settings.fee,
+        taker=settings.taker,
+        maker=settings.maker,
+        market_type=settings.market_type,
+        leverage=settings.leverage,
         slippage_bps=settings.slippage_bps,
+        bar_fill=settings.bar_fill,
     )
 
 

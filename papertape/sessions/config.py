@@ -18,6 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
+from papertape.sessions.sweep_config import SweepConfig
 
 
 class Strict(BaseModel):
@@ -95,6 +96,7 @@ class SessionConfig(Strict):
     duration_seconds: float | None = Field(None, gt=0, le=366 * 86_400)
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     label: str | None = Field(None, max_length=200)
+    sweep: SweepConfig | None = Field(None, description="mode sweep: the parameters to sweep")
 
     @field_validator("symbols")
     @classmethod
@@ -127,6 +129,12 @@ class SessionConfig(Strict):
                 "a live session trades on the live exchange feed, not a replay",
                 self,
             )
+        if (self.mode is Mode.SWEEP) != (self.sweep is not None):
+            _refuse(("sweep",), "a sweep session needs 'sweep', and only a sweep session", self)
+        if self.mode is Mode.SWEEP and self.market.source != "replay":
+            _refuse(("market", "source"), "a sweep replays a dataset: set it to 'replay'", self)
+        if self.mode is Mode.SWEEP and (len(self.strategies) != 1 or len(self.symbols) != 1):
+            _refuse(("strategies",), "a sweep runs one strategy on one symbol", self)
         if self.leverage != 1 and self.market.market_type == "spot":
             _refuse(
                 ("leverage",),

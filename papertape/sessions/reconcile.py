@@ -1,7 +1,8 @@
 """Start-up reconciliation: no session stays "running" with nothing running it.
 
 For every session the store says is not terminal:
-- ``running`` paper and collect sessions are resumed from their last checkpoint;
+- ``running`` paper and collect sessions are resumed from their last checkpoint, sweeps with
+  the trials they recorded (only the others run);
 - ``running`` backtest and live sessions are marked ``failed`` / ``interrupted`` (a backtest
   half-recorded cannot be continued faithfully; a live session must not trade unattended after
   a crash without a person deciding so);
@@ -18,7 +19,7 @@ from papertape.sessions.service import SessionService
 
 log = structlog.get_logger("papertape.reconcile")
 
-RESUMABLE = frozenset({Mode.PAPER, Mode.COLLECT})
+RESUMABLE = frozenset({Mode.PAPER, Mode.COLLECT, Mode.SWEEP})
 
 
 async def reconcile(service: SessionService) -> dict[str, list[str]]:

@@ -43,13 +43,13 @@ from papertape.domain.session import (
     state_event,
     transition,
 )
-from papertape.market.factory import build_source
 from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
 from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.runner import Outcome, Runner, wall_micros
+from papertape.sessions.sources import source_for
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
 from papertape.store.base import StaleState, Store
@@ -88,7 +88,7 @@ class SessionService:
         stop_timeout: float = 10.0,
         start_timeout: float = 30.0,
         live_enabled: bool = False,
-        source_factory: Callable[[Session, Store], MarketSource] = build_source,
+        source_factory: Callable[[Session, Store], MarketSource] = source_for,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
     ):
@@ -357,9 +357,9 @@ class SessionService:
             return await self._transition(current, SessionState.STOPPED)
 
     async def shutdown(self) -> None:
-        """Server shutdown: paper and collect sessions are suspended (they stay ``running`` in
+        """Server shutdown: paper, collect and sweep sessions are suspended (they stay ``running`` in
         the store and resume at the next start); the others are stopped (``shutdown``)."""
-        resumable = {Mode.PAPER, Mode.COLLECT}
+        resumable = {Mode.PAPER, Mode.COLLECT, Mode.SWEEP}
         to_stop = [r.session_id for r in self._runners.values() if r.session.mode not in resumable]
         await asyncio.gather(
             *(self._stop_quietly(session_id, "shutdown") for session_id in to_stop)

@@ -180,7 +180,12 @@ class MarketRecorder(Consumer):
 
 def consumers_for(session: Session) -> list[Consumer]:
     """What a session does with its market data, by mode. Everything a live feed delivers is
-    recorded on the tape; a replay's data is on the tape already."""
+    recorded on the tape; a replay's data is on the tape already. A sweep's "data" are its
+    trials."""
+    if session.mode is Mode.SWEEP:
+        from papertape.sessions.consumers.sweep import SweepRecorder
+
+        return [SweepRecorder(session)]
     consumers: list[Consumer] = [PriceTracker()]
     if session.config["market"]["source"] == "exchange":
         consumers.append(MarketRecorder())
