@@ -15,10 +15,10 @@ from tests.cli.test_cli import papertape, run_together
 GRID = ["--grid", "fast=5:25:10", "--grid", "slow=15:35:10"]  # 3 x 3, fast >= slow refused
 
 
-def sweep_json(candles: Path, *extra: str) -> dict[str, Any]:
+def sweep_json(candles: Path, *extra: str, grid: list[str] = GRID) -> dict[str, Any]:
     done = papertape(
         "sweep", "--data", str(candles), "--symbol", "BTC_USDT", "--strategy", "sma_cross",
-        *GRID, "--json", *extra,
+        *grid, "--json", *extra,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -149,6 +149,7 @@ class SweepRecorder(Consumer):
         config = SessionConfig.model_validate(session.config)
         self.spec = sweep_spec(config)
         self.trials: list[Trial] = []
+        self._writing: asyncio.Future[None] | None = None
 
     async def start(self, ctx: RunContext) -> None:
         await super().start(ctx)
@@ -156,11 +157,19 @@ class SweepRecorder(Consumer):
         self.trials = [trial_of(r) for r in recorded]
 
     async def on_batch(self, events: Sequence[Any]) -> None:
-        records: list[TrialRecord] = list(events)
+        # recorded and announced as one: a stop arriving mid-way waits for both (in finish)
+        self._writing = asyncio.ensure_future(self._record(list(events)))
+        await asyncio.shield(self._writing)
+
+    async def _record(self, records: list[TrialRecord]) -> None:
         await self.ctx.store.record_trials(records)
         self.trials.extend(trial_of(r) for r in records)
         await self.ctx.publish_many([("trial", _trial_event(r)) for r in records])
         self.ctx.broadcast("sweep", self.detail()["sweep"])
+
+    async def finish(self, reason: str) -> None:
+        if self._writing is not None:
+            await self._writing
 
     def detail(self) -> dict[str, Any]:
         best = best_of(self.trials)
