@@ -12,6 +12,10 @@ parameter for every trial. ``--json`` prints ``{"trials": [{"params", "metrics"}
 those ``papertape backtest --json`` prints for the same parameters. Parameter sets the strategy
 refuses (``fast >= slow``) are listed under ``skipped``. Trials run on every core by default; with
 ``--ray-address`` (or ``PAPERTAPE_RAY_ADDRESS``) on a Ray cluster (``local`` starts a private one).
+
+``--walk-forward train=14d,test=7d[,anchored]`` optimises on each training window and runs the
+best trial on the test window after it; ``--json`` then prints ``{"walk_forward", "windows",
+"in_sample", "out_of_sample": {"metrics", "score", "equity"}, "seconds"}``.
 """
 
 from __future__ import annotations
@@ -28,14 +32,17 @@ from rich.table import Table
 
 from papertape.cli.backtest import parse_param
 from papertape.domain.errors import PapertapeError, ValidationFailed
+from papertape.domain.market import iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
-from papertape.research.data import DataSpec
+from papertape.research.data import DataSpec, load_rows
 from papertape.research.executors import RAY_ENV, make_executor
 from papertape.research.grid import parse_grid
 from papertape.research.objectives import OBJECTIVES
 from papertape.research.sweep import Sweep, SweepResult, SweepSpec, Trial
 from papertape.research.trials import TrialSettings
+from papertape.research.walkforward import WalkForward, parse_walk_forward
+from papertape.research.walkforward import walk_forward as walk_forward_run
 from papertape.sessions.sweep_plans import needs_store, sweep_plans
 from papertape.store import DEFAULT_STORE_URL, open_store
 
@@ -64,6 +71,63 @@ def _table(result: SweepResult, objective: str, top: int = 15) -> Table:
             str(m["trades"]),
         )
     return table
+
+
+def _walk_forward(
+    plan: WalkForward,
+    spec: SweepSpec,
+    plans: Any,
+    source: DataSpec,
+    settings: TrialSettings,
+    workers: int | None,
+    ray_address: str | None,
+    as_json: bool,
+    console: Console,
+) -> None:
+    rows = load_rows(source)
+    windows = plan.windows(rows[0].ts, rows[-1].ts + 1)
+    with (
+        Progress(
+            TextColumn("walk-forward"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            transient=True,
+        ) as progress,
+        make_executor(source, settings, workers, ray_address) as executor,
+    ):
+        task = progress.add_task("windows", total=len(windows))
+        result = walk_forward_run(
+            plan, spec, plans, executor, rows, settings, lambda _: progress.advance(task)
+        )
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
+        return
+    report = result.as_json()
+    table = Table("train", "test", "best params", "in-sample", "out-of-sample", title=plan.text)
+    for w in result.windows:
+        table.add_row(
+            f"{iso(w.train[0])[:16]} → {iso(w.train[1])[:16]}",
+            f"{iso(w.test[0])[:16]} → {iso(w.test[1])[:16]}",
+            "-" if w.best is None else " ".join(f"{k}={v}" for k, v in w.best.params.items()),
+            _num(None if w.best is None else w.best.score),
+            _num(w.test_score),
+        )
+    out = Console()
+    out.print(table)
+    oos = report["out_of_sample"]
+    out.print(
+        f"{spec.objective}: in-sample mean {_num(report['in_sample']['mean_score'])}, "
+        f"out-of-sample (stitched) {_num(oos['score'])}; out-of-sample return "
+        f"{_num(oos['metrics'] and oos['metrics']['total_return_pct'])} % "
+        f"in {result.seconds:.1f} s"
+    )
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def sweep(
@@ -101,6 +165,12 @@ def sweep(
     ray_address: Annotated[
         str | None,
         typer.Option(envvar=RAY_ENV, help="run trials on this Ray cluster ('local': a new one)"),
+    ] = None,
+    walk_forward: Annotated[
+        str | None,
+        typer.Option(
+            help="walk-forward optimisation: train=14d,test=7d[,anchored] (rolling by default)"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
     store: Annotated[
@@ -140,6 +210,12 @@ def sweep(
             store_url=store if dataset is not None else None,
         )
         settings = TrialSettings(sym, cash=cash, taker=fee, maker=fee, slippage_bps=slippage_bps)
+        if walk_forward is not None:
+            _walk_forward(
+                parse_walk_forward(walk_forward), spec, plans, source, settings, workers,
+                ray_address, as_json, console,
+            )  # fmt: skip
+            return
         with (
             Progress(
                 TextColumn("sweep"),

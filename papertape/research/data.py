@@ -16,26 +16,18 @@ from papertape.store import open_store
 @dataclass(frozen=True, slots=True)
 class DataSpec:
     """Exactly one of ``file`` and ``dataset`` (a dataset's name or a collect session's id in the
-    store at ``store_url``); ``symbol`` is canonical. ``start``/``end`` (µs, end exclusive) cut a
-    time window out of it (walk-forward windows)."""
+    store at ``store_url``); ``symbol`` is canonical."""
 
     symbol: str
     file: str | None = None
     dataset: str | None = None
     store_url: str | None = None
-    start: int | None = None
-    end: int | None = None
-
-    def window(self, start: int | None, end: int | None) -> DataSpec:
-        return DataSpec(self.symbol, self.file, self.dataset, self.store_url, start, end)
 
     def describe(self) -> str:
         return self.file if self.file is not None else f"dataset {self.dataset}"
 
 
-async def dataset_rows(
-    store_url: str, name: str, symbol: str, start: int | None = None, end: int | None = None
-) -> list[Any]:
+async def dataset_rows(store_url: str, name: str, symbol: str) -> list[Any]:
     """The rows of a dataset, or of a collect session's recording (``name`` = its id): candles
     when there are any, else trades, else book snapshots."""
     store = await open_store(store_url)
@@ -45,8 +37,6 @@ async def dataset_rows(
             raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
         kind = next(k for k in ("candles", "trades", "book") if k in summary)
         first, last = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        first = first if start is None else max(first, start)
-        last = last if end is None else min(last, end)
         read = {
             "candles": store.read_candles,
             "trades": store.read_trades,
@@ -61,15 +51,9 @@ def load_rows(spec: DataSpec) -> list[Any]:
     """Decode the spec's rows (in time order), refusing an empty result."""
     if spec.file is not None:
         rows = read_market_file(Path(spec.file), symbol=spec.symbol).rows
-        if spec.start is not None or spec.end is not None:
-            lo = spec.start if spec.start is not None else rows[0].ts
-            hi = spec.end if spec.end is not None else rows[-1].ts + 1
-            rows = [r for r in rows if lo <= r.ts < hi]
     else:
         assert spec.dataset is not None and spec.store_url is not None
-        rows = asyncio.run(
-            dataset_rows(spec.store_url, spec.dataset, spec.symbol, spec.start, spec.end)
-        )
+        rows = asyncio.run(dataset_rows(spec.store_url, spec.dataset, spec.symbol))
     if not rows:
         raise ValidationFailed(
             f"no rows for {spec.symbol} in {spec.describe()}",

@@ -16,7 +16,14 @@ from typing import Any
 
 from papertape.engine.core import StrategyPlan
 from papertape.research.data import DataSpec, load_rows
-from papertape.research.trials import TrialSettings, init_worker, run_in_worker, trial_metrics
+from papertape.research.trials import (
+    TrialSettings,
+    Window,
+    init_worker,
+    run_in_worker,
+    trial_metrics,
+    window_rows,
+)
 
 Job = tuple[int, StrategyPlan]
 
@@ -32,8 +39,11 @@ class TrialExecutor(ABC):
     workers: int
 
     @abstractmethod
-    def map_unordered(self, jobs: Sequence[Job]) -> Iterator[tuple[int, dict]]:
-        """Run every job; yield ``(key, metrics)`` as each finishes."""
+    def map_unordered(
+        self, jobs: Sequence[Job], window: Window | None = None
+    ) -> Iterator[tuple[int, dict]]:
+        """Run every job on the rows inside ``window`` (all by default); yield ``(key, metrics)``
+        as each finishes."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers; trials not started yet are dropped."""
@@ -53,9 +63,12 @@ class InProcess(TrialExecutor):
         self.rows = load_rows(spec)
         self.settings = settings
 
-    def map_unordered(self, jobs: Sequence[Job]) -> Iterator[tuple[int, dict]]:
+    def map_unordered(
+        self, jobs: Sequence[Job], window: Window | None = None
+    ) -> Iterator[tuple[int, dict]]:
+        rows = window_rows(self.rows, window)
         for key, plan in jobs:
-            yield key, trial_metrics(self.rows, plan, self.settings)
+            yield key, trial_metrics(rows, plan, self.settings)
 
 
 class LocalPool(TrialExecutor):
@@ -73,10 +86,12 @@ class LocalPool(TrialExecutor):
         )
         self._pending: set[Future[dict]] = set()
 
-    def map_unordered(self, jobs: Sequence[Job]) -> Iterator[tuple[int, dict]]:
+    def map_unordered(
+        self, jobs: Sequence[Job], window: Window | None = None
+    ) -> Iterator[tuple[int, dict]]:
         keys: dict[Future[dict], int] = {}
         for key, plan in jobs:
-            future = self.pool.submit(run_in_worker, self.spec, plan, self.settings)
+            future = self.pool.submit(run_in_worker, self.spec, plan, self.settings, window)
             keys[future] = key
         self._pending = set(keys)
         try:
@@ -123,9 +138,11 @@ class RayCluster(TrialExecutor):
         self.actors = [actor.remote(rows, settings) for _ in range(self.workers)]
         self.pool = ActorPool(self.actors)
 
-    def map_unordered(self, jobs: Sequence[Job]) -> Iterator[tuple[int, dict]]:
-        for job in jobs:
-            self.pool.submit(lambda a, j: a.run.remote(*j), job)
+    def map_unordered(
+        self, jobs: Sequence[Job], window: Window | None = None
+    ) -> Iterator[tuple[int, dict]]:
+        for key, plan in jobs:
+            self.pool.submit(lambda a, j: a.run.remote(*j), (key, plan, window))
         while self.pool.has_next():
             yield self.pool.get_next_unordered()
 
@@ -144,8 +161,8 @@ class _RayTrials:
         self.rows = rows
         self.settings = settings
 
-    def run(self, key: int, plan: StrategyPlan) -> tuple[int, dict]:
-        return key, trial_metrics(self.rows, plan, self.settings)
+    def run(self, key: int, plan: StrategyPlan, window: Window | None) -> tuple[int, dict]:
+        return key, trial_metrics(window_rows(self.rows, window), plan, self.settings)
 
 
 def make_executor(

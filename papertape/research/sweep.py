@@ -21,6 +21,7 @@ from papertape.engine.core import StrategyPlan
 from papertape.research.executors import TrialExecutor
 from papertape.research.grid import Axis, combinations
 from papertape.research.objectives import check_objective, score
+from papertape.research.trials import Window
 
 Search = Literal["grid", "random", "tpe"]
 SEARCHES: tuple[str, ...] = ("grid", "random", "tpe")
@@ -121,7 +122,8 @@ PlanFor = Callable[[dict[str, Any]], StrategyPlan]
 class Sweep:
     """Runs a ``SweepSpec`` on an executor. ``plan_for`` turns a parameter set into a validated
     plan (raising ``ValidationFailed`` when the strategy refuses it); ``done`` are the records of
-    trials run before (by number); ``on_trial`` hears of each new record as it arrives."""
+    trials run before (by number); ``on_trial`` hears of each new record as it arrives; ``window``
+    limits the trials to the rows of a time window (walk-forward training)."""
 
     def __init__(
         self,
@@ -131,12 +133,14 @@ class Sweep:
         *,
         done: Mapping[int, Trial] | None = None,
         on_trial: Callable[[Trial], None] | None = None,
+        window: Window | None = None,
     ):
         self.spec = spec
         self.plan_for = plan_for
         self.executor = executor
         self.done = dict(done or {})
         self.on_trial = on_trial
+        self.window = window
         self.result = SweepResult(list(self.done.values()))
         self.stopped = False
 
@@ -182,7 +186,7 @@ class Sweep:
         if not jobs or self.stopped:
             return
         try:
-            for result in self.executor.map_unordered(jobs):
+            for result in self.executor.map_unordered(jobs, self.window):
                 if self.stopped:
                     return
                 yield result

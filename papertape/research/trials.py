@@ -5,6 +5,7 @@ trial ships only its strategy plan and gets back its metrics."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,24 @@ def trial_metrics(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettin
     return metrics
 
 
+Window = tuple[int | None, int | None]  # [start, end) in µs; None: open
+
+
+def window_rows(rows: Sequence[Any], window: Window | None) -> Sequence[Any]:
+    """The rows (in time order) inside ``window``, without copying them when it is open."""
+    if window is None or window == (None, None):
+        return rows
+    start, end = window
+    lo = 0 if start is None else bisect_left(rows, start, key=_ts)
+    hi = len(rows) if end is None else bisect_left(rows, end, key=_ts)
+    return rows[lo:hi]
+
+
+def _ts(row: Any) -> int:
+    ts: int = row.ts
+    return ts
+
+
 _ROWS: dict[DataSpec, list[Any]] = {}
 
 
@@ -65,5 +84,7 @@ def worker_rows(spec: DataSpec) -> list[Any]:
     return rows
 
 
-def run_in_worker(spec: DataSpec, plan: StrategyPlan, settings: TrialSettings) -> dict:
-    return trial_metrics(worker_rows(spec), plan, settings)
+def run_in_worker(
+    spec: DataSpec, plan: StrategyPlan, settings: TrialSettings, window: Window | None = None
+) -> dict:
+    return trial_metrics(window_rows(worker_rows(spec), window), plan, settings)
