@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,9 +28,9 @@ from papertape.domain.errors import PapertapeError, ValidationFailed
 from papertape.domain.market import iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
-from papertape.engine.backtest import run_backtest
+from papertape.engine.backtest import CHUNK, run_backtest_stream
 from papertape.market.importers import read_market_file
-from papertape.research.data import dataset_rows
+from papertape.research.data import dataset_chunks
 from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
@@ -132,15 +133,14 @@ def backtest(
         )
         plans = asyncio.run(_plans(store if needs_store else None, specs))
         if data is not None:
-            market = read_market_file(data, symbol=sym)
-            rows = market.rows
-        else:
-            rows = asyncio.run(dataset_rows(store, dataset, sym))
-        if not rows:
-            raise ValidationFailed(
-                f"no rows for {sym} in the data",
-                details=[{"field": "symbol", "message": "no rows"}],
+            rows = read_market_file(data, symbol=sym).rows
+            total = len(rows)
+            chunks: Iterable[Sequence[Any]] = (
+                rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)
             )
+        else:  # streamed from the store: memory holds one chunk, not the dataset
+            total, chunks = dataset_chunks(store, dataset, sym)
+        seen = 0
         with Progress(
             TextColumn("backtest"),
             BarColumn(),
@@ -150,16 +150,27 @@ def backtest(
             disable=as_json,
             transient=True,
         ) as progress:
-            task = progress.add_task("rows", total=len(rows))
-            result = run_backtest(
-                rows,
+            task = progress.add_task("rows", total=total)
+
+            def advance(n: int) -> None:
+                nonlocal seen
+                seen += n
+                progress.advance(task, n)
+
+            result = run_backtest_stream(
+                chunks,
                 [sym],
                 plans,
                 cash=cash,
                 taker=fee,
                 maker=fee,
                 slippage_bps=slippage_bps,
-                progress=lambda n: progress.advance(task, n),
+                progress=advance,
+            )
+        if not seen:
+            raise ValidationFailed(
+                f"no rows for {sym} in the data",
+                details=[{"field": "symbol", "message": "no rows"}],
             )
     except PapertapeError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
@@ -170,7 +181,5 @@ def backtest(
     out = Console()
     shown = " ".join(f"{k}={v}" for k, v in params.items())
     out.print(
-        _summary(
-            f"{strategy} {shown} on {sym} ({len(rows):,} rows)".replace("  ", " "), result.metrics
-        )
+        _summary(f"{strategy} {shown} on {sym} ({seen:,} rows)".replace("  ", " "), result.metrics)
     )

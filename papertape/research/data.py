@@ -4,6 +4,7 @@ picklable spec so that each worker process (or Ray actor) decodes it once, itsel
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 from papertape.domain.errors import DatasetNotFound, ValidationFailed
 from papertape.market.importers import read_market_file
 from papertape.store import open_store
+from papertape.store.base import Store
+
+CHUNK_ROWS = 50_000  # rows per read of a streamed dataset
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,24 +31,58 @@ class DataSpec:
         return self.file if self.file is not None else f"dataset {self.dataset}"
 
 
+async def _plan(store: Store, name: str) -> tuple[Callable[..., Any], int, int, int]:
+    """The reader of the dataset's kind (candles when there are any, else trades, else book
+    snapshots), its time span ``[first, last)`` and its row count."""
+    summary = await store.market_summary(name)
+    if not summary:
+        raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
+    kind = next(k for k in ("candles", "trades", "book") if k in summary)
+    read = {"candles": store.read_candles, "trades": store.read_trades, "book": store.read_books}
+    info = summary[kind]
+    return read[kind], info["start_ts"], info["end_ts"] + 1, info["rows"]
+
+
 async def dataset_rows(store_url: str, name: str, symbol: str) -> list[Any]:
-    """The rows of a dataset, or of a collect session's recording (``name`` = its id): candles
-    when there are any, else trades, else book snapshots."""
+    """The rows of a dataset, or of a collect session's recording (``name`` = its id)."""
     store = await open_store(store_url)
     try:
-        summary = await store.market_summary(name)
-        if not summary:
-            raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
-        kind = next(k for k in ("candles", "trades", "book") if k in summary)
-        first, last = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        read = {
-            "candles": store.read_candles,
-            "trades": store.read_trades,
-            "book": store.read_books,
-        }[kind]
-        return await read(name, [symbol], first, last)
+        read, first, last, _ = await _plan(store, name)
+        rows: list[Any] = await read(name, [symbol], first, last)
+        return rows
     finally:
         await store.close()
+
+
+def dataset_chunks(
+    store_url: str, name: str, symbol: str, target_rows: int = CHUNK_ROWS
+) -> tuple[int, Iterator[list[Any]]]:
+    """The rows ``dataset_rows`` returns, streamed: read in time windows of about
+    ``target_rows`` rows, so that memory holds one window, never the dataset. Returns the
+    dataset's row count (all symbols; a progress bar's total) and the chunks (each non-empty)."""
+    loop = asyncio.new_event_loop()
+    store = loop.run_until_complete(open_store(store_url))
+    try:
+        read, first, last, count = loop.run_until_complete(_plan(store, name))
+    except BaseException:
+        loop.run_until_complete(store.close())
+        loop.close()
+        raise
+    window = max(1, (last - first) * target_rows // max(count, 1))
+
+    def chunks() -> Iterator[list[Any]]:
+        try:
+            for start in range(first, last, window):
+                rows = loop.run_until_complete(
+                    read(name, [symbol], start, min(start + window, last))
+                )
+                if rows:
+                    yield rows
+        finally:
+            loop.run_until_complete(store.close())
+            loop.close()
+
+    return count, chunks()
 
 
 def load_rows(spec: DataSpec) -> list[Any]:
