@@ -109,8 +109,8 @@ def _walk_forward(
     table = Table("train", "test", "best params", "in-sample", "out-of-sample", title=plan.text)
     for w in result.windows:
         table.add_row(
-            f"{iso(w.train[0])[:16]} → {iso(w.train[1])[:16]}",
-            f"{iso(w.test[0])[:16]} → {iso(w.test[1])[:16]}",
+            f"{_day(w.train[0])} → {_day(w.train[1])}",
+            f"{_day(w.test[0])} → {_day(w.test[1])}",
             "-" if w.best is None else " ".join(f"{k}={v}" for k, v in w.best.params.items()),
             _num(None if w.best is None else w.best.score),
             _num(w.test_score),
@@ -124,6 +124,10 @@ def _walk_forward(
         f"{_num(oos['metrics'] and oos['metrics']['total_return_pct'])} % "
         f"in {result.seconds:.1f} s"
     )
+
+
+def _day(ts: int) -> str:
+    return (iso(ts) or "")[:16]
 
 
 def _num(value: float | None) -> str:

@@ -38,7 +38,11 @@ async def _plan(store: Store, name: str) -> tuple[Callable[..., Any], int, int, 
     if not summary:
         raise DatasetNotFound(f"no dataset or recorded session named {name!r}")
     kind = next(k for k in ("candles", "trades", "book") if k in summary)
-    read = {"candles": store.read_candles, "trades": store.read_trades, "book": store.read_books}
+    read: dict[str, Callable[..., Any]] = {
+        "candles": store.read_candles,
+        "trades": store.read_trades,
+        "book": store.read_books,
+    }
     info = summary[kind]
     return read[kind], info["start_ts"], info["end_ts"] + 1, info["rows"]
 

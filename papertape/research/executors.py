@@ -135,7 +135,7 @@ class RayCluster(TrialExecutor):
         actor = ray.remote(num_cpus=1, max_restarts=RAY_RETRIES, max_task_retries=RAY_RETRIES)(
             _RayTrials
         )
-        self.actors = [actor.remote(rows, settings) for _ in range(self.workers)]
+        self.actors: list[Any] = [actor.remote(rows, settings) for _ in range(self.workers)]
         self.pool = ActorPool(self.actors)
 
     def map_unordered(
