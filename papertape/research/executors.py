@@ -72,17 +72,17 @@ class InProcess(TrialExecutor):
 
 
 class LocalPool(TrialExecutor):
-    """Worker processes on this machine. Workers come from a fork server (a clean process, not a
-    fork of a server with threads) and load the dataset in their initializer."""
+    """Worker processes on this machine. Workers are spawned (fresh interpreters, never a fork of
+    a server with threads), load the dataset in their initializer and exit if this process dies
+    (a server killed with kill -9 leaves no worker behind)."""
 
     def __init__(self, spec: DataSpec, settings: TrialSettings, workers: int):
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["papertape.research.trials"])
+        context = multiprocessing.get_context("spawn")
         self.workers = workers
         self.spec = spec
         self.settings = settings
         self.pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=init_worker, initargs=(spec,)
+            workers, mp_context=context, initializer=init_worker, initargs=(spec, os.getpid())
         )
         self._pending: set[Future[dict]] = set()
 

@@ -5,6 +5,9 @@ trial ships only its strategy plan and gets back its metrics."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,11 +73,25 @@ def _ts(row: Any) -> int:
 
 
 _ROWS: dict[DataSpec, list[Any]] = {}
+PARENT_CHECK = 1.0  # seconds between a worker's looks at its parent
 
 
-def init_worker(spec: DataSpec) -> None:
-    """A pool worker's initializer: decode the dataset once for every trial it will run."""
+def init_worker(spec: DataSpec, parent: int | None = None) -> None:
+    """A pool worker's initializer: decode the dataset once for every trial it will run. With
+    ``parent`` (a pid), the worker exits when that process is gone: a pool's workers block on a
+    queue whose other end they hold themselves, so they would outlive a killed server."""
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _ROWS[spec] = load_rows(spec)
+
+
+def _exit_with(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 def worker_rows(spec: DataSpec) -> list[Any]:
