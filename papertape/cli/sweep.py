@@ -235,13 +235,15 @@ def sweep(
         ):
             task = progress.add_task("trials", total=spec.total, best="")
 
+            best: list[float] = []  # the best score so far (not re-ranked on every trial)
+
             def advance(trial: Trial) -> None:
-                best = runner.result.best
-                shown = f"best {objective} {best.score:.3f}" if best and best.score else ""
+                if trial.score is not None and (not best or trial.score > best[0]):
+                    best[:] = [trial.score]
+                shown = f"best {objective} {best[0]:.3f}" if best else ""
                 progress.update(task, advance=1, best=shown)
 
-            runner = Sweep(spec, plans, executor, on_trial=advance)
-            result = runner.run()
+            result = Sweep(spec, plans, executor, on_trial=advance).run()
     except PapertapeError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
         raise typer.Exit(2) from None
