@@ -149,12 +149,14 @@ class SweepRecorder(Consumer):
         config = SessionConfig.model_validate(session.config)
         self.spec = sweep_spec(config)
         self.trials: list[Trial] = []
+        self.best: Trial | None = None  # kept as trials arrive, not re-ranked for each
         self._writing: asyncio.Future[None] | None = None
 
     async def start(self, ctx: RunContext) -> None:
         await super().start(ctx)
         recorded = await ctx.store.list_trials(ctx.session.session_id)
         self.trials = [trial_of(r) for r in recorded]
+        self.best = best_of(self.trials)
 
     async def on_batch(self, events: Sequence[Any]) -> None:
         # recorded and announced as one: a stop arriving mid-way waits for both (in finish)
@@ -163,7 +165,9 @@ class SweepRecorder(Consumer):
 
     async def _record(self, records: list[TrialRecord]) -> None:
         await self.ctx.store.record_trials(records)
-        self.trials.extend(trial_of(r) for r in records)
+        new = [trial_of(r) for r in records]
+        self.trials.extend(new)
+        self.best = best_of([*new, *([self.best] if self.best else [])])
         await self.ctx.publish_many([("trial", _trial_event(r)) for r in records])
         self.ctx.broadcast("sweep", self.detail()["sweep"])
 
@@ -172,7 +176,7 @@ class SweepRecorder(Consumer):
             await self._writing
 
     def detail(self) -> dict[str, Any]:
-        best = best_of(self.trials)
+        best = self.best
         return {
             "sweep": {
                 "objective": self.spec.objective,
