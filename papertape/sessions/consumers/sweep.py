@@ -148,15 +148,18 @@ class SweepRecorder(Consumer):
     def __init__(self, session: Session):
         config = SessionConfig.model_validate(session.config)
         self.spec = sweep_spec(config)
-        self.trials: list[Trial] = []
+        self.done = 0
         self.best: Trial | None = None  # kept as trials arrive, not re-ranked for each
+        self.skipped = 0
         self._writing: asyncio.Future[None] | None = None
 
     async def start(self, ctx: RunContext) -> None:
         await super().start(ctx)
         recorded = await ctx.store.list_trials(ctx.session.session_id)
-        self.trials = [trial_of(r) for r in recorded]
-        self.best = best_of(self.trials)
+        trials = [trial_of(r) for r in recorded]
+        self.done = len(trials)
+        self.best = best_of(trials)
+        self.skipped = sum(1 for t in trials if t.metrics is None)
 
     async def on_batch(self, events: Sequence[Any]) -> None:
         # recorded and announced as one: a stop arriving mid-way waits for both (in finish)
@@ -166,7 +169,8 @@ class SweepRecorder(Consumer):
     async def _record(self, records: list[TrialRecord]) -> None:
         await self.ctx.store.record_trials(records)
         new = [trial_of(r) for r in records]
-        self.trials.extend(new)
+        self.done += len(new)
+        self.skipped += sum(1 for t in new if t.metrics is None)
         self.best = best_of([*new, *([self.best] if self.best else [])])
         await self.ctx.publish_many([("trial", _trial_event(r)) for r in records])
         self.ctx.broadcast("sweep", self.detail()["sweep"])
@@ -182,8 +186,8 @@ class SweepRecorder(Consumer):
                 "objective": self.spec.objective,
                 "search": self.spec.search,
                 "total": self.spec.total,
-                "done": len(self.trials),
-                "skipped": sum(1 for t in self.trials if t.metrics is None),
+                "done": self.done,
+                "skipped": self.skipped,
                 "best": None if best is None else {"number": best.number, **best.as_json()},
             }
         }
