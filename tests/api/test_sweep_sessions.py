@@ -77,7 +77,16 @@ def test_a_sweep_session_runs_lists_streams_and_matches_the_cli(
     server = start_server(any_store_url)
     with server.client() as client, connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
         session_id = start(client, sweep_body(GRID, objective="return", workers=2))
-        ws.send(json.dumps({"action": "subscribe", "topic": "session", "session_id": session_id}))
+        ws.send(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "topic": "session",
+                    "session_id": session_id,
+                    "after_seq": 0,
+                }
+            )
+        )  # from the first event: refused sets are recorded the moment the sweep starts
         seen, progress = [], []
         while True:
             message = json.loads(ws.recv(timeout=60))
