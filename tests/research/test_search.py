@@ -78,3 +78,24 @@ def test_the_cli_search_prints_the_same_records(candles_file: Path) -> None:
     assert len(out["trials"]) + len(out["skipped"]) == 10
     again = search(candles_file, "tpe", seed=5, workers=1, budget=10)
     assert out["trials"] == [t.as_json() for t in again.ran]
+
+
+@pytest.mark.parametrize("method", ["grid", "tpe"])
+def test_a_resumed_search_reruns_nothing_and_ends_as_if_uninterrupted(
+    candles_file: Path, method: str
+) -> None:
+    """What a resumed sweep session does: the trials recorded before the crash are handed back
+    (``done``), the search re-proposes the same sets, runs only the others and ends with the same
+    trials as a run that was never interrupted."""
+    spec = SweepSpec(tuple(parse_grid(GRID)), objective="return", search=method, budget=20, seed=11)
+    data = DataSpec("BTC_USDT", file=str(candles_file))
+    with make_executor(data, TrialSettings("BTC_USDT"), 1) as executor:
+        whole = Sweep(spec, build, executor).run()  # type: ignore[arg-type]
+        recorded = {t.number: t for t in whole.trials if t.number < 9}
+        ran: list[int] = []
+        resumed = Sweep(
+            spec, build, executor, done=recorded, on_trial=lambda t: ran.append(t.number)
+        ).run()  # type: ignore[arg-type]
+    assert sorted(ran) == sorted(t.number for t in whole.trials if t.number >= 9)
+    assert resumed.as_json()["trials"] == whole.as_json()["trials"]
+    assert resumed.as_json()["skipped"] == whole.as_json()["skipped"]
