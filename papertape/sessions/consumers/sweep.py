@@ -92,8 +92,11 @@ class SweepSource(MarketSource):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
-        def deliver(trial: Trial) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, trial)
+        def deliver(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: the server stopped, nobody is listening
+                pass
 
         def run() -> None:
             try:
@@ -103,9 +106,9 @@ class SweepSource(MarketSource):
                     if not self._closed.is_set():
                         self._sweep.run()
             except BaseException as exc:  # handed to the runner, which fails the session
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                deliver(exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _END)
+                deliver(_END)
 
         worker = threading.Thread(target=run, name=f"sweep-{self.session.session_id}", daemon=True)
         self.status.set("replaying", f"{len(done)} of {total} trials")
