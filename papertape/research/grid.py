@@ -42,7 +42,7 @@ class Axis:
 
 def _refuse(text: str, why: str) -> ValidationFailed:
     return ValidationFailed(
-        f"--grid {text!r}: {why}", details=[{"field": "grid", "message": f"{text}: {why}"}]
+        f"grid {text!r}: {why}", details=[{"field": "grid", "message": f"{text}: {why}"}]
     )
 
 
@@ -104,7 +104,7 @@ def parse_grid(texts: Sequence[str]) -> list[Axis]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValidationFailed(
-            f"--grid names {', '.join(repeated)} more than once",
+            f"the grid names {', '.join(repeated)} more than once",
             details=[{"field": "grid", "message": f"repeated: {', '.join(repeated)}"}],
         )
     return axes

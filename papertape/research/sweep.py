@@ -69,7 +69,7 @@ class SweepSpec:
             )
         if self.search != "grid" and not self.budget:
             raise ValidationFailed(
-                f"a {self.search} search needs a budget of trials (--trials N)",
+                f"a {self.search} search needs a budget of trials (--trials N, sweep.trials)",
                 details=[{"field": "trials", "message": "a budget is needed"}],
             )
 
