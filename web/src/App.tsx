@@ -7,10 +7,13 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { SessionDetailPage } from "./pages/SessionDetailPage";
 import { SessionsPage } from "./pages/SessionsPage";
 import { StrategiesPage } from "./pages/StrategiesPage";
+import { SweepDetailPage } from "./sweeps/SweepDetailPage";
+import { SweepsPage } from "./sweeps/SweepsPage";
 
 const NAV = [
   { to: "/", label: "Sessions", match: (p: string) => p === "/" || p.startsWith("/sessions") },
   { to: "/backtests", label: "Backtests", match: (p: string) => p.startsWith("/backtests") },
+  { to: "/sweeps", label: "Sweeps", match: (p: string) => p.startsWith("/sweeps") },
   { to: "/data", label: "Data", match: (p: string) => p.startsWith("/data") },
   { to: "/strategies", label: "Strategies", match: (p: string) => p.startsWith("/strategies") },
 ];
@@ -49,6 +52,8 @@ export function App() {
           <Route path="/sessions" element={<SessionsPage />} />
           <Route path="/sessions/:sessionId" element={<SessionDetailPage />} />
           <Route path="/backtests" element={<BacktestsPage />} />
+          <Route path="/sweeps" element={<SweepsPage />} />
+          <Route path="/sweeps/:sessionId" element={<SweepDetailPage />} />
           <Route path="/data" element={<DataPage />} />
           <Route path="/strategies" element={<StrategiesPage />} />
           <Route path="*" element={<NotFoundPage />} />
