@@ -54,14 +54,18 @@ async def test_migrations_are_recorded_once(qstore, questdb_url):
     again = QuestDBStore(questdb_url)
     await again.open()
     await again.close()
-    assert sql(questdb_url, "SELECT version, name FROM schema_migrations") == [
-        (1, "initial schema")
+    assert sorted(sql(questdb_url, "SELECT version, name FROM schema_migrations")) == [
+        (1, "initial schema"),
+        (3, "funding rates, mark prices and funding payments"),
     ]
     tables = {
         r[0]: r[1:] for r in sql(questdb_url, "SELECT table_name, walEnabled, dedup FROM tables()")
     }
     assert tables["sessions"] == (False, False) and tables["events"] == (False, False)
-    for table in ("trades", "candles", "books", "orders", "fills", "positions", "equity"):
+    for table in (
+        *("trades", "candles", "books", "orders", "fills", "positions", "equity"),
+        *("funding_rates", "mark_prices", "funding"),
+    ):
         assert tables[table] == (True, True), table
 
 
@@ -74,9 +78,11 @@ async def test_a_new_migration_is_applied_once_at_start_up(qstore, questdb_url, 
         upgraded = QuestDBStore(questdb_url)
         await upgraded.open()
         await upgraded.close()
+    # versions are applied by number: a lower one landing after a higher one still runs
     assert sql(questdb_url, "SELECT version FROM schema_migrations ORDER BY version") == [
         (1,),
         (2,),
+        (3,),
     ]
     columns = [r[0] for r in sql(questdb_url, "SELECT \"column\" FROM table_columns('datasets')")]
     assert "note" in columns

@@ -452,3 +452,25 @@ async def test_concurrent_writers_of_one_session(store):
     events = await store.list_events(session.session_id)
     assert [e.seq for e in events] == list(range(1, 24))
     assert (await store.get_session(session.session_id)) == winners[0]
+
+
+async def test_sqlite_applies_a_lower_migration_that_lands_later(tmp_path, monkeypatch):
+    """Versions are applied by number, not "above the newest": branches land out of order."""
+    from papertape.store import sqlite as module
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    first = store_for(url)
+    await first.open()
+    await first.close()
+    added = (2, ["CREATE TABLE landed_late (x INTEGER)"])
+    monkeypatch.setattr(module, "MIGRATIONS", sorted([*module.MIGRATIONS, added]))
+    for _ in range(2):
+        again = store_for(url)
+        await again.open()
+        await again.close()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+        assert versions == [1, 2, 3]
+        assert conn.execute("SELECT count(*) FROM landed_late").fetchone() == (0,)
