@@ -143,14 +143,14 @@ def rebuild(
     last_trade_id: int | None = None
     name = _symbol(symbol) if symbol else None
 
-    def apply(update: dict) -> None:
+    def apply(update: dict, snapshot: int) -> None:
         nonlocal last_u, broken
         if broken:
             return
-        first, final = update["U"], update["u"]
+        first, final = int(update["U"]), int(update["u"])
         if last_u is None:
-            target = snapshot_id if report.futures else snapshot_id + 1  # type: ignore[operator]
-            if final < snapshot_id:  # type: ignore[operator]
+            target = snapshot if report.futures else snapshot + 1
+            if final < snapshot:
                 report.dropped_before_snapshot += 1
                 return
             if not first <= target <= final:
@@ -158,7 +158,7 @@ def rebuild(
                 broken = True
                 return
         else:
-            link = update.get("pu") if report.futures else first - 1
+            link = int(update.get("pu", -1)) if report.futures else first - 1
             if link != last_u:
                 report.book_gaps.append((last_u, link))
                 broken = True
@@ -185,7 +185,7 @@ def rebuild(
             book.load(message)
             pending, buffered = buffered, []
             for update in pending:
-                apply(update)
+                apply(update, snapshot_id)
             continue
         stream, data = message.get("stream", ""), message.get("data", message)
         if name is None and "s" in data:
@@ -196,7 +196,7 @@ def rebuild(
             if snapshot_id is None:
                 buffered.append(data)
             else:
-                apply(data)
+                apply(data, snapshot_id)
         elif stream.endswith("@trade") or data.get("e") == "trade":
             report.trades += 1
             trade_id = int(data["t"])
