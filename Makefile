@@ -46,11 +46,14 @@ test: install questdb-jar chromium
 	$(MAKE) --no-print-directory test-web
 	$(MAKE) --no-print-directory test-python
 
-# the rules as code: formatting, lint, and the import contract (the layers in pyproject.toml)
-lint: $(INSTALLED)
+# the rules as code: formatting, lint, types, and the import contract (the layers in pyproject.toml);
+# for the dashboard ESLint, tsc and the drift check of the generated API types
+lint: $(INSTALLED) $(if $(wildcard web/package.json),$(WEB_DEPS))
 	$(VENV)/bin/ruff format --check papertape tests bench tools
 	$(VENV)/bin/ruff check papertape tests bench tools
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	@if [ -f web/package.json ]; then cd web && npm run --silent lint && npm run --silent check:api; fi
 
 test-web:
 	@if [ -f web/package.json ]; then cd web && npm test; fi

@@ -84,7 +84,7 @@ def passive(events: list, model: str, every: float, ttl: float, size: float) -> 
         if isinstance(event, BookSnapshot):
             book = event
     first_fill: dict[str, int] = {}
-    for fill in engine.fills:
+    for fill in engine.record.fills:
         first_fill.setdefault(fill.order_id, fill.ts)
     orders = [o for o, _ in placed]
     waits = sorted(

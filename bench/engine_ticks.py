@@ -88,8 +88,7 @@ def run(plan: StrategyPlan, batches: list[list[Trade]]) -> tuple[float, float, E
     start, cpu = time.perf_counter(), time.process_time()
     for batch in batches:
         engine.process(batch)
-        orders, fills, positions, equity, events = engine.drain()
-        recorded += len(orders) + len(fills) + len(positions) + len(equity) + len(events)
+        recorded += engine.drain().rows
     engine.stop()
     return time.perf_counter() - start, time.process_time() - cpu, engine, recorded
 

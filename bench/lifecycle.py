@@ -135,6 +135,52 @@ async def stop_concurrently(base_url: str, ids: list[str]) -> list[float]:
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
 
+async def concurrent_starts(
+    base_url: str, rounds: int, width: int, speed: float
+) -> tuple[list[float], list[str]]:
+    """``rounds`` times, ``width`` starts sent at once: each start's latency, and the ids."""
+    limits = httpx.Limits(max_connections=width + 1, max_keepalive_connections=width + 1)
+    latencies: list[float] = []
+    ids: list[str] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+
+        async def one() -> None:
+            began = time.perf_counter()
+            response = await client.post("/sessions/start", json=session_body(speed))
+            latencies.append((time.perf_counter() - began) * 1000)
+            if response.status_code != 201:
+                raise RuntimeError(f"start answered {response.status_code}: {response.text}")
+            ids.append(response.json()["data"]["session_id"])
+
+        for _ in range(rounds):
+            await asyncio.gather(*(one() for _ in range(width)))
+    return latencies, ids
+
+
+async def repeated_stops(
+    base_url: str, ids: list[str], per_session: int
+) -> tuple[list[float], dict[str, int]]:
+    """``per_session`` stops of each session, all sent at once: latencies, and how many of
+    them answered ``stopped_via: controller`` per session (exactly one each is right)."""
+    total = len(ids) * per_session
+    limits = httpx.Limits(max_connections=total + 1, max_keepalive_connections=total + 1)
+    latencies: list[float] = []
+    controllers = dict.fromkeys(ids, 0)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+
+        async def one(session_id: str) -> None:
+            began = time.perf_counter()
+            response = await client.post(f"/sessions/{session_id}/stop")
+            latencies.append((time.perf_counter() - began) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"stop answered {response.status_code}: {response.text}")
+            if response.json()["data"]["stopped_via"] == "controller":
+                controllers[session_id] += 1
+
+        await asyncio.gather(*(one(i) for i in ids for _ in range(per_session)))
+    return latencies, controllers
+
+
 async def prepare_store(url: str) -> None:
     store = await open_store(url)
     try:
@@ -147,7 +193,7 @@ def lifecycle(
     figures: Figures, url: str, workdir: Path, sessions: int, baseline_runs: int, speed: float
 ) -> None:
     asyncio.run(prepare_store(url))
-    server = ServerProcess(url, workdir / f"server-{figures.store}.log").start()
+    server = ServerProcess(url, workdir / f"server-{figures.store}.log").start(timeout=300)
     sampler = RssSampler(server.process.pid)
     sampler.start()
     try:
@@ -176,6 +222,16 @@ def lifecycle(
             running_ids = {s["session_id"] for s in listed["data"]["sessions"]}
             still = sum(1 for i in ids if i in running_ids)
             rss_running = sampler.last
+
+            # issue 10: with N running, 20 starts at once (3 rounds); then 10 stops at once of
+            # each of 50 sessions (500 requests in flight)
+            burst, burst_ids = asyncio.run(concurrent_starts(server.url, 3, 20, speed))
+            for session_id in burst_ids:
+                stop_session(http, session_id)
+            victims = ids[: min(50, len(ids))]
+            repeated, controllers = asyncio.run(repeated_stops(server.url, victims, 10))
+            for session_id in victims:  # back to N running for the measurements below
+                ids[ids.index(session_id)] = start_session(http, speed)[1]
             if still < sessions:
                 figures.notes.append(
                     f"only {still} of {sessions} sessions were still running when the stops began "
@@ -200,6 +256,29 @@ def lifecycle(
         sampler.stop()
         server.stop()
 
+    r50, r99 = pct(burst, 50), pct(burst, 99)
+    figures.add(f"start latency p50, 20 at once, {sessions} running", r50, "ms")
+    figures.add(
+        f"start latency p99, 20 at once, {sessions} running",
+        r99,
+        "ms",
+        f"{len(burst)} starts; target < 300 ms: {'met' if r99 < 300 else 'NOT met'}",
+    )
+    q50, q99 = pct(repeated, 50), pct(repeated, 99)
+    exact = sum(1 for n in controllers.values() if n == 1)
+    figures.add(f"stop latency p50, {len(controllers)} sessions x 10 stops at once", q50, "ms")
+    figures.add(
+        f"stop latency p99, {len(controllers)} sessions x 10 stops at once",
+        q99,
+        "ms",
+        f"{len(repeated)} stops; target < 1 s: {'met' if q99 < 1000 else 'NOT met'}",
+    )
+    figures.add(
+        "sessions with exactly one 'controller' stop",
+        float(exact),
+        "sessions",
+        f"of {len(controllers)}: {'met' if exact == len(controllers) else 'NOT met'}",
+    )
     b50, b99 = pct(base_start, 50), pct(base_start, 99)
     s50, s99 = pct(starts, 50), pct(starts, 99)
     figures.add("start latency p50, 0 running (baseline)", b50, "ms")

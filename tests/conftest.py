@@ -12,12 +12,28 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import no_network
 from tests.support.data import MARKET_DATA
 from tests.support.server import ServerProcess
 
 pytest_plugins = ["papertape.devtools.pytest_questdb"]
 
 ON_CI = os.environ.get("CI") == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    no_network.point_exchanges_at_a_closed_port()
+    no_network.install()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Fail any test that tried to reach a non-loopback address (see tests/support/no_network)."""
+    no_network.take_attempts()
+    yield
+    attempts = no_network.take_attempts()
+    if attempts:
+        pytest.fail(f"the test tried to reach the network: {', '.join(attempts[:5])}")
 
 
 def shared_file(name: str) -> Path:

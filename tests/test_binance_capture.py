@@ -133,7 +133,9 @@ def test_market_buy_of_5_btc_fills_at_the_vwap_of_the_rebuilt_book(futures, futu
             break
     assert order.status == "filled" and order.filled_qty == pytest.approx(5.0)
     assert order.notional / order.filled_qty == pytest.approx(cost / 5.0, rel=1e-12)
-    assert len([f for f in engine.fills if f.order_id == order.order_id]) > 1  # walked levels
+    assert (
+        len([f for f in engine.record.fills if f.order_id == order.order_id]) > 1
+    )  # walked levels
 
 
 async def test_imported_as_a_dataset_with_trades_and_book(tmp_path):

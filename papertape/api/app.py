@@ -7,11 +7,12 @@ import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from papertape import __version__
 from papertape.api import (
@@ -24,15 +25,20 @@ from papertape.api import (
 )
 from papertape.api.auth import TokenMiddleware
 from papertape.api.envelope import ok
-from papertape.api.errors import install_error_handlers
+from papertape.api.errors import CrashMiddleware, install_error_handlers
+from papertape.api.guard import GuardMiddleware, GuardPolicy
 from papertape.api.limits import BodyLimitMiddleware
 from papertape.api.schemas import HealthResponse
 from papertape.api.static import install_dashboard
+from papertape.api.strict_json import StrictJsonMiddleware
 from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
+from papertape.sessions.instrumented_store import InstrumentedStore
+from papertape.sessions.metrics import Metrics
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
 from papertape.store import store_for
+from papertape.store.base import Store
 
 log = structlog.get_logger("papertape.api")
 
@@ -41,6 +47,7 @@ log = structlog.get_logger("papertape.api")
 class AppSettings:
     store_url: str
     api_token: str | None = None
+    host: str = "127.0.0.1"  # the address or name served: the Host header it must carry
     live_enabled: bool = False
     stop_timeout: float = 10.0
     source_factory: Callable[..., Any] = build_source
@@ -65,18 +72,24 @@ async def _validate_exchange_session(config: Any) -> bool:
 def create_app(settings: AppSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = store_for(settings.store_url)
-        await store.open()
+        metrics = Metrics()
+        raw_store = store_for(settings.store_url)
+        await raw_store.open()
+        store = cast(Store, InstrumentedStore(raw_store, metrics))
         service = SessionService(
             store,
-            EventBus(),
+            EventBus(metrics),
             stop_timeout=settings.stop_timeout,
             live_enabled=settings.live_enabled,
             source_factory=settings.source_factory,
+            metrics=metrics,
             **{"symbol_validator": _validate_exchange_session, **settings.service_options},
         )
+        metrics.bind(service)
         app.state.store = store
         app.state.service = service
+        app.state.metrics = metrics
+        lag_watch = asyncio.create_task(metrics.watch_loop())
         warming = asyncio.create_task(asyncio.to_thread(_warm_exchange_client))
         report = await reconcile(service)
         log.info("server.ready", store=settings.store_url, **{k: len(v) for k, v in report.items()})
@@ -84,8 +97,9 @@ def create_app(settings: AppSettings) -> FastAPI:
             yield
         finally:
             warming.cancel()
+            lag_watch.cancel()
             await service.shutdown()
-            await store.close()
+            await raw_store.close()
 
     app = FastAPI(
         title="papertape",
@@ -98,7 +112,10 @@ def create_app(settings: AppSettings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(TokenMiddleware)
     install_dashboard(app)
+    app.add_middleware(StrictJsonMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(GuardMiddleware, policy=GuardPolicy.from_env(settings.host))
+    app.add_middleware(CrashMiddleware)  # outermost: nothing escapes it as a raw traceback
     app.include_router(routes_sessions.router)
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)
@@ -118,9 +135,19 @@ def create_app(settings: AppSettings) -> FastAPI:
                 "store": settings.store_url.split("://", 1)[0],
                 "store_reachable": reachable,
                 "running_sessions": service.running_count,
+                "event_loop_lag_ms": round(app.state.metrics.recent_lag * 1000, 1),
                 "version": __version__,
             },
         )
         return JSONResponse(body, status_code=200 if reachable else 503)
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    async def metrics_endpoint() -> PlainTextResponse:
+        """Prometheus metrics (text exposition format): sessions by state and mode, start/stop
+        latency, store writes, feeds, websocket pushes, event-loop lag, engine events."""
+        metrics: Metrics = app.state.metrics
+        if metrics.collector is not None:
+            await metrics.collector.refresh()
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

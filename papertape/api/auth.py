@@ -12,11 +12,9 @@ import hmac
 import ipaddress
 
 from fastapi import Request, WebSocket
-from fastapi.responses import JSONResponse
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from papertape.api.errors import error_body
+from papertape.api.errors import send_error
 from papertape.api.static import is_dashboard_request
 
 OPEN_PATHS = ("/health",)
@@ -49,18 +47,30 @@ def websocket_allowed(socket: WebSocket) -> bool:
     return _token_matches(expected, presented)
 
 
-class TokenMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+class TokenMiddleware:
+    """Plain ASGI (no per-request task or stream, unlike ``BaseHTTPMiddleware``): every HTTP
+    request but ``/health`` and the dashboard's files needs the token when one is set."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         expected = request.app.state.api_token
-        path = request.url.path
-        if expected is None or path in OPEN_PATHS or is_dashboard_request(request):
-            return await call_next(request)
-        if _token_matches(expected, _bearer(request.headers.get("authorization"))):
-            return await call_next(request)
-        return JSONResponse(
-            error_body(
-                "unauthorized",
-                "missing or wrong API token: send 'Authorization: Bearer <PAPERTAPE_API_TOKEN>'",
-            ),
-            status_code=401,
+        if (
+            expected is None
+            or request.url.path in OPEN_PATHS
+            or is_dashboard_request(request)
+            or _token_matches(expected, _bearer(request.headers.get("authorization")))
+        ):
+            await self.app(scope, receive, send)
+            return
+        await send_error(
+            send,
+            401,
+            "unauthorized",
+            "missing or wrong API token: send 'Authorization: Bearer <PAPERTAPE_API_TOKEN>'",
         )

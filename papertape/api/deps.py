@@ -9,8 +9,10 @@ from papertape.store.base import Store
 
 
 def get_service(request: Request) -> SessionService:
-    return request.app.state.service
+    service: SessionService = request.app.state.service
+    return service
 
 
 def get_store(request: Request) -> Store:
-    return request.app.state.store
+    store: Store = request.app.state.store
+    return store

@@ -7,6 +7,8 @@ code; nothing a client sends can produce a 500.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 import structlog
@@ -14,41 +16,53 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from papertape.domain.errors import PapertapeError, ValidationFailed
+from papertape.domain.errors import (
+    DatasetExists,
+    DatasetNotFound,
+    FeedError,
+    IllegalTransition,
+    LiveTradingDisabled,
+    NoMarketPrice,
+    PapertapeError,
+    SessionNotFound,
+    SessionNotRunning,
+    StopTimeout,
+    StoreError,
+    Unauthorized,
+    ValidationFailed,
+)
+from papertape.market.exchange.errors import ExchangeUnavailable, ExchangeUnsupported
+from papertape.sessions.service import SessionStartFailed, StateConflict
 
 log = structlog.get_logger("papertape.api")
 
-STATUS_BY_CODE: dict[str, int] = {
-    "session_not_found": 404,
-    "dataset_not_found": 404,
-    "strategy_not_found": 404,
-    "not_found": 404,
-    "illegal_transition": 409,
-    "state_conflict": 409,
-    "session_not_running": 409,
-    "dataset_exists": 409,
-    "live_trading_disabled": 403,
-    "unauthorized": 401,
-    "payload_too_large": 413,
-    "method_not_allowed": 405,
-    "stop_timeout": 504,
-    "store_unavailable": 503,
-    "store_write_failed": 503,
-    "exchange_unavailable": 503,
-    "session_start_failed": 500,
-    "feed_error": 502,
-    "exchange_auth_failed": 502,
-    "exchange_rejected": 502,
+# The HTTP status of every error, by class: an error takes the entry of the nearest class in
+# its ancestry, so a new subclass answers like its family until it is given its own.
+STATUS_BY_ERROR: dict[type[PapertapeError], int] = {
+    PapertapeError: 400,
+    ValidationFailed: 422,
+    Unauthorized: 401,
+    LiveTradingDisabled: 403,
+    SessionNotFound: 404,
+    DatasetNotFound: 404,
+    IllegalTransition: 409,
+    StateConflict: 409,
+    SessionNotRunning: 409,
+    NoMarketPrice: 409,
+    DatasetExists: 409,
+    SessionStartFailed: 500,
+    FeedError: 502,
+    ExchangeUnsupported: 400,  # a capability the exchange lacks: the request's to change
+    StoreError: 503,
+    ExchangeUnavailable: 503,
+    StopTimeout: 504,
 }
 
 
 def status_for(error: PapertapeError) -> int:
-    if error.code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[error.code]
-    if isinstance(error, ValidationFailed):
-        return 422
-    return 400
+    return next(STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR)
 
 
 def error_body(
@@ -65,7 +79,7 @@ def error_body(
     return body
 
 
-def _field_name(location: tuple) -> str:
+def _field_name(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
 
@@ -93,7 +107,7 @@ def _allowed_methods(request: Request) -> list[str] | None:
     template that matches it (``/sessions/start`` before ``/sessions/{session_id}``). ``None``
     for paths outside the API document."""
     segments = request.url.path.rstrip("/").split("/")
-    best: tuple[int, dict] | None = None
+    best: tuple[int, dict[str, Any]] | None = None
     for template, operations in request.app.openapi().get("paths", {}).items():
         parts = template.rstrip("/").split("/")
         if len(parts) != len(segments):
@@ -162,10 +176,50 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("api.crash", path=request.url.path)
-        return JSONResponse(
-            error_body("internal_error", f"internal error: {type(exc).__name__}: {exc}"),
-            status_code=500,
-        )
+
+async def send_error(send: Send, status: int, code: str, message: str, details: Any = None) -> None:
+    """Answer with the error envelope straight from an ASGI middleware."""
+    body = json.dumps(error_body(code, message, details)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class CrashMiddleware:
+    """The last line: an exception nothing else handled answers a generic 500 carrying an
+    error id. The exception itself goes to the log under that id, never to the client (its
+    text can name files, SQL or internals)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("api.crash", error_id=error_id, path=scope.get("path"))
+            if scope["type"] == "http" and not started:
+                await send_error(
+                    send,
+                    500,
+                    "internal_error",
+                    f"internal error (error id {error_id}; the server log has the details)",
+                    {"error_id": error_id},
+                )

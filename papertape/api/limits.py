@@ -3,11 +3,9 @@ exhausted server."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from papertape.api.errors import error_body
+from papertape.api.errors import send_error
 
 JSON_BODY_LIMIT = 1 << 20  # 1 MiB: far above any real control request
 UPLOAD_BODY_LIMIT = 512 << 20  # dataset files
@@ -57,17 +55,4 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        error_body("payload_too_large", f"request body larger than {limit} bytes")
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 413, "payload_too_large", f"request body larger than {limit} bytes")

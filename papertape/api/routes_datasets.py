@@ -3,16 +3,23 @@ symbol (a dataset, or what a session recorded) as candles."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from papertape.api.deps import get_store
 from papertape.api.envelope import ok
-from papertape.api.schemas import ERRORS, CandlesResponse, DatasetListResponse, DatasetResponse
+from papertape.api.schemas import (
+    ERRORS,
+    TS_US_MAX,
+    CandlesResponse,
+    DatasetListResponse,
+    DatasetResponse,
+)
 from papertape.domain.errors import DatasetNotFound, ValidationFailed
 from papertape.domain.market import iso
 from papertape.domain.records import Dataset, check_dataset_name
@@ -24,9 +31,10 @@ router = APIRouter(tags=["datasets"])
 
 StoreDep = Annotated[Store, Depends(get_store)]
 MAX_CHART_BARS = 5_000
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
-def dataset_view(dataset: Dataset) -> dict:
+def dataset_view(dataset: Dataset) -> dict[str, Any]:
     return {
         "name": dataset.name,
         "kind": dataset.kind,
@@ -51,26 +59,35 @@ async def create_dataset(
     """Import a file of trades, candles or book snapshots as a named dataset (documented
     columns: see the README's "Datasets" section)."""
     check_dataset_name(name)
-    suffix = "".join(FilePath(file.filename or "upload").suffixes)[-20:]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-        while chunk := await file.read(1 << 20):
-            handle.write(chunk)
-        handle.flush()
-        dataset = await import_dataset(store, handle.name, name, symbol=symbol or None, kind=kind)
-    dataset = dataset._replace(origin=file.filename or dataset.origin)
-    await store.save_dataset(dataset)
+    with tempfile.TemporaryDirectory(prefix="papertape-upload-") as folder:
+        # the copy carries the upload's own (sanitised) name: errors name it, origin records it
+        path = FilePath(folder) / upload_name(file.filename)
+        with path.open("wb") as handle:
+            while chunk := await file.read(1 << 20):
+                handle.write(chunk)
+        dataset = await import_dataset(store, path, name, symbol=symbol or None, kind=kind)
     return JSONResponse(ok("dataset_imported", dataset_view(dataset)), status_code=201)
 
 
+def upload_name(filename: str | None) -> str:
+    """The base name of an uploaded file, safe to store and show: no directories (``../``, a
+    Windows path), no markup or control characters, at most 100 characters."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    safe = UNSAFE_NAME.sub("_", base).strip(" ._")[:100]
+    return safe or "upload"
+
+
 @router.get("/datasets", response_model=DatasetListResponse, responses=ERRORS)
-async def list_datasets(store: StoreDep) -> dict:
+async def list_datasets(store: StoreDep) -> dict[str, Any]:
     return ok(
         "datasets_listed", {"datasets": [dataset_view(d) for d in await store.list_datasets()]}
     )
 
 
 @router.get("/datasets/{name}", response_model=DatasetResponse, responses=ERRORS)
-async def get_dataset(name: Annotated[str, Path(max_length=200)], store: StoreDep) -> dict:
+async def get_dataset(
+    name: Annotated[str, Path(max_length=200)], store: StoreDep
+) -> dict[str, Any]:
     dataset = await store.get_dataset(name)
     if dataset is None:
         raise DatasetNotFound(f"dataset {name!r} not found")
@@ -83,9 +100,9 @@ async def chart_candles(
     store: StoreDep,
     symbol: Annotated[str, Query(min_length=1, max_length=50)],
     interval: Annotated[int, Query(ge=1, le=7 * 86_400, description="seconds")] = 60,
-    start_us: Annotated[int, Query(ge=0)] = 0,
-    end_us: Annotated[int, Query(ge=0)] = 2**62,
-) -> dict:
+    start_us: Annotated[int, Query(ge=0, le=TS_US_MAX, description="µs since the epoch")] = 0,
+    end_us: Annotated[int, Query(ge=0, le=TS_US_MAX, description="µs since the epoch")] = TS_US_MAX,
+) -> dict[str, Any]:
     """Candles of one symbol recorded under ``source``: stored candles of that interval, or
     candles built from the recorded trades. At most the last 5,000 bars."""
     try:

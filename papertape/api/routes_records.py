@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from papertape.api.deps import get_service
 from papertape.api.envelope import ok
-from papertape.api.schemas import ERRORS, RecordsResponse
+from papertape.api.schemas import (
+    ERRORS,
+    EquityResponse,
+    FillsResponse,
+    FundingResponse,
+    OrdersResponse,
+    PositionsResponse,
+)
+from papertape.domain.errors import SessionNotRunning
 from papertape.domain.market import iso
+from papertape.domain.records import PositionRecord
+from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.service import SessionService
 
 router = APIRouter(tags=["trading record"])
@@ -34,44 +44,62 @@ async def _records(
     service: SessionService,
     session_id: str,
     status: str,
-    read: Callable[[str], Awaitable[list]],
-) -> dict:
+    read: Callable[[str], Awaitable[Sequence[NamedTuple]]],
+) -> dict[str, Any]:
     await service.get(session_id)  # 404 for an unknown session, never an empty list
     rows = await read(session_id)
     return ok(status, {"session_id": session_id, "items": [record_view(r) for r in rows]})
 
 
-@router.get("/sessions/{session_id}/orders", response_model=RecordsResponse, responses=ERRORS)
-async def list_orders(session_id: SessionIdPath, service: Service) -> dict:
+@router.get("/sessions/{session_id}/orders", response_model=OrdersResponse, responses=ERRORS)
+async def list_orders(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "orders_listed", service.store.list_orders)
 
 
-@router.get("/sessions/{session_id}/fills", response_model=RecordsResponse, responses=ERRORS)
-async def list_fills(session_id: SessionIdPath, service: Service) -> dict:
+@router.get("/sessions/{session_id}/fills", response_model=FillsResponse, responses=ERRORS)
+async def list_fills(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return await _records(service, session_id, "fills_listed", service.store.list_fills)
 
 
-@router.get("/sessions/{session_id}/positions", response_model=RecordsResponse, responses=ERRORS)
-async def list_positions(session_id: SessionIdPath, service: Service) -> dict:
-    return await _records(service, session_id, "positions_listed", service.store.list_positions)
+@router.get("/sessions/{session_id}/positions", response_model=PositionsResponse, responses=ERRORS)
+async def list_positions(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
+    """The newest position per symbol. The record keeps a position as of its last fill; for a
+    session running here, open positions are shown marked to the latest price."""
+
+    async def read(sid: str) -> list[PositionRecord]:
+        rows = await service.store.list_positions(sid)
+        try:
+            consumer = service.running_consumer(sid, TradingConsumer)
+        except SessionNotRunning:
+            return rows
+        marks = {p["symbol"]: p for p in consumer.positions_now()}
+        return [_marked(row, marks.get(row.symbol)) for row in rows]
+
+    return await _records(service, session_id, "positions_listed", read)
 
 
-@router.get("/sessions/{session_id}/equity", response_model=RecordsResponse, responses=ERRORS)
+def _marked(row: PositionRecord, now: dict[str, Any] | None) -> PositionRecord:
+    if now is None or row.qty == 0 or now.get("mark") is None:
+        return row
+    return row._replace(mark_price=now["mark"], unrealized_pnl=now["unrealized_pnl"])
+
+
+@router.get("/sessions/{session_id}/equity", response_model=EquityResponse, responses=ERRORS)
 async def list_equity(
     session_id: SessionIdPath,
     service: Service,
     limit: Annotated[int, Query(ge=2, le=100_000)] = 5_000,
-) -> dict:
+) -> dict[str, Any]:
     """Equity points, oldest first, evenly thinned to ``limit``."""
 
-    async def read(sid: str) -> list:
+    async def read(sid: str) -> Sequence[NamedTuple]:
         return await service.store.list_equity(sid, limit)
 
     return await _records(service, session_id, "equity_listed", read)
 
 
-@router.get("/sessions/{session_id}/funding", response_model=RecordsResponse, responses=ERRORS)
-async def list_funding(session_id: SessionIdPath, service: Service) -> dict:
+@router.get("/sessions/{session_id}/funding", response_model=FundingResponse, responses=ERRORS)
+async def list_funding(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     """Funding payments of the perpetual positions, oldest first: ``amount`` is the cash
     received (negative = paid), ``rate × qty × mark_price`` with the sign the rate gives;
     ``price_source`` says which price valued the position (``settlement``, ``mark``, ``last``)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
@@ -11,6 +11,7 @@ from papertape.api.deps import get_service
 from papertape.api.envelope import ok
 from papertape.api.schemas import (
     ERRORS,
+    SEQ_MAX,
     EventsResponse,
     SessionListResponse,
     SessionResponse,
@@ -19,9 +20,9 @@ from papertape.api.schemas import (
     StopRequest,
     StopResponse,
 )
+from papertape.domain.config import SessionConfig
 from papertape.domain.session import Mode, SessionState
 from papertape.domain.symbols import canonical
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.service import SessionService, StopResult
 from papertape.sessions.views import event_view, session_summary, session_view
 from papertape.store.base import SessionFilter
@@ -36,8 +37,10 @@ SessionIdPath = Annotated[str, Path(min_length=1, max_length=200)]
     "/sessions/start",
     status_code=201,
     response_model=SessionStartedResponse,
-    responses={200: {"model": SessionStartedResponse, "description": "same idempotency key"}}
-    | ERRORS,
+    responses={
+        200: {"model": SessionStartedResponse, "description": "same idempotency key"},
+        **ERRORS,
+    },
 )
 async def start_session(config: SessionConfig, service: Service) -> JSONResponse:
     """Record a session durably, launch it, and answer once it is running. With an
@@ -49,7 +52,7 @@ async def start_session(config: SessionConfig, service: Service) -> JSONResponse
     return JSONResponse(ok("session_exists", view), status_code=200)
 
 
-def _stopped(result: StopResult) -> dict:
+def _stopped(result: StopResult) -> dict[str, Any]:
     session = result.session
     return ok(
         "session_stopped",
@@ -64,14 +67,14 @@ def _stopped(result: StopResult) -> dict:
 
 
 @router.post("/sessions/stop", response_model=StopResponse, responses=ERRORS | {504: ERRORS[503]})
-async def stop_session(body: StopRequest, service: Service) -> dict:
+async def stop_session(body: StopRequest, service: Service) -> dict[str, Any]:
     """Stop a session and answer after it stopped. An ended session answers 200 with
     ``stopped_via: already_stopped`` and its real final state."""
     return _stopped(await service.stop(body.session_id))
 
 
 @router.post("/sessions/stop_all", response_model=StopAllResponse, responses=ERRORS)
-async def stop_all_sessions(service: Service) -> dict:
+async def stop_all_sessions(service: Service) -> dict[str, Any]:
     """The emergency stop: every session that has not ended is stopped at once
     (``stop_reason: emergency``). Answers after all of them stopped."""
     results = await service.stop_all("emergency")
@@ -86,7 +89,7 @@ async def stop_all_sessions(service: Service) -> dict:
     response_model=StopResponse,
     responses=ERRORS | {504: ERRORS[503]},
 )
-async def stop_session_by_path(session_id: SessionIdPath, service: Service) -> dict:
+async def stop_session_by_path(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     return _stopped(await service.stop(session_id))
 
 
@@ -98,7 +101,7 @@ async def list_sessions(
     symbol: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict:
+) -> dict[str, Any]:
     """Newest first."""
     wanted_symbol = _canonical_or_none(symbol)
     page = await service.store.list_sessions(
@@ -121,7 +124,7 @@ def _canonical_or_none(symbol: str | None) -> str | None:
 
 
 @router.get("/sessions/{session_id}", response_model=SessionResponse, responses=ERRORS)
-async def get_session(session_id: SessionIdPath, service: Service) -> dict:
+async def get_session(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     session = await service.get(session_id)
     return ok("session_found", session_view(session, service.runtime(session_id)))
 
@@ -130,9 +133,9 @@ async def get_session(session_id: SessionIdPath, service: Service) -> dict:
 async def list_events(
     session_id: SessionIdPath,
     service: Service,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> dict:
+) -> dict[str, Any]:
     """The session's tape in order. Catch up after a reconnect with ``after_seq``."""
     session = await service.get(session_id)
     events = await service.store.list_events(session_id, after_seq, limit)

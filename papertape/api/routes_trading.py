@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from papertape.api.deps import get_service, get_store
 from papertape.api.envelope import ok
-from papertape.api.schemas import ERRORS
+from papertape.api.schemas import (
+    ERRORS,
+    OrderPlacedResponse,
+    StrategiesResponse,
+    StrategySavedResponse,
+)
 from papertape.domain.errors import ValidationFailed
 from papertape.domain.numbers import finite
+from papertape.domain.orders import OrderType, Side
 from papertape.domain.records import SavedStrategy
 from papertape.domain.symbols import canonical
 from papertape.sessions.consumers.trading import TradingConsumer
@@ -49,22 +55,28 @@ class OrderBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(min_length=1, max_length=50)
-    side: Literal["buy", "sell"]
-    type: Literal["market", "limit", "stop"] = "market"
+    side: Side
+    type: OrderType = OrderType.MARKET
     qty: float = Field(gt=0, le=1e12, description="base-currency quantity")
     price: float | None = Field(None, gt=0, le=1e12, description="limit price")
     stop_price: float | None = Field(None, gt=0, le=1e12)
     client_order_id: str = Field("", max_length=100)
 
 
-@router.get("/strategies", tags=["strategies"], responses=ERRORS)
+@router.get("/strategies", response_model=StrategiesResponse, tags=["strategies"], responses=ERRORS)
 async def get_strategies(store: StoreDep) -> dict[str, Any]:
     """Built-in strategies with their parameter JSON schemas, rule examples, saved strategies."""
     saved = await store.list_strategies()
     return ok("strategies", {"strategies": list_strategies(saved)})
 
 
-@router.post("/strategies", status_code=201, tags=["strategies"], responses=ERRORS)
+@router.post(
+    "/strategies",
+    status_code=201,
+    response_model=StrategySavedResponse,
+    tags=["strategies"],
+    responses=ERRORS,
+)
 async def save_strategy(body: SaveStrategyBody, store: StoreDep) -> dict[str, Any]:
     """Validate and save (create or replace) a user's strategy, e.g. a rule strategy."""
     if not STRATEGY_NAME.match(body.name):
@@ -98,7 +110,13 @@ async def save_strategy(body: SaveStrategyBody, store: StoreDep) -> dict[str, An
     )
 
 
-@router.post("/sessions/{session_id}/orders", status_code=201, tags=["sessions"], responses=ERRORS)
+@router.post(
+    "/sessions/{session_id}/orders",
+    status_code=201,
+    response_model=OrderPlacedResponse,
+    tags=["sessions"],
+    responses=ERRORS,
+)
 async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> dict[str, Any]:
     """Place a manual order in a running paper session (404 unknown session, 409 not
     running, 422 ``order_rejected`` naming the field or risk rule)."""

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from papertape.domain.orders import OrderStatus, OrderType, Side
 from papertape.domain.session import Mode, SessionState
+
+# What the stores can hold: sequence numbers are 64-bit signed integers; timestamps are
+# microseconds, kept well inside that range (2**62 µs is the year 148,000)
+SEQ_MAX = 2**63 - 1
+TS_US_MAX = 2**62
 
 
 class ErrorResponse(BaseModel):
@@ -120,14 +126,204 @@ class EventsResponse(BaseModel):
     data: EventsData
 
 
-class RecordsData(BaseModel):
+# --- the trading record: every ``ts`` as ISO-8601 text, and as µs in ``ts_us`` ---------------
+class OrderFields(BaseModel):
+    """An order's state as recorded (each change is a new row; the newest row per order_id is
+    its state)."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    qty: float
+    price: float | None = Field(description="limit price")
+    stop_price: float | None
+    status: OrderStatus
+    filled_qty: float
+    avg_fill_price: float | None
+    client_order_id: str
+    reason: str = Field(description="why it was rejected or cancelled, or who placed it")
+
+
+class OrderView(OrderFields):
+    ts: str
+    ts_us: int
+    created_ts: str
+    created_ts_us: int
+
+
+class FillView(BaseModel):
+    fill_id: str
+    order_id: str
+    ts: str
+    ts_us: int
+    symbol: str
+    side: Side
+    qty: float
+    price: float
+    fee: float = Field(description="quote currency; negative for a maker rebate")
+    liquidity: Literal["maker", "taker"]
+
+
+class PositionView(BaseModel):
+    """A position at ``ts`` (the newest row per symbol is the current one); ``qty`` is signed,
+    negative when short."""
+
+    ts: str
+    ts_us: int
+    symbol: str
+    qty: float
+    avg_price: float
+    mark_price: float
+    realized_pnl: float
+    unrealized_pnl: float
+    fees: float
+
+
+class EquityView(BaseModel):
+    ts: str
+    ts_us: int
+    equity: float
+    cash: float
+    unrealized_pnl: float
+    realized_pnl: float
+    fees: float
+
+
+class FundingView(BaseModel):
+    """One funding payment of an open perpetual position: ``amount`` is the cash it added
+    (negative: paid); ``qty`` the signed position; ``mark_price`` what valued it."""
+
+    ts: str
+    ts_us: int
+    symbol: str
+    rate: float
+    qty: float
+    mark_price: float
+    amount: float
+    price_source: Literal["settlement", "mark", "last"]
+
+
+class FundingData(BaseModel):
     session_id: str
-    items: list[dict[str, Any]]
+    items: list[FundingView]
 
 
-class RecordsResponse(BaseModel):
-    status: str
-    data: RecordsData
+class FundingResponse(BaseModel):
+    status: Literal["funding_listed"]
+    data: FundingData
+
+
+class OrdersData(BaseModel):
+    session_id: str
+    items: list[OrderView]
+
+
+class OrdersResponse(BaseModel):
+    status: Literal["orders_listed"]
+    data: OrdersData
+
+
+class FillsData(BaseModel):
+    session_id: str
+    items: list[FillView]
+
+
+class FillsResponse(BaseModel):
+    status: Literal["fills_listed"]
+    data: FillsData
+
+
+class PositionsData(BaseModel):
+    session_id: str
+    items: list[PositionView]
+
+
+class PositionsResponse(BaseModel):
+    status: Literal["positions_listed"]
+    data: PositionsData
+
+
+class EquityData(BaseModel):
+    session_id: str
+    items: list[EquityView]
+
+
+class EquityResponse(BaseModel):
+    status: Literal["equity_listed"]
+    data: EquityData
+
+
+class PlacedOrder(OrderFields):
+    """The order as recorded when it was placed (times in µs)."""
+
+    session_id: str
+    ts: int
+    created_ts: int
+
+
+class OrderPlacedData(BaseModel):
+    order: PlacedOrder
+
+
+class OrderPlacedResponse(BaseModel):
+    status: Literal["order_placed"]
+    data: OrderPlacedData
+
+
+# --- strategies ---------------------------------------------------------------------------
+class BuiltinStrategyView(BaseModel):
+    name: str
+    kind: Literal["builtin"]
+    base: str
+    description: str
+    params_schema: dict[str, Any] = Field(description="JSON schema of its parameters")
+
+
+class ExampleStrategyView(BaseModel):
+    name: str
+    kind: Literal["example"]
+    base: str
+    description: str
+    params: dict[str, Any] = Field(description="the rule definition it runs")
+
+
+class SavedStrategyView(BaseModel):
+    name: str
+    kind: Literal["saved"]
+    base: str
+    description: str
+    params: dict[str, Any]
+    created_at: int = Field(description="µs since the epoch")
+    updated_at: int
+
+
+StrategyView = Annotated[
+    BuiltinStrategyView | ExampleStrategyView | SavedStrategyView, Field(discriminator="kind")
+]
+
+
+class StrategiesData(BaseModel):
+    strategies: list[StrategyView]
+
+
+class StrategiesResponse(BaseModel):
+    status: Literal["strategies"]
+    data: StrategiesData
+
+
+class StrategySavedData(BaseModel):
+    name: str
+    base: str
+    params: dict[str, Any]
+    description: str
+    created_at: int
+    updated_at: int
+
+
+class StrategySavedResponse(BaseModel):
+    status: Literal["strategy_saved"]
+    data: StrategySavedData
 
 
 class CandleView(BaseModel):
@@ -183,6 +379,9 @@ class HealthData(BaseModel):
     store: str
     store_reachable: bool
     running_sessions: int
+    event_loop_lag_ms: float = Field(
+        description="the worst delay of the API's event loop over the last 10 s"
+    )
     version: str
 
 
@@ -195,13 +394,17 @@ class StopRequest(BaseModel):
     session_id: str = Field(min_length=1, max_length=200)
 
 
-ERRORS = {
+# the error replies every route documents, as FastAPI's ``responses=`` takes them
+ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
         401: "missing or wrong API token",
+        403: "a request from a foreign origin (cross_origin_refused)",
         404: "not found",
-        409: "conflicting state",
+        409: "conflicting state (e.g. no_market_price: an order before the first price)",
         413: "request body too large",
+        415: "a body that is not JSON (multipart for uploads)",
+        421: "a Host this server does not answer to (host_not_allowed)",
         422: "invalid request",
         503: "store unavailable",
     }.items()

@@ -12,11 +12,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
-NOT_HTML = ("/docs", "/redoc", "/openapi.json", "/health", "/ws")
+NOT_HTML = ("/docs", "/redoc", "/openapi.json", "/health", "/metrics", "/ws")
 
 MISSING_DASHBOARD = """<!doctype html><html><head><title>papertape</title></head>
 <body style="font-family:sans-serif;background:#1a1b1e;color:#e0e0e0;padding:2em">
@@ -37,17 +37,31 @@ def is_dashboard_request(request: Request) -> bool:
     )
 
 
-class DashboardMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+class DashboardMiddleware:
+    """Plain ASGI: a browser navigation gets the dashboard; everything else goes on."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         if request.url.path.startswith("/assets/") or not is_dashboard_request(request):
-            return await call_next(request)
-        index = DIST / "index.html"
-        if not index.exists():
-            return HTMLResponse(MISSING_DASHBOARD.format(dist=DIST), status_code=503)
-        candidate = (DIST / request.url.path.lstrip("/")).resolve()
-        if candidate.is_file() and DIST in candidate.parents:
-            return FileResponse(candidate)
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            await self.app(scope, receive, send)
+            return
+        await dashboard_response(request.url.path)(scope, receive, send)
+
+
+def dashboard_response(path: str) -> Response:
+    index = DIST / "index.html"
+    if not index.exists():
+        return HTMLResponse(MISSING_DASHBOARD.format(dist=DIST), status_code=503)
+    candidate = (DIST / path.lstrip("/")).resolve()
+    if candidate.is_file() and DIST in candidate.parents:
+        return FileResponse(candidate)
+    return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
 def install_dashboard(app: FastAPI) -> None:

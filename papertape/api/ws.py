@@ -3,10 +3,13 @@
 Client → server: ``{"action": "subscribe", "topic": "sessions"}``,
 ``{"action": "subscribe", "topic": "session", "session_id": "...", "after_seq": N}``,
 ``{"action": "unsubscribe", ...}`` (same fields), ``{"action": "ping"}``.
-Server → client: ``event`` (a recorded event, with ``seq``), ``tick`` (transient price/equity,
+Server → client: ``event`` (a recorded event, with ``seq``; several in a row of one session come
+as one ``events`` message whose ``events`` are those ``event`` messages, in order), ``tick`` (transient price/equity,
 with the session's latest ``seq``), ``session`` (a session's summary changed), ``subscribed``,
 ``heartbeat`` every 10 s, ``pong``, ``resync`` (the client fell behind: catch up from
 ``/sessions/{id}/events?after_seq=``) and ``error`` (with ``error_code`` and ``message``).
+``tick`` and ``session`` messages are coalesced per subscriber: the latest of each goes out at
+most every 0.25 s (``papertape.sessions.bus``); events are never coalesced.
 
 A subscription with ``after_seq`` first replays the recorded events after it, then goes live,
 without a gap or a duplicate: it listens before it reads the store and skips live events it
@@ -18,13 +21,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from papertape.api.auth import websocket_allowed
-from papertape.sessions.bus import Subscription
+from papertape.api.schemas import SEQ_MAX
+from papertape.sessions.bus import COALESCE_SECONDS, Subscription
 from papertape.sessions.service import SessionService
 from papertape.sessions.views import event_message
 
@@ -91,8 +96,14 @@ class Connection:
             await self.send({"type": "unsubscribed", "topic": "session", "session_id": session_id})
             return
         after_seq = message.get("after_seq")
-        if after_seq is not None and (not isinstance(after_seq, int) or after_seq < 0):
-            await self.send(_error("validation_error", "after_seq must be a whole number >= 0"))
+        if after_seq is not None and (
+            not isinstance(after_seq, int)
+            or isinstance(after_seq, bool)
+            or not 0 <= after_seq <= SEQ_MAX
+        ):
+            await self.send(
+                _error("validation_error", f"after_seq must be a whole number in 0..{SEQ_MAX}")
+            )
             return
         session = await self.service.store.get_session(session_id)
         if session is None:
@@ -129,15 +140,16 @@ class Connection:
     def is_duplicate(self, message: dict[str, Any]) -> bool:
         if message.get("type") != "event":
             return False
-        return message["seq"] <= self.replayed_up_to.get(message["session_id"], 0)
+        seq: int = message["seq"]
+        return seq <= self.replayed_up_to.get(message["session_id"], 0)
 
 
 @router.websocket("/ws")
 async def websocket_endpoint(socket: WebSocket) -> None:
+    await socket.accept()  # then close with a code: a refused handshake tells a browser nothing
     if not websocket_allowed(socket):
         await socket.close(code=4401, reason="unauthorized: send the API token")
         return
-    await socket.accept()
     service: SessionService = socket.app.state.service
     with service.bus.subscribe() as subscription:
         connection = Connection(socket, service, subscription)
@@ -156,25 +168,65 @@ async def _read(socket: WebSocket, connection: Connection) -> None:
         await connection.handle(text)
 
 
+def batched(messages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Consecutive events of one session go out as one ``events`` message (``events``: the
+    ``event`` messages, in order): a backtest records thousands a second, and one frame each
+    would cost the server and the browser far more than the events themselves."""
+    run: list[dict[str, Any]] = []
+    for message in messages:
+        if run and (
+            message.get("type") != "event" or message["session_id"] != run[0]["session_id"]
+        ):
+            yield _run_message(run)
+            run = []
+        if message.get("type") == "event":
+            run.append(message)
+        else:
+            yield message
+    if run:
+        yield _run_message(run)
+
+
+def _run_message(run: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(run) == 1:
+        return run[0]
+    return {"type": "events", "session_id": run[0]["session_id"], "events": run}
+
+
 async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
-    queue = connection.subscription.queue
+    """Send what the subscription collected: queued messages at once, in order; coalesced
+    updates (ticks, session summaries) at most once per ``COALESCE_SECONDS``; a heartbeat when
+    nothing else went out for ``HEARTBEAT_SECONDS``."""
+    subscription = connection.subscription
     loop = asyncio.get_running_loop()
     next_beat = loop.time() + HEARTBEAT_SECONDS
+    next_flush = loop.time()
     while not reader.done():
-        getter = asyncio.create_task(queue.get())
-        done, _ = await asyncio.wait(
-            {getter, reader},
-            timeout=max(0.0, next_beat - loop.time()),
-            return_when="FIRST_COMPLETED",
-        )
-        if getter not in done:
-            getter.cancel()
-        else:
-            message = getter.result()
-            if message.get("type") == "resync":
-                connection.subscription.overflowed = False
-            if not connection.is_duplicate(message):
+        now = loop.time()
+        deadline = next_beat
+        if subscription.latest:
+            deadline = min(deadline, next_flush)
+        if not subscription.pending and not (subscription.latest and now >= next_flush):
+            waiter = asyncio.create_task(subscription.ready.wait())
+            await asyncio.wait(
+                {waiter, reader}, timeout=max(0.0, deadline - now), return_when="FIRST_COMPLETED"
+            )
+            waiter.cancel()
+        subscription.ready.clear()
+        sent = 0
+        for message in batched(
+            m for m in subscription.take_pending() if not connection.is_duplicate(m)
+        ):
+            await connection.send(message)
+            sent += 1
+        now = loop.time()
+        if subscription.latest and now >= next_flush:
+            for message in subscription.take_latest():
                 await connection.send(message)
+                sent += 1
+            next_flush = now + COALESCE_SECONDS
+        if sent:
+            subscription.metrics.ws_sent.inc(sent)
         if loop.time() >= next_beat:
             await connection.send({"type": "heartbeat", "ts": int(time.time())})
             next_beat = loop.time() + HEARTBEAT_SECONDS

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,14 +27,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
 from papertape.domain.funding import merge_funding
-from papertape.domain.market import iso
+from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
 from papertape.engine.backtest import run_backtest
+from papertape.engine.core import StrategyPlan
 from papertape.market.importers import read_market_file
-from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
 
@@ -56,7 +58,7 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 async def _dataset_rows(
     store_url: str, name: str, symbol: str, kinds: tuple[str, ...] = ("candles", "trades", "book")
-) -> list:
+) -> Sequence[MarketEvent]:
     """The rows of a dataset, or of a collect session's recording (``name`` = its id): of the
     first of ``kinds`` it holds (candles when there are any, else trades, else book snapshots)."""
     store = await open_store(store_url)
@@ -77,7 +79,7 @@ async def _dataset_rows(
         await store.close()
 
 
-async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list:
+async def _plans(store_url: str | None, specs: list[StrategySpec]) -> list[StrategyPlan]:
     if store_url is None:
         return await resolve_strategies(None, specs)
     store = await open_store(store_url)
@@ -185,16 +187,18 @@ def backtest(
             )
         params = dict(parse_param(p) for p in param or [])
         specs = [StrategySpec(name=strategy, params=params)]
-        from papertape.sessions.strategy_catalog import RULE_EXAMPLES, STRATEGY_CLASSES
+        from papertape.sessions.strategy_catalog import STRATEGY_CLASSES
+        from papertape.strategies.examples import RULE_EXAMPLES
 
         needs_store = dataset is not None or (
             strategy not in STRATEGY_CLASSES and strategy not in RULE_EXAMPLES
         )
         plans = asyncio.run(_plans(store if needs_store else None, specs))
+        rows: Sequence[MarketEvent]
         if data is not None:
-            market = read_market_file(data, symbol=sym)
-            rows = market.rows
+            rows = read_market_file(data, symbol=sym).rows
         else:
+            assert dataset is not None  # exactly one of them, checked above
             rows = asyncio.run(_dataset_rows(store, dataset, sym))
         if not rows:
             raise ValidationFailed(

@@ -38,7 +38,7 @@ def call(server: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
             "server_unreachable", f"cannot reach the papertape server at {server}: {exc}", 0
         ) from exc
     try:
-        body = response.json()
+        body: dict[str, Any] = response.json()
     except ValueError:
         raise ServerError(
             "bad_response",

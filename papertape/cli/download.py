@@ -20,7 +20,7 @@ from papertape.domain.symbols import canonical
 from papertape.store import DEFAULT_STORE_URL, open_store
 
 if TYPE_CHECKING:
-    from papertape.market.exchange.download import DownloadResult
+    from papertape.market.exchange.download import DownloadProgress, DownloadResult
 
 console = Console()
 errors = Console(stderr=True)
@@ -138,7 +138,7 @@ async def _download(request: _Request) -> DownloadResult:
             label = request.timeframe if request.kind == "candles" else "funding"
             task = progress.add_task(f"{exchange} {symbol} {label}", total=None, rows=0, at="")
 
-            def on_page(p) -> None:
+            def on_page(p: DownloadProgress) -> None:
                 progress.update(
                     task,
                     total=p.end_ts - start,

@@ -72,7 +72,7 @@ def serve(
             "Set PAPERTAPE_API_TOKEN (clients send 'Authorization: Bearer <token>')."
         )
         raise typer.Exit(2)
-    settings = AppSettings(store_url=store, api_token=token, live_enabled=enable_live)
+    settings = AppSettings(store_url=store, api_token=token, host=host, live_enabled=enable_live)
     console.print(f"papertape on [bold]http://{host}:{port}[/bold] (store {store})")
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="warning", ws="websockets-sansio"

@@ -119,7 +119,8 @@ def find_java() -> str:
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass
@@ -131,7 +132,7 @@ class QuestDBServer:
     http_port: int = field(default_factory=free_port)
     pg_port: int = field(default_factory=free_port)
     heap: str = "1g"
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:

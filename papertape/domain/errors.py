@@ -58,10 +58,6 @@ class OrderRejected(ValidationFailed):
     code = "order_rejected"
 
 
-class SessionNotFound(PapertapeError):
-    code = "session_not_found"
-
-
 class DatasetNotFound(PapertapeError):
     code = "dataset_not_found"
 
@@ -82,6 +78,13 @@ class SessionNotRunning(PapertapeError):
     code = "session_not_running"
 
 
+class NoMarketPrice(PapertapeError):
+    """An order before the session has seen a price for its symbol: a market order would have
+    nothing to fill against, and its record no market time to carry."""
+
+    code = "no_market_price"
+
+
 class StopTimeout(PapertapeError):
     """The runner did not finish in time; the session stays ``stopping`` and can be stopped again."""
 
@@ -92,14 +95,33 @@ class LiveTradingDisabled(PapertapeError):
     code = "live_trading_disabled"
 
 
-class StoreUnavailable(PapertapeError):
+class StoreError(PapertapeError):
+    """The store could not do what was asked. ``retryable``: the same call may succeed later
+    (the store was unreachable or refused a write for now), as opposed to one that will fail
+    the same way every time."""
+
+    code = "store_error"
+    retryable = False
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (closed, down, a table suspended)."""
+
     code = "store_unavailable"
+    retryable = True
 
 
-class StoreWriteFailed(PapertapeError):
+class StoreWriteFailed(StoreError):
     """A write that still failed after its retries. Raised, never swallowed."""
 
     code = "store_write_failed"
+    retryable = True
+
+
+class SessionNotFound(StoreError):
+    """No session by that id (in the store, or asked of the service)."""
+
+    code = "session_not_found"
 
 
 class FeedError(PapertapeError):

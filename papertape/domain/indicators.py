@@ -28,6 +28,10 @@ class Indicator:
             raise KeyError(name)
         return self.value if name == "value" else getattr(self, name)
 
+    def update(self, *args: Any) -> float | None:
+        """One new observation (the inputs each indicator names); the new value or ``None``."""
+        raise NotImplementedError
+
 
 class _Window:
     """A fixed-length ring with a running sum."""
@@ -201,7 +205,10 @@ class Bollinger(Indicator):
         self._ring = [0.0] * period
         self._i = self._count = 0
         self._shift = self._s1 = self._s2 = 0.0
-        self.upper = self.lower = self.middle = self.width = None
+        self.upper: float | None = None
+        self.lower: float | None = None
+        self.middle: float | None = None
+        self.width: float | None = None
         self.value = None
 
     def update(self, x: float) -> float | None:
@@ -257,10 +264,12 @@ class Atr(Indicator):
             self._sum += tr
             if self._n < n:
                 return None
-            self.value = self._sum / n
+            value = self._sum / n
         else:
-            self.value = (self.value * (n - 1) + tr) / n
-        return self.value
+            assert self.value is not None  # set when the warm-up ended
+            value = (self.value * (n - 1) + tr) / n
+        self.value = value
+        return value
 
 
 class Vwap(Indicator):
@@ -372,7 +381,7 @@ class Spread(Indicator):
     inputs = ("book",)
     __slots__ = ("value",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.value = None
 
     def update(self, bids: Any, asks: Any) -> float | None:

@@ -7,16 +7,22 @@ Symbols are canonical papertape symbols such as ``BTC_USDT`` (see ``papertape.do
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from papertape.domain.funding import FundingRate
 
 MICROS = 1_000_000
 
 
+UNKNOWN_SIDE = "unknown"
+
+
 class Trade(NamedTuple):
-    """One trade print. ``side`` is the aggressor side: ``"buy"`` or ``"sell"``."""
+    """One trade print. ``side`` is the aggressor side: ``"buy"``, ``"sell"``, or
+    ``UNKNOWN_SIDE`` when the source does not say."""
 
     ts: int
     symbol: str
@@ -88,3 +94,29 @@ def from_micros(ts: int) -> datetime:
 def iso(ts: int | None) -> str | None:
     """Integer microseconds → ISO-8601 UTC text for the API (``None`` stays ``None``)."""
     return None if ts is None else from_micros(ts).isoformat().replace("+00:00", "Z")
+
+
+class StreamPosition(NamedTuple):
+    """How far a session got in its (timestamp-ordered) market data: every event before ``ts``,
+    and the first ``seen`` events at ``ts``. Several events can share a timestamp (trades of one
+    millisecond, candles of several symbols), so a timestamp alone cannot say where to resume."""
+
+    ts: int
+    seen: int
+
+    @classmethod
+    def through(cls, ts: int) -> StreamPosition:
+        """After every event at or before ``ts``."""
+        return cls(ts, sys.maxsize)
+
+    def after(self, events: Sequence[Any]) -> StreamPosition:
+        """The position once ``events`` (the next ones in the stream, not empty) are consumed."""
+        last = events[-1].ts
+        tail = 0
+        for event in reversed(events):
+            if event.ts != last:
+                break
+            tail += 1
+        if tail == len(events) and last == self.ts:
+            return StreamPosition(last, self.seen + tail)
+        return StreamPosition(last, tail)

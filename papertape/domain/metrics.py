@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from papertape.domain.market import MICROS
 from papertape.domain.portfolio import RoundTrip
@@ -81,17 +82,18 @@ def exposure_pct(
     if end <= start:
         return 0.0
     spans = sorted([(t.entry_ts, t.exit_ts) for t in trips] + [(s, end) for s in open_since])
-    covered, cur_start, cur_end = 0, None, None
+    covered = 0
+    current: tuple[int, int] | None = None  # the span being merged
     for a, b in spans:
         a, b = max(a, start), min(b, end)
-        if cur_end is None or a > cur_end:
-            if cur_end is not None:
-                covered += cur_end - cur_start
-            cur_start, cur_end = a, b
+        if current is None or a > current[1]:
+            if current is not None:
+                covered += current[1] - current[0]
+            current = (a, b)
         else:
-            cur_end = max(cur_end, b)
-    if cur_end is not None:
-        covered += cur_end - cur_start
+            current = (current[0], max(current[1], b))
+    if current is not None:
+        covered += current[1] - current[0]
     return covered / (end - start) * 100
 
 
@@ -102,7 +104,7 @@ def compute(
     trips: Sequence[RoundTrip],
     fees: float,
     open_since: Sequence[int] = (),
-) -> dict:
+) -> dict[str, Any]:
     """Every metric a session reports. ``points`` are ``(ts, equity)``, oldest first."""
     final = points[-1][1] if points else initial
     wins = [t.pnl for t in trips if t.pnl > 0]

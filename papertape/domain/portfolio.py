@@ -18,7 +18,7 @@ account is liquidated when equity falls to the maintenance margin (``|qty| × ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from papertape.domain.funding import funding_amount
 from papertape.domain.orders import BUY, QTY_EPSILON, Fill
@@ -44,7 +44,7 @@ class RoundTrip(NamedTuple):
     return_pct: float
     funding: float = 0.0  # received (negative = paid) while the trip was open; part of pnl
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return self._asdict()
 
 

@@ -5,9 +5,11 @@ the store keeps them, the API shows them."""
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from papertape.domain.errors import ValidationFailed
+from papertape.domain.funding import FundingPayment
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
@@ -71,6 +73,44 @@ class EquityPoint(NamedTuple):
     fees: float
 
 
+@dataclass(slots=True)
+class RecordBatch:
+    """What the engine recorded since it was last drained, in the order it happened: the rows
+    of each table, and the events for the session's tape (``(kind, record or dict)`` pairs).
+    A session commits one batch, with the engine state that follows it, all or nothing."""
+
+    orders: list[OrderRecord] = field(default_factory=list)
+    fills: list[FillRecord] = field(default_factory=list)
+    positions: list[PositionRecord] = field(default_factory=list)
+    equity: list[EquityPoint] = field(default_factory=list)
+    funding: list[FundingPayment] = field(default_factory=list)
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return (
+            len(self.orders)
+            + len(self.fills)
+            + len(self.positions)
+            + len(self.equity)
+            + len(self.funding)
+            + len(self.events)
+        )
+
+    @property
+    def trades(self) -> bool:
+        """Orders or fills are waiting: worth committing soon (the API shows them)."""
+        return bool(self.orders or self.fills)
+
+    def extend(self, other: RecordBatch) -> None:
+        self.orders += other.orders
+        self.fills += other.fills
+        self.positions += other.positions
+        self.equity += other.equity
+        self.funding += other.funding
+        self.events += other.events
+
+
 class Dataset(NamedTuple):
     """A named body of recorded market data. Its rows are stored with ``source = name``; a
     collect session's recording is replayable under ``source = session_id``."""
@@ -92,7 +132,7 @@ class SavedStrategy(NamedTuple):
 
     name: str
     base: str  # the built-in strategy it configures, e.g. "rules" or "sma_cross"
-    params: dict
+    params: dict[str, Any]
     created_at: int
     updated_at: int
     description: str = ""

@@ -8,6 +8,7 @@ every position and asks for the session to stop with ``stop_reason`` = that name
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from papertape.domain.market import MICROS
 from papertape.domain.orders import Order
@@ -76,7 +77,7 @@ class RiskManager:
             self.tripped = "max_drawdown"
         return self.tripped
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {
             "peak_equity": self.peak,
             "day_start_equity": self.day_start,

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from papertape.domain.config import ClosedModel
 from papertape.domain.indicators import INDICATORS, Indicator
 from papertape.domain.market import BookSnapshot, Candle
-from papertape.domain.orders import BUY, SELL, Fill, Order
+from papertape.domain.orders import BUY, MARKET, SELL, Fill, Order
 from papertape.domain.strategy import Strategy, StrategyParams
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
@@ -39,11 +40,7 @@ CROSSES = ("crosses_above", "crosses_below")
 SINGLE_INPUTS = (("close",), ("volume",), ("close", "ts"))  # fed one bar field (and the time)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class IndicatorSpec(_Strict):
+class IndicatorSpec(ClosedModel):
     type: Literal[tuple(INDICATORS)]  # type: ignore[valid-type]
     period: int | None = Field(None, ge=1, le=10_000)
     fast: int | None = Field(None, ge=1, le=10_000)
@@ -83,21 +80,21 @@ class IndicatorSpec(_Strict):
 Operand = Union[str, float]  # noqa: UP007  (pydantic schema reads clearer this way)
 
 
-class Condition(_Strict):
+class Condition(ClosedModel):
     left: Operand
     op: Literal[">", "<", ">=", "<=", "crosses_above", "crosses_below"]
     right: Operand
 
 
-class AllOf(_Strict):
+class AllOf(ClosedModel):
     all: list[Node] = Field(min_length=1)
 
 
-class AnyOf(_Strict):
+class AnyOf(ClosedModel):
     any: list[Node] = Field(min_length=1)
 
 
-class NotOf(_Strict):
+class NotOf(ClosedModel):
     not_: Node = Field(alias="not")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -108,7 +105,7 @@ AnyOf.model_rebuild()
 NotOf.model_rebuild()
 
 
-class Sizing(_Strict):
+class Sizing(ClosedModel):
     mode: Literal["all_in", "fraction", "qty", "notional"] = "all_in"
     value: float | None = Field(
         None, gt=0, description="fraction (0-1], base qty, or quote notional, by mode"
@@ -120,7 +117,7 @@ class Sizing(_Strict):
             raise ValueError("all_in sizing takes no value")
         if self.mode != "all_in" and self.value is None:
             raise ValueError(f"{self.mode} sizing needs a value")
-        if self.mode == "fraction" and self.value > 1:
+        if self.mode == "fraction" and self.value is not None and self.value > 1:
             raise ValueError("a fraction is at most 1")
         return self
 
@@ -182,7 +179,7 @@ def _conditions(node: Node) -> list[Condition]:
     return _conditions(node.not_)
 
 
-class RuleStrategy(Strategy):
+class RuleStrategy(Strategy[RuleParams]):
     name = "rules"
     description = (
         "A declarative strategy: entry/exit conditions over indicators (AND/OR/NOT), "
@@ -195,7 +192,7 @@ class RuleStrategy(Strategy):
         return params.direction == "short"
 
     def on_start(self) -> None:
-        p: RuleParams = self.params
+        p = self.params
         self.indicators = {name: spec.build() for name, spec in p.indicators.items()}
         self.sources = {name: spec.field for name, spec in p.indicators.items()}
         self.values: dict[str, float | None] = {}
@@ -264,7 +261,7 @@ class RuleStrategy(Strategy):
     # --- decisions ------------------------------------------------------------------------
     def on_bar(self, bar: Candle) -> None:
         self._update(bar)
-        p: RuleParams = self.params
+        p = self.params
         held = self.position
         if held:
             self._trail(bar, held)
@@ -276,18 +273,18 @@ class RuleStrategy(Strategy):
             return
         if self._holds(p.entry):
             side = BUY if p.direction == "long" else SELL
-            sizing = p.sizing
-            if sizing.mode == "all_in":
-                self._order(side, "market", None, reason="rule_entry")
-            elif sizing.mode == "fraction":
-                self._order(side, "market", None, fraction=sizing.value, reason="rule_entry")
-            elif sizing.mode == "qty":
-                self._order(side, "market", sizing.value, reason="rule_entry")
+            mode, value = p.sizing.mode, p.sizing.value
+            if mode == "all_in" or value is None:  # only all_in has no value (validated)
+                self._order(side, MARKET, None, reason="rule_entry")
+            elif mode == "fraction":
+                self._order(side, MARKET, None, fraction=value, reason="rule_entry")
+            elif mode == "qty":
+                self._order(side, MARKET, value, reason="rule_entry")
             else:
-                self._order(side, "market", sizing.value / bar.close, reason="rule_entry")
+                self._order(side, MARKET, value / bar.close, reason="rule_entry")
 
     def _trail(self, bar: Candle, held: float) -> None:
-        p: RuleParams = self.params
+        p = self.params
         if not p.trailing_stop_pct or self.protect_stop is None:
             return
         long = held > 0
@@ -303,6 +300,7 @@ class RuleStrategy(Strategy):
             else self.extreme * (1 + p.trailing_stop_pct / 100)
         )
         current = self.protect_stop.stop_price
+        assert current is not None  # a stop order has its stop price
         if (trail > current) if long else (trail < current):
             self.broker.modify_stop(self.protect_stop, trail)
 
@@ -322,8 +320,9 @@ class RuleStrategy(Strategy):
 
     def _protect(self, held: float) -> None:
         """Place (or resize, after a partial entry) the stop-loss and take-profit legs."""
-        p: RuleParams = self.params
+        p = self.params
         entry = self.entry_price
+        assert entry is not None  # called while a position is held
         long = held > 0
         exit_side = SELL if long else BUY
         for leg in (self.protect_stop, self.take_profit):

@@ -25,7 +25,7 @@ live); ``on_fill`` reports each execution of this strategy's orders.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +47,9 @@ class StrategyParams(BaseModel):
         le=7 * 86_400,
         description="bar length in seconds when bars are built from trades",
     )
+
+
+P = TypeVar("P", bound=StrategyParams)
 
 
 class Broker(Protocol):
@@ -78,19 +81,22 @@ class Broker(Protocol):
     def now(self) -> int: ...
 
 
-class Strategy:
+class Strategy(Generic[P]):
+    """Subclasses name their parameter model twice: ``class S(Strategy["S.Params"])`` types
+    ``self.params`` for the checker, the nested ``Params`` class is what the catalog validates."""
+
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Params: ClassVar[type[StrategyParams]] = StrategyParams
 
-    def __init__(self, params: StrategyParams, symbol: str, broker: Broker, label: str = ""):
+    def __init__(self, params: P, symbol: str, broker: Broker, label: str = ""):
         self.params = params
         self.symbol = symbol
         self.broker = broker
         self.label = label or self.name
 
     @classmethod
-    def can_short(cls, params: StrategyParams) -> bool:
+    def can_short(cls, params: P) -> bool:
         """True when, with ``params``, the strategy may open short positions (refused on spot)."""
         return False
 

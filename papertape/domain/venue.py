@@ -32,6 +32,7 @@ What fills, when and at what price:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from papertape.domain.liquidity import ASK, BID, LiquidityLedger
@@ -49,6 +50,7 @@ from papertape.domain.orders import (
     STOP,
     Fill,
     Order,
+    OrderStatus,
 )
 from papertape.domain.portfolio import Portfolio, Position, RoundTrip
 from papertape.domain.queue import TRADE_THROUGH, QueueModel, QueueSpot
@@ -78,6 +80,13 @@ def exchange_fees(
     return (default_taker if taker is None else taker, default_maker if maker is None else maker)
 
 
+def _required(value: float | None) -> float:
+    """A value the order's type guarantees (a limit's price, a stop's stop price, the size of an
+    order that is filling): present by validation, ``None`` only in the type."""
+    assert value is not None
+    return value
+
+
 class VenueListener:
     """What the venue tells its owner (the engine): order changes and fills, as they happen."""
 
@@ -88,7 +97,128 @@ class VenueListener:
     ) -> None: ...
 
 
-class PaperVenue:
+class Venue(ABC):
+    """Where the engine's orders go: the paper venue (simulated fills) or the live one (the
+    exchange's). Both keep the same books (live orders by id and per symbol, order and fill
+    sequences), size and book fills the same way, and tell the same listener."""
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        listener: VenueListener,
+        *,
+        taker: float = 0.001,
+        maker: float = 0.001,
+        id_prefix: str = "",
+    ):
+        self.portfolio = portfolio
+        self.listener = listener
+        self.taker, self.maker = taker, maker
+        self.id_prefix = id_prefix
+        self.open_orders: dict[str, list[Order]] = {}  # per symbol, in arrival order
+        self.orders: dict[str, Order] = {}  # live orders by id
+        self.last_bar: dict[str, Candle] = {}  # the latest bar per symbol
+        self.order_seq = 0
+        self.fill_seq = 0
+
+    def next_order_id(self) -> str:
+        self.order_seq += 1
+        return f"{self.id_prefix}o{self.order_seq}"
+
+    # --- what each venue does its own way ---------------------------------------------------
+    @abstractmethod
+    def submit(self, order: Order) -> Order:
+        """Accept a validated order."""
+
+    @abstractmethod
+    def cancel(self, order_id: str, ts: int, reason: str = "cancelled") -> Order | None:
+        """Cancel a live order (``None`` when there is none by that id)."""
+
+    @abstractmethod
+    def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
+        """Cancel every live order (of ``symbol``)."""
+
+    @abstractmethod
+    def close_now(self, symbol: str, price: float, ts: int, reason: str) -> Order | None:
+        """Close ``symbol``'s whole position at once (the kill switch, liquidation)."""
+
+    @abstractmethod
+    def on_trade(self, trade: Trade) -> None: ...
+
+    @abstractmethod
+    def on_bar(self, bar: Candle) -> None: ...
+
+    @abstractmethod
+    def on_book(self, book: BookSnapshot) -> None: ...
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The live orders, for a detail view."""
+        return [
+            {
+                "order_id": o.order_id,
+                "symbol": o.symbol,
+                "side": o.side,
+                "type": o.type,
+                "qty": o.qty,
+                "filled_qty": o.filled_qty,
+                "price": o.price,
+                "stop_price": o.stop_price,
+                "status": o.status,
+            }
+            for o in self.orders.values()
+            if o.is_live
+        ]
+
+    # --- shared bookkeeping -----------------------------------------------------------------
+    def size_for(self, order: Order, price: float) -> float:
+        """Resolve a ``qty=None`` order at its first fill: close the opposite position, or
+        open with ``fraction`` of the buying power at ``price``."""
+        held = self.portfolio.qty(order.symbol)
+        sign = order.sign
+        if held * sign < 0:
+            return abs(held)
+        if order.reduce_only:
+            return 0.0
+        fee_rate = self.maker if order.maker else self.taker
+        return self.portfolio.max_open_qty(order.symbol, sign, price, fee_rate) * order.fraction
+
+    def _execute(
+        self, order: Order, qty: float, price: float, fee: float, ts: int, maker: bool
+    ) -> None:
+        """Book one execution of ``order``: the fill, the portfolio, the order's status, and
+        the listener told of both."""
+        self.fill_seq += 1
+        fill = Fill(
+            fill_id=f"{self.id_prefix}f{self.fill_seq}",
+            order_id=order.order_id,
+            ts=ts,
+            symbol=order.symbol,
+            side=order.side.value,
+            qty=qty,
+            price=price,
+            fee=fee,
+            liquidity="maker" if maker else "taker",
+            reason=order.reason,
+        )
+        position, trip = self.portfolio.apply_fill(fill)
+        order.filled_qty += qty
+        order.notional += qty * price
+        order.fees += fee
+        order.updated_ts = ts
+        size = _required(order.qty)  # sized before any execution
+        order.move_to(FILLED if size - order.filled_qty <= DUST * size else PARTIAL)
+        self.listener.filled(order, fill, position, trip)
+        self.listener.order_changed(order)
+
+    def _end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
+        """End a live order without (fully) filling it: cancelled or rejected."""
+        order.move_to(status)
+        order.reason = reason
+        order.updated_ts = ts
+        self.listener.order_changed(order)
+
+
+class PaperVenue(Venue):
     def __init__(
         self,
         portfolio: Portfolio,
@@ -105,18 +235,10 @@ class PaperVenue:
     ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
-        self.portfolio = portfolio
-        self.listener = listener
-        self.taker, self.maker = taker, maker
+        super().__init__(portfolio, listener, taker=taker, maker=maker, id_prefix=id_prefix)
         self.slip = slippage_bps / 10_000
         self.latency_us = latency_us
         self.bar_fill = bar_fill
-        self.id_prefix = id_prefix
-        self.open_orders: dict[str, list[Order]] = {}  # per symbol, in arrival order
-        self.orders: dict[str, Order] = {}  # live orders by id
-        self.last_bar: dict[str, Candle] = {}  # the latest bar per symbol (bar_fill="close")
-        self.order_seq = 0
-        self.fill_seq = 0
         self.liquidity = LiquidityLedger()
         self.queue = QueueModel(queue_model) if queue_model != TRADE_THROUGH else None
         self.queue_spots: dict[str, QueueSpot] = {}  # resting limit orders' places, by order id
@@ -126,10 +248,6 @@ class PaperVenue:
         self.late_cancels = 0  # cancels that arrived after their order had filled
 
     # --- orders in --------------------------------------------------------------------------
-    def next_order_id(self) -> str:
-        self.order_seq += 1
-        return f"{self.id_prefix}o{self.order_seq}"
-
     def submit(self, order: Order) -> Order:
         """Accept a validated order. With ``bar_fill="close"`` and no latency a market order
         decided on a bar fills at once at that bar's close."""
@@ -145,7 +263,7 @@ class PaperVenue:
             and bar is not None
             and order.active_ts <= order.created_ts
         ):
-            self._take(order, bar.close, order.created_ts)
+            self._fill_taker(order, bar.close, order.created_ts)
             self._sweep(order.symbol)
         return order
 
@@ -207,7 +325,7 @@ class PaperVenue:
         )
         self.orders[order.order_id] = order
         self.listener.order_changed(order)
-        self._take(order, self._slipped(order, price), ts)
+        self._fill_taker(order, self._slipped(order, price), ts)
         self.orders.pop(order.order_id, None)
         return order
 
@@ -223,12 +341,12 @@ class PaperVenue:
             if order.type == LIMIT:
                 self._limit_on_print(order, trade, left)
             elif order.type == STOP and not order.triggered:
-                stop = order.stop_price
+                stop = _required(order.stop_price)
                 if (price >= stop) if order.side == BUY else (price <= stop):
                     order.triggered = True
-                    self._take(order, self._slipped(order, price), ts)
+                    self._fill_taker(order, self._slipped(order, price), ts)
             else:
-                self._take(order, self._slipped(order, price), ts)
+                self._fill_taker(order, self._slipped(order, price), ts)
         self._sweep(trade.symbol)
 
     def on_bar(self, bar: Candle) -> None:
@@ -242,21 +360,21 @@ class PaperVenue:
                 continue
             buy = order.side == BUY
             if order.type == STOP and not order.triggered:
-                stop = order.stop_price
+                stop = _required(order.stop_price)
                 if (bar.high >= stop) if buy else (bar.low <= stop):
                     order.triggered = True
                     price = max(bar.open, stop) if buy else min(bar.open, stop)
-                    self._take(order, self._slipped(order, price), bar.ts)
+                    self._fill_taker(order, self._slipped(order, price), bar.ts)
             elif order.type == LIMIT:
-                limit = order.price
+                limit = _required(order.price)
                 if not order.maker and ((bar.open <= limit) if buy else (bar.open >= limit)):
-                    self._take(order, bar.open, bar.ts)  # marketable on arrival, at the open
+                    self._fill_taker(order, bar.open, bar.ts)  # marketable on arrival, at the open
                     continue
                 order.maker = True  # resting: it fills at its own price, even after a gap
                 if (bar.low < limit) if buy else (bar.high > limit):
                     self._fill(order, self._want(order, limit, bar.ts), limit, bar.ts, True)
             else:
-                self._take(order, self._slipped(order, bar.open), bar.ts)
+                self._fill_taker(order, self._slipped(order, bar.open), bar.ts)
         self._sweep(bar.symbol)
 
     def on_book(self, book: BookSnapshot) -> None:
@@ -276,9 +394,8 @@ class PaperVenue:
             levels = asks if buy else bids
             if order.type == STOP and not order.triggered:
                 touch = (asks[0][0] if asks else None) if buy else (bids[0][0] if bids else None)
-                if touch is None or (
-                    (touch < order.stop_price) if buy else (touch > order.stop_price)
-                ):
+                stop = _required(order.stop_price)
+                if touch is None or ((touch < stop) if buy else (touch > stop)):
                     continue
                 order.triggered = True
             limit = order.price if order.type == LIMIT else None
@@ -307,11 +424,13 @@ class PaperVenue:
         return price * (1 + self.slip) if order.side == BUY else price * (1 - self.slip)
 
     def _limit_on_print(self, order: Order, trade: Trade, left: list[float]) -> None:
-        price, limit, buy = trade.price, order.price, order.side == BUY
+        price, limit, buy = trade.price, _required(order.price), order.side == BUY
         if not order.maker:
             if (price <= limit) if buy else (price >= limit):  # marketable on arrival
                 slipped = self._slipped(order, price)
-                self._take(order, min(slipped, limit) if buy else max(slipped, limit), trade.ts)
+                self._fill_taker(
+                    order, min(slipped, limit) if buy else max(slipped, limit), trade.ts
+                )
                 return
             order.maker = True
         if left[0] <= QTY_EPSILON:
@@ -328,7 +447,8 @@ class PaperVenue:
             if size is not None:
                 left[0] -= self._fill(order, min(size, reaching), limit, trade.ts, True)
 
-    def _take(self, order: Order, price: float, ts: int) -> None:
+    def _fill_taker(self, order: Order, price: float, ts: int) -> None:
+        """Fill what is left of ``order`` at ``price``, taking liquidity."""
         self._fill(order, self._want(order, price, ts), price, ts, False)
 
     def _walk(self, order: Order, levels: list[list[float]], limit: float | None, ts: int) -> None:
@@ -346,23 +466,11 @@ class PaperVenue:
             want = self._want(order, price, ts)
             if want is None:
                 return
-            fill_price = limit if maker else price
+            fill_price = _required(limit) if maker else price
             done = self._fill(order, min(want, available), fill_price, ts, maker)
             level[1] = available - done
             if done > 0:
                 self.liquidity.take(order.symbol, side, price, shown, done)
-
-    def size_for(self, order: Order, price: float) -> float:
-        """Resolve a ``qty=None`` order at its first fill: close the opposite position, or
-        open with ``fraction`` of the buying power at ``price``."""
-        held = self.portfolio.qty(order.symbol)
-        sign = order.sign
-        if held * sign < 0:
-            return abs(held)
-        if order.reduce_only:
-            return 0.0
-        fee_rate = self.maker if order.maker else self.taker
-        return self.portfolio.max_open_qty(order.symbol, sign, price, fee_rate) * order.fraction
 
     def _want(self, order: Order, price: float, ts: int) -> float | None:
         """What is left to fill; a ``qty=None`` order is sized here, at its first fill price
@@ -399,45 +507,15 @@ class PaperVenue:
             reason = "nothing_to_reduce" if order.reduce_only else "insufficient_funds"
             self._end(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
             return 0.0
-        self.fill_seq += 1
-        fill = Fill(
-            fill_id=f"{self.id_prefix}f{self.fill_seq}",
-            order_id=order.order_id,
-            ts=ts,
-            symbol=order.symbol,
-            side=order.side,
-            qty=qty,
-            price=price,
-            fee=qty * price * rate,
-            liquidity="maker" if maker else "taker",
-            reason=order.reason,
-        )
-        position, trip = self.portfolio.apply_fill(fill)
-        order.filled_qty += qty
-        order.notional += qty * price
-        order.fees += fill.fee
-        order.updated_ts = ts
-        left = order.qty - order.filled_qty
-        if left <= DUST * order.qty:
-            order.status = FILLED
-            if self.pending_cancels.pop(order.order_id, None) is not None:
-                self.late_cancels += 1  # the cancel was on its way: it comes too late
-        else:
-            order.status = PARTIAL
-        self.listener.filled(order, fill, position, trip)
-        self.listener.order_changed(order)
+        self._execute(order, qty, price, qty * price * rate, ts, maker)
+        if order.status == FILLED and self.pending_cancels.pop(order.order_id, None) is not None:
+            self.late_cancels += 1  # the cancel was on its way: it comes too late
         if order.status == PARTIAL:
             if order.reduce_only and not self.portfolio.qty(order.symbol):
                 self._end(order, CANCELLED, ts, "position_closed")
             elif not order.reduce_only and short_of_funds:
                 self._end(order, CANCELLED, ts, "insufficient_funds")
         return qty
-
-    def _end(self, order: Order, status: str, ts: int, reason: str) -> None:
-        order.status = status
-        order.reason = reason if not order.reason or status != FILLED else order.reason
-        order.updated_ts = ts
-        self.listener.order_changed(order)
 
     def _sweep(self, symbol: str) -> None:
         """Drop orders that are no longer live from the books of the venue."""
@@ -452,21 +530,3 @@ class PaperVenue:
                 self.open_orders[symbol] = kept
             else:
                 del self.open_orders[symbol]
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        """The live orders, for a detail view."""
-        return [
-            {
-                "order_id": o.order_id,
-                "symbol": o.symbol,
-                "side": o.side,
-                "type": o.type,
-                "qty": o.qty,
-                "filled_qty": o.filled_qty,
-                "price": o.price,
-                "stop_price": o.stop_price,
-                "status": o.status,
-            }
-            for o in self.orders.values()
-            if o.is_live
-        ]

@@ -12,17 +12,23 @@ event:
    perpetuals, the liquidation check.
 
 A ``FundingRate`` event settles funding on the symbol's open perpetual position
-(``papertape.domain.funding``); each payment is kept in ``funding`` (drained with
-``drain_funding``) and published as a ``funding`` event. Once a ``MarkPrice`` event has been seen
+(``papertape.domain.funding``); each payment is recorded (the record's ``funding``) and published as a ``funding`` event. Once a ``MarkPrice`` event has been seen
 for a symbol, its position is valued (unrealized PnL, margin, liquidation, funding) at the mark
 and no longer at the last traded price, until the newest mark is older than ``mark_stale_us``
 (the mark data ended or stalled: the last price stands in again). ``mark_sources`` says which
 applies.
 
-Everything the session must keep is appended to the engine's *record* (``orders``, ``fills``,
-``positions``, ``equity``, ``events``); the caller drains it (the session consumer writes it to
-the store, a CLI backtest keeps it). The engine never does I/O and never reads a clock: time is the
-data's, so the same data and strategies give the same record every run.
+Everything the session must keep is appended to the engine's *record* (a ``RecordBatch``:
+orders, fills, positions, equity points, funding payments, events); the caller drains it (the session consumer
+commits it to the store with the engine's state, a CLI backtest keeps it). The engine never does
+I/O and never reads a clock: time is the data's, so the same data and strategies give the same
+record every run — and an engine restored from a snapshot (``papertape.engine.snapshot``)
+continues exactly as the original would have, which is what makes a crash change nothing.
+
+What the record holds is a function of the data alone: positions are recorded when a fill
+changes them and at the end of the run (a running session's current marks are the API's
+business, not the record's), one equity point per timestamp, and nothing once a kill switch has
+asked for the session to stop (how much data arrives before the stop lands depends on timing).
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ from papertape.domain.funding import FundingPayment, FundingRate, settlement_pri
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
-    CANCELLED,
     LIMIT,
     ORDER_TYPES,
     REJECTED,
@@ -47,7 +52,7 @@ from papertape.domain.orders import (
     Order,
 )
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio, Position, RoundTrip
-from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, PositionRecord
+from papertape.domain.records import FillRecord, RecordBatch
 from papertape.domain.risk import RiskManager, RiskRules
 from papertape.domain.strategy import Strategy, StrategyParams
 from papertape.domain.venue import PaperVenue, VenueListener
@@ -170,16 +175,11 @@ class Engine(VenueListener):
         self.first_ts: int | None = None
         self.halted: str | None = None  # the rule that stopped trading
         self.stop_requested: str | None = None
+        self.ended: str | None = None  # how the session's run ended, once it has (a snapshot says)
         self._next_equity = 0
         self._liq: dict[str, tuple[float, int]] = {}  # symbol → (liquidation price, direction)
         self.equity_curve: list[tuple[int, float]] = []
-        # the record, drained by the caller; ``events`` are (kind, record or dict) pairs
-        self.orders: list[OrderRecord] = []
-        self.fills: list[FillRecord] = []
-        self.positions: list[PositionRecord] = []
-        self.equity: list[EquityPoint] = []
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self.funding: list[FundingPayment] = []
+        self.record = RecordBatch()  # drained by the caller
         self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
         self.strategies: list[Strategy] = []
         for plan in plans:
@@ -217,7 +217,10 @@ class Engine(VenueListener):
                     self._emit_bar(state, builder)
         for strategy in self.strategies:
             strategy.on_stop()
-        if self.first_ts is not None:
+        if self.first_ts is not None and not self.stop_requested:
+            for pos in self.portfolio.open_positions():
+                pos.mark = self.state[pos.symbol].price or pos.mark
+                self._record_position(pos, self.ts)
             self._sample(self.ts, force=True)
 
     # --- the loop -----------------------------------------------------------------------------
@@ -394,14 +397,9 @@ class Engine(VenueListener):
             amount,
             source,
         )
-        self.funding.append(payment)
-        self.events.append(("funding", payment))
+        self.record.funding.append(payment)
+        self.record.events.append(("funding", payment))
         self._sample(funding.ts, force=True)
-
-    def drain_funding(self) -> list[FundingPayment]:
-        """Take the funding payments made since the last call."""
-        taken, self.funding = self.funding, []
-        return taken
 
     def _check_liquidation(self, symbol: str, low: float, high: float) -> None:
         price, direction = self._liq[symbol]
@@ -507,7 +505,7 @@ class Engine(VenueListener):
             order.reason = refusal
             order.updated_ts = self.ts
             self.order_changed(order)
-            self.events.append(
+            self.record.events.append(
                 (
                     "risk",
                     {
@@ -588,8 +586,8 @@ class Engine(VenueListener):
     # --- venue listener -----------------------------------------------------------------------
     def order_changed(self, order: Order) -> None:
         record = order.record(self.session_id)
-        self.orders.append(record)
-        self.events.append(("order", record))
+        self.record.orders.append(record)
+        self.record.events.append(("order", record))
 
     def filled(self, order: Order, fill: Fill, position: Position, trip: RoundTrip | None) -> None:
         record = FillRecord(
@@ -604,15 +602,13 @@ class Engine(VenueListener):
             fill.fee,
             fill.liquidity,
         )
-        self.fills.append(record)
-        self.events.append(("fill", record))
+        self.record.fills.append(record)
+        self.record.events.append(("fill", record))
         state = self.state[fill.symbol]
         position.mark = self._fresh_mark(state, fill.ts) or state.price or fill.price
-        pos_record = position.record(self.session_id, fill.ts)
-        self.positions.append(pos_record)
-        self.events.append(("position", pos_record))
+        self._record_position(position, fill.ts)
         if trip is not None:
-            self.events.append(("trade_closed", trip))
+            self.record.events.append(("trade_closed", trip))
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
         self._sample(fill.ts, force=True)
@@ -620,15 +616,26 @@ class Engine(VenueListener):
         if owner is not None and _overrides(owner, "on_fill"):
             owner.on_fill(fill, order)
 
+    def _record_position(self, position: Position, ts: int) -> None:
+        record = position.record(self.session_id, ts)
+        self.record.positions.append(record)
+        self.record.events.append(("position", record))
+
     # --- equity, risk, liquidation ------------------------------------------------------------
     def _sample(self, ts: int, force: bool = False) -> None:
         """An equity point (on every fill, ``force``; else once per equity interval), then the
-        perpetuals' liquidation check and the risk kill switches."""
+        perpetuals' liquidation check and the risk kill switches. One point per timestamp: a
+        later one at the same time replaces it, in the record as on the curve. Nothing once a
+        stop was asked for: the record ends where the kill switch fired."""
+        if self.stop_requested:
+            return
         interval = self._equity_interval
         self._next_equity = ts - ts % interval + interval
         point = self.portfolio.equity_point(self.session_id, ts)
-        equity = self.equity
-        if force or not equity or equity[-1].ts != ts:
+        equity = self.record.equity
+        if equity and equity[-1].ts == ts:
+            equity[-1] = point
+        else:
             equity.append(point)
         curve = self.equity_curve
         if curve and curve[-1][0] == ts:
@@ -655,7 +662,7 @@ class Engine(VenueListener):
     def _liquidate(self, symbol: str | None, price: float | None) -> None:
         if self.halted:
             return
-        self.events.append(
+        self.record.events.append(
             (
                 "risk",
                 {
@@ -678,24 +685,15 @@ class Engine(VenueListener):
         for pos in self.portfolio.open_positions():
             mark = (marks or {}).get(pos.symbol) or pos.mark or self.state[pos.symbol].price
             self.venue.close_now(pos.symbol, mark, self.ts, rule)
-        self.events.append(
+        self.record.events.append(
             ("risk", {"action": "kill", "rule": rule, "equity": self.portfolio.equity()})
         )
         self.stop_requested = rule
 
     # --- results ------------------------------------------------------------------------------
-    def drain(
-        self,
-    ) -> tuple[
-        list[OrderRecord],
-        list[FillRecord],
-        list[PositionRecord],
-        list[EquityPoint],
-        list[tuple[str, dict[str, Any]]],
-    ]:
+    def drain(self) -> RecordBatch:
         """Take the record accumulated since the last drain."""
-        taken = (self.orders, self.fills, self.positions, self.equity, self.events)
-        self.orders, self.fills, self.positions, self.equity, self.events = [], [], [], [], []
+        taken, self.record = self.record, RecordBatch()
         return taken
 
     def metrics(self) -> dict[str, Any]:
@@ -713,81 +711,3 @@ class Engine(VenueListener):
         result["realized_pnl"] = self.portfolio.realized_pnl
         result["funding"] = self.portfolio.funding
         return result
-
-    def restore(
-        self,
-        fills: Sequence[FillRecord],
-        orders: Sequence[OrderRecord],
-        funding: Sequence[FundingPayment] = (),
-    ) -> None:
-        """Rebuild the portfolio from a resumed session's stored fills and funding payments (in
-        time order; a payment books after the fills of its moment). Still-open manual orders
-        go back on the venue; still-open strategy orders are cancelled (``strategy_restarted``):
-        the strategy instance that placed them, and would manage them, is gone, and it decides
-        afresh from the resumed data."""
-        payments = sorted(funding, key=lambda p: p.ts)
-        paid = 0
-        for record in fills:
-            while paid < len(payments) and payments[paid].ts < record.ts:
-                self.portfolio.book_funding(payments[paid].symbol, payments[paid].amount)
-                paid += 1
-            self.portfolio.apply_fill(
-                Fill(
-                    record.fill_id,
-                    record.order_id,
-                    record.ts,
-                    record.symbol,
-                    record.side,
-                    record.qty,
-                    record.price,
-                    record.fee,
-                    record.liquidity,
-                )
-            )
-            self.ts = max(self.ts, record.ts)
-        for payment in payments[paid:]:
-            self.portfolio.book_funding(payment.symbol, payment.amount)
-            self.ts = max(self.ts, payment.ts)
-        self.venue.fill_seq = _max_seq(r.fill_id for r in fills)
-        self.venue.order_seq = _max_seq(r.order_id for r in orders)
-        for record in orders:
-            if record.status not in ("open", "partially_filled") or record.symbol not in self.state:
-                continue
-            order = Order(
-                order_id=record.order_id,
-                symbol=record.symbol,
-                side=record.side,
-                type=record.type,
-                qty=record.qty,
-                created_ts=record.created_ts,
-                active_ts=record.created_ts,
-                price=record.price,
-                stop_price=record.stop_price,
-                client_order_id=record.client_order_id,
-                reason=record.reason,
-                status=record.status,
-                filled_qty=record.filled_qty,
-                notional=(record.avg_fill_price or 0.0) * record.filled_qty,
-                updated_ts=record.ts,
-            )
-            if record.reason != MANUAL or not record.qty:
-                order.status = CANCELLED
-                order.reason = "strategy_restarted"
-                order.updated_ts = max(self.ts, record.ts)
-                self.order_changed(order)
-                continue
-            self.venue.orders[order.order_id] = order
-            self.venue.open_orders.setdefault(order.symbol, []).append(order)
-        if self.portfolio.market_type == SWAP:
-            self._update_liquidation_prices()
-
-    def restore_equity(self, curve: Sequence[tuple[int, float]]) -> None:
-        """A resumed session's recorded equity curve (for its metrics and the drawdown rule)."""
-        self.equity_curve = list(curve)
-        for ts, equity in curve:
-            self.risk.on_equity(ts, equity)
-
-
-def _max_seq(ids: Any) -> int:
-    """The highest sequence number in ids such as ``o12`` / ``f7`` (the venue's own ids)."""
-    return max((int(text[1:]) for text in ids if text[1:].isdigit()), default=0)

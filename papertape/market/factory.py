@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from papertape.domain.market import StreamPosition
 from papertape.domain.session import Mode, Session
 from papertape.market.replay import ReplaySource
 from papertape.market.source import MarketSource
 from papertape.store.base import Store
 
 
-def build_source(session: Session, store: Store) -> MarketSource:
+def build_source(
+    session: Session, store: Store, position: StreamPosition | None = None
+) -> MarketSource:
+    """The session's source, continuing after ``position`` (None: from the start)."""
     market = session.config["market"]
-    resume_after = session.checkpoint.get("last_ts")
     if market["source"] == "replay":
         speed = 0.0 if session.mode is Mode.BACKTEST else float(market["speed"])
         return ReplaySource(
@@ -18,7 +21,7 @@ def build_source(session: Session, store: Store) -> MarketSource:
             market["dataset"],
             session.symbols,
             speed,
-            resume_after,
+            position,
             extras={k: market[k] for k in ("funding", "mark") if market.get(k)},
         )
     from papertape.market.exchange.connector import hub_for
@@ -29,7 +32,7 @@ def build_source(session: Session, store: Store) -> MarketSource:
         session.symbols,
         market["exchange"],
         market["market_type"],
-        resume_after=resume_after,
+        resume_after=None if position is None else position.ts,
         session_id=session.session_id,
         hub=hub_for(market.get("exchange_url")),
         options=FeedOptions(

@@ -8,9 +8,10 @@ read raises ``InvalidDataFile`` (HTTP 422) saying what was wrong.
 Columns a user's own file can have (names are case-insensitive; JSON is an array of objects with
 these keys, or JSON lines):
 
-- trades: ``timestamp, price, qty, side[, trade_id][, symbol]`` (``qty`` may be named
+- trades: ``timestamp, price, qty[, side][, trade_id][, symbol]`` (``qty`` may be named
   ``amount``/``quantity``/``size``; ``side`` is the aggressor, ``buy``/``sell``; instead of
-  ``side`` a Binance ``buyer_maker``/``is_buyer_maker`` flag is understood)
+  ``side`` a Binance ``buyer_maker``/``is_buyer_maker`` flag is understood; without either the
+  side is recorded as ``unknown``)
 - candles: ``timestamp, open, high, low, close, volume[, symbol]`` (``timestamp`` = bar open)
 - book: best bid/ask quotes ``timestamp, bid, bid_size, ask, ask_size`` (one level), Tardis
   ``asks[i].price, asks[i].amount, bids[i].price, bids[i].amount`` snapshots, or Binance depth rows
@@ -36,6 +37,7 @@ funding JSON ``[[ms, rate, 0, 0, 0, 0], ...]`` (the rate in the ``open`` field) 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
@@ -51,7 +53,15 @@ from typing import Any
 
 from papertape.domain.errors import DatasetExists, InvalidDataFile
 from papertape.domain.funding import FundingRate
-from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade, to_micros
+from papertape.domain.market import (
+    MICROS,
+    UNKNOWN_SIDE,
+    BookSnapshot,
+    Candle,
+    MarkPrice,
+    Trade,
+    to_micros,
+)
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
 from papertape.market.binance_capture import is_capture, rebuild
@@ -100,9 +110,14 @@ class MarketFile:
         return self.rows[-1].ts if self.rows else None
 
 
-def _bad(path: Path | str, message: str) -> InvalidDataFile:
+Columns = dict[str, list[Any]]  # a file's columns by name, as read
+
+
+def _bad(path: Path | str, message: str, field: str = "file") -> InvalidDataFile:
+    """The error names the file by its base name (an upload keeps its own name: see
+    ``papertape.api.routes_datasets``) and the input to fix: the file, or ``symbol``/``kind``."""
     text = f"{Path(path).name}: {message}"
-    return InvalidDataFile(text, details=[{"field": "file", "message": text}])
+    return InvalidDataFile(text, details=[{"field": field, "message": text}])
 
 
 # --- symbols and timestamps ---------------------------------------------------------------
@@ -188,7 +203,7 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _columns_from_parquet(path: Path, data: bytes) -> dict[str, list]:
+def _columns_from_parquet(path: Path, data: bytes) -> Columns:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -196,7 +211,7 @@ def _columns_from_parquet(path: Path, data: bytes) -> dict[str, list]:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as exc:
         raise _bad(path, f"unreadable Parquet: {exc}") from None
-    columns: dict[str, list] = {}
+    columns: Columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_timestamp(column.type):
             column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
@@ -206,7 +221,7 @@ def _columns_from_parquet(path: Path, data: bytes) -> dict[str, list]:
     return columns
 
 
-def _columns_from_records(path: Path, records: list[dict]) -> dict[str, list]:
+def _columns_from_records(path: Path, records: list[dict[str, Any]]) -> Columns:
     keys = list(records[0].keys())
     try:
         return {str(k).lower(): [r[k] for r in records] for k in keys}
@@ -214,7 +229,7 @@ def _columns_from_records(path: Path, records: list[dict]) -> dict[str, list]:
         raise _bad(path, "JSON objects do not all have the same keys") from None
 
 
-def _columns_from_csv(path: Path, text: str) -> dict[str, list]:
+def _columns_from_csv(path: Path, text: str) -> Columns:
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -227,7 +242,7 @@ def _columns_from_csv(path: Path, text: str) -> dict[str, list]:
             f"no timestamp column in the CSV header {header[:8]!r}: the first line must name the "
             "columns, e.g. timestamp,open,high,low,close,volume or timestamp,price,qty,side",
         )
-    columns: dict[str, list] = {n: [] for n in names}
+    columns: Columns = {n: [] for n in names}
     lists = [columns[n] for n in names]
     width = len(names)
     for line_no, row in enumerate(reader, start=2):
@@ -245,20 +260,24 @@ def _json_document(path: Path, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise _bad(path, "JSON nested too deeply to be market data") from None
     try:  # JSON lines
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise _bad(path, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise _bad(path, "JSON nested too deeply to be market data") from None
 
 
 # --- kinds ----------------------------------------------------------------------------------
 
 
-def _first(columns: dict[str, list], names: Iterable[str]) -> str | None:
+def _first(columns: Columns, names: Iterable[str]) -> str | None:
     return next((n for n in names if n in columns), None)
 
 
-def _guess_kind(columns: dict[str, list]) -> str | None:
+def _guess_kind(columns: Columns) -> str | None:
     if _first(columns, ("funding_rate", "fundingrate")):
         return "funding"
     if _first(columns, ("mark_price", "markprice")):
@@ -274,9 +293,7 @@ def _guess_kind(columns: dict[str, list]) -> str | None:
     return None
 
 
-def _floats(
-    path: Path, columns: dict[str, list], name: str, *, positive: bool = False
-) -> list[float]:
+def _floats(path: Path, columns: Columns, name: str, *, positive: bool = False) -> list[float]:
     """A numeric column; every value finite and ≥ 0 (> 0 with ``positive``: prices)."""
     try:
         values = [float(v) for v in columns[name]]
@@ -292,7 +309,7 @@ def _floats(
     return values
 
 
-def _timestamps(path: Path, columns: dict[str, list]) -> list[int]:
+def _timestamps(path: Path, columns: Columns) -> list[int]:
     name = _first(columns, _TIME_COLUMNS)
     if name is None:
         raise _bad(path, f"no timestamp column (one of {', '.join(_TIME_COLUMNS)})")
@@ -305,12 +322,12 @@ def _timestamps(path: Path, columns: dict[str, list]) -> list[int]:
         raise _bad(path, f"column {name!r} holds a value that is not a timestamp ({exc})") from None
 
 
-def _symbols(path: Path, columns: dict[str, list], symbol: str | None, n: int) -> list[str]:
+def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[str]:
     if symbol is not None:
         try:
             return [canonical(symbol)] * n
         except ValueError as exc:
-            raise _bad(path, str(exc)) from None
+            raise _bad(path, str(exc), "symbol") from None
     if "symbol" not in columns:
         raise _bad(path, "the file names no symbol: pass one (e.g. symbol='BTC_USDT')")
     cache: dict[str, str] = {}
@@ -325,7 +342,7 @@ def _symbols(path: Path, columns: dict[str, list], symbol: str | None, n: int) -
     return result
 
 
-def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Trade]:
+def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
     if "price" not in columns:
         raise _bad(path, "a trades file needs a 'price' column")
     qty_name = _first(columns, _QTY_COLUMNS)
@@ -339,14 +356,13 @@ def _trades(path: Path, columns: dict[str, list], symbol: str | None) -> list[Tr
         if any(s not in ("buy", "sell") for s in sides):
             bad = next(s for s in sides if s not in ("buy", "sell"))
             raise _bad(path, f"side must be 'buy' or 'sell', found {bad!r}")
-    else:
-        flag = _first(columns, ("buyer_maker", "is_buyer_maker", "isbuyermaker"))
-        if flag is None:
-            raise _bad(path, "a trades file needs a 'side' column (buy/sell, the aggressor)")
+    elif flag := _first(columns, ("buyer_maker", "is_buyer_maker", "isbuyermaker")):
         # the buyer was the maker → the seller was the aggressor
         sides = [
             "sell" if str(v).strip().lower() in ("true", "1") else "buy" for v in columns[flag]
         ]
+    else:
+        sides = [UNKNOWN_SIDE] * len(ts)  # the file does not say who was the aggressor
     id_name = _first(columns, ("trade_id", "id", "tradeid"))
     ids = [str(v) for v in columns[id_name]] if id_name else [""] * len(ts)
     syms = _symbols(path, columns, symbol, len(ts))
@@ -425,7 +441,7 @@ def infer_interval(timestamps: Sequence[int]) -> int:
 
 
 def _candles(
-    path: Path, columns: dict[str, list], symbol: str | None, interval: int | None
+    path: Path, columns: Columns, symbol: str | None, interval: int | None
 ) -> list[Candle]:
     missing = [c for c in ("open", "high", "low", "close") if c not in columns]
     if missing:
@@ -443,14 +459,12 @@ def _candles(
     ]
 
 
-def _optional_floats(
-    path: Path, columns: dict[str, list], names: Sequence[str], n: int
-) -> list[float]:
+def _optional_floats(path: Path, columns: Columns, names: Sequence[str], n: int) -> list[float]:
     name = _first(columns, names)
     return _floats(path, columns, name) if name else [0.0] * n
 
 
-def _quotes(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
+def _quotes(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapshot]:
     ts = _timestamps(path, columns)
     bid, ask = (
         _floats(path, columns, "bid", positive=True),
@@ -476,7 +490,7 @@ def _levels(row: dict[str, Any], side: str) -> tuple[tuple[float, float], ...]:
     return tuple(levels)
 
 
-def _tardis(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
+def _tardis(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapshot]:
     ts = _timestamps(path, columns)
     syms = _symbols(path, columns, symbol, len(ts))
     names = list(columns)
@@ -490,7 +504,7 @@ def _tardis(path: Path, columns: dict[str, list], symbol: str | None) -> list[Bo
     return result
 
 
-def _depth(path: Path, columns: dict[str, list], symbol: str | None) -> list[BookSnapshot]:
+def _depth(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapshot]:
     """Binance depth rows: a ``snap`` group replaces the book, ``set`` rows change one level (qty
     0 removes it). One snapshot (top ``BOOK_DEPTH`` levels) is emitted per update group."""
     for needed in ("side", "price", "qty"):
@@ -540,8 +554,8 @@ def _depth(path: Path, columns: dict[str, list], symbol: str | None) -> list[Boo
 
 
 def _rows_from_columns(
-    path: Path, columns: dict[str, list], kind: str, symbol: str | None, interval: int | None
-) -> list:
+    path: Path, columns: Columns, kind: str, symbol: str | None, interval: int | None
+) -> list[Any]:
     if kind == "trades":
         return _trades(path, columns, symbol)
     if kind == "candles":
@@ -564,8 +578,8 @@ def _rows_from_columns(
 
 
 def _array_rows(
-    path: Path, doc: list, kind: str | None, symbol: str | None, interval: int | None
-) -> tuple[str, list]:
+    path: Path, doc: list[Any], kind: str | None, symbol: str | None, interval: int | None
+) -> tuple[str, list[Any]]:
     """freqtrade's array-of-arrays JSON: candles ``[ms,o,h,l,c,v]``, trades
     ``[ms,id,type,side,price,amount,cost]``."""
     first = doc[0]
@@ -585,7 +599,7 @@ def _array_rows(
                 path, f"cannot tell what the JSON arrays hold (first row {first!r}); pass kind="
             )
     if kind == "candles":
-        names = ("timestamp", "open", "high", "low", "close", "volume")
+        names: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
     elif kind == "funding":
         names = ("timestamp", "funding_rate")  # freqtrade's rows carry four zeros after these
     elif kind == "mark":
@@ -614,7 +628,7 @@ def read_market_file(
     the timestamps."""
     path = Path(path)
     if kind is not None and kind not in KINDS:
-        raise _bad(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise _bad(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}", "kind")
     data = _read_bytes(path)
     if not data.strip():
         raise _bad(path, "empty file")
@@ -623,8 +637,7 @@ def read_market_file(
         return MarketFile("capture", capture.events, (capture.symbol,), report=capture.report)
     if data[:4] == b"PAR1":
         columns = _columns_from_parquet(path, data)
-        detected_kind = kind or _guess_kind(columns)
-        rows = _kind_rows(path, columns, detected_kind, symbol, interval)
+        detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
     else:
         try:
             text = data.decode("utf-8-sig")
@@ -641,14 +654,12 @@ def read_market_file(
                 detected_kind, rows = _array_rows(path, doc, kind, symbol, interval)
             elif isinstance(doc[0], dict):
                 columns = _columns_from_records(path, doc)
-                detected_kind = kind or _guess_kind(columns)
-                rows = _kind_rows(path, columns, detected_kind, symbol, interval)
+                detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
             else:
                 raise _bad(path, "JSON rows must be objects or arrays")
         else:
             columns = _columns_from_csv(path, text)
-            detected_kind = kind or _guess_kind(columns)
-            rows = _kind_rows(path, columns, detected_kind, symbol, interval)
+            detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
     if not rows:
         raise _bad(path, "the file holds no rows")
     rows.sort(key=lambda r: r.ts)  # stable: rows with equal timestamps keep the file's order
@@ -658,15 +669,17 @@ def read_market_file(
 
 
 def _kind_rows(
-    path: Path, columns: dict[str, list], kind: str | None, symbol: str | None, interval: int | None
-) -> list:
+    path: Path, columns: Columns, kind: str | None, symbol: str | None, interval: int | None
+) -> tuple[str, list[Any]]:
+    """The kind (``kind``, or detected from the column names) and the rows."""
+    kind = kind or _guess_kind(columns)
     if kind is None:
         raise _bad(
             path,
             f"cannot tell trades, candles, book or funding from the columns "
             f"{sorted(columns)[:12]}; pass kind=",
         )
-    return _rows_from_columns(path, columns, kind, symbol, interval)
+    return kind, _rows_from_columns(path, columns, kind, symbol, interval)
 
 
 # --- derived data ---------------------------------------------------------------------------
@@ -678,7 +691,7 @@ def candles_from_trades(trades: Iterable[Trade], interval: int) -> list[Candle]:
     if interval <= 0:
         raise ValueError("interval must be positive seconds")
     step = interval * MICROS
-    open_bars: dict[str, list] = {}
+    open_bars: dict[str, list[Any]] = {}  # symbol → [start, open, high, low, close, volume]
     result: list[Candle] = []
     for t in trades:
         start = t.ts - t.ts % step
@@ -714,8 +727,9 @@ async def import_dataset(
             f"dataset {name!r} already exists",
             details=[{"field": "name", "message": "already exists"}],
         )
-    market = read_market_file(path, symbol=symbol, kind=kind)
-    writers = {
+    # parsing is CPU work that can take seconds: in a thread, so the event loop keeps serving
+    market = await asyncio.to_thread(read_market_file, path, symbol=symbol, kind=kind)
+    writers: dict[type, Any] = {
         Trade: store.write_trades,
         Candle: store.write_candles,
         BookSnapshot: store.write_books,

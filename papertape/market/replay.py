@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 from papertape.domain.errors import UnknownDataset
-from papertape.domain.market import MarketEvent
+from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.market.source import MarketSource
 from papertape.store.base import Store
 
@@ -37,10 +37,11 @@ class ReplaySource(MarketSource):
         source: str,
         symbols: Sequence[str],
         speed: float = 1.0,
-        resume_after: int | None = None,
+        resume: StreamPosition | None = None,
         extras: dict[str, str] | None = None,
     ):
-        super().__init__(symbols, resume_after)
+        super().__init__(symbols, None if resume is None else resume.ts)
+        self.resume = resume
         self.store = store
         self.source = source
         self.extras = dict(extras or {})
@@ -62,8 +63,8 @@ class ReplaySource(MarketSource):
         rows = sum(summary[k]["rows"] for k in kinds)
         window = max(1_000_000, (end - start) * TARGET_ROWS_PER_READ // max(rows, 1))
         self._span = (start, end)
-        if self.resume_after is not None:
-            start = max(start, self.resume_after + 1)
+        if self.resume is not None:
+            start = max(start, self.resume.ts)
         reads = [(self.source, kind) for kind in kinds]
         for kind, source in self.extras.items():
             held = (await self.store.market_summary(source)).get(kind)
@@ -87,14 +88,25 @@ class ReplaySource(MarketSource):
 
     async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
         reads, start, end, window = await self._plan()
+        skip = self._already_delivered(start)
         cursor = start
         while cursor < end:
             upper = min(cursor + window, end)
             parts = [await self._read(source, kind, cursor, upper) for source, kind in reads]
             merged = parts[0] if len(parts) == 1 else list(heapq.merge(*parts, key=_by_ts))
+            if skip:  # the window starts at the resume timestamp: its first events were seen
+                taken = 0
+                while taken < min(skip, len(merged)) and merged[taken].ts == start:
+                    taken += 1
+                merged, skip = merged[taken:], 0
             if merged:
                 yield merged
             cursor = upper
+
+    def _already_delivered(self, start: int) -> int:
+        """How many events at ``start`` a resumed session consumed before."""
+        resume = self.resume
+        return resume.seen if resume is not None and resume.ts == start else 0
 
     async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
         self.status.set("replaying", f"replaying {self.source} at speed {self.speed or 'max'}")
@@ -115,8 +127,8 @@ class ReplaySource(MarketSource):
         self.status.set("finished", f"{self.source} replayed to the end")
 
     async def _paced(
-        self, events: list[MarketEvent], first_ts: int, wall_start: float
-    ) -> AsyncIterator[list[MarketEvent]]:
+        self, events: Sequence[MarketEvent], first_ts: int, wall_start: float
+    ) -> AsyncIterator[Sequence[MarketEvent]]:
         """Hand out events no earlier than their replayed time says."""
         i = 0
         while i < len(events):

@@ -12,6 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from papertape.domain.market import MarketEvent
 
@@ -39,7 +40,7 @@ class FeedStatus:
         self.changed_at = time.time()
         return True
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("changed_at")
         return data

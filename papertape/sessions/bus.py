@@ -1,27 +1,53 @@
 """In-process fan-out of what happened, for ``/ws`` subscribers.
 
 The bus carries copies of facts the store already accepted (events, session records) and
-transient ticks (prices, equity). A slow subscriber never slows a session down: its queue is
-bounded, and when it overflows the subscriber is told to resynchronise from
-``GET /sessions/{id}/events?after_seq=N`` instead of silently missing messages.
+transient updates (prices, equity). Each subscriber gets them two ways:
+
+- **events** (and every other message that says something happened) are queued in order and
+  never dropped silently: the queue is bounded, and when it overflows the subscriber is told to
+  resynchronise from ``GET /sessions/{id}/events?after_seq=N`` instead of missing messages;
+- **updates** that only say "this is the latest value" — a price or equity tick, a session's
+  summary (state, progress, counters) — are coalesced: a newer one replaces the one not yet sent,
+  and they go out at most once per ``COALESCE_SECONDS``. A screen watching a backtest that ticks
+  thousands of times a second receives a few messages a second, and the backtest never waits for
+  it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from papertape.sessions.metrics import Metrics
+
 QUEUE_SIZE = 2_000
+COALESCE_SECONDS = 0.25
+
+
+def coalesce_key(message: dict[str, Any]) -> Hashable | None:
+    """Which stream of latest values ``message`` belongs to; ``None`` for a message that must
+    be delivered (an event, a resync, an answer)."""
+    kind = message.get("type")
+    if kind == "session":
+        return ("session", message.get("session_id"))
+    if kind == "tick":
+        data = message.get("data") or {}
+        return ("tick", message.get("session_id"), message.get("kind"), data.get("symbol"))
+    return None
 
 
 class Subscription:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
+        self.pending: deque[dict[str, Any]] = deque()
+        self.latest: dict[Hashable, dict[str, Any]] = {}
         self.sessions: set[str] = set()
         self.session_list = False
         self.overflowed = False
+        self.ready = asyncio.Event()
 
     def wants(self, session_id: str | None, list_message: bool) -> bool:
         if list_message:
@@ -29,24 +55,48 @@ class Subscription:
         return session_id in self.sessions
 
     def offer(self, message: dict[str, Any]) -> None:
-        if self.overflowed:
+        key = coalesce_key(message)
+        if key is not None:
+            if key in self.latest:
+                self.metrics.ws_coalesced.inc()
+            elif not self.latest:
+                self.ready.set()  # the writer then flushes on its own schedule
+            self.latest[key] = message
             return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+        if self.overflowed:
+            self.metrics.ws_dropped.inc()
+            return
+        if len(self.pending) >= QUEUE_SIZE:
             self.overflowed = True
             # make room for the one message that tells the client what happened
-            self.queue.get_nowait()
-            self.queue.put_nowait({"type": "resync", "reason": "subscriber too slow"})
+            self.pending.popleft()
+            self.metrics.ws_dropped.inc(2)  # the oldest queued and this one
+            message = {"type": "resync", "reason": "subscriber too slow"}
+        self.pending.append(message)
+        self.ready.set()
+
+    def take_pending(self) -> list[dict[str, Any]]:
+        """The queued messages, in order; after a resync the subscriber is caught up again."""
+        messages = list(self.pending)
+        self.pending.clear()
+        if any(m.get("type") == "resync" for m in messages):
+            self.overflowed = False
+        return messages
+
+    def take_latest(self) -> list[dict[str, Any]]:
+        messages = list(self.latest.values())
+        self.latest.clear()
+        return messages
 
 
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
         self._subscriptions: set[Subscription] = set()
 
     @contextmanager
     def subscribe(self) -> Iterator[Subscription]:
-        subscription = Subscription()
+        subscription = Subscription(self.metrics)
         self._subscriptions.add(subscription)
         try:
             yield subscription
@@ -62,6 +112,11 @@ class EventBus:
                 list_message and session_id in subscription.sessions
             ):
                 subscription.offer(message)
+
+    def watched(self, session_id: str) -> bool:
+        """Whether anyone would receive a message about ``session_id`` (so a session builds
+        its summary for the screens only when one is watching)."""
+        return any(s.session_list or session_id in s.sessions for s in self._subscriptions)
 
     @property
     def subscriber_count(self) -> int:

@@ -1,15 +1,21 @@
 """Start-up reconciliation: no session stays "running" with nothing running it.
 
 For every session the store says is not terminal:
-- ``running`` paper and collect sessions are resumed from their last checkpoint;
-- ``running`` backtest and live sessions are marked ``failed`` / ``interrupted`` (a backtest
-  half-recorded cannot be continued faithfully; a live session must not trade unattended after
-  a crash without a person deciding so);
+- ``running`` paper, backtest and collect sessions are resumed: trading sessions from their
+  last durable commit, exactly (``papertape.engine.snapshot``), collect sessions after the last
+  event they recorded;
+- ``running`` live sessions are marked ``failed`` / ``interrupted`` (a live session must not
+  trade unattended after a crash without a person deciding so);
 - ``starting`` sessions never ran: ``failed`` / ``interrupted``;
-- ``stopping`` sessions were being stopped: they are ``stopped`` now.
+- ``stopping`` sessions were being stopped: their end is finished (the results a trading
+  session records when it ends, once) and they are ``stopped`` now.
+
+Sessions are reconciled concurrently: a server with hundreds of sessions is back in seconds.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import structlog
 
@@ -18,13 +24,14 @@ from papertape.sessions.service import SessionService
 
 log = structlog.get_logger("papertape.reconcile")
 
-RESUMABLE = frozenset({Mode.PAPER, Mode.COLLECT})
+RESUMABLE = frozenset({Mode.PAPER, Mode.BACKTEST, Mode.COLLECT})
 
 
 async def reconcile(service: SessionService) -> dict[str, list[str]]:
     report: dict[str, list[str]] = {"resumed": [], "failed": [], "stopped": []}
-    for session in await service.store.unfinished_sessions():
-        outcome = await _reconcile_one(service, session)
+    sessions = await service.store.unfinished_sessions()
+    outcomes = await asyncio.gather(*(_reconcile_one(service, s) for s in sessions))
+    for session, outcome in zip(sessions, outcomes, strict=True):
         report[_bucket(outcome)].append(session.session_id)
         log.info("session.reconciled", session_id=session.session_id, state=outcome.state.value)
     return report

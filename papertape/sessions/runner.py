@@ -16,18 +16,21 @@ from typing import Any
 import structlog
 
 from papertape.domain.errors import PapertapeError
-from papertape.domain.market import MarketEvent
+from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent
 from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
 from papertape.sessions.consumers.base import Consumer
-from papertape.sessions.views import event_message, tick_message
+from papertape.sessions.views import event_message, session_message, session_summary, tick_message
 from papertape.store.base import Store
 
 log = structlog.get_logger("papertape.runner")
 
 CHECKPOINT_EVERY = 2.0  # seconds between checkpoints of a running session
 FEED_STATUS_EVERY = 1.0  # seconds between looks at the feed's status
+
+# builds a session's market source, continuing after the given position (None: from the start)
+SourceFactory = Callable[[Session, Store, StreamPosition | None], MarketSource]
 
 
 def wall_micros() -> int:
@@ -50,11 +53,15 @@ class Runner:
         session: Session,
         store: Store,
         bus: EventBus,
-        source_factory: Callable[[Session, Store], MarketSource],
+        source_factory: SourceFactory,
         consumers: list[Consumer],
         request_stop: Callable[[str, str], None],
         on_done: Callable[[Runner], None],
+        *,
+        finish_only: bool = False,
     ):
+        """``finish_only``: start the consumers (a resumed session's state) and end them at
+        once as ``cancelled``, with no market data: a stop a crash interrupted, finished."""
         self.session = session
         self.session_id = session.session_id
         self.store = store
@@ -69,6 +76,8 @@ class Runner:
         self._on_done = on_done
         self._task: asyncio.Task[None] | None = None
         self._suspending = False
+        self._finish_only = finish_only
+        self._gap_from: int | None = None  # a resumed live feed's last event before the outage
         self._data_clock: int | None = None
         self._log = log.bind(session_id=self.session_id)
 
@@ -143,12 +152,21 @@ class Runner:
         started: list[Consumer] = []
         duration_timer: asyncio.TimerHandle | None = None
         try:
-            # in a thread: building a live source may import the exchange client, which takes
-            # seconds and must not stall the other sessions on this event loop
-            self.source = await asyncio.to_thread(self._source_factory, self.session, self.store)
             for consumer in self.consumers:
                 await consumer.start(self)
                 started.append(consumer)
+            if self._finish_only:
+                self.ready.set()
+                self.outcome = Outcome("cancelled")
+                return
+            position = self._resume_position()
+            # in a thread: building a live source may import the exchange client, which takes
+            # seconds and must not stall the other sessions on this event loop
+            self.source = await asyncio.to_thread(
+                self._source_factory, self.session, self.store, position
+            )
+            if position is not None and self.session.config["market"]["source"] != "replay":
+                self._gap_from = position.ts  # a live feed resumed: the outage is a gap
             duration_timer = self._arm_duration()
             self.ready.set()
             await self._pump(self.source)
@@ -169,6 +187,30 @@ class Runner:
             )
             self._on_done(self)
 
+    def _resume_position(self) -> StreamPosition | None:
+        """Where the source continues: where a committing consumer's durable record ends (None
+        before its first commit: from the start), else after the checkpoint's last event."""
+        committing = [c for c in self.consumers if c.commits_position]
+        if committing:
+            return committing[0].resume_position
+        last_ts = self.session.checkpoint.get("last_ts")
+        return None if last_ts is None else StreamPosition.through(last_ts)
+
+    async def _note_gap(self, first: MarketEvent) -> None:
+        """The first data of a live feed resumed after an outage: record the market data it
+        missed, from the last event the session had to this one (the exchange's clock)."""
+        began, self._gap_from = self._gap_from, None
+        assert began is not None
+        await self.publish(
+            "gap",
+            {
+                "from_ts": began,
+                "to_ts": first.ts,
+                "seconds": round(max(0, first.ts - began) / 1e6, 3),
+                "reason": "the server was down: market data between these times was not received",
+            },
+        )
+
     async def _pump(self, source: MarketSource) -> None:
         watcher = asyncio.create_task(self._watch_feed(source), name=f"feed-{self.session_id}")
         try:
@@ -177,6 +219,8 @@ class Runner:
                 if not batch:
                     continue
                 self._data_clock = batch[-1].ts
+                if self._gap_from is not None:
+                    await self._note_gap(batch[0])
                 for consumer in self.consumers:
                     await consumer.on_batch(batch)
                 now = time.monotonic()
@@ -188,13 +232,20 @@ class Runner:
 
     async def _watch_feed(self, source: MarketSource) -> None:
         """Record every change of the feed's state as a ``feed`` event, whether data flows or
-        not (a feed that is reconnecting delivers no batches to notice it by)."""
+        not (a feed that is reconnecting delivers no batches to notice it by); while a screen
+        watches, push the session's summary (progress, counters, metrics) once a second; and give
+        the consumers their ``tick``."""
         seen: tuple[str, str] | None = None
         while True:
             current = (source.status.state, source.status.message)
             if current != seen:
                 seen = current
                 await self.publish("feed", source.status.as_dict())
+            if self.bus.watched(self.session_id):  # progress and counters, pushed to screens
+                view = session_summary(self.session, self.runtime())
+                self.bus.publish(session_message(view), session_id=self.session_id)
+            for consumer in self.consumers:
+                await consumer.tick()
             await asyncio.sleep(FEED_STATUS_EVERY)
 
     async def _save_checkpoint(self, batch: list[MarketEvent] | None = None) -> None:

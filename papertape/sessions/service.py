@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import structlog
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import (
     LiveTradingDisabled,
     PapertapeError,
     SessionNotFound,
     SessionNotRunning,
     StopTimeout,
+    StoreError,
     UnknownDataset,
     UnknownSymbol,
 )
@@ -44,12 +47,12 @@ from papertape.domain.session import (
     transition,
 )
 from papertape.market.factory import build_source
-from papertape.market.source import MarketSource
 from papertape.sessions.bus import EventBus
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
-from papertape.sessions.runner import Outcome, Runner, wall_micros
+from papertape.sessions.locks import KeyedLocks
+from papertape.sessions.metrics import Metrics
+from papertape.sessions.runner import Outcome, Runner, SourceFactory, wall_micros
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
 from papertape.store.base import StaleState, Store
@@ -58,8 +61,12 @@ log = structlog.get_logger("papertape.sessions")
 
 C = TypeVar("C", bound=Consumer)
 
+# a resume refused because of the session's own record keeps the refusal's code
+RECORD_ERRORS = frozenset({"record_inconsistent", "resume_state_unreadable"})
+
 END_RETRY_FIRST = 0.5  # seconds before recording a runner's end is tried again
 END_RETRY_MAX = 10.0
+END_ATTEMPTS = 30  # with those delays, about four and a half minutes of store outage
 
 
 class StateConflict(PapertapeError):
@@ -88,12 +95,14 @@ class SessionService:
         stop_timeout: float = 10.0,
         start_timeout: float = 30.0,
         live_enabled: bool = False,
-        source_factory: Callable[[Session, Store], MarketSource] = build_source,
+        source_factory: SourceFactory = build_source,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
+        metrics: Metrics | None = None,
     ):
         self.store = store
-        self.bus = bus or EventBus()
+        self.metrics = metrics or Metrics()
+        self.bus = bus or EventBus(self.metrics)
         self.stop_timeout = stop_timeout
         self.start_timeout = start_timeout
         self.live_enabled = live_enabled
@@ -101,8 +110,10 @@ class SessionService:
         self._consumer_factory = consumer_factory
         self._symbol_validator = symbol_validator
         self._runners: dict[str, Runner] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock = KeyedLocks()  # per session: one change of its state at a time
+        self._stops: dict[str, asyncio.Task[StopResult]] = {}  # stops in flight, by session
         self._background: set[asyncio.Task[Any]] = set()
+        self._ended_events = 0  # market events delivered to runners that are gone
 
     # queries -------------------------------------------------------------------------------
     async def get(self, session_id: str) -> Session:
@@ -131,15 +142,38 @@ class SessionService:
     def running_count(self) -> int:
         return sum(1 for r in self._runners.values() if r.alive)
 
+    def live_runners(self) -> list[Runner]:
+        return [r for r in self._runners.values() if r.alive]
+
+    def market_events_delivered(self) -> int:
+        """Market events delivered to sessions by this server so far (for events/s)."""
+        live = sum(r.source.status.events for r in self._runners.values() if r.source)
+        return self._ended_events + live
+
+    def _forget_runner(self, runner: Runner) -> None:
+        if self._runners.get(runner.session_id) is runner:
+            del self._runners[runner.session_id]
+            self._ended_events += runner.source.status.events if runner.source else 0
+
     # start ---------------------------------------------------------------------------------
     async def start(self, config: SessionConfig) -> tuple[Session, bool]:
         """Record and launch a session. Returns it and whether it was created now (False when
         the idempotency key named an existing session)."""
+        began = time.perf_counter()
+        result = await self._start(config)
+        self.metrics.start_seconds.labels(config.mode.value).observe(time.perf_counter() - began)
+        return result
+
+    async def _start(self, config: SessionConfig) -> tuple[Session, bool]:
         if config.idempotency_key:
             existing = await self.store.find_session_by_key(config.idempotency_key)
             if existing is not None:
                 return existing, False
-        config = await self._validate(config)
+        validating = time.perf_counter()
+        config = await self._validate(config)  # bounded: the market list waits at most ~2 s
+        self.metrics.validate_seconds.labels(config.market.source).observe(
+            time.perf_counter() - validating
+        )
         now = wall_micros()
         draft = Session(
             session_id=new_session_id(),
@@ -181,13 +215,19 @@ class SessionService:
 
     async def _validate_replay(self, config: SessionConfig) -> None:
         name = config.market.dataset or ""
-        summary = await self.store.market_summary(name)
-        if not summary:
-            raise UnknownDataset(
-                f"unknown dataset {name!r}",
-                details=[{"field": "market.dataset", "message": f"no dataset named {name!r}"}],
-            )
-        recorded = {symbol for info in summary.values() for symbol in info["symbols"]}
+        # an imported dataset's record names its symbols: one row read. Only a session's own
+        # recording (a collect session's id) needs the summary, which scans what it recorded
+        dataset = await self.store.get_dataset(name)
+        if dataset is not None:
+            recorded = set(dataset.symbols)
+        else:
+            summary = await self.store.market_summary(name)
+            if not summary:
+                raise UnknownDataset(
+                    f"unknown dataset {name!r}",
+                    details=[{"field": "market.dataset", "message": f"no dataset named {name!r}"}],
+                )
+            recorded = {symbol for info in summary.values() for symbol in info["symbols"]}
         missing = [s for s in config.symbols if s not in recorded]
         if missing:
             raise UnknownSymbol(
@@ -211,6 +251,37 @@ class SessionService:
 
     # stop ----------------------------------------------------------------------------------
     async def stop(self, session_id: str, reason: str = "user") -> StopResult:
+        """Stop a session. Stops of a session already being stopped here do not queue up for
+        its lock and re-read the store one by one: they wait for that stop's answer and report
+        it as ``already_stopped`` (with its final state), so a burst of stop requests costs
+        one stop."""
+        began = time.perf_counter()
+        result = await self._stop_once(session_id, reason)
+        self.metrics.stop_seconds.labels(result.stopped_via).observe(time.perf_counter() - began)
+        return result
+
+    async def _stop_once(self, session_id: str, reason: str) -> StopResult:
+        """The stop runs as its own task: a caller that goes away (a client that hung up) does
+        not interrupt it, and later callers wait for the same task."""
+        in_flight = self._stops.get(session_id)
+        if in_flight is not None:
+            result = await asyncio.shield(in_flight)
+            return StopResult(result.session, "already_stopped")
+        task = asyncio.create_task(self._stop(session_id, reason), name=f"stop-{session_id}")
+        self._stops[session_id] = task
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[StopResult]) -> None:
+            self._background.discard(finished)
+            if self._stops.get(session_id) is finished:
+                del self._stops[session_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here: the caller may have gone away
+
+        task.add_done_callback(done)
+        return await asyncio.shield(task)
+
+    async def _stop(self, session_id: str, reason: str) -> StopResult:
         bound = log.bind(session_id=session_id)
         async with self._lock(session_id):
             session = await self.get(session_id)
@@ -229,7 +300,7 @@ class SessionService:
                         "it stays 'stopping' and can be stopped again",
                         session_id=session_id,
                     )
-                self._runners.pop(session_id, None)
+                self._forget_runner(runner)
             session = await self._record_end(session, runner.outcome if runner else None)
             bound.info("session.stop.controller", final_state=session.state.value)
             return StopResult(session, "controller")
@@ -261,15 +332,16 @@ class SessionService:
         return await self._transition(session, SessionState.STOPPED)
 
     # runners -------------------------------------------------------------------------------
-    def _launch(self, session: Session) -> Runner:
+    def _launch(self, session: Session, *, finish_only: bool = False) -> Runner:
         runner = Runner(
-            session,
-            self.store,
-            self.bus,
-            self._source_factory,
-            self._consumer_factory(session),
-            self.request_stop,
-            lambda finished: self._spawn(self._runner_finished(finished)),
+            session=session,
+            store=self.store,
+            bus=self.bus,
+            source_factory=self._source_factory,
+            consumers=self._consumer_factory(session),
+            request_stop=self.request_stop,
+            on_done=lambda finished: self._spawn(self._runner_finished(finished)),
+            finish_only=finish_only,
         )
         self._runners[session.session_id] = runner
         runner.launch()
@@ -278,32 +350,38 @@ class SessionService:
     async def _runner_finished(self, runner: Runner) -> None:
         """Record how a runner ended when nobody is stopping it (it ended by itself).
 
-        The end is retried until the store takes it: a runner that failed because the store
-        was down must not leave its session "running" once the store is back."""
+        A store error that may pass (``retryable``: the store was down) is retried, up to
+        ``END_ATTEMPTS`` times, so that a runner that failed because the store was down does not
+        leave its session "running" once the store is back. Anything else is logged and not
+        retried: it would fail the same way again. A session whose end could not be recorded
+        is still "running" in the store, and is taken up again at the next start."""
         outcome = runner.outcome
         if outcome is None or outcome.kind == "suspended":
             return
         delay = END_RETRY_FIRST
-        while True:
+        for attempt in range(1, END_ATTEMPTS + 1):
             try:
                 await self._record_runner_end(runner, outcome)
                 return
-            except Exception as exc:  # the store's failure: log it, wait, try again
+            except Exception as exc:
+                retry = isinstance(exc, StoreError) and exc.retryable and attempt < END_ATTEMPTS
                 log.error(
                     "session.end.not_recorded",
                     session_id=runner.session_id,
                     outcome=outcome.kind,
                     error=f"{type(exc).__name__}: {exc}",
-                    retry_in=delay,
+                    attempt=attempt,
+                    retry_in=delay if retry else None,
                 )
+                if not retry:
+                    return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, END_RETRY_MAX)
 
     async def _record_runner_end(self, runner: Runner, outcome: Outcome) -> None:
         session_id = runner.session_id
         async with self._lock(session_id):
-            if self._runners.get(session_id) is runner:
-                del self._runners[session_id]
+            self._forget_runner(runner)
             session = await self.store.get_session(session_id)
             if session is None or session.state.terminal:
                 return
@@ -331,10 +409,13 @@ class SessionService:
                 runner.cancel()
                 await runner.wait(self.stop_timeout)
                 outcome = runner.outcome or Outcome("failed")
+                self._runners.pop(session.session_id, None)
+                # the session's own record cannot be resumed: say so with its own code
+                code = outcome.error_code if outcome.error_code in RECORD_ERRORS else "interrupted"
                 return await self._transition(
                     session,
                     SessionState.FAILED,
-                    error_code="interrupted",
+                    error_code=code,
                     error_message=f"could not resume after a restart: {outcome.error_message}",
                 )
             return session
@@ -349,17 +430,23 @@ class SessionService:
             )
 
     async def finish_interrupted_stop(self, session: Session) -> Session:
-        """A stop was in flight when the server went down: the session is stopped now."""
+        """A stop was in flight when the server went down: its consumers' end is finished (a
+        trading session's final commit, once) and the session is stopped now."""
         async with self._lock(session.session_id):
             current = await self.get(session.session_id)
             if current.state is not SessionState.STOPPING:
                 return current
-            return await self._transition(current, SessionState.STOPPED)
+            runner = self._launch(current, finish_only=True)
+            if not await runner.wait(self.stop_timeout):
+                runner.cancel()
+                await runner.wait(self.stop_timeout)
+            self._runners.pop(session.session_id, None)
+            return await self._record_end(current, runner.outcome)
 
     async def shutdown(self) -> None:
-        """Server shutdown: paper and collect sessions are suspended (they stay ``running`` in
+        """Server shutdown: paper, backtest and collect sessions are suspended (they stay ``running`` in
         the store and resume at the next start); the others are stopped (``shutdown``)."""
-        resumable = {Mode.PAPER, Mode.COLLECT}
+        resumable = {Mode.PAPER, Mode.BACKTEST, Mode.COLLECT}
         to_stop = [r.session_id for r in self._runners.values() if r.session.mode not in resumable]
         await asyncio.gather(
             *(self._stop_quietly(session_id, "shutdown") for session_id in to_stop)
@@ -414,12 +501,6 @@ class SessionService:
             self.bus.publish(event_message(event), session_id=session.session_id)
         view = session_summary(session, self.runtime(session.session_id))
         self.bus.publish(session_message(view), session_id=session.session_id)
-
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

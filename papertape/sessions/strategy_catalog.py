@@ -19,18 +19,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy, ValidationFailed
 from papertape.domain.rules import RuleStrategy
 from papertape.domain.strategy import Strategy
 from papertape.engine.core import StrategyPlan
-from papertape.sessions.config import StrategySpec
 from papertape.strategies.builtin import BUILTINS
 from papertape.strategies.examples import RULE_EXAMPLES
 
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {cls.name: cls for cls in (*BUILTINS, RuleStrategy)}
+_CLASSES: tuple[type[Strategy[Any]], ...] = (*BUILTINS, RuleStrategy)
+STRATEGY_CLASSES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _CLASSES}
 
 
-def _field(loc: tuple) -> str:
+def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(["params", *(str(p) for p in loc)])
 
 

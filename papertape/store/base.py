@@ -9,6 +9,9 @@ Rules every implementation keeps:
 - Everything the lifecycle and the API rely on is readable right after the write returned
   (read-your-writes), whatever the server does asynchronously.
 - Time-series writes are idempotent: writing the same row twice keeps one row.
+- A trading session's record is written by ``commit`` only: its rows, its tape events and the
+  state to resume from, all durable together or none of them (exactly once; see
+  ``papertape.engine.snapshot`` for how a session resumes from it).
 - Timestamps are integers, microseconds since the epoch, UTC.
 """
 
@@ -19,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
     FillRecord,
     OrderRecord,
     PositionRecord,
+    RecordBatch,
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
@@ -61,6 +65,29 @@ def session_filter_sql(
         clauses.append(symbol_clause)
         params.append(symbol_param if symbol_param is not None else query.symbol)
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeState:
+    """Where a trading session's durable record ends: the market-data ``position`` it covers and
+    the engine state right after it. ``commits`` counts the session's commits so far."""
+
+    position: StreamPosition
+    engine: bytes
+    commits: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradingCommit:
+    """One step of a trading session's record: the rows the engine produced since the previous
+    step, the tape events that tell of them (numbered by the store as it writes them), and the
+    state to resume from once they are durable."""
+
+    session_id: str
+    record: RecordBatch
+    events: Sequence[NewEvent]
+    position: StreamPosition
+    engine: bytes
 
 
 class StaleState(Exception):
@@ -133,20 +160,16 @@ class Store(ABC):
 
     # the trading record --------------------------------------------------------------------
     @abstractmethod
-    async def record_orders(self, rows: Sequence[OrderRecord]) -> None: ...
+    async def commit(self, step: TradingCommit) -> list[SessionEvent]:
+        """Make ``step`` durable as a whole: its rows (idempotently: a row written again keeps
+        one row, the newest version of an order or position wins), its events (numbered after
+        the session's last) and its resume state. Returns the numbered events. When it raises,
+        the step is either wholly durable or not at all, and the next ``resume_state`` says
+        which."""
 
     @abstractmethod
-    async def record_fills(self, rows: Sequence[FillRecord]) -> None: ...
-
-    @abstractmethod
-    async def record_positions(self, rows: Sequence[PositionRecord]) -> None: ...
-
-    @abstractmethod
-    async def record_equity(self, rows: Sequence[EquityPoint]) -> None: ...
-
-    @abstractmethod
-    async def record_funding(self, rows: Sequence[FundingPayment]) -> None:
-        """A session's funding payments (one per symbol and funding time)."""
+    async def resume_state(self, session_id: str) -> ResumeState | None:
+        """The state saved with the session's newest durable commit (None before the first)."""
 
     @abstractmethod
     async def list_funding(self, session_id: str) -> list[FundingPayment]:

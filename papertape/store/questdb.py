@@ -35,7 +35,25 @@ outlives a DDL). Timestamps travel as integer microseconds both ways (``%s::time
   the read is visible to it. Tables nobody wrote since the last wait are read without waiting.
   ``open`` counts every WAL table as written, so a restarted server sees all committed rows.
 
-**Crash safety.** QuestDB has no transactions across tables, so a state change writes its event
+**Exactly once.** A trading session's ``commit`` (rows, tape events and the state to resume
+from; see ``papertape.engine.snapshot``) cannot be one transaction here: the record's tables are
+WAL tables fed by ILP, events and resume states are non-WAL tables, and QuestDB has no
+transaction across tables. So a commit is a *redo log* entry first:
+
+1. Under the session's write lock, its events are numbered after the session's last, and one
+   row goes into ``resume_states``: the session, its commit number, the stream position, the
+   engine state and the whole commit (rows and numbered events, compressed). One INSERT on a
+   non-WAL table is atomic and durable when it returns: this is the moment the commit happens.
+   If the statement breaks mid-way it is retried only after a read says it did not land.
+2. Then it is *applied*: the events are inserted (those not there yet, by ``seq``), and the rows
+   are sent over ILP to tables whose ``DEDUP UPSERT KEYS`` are the rows' identities, so applying
+   a commit twice changes nothing.
+3. ``open`` re-applies the newest commit of every unfinished session before anything reads: a
+   crash (of papertape or of QuestDB) between 1 and 2 loses nothing and doubles nothing. A
+   session commits only after its previous commit was applied, so only the newest can be
+   pending.
+
+**Crash safety of sessions.** QuestDB has no transactions across tables, so a state change writes its event
 first, carrying a snapshot of the session it moves to, and the session version second. The
 events table is thus the sessions' write-ahead log: ``open`` replays any snapshot newer than the
 session's newest version (a crash between the two writes) before anything reads a session.
@@ -44,10 +62,12 @@ session's newest version (a crash between the two writes) before anything reads 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import json
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -56,24 +76,27 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 import structlog
 
-from papertape.domain.errors import StoreUnavailable, StoreWriteFailed
+from papertape.domain.errors import SessionNotFound, StoreUnavailable, StoreWriteFailed
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
     FillRecord,
     OrderRecord,
     PositionRecord,
+    RecordBatch,
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.store import questdb_ingest as ingest
 from papertape.store.base import (
+    ResumeState,
     SessionFilter,
     SessionPage,
     StaleState,
     Store,
+    TradingCommit,
     session_filter_sql,
     thin_evenly,
 )
@@ -86,6 +109,7 @@ from papertape.store.questdb_schema import (
 )
 
 log = structlog.get_logger("papertape.store.questdb")
+EVENTS_PER_INSERT = 250  # events per multi-row INSERT of a commit
 T = TypeVar("T")
 
 _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
@@ -258,6 +282,7 @@ class QuestDBStore(Store):
         self._create_lock = asyncio.Lock()
         self._table_locks: dict[str, asyncio.Lock] = {}
         self._last_written = 0
+        self._commit_nos: dict[str, int] = {}  # session -> number of its newest commit
         # table -> count of this process's writes to it not yet known to be applied
         self._unapplied: dict[str, int] = {}
 
@@ -362,6 +387,7 @@ class QuestDBStore(Store):
             # rows another process (or this one before a restart) committed are waited for on
             # the first read of each table, like this process's own writes
             self._unapplied = dict.fromkeys(WAL_TABLES, 1)
+            await self._apply_pending_commits()
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
@@ -446,6 +472,15 @@ class QuestDBStore(Store):
             SessionEvent(session_id, first_seq + i, e.ts, e.kind, e.data)
             for i, e in enumerate(events)
         ]
+        await self._insert_numbered(conn, numbered, snapshot)
+        return numbered
+
+    async def _insert_numbered(
+        self,
+        conn: psycopg.AsyncConnection,
+        numbered: Sequence[SessionEvent],
+        snapshot: Session | None,
+    ) -> None:
         snap = None if snapshot is None else _session_to_json(snapshot)
         rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::timestamp)"] * len(numbered))
         sql = f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot, written_at) VALUES {rows}"
@@ -466,7 +501,6 @@ class QuestDBStore(Store):
             ]
 
         await self._insert(conn, "events", build)
-        return numbered
 
     # sessions ------------------------------------------------------------------------------
     async def create_session(self, session: Session, event: NewEvent) -> Session:
@@ -486,7 +520,7 @@ class QuestDBStore(Store):
         async with self._control_conn(self._session_lock(session.session_id)) as conn:
             current = await _select_session(conn, "session_id", session.session_id)
             if current is None:
-                raise KeyError(session.session_id)
+                raise SessionNotFound(f"session {session.session_id} not found")
             if current.state is not expected:
                 raise StaleState(current)
             stored = dataclasses.replace(
@@ -561,7 +595,7 @@ class QuestDBStore(Store):
         async with self._control_conn(self._session_lock(session_id)) as conn:
             last = await _last_seq(conn, session_id)
             if last is None:
-                raise KeyError(session_id)
+                raise SessionNotFound(f"session {session_id} not found")
             return await self._insert_events(conn, session_id, last + 1, events, None)
 
     async def list_events(
@@ -580,20 +614,131 @@ class QuestDBStore(Store):
         ]
 
     # the trading record --------------------------------------------------------------------
-    async def record_orders(self, rows: Sequence[OrderRecord]) -> None:
-        await self._write_series("orders", ingest.sessions_of(rows), rows, ingest.put_order)
+    async def commit(self, step: TradingCommit) -> list[SessionEvent]:
+        """Log the commit (the moment it happens), then apply it (see "Exactly once")."""
+        session_id = step.session_id
+        async with self._session_lock(session_id):
+            commit_no = await self._newest_commit_no(session_id) + 1
+            last = await self._read(lambda conn: _last_seq(conn, session_id))
+            if last is None:
+                raise StoreWriteFailed(f"no session {session_id} to commit a trading record to")
+            events = [
+                SessionEvent(session_id, last + 1 + i, e.ts, e.kind, e.data)
+                for i, e in enumerate(step.events)
+            ]
+            row = [
+                session_id,
+                commit_no,
+                step.position.ts,
+                step.position.seen,
+                _pack(step.engine),
+                _pack(json.dumps(_payload(step.record, events)).encode()),
+            ]
+            await self._log_commit(session_id, commit_no, row)
+            self._commit_nos[session_id] = commit_no
+            await self._apply_events(session_id, events)
+        await self._apply_rows(session_id, step.record)
+        return events
 
-    async def record_fills(self, rows: Sequence[FillRecord]) -> None:
-        await self._write_series("fills", ingest.sessions_of(rows), rows, ingest.put_fill)
+    async def resume_state(self, session_id: str) -> ResumeState | None:
+        rows = await self._query(
+            "SELECT commit_no, ts, count, engine FROM resume_states WHERE session_id = %s "
+            "ORDER BY written_at DESC LIMIT 1",
+            (session_id,),
+        )
+        if not rows:
+            return None
+        commit_no, ts, count, engine = rows[0]
+        return ResumeState(StreamPosition(ts, count), _unpack(engine), commit_no)
 
-    async def record_positions(self, rows: Sequence[PositionRecord]) -> None:
-        await self._write_series("positions", ingest.sessions_of(rows), rows, ingest.put_position)
+    async def _newest_commit_no(self, session_id: str) -> int:
+        known = self._commit_nos.get(session_id)
+        if known is None:
+            state = await self.resume_state(session_id)
+            known = state.commits if state is not None else 0
+        return known
 
-    async def record_equity(self, rows: Sequence[EquityPoint]) -> None:
-        await self._write_series("equity", ingest.sessions_of(rows), rows, ingest.put_equity)
+    async def _log_commit(self, session_id: str, commit_no: int, row: list[Any]) -> None:
+        """Insert the commit's log row, once: a statement that broke is retried only when a
+        read shows it did not land."""
+        sql = (
+            "INSERT INTO resume_states (session_id, commit_no, ts, count, engine, payload, "
+            "written_at) VALUES (%s, %s, %s, %s, %s, %s, %s::timestamp)"
+        )
+        deadline = self._deadline()
+        while True:
+            try:
+                async with self._control_conn() as conn:
+                    await self._insert(
+                        conn, "resume_states", lambda: (sql, [*row, self._next_written_at()])
+                    )
+                return
+            except StoreWriteFailed as exc:
+                if await self._commit_logged(session_id, commit_no):
+                    return
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("store.commit.retry", session_id=session_id, error=exc.message)
+                await asyncio.sleep(0.2)
 
-    async def record_funding(self, rows: Sequence[FundingPayment]) -> None:
-        await self._write_series("funding", ingest.sessions_of(rows), rows, ingest.put_funding)
+    async def _commit_logged(self, session_id: str, commit_no: int) -> bool:
+        rows = await self._query(
+            "SELECT count() FROM resume_states WHERE session_id = %s AND commit_no = %s",
+            (session_id, commit_no),
+        )
+        return bool(rows and rows[0][0])
+
+    async def _apply_events(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+        """Insert the commit's events that are not in the table yet (by ``seq``), in order; the
+        caller holds the session's write lock."""
+        deadline = self._deadline()
+        while True:
+            try:
+                last = await self._read(lambda conn: _last_seq(conn, session_id)) or 0
+                missing = [e for e in events if e.seq > last]
+                for start in range(0, len(missing), EVENTS_PER_INSERT):
+                    chunk = missing[start : start + EVENTS_PER_INSERT]
+                    async with self._control_conn() as conn:
+                        await self._insert_numbered(conn, chunk, None)
+                return
+            except StoreWriteFailed as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("store.commit.events_retry", session_id=session_id, error=exc.message)
+                await asyncio.sleep(0.2)
+
+    async def _apply_rows(self, session_id: str, record: RecordBatch) -> None:
+        for table, rows, put in (
+            ("orders", record.orders, ingest.put_order),
+            ("fills", record.fills, ingest.put_fill),
+            ("positions", record.positions, ingest.put_position),
+            ("equity", record.equity, ingest.put_equity),
+            ("funding", record.funding, ingest.put_funding),
+        ):
+            await self._write_series(table, session_id, rows, put)
+
+    async def _apply_pending_commits(self) -> None:
+        """Finish the newest commit of every unfinished session (a no-op where it was applied)
+        and write its log row again, so the TTL never takes the state a session resumes from."""
+        for session in await self.unfinished_sessions():
+            session_id = session.session_id
+            rows = await self._query(
+                "SELECT commit_no, ts, count, engine, payload FROM resume_states "
+                "WHERE session_id = %s ORDER BY written_at DESC LIMIT 1",
+                (session_id,),
+            )
+            if not rows:
+                continue
+            commit_no, ts, count, engine, payload = rows[0]
+            record, events = _unpayload(session_id, json.loads(_unpack(payload)))
+            async with self._session_lock(session_id):
+                await self._apply_events(session_id, events)
+                await self._log_commit(
+                    session_id, commit_no, [session_id, commit_no, ts, count, engine, payload]
+                )
+            await self._apply_rows(session_id, record)
+            self._commit_nos[session_id] = commit_no
+            log.info("store.commit.reapplied", session_id=session_id, commit_no=commit_no)
 
     async def list_funding(self, session_id: str) -> list[FundingPayment]:
         rows = await self._records(
@@ -896,6 +1041,38 @@ def _select_record(record: type, table: str) -> str:
     session's row on QuestDB 9.3.4, see the module docstring.)"""
     columns = ", ".join("cast(ts AS LONG)" if f == "ts" else f for f in record._fields)
     return f"SELECT {columns} FROM {table} WHERE session_id = %s"
+
+
+def _pack(data: bytes) -> str:
+    return base64.b64encode(zlib.compress(data, 1)).decode("ascii")
+
+
+def _unpack(text: str) -> bytes:
+    return zlib.decompress(base64.b64decode(text))
+
+
+def _payload(record: RecordBatch, events: Sequence[SessionEvent]) -> dict[str, Any]:
+    """A commit's rows and numbered events as JSON (floats round-trip exactly)."""
+    return {
+        "orders": record.orders,
+        "fills": record.fills,
+        "positions": record.positions,
+        "equity": record.equity,
+        "funding": record.funding,
+        "events": [(e.seq, e.ts, e.kind, e.data) for e in events],
+    }
+
+
+def _unpayload(session_id: str, payload: dict[str, Any]) -> tuple[RecordBatch, list[SessionEvent]]:
+    record = RecordBatch(
+        orders=[OrderRecord(*row) for row in payload["orders"]],
+        fills=[FillRecord(*row) for row in payload["fills"]],
+        positions=[PositionRecord(*row) for row in payload["positions"]],
+        equity=[EquityPoint(*row) for row in payload["equity"]],
+        funding=[FundingPayment(*row) for row in payload.get("funding", [])],
+    )
+    events = [SessionEvent(session_id, *event) for event in payload["events"]]
+    return record, events
 
 
 def _levels(text: str) -> tuple[tuple[float, float], ...]:

@@ -65,7 +65,7 @@ class IlpWriter:
         self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="questdb-ilp-flush")
         # only makes buffers; with a fixed protocol version, establish() does not connect
         self._factory = Sender.from_conf(conf)
-        self._factory.establish()
+        self._factory.establish()  # type: ignore[no-untyped-call]  # unannotated in the stubs
         self._sender: Sender | None = None  # used on the flusher thread only
 
     async def close(self) -> None:
@@ -76,7 +76,7 @@ class IlpWriter:
         self._flusher.shutdown(wait=True)
         self._factory.close(flush=False)
 
-    async def write(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
+    async def write(self, table: str, session_id: str, rows: Sequence[Any], put: RowWriter) -> None:
         """Write ``rows`` (each added by ``put(buffer, row)``) to ``table``; retried, never lost."""
         if rows:
             await asyncio.get_running_loop().run_in_executor(
@@ -84,8 +84,10 @@ class IlpWriter:
             )
 
     # on the builder's thread ---------------------------------------------------------------
-    def _write_chunks(self, table: str, session_id: str, rows: Sequence, put: RowWriter) -> None:
-        in_flight: Future | None = None
+    def _write_chunks(
+        self, table: str, session_id: str, rows: Sequence[Any], put: RowWriter
+    ) -> None:
+        in_flight: Future[None] | None = None
         try:
             for start in range(0, len(rows), CHUNK_ROWS):
                 chunk = rows[start : start + CHUNK_ROWS]
@@ -97,7 +99,7 @@ class IlpWriter:
             if in_flight is not None:
                 in_flight.result()
 
-    def _build(self, chunk: Sequence, put: RowWriter, table: str, session_id: str) -> Buffer:
+    def _build(self, chunk: Sequence[Any], put: RowWriter, table: str, session_id: str) -> Buffer:
         buffer = self._factory.new_buffer()
         try:
             for row in chunk:
@@ -167,7 +169,7 @@ class IlpWriter:
     def _connected(self) -> Sender:
         if self._sender is None:
             sender = Sender.from_conf(self._conf)
-            sender.establish()
+            sender.establish()  # type: ignore[no-untyped-call]  # unannotated in the stubs
             self._sender = sender
         return self._sender
 
@@ -181,7 +183,9 @@ class IlpWriter:
 
 
 # row builders: one per table -----------------------------------------------------------------
-def _at(ts: int) -> TimestampMicros:
+def _at(ts: int) -> Any:
+    """``Buffer.row(at=...)`` takes TimestampMicros; the client's stubs list only TimestampNanos
+    and datetime (hence ``Any``)."""
     return TimestampMicros(ts)
 
 
@@ -191,7 +195,9 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def trade_row(source: str) -> RowWriter:
-    tags: dict[tuple[str, str], dict[str, str]] = {}  # one dict per (symbol, side): the hot path
+    tags: dict[
+        tuple[str, str], dict[str, str | None]
+    ] = {}  # one dict per (symbol, side): the hot path
 
     def put(buffer: Buffer, t: Trade) -> None:
         symbols = tags.get((t.symbol, t.side))
@@ -205,7 +211,7 @@ def trade_row(source: str) -> RowWriter:
             "trades",
             symbols=symbols,
             columns={"trade_id": t.trade_id, "price": t.price, "qty": t.qty},  # ints cast too
-            at=TimestampMicros(t.ts),
+            at=TimestampMicros(t.ts),  # type: ignore[arg-type]  # stubs gap, see _at
         )
 
     return put
@@ -349,7 +355,7 @@ def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def sessions_of(rows: Iterable) -> str:
+def sessions_of(rows: Iterable[Any]) -> str:
     """The session id a batch of trading-record rows belongs to (for errors and logs)."""
     ids = sorted({row.session_id for row in rows})
     return ids[0] if len(ids) == 1 else ",".join(ids)

@@ -93,7 +93,22 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             DEDUP UPSERT KEYS(ts, session_id)""",
         ],
     ),
-    # 2 is reserved for issue 9; versions are applied by number, gaps allowed
+    (
+        2,
+        "resume states: the trading record's commit log",
+        [
+            # One row per commit of a trading session (papertape.store.questdb: "Exactly
+            # once"): the stream position and engine state to resume from, and the commit's
+            # rows and numbered events (``payload``), so a commit interrupted between this row
+            # and its rows is finished at the next open. The newest row per session is what
+            # counts; older ones expire (TTL, relative to the newest row of the table; an idle
+            # running session re-commits hourly and open re-writes unfinished sessions' rows).
+            """CREATE TABLE IF NOT EXISTS resume_states (
+                session_id SYMBOL INDEX, commit_no LONG, ts LONG, count LONG, engine VARCHAR,
+                payload VARCHAR, written_at TIMESTAMP
+            ) TIMESTAMP(written_at) PARTITION BY DAY TTL 3 DAYS BYPASS WAL""",
+        ],
+    ),
     (
         3,
         "funding rates, mark prices and funding payments",

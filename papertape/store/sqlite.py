@@ -16,11 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import structlog
-
-from papertape.domain.errors import StoreUnavailable
+from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -31,17 +29,18 @@ from papertape.domain.records import (
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.store.base import (
+    ResumeState,
     SessionFilter,
     SessionPage,
     StaleState,
     Store,
+    TradingCommit,
     session_filter_sql,
     thin_evenly,
 )
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 
 T = TypeVar("T")
-log = structlog.get_logger("papertape.store.sqlite")
 
 _SESSION_COLUMNS = (
     "session_id, mode, state, symbols, config, created_at, updated_at, started_at, ended_at, "
@@ -106,10 +105,15 @@ class SQLiteStore(Store):
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the store's one thread. Nothing of the connection may leave it: a
+        cursor handed back to the event loop is finalised there when it is garbage-collected,
+        which resets its statement — a statement the store thread may be running at that moment
+        from Python's statement cache ("bad parameter or other API misuse"). ``_confined``
+        refuses such results, so the mistake fails loudly in tests instead of rarely in use."""
         conn = self._conn
         if conn is None:
             raise StoreUnavailable(f"store {self.url} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _confined, fn, conn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         """Run ``fn`` inside one IMMEDIATE transaction: all of it is stored, or none of it.
@@ -137,24 +141,7 @@ class SQLiteStore(Store):
                 if durable:
                     conn.execute("PRAGMA synchronous=NORMAL")
 
-        try:
-            return await self._run(in_transaction)
-        except sqlite3.InterfaceError as exc:
-            # Python's statement cache can be left holding a statement SQLite calls misused
-            # ("bad parameter or other API misuse"; seen in 4 of 44 runs of a session's final
-            # flush after a cancelled stop, cause not pinned down). The transaction was rolled
-            # back: run it once more on a fresh connection, whose cache is empty.
-            log.warning("store.sqlite.reconnect", store=self.url, error=str(exc))
-            await self._reconnect()
-            return await self._run(in_transaction)
-
-    async def _reconnect(self) -> None:
-        old = self._conn
-        if old is None:
-            raise StoreUnavailable(f"store {self.url} is not open")
-        loop = asyncio.get_running_loop()
-        self._conn = await loop.run_in_executor(self._executor, _connect, self.path)
-        await loop.run_in_executor(self._executor, old.close)
+        return await self._run(in_transaction)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +192,7 @@ class SQLiteStore(Store):
         def update(conn: sqlite3.Connection) -> Session:
             current = _select_session(conn, "session_id = ?", session.session_id)
             if current is None:
-                raise KeyError(session.session_id)
+                raise SessionNotFound(f"session {session.session_id} not found")
             if current.state is not expected:
                 raise StaleState(current)
             conn.execute(
@@ -233,8 +220,8 @@ class SQLiteStore(Store):
     async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
         text = json.dumps(checkpoint)
         await self._write(
-            lambda c: c.execute(
-                "UPDATE sessions SET checkpoint=? WHERE session_id=?", (text, session_id)
+            lambda c: _execute(
+                c, "UPDATE sessions SET checkpoint=? WHERE session_id=?", (text, session_id)
             )
         )
 
@@ -298,48 +285,44 @@ class SQLiteStore(Store):
         return await self._run(select)
 
     # the trading record ----------------------------------------------------------------------
-    async def record_orders(self, rows: Sequence[OrderRecord]) -> None:
-        await self._executemany(
-            "INSERT INTO orders VALUES (" + ", ".join("?" * len(OrderRecord._fields)) + ") "
-            "ON CONFLICT (session_id, order_id) DO UPDATE SET "
-            + ", ".join(f"{f}=excluded.{f}" for f in OrderRecord._fields[2:])
-            + " WHERE excluded.ts >= orders.ts",
-            rows,
-        )
+    async def commit(self, step: TradingCommit) -> list[SessionEvent]:
+        """One transaction: all of the step is stored, or none of it."""
+        record = step.record
 
-    async def record_fills(self, rows: Sequence[FillRecord]) -> None:
-        await self._executemany(
-            "INSERT OR IGNORE INTO fills VALUES (" + ", ".join("?" * len(FillRecord._fields)) + ")",
-            rows,
-        )
+        def write(conn: sqlite3.Connection) -> list[SessionEvent]:
+            for sql, rows in (
+                (_UPSERT_ORDER, record.orders),
+                (_INSERT_FILL, record.fills),
+                (_UPSERT_POSITION, record.positions),
+                (_REPLACE_EQUITY, record.equity),
+                (_INSERT_FUNDING, record.funding),
+            ):
+                if rows:
+                    _execute_many(conn, sql, rows)
+            events = _append_events(conn, step.session_id, step.events) if step.events else []
+            _execute(
+                conn,
+                "INSERT INTO resume_states (session_id, ts, count, engine, commits) "
+                "VALUES (?, ?, ?, ?, 1) ON CONFLICT (session_id) DO UPDATE SET "
+                "ts=excluded.ts, count=excluded.count, engine=excluded.engine, "
+                "commits=resume_states.commits + 1",
+                (step.session_id, step.position.ts, step.position.seen, step.engine),
+            )
+            return events
 
-    async def record_positions(self, rows: Sequence[PositionRecord]) -> None:
-        await self._executemany(
-            "INSERT INTO positions VALUES ("
-            + ", ".join("?" * len(PositionRecord._fields))
-            + ") ON CONFLICT (session_id, symbol) DO UPDATE SET "
-            + ", ".join(f"{f}=excluded.{f}" for f in PositionRecord._fields if f != "symbol")
-            + " WHERE excluded.ts >= positions.ts",
-            rows,
-        )
+        return await self._write(write)
 
-    async def record_equity(self, rows: Sequence[EquityPoint]) -> None:
-        await self._executemany(
-            "INSERT OR REPLACE INTO equity VALUES ("
-            + ", ".join("?" * len(EquityPoint._fields))
-            + ")",
-            rows,
-        )
+    async def resume_state(self, session_id: str) -> ResumeState | None:
+        def select(conn: sqlite3.Connection) -> ResumeState | None:
+            row = conn.execute(
+                "SELECT ts, count, engine, commits FROM resume_states WHERE session_id=?",
+                (session_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            return ResumeState(StreamPosition(row[0], row[1]), bytes(row[2]), row[3])
 
-    async def record_funding(self, rows: Sequence[FundingPayment]) -> None:
-        await self._executemany(
-            "INSERT OR IGNORE INTO funding ("
-            + ", ".join(FundingPayment._fields)
-            + ") VALUES ("
-            + ", ".join("?" * len(FundingPayment._fields))
-            + ")",
-            rows,
-        )
+        return await self._run(select)
 
     async def list_funding(self, session_id: str) -> list[FundingPayment]:
         return await self._select_records(FundingPayment, "funding", session_id, "ts, symbol")
@@ -371,7 +354,7 @@ class SQLiteStore(Store):
 
     async def _executemany(self, sql: str, rows: Sequence[tuple]) -> None:
         if rows:
-            await self._write(lambda c: c.executemany(sql, rows))
+            await self._write(lambda c: _execute_many(c, sql, rows))
 
     # market data -----------------------------------------------------------------------------
     async def write_trades(self, source: str, rows: Sequence[Trade]) -> None:
@@ -500,7 +483,8 @@ class SQLiteStore(Store):
     async def save_dataset(self, dataset: Dataset) -> None:
         row = dataset._replace(symbols=json.dumps(list(dataset.symbols)))
         await self._write(
-            lambda c: c.execute(
+            lambda c: _execute(
+                c,
                 "INSERT OR REPLACE INTO datasets (name, kind, symbols, rows, start_ts, end_ts, "
                 "created_at, interval, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 tuple(row),
@@ -531,7 +515,8 @@ class SQLiteStore(Store):
     async def save_strategy(self, strategy: SavedStrategy) -> None:
         row = strategy._replace(params=json.dumps(strategy.params))
         await self._write(
-            lambda c: c.execute(
+            lambda c: _execute(
+                c,
                 "INSERT INTO strategies (name, base, params, created_at, updated_at, description) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET base=excluded.base, "
                 "params=excluded.params, updated_at=excluded.updated_at, "
@@ -561,6 +546,54 @@ class SQLiteStore(Store):
         return await self._run(select)
 
 
+def _confined(fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    result = fn(conn)
+    if isinstance(result, sqlite3.Cursor):
+        result.close()
+        raise TypeError(
+            f"{getattr(fn, '__qualname__', fn)} returned a cursor: store functions must return "
+            "plain values (a cursor finalised on another thread breaks the statement cache)"
+        )
+    return result
+
+
+def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> None:
+    """Run one statement; its cursor is closed here, on the store thread."""
+    conn.execute(sql, args).close()
+
+
+def _execute_many(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    conn.executemany(sql, rows).close()
+
+
+_UPSERT_ORDER = (
+    f"INSERT INTO orders ({', '.join(OrderRecord._fields)}) "
+    f"VALUES ({', '.join('?' * len(OrderRecord._fields))}) "
+    "ON CONFLICT (session_id, order_id) DO UPDATE SET "
+    + ", ".join(f"{f}=excluded.{f}" for f in OrderRecord._fields[2:])
+    + " WHERE excluded.ts >= orders.ts"
+)
+_INSERT_FILL = (
+    f"INSERT OR IGNORE INTO fills ({', '.join(FillRecord._fields)}) "
+    f"VALUES ({', '.join('?' * len(FillRecord._fields))})"
+)
+_UPSERT_POSITION = (
+    f"INSERT INTO positions ({', '.join(PositionRecord._fields)}) "
+    f"VALUES ({', '.join('?' * len(PositionRecord._fields))}) "
+    "ON CONFLICT (session_id, symbol) DO UPDATE SET "
+    + ", ".join(f"{f}=excluded.{f}" for f in PositionRecord._fields if f != "symbol")
+    + " WHERE excluded.ts >= positions.ts"
+)
+_INSERT_FUNDING = (
+    f"INSERT OR IGNORE INTO funding ({', '.join(FundingPayment._fields)}) "
+    f"VALUES ({', '.join('?' * len(FundingPayment._fields))})"
+)
+_REPLACE_EQUITY = (
+    f"INSERT OR REPLACE INTO equity ({', '.join(EquityPoint._fields)}) "
+    f"VALUES ({', '.join('?' * len(EquityPoint._fields))})"
+)
+
+
 def _marks(values: Sequence[Any]) -> str:
     if not values:
         raise ValueError("at least one symbol is needed")
@@ -586,12 +619,13 @@ def _append_events(
         (len(events), session_id),
     ).fetchone()
     if row is None:
-        raise KeyError(session_id)
+        raise SessionNotFound(f"session {session_id} not found")
     first = row[0] - len(events) + 1
     numbered = [
         SessionEvent(session_id, first + i, e.ts, e.kind, e.data) for i, e in enumerate(events)
     ]
-    conn.executemany(
+    _execute_many(
+        conn,
         "INSERT INTO events (session_id, seq, ts, kind, data) VALUES (?, ?, ?, ?, ?)",
         [(e.session_id, e.seq, e.ts, e.kind, json.dumps(e.data)) for e in numbered],
     )

@@ -94,7 +94,18 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
-    # 2 is reserved for issue 9; versions are applied by number, gaps allowed
+    (
+        2,
+        [
+            # where each trading session's durable record ends (papertape.engine.snapshot):
+            # written in the same transaction as the rows and events of each commit
+            """CREATE TABLE resume_states (
+                session_id TEXT PRIMARY KEY REFERENCES sessions (session_id),
+                ts INTEGER NOT NULL, count INTEGER NOT NULL, engine BLOB NOT NULL,
+                commits INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ],
+    ),
     (
         3,
         [

@@ -5,16 +5,17 @@ market order fills at the next bar's open."""
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from papertape.domain.indicators import Ema, Rsi, Sma, VolumeSurge
 from papertape.domain.market import Candle
-from papertape.domain.orders import SELL
+from papertape.domain.orders import SELL, Fill, Order
 from papertape.domain.strategy import Strategy, StrategyParams
 
 
-class SmaCross(Strategy):
+class SmaCross(Strategy["SmaCross.Params"]):
     name = "sma_cross"
     description = (
         "Goes long when the fast simple moving average crosses above the slow one and closes "
@@ -28,13 +29,13 @@ class SmaCross(Strategy):
         allow_short: bool = Field(False, description="go short on a downward cross (swap only)")
 
         @model_validator(mode="after")
-        def _fast_below_slow(self):
+        def _fast_below_slow(self) -> SmaCross.Params:
             if self.fast >= self.slow:
                 raise ValueError("fast must be smaller than slow")
             return self
 
     @classmethod
-    def can_short(cls, params: Params) -> bool:
+    def can_short(cls, params: SmaCross.Params) -> bool:
         return params.allow_short
 
     def on_start(self) -> None:
@@ -64,11 +65,11 @@ class SmaCross(Strategy):
             if self.params.allow_short and self.position >= 0:
                 self.sell(fraction=self.params.fraction)
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {"fast": self.fast.value, "slow": self.slow.value}
 
 
-class RsiReversion(Strategy):
+class RsiReversion(Strategy["RsiReversion.Params"]):
     name = "rsi_reversion"
     description = (
         "Buys when RSI falls below the oversold level and sells when it rises above "
@@ -82,7 +83,7 @@ class RsiReversion(Strategy):
         fraction: float = Field(1.0, gt=0, le=1)
 
         @model_validator(mode="after")
-        def _levels(self):
+        def _levels(self) -> RsiReversion.Params:
             if self.oversold >= self.overbought:
                 raise ValueError("oversold must be below overbought")
             return self
@@ -99,11 +100,11 @@ class RsiReversion(Strategy):
         elif value > self.params.overbought and self.position > 0:
             self.close()
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {"rsi": self.rsi.value}
 
 
-class Breakout(Strategy):
+class Breakout(Strategy["Breakout.Params"]):
     name = "breakout"
     description = (
         "Volume-surge breakout (pump detector): buys when a bar's volume is `surge` times the "
@@ -125,7 +126,7 @@ class Breakout(Strategy):
         self.volume = VolumeSurge(p.lookback)
         self.ema = Ema(p.exit_ema)
         self.highs: deque[float] = deque(maxlen=p.lookback)
-        self.stop_order = None
+        self.stop_order: Order | None = None
 
     def on_bar(self, bar: Candle) -> None:
         surge = self.volume.update(bar.volume)
@@ -144,18 +145,20 @@ class Breakout(Strategy):
         ):
             self.buy(fraction=self.params.fraction)
 
-    def on_fill(self, fill, order) -> None:
+    def on_fill(self, fill: Fill, order: Order) -> None:
         if order.reduce_only or self.position <= 0:
             if self.stop_order is not None and self.position == 0:
                 self.cancel(self.stop_order)
                 self.stop_order = None
             return
         if self.stop_order is None or not self.stop_order.is_live:
-            stop = self.entry_price * (1 - self.params.stop_loss_pct / 100)
+            entry = self.entry_price
+            assert entry is not None  # a long position has an entry price
+            stop = entry * (1 - self.params.stop_loss_pct / 100)
             self.stop_order = self.stop(SELL, None, stop, reduce_only=True, reason="stop_loss")
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {"volume_surge": self.volume.value, "exit_ema": self.ema.value}
 
 
-BUILTINS: tuple[type[Strategy], ...] = (SmaCross, RsiReversion, Breakout)
+BUILTINS: tuple[type[Strategy[Any]], ...] = (SmaCross, RsiReversion, Breakout)

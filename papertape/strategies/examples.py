@@ -4,7 +4,9 @@ through its ``params``."""
 
 from __future__ import annotations
 
-RULE_EXAMPLES: dict[str, dict] = {
+from typing import Any
+
+RULE_EXAMPLES: dict[str, dict[str, Any]] = {
     "ema_trend": {
         "description": "EMA 12/26 trend following with an RSI filter, 2 % stop-loss, 5 % "
         "take-profit.",

@@ -89,3 +89,61 @@ def test_unknown_dataset_and_source_are_404(http: httpx.Client) -> None:
     assert http.get("/datasets/nope").json()["error_code"] == "dataset_not_found"
     response = http.get("/data/nope/candles", params={"symbol": "BTC_USDT"})
     assert response.status_code == 404
+
+
+def test_upload_errors_name_the_uploaded_file_and_the_field(http: httpx.Client) -> None:
+    bad_price = b"timestamp,price,qty,side\n1700000000,abc,1,buy\n"
+    response = http.post(
+        "/datasets", data={"name": "bad_prices"}, files={"file": ("my_ticks.csv", bad_price)}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["message"].startswith("my_ticks.csv: column 'price'"), body["message"]
+    assert "tmp" not in body["message"]
+    assert body["details"] == [{"field": "file", "message": body["message"]}]
+    bad_symbol = http.post(
+        "/datasets",
+        data={"name": "bad_symbol", "symbol": "???"},
+        files={"file": ("ticks.csv", b"timestamp,price,qty\n1700000000,1,1\n")},
+    )
+    assert bad_symbol.status_code == 422
+    assert bad_symbol.json()["details"][0]["field"] == "symbol"
+    assert bad_symbol.json()["message"].startswith("ticks.csv: ")
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "stored"),
+    [
+        ("../../../../tmp/x.csv", "x.csv"),
+        ("C:\\Users\\me\\Downloads\\ticks.csv", "ticks.csv"),
+        ("<img src=x onerror=alert(1)>.csv", "img src_x onerror_alert_1_.csv"),
+        ("..", "upload"),
+    ],
+)
+def test_the_stored_origin_is_the_sanitised_base_name(
+    http: httpx.Client, uploaded: str, stored: str
+) -> None:
+    name = f"origin_{abs(hash(uploaded)) % 10**8}"
+    trades = b"timestamp,price,qty,side\n1700000000,10,1,buy\n1700000001,11,2,sell\n"
+    response = http.post(
+        "/datasets", data={"name": name, "symbol": "BTC_USDT"}, files={"file": (uploaded, trades)}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["origin"] == stored
+    assert http.get(f"/datasets/{name}").json()["data"]["origin"] == stored
+
+
+def test_trades_without_a_side_import_with_the_side_unknown(http: httpx.Client) -> None:
+    trades = b"timestamp,price,qty\n1700000000,10,1\n1700000001,11,2\n1700000061,12,1\n"
+    response = http.post(
+        "/datasets",
+        data={"name": "sideless", "symbol": "BTC_USDT"},
+        files={"file": ("sideless.csv", trades)},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["kind"] == "trades" and response.json()["data"]["rows"] == 3
+    bars = http.get("/data/sideless/candles", params={"symbol": "BTC_USDT"}).json()["data"]
+    assert [(b["open"], b["close"], b["volume"]) for b in bars["items"]] == [
+        (10, 11, 3),
+        (12, 12, 1),
+    ]

@@ -104,7 +104,7 @@ def test_backtest_session_pays_funding_and_lists_it(http: httpx.Client) -> None:
         taker=FEE,
         market_type="swap",
     )
-    paid = local.engine.drain_funding()
+    paid = local.engine.record.funding
     assert [i["ts_us"] for i in items] == [p.ts for p in paid]
     total = math.fsum(i["amount"] for i in items)
     assert total == pytest.approx(local.metrics["funding"], rel=1e-9)

@@ -377,10 +377,11 @@ def test_websocket_catches_up_then_streams_without_gaps_or_duplicates(
                 threading.Thread(
                     target=lambda: http.post(f"/sessions/{session_id}/stop"), daemon=True
                 ).start()
-            if message["type"] == "event":
-                seqs.append(message["seq"])
-                if message["kind"] == "state" and message["data"]["to"] == "stopped":
-                    break
+            events = message["events"] if message["type"] == "events" else [message]
+            for event in (e for e in events if e["type"] == "event"):
+                seqs.append(event["seq"])
+            if any(e.get("kind") == "state" and e["data"]["to"] == "stopped" for e in events):
+                break
     assert seqs == list(range(1, seqs[-1] + 1))
     assert saw_tick  # prices were pushed while it ran
     assert stop_sent

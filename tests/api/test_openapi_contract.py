@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process.stop()
 
 
+@pytest.fixture(scope="module")
+def reached() -> Iterator[Counter]:
+    """Requests sent per operation, printed at the end of the module (``-s``) for the record."""
+    counts: Counter = Counter()
+    yield counts
+    if counts:
+        operations = sum(
+            1
+            for item in APP_SCHEMA["paths"].values()
+            for method in item
+            if method in ("get", "post", "put", "patch", "delete")
+        )
+        print(
+            f"\nschemathesis: {sum(counts.values())} requests, {len(counts)} of {operations} "
+            f"operations reached, {EXAMPLES} examples each: {dict(sorted(counts.items()))}"
+        )
+
+
 # The document the server publishes is generated from the app; it is loaded here at import
 # time (schemathesis parametrizes at collection) and checked to equal the served one below.
 APP_SCHEMA = create_app(AppSettings(store_url="sqlite:///unused.db")).openapi()
@@ -60,7 +79,8 @@ schema = schemathesis.openapi.from_dict(APP_SCHEMA)
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_keeps_the_contract(case, server: ServerProcess) -> None:
+def test_every_operation_keeps_the_contract(case, server: ServerProcess, reached: Counter) -> None:
+    reached[f"{case.method.upper()} {case.path}"] += 1
     # positive_data_acceptance is left out: a request can be valid by the schema and still be
     # refused for what no schema can say (a dataset or session that does not exist: 404/422)
     case.call_and_validate(

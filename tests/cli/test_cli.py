@@ -194,7 +194,9 @@ def test_errors_exit_non_zero_with_their_code(server: ServerProcess, tmp_path: P
 
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path / 't.db'}", api_token=TOKEN))
+    app = create_app(
+        AppSettings(store_url=f"sqlite:///{tmp_path / 't.db'}", api_token=TOKEN, host="testserver")
+    )
     with TestClient(app) as client:
         yield client
 
@@ -250,6 +252,6 @@ def test_ws_needs_the_token(guarded: TestClient) -> None:
 
 
 def test_without_a_token_configured_loopback_needs_none(tmp_path: Path) -> None:
-    app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path / 'open.db'}"))
+    app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path / 'open.db'}", host="testserver"))
     with TestClient(app) as client:
         assert client.get("/sessions").status_code == 200

@@ -35,7 +35,7 @@ def test_entry_latency_delays_the_first_event_that_can_fill():
     engine.process([_print(0, 100.0)])
     order = engine.place_manual_order(SYMBOL, "buy", "market", 0.5)
     engine.process([_print(10, 101.0), _print(49, 102.0), _print(60, 103.0)])
-    assert [(f.ts, f.price) for f in engine.fills] == [(60 * MS, 103.0)]
+    assert [(f.ts, f.price) for f in engine.record.fills] == [(60 * MS, 103.0)]
     assert order.status == "filled"
 
 
@@ -59,7 +59,7 @@ def test_a_cancel_that_arrives_in_time_cancels():
     assert order.is_live
     engine.process([_print(30, 98.0)])  # the cancel arrived at 25 ms: nothing fills
     assert order.status == "cancelled" and order.updated_ts == 25 * MS
-    assert engine.fills == [] and engine.venue.late_cancels == 0
+    assert engine.record.fills == [] and engine.venue.late_cancels == 0
 
 
 def test_without_cancel_latency_a_cancel_is_immediate():

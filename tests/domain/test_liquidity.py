@@ -24,7 +24,7 @@ def _book(ts: int, asks: tuple[tuple[float, float], ...]) -> BookSnapshot:
 
 
 def _fills(engine: Engine, order_id: str) -> list[tuple[float, float]]:
-    return [(f.price, f.qty) for f in engine.fills if f.order_id == order_id]
+    return [(f.price, f.qty) for f in engine.record.fills if f.order_id == order_id]
 
 
 def test_two_orders_racing_for_one_level_on_one_snapshot():

@@ -25,7 +25,7 @@ def _bid_level(ts: int, qty: float) -> BookSnapshot:
 
 
 def _filled(engine: Engine) -> float:
-    return sum(f.qty for f in engine.fills)
+    return sum(f.qty for f in engine.record.fills)
 
 
 def _resting_bid(model: str, level: float = 5.0) -> tuple[Engine, object]:
@@ -48,7 +48,7 @@ def test_trades_at_the_price_work_through_the_queue_then_fill(model):
     engine.process([Trade(5, SYMBOL, 100.0, 0.1, "buy")])  # a buyer's print does not fill a bid
     engine.process([Trade(6, SYMBOL, 100.0, 5.0, "sell")])
     assert _filled(engine) == pytest.approx(1.0) and order.status == "filled"
-    assert {f.liquidity for f in engine.fills} == {"maker"}
+    assert {f.liquidity for f in engine.record.fills} == {"maker"}
 
 
 def test_trade_through_model_ignores_prints_at_the_price():

@@ -50,7 +50,7 @@ def test_take_profit_stop_loss_and_cooldown():
     ]
     assert trips == [(1, 2, 100, 120), (5, 6, pytest.approx(110), pytest.approx(99))]
     final = {}
-    for o in engine.orders:
+    for o in engine.record.orders:
         final[o.order_id] = o
     by_reason = {(o.reason, o.status) for o in final.values()}
     assert ("take_profit", "filled") in by_reason and ("stop_loss", "filled") in by_reason
@@ -167,7 +167,7 @@ def test_indicator_sources():
     strategy = engine.strategies[0]
     assert strategy.indicators["hi"].value == 103  # fed the highs
     assert engine.portfolio.trips == [] and engine.portfolio.qty(S) > 0  # 5 / mean(1, 1) = 5
-    assert engine.fills[0].ts == 3 * MIN
+    assert engine.record.fills[0].ts == 3 * MIN
     with pytest.raises(InvalidStrategyParams, match="takes no 'source'"):
         build_plan(
             "r",

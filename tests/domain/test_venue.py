@@ -40,16 +40,16 @@ def bar(dt: int, o, h, lo, c) -> Candle:
 
 
 def fills_of(e: Engine):
-    return [(f.side, f.qty, f.price, f.liquidity) for f in e.fills]
+    return [(f.side, f.qty, f.price, f.liquidity) for f in e.record.fills]
 
 
 def test_market_order_fills_at_next_print_with_slippage_and_taker_fee():
     e = engine(slippage_bps=10)
     e.process([trade(0, 100.0)])
     order = e.place_manual_order(S, "buy", "market", 2.0)
-    assert order.status == "open" and not e.fills
+    assert order.status == "open" and not e.record.fills
     e.process([trade(1, 101.0)])
-    [f] = e.fills
+    [f] = e.record.fills
     assert f.price == pytest.approx(101.0 * 1.001) and f.qty == 2.0
     assert f.fee == pytest.approx(2.0 * 101.0 * 1.001 * 0.001)
     assert order.status == "filled"
@@ -61,7 +61,7 @@ def test_latency_delays_the_fill():
     e.process([trade(0, 100.0)])
     e.place_manual_order(S, "buy", "market", 1.0)
     e.process([trade(100_000, 100.5), trade(400_000, 100.7)])
-    assert not e.fills
+    assert not e.record.fills
     e.process([trade(600_000, 101.0)])
     assert fills_of(e) == [("buy", 1.0, 101.0, "taker")]
 
@@ -71,14 +71,14 @@ def test_limit_rests_then_fills_only_when_traded_through_partially():
     e.process([trade(0, 100.0)])
     order = e.place_manual_order(S, "buy", "limit", 3.0, price=99.0)
     e.process([trade(1, 99.5), trade(2, 99.0)])  # touching is not trading through
-    assert not e.fills
+    assert not e.record.fills
     e.process([trade(3, 98.9, qty=2.0)])
     assert fills_of(e) == [("buy", 2.0, 99.0, "maker")]
     assert order.status == "partially_filled"
-    assert e.fills[0].fee == pytest.approx(2.0 * 99.0 * 0.0002)
+    assert e.record.fills[0].fee == pytest.approx(2.0 * 99.0 * 0.0002)
     e.process([trade(4, 98.5, qty=5.0)])
     assert order.status == "filled" and order.filled_qty == 3.0
-    assert [f.qty for f in e.fills] == [2.0, 1.0]
+    assert [f.qty for f in e.record.fills] == [2.0, 1.0]
 
 
 def test_marketable_limit_takes_the_better_price():
@@ -94,7 +94,7 @@ def test_stop_triggers_at_its_price_and_fills_as_market():
     e.process([trade(0, 100.0)])
     e.place_manual_order(S, "buy", "stop", 1.0, stop_price=102.0)
     e.process([trade(1, 101.0), trade(2, 101.9)])
-    assert not e.fills
+    assert not e.record.fills
     e.process([trade(3, 102.5)])
     assert fills_of(e) == [("buy", 1.0, 102.5, "taker")]
 
@@ -112,7 +112,11 @@ def test_market_order_walks_the_book_and_waits_for_more_liquidity():
     assert order.status == "partially_filled" and order.filled_qty == 7.0
     assert order.avg_fill_price == pytest.approx((100 + 202 + 408) / 7)
     e.process([book(2, [(99.0, 5.0)], [(103.0, 5.0)])])
-    assert order.status == "filled" and e.fills[-1].qty == 3.0 and e.fills[-1].price == 103.0
+    assert (
+        order.status == "filled"
+        and e.record.fills[-1].qty == 3.0
+        and e.record.fills[-1].price == 103.0
+    )
 
 
 def test_orders_on_one_snapshot_share_its_liquidity():
@@ -121,7 +125,7 @@ def test_orders_on_one_snapshot_share_its_liquidity():
     first = e.place_manual_order(S, "buy", "market", 1.5)
     second = e.place_manual_order(S, "buy", "market", 1.5)
     e.process([book(1, [(99.0, 5.0)], [(100.0, 2.0), (101.0, 2.0)])])
-    assert [(f.order_id, f.qty, f.price) for f in e.fills] == [
+    assert [(f.order_id, f.qty, f.price) for f in e.record.fills] == [
         (first.order_id, 1.5, 100.0),
         (second.order_id, 0.5, 100.0),
         (second.order_id, 1.0, 101.0),
@@ -133,7 +137,7 @@ def test_resting_limit_fills_as_maker_when_the_book_crosses_it():
     e.process([book(0, [(99.0, 1.0)], [(100.0, 1.0)])])
     order = e.place_manual_order(S, "buy", "limit", 2.0, price=99.5)
     e.process([book(1, [(99.0, 1.0)], [(100.0, 3.0)])])  # not marketable on arrival: rests
-    assert not e.fills
+    assert not e.record.fills
     e.process([book(2, [(98.0, 1.0)], [(99.4, 0.5), (99.5, 0.5), (99.6, 9.0)])])
     assert fills_of(e) == [("buy", 0.5, 99.5, "maker"), ("buy", 0.5, 99.5, "maker")]
     assert order.status == "partially_filled"
@@ -165,9 +169,9 @@ def _bar_engine(**overrides) -> Engine:
 def test_bar_market_order_fills_at_next_open_all_in():
     e = _bar_engine()
     e.process([bar(0, 100, 101, 99, 100.5)])
-    assert not e.fills
+    assert not e.record.fills
     e.process([bar(60_000_000, 102, 103, 101, 102)])
-    [f] = e.fills
+    [f] = e.record.fills
     assert f.price == 102 and f.ts == T0 + 60_000_000
     assert f.qty == pytest.approx(1_000 / (102 * 1.001))  # all-in, fee included
     assert e.portfolio.cash == pytest.approx(0, abs=1e-9)
@@ -176,7 +180,7 @@ def test_bar_market_order_fills_at_next_open_all_in():
 def test_bar_fill_close_option():
     e = _bar_engine(bar_fill="close")
     e.process([bar(0, 100, 101, 99, 100.5)])
-    [f] = e.fills
+    [f] = e.record.fills
     assert f.price == 100.5 and f.ts == T0
 
 
@@ -186,9 +190,9 @@ def test_bar_limit_and_stop():
     limit = e.place_manual_order(S, "buy", "limit", 1.0, price=98.0)
     stop = e.place_manual_order(S, "buy", "stop", 1.0, stop_price=103.0)
     e.process([bar(60_000_000, 100, 102, 98.0, 101)])  # low only touches the limit
-    assert not e.fills
+    assert not e.record.fills
     e.process([bar(120_000_000, 99, 104, 97, 103.5)])
-    assert {(f.order_id, f.price, f.liquidity) for f in e.fills} == {
+    assert {(f.order_id, f.price, f.liquidity) for f in e.record.fills} == {
         (stop.order_id, 103.0, "taker"),
         (limit.order_id, 98.0, "maker"),
     }
@@ -196,7 +200,7 @@ def test_bar_limit_and_stop():
     gap.process([bar(0, 100, 101, 99, 100)])
     gap.place_manual_order(S, "buy", "stop", 1.0, stop_price=103.0)
     gap.process([bar(60_000_000, 105, 106, 104, 105)])  # gaps over the stop: fills at the open
-    assert gap.fills[0].price == 105
+    assert gap.record.fills[0].price == 105
 
 
 def test_insufficient_funds_fills_what_cash_allows():
@@ -204,7 +208,7 @@ def test_insufficient_funds_fills_what_cash_allows():
     e.process([trade(0, 100.0)])
     order = e.place_manual_order(S, "buy", "market", 15.0)
     e.process([trade(1, 100.0)])
-    assert e.fills[0].qty == pytest.approx(10.0)
+    assert e.record.fills[0].qty == pytest.approx(10.0)
     assert order.status == "cancelled" and order.reason == "insufficient_funds"
 
 
@@ -233,8 +237,8 @@ def test_risk_rules_reject_orders():
     with pytest.raises(OrderRejected, match="max_position_notional"):
         e.place_manual_order(S, "buy", "market", 6.0)
     e.place_manual_order(S, "buy", "market", 4.0)
-    assert e.events[-1][0] == "order"
-    risk_events = [d for k, d in e.events if k == "risk"]
+    assert e.record.events[-1][0] == "order"
+    risk_events = [d for k, d in e.record.events if k == "risk"]
     assert risk_events and risk_events[0]["rule"] == "max_position_notional"
 
 
@@ -246,7 +250,7 @@ def test_drawdown_kill_switch_flattens_and_asks_to_stop():
     e.process([trade(20_000_000, 95.0), trade(40_000_000, 79.0)])  # equity 10000 → 8950
     assert e.stop_requested == "max_drawdown" and e.halted == "max_drawdown"
     assert e.portfolio.qty(S) == 0
-    assert e.fills[-1].price == 79.0 and e.fills[-1].side == "sell"
+    assert e.record.fills[-1].price == 79.0 and e.record.fills[-1].side == "sell"
     with pytest.raises(OrderRejected, match="halted_by_max_drawdown"):
         e.place_manual_order(S, "buy", "market", 1.0)
 
@@ -262,7 +266,7 @@ def test_perp_liquidation():
     assert e.halted is None
     e.process([trade(3, 89.0)])
     assert e.halted == "liquidation" and e.portfolio.qty(S) == 0
-    assert any(k == "risk" and d["action"] == "liquidation" for k, d in e.events)
+    assert any(k == "risk" and d["action"] == "liquidation" for k, d in e.record.events)
 
 
 def test_two_symbols_merged_in_time_order():
@@ -279,29 +283,9 @@ def test_two_symbols_merged_in_time_order():
             Trade(T0 + 4, "SOL_USDT", 1.0, 1.0, "buy"),
         ]
     )  # not a session symbol: ignored
-    assert [(f.symbol, f.price) for f in e.fills] == [("ETH_USDT", 11.0), (S, 101.0)]
+    assert [(f.symbol, f.price) for f in e.record.fills] == [("ETH_USDT", 11.0), (S, 101.0)]
     e.process([trade(20_000_000, 110.0), Trade(T0 + 20_000_001, "ETH_USDT", 12.0, 1, "sell")])
     assert e.portfolio.equity() == pytest.approx(10_000 + 10 * 9 + 100 * 1)
-
-
-def test_restore_rebuilds_from_fills_and_keeps_only_manual_orders():
-    first = _bar_engine()
-    first.process([bar(0, 100, 101, 99, 100.5)])
-    first.process([bar(60_000_000, 102, 103, 101, 102)])
-    manual = first.place_manual_order(S, "sell", "limit", 1.0, price=500.0)
-    strategy_order = first.submit(
-        None, S, "sell", "stop", None, stop_price=50.0, reduce_only=True, reason="stop_loss"
-    )
-    resumed = _bar_engine()
-    resumed.restore(first.fills, first.orders)
-    assert resumed.portfolio.qty(S) == first.portfolio.qty(S)
-    assert resumed.portfolio.cash == pytest.approx(first.portfolio.cash)
-    assert manual.order_id in resumed.venue.orders
-    assert strategy_order.order_id not in resumed.venue.orders
-    [cancelled] = [o for o in resumed.orders if o.order_id == strategy_order.order_id]
-    assert cancelled.status == "cancelled" and cancelled.reason == "strategy_restarted"
-    new = resumed.place_manual_order(S, "sell", "market", 1.0)
-    assert new.order_id not in {o.order_id for o in first.orders}
 
 
 def test_bar_limit_marketable_on_arrival_vs_resting_through_a_gap():
@@ -309,11 +293,17 @@ def test_bar_limit_marketable_on_arrival_vs_resting_through_a_gap():
     e.process([bar(0, 100, 101, 99, 100)])
     fresh = e.place_manual_order(S, "buy", "limit", 1.0, price=101.0)
     e.process([bar(60_000_000, 99, 100, 98, 99)])  # opens below the limit: taker at the open
-    assert [(f.order_id, f.price, f.liquidity) for f in e.fills] == [(fresh.order_id, 99, "taker")]
+    assert [(f.order_id, f.price, f.liquidity) for f in e.record.fills] == [
+        (fresh.order_id, 99, "taker")
+    ]
     resting = e.place_manual_order(S, "buy", "limit", 1.0, price=97.0)
     e.process([bar(120_000_000, 99, 100, 98, 99)])  # rests
     e.process([bar(180_000_000, 95, 96, 94, 95)])  # gaps through it: filled at its own price
-    assert (e.fills[-1].order_id, e.fills[-1].price, e.fills[-1].liquidity) == (
+    assert (
+        e.record.fills[-1].order_id,
+        e.record.fills[-1].price,
+        e.record.fills[-1].liquidity,
+    ) == (
         resting.order_id,
         97.0,
         "maker",

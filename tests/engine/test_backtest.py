@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from papertape.cli.backtest import backtest as backtest_command
+from papertape.domain.config import StrategySpec
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
 from papertape.engine.backtest import run_backtest
 from papertape.market.importers import read_market_file
-from papertape.sessions.config import StrategySpec
 from papertape.sessions.strategy_catalog import build_plan, plan_for
 from tests.support.backtesting_reference import round_trips, sma_cross_backtest
 from tests.support.data import MARKET_DATA
@@ -142,7 +142,7 @@ def test_two_runs_are_identical(bars):
     second = run_backtest(bars[:8_000], ["BTC_USDT"], [plan], taker=FEE, slippage_bps=2)
     assert first.as_json() == second.as_json()
     assert first.engine.equity_curve == second.engine.equity_curve
-    assert [f for f in first.engine.fills] == [f for f in second.engine.fills]
+    assert [f for f in first.engine.record.fills] == [f for f in second.engine.record.fills]
 
 
 @pytest.mark.parametrize("name", ["ema_trend", "bollinger_bounce", "macd_volume_momentum"])
@@ -151,7 +151,7 @@ def test_rule_examples_run_on_real_candles(bars, name):
         bars[:20_000], ["BTC_USDT"], [plan_for(StrategySpec(name=name))], taker=FEE
     )
     final = {}
-    for order in result.engine.orders:
+    for order in result.engine.record.orders:
         final[order.order_id] = order
     entries = [o for o in final.values() if o.reason == "rule_entry" and o.status == "filled"]
     assert result.metrics["trades"] >= len(entries) - 1 > 10
@@ -265,7 +265,7 @@ def test_builtins_trade_real_candles(bars, name, params):
         10_000
         + sum(t["pnl"] for t in result.trades)
         + result.metrics["unrealized_pnl"]
-        - sum(f.fee for f in result.engine.fills if _open_trip_fee(result, f)),
+        - sum(f.fee for f in result.engine.record.fills if _open_trip_fee(result, f)),
         rel=1e-9,
     )
 
@@ -282,7 +282,7 @@ def test_sma_cross_on_bars_built_from_real_trades():
     ).rows
     plan = build_plan("sma_cross", "sma_cross", {"fast": 2, "slow": 5, "bar_interval": 1})
     result = run_backtest(trades, ["BTC_USDT"], [plan], taker=FEE)
-    fills = result.engine.fills
+    fills = result.engine.record.fills
     assert fills, "expected crosses on 1-second bars"
     prints = {(t.ts, t.price) for t in trades}
     assert all((f.ts, f.price) in prints for f in fills)  # market orders fill at real prints
@@ -308,7 +308,7 @@ def test_rule_strategy_with_a_spread_filter_on_real_quotes():
     result = run_backtest(quotes, ["BTC_USDT"], [build_plan("r", "rules", definition)], taker=FEE)
     strategy = result.engine.strategies[0]
     assert strategy.indicators["spread"].value is not None
-    entries = [f for f in result.engine.fills if f.side == "buy"]
+    entries = [f for f in result.engine.record.fills if f.side == "buy"]
     assert entries
     per_order: dict[str, float] = {}
     for f in entries:

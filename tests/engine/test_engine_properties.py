@@ -80,7 +80,7 @@ def play(market_type: str, leverage: float, script) -> Engine:
 
 def check(engine: Engine) -> None:
     portfolio = engine.portfolio
-    fills = list(engine.fills)
+    fills = list(engine.record.fills)
     fees = math.fsum(f.fee for f in fills)
     held = math.fsum(f.qty if f.side == "buy" else -f.qty for f in fills)
     flows = -math.fsum((f.qty if f.side == "buy" else -f.qty) * f.price for f in fills)
@@ -96,7 +96,7 @@ def check(engine: Engine) -> None:
     assert portfolio.equity() == pytest.approx(10_000 + flows + held * mark - fees, abs=tol)
     # every order's final record agrees with its fills
     final = {}
-    for record in engine.orders:
+    for record in engine.record.orders:
         final[record.order_id] = record
     for record in final.values():
         filled = math.fsum(f.qty for f in fills if f.order_id == record.order_id)
@@ -122,5 +122,5 @@ def test_perp_record_reconciles(script, leverage):
 @given(script=steps)
 def test_runs_are_deterministic(script):
     first, second = play("swap", 5, script), play("swap", 5, script)
-    assert first.fills == second.fills and first.orders == second.orders
-    assert first.equity == second.equity
+    assert first.record.fills == second.record.fills and first.record.orders == second.record.orders
+    assert first.record.equity == second.record.equity

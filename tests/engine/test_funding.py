@@ -23,6 +23,7 @@ from papertape.domain.funding import (
 from papertape.domain.orders import Fill
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio
 from papertape.engine.core import Engine, EngineConfig
+from papertape.engine.snapshot import fold, freeze, thaw
 from papertape.market.importers import read_market_file
 from tests.support.data import MARKET_DATA
 
@@ -87,7 +88,7 @@ def _hold_long(events, market_type: str = SWAP) -> Engine:
 
 def test_funding_total_by_hand_on_the_shared_xrp_data(xrp_events):
     engine = _hold_long(xrp_events)
-    payments = engine.drain_funding()
+    payments = engine.record.funding
     assert [(p.ts, p.rate) for p in payments] == [(ts, rate) for ts, rate, _ in HAND]
     assert [p.mark_price for p in payments] == [price for *_, price in HAND]
     assert {p.price_source for p in payments} == {"last"}  # no mark data: the bar's open
@@ -98,7 +99,7 @@ def test_funding_total_by_hand_on_the_shared_xrp_data(xrp_events):
     assert metrics["funding"] == pytest.approx(HAND_TOTAL, rel=1e-12)
     # the cash flows into equity: equity = cash + unrealized, cash = 10,000 + funding (no fees)
     assert engine.portfolio.cash == pytest.approx(10_000 + HAND_TOTAL, rel=1e-12)
-    kinds = [kind for kind, _ in engine.events]
+    kinds = [kind for kind, _ in engine.record.events]
     assert kinds.count("funding") == len(HAND)
 
 
@@ -112,10 +113,10 @@ def test_a_short_receives_what_a_long_pays(xrp_events):
 
 
 def test_spot_and_flat_pay_no_funding(xrp_events):
-    assert _hold_long(xrp_events, SPOT).drain_funding() == []
+    assert _hold_long(xrp_events, SPOT).record.funding == []
     flat = _engine()
     flat.process(xrp_events)
-    assert flat.drain_funding() == [] and flat.portfolio.funding == 0
+    assert flat.record.funding == [] and flat.portfolio.funding == 0
 
 
 def test_funding_counts_in_the_round_trip(xrp_events):
@@ -131,15 +132,15 @@ def test_funding_counts_in_the_round_trip(xrp_events):
     )
 
 
-def test_resume_rebuilds_cash_and_trip_funding(xrp_events):
+def test_the_fold_of_fills_and_payments_rebuilds_cash_and_trip_funding(xrp_events):
+    """What a resume checks the saved portfolio against (``papertape.engine.snapshot``)."""
     engine = _hold_long(xrp_events)
-    fills, orders = engine.fills, engine.orders
-    payments = engine.drain_funding()
-    resumed = _engine()
-    resumed.restore(fills, orders, payments)
-    assert resumed.portfolio.cash == pytest.approx(engine.portfolio.cash, rel=1e-12)
-    assert resumed.portfolio.funding == pytest.approx(HAND_TOTAL, rel=1e-12)
-    assert resumed.portfolio.position(SYMBOL).trip_funding == pytest.approx(HAND_TOTAL)
+    record = engine.drain()
+    folded = fold(engine.portfolio.initial_cash, engine.portfolio, record.fills, "", record.funding)
+    assert folded.cash == pytest.approx(engine.portfolio.cash, rel=1e-12)
+    assert folded.funding == pytest.approx(HAND_TOTAL, rel=1e-12)
+    assert folded.position(SYMBOL).trip_funding == pytest.approx(HAND_TOTAL)
+    thaw(freeze(engine), record.fills, record.orders, [], "s", record.funding)  # accepted
 
 
 def test_settlement_price_prefers_the_exchange_mark():

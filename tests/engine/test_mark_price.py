@@ -67,7 +67,7 @@ def test_position_valued_and_funded_at_the_mark(xrp_1h):
     # valued at the last mark (the 09:00 mark candle's close), not the last trade (1.05844)
     assert position.mark == 1.06051
     assert engine.portfolio.unrealized_pnl() == pytest.approx(QTY * (1.06051 - 1.07896))
-    payments = engine.drain_funding()
+    payments = engine.drain().funding
     # the five funding times the mark candles cover, each at that hour's mark open
     assert [(p.mark_price, p.price_source) for p in payments] == [
         (1.09503, "mark"),  # 2021-11-18 00:00
@@ -124,7 +124,7 @@ def test_the_mark_crossing_the_liquidation_price_liquidates():
     engine = _long_9_at_1000()
     engine.process([Trade(3, SYMBOL, 950.0, 0.1, "sell"), MarkPrice(4, SYMBOL, 890.0)])
     assert engine.halted == "liquidation"
-    liquidation = [d for kind, d in engine.events if kind == "risk"][0]
+    liquidation = [d for kind, d in engine.record.events if kind == "risk"][0]
     assert liquidation["action"] == "liquidation"
     assert liquidation["price"] == pytest.approx(8_000 / 8.955)
     assert not engine.portfolio.open_positions()

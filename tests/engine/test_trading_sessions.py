@@ -10,11 +10,12 @@ import asyncio
 import httpx
 import pytest
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import OrderRejected, SessionNotRunning
 from papertape.domain.session import SessionState
 from papertape.engine.backtest import run_backtest
+from papertape.engine.snapshot import thaw
 from papertape.market.importers import import_dataset, read_market_file
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
@@ -77,7 +78,7 @@ async def test_backtest_session_matches_the_cli_engine(store):
     )
     assert len(fills) == direct.metrics["fills"] > 1_000
     assert [(f.ts, f.side, f.price) for f in fills] == [
-        (f.ts, f.side, f.price) for f in direct.engine.fills
+        (f.ts, f.side, f.price) for f in direct.engine.record.fills
     ]
     events = await store.list_events(session.session_id, limit=100_000)
     [results] = [e for e in events if e.kind == "results"]
@@ -121,6 +122,7 @@ async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(
     portfolio = resumed.engine.portfolio
     assert portfolio.qty("BTC_USDT") == 0.05
     assert portfolio.cash == pytest.approx(10_000 - 0.05 * fill.price - fill.fee)
+    await wait_for(lambda: _has_price(resumed))  # orders wait for the resumed feed's first price
     follow_up = await resumed.place_manual_order("BTC_USDT", "sell", "market", 0.05)
     assert follow_up.order_id != order.order_id
     resting = await resumed.place_manual_order("BTC_USDT", "buy", "limit", 0.01, price=1.0)
@@ -139,6 +141,43 @@ async def _has_price(consumer):
 
 async def _filled(store, sid):
     return bool(await store.list_fills(sid))
+
+
+async def test_commits_land_in_the_order_the_engine_made_them(store):
+    """Manual orders racing each other and the session's own batches: once every order call has
+    returned, the state a crash would resume from has every one of them (a commit made earlier but
+    written later must never become the newest). Commits are slowed down to widen the races."""
+    direct = store.commit
+
+    async def slow_commit(step):
+        await asyncio.sleep(0.02)
+        return await direct(step)
+
+    store.commit = slow_commit
+    service = SessionService(store)
+    session, _ = await service.start(
+        config(mode="paper", market={"source": "replay", "dataset": "btc_1m", "speed": 20_000})
+    )
+    sid = session.session_id
+    consumer = service.running_consumer(sid, TradingConsumer)
+    await wait_for(lambda: _has_price(consumer))
+    for _ in range(5):
+        placed = await asyncio.gather(  # limit buys far below the market: they rest
+            *(
+                consumer.place_manual_order("BTC_USDT", "buy", "limit", 0.001, price=1_000.0)
+                for _ in range(8)
+            )
+        )
+        state = await store.resume_state(sid)
+        thawed = thaw(
+            state.engine,
+            await store.list_fills(sid),
+            await store.list_orders(sid),
+            [],
+            sid,
+        )
+        assert {o.order_id for o in placed} <= set(thawed.venue.orders)
+    await service.stop(sid)
 
 
 async def test_kill_switch_stops_the_session_with_the_rule(store):
@@ -167,7 +206,7 @@ async def test_http_strategies_and_orders(store, tmp_path):
     app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path}/papertape.db"))
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             listed = (await http.get("/strategies")).json()["data"]["strategies"]
             names = {s["name"] for s in listed}
             assert {"sma_cross", "rsi_reversion", "breakout", "rules", "ema_trend"} <= names

@@ -17,7 +17,7 @@ def served(tmp_path):
     previous = connector.default_hub()
     app, world = build_app(f"sqlite:///{tmp_path}/t.db", speed=20)
     try:
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://localhost") as client:
             yield client, world
     finally:
         connector.use_hub(previous)
@@ -163,3 +163,40 @@ def test_paper_trading_a_strategy_on_the_live_feed(served):
     )
     assert all(30_000 < f["price"] < 50_000 for f in fills)  # the recorded day's real prices
     assert client.post("/sessions/stop", json={"session_id": session_id}).status_code == 200
+
+
+def test_orders_need_a_market_price_first(served):
+    client, world = served
+    world.silence("BTC/USDT")  # the feed is up but has not delivered a print yet
+    started = client.post(
+        "/sessions/start", json={"mode": "paper", "symbols": ["BTC_USDT"], "strategies": []}
+    )
+    assert started.status_code == 201, started.text
+    sid = started.json()["data"]["session_id"]
+    market = {"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 0.01}
+    for body in (market, {**market, "type": "limit", "price": 20_000}):
+        refused = client.post(f"/sessions/{sid}/orders", json=body)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()
+        assert error["error_code"] == "no_market_price" and error["session_id"] == sid
+        assert error["details"] == [{"field": "symbol", "message": "no price for BTC_USDT yet"}]
+    assert client.get(f"/sessions/{sid}/orders").json()["data"]["items"] == []
+    other = client.post(f"/sessions/{sid}/orders", json={**market, "symbol": "ETH_USDT"})
+    assert other.status_code == 422 and other.json()["error_code"] == "order_rejected"
+
+    world.silence("BTC/USDT", silent=False)
+    priced = _wait(
+        lambda: (r := client.post(f"/sessions/{sid}/orders", json=market)).status_code == 201 and r
+    )
+    order = priced.json()["data"]["order"]
+    assert order["created_ts"] > 1_600_000_000_000_000  # market time, never the epoch
+    client.post("/sessions/stop", json={"session_id": sid})
+    records = [
+        *client.get(f"/sessions/{sid}/orders").json()["data"]["items"],
+        *client.get(f"/sessions/{sid}/fills").json()["data"]["items"],
+        *client.get(f"/sessions/{sid}/equity").json()["data"]["items"],
+        *client.get(f"/sessions/{sid}/events").json()["data"]["events"],
+    ]
+    assert records and all(
+        not r.get(key, "").startswith("1970") for r in records for key in ("ts", "created_ts")
+    )

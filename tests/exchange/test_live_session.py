@@ -20,7 +20,7 @@ def live_app(tmp_path, monkeypatch):
     previous = connector.default_hub()
     app, world = build_app(f"sqlite:///{tmp_path}/live.db", speed=20, live_enabled=True)
     try:
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://localhost") as client:
             yield client, world, monkeypatch
     finally:
         connector.use_hub(previous)

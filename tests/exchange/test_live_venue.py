@@ -15,7 +15,7 @@ from papertape.market.exchange.live_venue import LiveVenue
 @pytest.fixture
 def engine() -> Engine:
     engine = Engine(EngineConfig("exec_20260101_000000_0123abcd", ("BTC_USDT",), cash=10_000))
-    engine.venue = LiveVenue(engine.venue)
+    engine.venue = LiveVenue(engine.venue, engine.last_price)
     engine.start()
     return engine
 
@@ -38,7 +38,7 @@ def test_exchange_executions_go_into_the_portfolio(engine):
     assert order.status == FILLED and order.order_id not in venue.orders
     assert engine.portfolio.qty("BTC_USDT") == pytest.approx(0.1)
     assert engine.portfolio.fees == pytest.approx(3.9)
-    _, fills, *_ = engine.drain()
+    fills = engine.drain().fills
     assert [(f.qty, f.price) for f in fills] == [(0.04, 39_010.0), (0.06, 39_020.0)]
 
 

@@ -26,7 +26,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papertape.domain.errors import PapertapeError, SessionNotFound, StopTimeout
+from papertape.domain.config import SessionConfig
+from papertape.domain.errors import (
+    PapertapeError,
+    SessionNotFound,
+    StopTimeout,
+    StoreError,
+    StoreUnavailable,
+)
 from papertape.domain.market import Trade
 from papertape.domain.session import (
     TERMINAL_STATES,
@@ -36,7 +43,6 @@ from papertape.domain.session import (
     is_legal,
 )
 from papertape.market.source import MarketSource
-from papertape.sessions.config import SessionConfig
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.reconcile import reconcile
@@ -124,7 +130,7 @@ class SlowFinish(Consumer):
         await self.ctx.publish("flushed", {"reason": reason})  # like the engine's results
 
 
-def source_factory(session: Session, store) -> MarketSource:
+def source_factory(session: Session, store, position=None) -> MarketSource:
     return ControlledSource(session)
 
 
@@ -509,6 +515,7 @@ async def test_concurrent_stops_stop_once(tmp_path: Path) -> None:
             session = await check_session(service, session_id)
             assert session.state is SessionState.STOPPED and session.stop_reason == "user"
         assert service.running_count == 0
+        assert len(service._lock) == 0  # no lock kept per session once nobody waits
     finally:
         await service.shutdown()
         await store.close()
@@ -624,19 +631,21 @@ async def test_a_stop_timeout_then_a_crash_is_reconciled_to_stopped(tmp_path: Pa
         await world.store.close()
 
 
-async def test_a_runner_end_is_recorded_once_the_store_takes_it_again(tmp_path, monkeypatch):
-    """The runner ended by itself while the store refused writes: the end is retried, not
-    lost, and the session does not stay "running" once the store is back."""
+async def _end_with_refusals(tmp_path, monkeypatch, error: Exception, refusals: int):
+    """A backtest that ends by itself while the store refuses to record ends ``refusals``
+    times with ``error``: (the store, the session as stored once the service is done)."""
     from papertape.sessions import service as service_module
-    from papertape.store.sqlite import SQLiteStore
 
     class FlakyStore(SQLiteStore):
-        refuse_ends = 3
+        refuse_ends = refusals
+        attempts = 0
 
         async def update_session(self, session, expected, event):
-            if self.refuse_ends and session.state.terminal:
-                self.refuse_ends -= 1
-                raise OSError("store unreachable")
+            if session.state.terminal:
+                self.attempts += 1
+                if self.refuse_ends:
+                    self.refuse_ends -= 1
+                    raise error
             return await super().update_session(session, expected, event)
 
     store = FlakyStore(f"sqlite:///{tmp_path / 'flaky.db'}")
@@ -645,6 +654,8 @@ async def test_a_runner_end_is_recorded_once_the_store_takes_it_again(tmp_path, 
         "tiny", [Trade(1_000_000 + i, "BTC_USDT", 100.0, 1.0, "buy", str(i)) for i in range(10)]
     )
     monkeypatch.setattr(service_module, "END_RETRY_FIRST", 0.01)
+    monkeypatch.setattr(service_module, "END_RETRY_MAX", 0.01)
+    monkeypatch.setattr(service_module, "END_ATTEMPTS", 5)
     service = SessionService(store)
     session, _ = await service.start(
         SessionConfig.model_validate(
@@ -655,12 +666,39 @@ async def test_a_runner_end_is_recorded_once_the_store_takes_it_again(tmp_path, 
             }
         )
     )
-    for _ in range(500):
-        current = await store.get_session(session.session_id)
-        if current.state.terminal:
+    for _ in range(500):  # the runner ends, its end is recorded or given up
+        if store.attempts and not service._background:
             break
         await asyncio.sleep(0.01)
-    assert current.state.value == "completed"
-    assert store.refuse_ends == 0  # three refusals, then recorded
+    current = await store.get_session(session.session_id)
     await service.shutdown()
     await store.close()
+    return store, current
+
+
+async def test_a_runner_end_is_recorded_once_the_store_takes_it_again(tmp_path, monkeypatch):
+    """The runner ended by itself while the store was down: the end is retried, not lost, and
+    the session does not stay "running" once the store is back."""
+    store, current = await _end_with_refusals(
+        tmp_path, monkeypatch, StoreUnavailable("store unreachable"), refusals=3
+    )
+    assert current.state.value == "completed"
+    assert store.attempts == 4  # three refusals, then recorded
+
+
+@pytest.mark.parametrize(
+    "error",
+    [SessionNotFound("gone"), StoreError("refused for good"), OSError("not a store error")],
+)
+async def test_a_runner_end_that_cannot_succeed_is_not_retried(tmp_path, monkeypatch, error):
+    store, current = await _end_with_refusals(tmp_path, monkeypatch, error, refusals=3)
+    assert store.attempts == 1
+    assert current.state.value == "running"  # taken up again at the next start
+
+
+async def test_retries_of_a_runner_end_are_bounded(tmp_path, monkeypatch):
+    store, current = await _end_with_refusals(
+        tmp_path, monkeypatch, StoreUnavailable("down for long"), refusals=100
+    )
+    assert store.attempts == 5  # END_ATTEMPTS, then given up
+    assert current.state.value == "running"

@@ -13,11 +13,12 @@ import structlog
 
 from papertape.devtools.questdb_server import QuestDBServer
 from papertape.domain.errors import StoreWriteFailed
-from papertape.domain.market import BookSnapshot, Trade
-from papertape.domain.records import FillRecord
+from papertape.domain.market import BookSnapshot, StreamPosition, Trade
+from papertape.domain.records import FillRecord, RecordBatch
 from papertape.domain.session import Mode, NewEvent, Session, SessionState, transition
-from papertape.store.base import SessionFilter
+from papertape.store.base import SessionFilter, TradingCommit
 from papertape.store.questdb import QuestDBSettings, QuestDBStore, _session_to_json
+from papertape.store.questdb_schema import MIGRATIONS
 from tests.store.test_store_contract import T0, move, new_session, start
 
 
@@ -54,14 +55,13 @@ async def test_migrations_are_recorded_once(qstore, questdb_url):
     again = QuestDBStore(questdb_url)
     await again.open()
     await again.close()
-    assert sorted(sql(questdb_url, "SELECT version, name FROM schema_migrations")) == [
-        (1, "initial schema"),
-        (3, "funding rates, mark prices and funding payments"),
-    ]
+    applied = sql(questdb_url, "SELECT version, name FROM schema_migrations ORDER BY version")
+    assert applied == [(v, name) for v, name, _ in MIGRATIONS]
     tables = {
         r[0]: r[1:] for r in sql(questdb_url, "SELECT table_name, walEnabled, dedup FROM tables()")
     }
     assert tables["sessions"] == (False, False) and tables["events"] == (False, False)
+    assert tables["resume_states"] == (False, False)
     for table in (
         *("trades", "candles", "books", "orders", "fills", "positions", "equity"),
         *("funding_rates", "mark_prices", "funding"),
@@ -72,17 +72,14 @@ async def test_migrations_are_recorded_once(qstore, questdb_url):
 async def test_a_new_migration_is_applied_once_at_start_up(qstore, questdb_url, monkeypatch):
     from papertape.store import questdb as module
 
-    added = (2, "datasets note", ["ALTER TABLE datasets ADD COLUMN IF NOT EXISTS note VARCHAR"])
+    added = (99, "datasets note", ["ALTER TABLE datasets ADD COLUMN IF NOT EXISTS note VARCHAR"])
     monkeypatch.setattr(module, "MIGRATIONS", [*module.MIGRATIONS, added])
     for _ in range(2):
         upgraded = QuestDBStore(questdb_url)
         await upgraded.open()
         await upgraded.close()
-    # versions are applied by number: a lower one landing after a higher one still runs
     assert sql(questdb_url, "SELECT version FROM schema_migrations ORDER BY version") == [
-        (1,),
-        (2,),
-        (3,),
+        (v,) for v, _, _ in (*MIGRATIONS, added)
     ]
     columns = [r[0] for r in sql(questdb_url, "SELECT \"column\" FROM table_columns('datasets')")]
     assert "note" in columns
@@ -154,7 +151,10 @@ async def test_read_your_writes_while_ingestion_keeps_wal_apply_busy(qstore):
         fill = FillRecord(
             session.session_id, "f1", "o1", T0 + n, "BTC_USDT", "buy", 1.0, 2.0, 0.0, "taker"
         )
-        await qstore.record_fills([fill])
+        step = TradingCommit(
+            session.session_id, RecordBatch(fills=[fill]), [], StreamPosition(0, 0), b""
+        )
+        await qstore.commit(step)
         assert await qstore.list_fills(session.session_id) == [fill]
 
     flooding = asyncio.create_task(flood())

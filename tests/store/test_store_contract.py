@@ -6,14 +6,16 @@ import dataclasses
 
 import pytest
 
+from papertape.domain.errors import SessionNotFound
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
+from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
     FillRecord,
     OrderRecord,
     PositionRecord,
+    RecordBatch,
     SavedStrategy,
 )
 from papertape.domain.session import (
@@ -26,7 +28,7 @@ from papertape.domain.session import (
 )
 from papertape.market.importers import read_market_file
 from papertape.store import store_for
-from papertape.store.base import SessionFilter, StaleState
+from papertape.store.base import SessionFilter, StaleState, TradingCommit
 from tests.support.data import MARKET_DATA
 
 MARKET = MARKET_DATA
@@ -62,6 +64,12 @@ async def start(store, n: int, **kw) -> Session:
 async def move(store, session: Session, target: SessionState, **kw) -> Session:
     after = transition(session, target, at=session.updated_at + 10, **kw)
     return await store.update_session(after, session.state, state_event(session, after))
+
+
+async def commit(store, sid: str, *, events=(), position=(0, 0), engine=b"", **rows):
+    """Commit trading rows (``orders=[...]``, ``fills=[...]``, ...) for session ``sid``."""
+    step = TradingCommit(sid, RecordBatch(**rows), list(events), StreamPosition(*position), engine)
+    return await store.commit(step)
 
 
 # sessions ------------------------------------------------------------------------------------
@@ -111,7 +119,7 @@ async def test_update_is_compare_and_set(store):
 
 
 async def test_update_of_an_unknown_session_raises(store):
-    with pytest.raises(KeyError):
+    with pytest.raises(SessionNotFound):
         await store.update_session(new_session(5), SessionState.STARTING, None)
 
 
@@ -185,7 +193,7 @@ async def test_events_are_numbered_without_gaps(store):
         3,
     ]
     assert (await store.get_session(session.session_id)).last_seq == 5
-    with pytest.raises(KeyError):
+    with pytest.raises(SessionNotFound):
         await store.append_events("exec_20231114_221320_0000ffff", [NewEvent("x", {}, T0)])
 
 
@@ -211,29 +219,29 @@ def order(oid: str, ts: int, status: str, filled: float, created_ts: int) -> Ord
 
 
 async def test_orders_keep_their_newest_state(store):
-    sid = "exec_20231114_221320_00000001"
+    sid = (await start(store, 1)).session_id
     rows = [
         order("b", T0 + 10, "open", 0.0, T0 + 10),
         order("a", T0 + 20, "open", 0.0, T0 + 20),
         order("b", T0 + 30, "partially_filled", 0.25, T0 + 10),
         order("m", T0 + 40, "filled", 1.0, T0 + 5),
     ]
-    await store.record_orders(rows)
-    await store.record_orders(rows[2:])  # a retried batch changes nothing
-    await store.record_orders([order("a", T0 + 15, "rejected", 0.0, T0 + 20)])  # older: ignored
+    await commit(store, sid, orders=rows)
+    await commit(store, sid, orders=rows[2:])  # rows written again change nothing
+    await commit(store, sid, orders=[order("a", T0 + 15, "rejected", 0.0, T0 + 20)])  # older
     listed = await store.list_orders(sid)
     assert listed == [rows[3], rows[2], rows[1]]
     assert await store.list_orders("exec_20231114_221320_00000009") == []
 
 
 async def test_fills_positions_and_equity(store):
-    sid = "exec_20231114_221320_00000001"
+    sid = (await start(store, 1)).session_id
     fills = [
         FillRecord(sid, f"f{i}", "o1", T0 + i, "BTC_USDT", "buy", 0.1, 100.0 + i, 0.01, "taker")
         for i in range(5)
     ]
-    await store.record_fills(fills[::-1])
-    await store.record_fills(fills[:2])
+    await commit(store, sid, fills=fills[::-1])
+    await commit(store, sid, fills=fills[:2])
     assert await store.list_fills(sid) == fills
 
     positions = [
@@ -241,17 +249,43 @@ async def test_fills_positions_and_equity(store):
         PositionRecord(sid, T0 + 2, "BTC_USDT", -0.2, 99.0, 98.0, 1.5, 0.2, 0.02),
         PositionRecord(sid, T0 + 1, "ETH_USDT", 1.0, 10.0, 10.0, 0.0, 0.0, 0.0),
     ]
-    await store.record_positions(positions)
+    await commit(store, sid, positions=positions)
     assert await store.list_positions(sid) == [positions[1], positions[2]]
 
     points = [
         EquityPoint(sid, T0 + i, 10_000.0 + i, 9_000.0, i * 0.5, 0.0, 0.01) for i in range(101)
     ]
-    await store.record_equity(points)
-    await store.record_equity(points[50:60])
+    await commit(store, sid, equity=points)
+    await commit(store, sid, equity=points[50:60])
     assert await store.list_equity(sid) == points
     thinned = await store.list_equity(sid, limit=11)
     assert thinned == points[::10]
+
+
+async def test_a_commit_numbers_its_events_and_saves_where_to_resume(store):
+    session = await start(store, 1)
+    sid = session.session_id
+    assert await store.resume_state(sid) is None
+    fill = FillRecord(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+    events = [NewEvent("fill", fill._asdict(), T0), NewEvent("risk", {"rule": "x"}, T0)]
+    numbered = await commit(store, sid, fills=[fill], events=events, position=(T0, 3), engine=b"A")
+    assert [(e.seq, e.kind) for e in numbered] == [(2, "fill"), (3, "risk")]
+    assert [e.seq for e in await store.list_events(sid)] == [1, 2, 3]
+    first = await store.resume_state(sid)
+    assert (first.position, first.engine, first.commits) == (StreamPosition(T0, 3), b"A", 1)
+    await commit(store, sid, position=(T0 + 5, 1), engine=b"B")
+    second = await store.resume_state(sid)
+    assert (second.position, second.engine, second.commits) == (StreamPosition(T0 + 5, 1), b"B", 2)
+    assert (await store.get_session(sid)).last_seq == 3
+
+
+async def test_a_commit_for_an_unknown_session_leaves_nothing(store):
+    sid = "exec_20231114_221320_0000beef"
+    fill = FillRecord(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+    with pytest.raises(Exception):  # noqa: B017 - each store words it its own way
+        await commit(store, sid, fills=[fill], events=[NewEvent("fill", {}, T0)], engine=b"A")
+    assert await store.list_fills(sid) == []
+    assert await store.resume_state(sid) is None
 
 
 # market data ---------------------------------------------------------------------------------
@@ -337,14 +371,14 @@ async def test_funding_rates_marks_and_payments_round_trip(store):
     with_mark = FundingRate(rates[-1].ts + 28_800_000_000, "XRP_USDT", -0.00021, 0.9876)
     await store.write_funding("xrp-funding", [*rates, with_mark])
     await store.write_funding("xrp-funding", rates[:10])  # a retried batch: no duplicate rows
-    start, end = rates[0].ts, with_mark.ts + 1
-    assert await store.read_funding("xrp-funding", ["XRP_USDT"], start, end) == [
+    first, end = rates[0].ts, with_mark.ts + 1
+    assert await store.read_funding("xrp-funding", ["XRP_USDT"], first, end) == [
         *rates,
         with_mark,
     ]
-    assert await store.read_funding("xrp-funding", ["BTC_USDT"], start, end) == []
+    assert await store.read_funding("xrp-funding", ["BTC_USDT"], first, end) == []
     assert await store.market_summary("xrp-funding") == {
-        "funding": {"rows": 92, "start_ts": start, "end_ts": end - 1, "symbols": ["XRP_USDT"]}
+        "funding": {"rows": 92, "start_ts": first, "end_ts": end - 1, "symbols": ["XRP_USDT"]}
     }
 
     marks = [MarkPrice(T0 + i, "XRP_USDT", 1.0 + i / 1_000) for i in range(50)]
@@ -353,14 +387,14 @@ async def test_funding_rates_marks_and_payments_round_trip(store):
     assert await store.read_marks("xrp-mark", ["XRP_USDT"], T0, T0 + 50) == marks
     assert (await store.market_summary("xrp-mark"))["mark"]["rows"] == 50
 
-    sid = "exec_20231114_221320_00000002"
+    sid = (await start(store, 2)).session_id
     payments = [
         FundingPayment(sid, r.ts, "XRP_USDT", r.rate, 1_000.0, 1.05, -r.rate * 1_050, "last")
         for r in rates[:3]
     ]
     payments.append(payments[0]._replace(symbol="BTC_USDT", price_source="settlement"))
-    await store.record_funding(payments)
-    await store.record_funding(payments[:2])
+    await commit(store, sid, funding=payments)
+    await commit(store, sid, funding=payments[:2])  # written again: one row each
     assert await store.list_funding(sid) == sorted(payments, key=lambda p: (p.ts, p.symbol))
     assert await store.list_funding("exec_20231114_221320_00000003") == []
 
@@ -398,9 +432,8 @@ async def test_everything_survives_reopening(store, store_url):
     session = await start(store, 1, key="again")
     running = await move(store, session, SessionState.RUNNING)
     await store.save_checkpoint(session.session_id, {"at": 7})
-    await store.record_fills(
-        [FillRecord(session.session_id, "f", "o", T0, "BTC_USDT", "sell", 1.0, 2.0, 0.0, "maker")]
-    )
+    fill = FillRecord(session.session_id, "f", "o", T0, "BTC_USDT", "sell", 1.0, 2.0, 0.0, "maker")
+    await commit(store, session.session_id, fills=[fill], engine=b"state")
 
     reopened = store_for(store_url)  # a second store on the same data: no shared memory
     await reopened.open()  # migrations are idempotent: a second open changes nothing
@@ -410,6 +443,7 @@ async def test_everything_survives_reopening(store, store_url):
         )
         assert await reopened.find_session_by_key("again") is not None
         assert len(await reopened.list_fills(session.session_id)) == 1
+        assert (await reopened.resume_state(session.session_id)).engine == b"state"
         assert await reopened.ping()
     finally:
         await reopened.close()
@@ -455,22 +489,24 @@ async def test_concurrent_writers_of_one_session(store):
 
 
 async def test_sqlite_applies_a_lower_migration_that_lands_later(tmp_path, monkeypatch):
-    """Versions are applied by number, not "above the newest": branches land out of order."""
+    """Versions are applied by number, not "above the newest": branches land out of order. A
+    store migrated before version 3 existed gets it at its next start, once."""
+    import sqlite3
+
     from papertape.store import sqlite as module
 
+    full = list(module.MIGRATIONS)
     url = f"sqlite:///{tmp_path / 'm.db'}"
+    monkeypatch.setattr(module, "MIGRATIONS", [m for m in full if m[0] != 3])
     first = store_for(url)
     await first.open()
     await first.close()
-    added = (2, ["CREATE TABLE landed_late (x INTEGER)"])
-    monkeypatch.setattr(module, "MIGRATIONS", sorted([*module.MIGRATIONS, added]))
+    monkeypatch.setattr(module, "MIGRATIONS", full)
     for _ in range(2):
         again = store_for(url)
         await again.open()
         await again.close()
-    import sqlite3
-
     with sqlite3.connect(tmp_path / "m.db") as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
-        assert versions == [1, 2, 3]
-        assert conn.execute("SELECT count(*) FROM landed_late").fetchone() == (0,)
+        assert versions == sorted(v for v, _ in full)
+        assert conn.execute("SELECT count(*) FROM funding_rates").fetchone() == (0,)

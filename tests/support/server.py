@@ -35,7 +35,12 @@ class ServerProcess:
         self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PAPERTAPE_LOG_LEVEL": "info", **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "PAPERTAPE_LOG_LEVEL": "info",
+            "PYTHONUNBUFFERED": "1",  # the log is complete when a test reads it
+            **(extra_env or {}),
+        }
         self.extra_args = extra_args or []
         self.launcher = launcher  # what to run: `papertape serve`, or a test server module
         self.process: subprocess.Popen[bytes] | None = None
@@ -67,6 +72,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill()  # never leave a half-started server behind
         raise RuntimeError(
             f"server did not answer in {timeout}s:\n{self.log_path.read_text()[-3000:]}"
         )

@@ -9,6 +9,8 @@ cannot change an emitted bar: it is counted in ``late`` and left out of the bars
 
 from __future__ import annotations
 
+from typing import Any
+
 from papertape.domain.market import MICROS, Candle, Trade
 
 
@@ -18,7 +20,7 @@ class CandleBuilder:
             raise ValueError("a candle interval is a positive number of seconds")
         self.interval = interval_seconds
         self._span = interval_seconds * MICROS
-        self._open: dict[str, list] = {}  # symbol → [start, open, high, low, close, volume]
+        self._open: dict[str, list[Any]] = {}  # symbol → [start, open, high, low, close, volume]
         self._first: dict[str, int] = {}  # symbol → start of its first (partial) bar
         self.late = 0
         self.partial = 0

@@ -13,6 +13,8 @@ caller tries again.
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -40,12 +42,21 @@ VALIDATE_WAIT_S = 2.0
 FAILURE_MEMORY_S = 30.0
 
 
+def proxy_config() -> dict[str, str]:
+    """``PAPERTAPE_EXCHANGE_PROXY`` (``http://host:port``): every exchange request (REST and
+    websocket) goes through that proxy — a network that reaches exchanges only through one, or
+    the test suite, which points it at a closed loopback port so that nothing leaves the
+    machine."""
+    proxy = os.environ.get("PAPERTAPE_EXCHANGE_PROXY", "").strip()
+    return {"httpsProxy": proxy, "wssProxy": proxy} if proxy else {}
+
+
 def ccxt_factory(exchange_id: str, config: dict[str, Any]) -> Any:
     """A ccxt.pro exchange (websocket and REST); a REST-only ccxt exchange when ccxt.pro lacks it."""
     cls = getattr(ccxt.pro, exchange_id, None) or getattr(ccxt.async_support, exchange_id, None)
     if cls is None:
         raise UnknownExchange(f"ccxt has no exchange {exchange_id!r}")
-    return cls(config)
+    return cls({**proxy_config(), **config})
 
 
 def check_exchange_id(exchange_id: str) -> str:
@@ -65,11 +76,14 @@ def describe(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     return redact(f"{type(exc).__name__}: {text}", secrets)
 
 
+Markets = dict[str, Any]  # ccxt's market structures by unified symbol
+
+
 class ExchangeHub:
     def __init__(self, factory: ExchangeFactory = ccxt_factory):
         self.factory = factory
-        self._markets: dict[str, tuple[dict, dict | None]] = {}
-        self._loading: dict[str, asyncio.Task] = {}
+        self._markets: dict[str, tuple[Markets, dict[str, Any] | None]] = {}
+        self._loading: dict[str, asyncio.Task[Markets]] = {}
         self._failed_at: dict[str, float] = {}  # monotonic time of the last failed load
         self._load_started: dict[str, float] = {}  # monotonic time the load in flight began
 
@@ -91,11 +105,11 @@ class ExchangeHub:
             exchange.set_markets(*cached)
         return exchange
 
-    def cached_markets(self, exchange_id: str) -> dict | None:
+    def cached_markets(self, exchange_id: str) -> Markets | None:
         entry = self._markets.get(exchange_id)
         return entry[0] if entry else None
 
-    async def markets(self, exchange_id: str) -> dict:
+    async def markets(self, exchange_id: str) -> Markets:
         """ccxt's market structures by unified symbol; loads them on first use. Raises
         ``ExchangeUnavailable`` when they cannot be loaded now."""
         check_exchange_id(exchange_id)
@@ -104,29 +118,29 @@ class ExchangeHub:
             return cached[0]
         return await asyncio.shield(self._load_task(exchange_id))
 
-    def _load_task(self, exchange_id: str) -> asyncio.Task:
+    def _load_task(self, exchange_id: str) -> asyncio.Task[Markets]:
         """The one load in flight for ``exchange_id`` (callers share it; a caller giving up does
         not cancel it for the others)."""
         task = self._loading.get(exchange_id)
         if task is None or task.get_loop() is not asyncio.get_running_loop():
             task = asyncio.get_running_loop().create_task(self._load(exchange_id))
-            task.add_done_callback(lambda t, eid=exchange_id: self._load_done(eid, t))
+            task.add_done_callback(functools.partial(self._load_done, exchange_id))
             self._loading[exchange_id] = task
             self._load_started[exchange_id] = time.monotonic()
         return task
 
-    def _load_done(self, exchange_id: str, task: asyncio.Task) -> None:
+    def _load_done(self, exchange_id: str, task: asyncio.Task[Markets]) -> None:
         if self._loading.get(exchange_id) is task:
             del self._loading[exchange_id]
         if not task.cancelled():
             task.exception()  # retrieved here so an unawaited failure is not reported as lost
 
-    async def _load(self, exchange_id: str) -> dict:
+    async def _load(self, exchange_id: str) -> Markets:
         exchange = self.factory(
             exchange_id, {"enableRateLimit": True, "timeout": REQUEST_TIMEOUT_MS}
         )
         try:
-            markets = await exchange.load_markets()
+            markets: Markets = await exchange.load_markets()
             self._markets[exchange_id] = (markets, getattr(exchange, "currencies", None))
             log.info("exchange.markets.loaded", exchange=exchange_id, markets=len(markets))
             return markets
@@ -165,7 +179,7 @@ class ExchangeHub:
         return rows
 
     def check_symbols(
-        self, exchange_id: str, market_type: str, symbols: Iterable[str], markets: dict
+        self, exchange_id: str, market_type: str, symbols: Iterable[str], markets: Markets
     ) -> None:
         """Raise ``UnknownSymbol`` naming every symbol the market list lacks."""
         missing = [s for s in symbols if to_ccxt(s, market_type) not in markets]

@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ccxt
 import structlog
@@ -164,7 +165,7 @@ async def download_candles(
             log.warning("download.close_failed", error=describe(exc))
 
 
-def _require_ohlcv(exchange, exchange_id: str, timeframe: str) -> None:
+def _require_ohlcv(exchange: Any, exchange_id: str, timeframe: str) -> None:
     if not (getattr(exchange, "has", {}) or {}).get("fetchOHLCV"):
         raise ExchangeUnsupported(f"{exchange_id} offers no candle history (fetchOHLCV) in ccxt")
     timeframes = getattr(exchange, "timeframes", None)

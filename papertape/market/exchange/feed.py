@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,10 +131,13 @@ class ExchangeSource(MarketSource):
         self.hub = hub or default_hub()
         self.status: ExchangeFeedStatus = ExchangeFeedStatus()
         self._log = log.bind(exchange=exchange_id, market_type=market_type, session_id=session_id)
-        self._queue: asyncio.Queue = asyncio.Queue(maxsize=self.options.queue_size)
-        self._tasks: list[asyncio.Task] = []  # the connector and the watchdog
-        self._stream_tasks: list[asyncio.Task] = []
-        self._puts: set[asyncio.Future] = set()  # hand-overs to the queue still waiting for room
+        # event lists, then the end: an exception or _CLOSED
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.options.queue_size)
+        self._tasks: list[asyncio.Task[None]] = []  # the connector and the watchdog
+        self._stream_tasks: list[asyncio.Task[None]] = []
+        self._puts: set[asyncio.Future[None]] = (
+            set()
+        )  # hand-overs to the queue still waiting for room
         self._stale_since: dict[str, float] = {}
         self._last_resubscribe = float("-inf")
         self._exchange: Any = None
@@ -146,7 +149,9 @@ class ExchangeSource(MarketSource):
         }
         self._last_message = {s: 0.0 for s in self.symbols}  # monotonic seconds
         self._stale: set[str] = set()
-        self._seen_ids = {s: (deque(maxlen=_RECENT_IDS), set()) for s in self.symbols}
+        self._seen_ids: dict[str, tuple[deque[Hashable], set[Hashable]]] = {
+            s: (deque(maxlen=_RECENT_IDS), set()) for s in self.symbols
+        }
         self._last_trade_ts = dict.fromkeys(self.symbols, 0)
         self._last_id: dict[str, int | None] = dict.fromkeys(self.symbols)
         self._id_run = dict.fromkeys(self.symbols, 0)  # consecutive ids seen in a row
@@ -204,14 +209,14 @@ class ExchangeSource(MarketSource):
     def _start(self) -> None:
         self._tasks.append(self._task(self._connect(), "feed-connect"))
 
-    def _task(self, coro: Any, name: str) -> asyncio.Task:
+    def _task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """A feed task whose unexpected death fails the feed loudly instead of silently
         stopping a stream."""
         task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
             return
         exc = task.exception()
@@ -459,7 +464,7 @@ class ExchangeSource(MarketSource):
         return detail
 
     # turning ccxt structures into papertape events -----------------------------------------
-    def _trades(self, symbol: str, raw: Sequence[dict]) -> list[MarketEvent]:
+    def _trades(self, symbol: str, raw: Sequence[dict[str, Any]]) -> list[MarketEvent]:
         ids, id_set = self._seen_ids[symbol]
         events: list[MarketEvent] = []
         for item in raw:
@@ -524,7 +529,7 @@ class ExchangeSource(MarketSource):
         del spans[:-GAP_SPANS_KEPT]
         self._log.warning("feed.gap", symbol=symbol, **span)
 
-    def _book(self, symbol: str, book: dict) -> list[MarketEvent]:
+    def _book(self, symbol: str, book: dict[str, Any]) -> list[MarketEvent]:
         now = time.monotonic()
         if now - self._last_book_at[symbol] < self.options.book_interval:
             return []

@@ -28,6 +28,7 @@ from typing import Any
 import ccxt
 import structlog
 
+from papertape.domain.orders import OrderStatus, OrderType
 from papertape.domain.records import FillRecord, OrderRecord
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
@@ -43,13 +44,13 @@ log = structlog.get_logger("papertape.exchange.live")
 
 _NETWORK = (ccxt.NetworkError, OSError, asyncio.TimeoutError)
 _REJECTIONS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.OperationRejected)
-_STATUS = {
-    "open": "open",
-    "closed": "filled",
-    "canceled": "cancelled",
-    "cancelled": "cancelled",
-    "expired": "cancelled",
-    "rejected": "rejected",
+_STATUS = {  # ccxt's order status → ours
+    "open": OrderStatus.OPEN,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELLED,
+    "cancelled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.CANCELLED,
+    "rejected": OrderStatus.REJECTED,
 }
 
 
@@ -75,7 +76,7 @@ class LiveOrder:
     price: float | None
     created_ts: int
     exchange_order_id: str | None = None
-    status: str = "open"
+    status: OrderStatus = OrderStatus.OPEN  # as the exchange last reported it
     filled_qty: float = 0.0
     cost: float = 0.0
     fee: float = 0.0
@@ -85,7 +86,7 @@ class LiveOrder:
 
     @property
     def is_live(self) -> bool:
-        return self.status in ("open", "partially_filled")
+        return self.status.live
 
     def record(self, session_id: str) -> OrderRecord:
         return OrderRecord(
@@ -98,7 +99,7 @@ class LiveOrder:
             qty=self.qty,
             price=self.price,
             stop_price=None,
-            status=self.status,
+            status=self.status.value,
             filled_qty=self.filled_qty,
             avg_fill_price=self.cost / self.filled_qty if self.filled_qty else None,
             created_ts=self.created_ts,
@@ -207,7 +208,7 @@ class LiveBroker:
             except _REJECTIONS as exc:
                 self.unconfirmed.discard(client_id)
                 order.status, order.reason, order.updated_ts = (
-                    "rejected",
+                    OrderStatus.REJECTED,
                     self._describe(exc),
                     _now_us(),
                 )
@@ -327,7 +328,7 @@ class LiveBroker:
             )
             if raw is None:
                 order.status, order.reason = (
-                    "cancelled",
+                    OrderStatus.CANCELLED,
                     "not found on the exchange at reconciliation",
                 )
                 order.updated_ts = _now_us()
@@ -341,7 +342,7 @@ class LiveBroker:
             else:
                 if client_id not in self.orders:
                     self.orders[client_id] = self._adopt(client_id, raw)
-                report.unknown_resolved[client_id] = self.orders[client_id].status
+                report.unknown_resolved[client_id] = self.orders[client_id].status.value
         self.unconfirmed.clear()
         self.balances = {
             code: {
@@ -371,21 +372,22 @@ class LiveBroker:
     def _unreachable(self, exc: BaseException) -> ExchangeUnavailable:
         return ExchangeUnavailable(f"{self.exchange_id} unreachable: {self._describe(exc)}")
 
-    async def _lookup(self, client_id: str) -> dict | None:
+    async def _lookup(self, client_id: str) -> dict[str, Any] | None:
         """The exchange's order with ``client_id``, open or closed, or None."""
         for fetch in (self._exchange.fetch_open_orders, self._exchange.fetch_closed_orders):
             for raw in await fetch():
                 if raw.get("clientOrderId") == client_id:
-                    return raw
+                    found: dict[str, Any] = raw
+                    return found
         return None
 
-    async def _lookup_quietly(self, client_id: str) -> dict | None:
+    async def _lookup_quietly(self, client_id: str) -> dict[str, Any] | None:
         try:
             return await self._lookup(client_id)
         except _NETWORK:
             return None
 
-    def _adopt(self, client_id: str, raw: dict) -> LiveOrder:
+    def _adopt(self, client_id: str, raw: dict[str, Any]) -> LiveOrder:
         order = LiveOrder(
             client_id,
             from_ccxt(raw["symbol"]),
@@ -398,7 +400,7 @@ class LiveBroker:
         self._apply(order, raw)
         return order
 
-    def _apply(self, order: LiveOrder, raw: dict) -> bool:
+    def _apply(self, order: LiveOrder, raw: dict[str, Any]) -> bool:
         """Fold the exchange's view of ``order`` in; new executions become fills. True when
         something changed."""
         before = (order.status, order.filled_qty)
@@ -425,13 +427,13 @@ class LiveBroker:
                     qty=qty,
                     price=notional / qty,
                     fee=fee - order.fee,
-                    liquidity="taker" if order.type == "market" else "maker",
+                    liquidity="taker" if order.type == OrderType.MARKET else "maker",
                 )
             )
             order.filled_qty, order.cost, order.fee = filled, cost, fee
         status = _STATUS.get(str(raw.get("status")), order.status)
-        if status == "open" and order.filled_qty > 0:
-            status = "partially_filled"
+        if status == OrderStatus.OPEN and order.filled_qty > 0:
+            status = OrderStatus.PARTIALLY_FILLED
         order.status = status
         order.updated_ts = ts
         return (order.status, order.filled_qty) != before

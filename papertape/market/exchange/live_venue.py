@@ -1,8 +1,9 @@
 """The execution venue of a live session: the engine's orders go to the exchange, fills come back
 from it. Nothing is simulated here.
 
-``LiveVenue`` takes the paper venue's place inside the engine (same methods, same listener, same
-portfolio), so strategies, risk rules and the record work exactly as in paper trading. It is
+``LiveVenue`` takes the paper venue's place inside the engine (the same ``Venue`` interface and
+bookkeeping, the same listener and portfolio), so strategies, risk rules and the record work
+exactly as in paper trading. It is
 synchronous like the engine: ``submit`` / ``cancel`` only queue the request (``outbox``,
 ``cancels``); the session's consumer, which owns the network, sends them and hands the
 exchange's answers back through ``exchange_fill`` and ``exchange_end``. Market events fill
@@ -10,6 +11,8 @@ nothing: ``open_orders`` stays empty, so the engine never asks for simulated fil
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import (
@@ -20,16 +23,15 @@ from papertape.domain.orders import (
     REJECTED,
     SELL,
     STOP,
-    Fill,
     Order,
+    OrderStatus,
 )
-from papertape.domain.venue import DUST, PaperVenue
-
-FILLED, PARTIAL = "filled", "partially_filled"
+from papertape.domain.venue import Venue
 
 
-class LiveVenue(PaperVenue):
-    def __init__(self, paper: PaperVenue):
+class LiveVenue(Venue):
+    def __init__(self, paper: Venue, last_price: Callable[[str], float | None]):
+        """Replaces ``paper`` in the engine: its portfolio, listener, fee rates and ids."""
         super().__init__(
             paper.portfolio,
             paper.listener,
@@ -37,6 +39,7 @@ class LiveVenue(PaperVenue):
             maker=paper.maker,
             id_prefix=paper.id_prefix,
         )
+        self.last_price = last_price  # the engine's, to size a ``qty=None`` order
         self.outbox: list[Order] = []  # accepted by the engine, not yet sent
         self.cancels: list[tuple[Order, str]] = []  # cancellations not yet sent
 
@@ -60,7 +63,7 @@ class LiveVenue(PaperVenue):
         if order.type not in (MARKET, LIMIT):
             return "unsupported_order_type"
         if order.qty is None:
-            price = order.price or self.listener.state[order.symbol].price
+            price = order.price or self.last_price(order.symbol)
             if price is None:
                 return "no_price_yet"
             order.qty = self.size_for(order, price)
@@ -119,31 +122,11 @@ class LiveVenue(PaperVenue):
         self, order: Order, qty: float, price: float, fee: float, ts: int, maker: bool
     ) -> None:
         """An execution the exchange reported: into the portfolio and the record, as is."""
-        self.fill_seq += 1
-        fill = Fill(
-            fill_id=f"{self.id_prefix}f{self.fill_seq}",
-            order_id=order.order_id,
-            ts=ts,
-            symbol=order.symbol,
-            side=order.side,
-            qty=qty,
-            price=price,
-            fee=fee,
-            liquidity="maker" if maker else "taker",
-            reason=order.reason,
-        )
-        position, trip = self.portfolio.apply_fill(fill)
-        order.filled_qty += qty
-        order.notional += qty * price
-        order.fees += fee
-        order.updated_ts = ts
-        order.status = FILLED if order.qty - order.filled_qty <= DUST * order.qty else PARTIAL
-        self.listener.filled(order, fill, position, trip)
-        self.listener.order_changed(order)
+        self._execute(order, qty, price, fee, ts, maker)
         if not order.is_live:
             self.orders.pop(order.order_id, None)
 
-    def exchange_end(self, order: Order, status: str, ts: int, reason: str) -> None:
+    def exchange_end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
         """The exchange ended ``order`` without (fully) filling it: cancelled or rejected."""
         if order.is_live:
             self._end(order, status, ts, reason)

@@ -43,9 +43,9 @@ def market_type_of(market: Mapping[str, Any]) -> str | None:
 
 def canonical_markets(
     markets: Mapping[str, Mapping[str, Any]], market_type: str
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """Canonical symbol → ccxt market structure, for the markets of one type."""
-    result: dict[str, dict] = {}
+    result: dict[str, dict[str, Any]] = {}
     for unified, market in markets.items():
         if market_type_of(market) != market_type:
             continue

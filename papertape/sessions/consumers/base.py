@@ -13,8 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from papertape.domain.market import MarketEvent
-from papertape.domain.session import Session
+from papertape.domain.market import MarketEvent, StreamPosition
+from papertape.domain.session import Session, SessionEvent
 from papertape.store.base import Store
 
 
@@ -34,6 +34,11 @@ class RunContext(Protocol):
         (a trading batch can produce thousands); returns the last sequence number."""
         ...
 
+    def note_event(self, event: SessionEvent) -> None:
+        """An event of this session was recorded by the consumer itself (a trading commit):
+        push it to ``/ws`` subscribers."""
+        ...
+
     def broadcast(self, kind: str, data: dict[str, Any]) -> None:
         """Push a transient update (a price, an equity tick) to ``/ws`` subscribers without
         recording an event; it carries the session's current sequence number."""
@@ -50,6 +55,11 @@ class RunContext(Protocol):
 
 
 class Consumer(ABC):
+    # True for a consumer whose commits say how far the session got (``resume_position``): the
+    # runner resumes the source from there, never from the checkpoint's timer-driven last_ts
+    commits_position = False
+    resume_position: StreamPosition | None = None
+
     async def start(self, ctx: RunContext) -> None:
         """Called once before the first batch (also when a session is resumed after a restart:
         rebuild state from ``ctx.store`` here)."""
@@ -57,6 +67,9 @@ class Consumer(ABC):
 
     @abstractmethod
     async def on_batch(self, events: Sequence[MarketEvent]) -> None: ...
+
+    async def tick(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Called about once a second while the session runs, whether data flows or not."""
 
     async def finish(self, reason: str) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Called once when the session ends for any reason (``stopped``, ``completed``,

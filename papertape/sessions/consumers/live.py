@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import FeedError, OrderRejected, PapertapeError
 from papertape.domain.market import MarketEvent
 from papertape.domain.orders import CANCELLED, REJECTED, Order
@@ -40,15 +41,19 @@ POLL_INTERVAL = 1.0
 
 
 class LiveTradingConsumer(TradingConsumer):
+    offload = False  # the exchange's answers change the engine from the event loop
+    resumable = False  # a live session is failed after a crash, never resumed (module doc)
+
     def __init__(
         self,
         session: Session,
+        config: SessionConfig,
         *,
         hub: Any = None,
         credentials: Any = None,
         poll_interval: float = POLL_INTERVAL,
     ):
-        super().__init__(session)
+        super().__init__(session, config)
         self.poll_interval = poll_interval
         self._hub = hub
         self._credentials = credentials
@@ -61,7 +66,7 @@ class LiveTradingConsumer(TradingConsumer):
         self._needs_reconcile = False
         self._exchange_error = ""
         self._last_reconcile: dict[str, Any] | None = None
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._error: PapertapeError | None = None
         self._log = log.bind(session_id=session.session_id)
 
@@ -70,15 +75,17 @@ class LiveTradingConsumer(TradingConsumer):
         from papertape.market.exchange.live import LiveBroker
         from papertape.market.exchange.live_venue import LiveVenue
 
-        market = self.session.config["market"]
-        credentials = self._credentials or load_credentials(market["exchange"])
+        market = self.config.market
+        credentials = self._credentials or load_credentials(market.exchange)
         await super().start(ctx)
-        self.venue = LiveVenue(self.engine.venue)
-        self.engine.venue = self.venue
+        engine = self.engine
+        assert engine is not None  # started by the trading consumer
+        self.venue = LiveVenue(engine.venue, engine.last_price)
+        engine.venue = self.venue
         self.broker = LiveBroker(
             self.session.session_id,
-            market["exchange"],
-            market["market_type"],
+            market.exchange,
+            market.market_type,
             list(self.session.symbols),
             credentials,
             hub=self._hub,
@@ -193,8 +200,7 @@ class LiveTradingConsumer(TradingConsumer):
                 self._exchange_error = exc.message
                 self._needs_reconcile = True
             self._hand_back()
-            self._take()
-            await self._flush()
+            await self._commit_now()
 
     async def _send(self) -> None:
         venue, broker = self.venue, self.broker
@@ -205,7 +211,12 @@ class LiveTradingConsumer(TradingConsumer):
             self._unconfirmed[client_id] = order
             venue.outbox.pop(0)
             sent = await broker.submit(
-                order.symbol, order.side, order.type, order.qty, order.price, client_id=client_id
+                order.symbol,
+                order.side.value,
+                order.type.value,
+                order.qty,
+                order.price,
+                client_id=client_id,
             )
             del self._unconfirmed[client_id]
             self._by_client[client_id] = order
@@ -231,11 +242,10 @@ class LiveTradingConsumer(TradingConsumer):
                     order, fill.qty, fill.price, fill.fee, fill.ts, fill.liquidity == "maker"
                 )
             self._applied[client_id] = len(placed.fills)
-            if placed.status in ("cancelled", "rejected") and order.is_live:
-                status = CANCELLED if placed.status == "cancelled" else REJECTED
+            if placed.status in (CANCELLED, REJECTED) and order.is_live:
                 venue.exchange_end(
                     order,
-                    status,
+                    placed.status,
                     self._ts(order),
                     placed.reason or f"{placed.status} on the exchange",
                 )
@@ -244,6 +254,7 @@ class LiveTradingConsumer(TradingConsumer):
         """When an exchange answer without its own timestamp happened, on the engine's clock
         (the market data's), never before the order's last change: an order's rows on the tape
         stay in order whatever the skew between the exchange's clock and this machine's."""
+        assert self.engine is not None  # answers come only to a started session
         return max(self.engine.ts, order.updated_ts)
 
     async def _reconciled(self, report: Any) -> None:

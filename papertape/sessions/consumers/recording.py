@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.funding import FundingRate
 from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
@@ -76,13 +77,13 @@ class MarketRecorder(Consumer):
         self.rows_written = dict.fromkeys(self.KINDS, 0)
         self.rows_failed = dict.fromkeys(self.KINDS, 0)
         self.write_retries = 0
-        self._pending: dict[str, list] = {kind: [] for kind in self.KINDS}
+        self._pending: dict[str, list[MarketEvent]] = {kind: [] for kind in self.KINDS}
         self._pending_rows = 0
         self._error: StoreWriteFailed | None = None
         self._closing = False
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
-        self._flusher: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self, ctx: Any) -> None:
         await super().start(ctx)
@@ -168,7 +169,7 @@ class MarketRecorder(Consumer):
             finally:
                 self._pending_rows -= len(rows)
 
-    async def _write_with_retries(self, write: Any, source: str, rows: list) -> None:
+    async def _write_with_retries(self, write: Any, source: str, rows: list[MarketEvent]) -> None:
         for attempt in range(self.retries + 1):
             try:
                 await write(source, rows)
@@ -185,14 +186,16 @@ _KIND_OF = {Candle: "candles", BookSnapshot: "book", FundingRate: "funding"}
 
 def consumers_for(session: Session) -> list[Consumer]:
     """What a session does with its market data, by mode. Everything a live feed delivers is
-    recorded on the tape; a replay's data is on the tape already."""
+    recorded on the tape; a replay's data is on the tape already. The session's stored config
+    is parsed here, once, for all of them."""
+    config = SessionConfig.model_validate(session.config)
     consumers: list[Consumer] = [PriceTracker()]
-    if session.config["market"]["source"] == "exchange":
+    if config.market.source == "exchange":
         consumers.append(MarketRecorder())
     if session.mode in (Mode.PAPER, Mode.BACKTEST):
-        consumers.append(TradingConsumer(session))
+        consumers.append(TradingConsumer(session, config))
     if session.mode is Mode.LIVE:
         from papertape.sessions.consumers.live import LiveTradingConsumer
 
-        consumers.append(LiveTradingConsumer(session))
+        consumers.append(LiveTradingConsumer(session, config))
     return consumers

@@ -3,39 +3,59 @@ feeds its market data into.
 
 On start it builds the strategies from the session's config (saved strategies looked up in the
 store), the paper venue (the exchange's fees unless ``config.fees`` overrides them), the
-portfolio (``cash``, ``leverage``, ``market.market_type``) and the risk rules; when the session is
-resumed after a restart it first rebuilds the portfolio from the fills already on the tape and puts
-the still-open manual orders back. Each batch runs through ``Engine.process``; the record it
-produces is written to the store (orders and fills at the end of the batch that made them, so a
-checkpoint never runs ahead of them; equity points, and open positions marked to market, every
-second) and published as events; equity is broadcast a few times a second. A risk kill switch
+portfolio (``cash``, ``leverage``, ``market.market_type``) and the risk rules — or, when the
+session is resumed after a crash or a restart, thaws the engine saved with its last durable
+commit (``papertape.engine.snapshot``) and tells the runner where in the market data that commit
+ends (``resume_position``), so the source continues from exactly there.
+
+**Exactly once.** The record leaves the engine in ``RecordBatch``es and reaches the store only
+through ``Store.commit``: the rows, their tape events, the stream position they cover and the
+engine state after them, durable together. A crash at any moment loses at most the steps not yet
+committed, which the resumed engine, being deterministic, produces again identically; nothing is
+written twice and nothing is lost. Commits are frequent (soon after orders or fills, at least
+every second, or every few thousand rows) and pipelined: the engine runs the next batch while the
+previous commit is written.
+
+**Off the event loop.** Batches run in a worker thread (``asyncio.to_thread``) under one lock, so
+a 180k-bar backtest never stalls the API; what ``GET /sessions/{id}`` shows is a view computed in
+that thread between batches (``detail``), never the engine read while it moves. A kill switch
 asks the session service to stop the session with the rule's name as ``stop_reason``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from papertape.domain.errors import InvalidStrategyParams, SessionNotRunning
-from papertape.domain.market import MarketEvent
+from papertape.domain.config import SessionConfig
+from papertape.domain.errors import InvalidStrategyParams, NoMarketPrice, SessionNotRunning
+from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.numbers import finite
 from papertape.domain.orders import Order
+from papertape.domain.records import RecordBatch
 from papertape.domain.risk import RiskRules
-from papertape.domain.session import Session
+from papertape.domain.session import NewEvent, Session
 from papertape.domain.venue import exchange_fees
 from papertape.engine.core import Engine, EngineConfig
-from papertape.sessions.config import SessionConfig
+from papertape.engine.snapshot import freeze, thaw
 from papertape.sessions.consumers.base import Consumer, RunContext
 from papertape.sessions.strategy_catalog import resolve_strategies
+from papertape.store.base import TradingCommit
 
-FLUSH_EVERY = 1.0  # seconds, at most, between writes of equity points and positions
-BROADCAST_EVERY = 0.25  # seconds between price/equity pushes to /ws
-MAX_BUFFERED = 5_000  # rows: write sooner than FLUSH_EVERY when this many are waiting
-METRICS_CACHE = 1.0  # seconds a computed metrics dict is reused by detail()
-EVENTS_PER_WRITE = 1_000  # trading events appended to the tape per store write
+COMMIT_EVERY = 1.0  # seconds, at most, between commits while data flows
+COMMIT_TRADES_AFTER = 0.1  # seconds: orders and fills are committed this soon
+COMMIT_ROWS = 5_000  # rows: commit sooner than COMMIT_EVERY when this many are waiting
+# an idle session (no data for a long time) still commits now and then, so the store keeps its
+# resume state fresh (QuestDB's commit log expires rows days older than the newest)
+COMMIT_IDLE = 3_600.0
+VIEW_EVERY = 0.25  # seconds between refreshes of what GET /sessions/{id} shows
+METRICS_EVERY = 1.0  # seconds between recomputations of the metrics in that view
+START = StreamPosition(-1, 0)  # before the first event
+
+T = TypeVar("T")
 
 
 def _as_dict(data: Any) -> dict[str, Any]:
@@ -69,92 +89,93 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
 
 
 class TradingConsumer(Consumer):
-    def __init__(self, session: Session):
+    commits_position = True  # the runner resumes the source from this consumer's commits
+    offload = True  # run batches in a worker thread (the live subclass keeps the loop's)
+    resumable = True  # save the engine with each commit (a live session is not resumed)
+
+    def __init__(self, session: Session, config: SessionConfig):
         self.session = session
-        self.config = SessionConfig.model_validate(session.config)
+        self.config = config  # ``session.config``, parsed once by ``consumers_for``
         self.engine: Engine | None = None
-        self._buffers: dict[str, list] = {
-            "orders": [],
-            "fills": [],
-            "positions": [],
-            "equity": [],
-            "funding": [],
-        }
-        self._events: list[tuple[str, dict[str, Any]]] = []
-        self._last_flush = 0.0
+        self.resume_position: StreamPosition | None = None
+        self.resumed_fills = 0
+        self._position = START
+        self._pending = RecordBatch()
+        self._lock = threading.Lock()  # the engine, its pending record and its view
+        # commits, numbered as they are made (under the engine lock) and written in that order
+        self._made = 0
+        self._written = 0
+        self._ready: dict[int, TradingCommit] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self._last_commit = 0.0
         self._last_broadcast = 0.0
         self._stop_asked = False
+        self._ended = False
+        self._view: dict[str, Any] = {}
+        self._view_at = 0.0
         self._metrics: tuple[float, dict[str, Any]] | None = None
-        self._flush_lock = asyncio.Lock()
-        self.resumed_fills = 0
 
+    # --- life -----------------------------------------------------------------------------------
     async def start(self, ctx: RunContext) -> None:
         await super().start(ctx)
-        plans = await resolve_strategies(ctx.store, self.config.strategies)
-        try:
-            engine = Engine(engine_config(self.session, self.config), plans)
-        except ValueError as exc:  # a strategy that shorts on spot, leverage on spot
-            raise InvalidStrategyParams(
-                str(exc),
-                session_id=self.session.session_id,
-                details=[{"field": "strategies", "message": str(exc)}],
-            ) from None
-        fills = await ctx.store.list_fills(self.session.session_id)
-        orders = await ctx.store.list_orders(self.session.session_id)
-        funding = await ctx.store.list_funding(self.session.session_id)
-        if fills or orders:
-            engine.restore(fills, orders, funding)
+        session_id = self.session.session_id
+        store = ctx.store
+        plans = await resolve_strategies(store, self.config.strategies)
+        saved = await store.resume_state(session_id) if self.resumable else None
+        if saved is None:
+            try:
+                engine = Engine(engine_config(self.session, self.config), plans)
+            except ValueError as exc:  # a strategy that shorts on spot, leverage on spot
+                raise InvalidStrategyParams(
+                    str(exc),
+                    session_id=session_id,
+                    details=[{"field": "strategies", "message": str(exc)}],
+                ) from None
+            engine.start()
+        else:
+            fills = await store.list_fills(session_id)
+            orders = await store.list_orders(session_id)
+            funding = await store.list_funding(session_id)
+            curve = [(p.ts, p.equity) for p in await store.list_equity(session_id, 10**9)]
+            engine = await asyncio.to_thread(
+                thaw, saved.engine, fills, orders, curve, session_id, funding
+            )
+            self._position = self.resume_position = saved.position
             self.resumed_fills = len(fills)
-            curve = await ctx.store.list_equity(self.session.session_id, limit=1_000_000)
-            engine.restore_equity([(p.ts, p.equity) for p in curve])
-        engine.start()
+            self._ended = engine.ended is not None
         self.engine = engine
-        self._last_flush = time.monotonic()
+        self._last_commit = time.monotonic()
+        self._refresh_view(force=True, final=True)
+        if engine.stop_requested and not engine.ended:  # the kill fired just before the crash
+            self._ask_stop()
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
-        engine = self.engine
-        engine.process(events)
-        self._take()
+        await self._in_engine(self._process, events)
+        self._write_commits()  # without waiting: the next batch runs while they are written
+        if self.engine.stop_requested:
+            self._ask_stop()
         now = time.monotonic()
-        buffers = self._buffers
-        due = now - self._last_flush >= FLUSH_EVERY
-        if due:  # open positions marked to market, so /positions shows current PnL
-            buffers["positions"] += [
-                p.record(self.session.session_id, engine.ts)
-                for p in engine.portfolio.open_positions()
-            ]
-        if (
-            buffers["orders"]
-            or buffers["fills"]
-            or due
-            or len(buffers["equity"]) >= MAX_BUFFERED
-            or engine.stop_requested
-        ):
-            await self._flush()
-        if engine.stop_requested and not self._stop_asked:  # after the kill is on the tape
-            self._stop_asked = True
-            self.ctx.request_stop(engine.stop_requested)
-        if now - self._last_broadcast >= BROADCAST_EVERY:
+        if now - self._last_broadcast >= VIEW_EVERY and self._view:
             self._last_broadcast = now
-            self._broadcast()
+            self.ctx.broadcast("equity", self._view["equity_tick"])
+
+    async def tick(self) -> None:
+        if (
+            self.engine is not None
+            and not self._ended
+            and time.monotonic() - self._last_commit >= COMMIT_IDLE
+        ):
+            await self._commit_now()
 
     async def finish(self, reason: str) -> None:
         """The session ended (``completed``, ``cancelled``, ``failed``): close the bars in
-        progress, tell the strategies, cancel the orders still open, record the results. A
-        ``suspended`` session (server shutdown) resumes at the next start: its state is only
-        flushed, untouched."""
-        engine = self.engine
-        if engine is None:
+        progress, tell the strategies, cancel the orders still open, record the results — and
+        commit it all, so an end interrupted by a crash is finished exactly once. A
+        ``suspended`` session (server shutdown) resumes at the next start: what it has is only
+        committed, untouched."""
+        if self.engine is None:
             return
-        if reason != "suspended":
-            engine.stop()
-            engine.venue.cancel_all(engine.ts, f"session_{reason}")
-            self._take()
-            results = finite(engine.metrics())
-            self._metrics = (time.monotonic(), results)  # the final figures, not a cached older set
-            self._events.append(("results", results))
-        self._take()
-        await self._flush()
+        await self._committed(await self._in_engine(self._end, reason))
 
     # --- manual orders (POST /sessions/{id}/orders) -----------------------------------------
     async def place_manual_order(
@@ -167,97 +188,152 @@ class TradingConsumer(Consumer):
         stop_price: float | None = None,
         client_order_id: str = "",
     ) -> Order:
-        """Place a user's order; it is on the tape when this returns. Raises
+        """Place a user's order; it is durably on the tape when this returns. Raises
         ``OrderRejected`` for a bad order or one a risk rule refuses."""
-        if self.engine is None:
+        if self.engine is None or self._ended:
             raise SessionNotRunning(
-                "the session's engine has not started yet", session_id=self.session.session_id
+                "the session's engine is not running", session_id=self.session.session_id
             )
-        order = self.engine.place_manual_order(
-            symbol,
-            side,
-            type,
-            qty,
-            price=price,
-            stop_price=stop_price,
-            client_order_id=client_order_id,
-        )
-        self._take()
-        await self._flush()
+
+        def place() -> tuple[Order, int]:
+            if symbol in self.config.symbols and self.engine.last_price(symbol) is None:
+                raise NoMarketPrice(
+                    f"no market price for {symbol} yet: orders are taken once the session has "
+                    "seen one",
+                    session_id=self.session.session_id,
+                    details=[{"field": "symbol", "message": f"no price for {symbol} yet"}],
+                )
+            order = self.engine.place_manual_order(
+                symbol,
+                side,
+                type,
+                qty,
+                price=price,
+                stop_price=stop_price,
+                client_order_id=client_order_id,
+            )
+            # where in the data the user placed it: a replay of the session can do the same
+            self.engine.record.events.append(
+                (
+                    "manual_order",
+                    {"order_id": order.order_id, "after": list(self._position)},
+                )
+            )
+            return order, self._step()
+
+        order, made = await self._in_engine(place)
+        await self._committed(made)
         return order
 
-    # --- record ---------------------------------------------------------------------------------
-    def _take(self) -> None:
-        orders, fills, positions, equity, events = self.engine.drain()
-        buffers = self._buffers
-        buffers["orders"] += orders
-        buffers["fills"] += fills
-        buffers["positions"] += positions
-        buffers["equity"] += equity
-        buffers["funding"] += self.engine.drain_funding()
-        self._events += events
+    # --- in the engine's thread (under the lock) -------------------------------------------------
+    async def _in_engine(self, fn: Callable[..., T], *args: Any) -> T:
+        def locked() -> T:
+            with self._lock:
+                return fn(*args)
 
-    async def _flush(self) -> None:
-        """Write the buffered record, then publish its events (in the order they happened).
-        Rows and events leave the buffers only once written, so a flush interrupted by a
-        cancellation loses nothing: the next one (``finish`` runs shielded) writes them again
-        (the store's time-series writes are idempotent)."""
-        async with self._flush_lock:
-            self._last_flush = time.monotonic()
-            store = self.ctx.store
-            for key, write in (
-                ("orders", store.record_orders),
-                ("fills", store.record_fills),
-                ("positions", store.record_positions),
-                ("equity", store.record_equity),
-                ("funding", store.record_funding),
-            ):
-                rows = self._buffers[key]
-                if rows:
-                    count = len(rows)
-                    await write(rows[:count])
-                    del rows[:count]
-            events = self._events
-            while events:
-                count = min(len(events), EVENTS_PER_WRITE)
-                await self.ctx.publish_many(
-                    [(kind, finite(_as_dict(data))) for kind, data in events[:count]]
-                )
-                del events[:count]
+        if self.offload:
+            return await asyncio.to_thread(locked)
+        return locked()
 
-    def _broadcast(self) -> None:
-        """Equity (prices are pushed by the session's price tracker)."""
+    def _process(self, events: Sequence[MarketEvent]) -> None:
         engine = self.engine
-        portfolio = engine.portfolio
-        self.ctx.broadcast(
-            "equity",
-            finite(
-                {
-                    "ts": engine.ts,
-                    "equity": portfolio.equity(),
-                    "cash": portfolio.cash,
-                    "unrealized_pnl": portfolio.unrealized_pnl(),
-                    "realized_pnl": portfolio.realized_pnl,
-                    "fees": portfolio.fees,
-                }
-            ),
+        engine.process(events)
+        self._position = self._position.after(events)
+        self._pending.extend(engine.drain())
+        self._refresh_view()
+        pending = self._pending
+        since = time.monotonic() - self._last_commit
+        if (
+            since >= COMMIT_EVERY
+            or pending.rows >= COMMIT_ROWS
+            or (pending.trades and since >= COMMIT_TRADES_AFTER)
+            or engine.stop_requested
+        ):
+            self._step()
+
+    def _end(self, reason: str) -> int:
+        engine = self.engine
+        if reason != "suspended" and not self._ended:
+            engine.stop()
+            engine.venue.cancel_all(engine.ts, f"session_{reason}")
+            results = finite(engine.metrics())
+            self._metrics = (time.monotonic(), results)  # the final figures, not an older set
+            engine.record.events.append(("results", results))
+            engine.ended = reason
+            self._ended = True
+        made = self._step()
+        self._refresh_view(force=True, final=True)
+        return made
+
+    def _step(self) -> int:
+        """Make a commit of everything recorded since the last one, with the state that follows
+        it; returns its number. Numbered here, under the engine lock, so commits are written in
+        the order the engine made them (a resume state never goes back)."""
+        self._pending.extend(self.engine.drain())
+        record, self._pending = self._pending, RecordBatch()
+        self._last_commit = time.monotonic()
+        self._refresh_view(force=True)
+        now = time.time_ns() // 1_000
+        self._made += 1
+        self._ready[self._made] = TradingCommit(
+            session_id=self.session.session_id,
+            record=record,
+            events=[NewEvent(kind, finite(_as_dict(data)), now) for kind, data in record.events],
+            position=self._position,
+            engine=freeze(self.engine) if self.resumable else b"",
         )
+        return self._made
+
+    # --- commits (on the event loop) -------------------------------------------------------------
+    def _write_commits(self) -> None:
+        """Make sure the commits made so far are being written, in order (raising what a failed
+        write raised: the session fails)."""
+        writer = self._writer
+        if writer is not None and writer.done():
+            if not writer.cancelled() and writer.exception() is not None:
+                raise writer.exception()  # type: ignore[misc]
+            writer = None
+        if writer is None and self._written < self._made:
+            self._writer = asyncio.ensure_future(self._write_ready())
+
+    async def _write_ready(self) -> None:
+        while (step := self._ready.get(self._written + 1)) is not None:
+            for event in await self.ctx.store.commit(step):
+                self.ctx.note_event(event)
+            del self._ready[self._written + 1]
+            self._written += 1
+
+    async def _committed(self, made: int) -> None:
+        """Wait until commit ``made`` (and every one before it) is durable."""
+        while self._written < made:
+            self._write_commits()
+            assert self._writer is not None
+            await asyncio.shield(self._writer)
+
+    async def _commit_now(self) -> None:
+        """Commit what is recorded so far and wait until it is durable."""
+        await self._committed(await self._in_engine(self._step))
+
+    def _ask_stop(self) -> None:
+        if not self._stop_asked:  # once its commit is under way: the kill is on the tape
+            self._stop_asked = True
+            self.ctx.request_stop(self.engine.stop_requested)
 
     # --- what GET /sessions/{id} shows ----------------------------------------------------------
-    def metrics(self) -> dict[str, Any]:
+    def _refresh_view(self, force: bool = False, final: bool = False) -> None:
+        """``force``: now, not only every VIEW_EVERY (at each commit, so the view is never older
+        than the store); ``final``: the metrics too."""
         now = time.monotonic()
-        if self._metrics is None or now - self._metrics[0] >= METRICS_CACHE:
-            self._metrics = (now, finite(self.engine.metrics()))
-        return self._metrics[1]
-
-    def detail(self) -> dict[str, Any]:
+        if not force and now - self._view_at < VIEW_EVERY:
+            return
+        self._view_at = now
         engine = self.engine
-        if engine is None:
-            return {}
+        if final or self._metrics is None or now - self._metrics[0] >= METRICS_EVERY:
+            self._metrics = (now, finite(engine.metrics()))
         portfolio = engine.portfolio
-        return finite(
+        self._view = finite(
             {
-                "metrics": self.metrics(),
+                "metrics": self._metrics[1],
                 "equity": portfolio.equity(),
                 "cash": portfolio.cash,
                 "exposure": portfolio.exposure(),
@@ -286,16 +362,33 @@ class TradingConsumer(Consumer):
                 "queue_model": engine.queue_models(),
                 "late_cancels": engine.venue.late_cancels,
                 "resumed_fills": self.resumed_fills,
+                "equity_tick": {
+                    "ts": engine.ts,
+                    "equity": portfolio.equity(),
+                    "cash": portfolio.cash,
+                    "unrealized_pnl": portfolio.unrealized_pnl(),
+                    "realized_pnl": portfolio.realized_pnl,
+                    "fees": portfolio.fees,
+                },
+                "counters": {
+                    "fills": portfolio.fill_count,
+                    "orders": engine.venue.order_seq,
+                    "data_ts": engine.ts,
+                },
             }
         )
 
+    def metrics(self) -> dict[str, Any]:
+        return self._view.get("metrics", {})
+
+    def detail(self) -> dict[str, Any]:
+        return {k: v for k, v in self._view.items() if k not in ("equity_tick", "counters")}
+
+    def positions_now(self) -> list[dict[str, Any]]:
+        """The open positions marked to the latest price (the record keeps them as of their
+        last fill)."""
+        return self._view.get("positions", [])
+
     def checkpoint(self) -> dict[str, Any]:
-        if self.engine is None:
-            return {}
-        return {
-            "engine": {
-                "fills": self.engine.portfolio.fill_count,
-                "orders": self.engine.venue.order_seq,
-                "data_ts": self.engine.ts,
-            }
-        }
+        counters = self._view.get("counters")
+        return {"engine": counters} if counters else {}

@@ -1,14 +1,19 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useConnection } from "../live/LiveProvider";
 import { query, request } from "./client";
-import { pickList, pickNumber } from "./shape";
 import { isTerminal } from "./types";
 import type {
-  DatasetInfo,
-  MarketView,
+  DatasetList,
+  MarketList,
   OrderBody,
+  PlacedOrder,
+  RecordKind,
+  RecordViews,
   SaveStrategyBody,
+  SavedStrategy,
   StartSessionBody,
   SessionList,
+  SessionPage,
   SessionSummary,
   StopAllResult,
   StopResult,
@@ -37,50 +42,53 @@ export function useSessions(filters: SessionFilters) {
   return useQuery({
     queryKey: keys.sessions(filters),
     queryFn: async ({ signal }): Promise<SessionList> => {
-      const { data } = await request<unknown>(`/sessions${query({ ...filters })}`, { signal });
-      const sessions = pickList<SessionSummary>(data, "sessions");
-      return { sessions, total: pickNumber(data, "total") ?? sessions.length };
+      const { data } = await request<SessionPage>(`/sessions${query({ ...filters })}`, { signal });
+      return { sessions: data.sessions, total: data.total };
     },
     placeholderData: (previous) => previous,
   });
 }
 
-/** A session's detail. `pollMs` re-reads it while it has not ended (counters such as a
- * backtest's position in its data are not pushed). */
+/** A session's detail. While the websocket is up, its progress and counters are pushed (see
+ * `live/sessionCache.ts`); `pollMs` re-reads it only while the socket is down and the session
+ * has not ended. */
 export function useSession(sessionId: string, pollMs?: number) {
+  const pushed = useConnection().status === "open";
   return useQuery<SessionSummary>({
     queryKey: keys.session(sessionId),
-    refetchInterval: (q) => (pollMs && !isTerminal((q.state.data as SessionSummary | undefined)?.state) ? pollMs : false),
+    refetchInterval: (q) => (pollMs && !pushed && !isTerminal((q.state.data as SessionSummary | undefined)?.state) ? pollMs : false),
     queryFn: async ({ signal }): Promise<SessionSummary> =>
       (await request<SessionSummary>(`/sessions/${sessionId}`, { signal })).data,
   });
 }
 
-export type RecordKind = "orders" | "fills" | "positions" | "equity" | "funding";
+export type { RecordKind } from "./types";
 
-export function useSessionRecords<T = Record<string, unknown>>(sessionId: string, kind: RecordKind) {
+/** The rows of one kind of a session's trading record, oldest first. */
+export async function fetchRecords<K extends RecordKind>(sessionId: string, kind: K, signal?: AbortSignal): Promise<RecordViews[K][]> {
+  const { data } = await request<{ session_id: string; items: RecordViews[K][] }>(`/sessions/${sessionId}/${kind}`, { signal });
+  return data.items;
+}
+
+export function useSessionRecords<K extends RecordKind>(sessionId: string, kind: K) {
   return useQuery({
     queryKey: keys.records(sessionId, kind),
-    queryFn: async ({ signal }) => {
-      const { data } = await request<unknown>(`/sessions/${sessionId}/${kind}`, { signal });
-      return pickList<T>(data, kind, "points");
-    },
+    queryFn: ({ signal }) => fetchRecords(sessionId, kind, signal),
   });
 }
 
 export function useStrategies() {
   return useQuery({
     queryKey: keys.strategies,
-    queryFn: async ({ signal }) =>
-      pickList<StrategyInfo>((await request<unknown>("/strategies", { signal })).data, "strategies"),
+    queryFn: async ({ signal }): Promise<StrategyInfo[]> =>
+      (await request<{ strategies: StrategyInfo[] }>("/strategies", { signal })).data.strategies,
   });
 }
 
 export function useDatasets() {
   return useQuery({
     queryKey: keys.datasets,
-    queryFn: async ({ signal }) =>
-      pickList<DatasetInfo>((await request<unknown>("/datasets", { signal })).data, "datasets"),
+    queryFn: async ({ signal }) => (await request<DatasetList>("/datasets", { signal })).data.datasets,
   });
 }
 
@@ -90,7 +98,7 @@ export function useMarkets(params: { exchange?: string; market_type?: string }, 
     enabled,
     retry: false,
     queryFn: async ({ signal }) =>
-      pickList<MarketView>((await request<unknown>(`/markets${query({ ...params, limit: 5000 })}`, { signal })).data, "markets", "items"),
+      (await request<MarketList>(`/markets${query({ ...params, limit: 5000 })}`, { signal })).data.markets,
   });
 }
 
@@ -109,8 +117,8 @@ export function useStopSession() {
     mutationFn: async (sessionId: string) =>
       request<StopResult>(`/sessions/${sessionId}/stop`, { method: "POST", sessionId }),
     onSuccess: (_result, sessionId) => {
-      client.invalidateQueries({ queryKey: keys.sessions() });
-      client.invalidateQueries({ queryKey: keys.session(sessionId) });
+      void client.invalidateQueries({ queryKey: keys.sessions() });
+      void client.invalidateQueries({ queryKey: keys.session(sessionId) });
     },
   });
 }
@@ -128,7 +136,7 @@ export function usePlaceOrder(sessionId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: async (order: OrderBody) =>
-      request<Record<string, unknown>>(`/sessions/${sessionId}/orders`, {
+      request<PlacedOrder>(`/sessions/${sessionId}/orders`, {
         method: "POST",
         body: order,
         sessionId,
@@ -141,7 +149,7 @@ export function useSaveStrategy() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: async (body: SaveStrategyBody) =>
-      request<Record<string, unknown>>("/strategies", { method: "POST", body }),
+      request<SavedStrategy>("/strategies", { method: "POST", body }),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.strategies }),
   });
 }

@@ -105,6 +105,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics Endpoint
+         * @description Prometheus metrics (text exposition format): sessions by state and mode, start/stop
+         *     latency, store writes, feeds, websocket pushes, event-loop lag, engine events.
+         */
+        get: operations["metrics_endpoint_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -313,7 +334,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Positions */
+        /**
+         * List Positions
+         * @description The newest position per symbol. The record keeps a position as of its last fill; for a
+         *     session running here, open positions are shown marked to the latest price.
+         */
         get: operations["list_positions_sessions__session_id__positions_get"];
         put?: never;
         post?: never;
@@ -381,6 +406,27 @@ export interface components {
             name: string;
             /** Symbol */
             symbol?: string | null;
+        };
+        /** BuiltinStrategyView */
+        BuiltinStrategyView: {
+            /** Base */
+            base: string;
+            /** Description */
+            description: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "builtin";
+            /** Name */
+            name: string;
+            /**
+             * Params Schema
+             * @description JSON schema of its parameters
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
         };
         /** CandleView */
         CandleView: {
@@ -463,6 +509,39 @@ export interface components {
             /** Symbols */
             symbols: string[];
         };
+        /** EquityData */
+        EquityData: {
+            /** Items */
+            items: components["schemas"]["EquityView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** EquityResponse */
+        EquityResponse: {
+            data: components["schemas"]["EquityData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "equity_listed";
+        };
+        /** EquityView */
+        EquityView: {
+            /** Cash */
+            cash: number;
+            /** Equity */
+            equity: number;
+            /** Fees */
+            fees: number;
+            /** Realized Pnl */
+            realized_pnl: number;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+            /** Unrealized Pnl */
+            unrealized_pnl: number;
+        };
         /** ErrorResponse */
         ErrorResponse: {
             /** Details */
@@ -512,6 +591,27 @@ export interface components {
              * @constant
              */
             status: "events_listed";
+        };
+        /** ExampleStrategyView */
+        ExampleStrategyView: {
+            /** Base */
+            base: string;
+            /** Description */
+            description: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "example";
+            /** Name */
+            name: string;
+            /**
+             * Params
+             * @description the rule definition it runs
+             */
+            params: {
+                [key: string]: unknown;
+            };
         };
         /** FeedStatusView */
         FeedStatusView: {
@@ -564,10 +664,101 @@ export interface components {
             /** Taker */
             taker?: number | null;
         };
+        /** FillView */
+        FillView: {
+            /**
+             * Fee
+             * @description quote currency; negative for a maker rebate
+             */
+            fee: number;
+            /** Fill Id */
+            fill_id: string;
+            /**
+             * Liquidity
+             * @enum {string}
+             */
+            liquidity: "maker" | "taker";
+            /** Order Id */
+            order_id: string;
+            /** Price */
+            price: number;
+            /** Qty */
+            qty: number;
+            side: components["schemas"]["Side"];
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+        };
+        /** FillsData */
+        FillsData: {
+            /** Items */
+            items: components["schemas"]["FillView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** FillsResponse */
+        FillsResponse: {
+            data: components["schemas"]["FillsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "fills_listed";
+        };
+        /** FundingData */
+        FundingData: {
+            /** Items */
+            items: components["schemas"]["FundingView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** FundingResponse */
+        FundingResponse: {
+            data: components["schemas"]["FundingData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "funding_listed";
+        };
+        /**
+         * FundingView
+         * @description One funding payment of an open perpetual position: ``amount`` is the cash it added
+         *     (negative: paid); ``qty`` the signed position; ``mark_price`` what valued it.
+         */
+        FundingView: {
+            /** Amount */
+            amount: number;
+            /** Mark Price */
+            mark_price: number;
+            /**
+             * Price Source
+             * @enum {string}
+             */
+            price_source: "settlement" | "mark" | "last";
+            /** Qty */
+            qty: number;
+            /** Rate */
+            rate: number;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+        };
         /** HealthData */
         HealthData: {
             /** Alive */
             alive: boolean;
+            /**
+             * Event Loop Lag Ms
+             * @description the worst delay of the API's event loop over the last 10 s
+             */
+            event_loop_lag_ms: number;
             /** Running Sessions */
             running_sessions: number;
             /** Store */
@@ -708,36 +899,170 @@ export interface components {
              * @description base-currency quantity
              */
             qty: number;
-            /**
-             * Side
-             * @enum {string}
-             */
-            side: "buy" | "sell";
+            side: components["schemas"]["Side"];
             /** Stop Price */
             stop_price?: number | null;
             /** Symbol */
             symbol: string;
-            /**
-             * Type
-             * @default market
-             * @enum {string}
-             */
-            type?: "market" | "limit" | "stop";
+            /** @default market */
+            type?: components["schemas"]["OrderType"];
         };
-        /** RecordsData */
-        RecordsData: {
+        /** OrderPlacedData */
+        OrderPlacedData: {
+            order: components["schemas"]["PlacedOrder"];
+        };
+        /** OrderPlacedResponse */
+        OrderPlacedResponse: {
+            data: components["schemas"]["OrderPlacedData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "order_placed";
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "open" | "partially_filled" | "filled" | "cancelled" | "rejected";
+        /**
+         * OrderType
+         * @enum {string}
+         */
+        OrderType: "market" | "limit" | "stop";
+        /** OrderView */
+        OrderView: {
+            /** Avg Fill Price */
+            avg_fill_price: number | null;
+            /** Client Order Id */
+            client_order_id: string;
+            /** Created Ts */
+            created_ts: string;
+            /** Created Ts Us */
+            created_ts_us: number;
+            /** Filled Qty */
+            filled_qty: number;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Price
+             * @description limit price
+             */
+            price: number | null;
+            /** Qty */
+            qty: number;
+            /**
+             * Reason
+             * @description why it was rejected or cancelled, or who placed it
+             */
+            reason: string;
+            side: components["schemas"]["Side"];
+            status: components["schemas"]["OrderStatus"];
+            /** Stop Price */
+            stop_price: number | null;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+            type: components["schemas"]["OrderType"];
+        };
+        /** OrdersData */
+        OrdersData: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["OrderView"][];
             /** Session Id */
             session_id: string;
         };
-        /** RecordsResponse */
-        RecordsResponse: {
-            data: components["schemas"]["RecordsData"];
-            /** Status */
-            status: string;
+        /** OrdersResponse */
+        OrdersResponse: {
+            data: components["schemas"]["OrdersData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "orders_listed";
+        };
+        /**
+         * PlacedOrder
+         * @description The order as recorded when it was placed (times in µs).
+         */
+        PlacedOrder: {
+            /** Avg Fill Price */
+            avg_fill_price: number | null;
+            /** Client Order Id */
+            client_order_id: string;
+            /** Created Ts */
+            created_ts: number;
+            /** Filled Qty */
+            filled_qty: number;
+            /** Order Id */
+            order_id: string;
+            /**
+             * Price
+             * @description limit price
+             */
+            price: number | null;
+            /** Qty */
+            qty: number;
+            /**
+             * Reason
+             * @description why it was rejected or cancelled, or who placed it
+             */
+            reason: string;
+            /** Session Id */
+            session_id: string;
+            side: components["schemas"]["Side"];
+            status: components["schemas"]["OrderStatus"];
+            /** Stop Price */
+            stop_price: number | null;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: number;
+            type: components["schemas"]["OrderType"];
+        };
+        /**
+         * PositionView
+         * @description A position at ``ts`` (the newest row per symbol is the current one); ``qty`` is signed,
+         *     negative when short.
+         */
+        PositionView: {
+            /** Avg Price */
+            avg_price: number;
+            /** Fees */
+            fees: number;
+            /** Mark Price */
+            mark_price: number;
+            /** Qty */
+            qty: number;
+            /** Realized Pnl */
+            realized_pnl: number;
+            /** Symbol */
+            symbol: string;
+            /** Ts */
+            ts: string;
+            /** Ts Us */
+            ts_us: number;
+            /** Unrealized Pnl */
+            unrealized_pnl: number;
+        };
+        /** PositionsData */
+        PositionsData: {
+            /** Items */
+            items: components["schemas"]["PositionView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** PositionsResponse */
+        PositionsResponse: {
+            data: components["schemas"]["PositionsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "positions_listed";
         };
         /** RiskConfig */
         RiskConfig: {
@@ -778,6 +1103,31 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+        };
+        /** SavedStrategyView */
+        SavedStrategyView: {
+            /** Base */
+            base: string;
+            /**
+             * Created At
+             * @description µs since the epoch
+             */
+            created_at: number;
+            /** Description */
+            description: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "saved";
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Updated At */
+            updated_at: number;
         };
         /** SessionConfig */
         SessionConfig: {
@@ -898,6 +1248,11 @@ export interface components {
             /** Updated At */
             updated_at: string;
         };
+        /**
+         * Side
+         * @enum {string}
+         */
+        Side: "buy" | "sell";
         /** StopAllData */
         StopAllData: {
             /** Count */
@@ -942,6 +1297,46 @@ export interface components {
              * @constant
              */
             status: "session_stopped";
+        };
+        /** StrategiesData */
+        StrategiesData: {
+            /** Strategies */
+            strategies: (components["schemas"]["BuiltinStrategyView"] | components["schemas"]["ExampleStrategyView"] | components["schemas"]["SavedStrategyView"])[];
+        };
+        /** StrategiesResponse */
+        StrategiesResponse: {
+            data: components["schemas"]["StrategiesData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "strategies";
+        };
+        /** StrategySavedData */
+        StrategySavedData: {
+            /** Base */
+            base: string;
+            /** Created At */
+            created_at: number;
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Updated At */
+            updated_at: number;
+        };
+        /** StrategySavedResponse */
+        StrategySavedResponse: {
+            data: components["schemas"]["StrategySavedData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "strategy_saved";
         };
         /** StrategySpec */
         StrategySpec: {
@@ -1000,7 +1395,9 @@ export interface operations {
                 symbol: string;
                 /** @description seconds */
                 interval?: number;
+                /** @description µs since the epoch */
                 start_us?: number;
+                /** @description µs since the epoch */
                 end_us?: number;
             };
             header?: never;
@@ -1030,6 +1427,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1039,7 +1445,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1050,6 +1456,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1104,6 +1528,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1113,7 +1546,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1124,6 +1557,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1182,6 +1633,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1191,7 +1651,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1202,6 +1662,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1258,6 +1736,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1267,7 +1754,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1278,6 +1765,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1359,6 +1864,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1368,7 +1882,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1379,6 +1893,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1402,6 +1934,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    metrics_endpoint_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
@@ -1439,6 +1991,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1448,7 +2009,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1459,6 +2020,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1526,6 +2105,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1535,7 +2123,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1546,6 +2134,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1604,6 +2210,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1613,7 +2228,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1624,6 +2239,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1687,6 +2320,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1696,7 +2338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1707,6 +2349,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1763,6 +2423,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1772,7 +2441,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1783,6 +2452,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1829,11 +2516,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["EquityResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1850,7 +2546,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1861,6 +2557,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1920,6 +2634,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -1929,7 +2652,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1940,6 +2663,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1984,11 +2725,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["FillsResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2005,7 +2755,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2016,6 +2766,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2060,11 +2828,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["FundingResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2081,7 +2858,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2092,6 +2869,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2136,11 +2931,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["OrdersResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2157,7 +2961,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2168,6 +2972,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2216,13 +3038,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OrderPlacedResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2239,7 +3068,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2250,6 +3079,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2294,11 +3141,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordsResponse"];
+                    "application/json": components["schemas"]["PositionsResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2315,7 +3171,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2326,6 +3182,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2382,6 +3256,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description not found */
             404: {
                 headers: {
@@ -2391,7 +3274,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2402,6 +3285,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2453,13 +3354,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StrategiesResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2476,7 +3384,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2487,6 +3395,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2533,13 +3459,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StrategySavedResponse"];
                 };
             };
             /** @description missing or wrong API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2556,7 +3489,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description conflicting state */
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2567,6 +3500,24 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -25,6 +25,30 @@ export type StartSessionBody = Schemas["SessionConfig"];
 export type OrderBody = Schemas["OrderBody"];
 export type SaveStrategyBody = Schemas["SaveStrategyBody"];
 export type MarketView = Schemas["MarketView"];
+export type SessionPage = Schemas["SessionPageData"];
+export type EventsPage = Schemas["EventsData"];
+export type DatasetList = Schemas["DatasetListData"];
+export type MarketList = Schemas["MarketsData"];
+export type OrderView = Schemas["OrderView"];
+export type FillView = Schemas["FillView"];
+export type PositionView = Schemas["PositionView"];
+export type EquityView = Schemas["EquityView"];
+export type FundingView = Schemas["FundingView"];
+export type OrderStatus = OrderView["status"];
+export type PlacedOrder = Schemas["OrderPlacedData"];
+export type SavedStrategy = Schemas["StrategySavedData"];
+/** A built-in (with its parameters' JSON Schema), a rule example or a saved strategy. */
+export type StrategyInfo = Schemas["StrategiesData"]["strategies"][number];
+
+/** What each trading-record endpoint (`/sessions/{id}/{kind}`) lists. */
+export interface RecordViews {
+  orders: OrderView;
+  fills: FillView;
+  positions: PositionView;
+  equity: EquityView;
+  funding: FundingView;
+}
+export type RecordKind = keyof RecordViews;
 export type Timestamp = number | string | null | undefined;
 
 export const TERMINAL_STATES: readonly SessionState[] = ["stopped", "completed", "failed"];
@@ -42,16 +66,6 @@ export interface StrategyParam {
   minimum?: number;
   maximum?: number;
   enum?: unknown[];
-  [key: string]: unknown;
-}
-
-export interface StrategyInfo {
-  name: string;
-  kind?: string;
-  description?: string;
-  /** Either a list of params or a JSON Schema object with `properties`. */
-  params?: StrategyParam[] | Record<string, unknown>;
-  params_schema?: Record<string, unknown>;
   [key: string]: unknown;
 }
 

@@ -9,14 +9,14 @@ import { StateBadge } from "../components/StateBadge";
 import { asNumber, formatNumber, toMillis } from "../format";
 import { useSessionStream } from "../live/useSessionStream";
 import { MetricsGrid } from "../session/MetricsTable";
-import { equityPoints, type Row } from "../session/records";
+import { equityPoints } from "../session/records";
 import { metricsOf, useResults } from "./useResults";
 
 /** A backtest as it runs and after: progress, then its metrics and equity curve. */
 export function RunProgress({ sessionId }: { sessionId: string }) {
   const session = useSession(sessionId, 1000);
   useSessionStream(sessionId); // live events refresh the session and its records
-  const equity = useSessionRecords<Row>(sessionId, "equity");
+  const equity = useSessionRecords(sessionId, "equity");
   const s = session.data;
   const results = useResults(s);
   const datasets = useDatasets();

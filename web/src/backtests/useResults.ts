@@ -1,9 +1,7 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys } from "../api/hooks";
-import { pickList } from "../api/shape";
-import { isTerminal, type SessionSummary } from "../api/types";
-import type { TapeEvent } from "../live/eventLog";
+import { isTerminal, type EventsPage, type SessionSummary } from "../api/types";
 
 const TAIL = 50;
 
@@ -11,11 +9,11 @@ const TAIL = 50;
  * tape (read from the tape's tail). Null while it runs or when the tape has none. */
 async function fetchResults(session: SessionSummary): Promise<Record<string, unknown> | null> {
   const after = Math.max(0, session.last_seq - TAIL);
-  const { data } = await request<unknown>(
+  const { data } = await request<EventsPage>(
     `/sessions/${session.session_id}/events${query({ after_seq: after, limit: TAIL })}`,
     { sessionId: session.session_id },
   );
-  const results = pickList<TapeEvent>(data, "events").filter((e) => e.kind === "results");
+  const results = data.events.filter((e) => e.kind === "results");
   return results.length ? results[results.length - 1].data : null;
 }
 

@@ -1,10 +1,8 @@
 import { useQueries } from "@tanstack/react-query";
 import { request } from "../api/client";
-import { keys } from "../api/hooks";
-import { pickList } from "../api/shape";
+import { fetchRecords, keys } from "../api/hooks";
 import type { SessionSummary } from "../api/types";
 import { metricsOf, useManyResults } from "./useResults";
-import type { Row } from "../session/records";
 
 /** Detail and equity of several runs, for comparing them. */
 export function useRuns(ids: string[]) {
@@ -17,7 +15,7 @@ export function useRuns(ids: string[]) {
   const equity = useQueries({
     queries: ids.map((id) => ({
       queryKey: keys.records(id, "equity"),
-      queryFn: async () => pickList<Row>((await request<unknown>(`/sessions/${id}/equity`)).data, "equity", "points"),
+      queryFn: () => fetchRecords(id, "equity"),
     })),
   });
   const results = useManyResults(details.map((d) => d.data));

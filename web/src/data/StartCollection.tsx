@@ -33,7 +33,7 @@ export function StartCollection() {
         },
         duration_seconds: numberOrBlank(duration) as number | undefined,
       },
-      { onSuccess: ({ data }) => navigate(`/sessions/${data.session_id}`) },
+      { onSuccess: ({ data }) => void navigate(`/sessions/${data.session_id}`) },
     );
   };
   return (

@@ -1,10 +1,10 @@
 import type { StrategyInfo, StrategyParam } from "../api/types";
 
-/** The parameters a strategy declares, from either a list or a JSON Schema object. */
+/** The parameters a strategy declares: a built-in's JSON Schema, or the top-level fields of an
+ * example's or saved strategy's definition. */
 export function strategyParams(info: StrategyInfo | undefined): StrategyParam[] {
   if (!info) return [];
-  const source = info.params_schema ?? info.params ?? (info as { parameters?: unknown }).parameters;
-  if (Array.isArray(source)) return source as StrategyParam[];
+  const source = info.kind === "builtin" ? info.params_schema : info.params;
   if (source && typeof source === "object") {
     const schema = source as { properties?: Record<string, Record<string, unknown>> };
     const properties = schema.properties ?? (source as Record<string, Record<string, unknown>>);

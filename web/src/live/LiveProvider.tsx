@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { defaultSocketUrl, LiveSocket, type ConnectionInfo } from "./socket";
 
 const LiveContext = createContext<LiveSocket | null>(null);
@@ -21,10 +21,6 @@ export function useLiveSocket(): LiveSocket {
 
 export function useConnection(): ConnectionInfo {
   const live = useLiveSocket();
-  const [info, setInfo] = useState(live.connection);
-  useEffect(() => {
-    setInfo(live.connection);
-    return live.onStatus(setInfo);
-  }, [live]);
-  return info;
+  const subscribe = useCallback((changed: () => void) => live.onStatus(changed), [live]);
+  return useSyncExternalStore(subscribe, () => live.connection);
 }

@@ -9,6 +9,13 @@ export interface EventMessage {
   data: Record<string, unknown>;
 }
 
+/** Several events of one session in a row, in order (a busy session's batch). */
+export interface EventsMessage {
+  type: "events";
+  session_id: string;
+  events: EventMessage[];
+}
+
 export interface SessionMessage {
   type: "session";
   data: Record<string, unknown> & { session_id: string };
@@ -46,6 +53,7 @@ export interface ErrorMessage {
 
 export type ServerMessage =
   | EventMessage
+  | EventsMessage
   | SessionMessage
   | TickMessage
   | HeartbeatMessage

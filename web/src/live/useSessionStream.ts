@@ -2,11 +2,13 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
-import { pickList } from "../api/shape";
+import type { EventsPage } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
+import { applySessionSummary } from "./sessionCache";
+import type { SessionSummary } from "../api/types";
 
 export interface LivePrice {
   symbol: string;
@@ -32,6 +34,8 @@ export interface SessionStream {
 }
 
 const MAX_TICKS = 20_000;
+const RECORD_REFRESH_MS = 1000;
+const EVENT_BATCH_MS = 100;
 
 export interface PriceTick {
   timeMs: number;
@@ -63,7 +67,31 @@ export function useSessionStream(sessionId: string): SessionStream {
   const [catchUps, setCatchUps] = useState(0);
   const [catchUpError, setCatchUpError] = useState<string | null>(null);
   const inFlight = useRef<Promise<void> | null>(null);
+  const staleKinds = useRef(new Set<RecordKind>());
+  const recordTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const again = useRef(false);
+
+  function refreshFor(events: TapeEvent[]) {
+    const kinds = new Set<RecordKind>();
+    for (const event of events) {
+      if (event.kind === "state" || event.kind === "results") {
+        // A state change (above all the end) and the final results change everything shown.
+        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
+        void client.invalidateQueries({ queryKey: keys.sessions() });
+      }
+      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
+    }
+    // A busy session records thousands of orders and fills a second: re-read its records at
+    // most once a second, not once per event.
+    for (const kind of kinds) staleKinds.current.add(kind);
+    if (staleKinds.current.size > 0 && !recordTimer.current) {
+      recordTimer.current = setTimeout(() => {
+        recordTimer.current = null;
+        for (const kind of staleKinds.current) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
+        staleKinds.current.clear();
+      }, RECORD_REFRESH_MS);
+    }
+  }
 
   const accept = useCallback(
     (events: TapeEvent[]) => {
@@ -80,20 +108,6 @@ export function useSessionStream(sessionId: string): SessionStream {
     [sessionId],
   );
 
-  function refreshFor(events: TapeEvent[]) {
-    const kinds = new Set<RecordKind>();
-    for (const event of events) {
-      if (event.kind === "state" || event.kind === "results") {
-        // A state change (above all the end) and the final results change everything shown.
-        client.invalidateQueries({ queryKey: keys.session(sessionId) });
-        client.invalidateQueries({ queryKey: keys.sessions() });
-      }
-      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
-    }
-    for (const kind of kinds) client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
-    if (kinds.size > 0) client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
-  }
-
   const catchUp = useCallback((): Promise<void> => {
     if (inFlight.current) {
       again.current = true;
@@ -103,13 +117,13 @@ export function useSessionStream(sessionId: string): SessionStream {
       try {
         for (let page = 0; page < 1000; page += 1) {
           const after = logRef.current.lastSeq;
-          const { data } = await request<unknown>(
+          const { data } = await request<EventsPage>(
             `/sessions/${sessionId}/events${query({ after_seq: after, limit: 5000 })}`,
             { sessionId },
           );
-          const events = pickList<TapeEvent>(data, "events");
+          const events: TapeEvent[] = data.events;
           const merged = accept(events);
-          const serverLast = (data as { last_seq?: number } | null)?.last_seq;
+          const serverLast = data.last_seq;
           // Done when the server has nothing newer, or this page added nothing.
           if (events.length === 0 || merged.lastSeq === after) break;
           if (typeof serverLast === "number" && merged.lastSeq >= serverLast) break;
@@ -120,54 +134,17 @@ export function useSessionStream(sessionId: string): SessionStream {
         setCatchUpError((error as Error).message);
       }
     };
-    inFlight.current = run().finally(() => {
+    const runUntilCaughtUp = async () => {
+      do {
+        again.current = false; // asked again while running: one more pass
+        await run();
+      } while (again.current);
+    };
+    inFlight.current = runUntilCaughtUp().finally(() => {
       inFlight.current = null;
-      if (again.current) {
-        again.current = false;
-        void catchUp();
-      }
     });
     return inFlight.current;
   }, [sessionId, accept]);
-
-  useEffect(() => {
-    logRef.current = emptyLog;
-    setLog(emptyLog);
-    setPrices({});
-    setTicks({});
-    setEquityTicks([]);
-    void catchUp();
-    const unsubscribe = live.subscribe(
-      { topic: "session", session_id: sessionId },
-      () => logRef.current.lastSeq,
-    );
-    const offOpen = live.onOpen((reconnected) => {
-      if (reconnected) {
-        void catchUp();
-        client.invalidateQueries({ queryKey: keys.session(sessionId) });
-      }
-    });
-    const offMessage = live.onMessage((message: ServerMessage) => {
-      if (message.type === "event" && message.session_id === sessionId) {
-        const merged = accept([message]);
-        if (merged.gap) void catchUp();
-      } else if (message.type === "subscribed" && message.session_id === sessionId) {
-        if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
-      } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
-        void catchUp();
-      } else if (message.type === "tick" && message.session_id === sessionId) {
-        if (tickShowsGap(logRef.current, message.seq)) void catchUp();
-        if (message.kind === "price") onPrice(message.data);
-        if (message.kind === "equity") onEquity(message.data);
-      }
-    });
-    return () => {
-      unsubscribe();
-      offOpen();
-      offMessage();
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, live]);
 
   function onPrice(data: Record<string, unknown>) {
     for (const [symbol, value, ts] of pricesIn(data)) {
@@ -188,6 +165,69 @@ export function useSessionStream(sessionId: string): SessionStream {
     if (equity === null || timeMs === null) return;
     setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
   }
+
+  useEffect(() => {
+    // Another session: start from an empty view, which the catch-up below fills.
+    logRef.current = emptyLog;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the reset above, by design
+    setLog(emptyLog);
+    setPrices({});
+    setTicks({});
+    setEquityTicks([]);
+    void catchUp();
+    const unsubscribe = live.subscribe(
+      { topic: "session", session_id: sessionId },
+      () => logRef.current.lastSeq,
+    );
+    const offOpen = live.onOpen((reconnected) => {
+      if (reconnected) {
+        void catchUp();
+        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
+      }
+    });
+    // A busy session sends hundreds of events a second: they are taken in together, a few times
+    // a second, not one render each. Anything else first takes in the events before it.
+    let queued: TapeEvent[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    const flushEvents = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      if (queued.length === 0) return;
+      const events = queued;
+      queued = [];
+      if (accept(events).gap) void catchUp();
+    };
+    const offMessage = live.onMessage((message: ServerMessage) => {
+      if ((message.type === "event" || message.type === "events") && message.session_id === sessionId) {
+        if (message.type === "events") queued.push(...message.events);
+        else queued.push(message);
+        if (!flushTimer) flushTimer = setTimeout(flushEvents, EVENT_BATCH_MS);
+        return;
+      }
+      flushEvents();
+      if (message.type === "subscribed" && message.session_id === sessionId) {
+        if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
+      } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
+        void catchUp();
+      } else if (message.type === "session" && message.data?.session_id === sessionId) {
+        applySessionSummary(client, message.data as unknown as SessionSummary);
+      } else if (message.type === "tick" && message.session_id === sessionId) {
+        if (tickShowsGap(logRef.current, message.seq)) void catchUp();
+        if (message.kind === "price") onPrice(message.data);
+        if (message.kind === "equity") onEquity(message.data);
+      }
+    });
+    return () => {
+      unsubscribe();
+      offOpen();
+      offMessage();
+      if (flushTimer) clearTimeout(flushTimer);
+      if (recordTimer.current) clearTimeout(recordTimer.current);
+      recordTimer.current = null;
+      staleKinds.current.clear();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionId, live]);
 
   return { log, prices, ticks, equityTicks, catchUps, catchUpError };
 }

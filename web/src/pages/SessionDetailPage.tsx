@@ -7,12 +7,12 @@ import { LineChart, drawdown, type LineData } from "../charts/LineChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FeedBadge } from "../components/FeedBadge";
 import { StateBadge } from "../components/StateBadge";
-import { formatTime } from "../format";
+import { asNumber, formatTime } from "../format";
 import { useSessionStream } from "../live/useSessionStream";
 import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
-import { equityPoints, type Row } from "../session/records";
+import { equityPoints } from "../session/records";
 import { SessionRecordsTabs } from "../session/SessionRecordsTabs";
 import { metricsOf, useResults } from "../backtests/useResults";
 import { useStopControl } from "../session/StopControl";
@@ -20,7 +20,7 @@ import { SessionPriceChart } from "../session/SessionPriceChart";
 
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
-  // Counters and metrics are not pushed: re-read them every few seconds while the session runs.
+  // Counters and metrics are pushed while the socket is up; re-read every few seconds otherwise.
   const session = useSession(sessionId, 3000);
   const stream = useSessionStream(sessionId);
   const s = session.data;
@@ -67,11 +67,11 @@ function SessionFacts({ session: s }: { session: SessionSummary }) {
 }
 
 function SessionBody({ session: s, stream }: { session: SessionSummary; stream: ReturnType<typeof useSessionStream> }) {
-  const fills = useSessionRecords<Row>(s.session_id, "fills");
-  const orders = useSessionRecords<Row>(s.session_id, "orders");
-  const positions = useSessionRecords<Row>(s.session_id, "positions");
-  const funding = useSessionRecords<Row>(s.session_id, "funding");
-  const equity = useSessionRecords<Row>(s.session_id, "equity");
+  const fills = useSessionRecords(s.session_id, "fills");
+  const orders = useSessionRecords(s.session_id, "orders");
+  const positions = useSessionRecords(s.session_id, "positions");
+  const equity = useSessionRecords(s.session_id, "equity");
+  const funding = useSessionRecords(s.session_id, "funding");
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
   const results = useResults(s);
@@ -89,7 +89,13 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
   return (
     <Stack gap="md">
       <LivePrices symbols={s.symbols} prices={stream.prices} reported={reported} />
-      {s.mode === "paper" && s.state === "running" && <ManualOrder sessionId={s.session_id} symbols={s.symbols} />}
+      {s.mode === "paper" && s.state === "running" && (
+        <ManualOrder
+          sessionId={s.session_id}
+          symbols={s.symbols}
+          pricedSymbols={s.symbols.filter((sym) => stream.prices[sym] !== undefined || asNumber(reported[sym]?.price) !== null)}
+        />
+      )}
       <SessionPriceChart session={s} ticks={stream.ticks} fills={fills.data ?? []} positions={positions.data ?? []} />
       <SimpleGrid cols={2} spacing="md">
         <Paper withBorder p="sm">

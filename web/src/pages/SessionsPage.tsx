@@ -22,7 +22,7 @@ export function SessionsPage() {
         setOpen(false);
         start.reset();
         notifyInfo(status === "session_started" ? "Session started" : status.replace(/_/g, " "), data.session_id, "teal");
-        navigate(`/sessions/${data.session_id}`);
+        void navigate(`/sessions/${data.session_id}`);
       },
     });
 

@@ -8,13 +8,25 @@ import { notifyInfo } from "../components/notify";
 import { FieldErrorMap } from "../forms/fieldErrors";
 import { numberOrBlank } from "../forms/sessionForm";
 
-/** Manual Buy/Sell for a running paper session (POST /sessions/{id}/orders). */
-export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols: string[] }) {
+/** Manual Buy/Sell for a running paper session (POST /sessions/{id}/orders). Orders wait for
+ * the session's first price of the symbol (the server refuses them with 409 no_market_price). */
+export function ManualOrder({
+  sessionId,
+  symbols,
+  pricedSymbols,
+}: {
+  sessionId: string;
+  symbols: string[];
+  /** The symbols the session has seen a price for. */
+  pricedSymbols: string[];
+}) {
   const [symbol, setSymbol] = useState<string | null>(symbols[0] ?? null);
   const [type, setType] = useState<NonNullable<OrderBody["type"]>>("market");
   const [qty, setQty] = useState<number | string>("");
   const [price, setPrice] = useState<number | string>("");
   const place = usePlaceOrder(sessionId);
+  const waiting = symbol !== null && !pricedSymbols.includes(symbol);
+  const blocked = !symbol || qty === "" || waiting;
   const errors = new FieldErrorMap(place.error instanceof ApiError ? place.error.fieldErrors : []);
   const send = (side: OrderBody["side"]) => {
     const body: OrderBody = { symbol: symbol ?? "", side, type, qty: numberOrBlank(qty) as number };
@@ -22,7 +34,7 @@ export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols
     if (type === "stop") body.stop_price = numberOrBlank(price) as number;
     place.mutate(body, {
       onSuccess: ({ status, data }) =>
-        notifyInfo(humanize(status), `${side} ${qty} ${symbol}${data.status ? ` · ${String(data.status)}` : ""}`, "teal"),
+        notifyInfo(humanize(status), `${side} ${qty} ${symbol} · ${data.order.status.replace(/_/g, " ")}`, "teal"),
     });
   };
   return (
@@ -37,9 +49,14 @@ export function ManualOrder({ sessionId, symbols }: { sessionId: string; symbols
         {type !== "market" && (
           <NumberInput label={type === "limit" ? "Limit price" : "Stop price"} value={price} onChange={setPrice} w={150} error={errors.for(type === "limit" ? "price" : "stop_price")} />
         )}
-        <Button color="teal" onClick={() => send("buy")} loading={place.isPending} disabled={!symbol || qty === ""}>Buy</Button>
-        <Button color="red" onClick={() => send("sell")} loading={place.isPending} disabled={!symbol || qty === ""}>Sell</Button>
+        <Button color="teal" onClick={() => send("buy")} loading={place.isPending} disabled={blocked}>Buy</Button>
+        <Button color="red" onClick={() => send("sell")} loading={place.isPending} disabled={blocked}>Sell</Button>
       </Group>
+      {waiting && (
+        <Text size="sm" c="yellow" data-testid="order-waits-for-price">
+          No market price for {symbol} yet: Buy and Sell are enabled once the session has seen one.
+        </Text>
+      )}
       <Text size="xs" c="dimmed">Filled by the paper venue against the session's market data, with its fees and slippage.</Text>
       <ErrorNotice error={place.error} title="Order rejected" />
     </Stack>

@@ -1,12 +1,12 @@
 import { Code, SimpleGrid, Tabs, Text } from "@mantine/core";
 import type { UseQueryResult } from "@tanstack/react-query";
-import type { SessionSummary } from "../api/types";
+import type { FillView, FundingView, OrderView, PositionView, SessionSummary } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RecordTable } from "../components/RecordTable";
-import { asNumber, formatNumber, formatPrice, formatTime } from "../format";
+import { formatNumber, formatPrice, formatTime } from "../format";
 import type { EventLog } from "../live/eventLog";
 import { EventTimeline } from "./EventTimeline";
-import { latestOrders, latestPositions, OPEN_ORDER_STATES, type Row } from "./records";
+import { latestOrders, latestPositions, OPEN_ORDER_STATES } from "./records";
 
 /** Positions, open orders, fills, funding payments, the event timeline and the raw config of a
  * session. */
@@ -22,15 +22,15 @@ export function SessionRecordsTabs({
   session: SessionSummary;
   log: EventLog;
   catchUpError: string | null;
-  fills: UseQueryResult<Row[]>;
-  orders: UseQueryResult<Row[]>;
-  positions: UseQueryResult<Row[]>;
-  funding: UseQueryResult<Row[]>;
+  fills: UseQueryResult<FillView[]>;
+  orders: UseQueryResult<OrderView[]>;
+  positions: UseQueryResult<PositionView[]>;
+  funding: UseQueryResult<FundingView[]>;
 }) {
   const counters = s.counters ?? {};
-  const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(String(o.status)));
+  const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(o.status));
   const payments = funding.data ?? [];
-  const fundingTotal = payments.reduce((sum, p) => sum + (asNumber(p.amount) ?? 0), 0);
+  const fundingTotal = payments.reduce((sum, p) => sum + p.amount, 0);
   return (
     <Tabs defaultValue="positions" keepMounted={false}>
       <Tabs.List>
@@ -43,7 +43,7 @@ export function SessionRecordsTabs({
       </Tabs.List>
       <Tabs.Panel value="positions" pt="sm">
         <ErrorNotice error={positions.error} title="Could not load positions" />
-        <RecordTable rows={latestPositions(positions.data ?? []).filter((p) => Number(p.qty) !== 0)} rowKey={(p) => String(p.symbol)} empty="No open positions." testId="positions" columns={[
+        <RecordTable rows={latestPositions(positions.data ?? []).filter((p) => p.qty !== 0)} rowKey={(p) => p.symbol} empty="No open positions." testId="positions" columns={[
           { key: "symbol", label: "Symbol" },
           { key: "qty", label: "Qty", align: "right" },
           { key: "avg_price", label: "Avg price", align: "right", render: (p) => formatPrice(p.avg_price) },
@@ -55,7 +55,7 @@ export function SessionRecordsTabs({
       </Tabs.Panel>
       <Tabs.Panel value="orders" pt="sm">
         <ErrorNotice error={orders.error} title="Could not load orders" />
-        <RecordTable rows={openOrders} rowKey={(o) => String(o.order_id)} empty="No open orders." testId="open-orders" columns={[
+        <RecordTable rows={openOrders} rowKey={(o) => o.order_id} empty="No open orders." testId="open-orders" columns={[
           { key: "order_id", label: "Order" }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" }, { key: "type", label: "Type" },
           { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Limit", align: "right" }, { key: "stop_price", label: "Stop", align: "right" },
           { key: "filled_qty", label: "Filled", align: "right" }, { key: "status", label: "Status" },
@@ -63,8 +63,8 @@ export function SessionRecordsTabs({
       </Tabs.Panel>
       <Tabs.Panel value="fills" pt="sm">
         <ErrorNotice error={fills.error} title="Could not load fills" />
-        <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" columns={[
-          { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts as string) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
+        <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f) => f.fill_id} empty="No fills yet." testId="fills" columns={[
+          { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
           { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
           { key: "fee", label: "Fee", align: "right" }, { key: "liquidity", label: "Liquidity" },
         ]} />

@@ -1,53 +1,38 @@
-import { asNumber, toMillis } from "../format";
+import type { FillView, OrderStatus, OrderView, PositionView, EquityView } from "../api/types";
 import type { FillMarker, PositionLine } from "../charts/PriceChart";
 import type { LinePoint } from "../charts/LineChart";
 
-export type Row = Record<string, unknown>;
-
-export function fillMarkers(fills: Row[], symbol: string): FillMarker[] {
+export function fillMarkers(fills: FillView[], symbol: string): FillMarker[] {
   return fills
     .filter((f) => f.symbol === symbol)
-    .flatMap((f) => {
-      const ms = toMillis(f.ts as string);
-      const price = asNumber(f.price);
-      if (ms === null || price === null) return [];
-      return [{ timeSec: Math.floor(ms / 1000), side: f.side === "sell" ? "sell" : "buy", price, quantity: asNumber(f.qty ?? f.quantity) ?? undefined } as FillMarker];
-    });
+    .map((f) => ({ timeSec: Math.floor(f.ts_us / 1_000_000), side: f.side, price: f.price, quantity: f.qty }));
 }
 
-/** The latest row per symbol (positions are recorded append-only). */
-export function latestPositions(rows: Row[]): Row[] {
-  const bySymbol = new Map<string, Row>();
+/** The latest row per symbol (positions are recorded append-only, oldest first). */
+export function latestPositions(rows: PositionView[]): PositionView[] {
+  const bySymbol = new Map<string, PositionView>();
   for (const row of rows) {
-    const symbol = String(row.symbol);
-    const prev = bySymbol.get(symbol);
-    if (!prev || (toMillis(row.ts as string) ?? 0) >= (toMillis(prev.ts as string) ?? 0)) bySymbol.set(symbol, row);
+    const prev = bySymbol.get(row.symbol);
+    if (!prev || row.ts_us >= prev.ts_us) bySymbol.set(row.symbol, row);
   }
   return [...bySymbol.values()];
 }
 
-export function positionLines(positions: Row[], symbol: string): PositionLine[] {
+export function positionLines(positions: PositionView[], symbol: string): PositionLine[] {
   return latestPositions(positions)
-    .filter((p) => p.symbol === symbol && (asNumber(p.qty) ?? 0) !== 0)
-    .flatMap((p) => {
-      const price = asNumber(p.avg_price ?? p.entry_price);
-      return price === null ? [] : [{ price, title: `${(asNumber(p.qty) ?? 0) > 0 ? "long" : "short"} ${p.qty}` }];
-    });
+    .filter((p) => p.symbol === symbol && p.qty !== 0)
+    .map((p) => ({ price: p.avg_price, title: `${p.qty > 0 ? "long" : "short"} ${p.qty}` }));
 }
 
-export function equityPoints(rows: Row[]): LinePoint[] {
-  return rows.flatMap((r) => {
-    const ms = toMillis(r.ts as string);
-    const value = asNumber(r.equity);
-    return ms === null || value === null ? [] : [{ timeSec: Math.floor(ms / 1000), value }];
-  });
+export function equityPoints(rows: EquityView[]): LinePoint[] {
+  return rows.map((r) => ({ timeSec: Math.floor(r.ts_us / 1_000_000), value: r.equity }));
 }
 
-/** Latest state of each order (append-only rows), open ones first. */
-export function latestOrders(rows: Row[]): Row[] {
-  const byId = new Map<string, Row>();
-  for (const row of rows) byId.set(String(row.order_id), row);
+/** Latest state of each order (append-only rows). */
+export function latestOrders(rows: OrderView[]): OrderView[] {
+  const byId = new Map<string, OrderView>();
+  for (const row of rows) byId.set(row.order_id, row);
   return [...byId.values()];
 }
 
-export const OPEN_ORDER_STATES = ["open", "partially_filled", "new", "pending"];
+export const OPEN_ORDER_STATES: readonly OrderStatus[] = ["open", "partially_filled"];

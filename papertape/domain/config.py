@@ -1,9 +1,11 @@
 """What a user asks for when starting a session: the request body of ``POST /sessions/start``,
-the CLI's options, and the ``config`` stored on the session. Unknown fields are rejected, never
+the CLI's options, and the ``config`` stored on the session. In the domain, below the engine and
+the market sources that read it. Unknown fields are rejected, never
 ignored: every field that can be saved is enforced somewhere."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, NoReturn
 
 from pydantic import (
@@ -16,16 +18,33 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from papertape.domain.errors import PapertapeError
+from papertape.domain.errors import PapertapeError, ValidationFailed
 from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
 
 
-class Strict(BaseModel):
+class ClosedModel(BaseModel):
+    """A model that rejects unknown fields: every field that can be saved is enforced."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class MarketConfig(Strict):
+# ``http(s)://host[:port]``, no path: where every URL of an exchange's client can be moved
+_BASE_URL = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(:\d{1,5})?/?$")
+
+
+def check_base_url(base: str) -> str:
+    """An ``http(s)://host[:port]`` base without a path (returned without a trailing slash),
+    or ``ValidationFailed``."""
+    if not _BASE_URL.match(base):
+        raise ValidationFailed(
+            f"exchange URL must look like http://host:port, not {base!r}",
+            details=[{"field": "exchange_url", "message": "scheme http(s), a host, no path"}],
+        )
+    return base.rstrip("/")
+
+
+class MarketConfig(ClosedModel):
     source: Literal["exchange", "replay"] = "exchange"
     exchange: str = Field("mexc", min_length=1, max_length=40, description="a ccxt exchange id")
     market_type: Literal["spot", "swap"] = Field(
@@ -74,8 +93,6 @@ class MarketConfig(Strict):
         if self.source == "replay" and not self.dataset:
             _refuse(("dataset",), "a replay source needs a dataset", self)
         if self.exchange_url is not None:
-            from papertape.market.exchange.urls import check_base_url
-
             try:
                 check_base_url(self.exchange_url)
             except PapertapeError as exc:
@@ -90,26 +107,26 @@ class MarketConfig(Strict):
         return self
 
 
-class StrategySpec(Strict):
+class StrategySpec(ClosedModel):
     name: str = Field(min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class FeesConfig(Strict):
+class FeesConfig(ClosedModel):
     """Fee rates as fractions (0.001 = 0.1 %). ``None`` takes the exchange's default."""
 
     taker: float | None = Field(None, ge=0, le=0.1)
     maker: float | None = Field(None, ge=-0.01, le=0.1)
 
 
-class RiskConfig(Strict):
+class RiskConfig(ClosedModel):
     max_position_notional: float | None = Field(None, gt=0)
     max_open_positions: int | None = Field(None, ge=1)
     daily_loss_limit: float | None = Field(None, gt=0, description="in quote currency")
     max_drawdown_pct: float | None = Field(None, gt=0, le=100)
 
 
-class VenueConfig(Strict):
+class VenueConfig(ClosedModel):
     latency_ms: float = Field(
         0, ge=0, le=60_000, description="order entry: the venue sees an order this much later"
     )
@@ -130,7 +147,7 @@ class VenueConfig(Strict):
     )
 
 
-class SessionConfig(Strict):
+class SessionConfig(ClosedModel):
     mode: Mode
     symbols: list[str] = Field(min_length=1, max_length=50)
     strategies: list[StrategySpec] = Field(default_factory=list, max_length=20)

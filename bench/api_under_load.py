@@ -1,0 +1,306 @@
+"""The API under load: how fast ``/health`` and ``GET /sessions/{id}`` answer while four 180k-bar
+backtests run and three Chromium dashboard tabs watch; how much slower a watched backtest is
+than an unwatched one; how many requests and websocket messages a watching tab costs.
+
+    uv run python bench/api_under_load.py            # the full run (issue 10's figures)
+    uv run python bench/api_under_load.py --quick    # smoke: the month once (45k bars), one tab
+
+Data: the shared real BTC-PERP 1-minute candles of 2022-01 (``btc-perp_1m_2022-01.csv.gz``,
+45,031 bars), filed four times over with each copy shifted past the previous one — 180,124 bars
+(said in the output: only the repetition is synthetic, every bar is real). Strategy:
+``sma_cross`` 10/30, ``mode: backtest`` (as fast as possible), on a real ``papertape serve``
+process with SQLite.
+
+1. unwatched: one backtest alone; its time is the session's ``ended_at - started_at``;
+2. watched: the same with three tabs open (the sessions list, the Backtests page, the session's
+   own page); the ratio to 1 (target ≤ 1.2x); the tabs' HTTP requests and websocket messages;
+3. under load: four backtests at once with the three tabs open, while a prober asks
+   ``/health`` and ``GET /sessions/{id}`` every 50 ms: p50/p99/max (target p99 < 100 ms).
+
+Targets (issue 10). A benchmark, not a test: it prints figures and exits 0 unless something broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from papertape.domain.market import Candle
+from papertape.domain.records import Dataset
+from papertape.market.importers import read_market_file
+from papertape.store import open_store
+from tests.support.server import ServerProcess
+
+MONTH = ROOT.parent / "shared" / "data" / "market" / "btc-perp_1m_2022-01.csv.gz"
+CHROMIUM = Path("/usr/bin/chromium")
+DATASET = "btc_1m_x4"
+PROBE_EVERY = 0.05
+
+
+def seconds(iso_text: str) -> float:
+    return datetime.fromisoformat(iso_text.replace("Z", "+00:00")).timestamp()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
+
+
+async def prepare(url: str, copies: int) -> int:
+    month = read_market_file(MONTH, symbol="BTC_USDT")
+    bars: list[Candle] = month.rows
+    span = bars[-1].ts - bars[0].ts + bars[0].interval * 1_000_000
+    store = await open_store(url)
+    try:
+        rows = 0
+        for copy in range(copies):
+            shifted = [b._replace(ts=b.ts + copy * span) for b in bars]
+            for i in range(0, len(shifted), 20_000):
+                await store.write_candles(DATASET, shifted[i : i + 20_000])
+            rows += len(shifted)
+        await store.save_dataset(
+            Dataset(
+                name=DATASET,
+                kind="candles",
+                symbols=("BTC_USDT",),
+                rows=rows,
+                start_ts=bars[0].ts,
+                end_ts=bars[-1].ts + (copies - 1) * span,
+                created_at=time.time_ns() // 1000,
+                interval=bars[0].interval,
+                origin=f"{MONTH.name} x{copies} (shifted copies)",
+            )
+        )
+        return rows
+    finally:
+        await store.close()
+
+
+BACKTEST = {
+    "mode": "backtest",
+    "symbols": ["BTC_USDT"],
+    "strategies": [{"name": "sma_cross", "params": {"fast": 10, "slow": 30}}],
+    "market": {"source": "replay", "dataset": DATASET, "speed": 0},
+}
+
+
+def start_backtest(http: httpx.Client, label: str) -> str:
+    response = http.post("/sessions/start", json={**BACKTEST, "label": label})
+    if response.status_code != 201:
+        raise RuntimeError(f"start answered {response.status_code}: {response.text}")
+    return response.json()["data"]["session_id"]
+
+
+def wait_ended(http: httpx.Client, session_ids: list[str], timeout: float = 900) -> list[float]:
+    """Seconds each backtest ran (``ended_at - started_at``, the server's own clock)."""
+    deadline = time.monotonic() + timeout
+    took: dict[str, float] = {}
+    while len(took) < len(session_ids):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"backtests still running after {timeout}s")
+        for sid in session_ids:
+            if sid in took:
+                continue
+            data = http.get(f"/sessions/{sid}", timeout=120).json()["data"]
+            if data["state"] in ("completed", "failed", "stopped"):
+                if data["state"] != "completed":
+                    raise RuntimeError(f"{sid} ended {data['state']}: {data['error_message']}")
+                took[sid] = seconds(data["ended_at"]) - seconds(data["started_at"])
+        time.sleep(0.5)
+    return [took[s] for s in session_ids]
+
+
+class Prober(threading.Thread):
+    """Asks ``/health`` and ``GET /sessions/{id}`` every ``PROBE_EVERY`` seconds."""
+
+    def __init__(self, base_url: str, session_id: str):
+        super().__init__(daemon=True)
+        self.base_url = base_url
+        self.session_id = session_id
+        self.latencies: dict[str, list[float]] = {"health": [], "session": []}
+        self.failures = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=60) as http:
+            while not self._done.is_set():
+                for name, path in (
+                    ("health", "/health"),
+                    ("session", f"/sessions/{self.session_id}"),
+                ):
+                    began = time.perf_counter()
+                    try:
+                        ok = http.get(path).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    self.latencies[name].append((time.perf_counter() - began) * 1000)
+                    self.failures += not ok
+                time.sleep(PROBE_EVERY)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+class Tabs:
+    """Chromium tabs on the dashboard, counting their requests and websocket messages."""
+
+    def __init__(self, playwright, base_url: str, profile: Path):
+        self.context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            headless=True,
+            viewport={"width": 1280, "height": 800},
+            base_url=base_url,
+        )
+        self.requests = 0
+        self.ws_messages = 0
+        self.context.on("request", self._on_request)
+        self.pages = []
+
+    def _on_request(self, request) -> None:
+        if "/assets/" not in request.url:
+            self.requests += 1
+
+    def open(self, path: str) -> None:
+        page = self.context.new_page()
+        page.on("websocket", lambda ws: ws.on("framereceived", self._on_frame))
+        page.goto(path)
+        self.pages.append(page)
+
+    def _on_frame(self, _payload) -> None:
+        self.ws_messages += 1
+
+    def pump(self, seconds: float) -> None:
+        """Let the pages run (Playwright's sync API delivers events while it waits)."""
+        self.pages[0].wait_for_timeout(seconds * 1000)
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.ws_messages = 0
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def run_watched(http: httpx.Client, tabs: Tabs, label: str) -> tuple[float, float, int, int]:
+    """A backtest with the tabs watching (its own page opened as it starts)."""
+    tabs.reset()
+    began = time.monotonic()
+    sid = start_backtest(http, label)
+    tabs.open(f"/sessions/{sid}")
+    while http.get(f"/sessions/{sid}").json()["data"]["state"] == "running":
+        tabs.pump(0.5)
+    wall = time.monotonic() - began
+    [took] = wait_ended(http, [sid])
+    tabs.pages.pop().close()
+    return took, wall, tabs.requests, tabs.ws_messages
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the month once, one tab")
+    args = parser.parse_args(argv)
+    copies = 1 if args.quick else 4
+    workdir = Path(tempfile.mkdtemp(prefix="papertape-bench-load-"))
+    url = f"sqlite:///{workdir / 'papertape.db'}"
+    rows = asyncio.run(prepare(url, copies))
+    print(
+        f"api_under_load: {rows:,} real 1m BTC-PERP bars ({MONTH.name} x{copies}, shifted copies); "
+        "sma_cross 10/30 backtests; SQLite",
+        flush=True,
+    )
+    server = ServerProcess(url, workdir / "server.log").start(timeout=300)
+    figures: list[tuple[str, str]] = []
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with server.client() as http, sync_playwright() as playwright:
+            start_backtest(http, "warm-up")  # imports and caches, not measured
+            wait_ended(http, [http.get("/sessions").json()["data"]["sessions"][0]["session_id"]])
+            [alone] = wait_ended(http, [start_backtest(http, "unwatched")])
+            figures.append(("backtest alone, unwatched", f"{alone:.2f} s"))
+
+            tabs = Tabs(playwright, server.url, workdir / "chromium")
+            try:
+                tabs.open("/")
+                if not args.quick:
+                    tabs.open("/backtests")
+                tabs.pump(2)
+                watched, wall, requests, messages = run_watched(http, tabs, "watched")
+                figures.append(("backtest watched by the tabs", f"{watched:.2f} s"))
+                figures.append(
+                    (
+                        "watched / unwatched",
+                        f"{watched / alone:.2f}x (target <= 1.2x: "
+                        f"{'met' if watched / alone <= 1.2 else 'NOT met'})",
+                    )
+                )
+                figures.append(
+                    (
+                        "tabs' HTTP requests while it ran",
+                        f"{requests} ({requests / wall:.1f}/s over {wall:.1f} s)",
+                    )
+                )
+                figures.append(
+                    ("tabs' websocket messages/s while it ran", f"{messages / wall:.1f}")
+                )
+
+                if not args.quick:
+                    probe_target = start_backtest(http, "load-1")
+                    others = [start_backtest(http, f"load-{i}") for i in range(2, 5)]
+                    tabs.open(f"/sessions/{probe_target}")
+                    prober = Prober(server.url, probe_target)
+                    prober.start()
+                    ids = [probe_target, *others]
+                    while any(
+                        http.get(f"/sessions/{s}", timeout=120).json()["data"]["state"] == "running"
+                        for s in ids
+                    ):
+                        tabs.pump(1)
+                    prober.stop()
+                    took = wait_ended(http, ids)
+                    for name in ("health", "session"):
+                        values = prober.latencies[name]
+                        path = "/health" if name == "health" else "GET /sessions/{id}"
+                        figures.append(
+                            (
+                                f"{path} under 4 backtests + 3 tabs: p50 / p99 / max",
+                                f"{pct(values, 50):.1f} / {pct(values, 99):.1f} / {max(values):.1f} ms "
+                                f"({len(values)} requests; target p99 < 100 ms: "
+                                f"{'met' if pct(values, 99) < 100 else 'NOT met'})",
+                            )
+                        )
+                    figures.append(("probe failures", str(prober.failures)))
+                    figures.append(
+                        ("the four backtests' times", ", ".join(f"{t:.1f}" for t in took) + " s")
+                    )
+            finally:
+                tabs.close()
+    finally:
+        server.stop()
+        print()
+        print("| figure | value |")
+        print("|---|---|")
+        for name, value in figures:
+            print(f"| {name} | {value} |")
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
