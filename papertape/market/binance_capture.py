@@ -73,12 +73,12 @@ class _Book:
         self.bid_prices: list[float] = []
         self.ask_prices: list[float] = []
 
-    def load(self, snapshot: dict) -> None:
+    def load(self, snapshot: dict[str, Any]) -> None:
         self.bids = {float(p): float(q) for p, q in snapshot["bids"] if float(q) > 0}
         self.asks = {float(p): float(q) for p, q in snapshot["asks"] if float(q) > 0}
         self.bid_prices, self.ask_prices = sorted(self.bids), sorted(self.asks)
 
-    def apply(self, update: dict) -> None:
+    def apply(self, update: dict[str, Any]) -> None:
         for side, prices, levels in (
             (self.bids, self.bid_prices, update["b"]),
             (self.asks, self.ask_prices, update["a"]),
@@ -134,7 +134,7 @@ def rebuild(
     report = CaptureReport()
     events: list[Trade | BookSnapshot] = []
     book = _Book()
-    buffered: list[dict] = []
+    buffered: list[dict[str, Any]] = []
     snapshot_id: int | None = None
     last_u: int | None = None  # the last applied update's ``u``; None before the first
     broken = False
@@ -143,7 +143,7 @@ def rebuild(
     last_trade_id: int | None = None
     name = _symbol(symbol) if symbol else None
 
-    def apply(update: dict, snapshot: int) -> None:
+    def apply(update: dict[str, Any], snapshot: int) -> None:
         nonlocal last_u, broken
         if broken:
             return
