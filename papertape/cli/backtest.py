@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,13 +69,14 @@ async def _dataset_rows(
         if kind is None:
             raise DatasetNotFound(f"no {' or '.join(kinds)} dataset or recording named {name!r}")
         start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        read = {
+        readers: dict[str, Callable[[str, list[str], int, int], Awaitable[Sequence[MarketEvent]]]]
+        readers = {
             "candles": store.read_candles,
             "trades": store.read_trades,
             "book": store.read_books,
             "funding": store.read_funding,
-        }[kind]
-        return await read(name, [symbol], start, end)
+        }
+        return await readers[kind](name, [symbol], start, end)
     finally:
         await store.close()
 
@@ -118,7 +119,7 @@ def _summary(title: str, metrics: dict[str, Any]) -> Table:
 
 def _funding_rows(
     path: Path | None, dataset: str | None, store_url: str, symbol: str, market_type: str
-) -> list:
+) -> Sequence[Any]:
     if path is not None and dataset is not None:
         raise ValidationFailed(
             "give at most one of --funding FILE or --funding-dataset NAME",
@@ -200,6 +201,7 @@ def backtest(
             rows = read_market_file(data, symbol=sym).rows
         elif funding is not None or funding_dataset is not None:
             # funding rates are merged into the rows by time: the dataset is read whole
+            assert dataset is not None  # exactly one of them, checked above
             rows = asyncio.run(_dataset_rows(store, dataset, sym))
         if funding is not None or funding_dataset is not None:
             rows = merge_funding(

@@ -48,7 +48,8 @@ class CaptureReport:
     depth_updates: int = 0
     applied: int = 0
     dropped_before_snapshot: int = 0  # updates older than the snapshot
-    book_gaps: list[tuple[int, int]] = field(default_factory=list)  # (expected link, found)
+    # (expected link, found): found is None when a futures update has no ``pu``
+    book_gaps: list[tuple[int, int | None]] = field(default_factory=list)
     trade_id_gaps: list[tuple[int, int]] = field(default_factory=list)  # (last id, next id)
     book_tickers: int = 0
     tickers_checked: int = 0  # tickers whose ``u`` ends an applied depth update
@@ -73,12 +74,12 @@ class _Book:
         self.bid_prices: list[float] = []
         self.ask_prices: list[float] = []
 
-    def load(self, snapshot: dict) -> None:
+    def load(self, snapshot: dict[str, Any]) -> None:
         self.bids = {float(p): float(q) for p, q in snapshot["bids"] if float(q) > 0}
         self.asks = {float(p): float(q) for p, q in snapshot["asks"] if float(q) > 0}
         self.bid_prices, self.ask_prices = sorted(self.bids), sorted(self.asks)
 
-    def apply(self, update: dict) -> None:
+    def apply(self, update: dict[str, Any]) -> None:
         for side, prices, levels in (
             (self.bids, self.bid_prices, update["b"]),
             (self.asks, self.ask_prices, update["a"]),
@@ -134,7 +135,7 @@ def rebuild(
     report = CaptureReport()
     events: list[Trade | BookSnapshot] = []
     book = _Book()
-    buffered: list[dict] = []
+    buffered: list[dict[str, Any]] = []
     snapshot_id: int | None = None
     last_u: int | None = None  # the last applied update's ``u``; None before the first
     broken = False
@@ -143,14 +144,15 @@ def rebuild(
     last_trade_id: int | None = None
     name = _symbol(symbol) if symbol else None
 
-    def apply(update: dict) -> None:
+    def apply(update: dict[str, Any]) -> None:
         nonlocal last_u, broken
         if broken:
             return
         first, final = update["U"], update["u"]
         if last_u is None:
-            target = snapshot_id if report.futures else snapshot_id + 1  # type: ignore[operator]
-            if final < snapshot_id:  # type: ignore[operator]
+            assert snapshot_id is not None, "updates are applied once the snapshot is in"
+            target = snapshot_id if report.futures else snapshot_id + 1
+            if final < snapshot_id:
                 report.dropped_before_snapshot += 1
                 return
             if not first <= target <= final:
@@ -158,7 +160,7 @@ def rebuild(
                 broken = True
                 return
         else:
-            link = update.get("pu") if report.futures else first - 1
+            link: int | None = update.get("pu") if report.futures else first - 1
             if link != last_u:
                 report.book_gaps.append((last_u, link))
                 broken = True
