@@ -130,7 +130,11 @@ class RayCluster(TrialExecutor):
         else:
             ray.init(address=address, log_to_driver=False, ignore_reinit_error=True)
         self._ray = ray
-        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # ray ships py.typed but leaves cluster_resources and ActorPool.has_next unannotated
+        self.workers = workers or max(
+            1,
+            int(ray.cluster_resources().get("CPU", 1)),  # type: ignore[no-untyped-call]
+        )
         rows = ray.put(load_rows(spec))
         actor = ray.remote(num_cpus=1, max_restarts=RAY_RETRIES, max_task_retries=RAY_RETRIES)(
             _RayTrials
@@ -143,7 +147,7 @@ class RayCluster(TrialExecutor):
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         for key, plan in jobs:
             self.pool.submit(lambda a, j: a.run.remote(*j), (key, plan, window))
-        while self.pool.has_next():
+        while self.pool.has_next():  # type: ignore[no-untyped-call]  # unannotated in ray
             yield self.pool.get_next_unordered()
 
     def close(self) -> None:
