@@ -557,7 +557,8 @@ class SQLiteStore(Store):
             return
         values = [trial_row(t) for t in rows]
         await self._write(
-            lambda c: c.executemany(
+            lambda c: _execute_many(
+                c,
                 "INSERT OR REPLACE INTO trials (session_id, number, ts, params, metrics, error, "
                 "score) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 values,
