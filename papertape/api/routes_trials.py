@@ -66,7 +66,7 @@ def _view(record: TrialRecord) -> dict[str, Any]:
 
 
 @router.get("/sessions/{session_id}/trials", response_model=TrialsResponse, responses=ERRORS)
-async def list_trials(session_id: SessionIdPath, service: Service) -> dict:
+async def list_trials(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
     """The trials a sweep session recorded so far, by number; ``best`` by its objective."""
     session = await service.get(session_id)
     if session.mode is not Mode.SWEEP:

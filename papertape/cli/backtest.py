@@ -195,7 +195,7 @@ def backtest(
         rows: Sequence[MarketEvent]
         if data is not None:
             rows = read_market_file(data, symbol=sym).rows
-        elif funding is not None or funding_dataset is not None:
+        elif dataset is not None and (funding is not None or funding_dataset is not None):
             # funding rates are merged into the rows by time: the dataset is read whole
             rows = asyncio.run(_dataset_rows(store, dataset, sym))
         if funding is not None or funding_dataset is not None:

@@ -50,6 +50,8 @@ from papertape.domain.orders import (
     STOP,
     Fill,
     Order,
+    OrderType,
+    Side,
 )
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio, Position, RoundTrip
 from papertape.domain.records import FillRecord, RecordBatch
@@ -83,12 +85,12 @@ class EngineConfig:
 class StrategyPlan:
     """A validated strategy to run: its class, its parameters and the name it reports as."""
 
-    cls: type[Strategy]
+    cls: type[Strategy[Any]]
     params: StrategyParams
     label: str
 
 
-def _overrides(strategy: Strategy, hook: str) -> bool:
+def _overrides(strategy: Strategy[Any], hook: str) -> bool:
     return getattr(type(strategy), hook) is not getattr(Strategy, hook)
 
 
@@ -101,8 +103,8 @@ class _BarBuilder:
     def __init__(self, interval: int):
         self.interval = interval
         self.step = interval * MICROS
-        self.bar: list | None = None  # [start, open, high, low, close, volume]
-        self.strategies: list[Strategy] = []
+        self.bar: list[Any] | None = None  # [start, open, high, low, close, volume]
+        self.strategies: list[Strategy[Any]] = []
 
 
 class _SymbolState:
@@ -130,11 +132,11 @@ class _SymbolState:
         self.bar_span: tuple[int, int, float] | None = None
         self.mark: float | None = None  # the newest mark price, once the data has marks
         self.mark_ts = 0
-        self._split: tuple[int, list[_BarBuilder], list[Strategy]] | None = None
-        self.trade_subs: list[Strategy] = []
-        self.book_subs: list[Strategy] = []
+        self._split: tuple[int, list[_BarBuilder], list[Strategy[Any]]] | None = None
+        self.trade_subs: list[Strategy[Any]] = []
+        self.book_subs: list[Strategy[Any]] = []
 
-    def split_for(self, interval: int) -> tuple[list[_BarBuilder], list[Strategy]]:
+    def split_for(self, interval: int) -> tuple[list[_BarBuilder], list[Strategy[Any]]]:
         """For candles of ``interval`` seconds: the builders that aggregate them into longer
         bars, and the strategies that take them as they are (cached per interval)."""
         split = self._split
@@ -181,14 +183,14 @@ class Engine(VenueListener):
         self.equity_curve: list[tuple[int, float]] = []
         self.record = RecordBatch()  # drained by the caller
         self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
-        self.strategies: list[Strategy] = []
+        self.strategies: list[Strategy[Any]] = []
         for plan in plans:
             if plan.cls.can_short(plan.params) and config.market_type == SPOT:
                 raise ValueError(f"{plan.label} can go short, which spot trading cannot")
             for symbol in config.symbols:
                 self._attach(plan.cls(plan.params, symbol, self, plan.label))
 
-    def _attach(self, strategy: Strategy) -> None:
+    def _attach(self, strategy: Strategy[Any]) -> None:
         state = self.state[strategy.symbol]
         self.strategies.append(strategy)
         if _overrides(strategy, "on_bar"):
@@ -335,6 +337,7 @@ class Engine(VenueListener):
             raise TypeError(f"not a market event: {event!r}")
         pos = state.position
         if pos.qty and self._fresh_mark(state, event.ts) is None:
+            assert state.price is not None, "a position is only opened once its symbol has a price"
             pos.mark = state.price
             if event.symbol in self._liq:
                 self._check_liquidation(event.symbol, low, high)
@@ -442,7 +445,9 @@ class Engine(VenueListener):
         bar[5] += candle.volume
 
     def _emit_bar(self, state: _SymbolState, builder: _BarBuilder) -> None:
-        bar = Candle(builder.bar[0], state.symbol, builder.interval, *builder.bar[1:])
+        parts = builder.bar
+        assert parts is not None, "a bar is emitted only once it has begun"
+        bar = Candle(parts[0], state.symbol, builder.interval, *parts[1:])
         builder.bar = None
         if self._close_fill:
             self.venue.last_bar[state.symbol] = bar
@@ -486,8 +491,8 @@ class Engine(VenueListener):
         order = Order(
             order_id=self.venue.next_order_id(),
             symbol=symbol,
-            side=side,
-            type=type,
+            side=Side(side),
+            type=OrderType(type),
             qty=qty,
             created_ts=self.ts,
             active_ts=self.ts,
@@ -613,7 +618,7 @@ class Engine(VenueListener):
             self._update_liquidation_prices()
         self._sample(fill.ts, force=True)
         owner = order.owner
-        if owner is not None and _overrides(owner, "on_fill"):
+        if isinstance(owner, Strategy) and _overrides(owner, "on_fill"):
             owner.on_fill(fill, order)
 
     def _record_position(self, position: Position, ts: int) -> None:
@@ -684,6 +689,7 @@ class Engine(VenueListener):
         self.venue.cancel_all(self.ts, f"halted_by_{rule}")
         for pos in self.portfolio.open_positions():
             mark = (marks or {}).get(pos.symbol) or pos.mark or self.state[pos.symbol].price
+            assert mark is not None, "an open position has had a price"
             self.venue.close_now(pos.symbol, mark, self.ts, rule)
         self.record.events.append(
             ("risk", {"action": "kill", "rule": rule, "equity": self.portfolio.equity()})

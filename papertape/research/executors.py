@@ -41,7 +41,7 @@ class TrialExecutor(ABC):
     @abstractmethod
     def map_unordered(
         self, jobs: Sequence[Job], window: Window | None = None
-    ) -> Iterator[tuple[int, dict]]:
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         """Run every job on the rows inside ``window`` (all by default); yield ``(key, metrics)``
         as each finishes."""
 
@@ -65,7 +65,7 @@ class InProcess(TrialExecutor):
 
     def map_unordered(
         self, jobs: Sequence[Job], window: Window | None = None
-    ) -> Iterator[tuple[int, dict]]:
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = window_rows(self.rows, window)
         for key, plan in jobs:
             yield key, trial_metrics(rows, plan, self.settings)
@@ -84,12 +84,12 @@ class LocalPool(TrialExecutor):
         self.pool = ProcessPoolExecutor(
             workers, mp_context=context, initializer=init_worker, initargs=(spec, os.getpid())
         )
-        self._pending: set[Future[dict]] = set()
+        self._pending: set[Future[dict[str, Any]]] = set()
 
     def map_unordered(
         self, jobs: Sequence[Job], window: Window | None = None
-    ) -> Iterator[tuple[int, dict]]:
-        keys: dict[Future[dict], int] = {}
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        keys: dict[Future[dict[str, Any]], int] = {}
         for key, plan in jobs:
             future = self.pool.submit(run_in_worker, self.spec, plan, self.settings, window)
             keys[future] = key
@@ -130,7 +130,11 @@ class RayCluster(TrialExecutor):
         else:
             ray.init(address=address, log_to_driver=False, ignore_reinit_error=True)
         self._ray = ray
-        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # ray ships py.typed but leaves cluster_resources and ActorPool.has_next unannotated
+        self.workers = workers or max(
+            1,
+            int(ray.cluster_resources().get("CPU", 1)),  # type: ignore[no-untyped-call]
+        )
         rows = ray.put(load_rows(spec))
         actor = ray.remote(num_cpus=1, max_restarts=RAY_RETRIES, max_task_retries=RAY_RETRIES)(
             _RayTrials
@@ -140,10 +144,10 @@ class RayCluster(TrialExecutor):
 
     def map_unordered(
         self, jobs: Sequence[Job], window: Window | None = None
-    ) -> Iterator[tuple[int, dict]]:
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         for key, plan in jobs:
             self.pool.submit(lambda a, j: a.run.remote(*j), (key, plan, window))
-        while self.pool.has_next():
+        while self.pool.has_next():  # type: ignore[no-untyped-call]  # unannotated in ray
             yield self.pool.get_next_unordered()
 
     def close(self) -> None:
@@ -161,7 +165,9 @@ class _RayTrials:
         self.rows = rows
         self.settings = settings
 
-    def run(self, key: int, plan: StrategyPlan, window: Window | None) -> tuple[int, dict]:
+    def run(
+        self, key: int, plan: StrategyPlan, window: Window | None
+    ) -> tuple[int, dict[str, Any]]:
         return key, trial_metrics(window_rows(self.rows, window), plan, self.settings)
 
 

@@ -19,7 +19,7 @@ def calmar(metrics: dict[str, Any]) -> float | None:
     """Annualised (compound) return over the maximum drawdown, both in percent."""
     start, end = metrics.get("start_ts"), metrics.get("end_ts")
     initial, final = metrics.get("initial_equity"), metrics.get("final_equity")
-    drawdown = metrics.get("max_drawdown_pct")
+    drawdown: float | None = metrics.get("max_drawdown_pct")
     if start is None or end is None or end <= start or not initial or final is None or not drawdown:
         return None
     if final <= 0:

@@ -182,7 +182,9 @@ class Sweep:
             records[number] = self._record(trial)
         return [records[n] for n, _ in proposed if n in records]
 
-    def _execute(self, jobs: list[tuple[int, StrategyPlan]]) -> Iterator[tuple[int, dict]]:
+    def _execute(
+        self, jobs: list[tuple[int, StrategyPlan]]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         if not jobs or self.stopped:
             return
         try:

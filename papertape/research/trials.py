@@ -48,9 +48,11 @@ def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -
     )
 
 
-def trial_metrics(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> dict:
+def trial_metrics(
+    rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings
+) -> dict[str, Any]:
     """The metrics ``papertape backtest --json`` prints for the same parameters."""
-    metrics: dict = finite(backtest(rows, plan, settings).metrics)
+    metrics: dict[str, Any] = finite(backtest(rows, plan, settings).metrics)
     return metrics
 
 
@@ -103,5 +105,5 @@ def worker_rows(spec: DataSpec) -> list[Any]:
 
 def run_in_worker(
     spec: DataSpec, plan: StrategyPlan, settings: TrialSettings, window: Window | None = None
-) -> dict:
+) -> dict[str, Any]:
     return trial_metrics(window_rows(worker_rows(spec), window), plan, settings)

@@ -123,7 +123,7 @@ class WalkForwardResult:
         in_return = [
             w.best.metrics["total_return_pct"] for w in scored if w.best and w.best.metrics
         ]
-        return finite(
+        report: dict[str, Any] = finite(
             {
                 "walk_forward": {
                     "train_us": self.plan.train,
@@ -144,6 +144,7 @@ class WalkForwardResult:
                 "seconds": self.seconds,
             }
         )
+        return report
 
     def metrics_score(self) -> float | None:
         return None if self.metrics is None else score(self.metrics, self.objective)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -183,7 +183,7 @@ class Runner:
                 duration_timer.cancel()
             await self._wind_down(started)
             self._log.info(
-                "session.runner.ended", outcome=self.outcome.kind if self.outcome else None
+                "session.runner.ended", outcome=None if self.outcome is None else self.outcome.kind
             )
             self._on_done(self)
 
@@ -248,7 +248,7 @@ class Runner:
                 await consumer.tick()
             await asyncio.sleep(FEED_STATUS_EVERY)
 
-    async def _save_checkpoint(self, batch: list[MarketEvent] | None = None) -> None:
+    async def _save_checkpoint(self, batch: Sequence[MarketEvent] | None = None) -> None:
         checkpoint = dict(self.session.checkpoint)
         if batch:
             checkpoint["last_ts"] = batch[-1].ts

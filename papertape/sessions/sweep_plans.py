@@ -8,7 +8,8 @@ from typing import Any
 from papertape.domain.config import StrategySpec
 from papertape.engine.core import StrategyPlan
 from papertape.research.sweep import PlanFor
-from papertape.sessions.strategy_catalog import RULE_EXAMPLES, STRATEGY_CLASSES, plan_for
+from papertape.sessions.strategy_catalog import STRATEGY_CLASSES, plan_for
+from papertape.strategies.examples import RULE_EXAMPLES
 
 
 def needs_store(name: str) -> bool:

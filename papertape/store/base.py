@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import (
@@ -42,6 +43,15 @@ from papertape.domain.records import (
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.domain.trials import TrialRecord
 
+R = TypeVar("R")
+Record = TypeVar("Record", bound=NamedTuple)
+
+
+def encoded_row(record: NamedTuple, **encoded: object) -> tuple[object, ...]:
+    """``record``'s values as a row to store, with ``encoded`` (by field name) in place of the
+    fields a column holds as text (JSON)."""
+    return tuple(encoded.get(f, v) for f, v in zip(record._fields, record, strict=True))
+
 
 @dataclass(frozen=True, slots=True)
 class SessionFilter:
@@ -60,7 +70,7 @@ class SessionPage:
 
 def session_filter_sql(
     query: SessionFilter, mark: str, symbol_clause: str, symbol_param: str | None = None
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """The ``WHERE`` clause and parameters of a session list query, in a store's SQL dialect:
     ``mark`` is its placeholder, ``symbol_clause`` how it tests that the session's symbols
     contain one (``symbol_param``, by default the symbol itself, is that test's parameter)."""
@@ -137,7 +147,7 @@ class Store(ABC):
         newer checkpoint); the returned record carries the stored checkpoint."""
 
     @abstractmethod
-    async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+    async def save_checkpoint(self, session_id: str, checkpoint: dict[str, Any]) -> None:
         """Record how far a running session got (used to resume it after a restart)."""
 
     @abstractmethod
@@ -269,7 +279,7 @@ class Store(ABC):
     ) -> list[BookSnapshot]: ...
 
     @abstractmethod
-    async def market_summary(self, source: str) -> dict[str, dict]:
+    async def market_summary(self, source: str) -> dict[str, dict[str, Any]]:
         """Per kind (``trades``, ``candles``, ``book``, ``funding``, ``mark``): ``{"rows", "start_ts", "end_ts",
         "symbols"}`` for the rows filed under ``source``; kinds with no rows are left out."""
 
@@ -296,7 +306,7 @@ class Store(ABC):
     async def list_strategies(self) -> list[SavedStrategy]: ...
 
 
-def thin_evenly(rows: list, limit: int) -> list:
+def thin_evenly(rows: list[R], limit: int) -> list[R]:
     """At most ``limit`` rows spread evenly over ``rows``, always keeping the first and the last."""
     if limit <= 0:
         return []

@@ -70,7 +70,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
@@ -98,6 +98,7 @@ from papertape.store.base import (
     StaleState,
     Store,
     TradingCommit,
+    encoded_row,
     session_filter_sql,
     thin_evenly,
 )
@@ -295,10 +296,10 @@ class QuestDBStore(Store):
 
     async def _query(
         self, sql: str, params: Sequence[Any] = (), *, binary: bool = False, patient: bool = True
-    ) -> list[tuple]:
+    ) -> list[tuple[Any, ...]]:
         """Run a read query and fetch all its rows."""
 
-        async def fetch(conn: psycopg.AsyncConnection) -> list[tuple]:
+        async def fetch(conn: psycopg.AsyncConnection) -> list[tuple[Any, ...]]:
             cursor = conn.cursor(binary=binary)
             await cursor.execute(sql, params)
             return await cursor.fetchall()
@@ -337,7 +338,7 @@ class QuestDBStore(Store):
         return self._session_locks.setdefault(session_id, asyncio.Lock())
 
     async def _insert(
-        self, conn: psycopg.AsyncConnection, table: str, build: Callable[[], tuple[str, list]]
+        self, conn: psycopg.AsyncConnection, table: str, build: Callable[[], tuple[str, list[Any]]]
     ) -> None:
         """Run the INSERT ``build()`` makes under the table's lock; ``build`` runs inside it, so
         the ``written_at`` stamps it takes reach each table in increasing order."""
@@ -345,7 +346,9 @@ class QuestDBStore(Store):
             sql, params = build()
             await conn.execute(sql, params)
 
-    async def _write_series(self, table: str, session_id: str, rows: Sequence, put) -> None:
+    async def _write_series(
+        self, table: str, session_id: str, rows: Sequence[Any], put: ingest.RowWriter
+    ) -> None:
         if not rows:
             return
         writer = self._market_writer if table in MARKET_TABLES else self._record_writer
@@ -400,7 +403,8 @@ class QuestDBStore(Store):
 
     async def ping(self) -> bool:
         try:
-            return (await self._query("SELECT 1", patient=False))[0][0] == 1
+            answered: bool = (await self._query("SELECT 1", patient=False))[0][0] == 1
+            return answered
         except (StoreUnavailable, psycopg.Error):
             return False
 
@@ -437,6 +441,7 @@ class QuestDBStore(Store):
                 session = _session_from_json(snapshot)
                 if versioned is not None:  # keep the newest checkpoint the session has
                     current = await _select_session(conn, "session_id", session_id)
+                    assert current is not None, "a session with a version is stored"
                     session = dataclasses.replace(session, checkpoint=current.checkpoint)
                 await self._insert_version(conn, session)
             log.warning("store.session.recovered", session_id=session_id, state=session.state.value)
@@ -487,7 +492,7 @@ class QuestDBStore(Store):
         rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::timestamp)"] * len(numbered))
         sql = f"INSERT INTO events (session_id, seq, ts, kind, data, snapshot, written_at) VALUES {rows}"
 
-        def build() -> tuple[str, list]:
+        def build() -> tuple[str, list[Any]]:
             return sql, [
                 value
                 for e in numbered
@@ -537,7 +542,7 @@ class QuestDBStore(Store):
             await self._insert_version(conn, stored)
             return stored
 
-    async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+    async def save_checkpoint(self, session_id: str, checkpoint: dict[str, Any]) -> None:
         """A small row in ``checkpoints`` (running sessions save one every few seconds; a new
         session version each time would copy the whole record). Every later version of the
         session carries the newest checkpoint, so the table's TTL only drops superseded rows."""
@@ -774,7 +779,7 @@ class QuestDBStore(Store):
         )
         return thin_evenly([EquityPoint(*r) for r in rows], limit)
 
-    async def _records(self, table: str, sql: str, session_id: str) -> list[tuple]:
+    async def _records(self, table: str, sql: str, session_id: str) -> list[tuple[Any, ...]]:
         await self._await_applied(table)
         return await self._query(sql, (session_id,), binary=True)
 
@@ -875,8 +880,8 @@ class QuestDBStore(Store):
         start: int,
         end: int,
         tail: str,
-        extra_args: tuple = (),
-    ) -> list[tuple]:
+        extra_args: tuple[Any, ...] = (),
+    ) -> list[tuple[Any, ...]]:
         if not symbols:
             raise ValueError("at least one symbol is needed")
         await self._await_applied(table)
@@ -888,7 +893,7 @@ class QuestDBStore(Store):
             binary=True,
         )
 
-    async def market_summary(self, source: str) -> dict[str, dict]:
+    async def market_summary(self, source: str) -> dict[str, dict[str, Any]]:
         summary = {}
         for kind, table in MARKET_KINDS.items():
             await self._await_applied(table)
@@ -908,8 +913,8 @@ class QuestDBStore(Store):
 
     # datasets and strategies ---------------------------------------------------------------
     async def save_dataset(self, dataset: Dataset) -> None:
-        values = dataset._replace(symbols=json.dumps(list(dataset.symbols)))
-        await self._upsert("datasets", Dataset._fields, tuple(values), keep=())
+        values = encoded_row(dataset, symbols=json.dumps(list(dataset.symbols)))
+        await self._upsert("datasets", Dataset._fields, values, keep=())
 
     async def get_dataset(self, name: str) -> Dataset | None:
         found = await self._datasets("WHERE name = %s", (name,))
@@ -918,7 +923,7 @@ class QuestDBStore(Store):
     async def list_datasets(self) -> list[Dataset]:
         return await self._datasets("", ())
 
-    async def _datasets(self, where: str, args: tuple) -> list[Dataset]:
+    async def _datasets(self, where: str, args: tuple[Any, ...]) -> list[Dataset]:
         rows = await self._query(
             f"SELECT {', '.join(Dataset._fields)} FROM datasets {where} "
             "ORDER BY created_at DESC, name",
@@ -927,8 +932,8 @@ class QuestDBStore(Store):
         return [Dataset(*r)._replace(symbols=tuple(json.loads(r[2]))) for r in rows]
 
     async def save_strategy(self, strategy: SavedStrategy) -> None:
-        values = strategy._replace(params=json.dumps(strategy.params))
-        await self._upsert("strategies", SavedStrategy._fields, tuple(values), keep=("created_at",))
+        values = encoded_row(strategy, params=json.dumps(strategy.params))
+        await self._upsert("strategies", SavedStrategy._fields, values, keep=("created_at",))
 
     async def get_strategy(self, name: str) -> SavedStrategy | None:
         found = await self._strategies("WHERE name = %s", (name,))
@@ -937,14 +942,14 @@ class QuestDBStore(Store):
     async def list_strategies(self) -> list[SavedStrategy]:
         return await self._strategies("", ())
 
-    async def _strategies(self, where: str, args: tuple) -> list[SavedStrategy]:
+    async def _strategies(self, where: str, args: tuple[Any, ...]) -> list[SavedStrategy]:
         rows = await self._query(
             f"SELECT {', '.join(SavedStrategy._fields)} FROM strategies {where} ORDER BY name", args
         )
         return [SavedStrategy(*r)._replace(params=json.loads(r[2])) for r in rows]
 
     async def _upsert(
-        self, table: str, fields: Sequence[str], values: tuple, keep: Sequence[str]
+        self, table: str, fields: Sequence[str], values: tuple[Any, ...], keep: Sequence[str]
     ) -> None:
         """Replace the row named ``values[0]`` (keeping the ``keep`` columns), or insert it."""
         named = dict(zip(fields, values, strict=True))
@@ -1062,7 +1067,7 @@ async def _last_seq(conn: psycopg.AsyncConnection, session_id: str) -> int | Non
     return None if row is None else row[0]
 
 
-def _select_record(record: type, table: str) -> str:
+def _select_record(record: type[NamedTuple], table: str) -> str:
     """Every row of a session's trading record. (The newest row per key is picked in Python,
     not with ``LATEST ON``: with a bind variable in its WHERE, ``LATEST ON`` returned another
     session's row on QuestDB 9.3.4, see the module docstring.)"""

@@ -30,12 +30,14 @@ from papertape.domain.records import (
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.domain.trials import TrialRecord
 from papertape.store.base import (
+    Record,
     ResumeState,
     SessionFilter,
     SessionPage,
     StaleState,
     Store,
     TradingCommit,
+    encoded_row,
     session_filter_sql,
     thin_evenly,
 )
@@ -50,7 +52,7 @@ _SESSION_COLUMNS = (
 )
 
 
-def _session_row(s: Session) -> tuple:
+def _session_row(s: Session) -> tuple[Any, ...]:
     return (
         s.session_id,
         s.mode.value,
@@ -219,7 +221,7 @@ class SQLiteStore(Store):
 
         return await self._write(update, durable=True)
 
-    async def save_checkpoint(self, session_id: str, checkpoint: dict) -> None:
+    async def save_checkpoint(self, session_id: str, checkpoint: dict[str, Any]) -> None:
         text = json.dumps(checkpoint)
         await self._write(
             lambda c: _execute(
@@ -342,10 +344,12 @@ class SQLiteStore(Store):
         points = await self._select_records(EquityPoint, "equity", session_id, "ts")
         return thin_evenly(points, limit)
 
-    async def _select_records(self, record: type, table: str, session_id: str, order: str) -> list:
+    async def _select_records(
+        self, record: type[Record], table: str, session_id: str, order: str
+    ) -> list[Record]:
         columns = ", ".join(record._fields)
 
-        def select(conn: sqlite3.Connection) -> list:
+        def select(conn: sqlite3.Connection) -> list[Record]:
             rows = conn.execute(
                 f"SELECT {columns} FROM {table} WHERE session_id=? ORDER BY {order}",
                 (session_id,),
@@ -354,7 +358,7 @@ class SQLiteStore(Store):
 
         return await self._run(select)
 
-    async def _executemany(self, sql: str, rows: Sequence[tuple]) -> None:
+    async def _executemany(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
             await self._write(lambda c: _execute_many(c, sql, rows))
 
@@ -438,7 +442,7 @@ class SQLiteStore(Store):
             f"WHERE source=? AND symbol IN ({_marks(symbols)}) AND ts>=? AND ts<?{interval_clause} "
             "ORDER BY ts, symbol"
         )
-        args: tuple = (source, *symbols, start, end)
+        args: tuple[Any, ...] = (source, *symbols, start, end)
         if interval is not None:
             args = (*args, interval)
         return await self._run(lambda c: [Candle(*r) for r in c.execute(sql, args)])
@@ -461,8 +465,8 @@ class SQLiteStore(Store):
 
         return await self._run(select)
 
-    async def market_summary(self, source: str) -> dict[str, dict]:
-        def summarise(conn: sqlite3.Connection) -> dict[str, dict]:
+    async def market_summary(self, source: str) -> dict[str, dict[str, Any]]:
+        def summarise(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
             summary = {}
             for kind, table in MARKET_KINDS.items():
                 rows = conn.execute(
@@ -483,7 +487,7 @@ class SQLiteStore(Store):
 
     # datasets and strategies ----------------------------------------------------------------
     async def save_dataset(self, dataset: Dataset) -> None:
-        row = dataset._replace(symbols=json.dumps(list(dataset.symbols)))
+        row = encoded_row(dataset, symbols=json.dumps(list(dataset.symbols)))
         await self._write(
             lambda c: _execute(
                 c,
@@ -500,7 +504,7 @@ class SQLiteStore(Store):
     async def list_datasets(self) -> list[Dataset]:
         return await self._datasets("", ())
 
-    async def _datasets(self, where: str, args: tuple) -> list[Dataset]:
+    async def _datasets(self, where: str, args: tuple[Any, ...]) -> list[Dataset]:
         sql = (
             "SELECT name, kind, symbols, rows, start_ts, end_ts, created_at, interval, origin "
             f"FROM datasets {where} ORDER BY created_at DESC, name"
@@ -515,7 +519,7 @@ class SQLiteStore(Store):
         return await self._run(select)
 
     async def save_strategy(self, strategy: SavedStrategy) -> None:
-        row = strategy._replace(params=json.dumps(strategy.params))
+        row = encoded_row(strategy, params=json.dumps(strategy.params))
         await self._write(
             lambda c: _execute(
                 c,
@@ -534,7 +538,7 @@ class SQLiteStore(Store):
     async def list_strategies(self) -> list[SavedStrategy]:
         return await self._strategies("", ())
 
-    async def _strategies(self, where: str, args: tuple) -> list[SavedStrategy]:
+    async def _strategies(self, where: str, args: tuple[Any, ...]) -> list[SavedStrategy]:
         sql = (
             "SELECT name, base, params, created_at, updated_at, description "
             f"FROM strategies {where} ORDER BY name"
@@ -553,7 +557,8 @@ class SQLiteStore(Store):
             return
         values = [trial_row(t) for t in rows]
         await self._write(
-            lambda c: c.executemany(
+            lambda c: _execute_many(
+                c,
                 "INSERT OR REPLACE INTO trials (session_id, number, ts, params, metrics, error, "
                 "score) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 values,

@@ -60,7 +60,8 @@ T = TypeVar("T")
 
 def _as_dict(data: Any) -> dict[str, Any]:
     """Engine events carry records (named tuples) or dicts; the tape keeps dicts."""
-    return data._asdict() if hasattr(data, "_asdict") else data
+    as_dict: dict[str, Any] = data._asdict() if hasattr(data, "_asdict") else data
+    return as_dict
 
 
 def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
@@ -96,7 +97,7 @@ class TradingConsumer(Consumer):
     def __init__(self, session: Session, config: SessionConfig):
         self.session = session
         self.config = config  # ``session.config``, parsed once by ``consumers_for``
-        self.engine: Engine | None = None
+        self.engine: Engine | None = None  # made (or thawed) by ``start``
         self.resume_position: StreamPosition | None = None
         self.resumed_fills = 0
         self._position = START
@@ -114,6 +115,13 @@ class TradingConsumer(Consumer):
         self._view: dict[str, Any] = {}
         self._view_at = 0.0
         self._metrics: tuple[float, dict[str, Any]] | None = None
+
+    @property
+    def running_engine(self) -> Engine:
+        """The engine, for the steps that only run once ``start`` has made it."""
+        if self.engine is None:
+            raise RuntimeError(f"session {self.session.session_id}: the engine is not started")
+        return self.engine
 
     # --- life -----------------------------------------------------------------------------------
     async def start(self, ctx: RunContext) -> None:
@@ -147,13 +155,13 @@ class TradingConsumer(Consumer):
         self._last_commit = time.monotonic()
         self._refresh_view(force=True, final=True)
         if engine.stop_requested and not engine.ended:  # the kill fired just before the crash
-            self._ask_stop()
+            self._ask_stop(engine.stop_requested)
 
     async def on_batch(self, events: Sequence[MarketEvent]) -> None:
         await self._in_engine(self._process, events)
         self._write_commits()  # without waiting: the next batch runs while they are written
-        if self.engine.stop_requested:
-            self._ask_stop()
+        if reason := self.running_engine.stop_requested:
+            self._ask_stop(reason)
         now = time.monotonic()
         if now - self._last_broadcast >= VIEW_EVERY and self._view:
             self._last_broadcast = now
@@ -196,14 +204,14 @@ class TradingConsumer(Consumer):
             )
 
         def place() -> tuple[Order, int]:
-            if symbol in self.config.symbols and self.engine.last_price(symbol) is None:
+            if symbol in self.config.symbols and self.running_engine.last_price(symbol) is None:
                 raise NoMarketPrice(
                     f"no market price for {symbol} yet: orders are taken once the session has "
                     "seen one",
                     session_id=self.session.session_id,
                     details=[{"field": "symbol", "message": f"no price for {symbol} yet"}],
                 )
-            order = self.engine.place_manual_order(
+            order = self.running_engine.place_manual_order(
                 symbol,
                 side,
                 type,
@@ -213,7 +221,7 @@ class TradingConsumer(Consumer):
                 client_order_id=client_order_id,
             )
             # where in the data the user placed it: a replay of the session can do the same
-            self.engine.record.events.append(
+            self.running_engine.record.events.append(
                 (
                     "manual_order",
                     {"order_id": order.order_id, "after": list(self._position)},
@@ -236,7 +244,7 @@ class TradingConsumer(Consumer):
         return locked()
 
     def _process(self, events: Sequence[MarketEvent]) -> None:
-        engine = self.engine
+        engine = self.running_engine
         engine.process(events)
         self._position = self._position.after(events)
         self._pending.extend(engine.drain())
@@ -252,7 +260,7 @@ class TradingConsumer(Consumer):
             self._step()
 
     def _end(self, reason: str) -> int:
-        engine = self.engine
+        engine = self.running_engine
         if reason != "suspended" and not self._ended:
             engine.stop()
             engine.venue.cancel_all(engine.ts, f"session_{reason}")
@@ -269,7 +277,7 @@ class TradingConsumer(Consumer):
         """Make a commit of everything recorded since the last one, with the state that follows
         it; returns its number. Numbered here, under the engine lock, so commits are written in
         the order the engine made them (a resume state never goes back)."""
-        self._pending.extend(self.engine.drain())
+        self._pending.extend(self.running_engine.drain())
         record, self._pending = self._pending, RecordBatch()
         self._last_commit = time.monotonic()
         self._refresh_view(force=True)
@@ -280,7 +288,7 @@ class TradingConsumer(Consumer):
             record=record,
             events=[NewEvent(kind, finite(_as_dict(data)), now) for kind, data in record.events],
             position=self._position,
-            engine=freeze(self.engine) if self.resumable else b"",
+            engine=freeze(self.running_engine) if self.resumable else b"",
         )
         return self._made
 
@@ -314,10 +322,10 @@ class TradingConsumer(Consumer):
         """Commit what is recorded so far and wait until it is durable."""
         await self._committed(await self._in_engine(self._step))
 
-    def _ask_stop(self) -> None:
+    def _ask_stop(self, reason: str) -> None:
         if not self._stop_asked:  # once its commit is under way: the kill is on the tape
             self._stop_asked = True
-            self.ctx.request_stop(self.engine.stop_requested)
+            self.ctx.request_stop(reason)
 
     # --- what GET /sessions/{id} shows ----------------------------------------------------------
     def _refresh_view(self, force: bool = False, final: bool = False) -> None:
@@ -327,7 +335,7 @@ class TradingConsumer(Consumer):
         if not force and now - self._view_at < VIEW_EVERY:
             return
         self._view_at = now
-        engine = self.engine
+        engine = self.running_engine
         if final or self._metrics is None or now - self._metrics[0] >= METRICS_EVERY:
             self._metrics = (now, finite(engine.metrics()))
         portfolio = engine.portfolio
@@ -379,7 +387,8 @@ class TradingConsumer(Consumer):
         )
 
     def metrics(self) -> dict[str, Any]:
-        return self._view.get("metrics", {})
+        metrics: dict[str, Any] = self._view.get("metrics", {})
+        return metrics
 
     def detail(self) -> dict[str, Any]:
         return {k: v for k, v in self._view.items() if k not in ("equity_tick", "counters")}
@@ -387,7 +396,8 @@ class TradingConsumer(Consumer):
     def positions_now(self) -> list[dict[str, Any]]:
         """The open positions marked to the latest price (the record keeps them as of their
         last fill)."""
-        return self._view.get("positions", [])
+        positions: list[dict[str, Any]] = self._view.get("positions", [])
+        return positions
 
     def checkpoint(self) -> dict[str, Any]:
         counters = self._view.get("counters")
