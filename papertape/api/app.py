@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from papertape import __version__
 from papertape.api import (
+    routes_candles,
     routes_datasets,
     routes_markets,
     routes_records,
@@ -102,6 +103,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_sessions.router)
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)
+    app.include_router(routes_candles.router)
     app.include_router(routes_markets.router)
     app.include_router(routes_trading.router)
     app.include_router(ws.router)

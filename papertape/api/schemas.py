@@ -145,6 +145,12 @@ class CandlesData(BaseModel):
     symbol: str
     interval: int
     items: list[CandleView]
+    built_from: str | None = Field(
+        None, description="what the bars were made of: candles_<seconds>s or trades"
+    )
+    next_end_us: int | None = Field(
+        None, description="older bars exist: ask again with end_us set to this"
+    )
 
 
 class CandlesResponse(BaseModel):

@@ -83,9 +83,11 @@ class MarketFile:
         return self.rows[-1].ts if self.rows else None
 
 
-def _bad(path: Path | str, message: str) -> InvalidDataFile:
+def _bad(path: Path | str, message: str, field: str = "file") -> InvalidDataFile:
+    """The file cannot be imported; ``field`` is the form field to change (the file, or the
+    symbol it needs)."""
     text = f"{Path(path).name}: {message}"
-    return InvalidDataFile(text, details=[{"field": "file", "message": text}])
+    return InvalidDataFile(text, details=[{"field": field, "message": text}])
 
 
 # --- symbols and timestamps ---------------------------------------------------------------
@@ -289,9 +291,9 @@ def _symbols(path: Path, columns: dict[str, list], symbol: str | None, n: int) -
         try:
             return [canonical(symbol)] * n
         except ValueError as exc:
-            raise _bad(path, str(exc)) from None
+            raise _bad(path, str(exc), "symbol") from None
     if "symbol" not in columns:
-        raise _bad(path, "the file names no symbol: pass one (e.g. symbol='BTC_USDT')")
+        raise _bad(path, "the file names no symbol: give one (e.g. BTC_USDT)", "symbol")
     cache: dict[str, str] = {}
     result = []
     for raw in columns["symbol"]:
@@ -299,7 +301,9 @@ def _symbols(path: Path, columns: dict[str, list], symbol: str | None, n: int) -
             try:
                 cache[raw] = symbol_from_text(str(raw))
             except ValueError:
-                raise _bad(path, f"cannot read symbol {raw!r}: pass symbol='BASE_QUOTE'") from None
+                raise _bad(
+                    path, f"cannot read symbol {raw!r}: give one as BASE_QUOTE", "symbol"
+                ) from None
         result.append(cache[raw])
     return result
 

@@ -13,8 +13,8 @@ export interface paths {
         };
         /**
          * Chart Candles
-         * @description Candles of one symbol recorded under ``source``: stored candles of that interval, or
-         *     candles built from the recorded trades. At most the last 5,000 bars.
+         * @description The last ``limit`` bars of ``symbol`` under ``source`` before ``end_us`` (oldest first).
+         *     ``next_end_us`` is set when older bars exist: pass it as ``end_us`` for the page before.
          */
         get: operations["chart_candles_data__source__candles_get"];
         put?: never;
@@ -382,10 +382,20 @@ export interface components {
         };
         /** CandlesData */
         CandlesData: {
+            /**
+             * Built From
+             * @description what the bars were made of: candles_<seconds>s or trades
+             */
+            built_from?: string | null;
             /** Interval */
             interval: number;
             /** Items */
             items: components["schemas"]["CandleView"][];
+            /**
+             * Next End Us
+             * @description older bars exist: ask again with end_us set to this
+             */
+            next_end_us?: number | null;
             /** Source */
             source: string;
             /** Symbol */
@@ -950,7 +960,10 @@ export interface operations {
                 /** @description seconds */
                 interval?: number;
                 start_us?: number;
+                /** @description bars opening before this time */
                 end_us?: number;
+                /** @description at most this many bars */
+                limit?: number;
             };
             header?: never;
             path: {
