@@ -20,6 +20,7 @@ from papertape.api import (
     routes_markets,
     routes_records,
     routes_sessions,
+    routes_trades,
     routes_trading,
     ws,
 )
@@ -106,6 +107,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_candles.router)
     app.include_router(routes_markets.router)
     app.include_router(routes_trading.router)
+    app.include_router(routes_trades.router)
     app.include_router(ws.router)
 
     @app.get("/health", response_model=HealthResponse, tags=["health"])

@@ -318,6 +318,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Trades
+         * @description Closed trades, oldest exit first. A position still open is not a trade yet.
+         */
+        get: operations["list_trades_sessions__session_id__trades_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/strategies": {
         parameters: {
             query?: never;
@@ -924,6 +944,70 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+        };
+        /** TradeView */
+        TradeView: {
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "long" | "short";
+            /** Duration S */
+            duration_s: number;
+            /**
+             * Entry Price
+             * @description volume-weighted
+             */
+            entry_price: number;
+            /** Entry Ts */
+            entry_ts: string;
+            /**
+             * Exit Price
+             * @description volume-weighted
+             */
+            exit_price: number;
+            /** Exit Ts */
+            exit_ts: string;
+            /** Fees */
+            fees: number;
+            /**
+             * Gross Pnl
+             * @description before fees
+             */
+            gross_pnl: number;
+            /**
+             * Pnl
+             * @description net of every fee paid during the trade
+             */
+            pnl: number;
+            /**
+             * Qty
+             * @description the largest size held
+             */
+            qty: number;
+            /**
+             * Return Pct
+             * @description net PnL relative to the entry notional
+             */
+            return_pct: number;
+            /** Symbol */
+            symbol: string;
+        };
+        /** TradesData */
+        TradesData: {
+            /** Items */
+            items: components["schemas"]["TradeView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** TradesResponse */
+        TradesResponse: {
+            data: components["schemas"]["TradesData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "trades_listed";
         };
         /** VenueConfig */
         VenueConfig: {
@@ -2315,6 +2399,82 @@ export interface operations {
             };
             /** @description store unavailable */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_trades_sessions__session_id__trades_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradesResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
