@@ -56,7 +56,7 @@ export function useSession(sessionId: string, pollMs?: number) {
   });
 }
 
-export type RecordKind = "orders" | "fills" | "positions" | "equity";
+export type RecordKind = "orders" | "fills" | "positions" | "equity" | "trades";
 
 export function useSessionRecords<T = Record<string, unknown>>(sessionId: string, kind: RecordKind) {
   return useQuery({

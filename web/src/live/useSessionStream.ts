@@ -39,11 +39,11 @@ export interface PriceTick {
 }
 const RECORD_KINDS: Record<string, RecordKind[]> = {
   order: ["orders"],
-  fill: ["fills", "orders", "positions", "equity"],
+  fill: ["fills", "orders", "positions", "equity", "trades"],
   position: ["positions"],
   equity: ["equity"],
-  state: ["orders", "fills", "positions", "equity"],
-  results: ["positions", "equity"],
+  state: ["orders", "fills", "positions", "equity", "trades"],
+  results: ["positions", "equity", "trades"],
 };
 
 /**

@@ -3,66 +3,42 @@ import type { UseQueryResult } from "@tanstack/react-query";
 import type { SessionSummary } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RecordTable } from "../components/RecordTable";
-import { formatPrice, formatTime } from "../format";
+import { asNumber, formatMoney, formatNumber, formatPrice, formatQty, formatTime } from "../format";
 import type { EventLog } from "../live/eventLog";
+import { ClosedTrades, type Trade } from "./ClosedTrades";
 import { EventTimeline } from "./EventTimeline";
-import { latestOrders, latestPositions, OPEN_ORDER_STATES, type Row } from "./records";
+import { latestOrders, OPEN_ORDER_STATES, openPositions, type Row } from "./records";
 
-/** Positions, open orders, fills, the event timeline and the raw config of a session. */
+export interface TradingRecords {
+  fills: UseQueryResult<Row[]>;
+  orders: UseQueryResult<Row[]>;
+  positions: UseQueryResult<Row[]>;
+  trades: UseQueryResult<Trade[]>;
+}
+
+/** Positions, closed trades, open orders, fills (when the session trades), the event timeline
+ * and the raw config of a session. */
 export function SessionRecordsTabs({
   session: s,
   log,
   catchUpError,
-  fills,
-  orders,
-  positions,
+  records,
 }: {
   session: SessionSummary;
   log: EventLog;
   catchUpError: string | null;
-  fills: UseQueryResult<Row[]>;
-  orders: UseQueryResult<Row[]>;
-  positions: UseQueryResult<Row[]>;
+  records: TradingRecords | null;
 }) {
-  const counters = s.counters ?? {};
-  const openOrders = latestOrders(orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(String(o.status)));
+  const counters = (s.counters ?? {}) as Record<string, unknown>;
+  const first = records ? "positions" : "events";
   return (
-    <Tabs defaultValue="positions" keepMounted={false}>
+    <Tabs defaultValue={first} keepMounted={false}>
       <Tabs.List>
-        <Tabs.Tab value="positions">Positions</Tabs.Tab>
-        <Tabs.Tab value="orders">Open orders ({openOrders.length})</Tabs.Tab>
-        <Tabs.Tab value="fills">Fills ({fills.data?.length ?? 0})</Tabs.Tab>
+        {records && <TradingTabs records={records} />}
         <Tabs.Tab value="events">Timeline ({log.events.length})</Tabs.Tab>
         <Tabs.Tab value="config">Config & counters</Tabs.Tab>
       </Tabs.List>
-      <Tabs.Panel value="positions" pt="sm">
-        <ErrorNotice error={positions.error} title="Could not load positions" />
-        <RecordTable rows={latestPositions(positions.data ?? []).filter((p) => Number(p.qty) !== 0)} rowKey={(p) => String(p.symbol)} empty="No open positions." testId="positions" columns={[
-          { key: "symbol", label: "Symbol" },
-          { key: "qty", label: "Qty", align: "right" },
-          { key: "avg_price", label: "Avg price", align: "right", render: (p) => formatPrice(p.avg_price) },
-          { key: "mark_price", label: "Mark", align: "right", render: (p) => formatPrice(p.mark_price) },
-          { key: "unrealized_pnl", label: "Unrealized", align: "right" },
-          { key: "realized_pnl", label: "Realized", align: "right" },
-          { key: "fees", label: "Fees", align: "right" },
-        ]} />
-      </Tabs.Panel>
-      <Tabs.Panel value="orders" pt="sm">
-        <ErrorNotice error={orders.error} title="Could not load orders" />
-        <RecordTable rows={openOrders} rowKey={(o) => String(o.order_id)} empty="No open orders." testId="open-orders" columns={[
-          { key: "order_id", label: "Order" }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" }, { key: "type", label: "Type" },
-          { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Limit", align: "right" }, { key: "stop_price", label: "Stop", align: "right" },
-          { key: "filled_qty", label: "Filled", align: "right" }, { key: "status", label: "Status" },
-        ]} />
-      </Tabs.Panel>
-      <Tabs.Panel value="fills" pt="sm">
-        <ErrorNotice error={fills.error} title="Could not load fills" />
-        <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" columns={[
-          { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts as string) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
-          { key: "qty", label: "Qty", align: "right" }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
-          { key: "fee", label: "Fee", align: "right" }, { key: "liquidity", label: "Liquidity" },
-        ]} />
-      </Tabs.Panel>
+      {records && <TradingPanels records={records} live={counters.positions as Row[] | undefined} />}
       <Tabs.Panel value="events" pt="sm">
         <EventTimeline log={log} error={catchUpError} />
       </Tabs.Panel>
@@ -73,5 +49,62 @@ export function SessionRecordsTabs({
         </SimpleGrid>
       </Tabs.Panel>
     </Tabs>
+  );
+}
+
+function openOrdersOf(records: TradingRecords): Row[] {
+  return latestOrders(records.orders.data ?? []).filter((o) => OPEN_ORDER_STATES.includes(String(o.status)));
+}
+
+function TradingTabs({ records }: { records: TradingRecords }) {
+  return (
+    <>
+      <Tabs.Tab value="positions">Positions</Tabs.Tab>
+      <Tabs.Tab value="trades">Closed trades ({records.trades.data?.length ?? 0})</Tabs.Tab>
+      <Tabs.Tab value="orders">Open orders ({openOrdersOf(records).length})</Tabs.Tab>
+      <Tabs.Tab value="fills">Fills ({records.fills.data?.length ?? 0})</Tabs.Tab>
+    </>
+  );
+}
+
+function TradingPanels({ records, live }: { records: TradingRecords; live: Row[] | undefined }) {
+  const { fills, positions, orders, trades } = records;
+  return (
+    <>
+      <Tabs.Panel value="positions" pt="sm">
+        <ErrorNotice error={positions.error} title="Could not load positions" />
+        <RecordTable rows={openPositions(positions.data ?? [], live)} rowKey={(p) => String(p.symbol)} empty="No open positions." testId="positions" columns={[
+          { key: "symbol", label: "Symbol" },
+          { key: "qty", label: "Qty", align: "right", render: (p) => formatQty(p.qty) },
+          { key: "avg_price", label: "Entry price", align: "right", render: (p) => formatPrice(p.avg_price) },
+          { key: "mark_price", label: "Mark", align: "right", render: (p) => formatPrice(p.mark_price) },
+          { key: "unrealized_pnl", label: "Unrealized", align: "right", render: (p) => formatMoney(p.unrealized_pnl) },
+          { key: "realized_pnl", label: "Realized (before fees)", align: "right", render: (p) => formatMoney(p.realized_pnl) },
+          { key: "fees", label: "Fees", align: "right", render: (p) => formatMoney(p.fees) },
+        ]} />
+      </Tabs.Panel>
+      <Tabs.Panel value="trades" pt="sm">
+        <ErrorNotice error={trades.error} title="Could not load closed trades" />
+        <ClosedTrades trades={trades.data ?? []} />
+      </Tabs.Panel>
+      <Tabs.Panel value="orders" pt="sm">
+        <ErrorNotice error={orders.error} title="Could not load orders" />
+        <RecordTable rows={openOrdersOf(records)} rowKey={(o) => String(o.order_id)} empty="No open orders." testId="open-orders" columns={[
+          { key: "order_id", label: "Order" }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" }, { key: "type", label: "Type" },
+          { key: "qty", label: "Qty", align: "right", render: (o) => formatQty(o.qty) },
+          { key: "price", label: "Limit", align: "right", render: (o) => formatPrice(o.price) },
+          { key: "stop_price", label: "Stop", align: "right", render: (o) => formatPrice(o.stop_price) },
+          { key: "filled_qty", label: "Filled", align: "right", render: (o) => formatQty(o.filled_qty) }, { key: "status", label: "Status" },
+        ]} />
+      </Tabs.Panel>
+      <Tabs.Panel value="fills" pt="sm">
+        <ErrorNotice error={fills.error} title="Could not load fills" />
+        <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" columns={[
+          { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts as string) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
+          { key: "qty", label: "Qty", align: "right", render: (f) => formatQty(f.qty) }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
+          { key: "fee", label: "Fee", align: "right", render: (f) => formatNumber(asNumber(f.fee), 4) }, { key: "liquidity", label: "Liquidity" },
+        ]} />
+      </Tabs.Panel>
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import { asNumber, toMillis } from "../format";
+import { asNumber, formatPrice, formatQty, toMillis } from "../format";
 import type { FillMarker, PositionLine } from "../charts/PriceChart";
 import type { LinePoint } from "../charts/LineChart";
 
@@ -26,12 +26,29 @@ export function latestPositions(rows: Row[]): Row[] {
   return [...bySymbol.values()];
 }
 
+/**
+ * Open positions as they stand now: the newest recorded row per symbol, with the mark and
+ * unrealized PnL of the running session (its live view) when it reports them — a position row
+ * is recorded on fills, so its own mark is the fill price until the route overlays a live one.
+ */
+export function openPositions(rows: Row[], live: Row[] | undefined): Row[] {
+  const marks = new Map((live ?? []).map((p) => [String(p.symbol), p]));
+  return latestPositions(rows)
+    .filter((p) => (asNumber(p.qty) ?? 0) !== 0)
+    .map((p) => {
+      const now = marks.get(String(p.symbol));
+      if (!now) return p;
+      return { ...p, mark_price: now.mark ?? now.mark_price ?? p.mark_price, unrealized_pnl: now.unrealized_pnl ?? p.unrealized_pnl, liquidation_price: now.liquidation_price };
+    });
+}
+
 export function positionLines(positions: Row[], symbol: string): PositionLine[] {
   return latestPositions(positions)
     .filter((p) => p.symbol === symbol && (asNumber(p.qty) ?? 0) !== 0)
     .flatMap((p) => {
       const price = asNumber(p.avg_price ?? p.entry_price);
-      return price === null ? [] : [{ price, title: `${(asNumber(p.qty) ?? 0) > 0 ? "long" : "short"} ${p.qty}` }];
+      const qty = asNumber(p.qty) ?? 0;
+      return price === null ? [] : [{ price, title: `${qty > 0 ? "long" : "short"} ${formatQty(Math.abs(qty))} @ ${formatPrice(price)}` }];
     });
 }
 

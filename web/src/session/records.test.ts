@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { openPositions, positionLines } from "./records";
+
+const recorded = [
+  { symbol: "BTC_USDT", ts: "2024-01-01T00:00:00Z", qty: 0.10759346472130797, avg_price: 42000, mark_price: 42000, unrealized_pnl: 0 },
+];
+
+describe("openPositions", () => {
+  it("takes the mark and unrealized PnL from the running session, not the entry record", () => {
+    const [p] = openPositions(recorded, [{ symbol: "BTC_USDT", mark: 41906, unrealized_pnl: -10.1 }]);
+    expect(p.mark_price).toBe(41906);
+    expect(p.unrealized_pnl).toBe(-10.1);
+    expect(p.avg_price).toBe(42000);
+  });
+  it("keeps the recorded row when the session reports nothing live", () => {
+    expect(openPositions(recorded, undefined)[0].mark_price).toBe(42000);
+  });
+  it("labels the entry line with a rounded size", () => {
+    expect(positionLines(recorded, "BTC_USDT")[0].title).toBe("long 0.107593 @ 42,000");
+  });
+});
