@@ -142,7 +142,7 @@ def browser_context(chromium_path: Path, backend: Backend):
             executable_path=str(chromium_path),
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport={"width": 1280, "height": 800},
+            viewport={"width": 1440, "height": 900},
             base_url=backend.url,
         )
         context.set_default_timeout(15_000)

@@ -1,16 +1,14 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
 import type { SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
-import { CHART_INTERVALS, foldTicks, intervalFor } from "../live/candles";
+import { CHART_INTERVALS, chartIntervalFor, historyBehind, INTERVAL_LABELS, liveCandles } from "../live/candles";
 import type { PriceTick } from "../live/useSessionStream";
 import { fillMarkers, positionLines, type Row } from "./records";
-
-const INTERVAL_LABELS: Record<number, string> = { 1: "1s", 5: "5s", 15: "15s", 60: "1m", 300: "5m", 900: "15m", 3600: "1h", 14400: "4h", 86400: "1d" };
 
 /**
  * The session's market as candles: what it has already seen (a replay's dataset up to the
@@ -36,7 +34,7 @@ export function SessionPriceChart({
     if (!replay) return 60;
     if (!dataset) return null;
     const span = ((toMillis(dataset.end) ?? 0) - (toMillis(dataset.start) ?? 0)) / 1000;
-    return dataset.interval ?? intervalFor(span, 1);
+    return chartIntervalFor(span, dataset.interval ?? 1);
   }, [replay, dataset]);
   const [chosen, setChosen] = useState<number | null>(null);
   const interval = chosen ?? suggested;
@@ -45,21 +43,32 @@ export function SessionPriceChart({
   // seen, from ticks or the runner's report); it is re-read while the session runs, so bars
   // have their real open/high/low/close, and ticks only extend the newest bar in between.
   const position = useRef<number | undefined>(undefined);
-  const reported = asNumber(((s.counters?.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol]?.ts);
-  const latestTick = ticks[symbol]?.at(-1)?.timeMs;
+  const counters = (s.counters ?? {}) as Record<string, unknown>;
+  const reported = asNumber(((counters.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol]?.ts);
+  const symbolTicks = useMemo(() => ticks[symbol] ?? [], [ticks, symbol]);
+  const latestTick = symbolTicks.at(-1)?.timeMs;
   position.current = Math.max(reported ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
   const source = replay ? market.dataset ?? null : s.session_id;
-  const known = Number.isFinite(position.current); // never read a replay's future
-  const history = useCandles(interval && (!replay || known) ? source : null, symbol, interval ?? 60, {
+  // Never read a replay's future; a live session has nothing recorded before its first price.
+  const seen = Number.isFinite(position.current);
+  const history = useCandles(interval && seen ? source : null, symbol, interval ?? 60, {
     endUs: () => (replay ? Math.floor(position.current!) + 1 : undefined),
     refetchMs: running ? 5000 : false,
   });
-  const candles = useMemo(
-    () => (interval ? foldTicks((history.data ?? []).map(({ time, open, high, low, close }) => ({ time, open, high, low, close })), ticks[symbol] ?? [], interval) : []),
-    [history.data, ticks, symbol, interval],
-  );
+  const bars = history.bars;
+  const candles = useMemo(() => (interval ? liveCandles(bars ?? [], symbolTicks, interval) : []), [bars, symbolTicks, interval]);
 
+  // Ticks ran past the recorded bars (a fast replay): read history again, at most once a second.
+  const behind = interval !== null && running && historyBehind(bars ?? [], symbolTicks, interval);
+  const { refetch, isFetching } = history;
+  useEffect(() => {
+    if (!behind || isFetching) return;
+    const timer = setTimeout(() => void refetch(), 1000);
+    return () => clearTimeout(timer);
+  }, [behind, isFetching, refetch]);
+
+  const notFound = (history.error as { httpStatus?: number } | null)?.httpStatus === 404;
   return (
     <Paper withBorder p="sm">
       <Group justify="space-between" mb="xs">
@@ -77,15 +86,22 @@ export function SessionPriceChart({
           />
         </Group>
       </Group>
-      {history.error && (history.error as { httpStatus?: number }).httpStatus !== 404 && <ErrorNotice error={history.error} title="Could not load the price history" />}
+      {history.error && !notFound && <ErrorNotice error={history.error} title="Could not load the price history" />}
       {candles.length === 0 && (
         <Text size="sm" c="dimmed">
-          {s.state === "running" || s.state === "starting" ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
+          {running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
         </Text>
       )}
-      <PriceChart candles={candles} fills={fillMarkers(fills, symbol)} positions={positionLines(positions, symbol)} label={`${symbol} price candles`} />
+      <PriceChart
+        candles={candles}
+        fills={fillMarkers(fills, symbol)}
+        positions={positionLines(positions, symbol)}
+        label={`${symbol} price candles`}
+        fitKey={`${symbol}:${interval}`}
+        onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
+      />
       <Text size="xs" c="dimmed" mt={4}>
-        Market time.{" "}
+        Market time (UTC). Scroll back for older bars; hover a bar for its prices and fills.{" "}
         {replay ? `History from dataset ${market.dataset} up to the replay position, then live ticks.` : "History this session recorded, then live ticks."}
       </Text>
     </Paper>

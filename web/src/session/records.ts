@@ -11,7 +11,7 @@ export function fillMarkers(fills: Row[], symbol: string): FillMarker[] {
       const ms = toMillis(f.ts as string);
       const price = asNumber(f.price);
       if (ms === null || price === null) return [];
-      return [{ timeSec: Math.floor(ms / 1000), side: f.side === "sell" ? "sell" : "buy", price, quantity: asNumber(f.qty ?? f.quantity) ?? undefined } as FillMarker];
+      return [{ timeSec: Math.floor(ms / 1000), side: f.side === "sell" ? "sell" : "buy", price, quantity: asNumber(f.qty ?? f.quantity) ?? undefined, fee: asNumber(f.fee) ?? undefined } as FillMarker];
     });
 }
 
