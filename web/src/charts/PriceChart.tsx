@@ -101,6 +101,8 @@ export function PriceChart({
       candles.map((c) => ({ time: c.time as UTCTimestamp, value: c.volume ?? 0, color: c.close >= c.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)" })),
     );
     if (candles.length === 0) return;
+    const precision = pricePrecision(candles[candles.length - 1].close);
+    series.current.applyOptions({ priceFormat: { type: "price", precision, minMove: 10 ** -precision } });
     if (fitted.current !== fitKey) {
       chart.timeScale().fitContent();
       fitted.current = fitKey;
@@ -161,4 +163,10 @@ function HoverCard({ bar, fills }: { bar: Bar; fills: MarkerGroup[] }) {
       ))}
     </Paper>
   );
+}
+
+/** Decimals that show a price's moves: 2 for 40,000, 4 for 1.2345, 8 for 0.0027. */
+export function pricePrecision(price: number): number {
+  const magnitude = Math.floor(Math.log10(Math.abs(price) || 1));
+  return Math.min(10, Math.max(2, 4 - magnitude));
 }

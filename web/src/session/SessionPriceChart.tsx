@@ -47,13 +47,16 @@ export function SessionPriceChart({
   const reported = asNumber(((counters.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol]?.ts);
   const symbolTicks = useMemo(() => ticks[symbol] ?? [], [ticks, symbol]);
   const latestTick = symbolTicks.at(-1)?.timeMs;
-  position.current = Math.max(reported ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
+  // A completed replay has seen its whole dataset (the reported price may be from the last
+  // checkpoint, before the end); else the furthest of the reports and the ticks.
+  const feedLast = asNumber(s.feed?.last_event_ts);
+  position.current = s.state === "completed" ? Infinity : Math.max(reported ?? -Infinity, feedLast ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
   const source = replay ? market.dataset ?? null : s.session_id;
   // Never read a replay's future; a live session has nothing recorded before its first price.
-  const seen = Number.isFinite(position.current);
+  const seen = position.current !== -Infinity;
   const history = useCandles(interval && seen ? source : null, symbol, interval ?? 60, {
-    endUs: () => (replay ? Math.floor(position.current!) + 1 : undefined),
+    endUs: () => (replay && Number.isFinite(position.current) ? Math.floor(position.current!) + 1 : undefined),
     refetchMs: running ? 5000 : false,
   });
   const bars = history.bars;

@@ -99,7 +99,7 @@ function TradingPanels({ records, live }: { records: TradingRecords; live: Row[]
       </Tabs.Panel>
       <Tabs.Panel value="fills" pt="sm">
         <ErrorNotice error={fills.error} title="Could not load fills" />
-        <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" columns={[
+        <RecordTable rows={[...(fills.data ?? [])].reverse()} rowKey={(f, i) => String(f.fill_id ?? i)} empty="No fills yet." testId="fills" maxHeight={420} columns={[
           { key: "ts", label: "Time (UTC)", render: (f) => formatTime(f.ts as string) }, { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
           { key: "qty", label: "Qty", align: "right", render: (f) => formatQty(f.qty) }, { key: "price", label: "Price", align: "right", render: (f) => formatPrice(f.price) },
           { key: "fee", label: "Fee", align: "right", render: (f) => formatNumber(asNumber(f.fee), 4) }, { key: "liquidity", label: "Liquidity" },
