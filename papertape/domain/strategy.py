@@ -36,6 +36,15 @@ if TYPE_CHECKING:
     from papertape.domain.portfolio import Portfolio
 
 
+class ParamConflict(ValueError):
+    """Parameters that contradict each other, raised by a ``Params`` model validator with the
+    parameter to change (``field``), so the error can be shown on that field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 class StrategyParams(BaseModel):
     """Base of every strategy's parameters: unknown names are rejected, never ignored."""
 

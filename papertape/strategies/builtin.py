@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from papertape.domain.indicators import Ema, Rsi, Sma, VolumeSurge
 from papertape.domain.market import Candle
 from papertape.domain.orders import SELL
-from papertape.domain.strategy import Strategy, StrategyParams
+from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
 
 
 class SmaCross(Strategy):
@@ -30,7 +30,7 @@ class SmaCross(Strategy):
         @model_validator(mode="after")
         def _fast_below_slow(self):
             if self.fast >= self.slow:
-                raise ValueError("fast must be smaller than slow")
+                raise ParamConflict("slow", "slow must be larger than fast")
             return self
 
     @classmethod
@@ -84,7 +84,7 @@ class RsiReversion(Strategy):
         @model_validator(mode="after")
         def _levels(self):
             if self.oversold >= self.overbought:
-                raise ValueError("oversold must be below overbought")
+                raise ParamConflict("overbought", "overbought must be above oversold")
             return self
 
     def on_start(self) -> None:

@@ -59,7 +59,9 @@ def test_run_backtests_see_results_and_compare(page, backend, console):
     # money at 2 decimals, percentages with their unit, the ended run's "Final equity"
     assert shown("final_equity") == pytest.approx(results[-1]["final_equity"], abs=0.006)
     assert shown("final_equity") == pytest.approx(equity[-1]["equity"], abs=0.006)
-    assert re.fullmatch(r"-?[\d,]+\.\d\d", metrics.locator("[data-metric=final_equity]").inner_text())
+    assert re.fullmatch(
+        r"-?[\d,]+\.\d\d", metrics.locator("[data-metric=final_equity]").inner_text()
+    )
     expect(metrics).to_contain_text("Final equity")
     expect(metrics.locator("[data-metric=win_rate_pct]")).to_have_text(re.compile(r"^\d+\.\d\d %$"))
     expect(metrics).to_contain_text("Realized PnL (before fees)")
