@@ -26,7 +26,7 @@ import {
   initialValues,
   type SessionFormValues,
 } from "./sessionForm";
-import { defaultParams, strategyParams } from "./strategyParams";
+import { defaultParams, expandParams, ruleDefinitionOf, strategyParams } from "./strategyParams";
 import { StrategyParamsFields } from "./StrategyParamsFields";
 
 export type SessionFormVariant = "session" | "backtest";
@@ -114,7 +114,9 @@ export function SessionForm({
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    onSubmit(buildStartBody(values));
+    const infos = strategies.data ?? [];
+    const sent = values.strategies.map((s) => ({ ...s, params: expandParams(s.params, ruleDefinitionOf(infos.find((i) => i.name === s.name))) }));
+    onSubmit(buildStartBody({ ...values, strategies: sent }));
   };
 
   const strategyFields = values.strategies.map((choice, index) => (
