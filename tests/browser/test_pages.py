@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -81,13 +83,46 @@ def test_rule_builder_shows_server_validation_then_saves(page, backend, console)
     screenshot(page, "strategies-rule-validation-error")
 
     fill_number(page, "Stop-loss %", "2", scope=builder)
+    # an operand no indicator defines: the error is on that condition's operand, once
+    builder.get_by_label("Entry, condition 1: right", exact=True).fill("slowest")
+    builder.get_by_role("button", name="Validate and save").click()
+    right = builder.get_by_label("Entry, condition 1: right", exact=True)
+    expect(right).to_have_attribute("aria-invalid", "true")
+    expect(builder.get_by_test_id("rule-error")).to_contain_text("Fix the fields marked in red")
+    expect(builder.get_by_text(re.compile("operand 'slowest' is neither"))).to_have_count(1)
+    screenshot(page, "strategies-rule-error-on-condition")
+    right.fill("slow")
+
+    # an indicator switched to RSI starts at RSI's period, not the EMA's 12
+    choose(page, "Indicator 1 type", "rsi", scope=builder)
+    expect(builder.get_by_label("period").first).to_have_value("14")
+    choose(page, "Indicator 1 type", "ema", scope=builder)
+    expect(builder.get_by_label("period").first).to_have_value("12")
+    # removing an indicator the conditions read asks first
+    builder.get_by_role("button", name="Remove indicator 2").click()
+    warning = builder.get_by_test_id("indicator-in-use")
+    expect(warning).to_contain_text("entry and exit conditions read slow")
+    screenshot(page, "strategies-remove-used-indicator")
+    warning.get_by_role("button", name="Keep it").click()
+    expect(builder.get_by_label("Indicator 2 name", exact=True)).to_have_value("slow")
+
     builder.get_by_role("button", name="Validate and save").click()
     expect(strategies.get_by_role("row").filter(has_text="ui_ema_cross")).to_have_count(1)
     expect(builder.get_by_test_id("rule-error")).to_have_count(0)
     screenshot(page, "strategies-page")
-    assert [
-        e for e in console.errors if "invalid_strategy_params" not in e and "422" not in e
-    ] == []
+    assert [e for e in console.errors if "status of 422" not in e] == []
+
+    # the saved rule strategy's values are typed controls in the backtest form
+    page.goto("/backtests")
+    form = page.get_by_role("form", name="Run backtest")
+    form.get_by_label("Strategies", exact=True).click()
+    page.get_by_role("option", name="ui_ema_cross", exact=True).click()
+    page.keyboard.press("Escape")
+    period = form.get_by_label("ui_ema_cross: indicators.fast.period", exact=True)
+    expect(period).to_have_value("12")
+    expect(form.get_by_label("ui_ema_cross: stop_loss_pct", exact=True)).to_have_value("2")
+    expect(form.get_by_label("ui_ema_cross: direction", exact=True)).to_have_value("long")
+    screenshot(page, "backtest-form-rule-params")
 
 
 def test_manual_buy_in_a_paper_session_fills(page, backend, console):

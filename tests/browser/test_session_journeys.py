@@ -93,10 +93,19 @@ def test_validation_error_is_shown_on_its_field(page, backend, console):
     dialog = open_start_dialog(page)
     choose(page, "Dataset", "btc-trades", scope=dialog)
     fill_number(page, "Replay speed", "-5", scope=dialog)
+    dialog.get_by_label("Strategies", exact=True).click()
+    page.get_by_role("option", name="sma_cross", exact=True).click()
+    page.keyboard.press("Escape")
+    fill_number(page, "sma_cross: fast", "30", scope=dialog)
+    fill_number(page, "sma_cross: slow", "10", scope=dialog)
     dialog.get_by_role("button", name="Start", exact=True).click()
 
     speed = dialog.get_by_label("Replay speed", exact=True)
     expect(speed).to_have_attribute("aria-invalid", "true")
+    # the cross-field rule, in the same answer, on the field to change
+    slow = dialog.get_by_label("sma_cross: slow", exact=True)
+    expect(slow).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_text("slow must be larger than fast")).to_have_count(1)
     field_error = dialog.locator(".mantine-InputWrapper-error").filter(
         has_text="greater than or equal"
     )
