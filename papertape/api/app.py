@@ -17,6 +17,7 @@ from papertape import __version__
 from papertape.api import (
     routes_candles,
     routes_datasets,
+    routes_indicators,
     routes_markets,
     routes_records,
     routes_sessions,
@@ -105,6 +106,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)
     app.include_router(routes_candles.router)
+    app.include_router(routes_indicators.router)
     app.include_router(routes_markets.router)
     app.include_router(routes_trading.router)
     app.include_router(routes_trades.router)

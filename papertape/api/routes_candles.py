@@ -13,10 +13,9 @@ from papertape.api.deps import get_store
 from papertape.api.envelope import ok
 from papertape.api.schemas import ERRORS, CandlesResponse
 from papertape.domain.errors import DatasetNotFound, ValidationFailed
-from papertape.domain.market import MICROS, Candle, iso
+from papertape.domain.market import MICROS, iso
 from papertape.domain.symbols import canonical
-from papertape.market.bars import base_intervals, resample_candles
-from papertape.market.importers import candles_from_trades
+from papertape.market.bars import read_bars
 from papertape.store.base import Store
 
 router = APIRouter(tags=["datasets"])
@@ -59,7 +58,7 @@ async def chart_candles(
     step = interval * MICROS
     last_open = (end - 1) - (end - 1) % step
     window_start = max(start_us, last_open - (limit - 1) * step, first - first % step)
-    candles, built_from = await _bars(store, source, wanted, interval, window_start, end)
+    candles, built_from = await read_bars(store, source, wanted, interval, window_start, end)
     items = [
         {
             "ts": iso(c.ts),
@@ -82,15 +81,3 @@ async def chart_candles(
             "next_end_us": window_start if older else None,
         },
     )
-
-
-async def _bars(
-    store: Store, source: str, symbol: str, interval: int, start: int, end: int
-) -> tuple[list[Candle], str | None]:
-    for base in base_intervals(interval):
-        rows = await store.read_candles(source, [symbol], start, end, base)
-        if rows:
-            bars = rows if base == interval else resample_candles(rows, interval)
-            return bars, f"candles_{base}s"
-    trades = await store.read_trades(source, [symbol], start, end)
-    return (candles_from_trades(trades, interval), "trades") if trades else ([], None)

@@ -187,6 +187,10 @@ def _located_conditions(node: Node, path: str) -> list[tuple[str, Condition]]:
     ]
 
 
+# indicators in the price's own units, drawn over the candles (RSI, MACD… are not)
+PRICE_OVERLAYS = ("sma", "ema", "bollinger")
+
+
 class RuleStrategy(Strategy):
     name = "rules"
     description = (
@@ -198,6 +202,14 @@ class RuleStrategy(Strategy):
     @classmethod
     def can_short(cls, params: RuleParams) -> bool:
         return params.direction == "short"
+
+    @classmethod
+    def chart_indicators(cls, params: RuleParams) -> dict[str, tuple[Indicator, str]]:
+        return {
+            name: (spec.build(), spec.field)
+            for name, spec in params.indicators.items()
+            if spec.type in PRICE_OVERLAYS
+        }
 
     def on_start(self) -> None:
         p: RuleParams = self.params

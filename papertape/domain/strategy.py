@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from papertape.domain.indicators import Indicator
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import BUY, LIMIT, MARKET, SELL, STOP, Fill, Order
 
@@ -102,6 +103,12 @@ class Strategy:
     def can_short(cls, params: StrategyParams) -> bool:
         """True when, with ``params``, the strategy may open short positions (refused on spot)."""
         return False
+
+    @classmethod
+    def chart_indicators(cls, params: StrategyParams) -> dict[str, tuple[Indicator, str]]:
+        """The indicators this strategy reads that belong over the price chart: name → (a
+        fresh indicator, the bar field it is fed). None by default."""
+        return {}
 
     # --- hooks --------------------------------------------------------------------------------
     def on_start(self) -> None: ...

@@ -4,8 +4,10 @@ at 1 minute (or built from trades) and the trader wants 1 hour or 1 day."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from papertape.domain.market import MICROS, Candle
+from papertape.market.importers import candles_from_trades
 
 # Intervals the store is asked for as a base, coarsest first (a base must divide the target).
 BASE_INTERVALS = (86_400, 14_400, 3_600, 900, 300, 60, 1)
@@ -46,3 +48,18 @@ def resample_candles(candles: Iterable[Candle], interval: int) -> list[Candle]:
     result.extend(open_bars.values())
     result.sort(key=lambda c: (c.ts, c.symbol))
     return result
+
+
+async def read_bars(
+    store: Any, source: str, symbol: str, interval: int, start: int, end: int
+) -> tuple[list[Candle], str | None]:
+    """Bars of ``interval`` seconds opening in ``[start, end)``: stored ones of that interval,
+    else the coarsest finer stored ones resampled, else built from the recorded trades; with
+    what they were made of (``candles_60s``, ``trades``, or None when nothing is recorded)."""
+    for base in base_intervals(interval):
+        rows = await store.read_candles(source, [symbol], start, end, base)
+        if rows:
+            bars = rows if base == interval else resample_candles(rows, interval)
+            return bars, f"candles_{base}s"
+    trades = await store.read_trades(source, [symbol], start, end)
+    return (candles_from_trades(trades, interval), "trades") if trades else ([], None)

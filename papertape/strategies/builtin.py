@@ -8,7 +8,7 @@ from collections import deque
 
 from pydantic import Field, model_validator
 
-from papertape.domain.indicators import Ema, Rsi, Sma, VolumeSurge
+from papertape.domain.indicators import Ema, Indicator, Rsi, Sma, VolumeSurge
 from papertape.domain.market import Candle
 from papertape.domain.orders import SELL
 from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
@@ -36,6 +36,10 @@ class SmaCross(Strategy):
     @classmethod
     def can_short(cls, params: Params) -> bool:
         return params.allow_short
+
+    @classmethod
+    def chart_indicators(cls, params: Params) -> dict[str, tuple[Indicator, str]]:
+        return {"fast": (Sma(params.fast), "close"), "slow": (Sma(params.slow), "close")}
 
     def on_start(self) -> None:
         self.fast = Sma(self.params.fast)

@@ -1,5 +1,6 @@
 """A backtest's closed trades over real HTTP: rebuilt from its fills, they agree with the
-metrics the engine reported at the end (count, net PnL, fees)."""
+metrics the engine reported at the end (count, net PnL, fees); its strategy's indicators as
+series are the SMAs of the bars it traded."""
 
 from __future__ import annotations
 
@@ -48,6 +49,19 @@ def test_closed_trades_match_the_final_metrics(server: ServerProcess) -> None:
         events = http.get(f"/sessions/{session_id}/events", params={"limit": 10_000})
         results = [e["data"] for e in events.json()["data"]["events"] if e["kind"] == "results"]
         missing = http.get("/sessions/exec_nope/trades")
+        lines = http.get(f"/sessions/{session_id}/indicators", params={"symbol": "UNITTEST_BTC"})
+        bars = http.get(
+            "/data/unit/candles", params={"symbol": "UNITTEST_BTC", "interval": 60, "limit": 20_000}
+        ).json()["data"]["items"]
+    # the SMAs sma_cross decided on, one point per 1m bar once warmed up
+    series = {s["name"]: s for s in lines.json()["data"]["series"]}
+    assert set(series) == {"fast", "slow"} and series["fast"]["bar_interval"] == 60
+    closes = [b["close"] for b in bars]
+    assert len(series["fast"]["points"]) == len(bars) - 4
+    assert len(series["slow"]["points"]) == len(bars) - 19
+    last = series["slow"]["points"][-1]
+    assert last["time"] == bars[-1]["time"]
+    assert last["value"] == pytest.approx(math.fsum(closes[-20:]) / 20, rel=1e-12)
     final = results[-1]
     assert len(trades) == final["trades"] > 0
     closed_fees = math.fsum(t["fees"] for t in trades)

@@ -114,6 +114,7 @@ def test_a_backtest_page_lists_its_closed_trades_with_totals(page, backend, cons
     # the chart opens on the whole run: every fill's bar is drawn, labels short
     chart = page.get_by_test_id("price-chart")
     expect(chart).to_have_attribute("data-bars", re.compile(r"^\d{3,4}$"))
+    expect(chart).to_have_attribute("data-overlays", "fast,slow")  # the strategy's SMAs
     assert int(chart.get_attribute("data-markers")) > 0
     assert len(fills) > 0
     page.get_by_role("tab", name=re.compile(r"^Fills")).click()

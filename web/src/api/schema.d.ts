@@ -262,6 +262,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Indicators
+         * @description Each price-overlay indicator of each strategy, one point per bar (``time`` in seconds,
+         *     the bar's open), from the first bar with a value. Empty for a session without strategies.
+         */
+        get: operations["list_indicators_sessions__session_id__indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{session_id}/orders": {
         parameters: {
             query?: never;
@@ -593,6 +614,44 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "degraded";
+        };
+        /** IndicatorPoint */
+        IndicatorPoint: {
+            /** Time */
+            time: number;
+            /** Value */
+            value: number;
+        };
+        /** IndicatorSeries */
+        IndicatorSeries: {
+            /** Bar Interval */
+            bar_interval: number;
+            /** Name */
+            name: string;
+            /** Output */
+            output: string;
+            /** Points */
+            points: components["schemas"]["IndicatorPoint"][];
+            /** Strategy */
+            strategy: string;
+        };
+        /** IndicatorsData */
+        IndicatorsData: {
+            /** Series */
+            series: components["schemas"]["IndicatorSeries"][];
+            /** Session Id */
+            session_id: string;
+            /** Symbol */
+            symbol: string;
+        };
+        /** IndicatorsResponse */
+        IndicatorsResponse: {
+            data: components["schemas"]["IndicatorsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "indicators_listed";
         };
         /** MarketConfig */
         MarketConfig: {
@@ -2031,6 +2090,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordsResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_indicators_sessions__session_id__indicators_get: {
+        parameters: {
+            query: {
+                symbol: string;
+                /** @description bars opening before this time */
+                end_us?: number;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorsResponse"];
                 };
             };
             /** @description missing or wrong API token */

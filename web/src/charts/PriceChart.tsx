@@ -4,6 +4,7 @@ import {
   CandlestickSeries,
   createSeriesMarkers,
   HistogramSeries,
+  LineSeries,
   type IPriceLine,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
@@ -27,6 +28,14 @@ export interface PositionLine {
 
 export type Bar = Candle & { volume?: number };
 
+/** A line over the candles (a strategy's indicator), at the candles' times. */
+export interface Overlay {
+  id: string;
+  title: string;
+  color: string;
+  points: { time: number; value: number }[];
+}
+
 const UP = "#26a69a";
 const DOWN = "#ef5350";
 
@@ -43,6 +52,7 @@ export function PriceChart({
   label,
   fitKey = "",
   onNeedOlder,
+  overlays = [],
 }: {
   candles: Bar[];
   fills?: FillMarker[];
@@ -51,12 +61,14 @@ export function PriceChart({
   label: string;
   fitKey?: string;
   onNeedOlder?: () => void;
+  overlays?: Overlay[];
 }) {
   const { container, chart } = useChart();
   const series = useRef<ISeriesApi<"Candlestick"> | null>(null);
   const volume = useRef<ISeriesApi<"Histogram"> | null>(null);
   const markers = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
   const lines = useRef<IPriceLine[]>([]);
+  const overlaySeries = useRef(new Map<string, ISeriesApi<"Line">>());
   const fitted = useRef<string | null>(null);
   const firstTime = useRef<number | null>(null);
   const groups = useRef<MarkerGroup[]>([]);
@@ -71,6 +83,7 @@ export function PriceChart({
     chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
     series.current.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
     markers.current = createSeriesMarkers(series.current, []);
+    const overlayLines = overlaySeries.current;
     const onRange = (range: { from: number; to: number } | null) => {
       if (range && range.from < 10) needOlder.current?.();
     };
@@ -88,6 +101,7 @@ export function PriceChart({
       volume.current = null;
       markers.current = null;
       lines.current = [];
+      overlayLines.clear();
       fitted.current = null;
       firstTime.current = null;
     };
@@ -113,6 +127,25 @@ export function PriceChart({
     }
     firstTime.current = candles[0].time;
   }, [candles, chart, fitKey]);
+
+  useEffect(() => {
+    if (!chart) return;
+    const current = overlaySeries.current;
+    for (const [id, line] of current) {
+      if (!overlays.some((o) => o.id === id)) {
+        chart.removeSeries(line);
+        current.delete(id);
+      }
+    }
+    for (const overlay of overlays) {
+      let line = current.get(overlay.id);
+      if (!line) {
+        line = chart.addSeries(LineSeries, { color: overlay.color, lineWidth: 1, title: overlay.title, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false });
+        current.set(overlay.id, line);
+      }
+      line.setData(overlay.points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value })));
+    }
+  }, [overlays, chart]);
 
   useEffect(() => {
     const list = markerGroups(fills, candles);
@@ -145,7 +178,7 @@ export function PriceChart({
 
   return (
     <Box pos="relative">
-      <Box ref={container} h={height} role="img" aria-label={label} data-testid="price-chart" data-bars={candles.length} data-markers={fills.length ? groups.current.length : 0} />
+      <Box ref={container} h={height} role="img" aria-label={label} data-testid="price-chart" data-bars={candles.length} data-markers={fills.length ? groups.current.length : 0} data-overlays={overlays.map((o) => o.title).join(",")} />
       {hover && <HoverCard bar={hover.bar} fills={hover.fills} />}
     </Box>
   );

@@ -9,6 +9,7 @@ import { asNumber, toMillis } from "../format";
 import { CHART_INTERVALS, chartIntervalFor, historyBehind, INTERVAL_LABELS, liveCandles } from "../live/candles";
 import type { PriceTick } from "../live/useSessionStream";
 import { fillMarkers, positionLines, type Row } from "./records";
+import { useIndicators, useOverlays } from "./useIndicators";
 
 /**
  * The session's market as candles: what it has already seen (a replay's dataset up to the
@@ -61,6 +62,10 @@ export function SessionPriceChart({
   });
   const bars = history.bars;
   const candles = useMemo(() => (interval ? liveCandles(bars ?? [], symbolTicks, interval) : []), [bars, symbolTicks, interval]);
+  const trades = s.mode !== "collect" && ((s.config?.strategies ?? []) as unknown[]).length > 0;
+  const indicators = useIndicators(trades && seen ? s.session_id : "", trades && seen ? symbol : "", () =>
+    replay && Number.isFinite(position.current) ? Math.floor(position.current!) + 1 : undefined, running ? 5000 : false);
+  const overlays = useOverlays(indicators.data, candles, interval);
 
   // Ticks ran past the recorded bars (a fast replay): read history again, at most once a second.
   const behind = interval !== null && running && historyBehind(bars ?? [], symbolTicks, interval);
@@ -102,9 +107,11 @@ export function SessionPriceChart({
         label={`${symbol} price candles`}
         fitKey={`${symbol}:${interval}`}
         onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
+        overlays={overlays}
       />
       <Text size="xs" c="dimmed" mt={4}>
         Market time (UTC). Scroll back for older bars; hover a bar for its prices and fills.{" "}
+        {overlays.length > 0 && `Lines: the strategy's ${overlays.map((o) => o.title).join(", ")}, on the bars it trades. `}
         {replay ? `History from dataset ${market.dataset} up to the replay position, then live ticks.` : "History this session recorded, then live ticks."}
       </Text>
     </Paper>
