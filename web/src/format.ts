@@ -41,7 +41,7 @@ export function formatMoney(value: unknown): string {
 /** A percentage, 2 decimals, with its unit. */
 export function formatPct(value: unknown): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  return `${formatNumber(value, 2)} %`;
+  return `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} %`;
 }
 
 /**
