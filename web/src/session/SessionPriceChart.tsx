@@ -1,7 +1,7 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
-import type { SessionSummary } from "../api/types";
+import type { DatasetInfo, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
@@ -31,14 +31,7 @@ export function SessionPriceChart({
   const replay = market.source === "replay";
   const datasets = useDatasets();
   const dataset = datasets.data?.find((d) => d.name === market.dataset);
-  const suggested = useMemo(() => {
-    if (!replay) return 60;
-    if (!dataset) return null;
-    const span = ((toMillis(dataset.end) ?? 0) - (toMillis(dataset.start) ?? 0)) / 1000;
-    return chartIntervalFor(span, dataset.interval ?? 1);
-  }, [replay, dataset]);
   const [chosen, setChosen] = useState<number | null>(null);
-  const interval = chosen ?? suggested;
 
   // A replay's history is its dataset up to where the replay is now (the latest price time
   // seen, from ticks or the runner's report); it is re-read while the session runs, so bars
@@ -53,6 +46,8 @@ export function SessionPriceChart({
   const feedLast = asNumber(s.feed?.last_event_ts);
   position.current = s.state === "completed" ? Infinity : Math.max(reported ?? -Infinity, feedLast ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
+  const suggested = suggestedInterval(replay, dataset, position.current);
+  const interval = chosen ?? suggested;
   const source = replay ? market.dataset ?? null : s.session_id;
   // Never read a replay's future; a live session has nothing recorded before its first price.
   const seen = position.current !== -Infinity;
@@ -116,4 +111,15 @@ export function SessionPriceChart({
       </Text>
     </Paper>
   );
+}
+
+/** The interval a chart opens at: what shows the market time seen so far (a replay's played
+ * span, its whole dataset once completed) in one page of bars; 1m for a live feed. */
+function suggestedInterval(replay: boolean, dataset: DatasetInfo | undefined, positionUs: number | undefined): number | null {
+  if (!replay) return 60;
+  if (!dataset) return null;
+  const start = (toMillis(dataset.start) ?? 0) / 1000;
+  const seenUs = positionUs ?? -Infinity; // -Infinity: nothing seen yet; Infinity: all of it
+  const end = Number.isFinite(seenUs) ? seenUs / 1e6 : seenUs > 0 ? (toMillis(dataset.end) ?? 0) / 1000 : start;
+  return chartIntervalFor(Math.max(0, end - start), dataset.interval ?? 1);
 }
