@@ -163,7 +163,10 @@ def test_rule_examples_run_on_real_candles(bars, name):
 def test_bad_strategy_params_are_422_material():
     with pytest.raises(InvalidStrategyParams) as info:
         build_plan("sma_cross", "sma_cross", {"fast": 30, "slow": 10})
-    assert "fast must be smaller than slow" in info.value.message
+    # a conflict between two parameters is reported on the one to change
+    assert info.value.details == [
+        {"field": "params.slow", "message": "slow must be larger than fast"}
+    ]
     with pytest.raises(InvalidStrategyParams) as info:
         build_plan("sma_cross", "sma_cross", {"fast": "x", "bogus": 1})
     fields = {d["field"] for d in info.value.details}

@@ -34,6 +34,9 @@ export type FillView = Schemas["FillView"];
 export type PositionView = Schemas["PositionView"];
 export type EquityView = Schemas["EquityView"];
 export type FundingView = Schemas["FundingView"];
+export type TradeView = Schemas["TradeView"];
+export type IndicatorSeries = Schemas["IndicatorSeries"];
+export type CandlesPage = Schemas["CandlesData"];
 export type OrderStatus = OrderView["status"];
 export type PlacedOrder = Schemas["OrderPlacedData"];
 export type SavedStrategy = Schemas["StrategySavedData"];
@@ -47,6 +50,7 @@ export interface RecordViews {
   positions: PositionView;
   equity: EquityView;
   funding: FundingView;
+  trades: TradeView;
 }
 export type RecordKind = keyof RecordViews;
 export type Timestamp = number | string | null | undefined;
