@@ -53,6 +53,7 @@ def measure(quick: bool) -> dict[str, float]:
         EngineConfig(session_id="b", symbols=("BTC_USDT",), taker=0.001, maker=0.001),
         [build_plan("sma_cross", "sma_cross", params)],
     )
+    engine.start()
     began = time.perf_counter()
     for i in range(0, len(bars), 10_000):
         engine.process(bars[i : i + 10_000])

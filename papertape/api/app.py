@@ -24,6 +24,7 @@ from papertape.api import (
     routes_sessions,
     routes_trades,
     routes_trading,
+    routes_trials,
     ws,
 )
 from papertape.api.auth import TokenMiddleware
@@ -34,12 +35,12 @@ from papertape.api.limits import BodyLimitMiddleware
 from papertape.api.schemas import HealthResponse
 from papertape.api.static import install_dashboard
 from papertape.api.strict_json import StrictJsonMiddleware
-from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
 from papertape.sessions.instrumented_store import InstrumentedStore
 from papertape.sessions.metrics import Metrics
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
+from papertape.sessions.sources import source_for
 from papertape.store import store_for
 from papertape.store.base import Store
 
@@ -53,7 +54,7 @@ class AppSettings:
     host: str = "127.0.0.1"  # the address or name served: the Host header it must carry
     live_enabled: bool = False
     stop_timeout: float = 10.0
-    source_factory: Callable[..., Any] = build_source
+    source_factory: Callable[..., Any] = source_for
     service_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,6 +128,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_markets.router)
     app.include_router(routes_trading.router)
     app.include_router(routes_trades.router)
+    app.include_router(routes_trials.router)
     app.include_router(ws.router)
 
     @app.get("/health", response_model=HealthResponse, tags=["health"])

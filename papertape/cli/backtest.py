@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,9 +33,10 @@ from papertape.domain.funding import merge_funding
 from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
-from papertape.engine.backtest import run_backtest
+from papertape.engine.backtest import CHUNK, run_backtest_stream
 from papertape.engine.core import StrategyPlan
 from papertape.market.importers import read_market_file
+from papertape.research.data import dataset_chunks
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
 
@@ -197,18 +198,22 @@ def backtest(
         rows: Sequence[MarketEvent]
         if data is not None:
             rows = read_market_file(data, symbol=sym).rows
-        else:
-            assert dataset is not None  # exactly one of them, checked above
+        elif funding is not None or funding_dataset is not None:
+            # funding rates are merged into the rows by time: the dataset is read whole
             rows = asyncio.run(_dataset_rows(store, dataset, sym))
-        if not rows:
-            raise ValidationFailed(
-                f"no rows for {sym} in the data",
-                details=[{"field": "symbol", "message": "no rows"}],
-            )
         if funding is not None or funding_dataset is not None:
             rows = merge_funding(
                 rows, _funding_rows(funding, funding_dataset, store, sym, market_type)
             )
+        if data is not None or funding is not None or funding_dataset is not None:
+            total = len(rows)
+            chunks: Iterable[Sequence[Any]] = (
+                rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)
+            )
+        else:  # streamed from the store: memory holds one chunk, not the dataset
+            assert dataset is not None  # exactly one of them, checked above
+            total, chunks = dataset_chunks(store, dataset, sym)
+        seen = 0
         with Progress(
             TextColumn("backtest"),
             BarColumn(),
@@ -218,9 +223,15 @@ def backtest(
             disable=as_json,
             transient=True,
         ) as progress:
-            task = progress.add_task("rows", total=len(rows))
-            result = run_backtest(
-                rows,
+            task = progress.add_task("rows", total=total)
+
+            def advance(n: int) -> None:
+                nonlocal seen
+                seen += n
+                progress.advance(task, n)
+
+            result = run_backtest_stream(
+                chunks,
                 [sym],
                 plans,
                 cash=cash,
@@ -229,7 +240,12 @@ def backtest(
                 slippage_bps=slippage_bps,
                 market_type=market_type,
                 leverage=leverage,
-                progress=lambda n: progress.advance(task, n),
+                progress=advance,
+            )
+        if not seen:
+            raise ValidationFailed(
+                f"no rows for {sym} in the data",
+                details=[{"field": "symbol", "message": "no rows"}],
             )
     except PapertapeError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
@@ -240,7 +256,5 @@ def backtest(
     out = Console()
     shown = " ".join(f"{k}={v}" for k, v in params.items())
     out.print(
-        _summary(
-            f"{strategy} {shown} on {sym} ({len(rows):,} rows)".replace("  ", " "), result.metrics
-        )
+        _summary(f"{strategy} {shown} on {sym} ({seen:,} rows)".replace("  ", " "), result.metrics)
     )

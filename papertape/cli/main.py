@@ -15,6 +15,7 @@ from papertape.cli.backtest import backtest
 from papertape.cli.client import ServerError, call, server_url
 from papertape.cli.collect import collect
 from papertape.cli.download import data_download
+from papertape.cli.sweep import sweep
 from papertape.domain.errors import PapertapeError
 from papertape.store import DEFAULT_STORE_URL, open_store
 
@@ -25,6 +26,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(data_app, name="data")
 app.command("backtest")(backtest)
 app.command("collect")(collect)
+app.command("sweep")(sweep)
 data_app.command("download")(data_download)
 
 console = Console()

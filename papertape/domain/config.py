@@ -20,6 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from papertape.domain.errors import PapertapeError, ValidationFailed
 from papertape.domain.session import Mode
+from papertape.domain.sweep_config import SweepConfig
 from papertape.domain.symbols import canonical
 
 
@@ -160,6 +161,7 @@ class SessionConfig(ClosedModel):
     duration_seconds: float | None = Field(None, gt=0, le=366 * 86_400)
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
     label: str | None = Field(None, max_length=200)
+    sweep: SweepConfig | None = Field(None, description="mode sweep: the parameters to sweep")
 
     @field_validator("symbols")
     @classmethod
@@ -192,6 +194,12 @@ class SessionConfig(ClosedModel):
                 "a live session trades on the live exchange feed, not a replay",
                 self,
             )
+        if (self.mode is Mode.SWEEP) != (self.sweep is not None):
+            _refuse(("sweep",), "a sweep session needs 'sweep', and only a sweep session", self)
+        if self.mode is Mode.SWEEP and self.market.source != "replay":
+            _refuse(("market", "source"), "a sweep replays a dataset: set it to 'replay'", self)
+        if self.mode is Mode.SWEEP and (len(self.strategies) != 1 or len(self.symbols) != 1):
+            _refuse(("strategies",), "a sweep runs one strategy on one symbol", self)
         if self.leverage != 1 and self.market.market_type == "spot":
             _refuse(
                 ("leverage",),

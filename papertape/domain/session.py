@@ -39,6 +39,7 @@ class Mode(StrEnum):
     BACKTEST = "backtest"
     COLLECT = "collect"
     LIVE = "live"
+    SWEEP = "sweep"  # a parameter sweep: trials of backtests (papertape.research)
 
 
 TERMINAL_STATES = frozenset({SessionState.STOPPED, SessionState.COMPLETED, SessionState.FAILED})

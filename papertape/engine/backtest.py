@@ -1,13 +1,14 @@
 """Backtests outside a session: the CLI's ``papertape backtest`` and the benchmarks.
 
-The same ``Engine`` a backtest session runs, fed the rows directly in chunks; the result holds
+The same ``Engine`` a backtest session runs, fed the rows directly in chunks (from memory, or
+streamed from a store so that a dataset larger than memory can be backtested); the result holds
 the metrics, the closed round trips and the engine (with its full record). Deterministic: no
 clock, no randomness.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,15 @@ class BacktestResult:
 
 
 def run_backtest(
-    rows: Sequence[Any],
+    rows: Sequence[Any], symbols: Sequence[str], plans: Sequence[StrategyPlan], **options: Any
+) -> BacktestResult:
+    """A backtest over ``rows`` held in memory; ``options`` as ``run_backtest_stream``'s."""
+    chunks = (rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK))
+    return run_backtest_stream(chunks, symbols, plans, **options)
+
+
+def run_backtest_stream(
+    chunks: Iterable[Sequence[Any]],
     symbols: Sequence[str],
     plans: Sequence[StrategyPlan],
     *,
@@ -60,8 +69,7 @@ def run_backtest(
         plans,
     )
     engine.start()
-    for i in range(0, len(rows), CHUNK):
-        chunk = rows[i : i + CHUNK]
+    for chunk in chunks:
         engine.process(chunk)
         if progress is not None:
             progress(len(chunk))

@@ -1,9 +1,9 @@
 """Start-up reconciliation: no session stays "running" with nothing running it.
 
 For every session the store says is not terminal:
-- ``running`` paper, backtest and collect sessions are resumed: trading sessions from their
-  last durable commit, exactly (``papertape.engine.snapshot``), collect sessions after the last
-  event they recorded;
+- ``running`` paper, backtest, collect and sweep sessions are resumed: trading sessions from
+  their last durable commit, exactly (``papertape.engine.snapshot``), collect sessions after the
+  last event they recorded, sweeps with the trials they recorded (only the others run);
 - ``running`` live sessions are marked ``failed`` / ``interrupted`` (a live session must not
   trade unattended after a crash without a person deciding so);
 - ``starting`` sessions never ran: ``failed`` / ``interrupted``;
@@ -24,7 +24,7 @@ from papertape.sessions.service import SessionService
 
 log = structlog.get_logger("papertape.reconcile")
 
-RESUMABLE = frozenset({Mode.PAPER, Mode.BACKTEST, Mode.COLLECT})
+RESUMABLE = frozenset({Mode.PAPER, Mode.BACKTEST, Mode.COLLECT, Mode.SWEEP})
 
 
 async def reconcile(service: SessionService) -> dict[str, list[str]]:

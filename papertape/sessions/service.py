@@ -46,13 +46,13 @@ from papertape.domain.session import (
     state_event,
     transition,
 )
-from papertape.market.factory import build_source
 from papertape.sessions.bus import EventBus
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.locks import KeyedLocks
 from papertape.sessions.metrics import Metrics
 from papertape.sessions.runner import Outcome, Runner, SourceFactory, wall_micros
+from papertape.sessions.sources import source_for
 from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.sessions.views import event_message, session_message, session_summary
 from papertape.store.base import StaleState, Store
@@ -95,7 +95,7 @@ class SessionService:
         stop_timeout: float = 10.0,
         start_timeout: float = 30.0,
         live_enabled: bool = False,
-        source_factory: SourceFactory = build_source,
+        source_factory: SourceFactory = source_for,
         consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
         metrics: Metrics | None = None,
@@ -444,9 +444,10 @@ class SessionService:
             return await self._record_end(current, runner.outcome)
 
     async def shutdown(self) -> None:
-        """Server shutdown: paper, backtest and collect sessions are suspended (they stay ``running`` in
-        the store and resume at the next start); the others are stopped (``shutdown``)."""
-        resumable = {Mode.PAPER, Mode.BACKTEST, Mode.COLLECT}
+        """Server shutdown: paper, backtest, collect and sweep sessions are suspended (they stay
+        ``running`` in the store and resume at the next start); the others are stopped
+        (``shutdown``)."""
+        resumable = {Mode.PAPER, Mode.BACKTEST, Mode.COLLECT, Mode.SWEEP}
         to_stop = [r.session_id for r in self._runners.values() if r.session.mode not in resumable]
         await asyncio.gather(
             *(self._stop_quietly(session_id, "shutdown") for session_id in to_stop)

@@ -33,6 +33,7 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trials import TrialRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,15 @@ class Store(ABC):
     async def list_equity(self, session_id: str, limit: int = 10_000) -> list[EquityPoint]:
         """Oldest first; when there are more than ``limit`` points, evenly thinned to ``limit``
         (the first and last points are always kept)."""
+
+    # sweep trials --------------------------------------------------------------------------
+    @abstractmethod
+    async def record_trials(self, rows: Sequence[TrialRecord]) -> None:
+        """Store a sweep's trials; writing a trial (session, number) again keeps one."""
+
+    @abstractmethod
+    async def list_trials(self, session_id: str) -> list[TrialRecord]:
+        """A sweep session's trials, by number."""
 
     # market data ---------------------------------------------------------------------------
     @abstractmethod

@@ -89,6 +89,7 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trials import TrialRecord
 from papertape.store import questdb_ingest as ingest
 from papertape.store.base import (
     ResumeState,
@@ -107,6 +108,7 @@ from papertape.store.questdb_schema import (
     MIGRATIONS_TABLE,
     WAL_TABLES,
 )
+from papertape.store.trial_rows import trial_from_row, trial_row
 
 log = structlog.get_logger("papertape.store.questdb")
 EVENTS_PER_INSERT = 250  # events per multi-row INSERT of a commit
@@ -958,6 +960,31 @@ class QuestDBStore(Store):
                     f"VALUES ({', '.join(['%s'] * len(fields))})",
                     values,
                 )
+
+    # sweep trials --------------------------------------------------------------------------
+    async def record_trials(self, rows: Sequence[TrialRecord]) -> None:
+        if not rows:
+            return
+        values = [trial_row(t) for t in rows]
+        async with self._control_conn() as conn:
+            await self._insert(
+                conn,
+                "trials",
+                lambda: (
+                    "INSERT INTO trials VALUES "
+                    + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s::timestamp)"] * len(values)),
+                    [x for row in values for x in (*row, self._next_written_at())],
+                ),
+            )
+
+    async def list_trials(self, session_id: str) -> list[TrialRecord]:
+        rows = await self._query(
+            "SELECT session_id, number, ts, params, metrics, error, score FROM trials "
+            "WHERE session_id = %s ORDER BY number, written_at",
+            (session_id,),
+        )
+        newest = {int(r[1]): trial_from_row(r) for r in rows}  # a trial written twice: once
+        return [newest[n] for n in sorted(newest)]
 
 
 # rows <-> sessions -----------------------------------------------------------------------------

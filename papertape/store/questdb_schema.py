@@ -128,6 +128,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             DEDUP UPSERT KEYS(ts, session_id, symbol)""",
         ],
     ),
+    (
+        5,  # issue 13
+        "sweep trials",
+        [
+            # a control table: a sweep records its trials at human rates and reads them back at
+            # once (a resumed sweep skips them); a trial written twice is read once (by number)
+            """CREATE TABLE IF NOT EXISTS trials (
+                session_id SYMBOL INDEX, number LONG, ts LONG, params VARCHAR, metrics VARCHAR,
+                error VARCHAR, score DOUBLE, written_at TIMESTAMP
+            ) TIMESTAMP(written_at) PARTITION BY MONTH BYPASS WAL""",
+        ],
+    ),
 ]
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -28,6 +28,7 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trials import TrialRecord
 from papertape.store.base import (
     ResumeState,
     SessionFilter,
@@ -39,6 +40,7 @@ from papertape.store.base import (
     thin_evenly,
 )
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
+from papertape.store.trial_rows import trial_from_row, trial_row
 
 T = TypeVar("T")
 
@@ -542,6 +544,30 @@ class SQLiteStore(Store):
             return [
                 SavedStrategy(*r)._replace(params=json.loads(r[2])) for r in conn.execute(sql, args)
             ]
+
+        return await self._run(select)
+
+    # sweep trials --------------------------------------------------------------------------
+    async def record_trials(self, rows: Sequence[TrialRecord]) -> None:
+        if not rows:
+            return
+        values = [trial_row(t) for t in rows]
+        await self._write(
+            lambda c: c.executemany(
+                "INSERT OR REPLACE INTO trials (session_id, number, ts, params, metrics, error, "
+                "score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    async def list_trials(self, session_id: str) -> list[TrialRecord]:
+        def select(conn: sqlite3.Connection) -> list[TrialRecord]:
+            cursor = conn.execute(
+                "SELECT session_id, number, ts, params, metrics, error, score FROM trials "
+                "WHERE session_id = ? ORDER BY number",
+                (session_id,),
+            )
+            return [trial_from_row(r) for r in cursor]
 
         return await self._run(select)
 

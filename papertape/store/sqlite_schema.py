@@ -127,4 +127,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             ) WITHOUT ROWID""",
         ],
     ),
+    (
+        5,  # issue 13: a sweep session's trials
+        [
+            """CREATE TABLE trials (
+                session_id TEXT NOT NULL, number INTEGER NOT NULL, ts INTEGER NOT NULL,
+                params TEXT NOT NULL, metrics TEXT, error TEXT, score REAL,
+                PRIMARY KEY (session_id, number)
+            ) WITHOUT ROWID""",
+        ],
+    ),
 ]

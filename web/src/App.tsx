@@ -11,10 +11,13 @@ const SessionDetailPage = lazy(() => import("./pages/SessionDetailPage").then((m
 const BacktestsPage = lazy(() => import("./pages/BacktestsPage").then((m) => ({ default: m.BacktestsPage })));
 const DataPage = lazy(() => import("./pages/DataPage").then((m) => ({ default: m.DataPage })));
 const StrategiesPage = lazy(() => import("./pages/StrategiesPage").then((m) => ({ default: m.StrategiesPage })));
+const SweepsPage = lazy(() => import("./sweeps/SweepsPage").then((m) => ({ default: m.SweepsPage })));
+const SweepDetailPage = lazy(() => import("./sweeps/SweepDetailPage").then((m) => ({ default: m.SweepDetailPage })));
 
 const NAV = [
   { to: "/", label: "Sessions", match: (p: string) => p === "/" || p.startsWith("/sessions") },
   { to: "/backtests", label: "Backtests", match: (p: string) => p.startsWith("/backtests") },
+  { to: "/sweeps", label: "Sweeps", match: (p: string) => p.startsWith("/sweeps") },
   { to: "/data", label: "Data", match: (p: string) => p.startsWith("/data") },
   { to: "/strategies", label: "Strategies", match: (p: string) => p.startsWith("/strategies") },
 ];
@@ -54,6 +57,8 @@ export function App() {
           <Route path="/sessions" element={<SessionsPage />} />
           <Route path="/sessions/:sessionId" element={<SessionDetailPage />} />
           <Route path="/backtests" element={<BacktestsPage />} />
+          <Route path="/sweeps" element={<SweepsPage />} />
+          <Route path="/sweeps/:sessionId" element={<SweepDetailPage />} />
           <Route path="/data" element={<DataPage />} />
           <Route path="/strategies" element={<StrategiesPage />} />
           <Route path="*" element={<NotFoundPage />} />

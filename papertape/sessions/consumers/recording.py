@@ -187,7 +187,11 @@ _KIND_OF = {Candle: "candles", BookSnapshot: "book", FundingRate: "funding"}
 def consumers_for(session: Session) -> list[Consumer]:
     """What a session does with its market data, by mode. Everything a live feed delivers is
     recorded on the tape; a replay's data is on the tape already. The session's stored config
-    is parsed here, once, for all of them."""
+    is parsed here, once, for all of them. A sweep's "data" are its trials."""
+    if session.mode is Mode.SWEEP:
+        from papertape.sessions.consumers.sweep import SweepRecorder
+
+        return [SweepRecorder(session)]
     config = SessionConfig.model_validate(session.config)
     consumers: list[Consumer] = [PriceTracker()]
     if config.market.source == "exchange":

@@ -406,6 +406,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/trials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Trials
+         * @description The trials a sweep session recorded so far, by number; ``best`` by its objective.
+         */
+        get: operations["list_trials_sessions__session_id__trials_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/strategies": {
         parameters: {
             query?: never;
@@ -973,7 +993,7 @@ export interface components {
          * Mode
          * @enum {string}
          */
-        Mode: "paper" | "backtest" | "collect" | "live";
+        Mode: "paper" | "backtest" | "collect" | "live" | "sweep";
         /** OrderBody */
         OrderBody: {
             /**
@@ -1246,6 +1266,8 @@ export interface components {
             risk?: components["schemas"]["RiskConfig"];
             /** Strategies */
             strategies?: components["schemas"]["StrategySpec"][];
+            /** @description mode sweep: the parameters to sweep */
+            sweep?: components["schemas"]["SweepConfig"] | null;
             /** Symbols */
             symbols: string[];
             venue?: components["schemas"]["VenueConfig"];
@@ -1345,6 +1367,20 @@ export interface components {
          * @enum {string}
          */
         Side: "buy" | "sell";
+        /** SkippedView */
+        SkippedView: {
+            /**
+             * Error
+             * @description why the strategy refused these parameters
+             */
+            error: string;
+            /** Number */
+            number: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+        };
         /** StopAllData */
         StopAllData: {
             /** Count */
@@ -1439,6 +1475,55 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** SweepConfig */
+        SweepConfig: {
+            /**
+             * Grid
+             * @description per parameter "low:high:step" (inclusive) or a list of values, e.g. {"fast": "5:50:5", "slow": [30, 60, 90]}
+             * @example {
+             *       "fast": "5:50:5",
+             *       "slow": "30:210:20"
+             *     }
+             */
+            grid: {
+                [key: string]: string | unknown[];
+            };
+            /**
+             * Min Trades
+             * @description trials with fewer trades cannot be the best
+             * @default 0
+             */
+            min_trades?: number;
+            /**
+             * Objective
+             * @description what ranks the trials (maximised)
+             * @default sharpe
+             * @enum {string}
+             */
+            objective?: "return" | "sharpe" | "sortino" | "calmar" | "profit_factor" | "win_rate";
+            /**
+             * Search
+             * @description every set of the grid, or an Optuna search of `trials` sets
+             * @default grid
+             * @enum {string}
+             */
+            search?: "grid" | "random" | "tpe";
+            /**
+             * Seed
+             * @description random/tpe seed (chosen and kept when omitted)
+             */
+            seed?: number | null;
+            /**
+             * Trials
+             * @description random/tpe budget
+             */
+            trials?: number | null;
+            /**
+             * Workers
+             * @description worker processes (all cores)
+             */
+            workers?: number | null;
+        };
         /**
          * TradeView
          * @description A closed round trip (flat to flat, or to a flip).
@@ -1510,6 +1595,70 @@ export interface components {
              * @constant
              */
             status: "trades_listed";
+        };
+        /** TrialView */
+        TrialView: {
+            /**
+             * Metrics
+             * @description as `papertape backtest --json` reports them
+             */
+            metrics?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Number
+             * @description the order the search proposed it in
+             */
+            number: number;
+            /**
+             * Params
+             * @description every strategy parameter of the trial
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Score
+             * @description the objective; null: not rankable
+             */
+            score?: number | null;
+        };
+        /** TrialsData */
+        TrialsData: {
+            /**
+             * Axes
+             * @description the swept parameters, in grid order
+             */
+            axes: {
+                [key: string]: unknown;
+            }[];
+            best: components["schemas"]["TrialView"] | null;
+            /** Min Trades */
+            min_trades: number;
+            /** Objective */
+            objective: string;
+            /** Search */
+            search: string;
+            /** Session Id */
+            session_id: string;
+            /** Skipped */
+            skipped: components["schemas"]["SkippedView"][];
+            /**
+             * Total
+             * @description trials the sweep will have run when complete
+             */
+            total: number;
+            /** Trials */
+            trials: components["schemas"]["TrialView"][];
+        };
+        /** TrialsResponse */
+        TrialsResponse: {
+            data: components["schemas"]["TrialsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "trials_listed";
         };
         /** VenueConfig */
         VenueConfig: {
@@ -3630,6 +3779,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TradesResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_trials_sessions__session_id__trials_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialsResponse"];
                 };
             };
             /** @description missing or wrong API token */

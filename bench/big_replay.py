@@ -1,0 +1,197 @@
+"""Big data, bounded memory: a backtest over millions of trades streamed from the store in chunks,
+beside the same backtest with every row in memory.
+
+The tape is the shared Binance trades (2,001 BTCUSDT prints over ~40 s) replayed end to end with
+shifted timestamps (and trade ids) until it holds ``--rows`` trades. It is written to the store as
+a dataset (``store.write_trades`` in 50,000-row chunks: rows/s and peak RSS reported), then
+``papertape backtest --dataset`` runs ``sma_cross`` over it in a subprocess, streaming it from the
+store (wall time, rows/s and the subprocess's peak RSS). The baseline runs the same backtest on
+the same rows held in a list (``--baseline-rows`` of them; engine time only) for the throughput
+ratio. Each phase runs in its own process, so each peak RSS is that phase's own.
+
+    uv run python bench/big_replay.py                      # 10M trades, SQLite and QuestDB
+    uv run python bench/big_replay.py --rows 2000000 --stores sqlite
+    uv run python bench/big_replay.py --quick              # 200,000 trades, SQLite
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
+
+from papertape.domain.market import Trade
+from papertape.domain.records import Dataset
+from papertape.market.importers import read_market_file
+from tests.support.data import MARKET_DATA
+
+TRADES = MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet"
+CHUNK = 50_000
+
+
+def tape(rows: int) -> Iterator[Trade]:
+    """``rows`` trades: the shared prints again and again, each copy after the previous one."""
+    base = read_market_file(TRADES, symbol="BTC_USDT").rows
+    span = base[-1].ts - base[0].ts + 1_000
+    made, copy = 0, 0
+    while True:
+        shift = copy * span
+        for t in base:
+            if made == rows:
+                return
+            yield t._replace(ts=t.ts + shift, trade_id=f"{t.trade_id}-{copy}")
+            made += 1
+        copy += 1
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_import(store_url: str, rows: int) -> dict:
+    from papertape.store import open_store
+
+    async def run() -> None:
+        store = await open_store(store_url)
+        try:
+            chunk: list[Trade] = []
+            first = last = None
+            for trade in tape(rows):
+                chunk.append(trade)
+                if len(chunk) == CHUNK:
+                    first = first if first is not None else chunk[0].ts
+                    last = chunk[-1].ts
+                    await store.write_trades("big", chunk)
+                    chunk = []
+            if chunk:
+                first = first if first is not None else chunk[0].ts
+                last = chunk[-1].ts
+                await store.write_trades("big", chunk)
+            await store.save_dataset(
+                Dataset("big", "trades", ("BTC_USDT",), rows, first, last, 0, None, "bench")
+            )
+        finally:
+            await store.close()
+
+    began = time.perf_counter()
+    asyncio.run(run())
+    seconds = time.perf_counter() - began
+    return {"seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mib": peak_rss_mib()}
+
+
+def phase_memory(rows: int) -> dict:
+    from papertape.domain.config import StrategySpec
+    from papertape.engine.backtest import run_backtest
+    from papertape.sessions.strategy_catalog import plan_for
+
+    data = list(tape(rows))
+    plan = plan_for(StrategySpec(name="sma_cross", params={"fast": 10, "slow": 30}))
+    began = time.perf_counter()
+    result = run_backtest(data, ["BTC_USDT"], [plan])
+    seconds = time.perf_counter() - began
+    return {
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "trades": result.metrics["trades"],
+    }
+
+
+def phase_stream(store_url: str, rows: int) -> dict:
+    """What ``papertape backtest --dataset`` runs: the dataset streamed from the store in chunks
+    through the engine (interpreter start-up and imports not counted)."""
+    from papertape.domain.config import StrategySpec
+    from papertape.engine.backtest import run_backtest_stream
+    from papertape.research.data import dataset_chunks
+    from papertape.sessions.strategy_catalog import plan_for
+
+    plan = plan_for(StrategySpec(name="sma_cross", params={"fast": 10, "slow": 30}))
+    began = time.perf_counter()
+    total, chunks = dataset_chunks(store_url, "big", "BTC_USDT")
+    result = run_backtest_stream(chunks, ["BTC_USDT"], [plan])
+    seconds = time.perf_counter() - began
+    assert total == rows
+    return {
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "trades": result.metrics["trades"],
+    }
+
+
+def run_phase(*args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--phase", *args], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--baseline-rows", type=int, default=2_000_000)
+    parser.add_argument("--stores", default="sqlite,questdb")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        kind, *rest = args.phase
+        if kind == "memory":
+            result = phase_memory(int(rest[0]))
+        else:
+            result = {"import": phase_import, "stream": phase_stream}[kind](rest[0], int(rest[1]))
+        print(json.dumps(result))
+        return
+    if args.quick:
+        args.rows, args.baseline_rows, args.stores = 200_000, 200_000, "sqlite"
+    baseline_rows = min(args.rows, args.baseline_rows)
+    memory = run_phase("memory", str(baseline_rows))
+    print(f"{args.rows:,} trades; in-memory baseline on {baseline_rows:,}")
+    print(
+        "| store | import rows/s | import peak RSS | streamed backtest s | rows/s | vs in-memory | peak RSS |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| (in memory) | | | {memory['seconds']:.1f} | {memory['rows_per_s']:,.0f} | 1.00x | "
+        f"{memory['peak_rss_mib']:,.0f} MiB |"
+    )
+    for kind in args.stores.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            server = None
+            if kind == "sqlite":
+                url = f"sqlite:///{Path(tmp) / 'big.db'}"
+            else:
+                from papertape.devtools.questdb_server import QuestDBServer
+
+                server = QuestDBServer(Path(tmp) / "questdb")
+                server.start()
+                url = server.url
+            try:
+                imported = run_phase("import", url, str(args.rows))
+                run = run_phase("stream", url, str(args.rows))
+            finally:
+                if server is not None:
+                    server.stop()
+        print(
+            f"| {kind} | {imported['rows_per_s']:,.0f} | {imported['peak_rss_mib']:,.0f} MiB | "
+            f"{run['seconds']:.1f} | {run['rows_per_s']:,.0f} | "
+            f"{run['rows_per_s'] / memory['rows_per_s']:.2f}x | {run['peak_rss_mib']:,.0f} MiB |"
+        )
+        print(f"  {kind}: {run['trades']} round trips streamed")
+    print(f"  in memory: {memory['trades']} round trips on its {baseline_rows:,} rows")
+
+
+if __name__ == "__main__":
+    main()

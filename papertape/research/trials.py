@@ -1,0 +1,107 @@
+"""One trial: ``run_backtest`` with one parameter set, exactly as ``papertape backtest`` runs it.
+
+Workers keep the decoded rows of their dataset in ``_ROWS`` (set once by ``init_worker``), so a
+trial ships only its strategy plan and gets back its metrics."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from papertape.domain.numbers import finite
+from papertape.engine.backtest import BacktestResult, run_backtest
+from papertape.engine.core import StrategyPlan
+from papertape.research.data import DataSpec, load_rows
+
+
+@dataclass(frozen=True, slots=True)
+class TrialSettings:
+    """What every trial of a sweep shares (the options of ``papertape backtest``)."""
+
+    symbol: str
+    cash: float = 10_000.0
+    taker: float = 0.001
+    maker: float = 0.001
+    slippage_bps: float = 0.0
+    market_type: str = "spot"
+    leverage: float = 1.0
+    bar_fill: str = "next_open"
+
+
+def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> BacktestResult:
+    return run_backtest(
+        rows,
+        [settings.symbol],
+        [plan],
+        cash=settings.cash,
+        taker=settings.taker,
+        maker=settings.maker,
+        market_type=settings.market_type,
+        leverage=settings.leverage,
+        slippage_bps=settings.slippage_bps,
+        bar_fill=settings.bar_fill,
+    )
+
+
+def trial_metrics(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> dict:
+    """The metrics ``papertape backtest --json`` prints for the same parameters."""
+    metrics: dict = finite(backtest(rows, plan, settings).metrics)
+    return metrics
+
+
+Window = tuple[int | None, int | None]  # [start, end) in µs; None: open
+
+
+def window_rows(rows: Sequence[Any], window: Window | None) -> Sequence[Any]:
+    """The rows (in time order) inside ``window``, without copying them when it is open."""
+    if window is None or window == (None, None):
+        return rows
+    start, end = window
+    lo = 0 if start is None else bisect_left(rows, start, key=_ts)
+    hi = len(rows) if end is None else bisect_left(rows, end, key=_ts)
+    return rows[lo:hi]
+
+
+def _ts(row: Any) -> int:
+    ts: int = row.ts
+    return ts
+
+
+_ROWS: dict[DataSpec, list[Any]] = {}
+PARENT_CHECK = 1.0  # seconds between a worker's looks at its parent
+
+
+def init_worker(spec: DataSpec, parent: int | None = None) -> None:
+    """A pool worker's initializer: decode the dataset once for every trial it will run. With
+    ``parent`` (a pid), the worker exits when that process is gone: a pool's workers block on a
+    queue whose other end they hold themselves, so they would outlive a killed server."""
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    _ROWS[spec] = load_rows(spec)
+
+
+def _exit_with(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+
+
+def worker_rows(spec: DataSpec) -> list[Any]:
+    rows = _ROWS.get(spec)
+    if rows is None:
+        rows = _ROWS[spec] = load_rows(spec)
+    return rows
+
+
+def run_in_worker(
+    spec: DataSpec, plan: StrategyPlan, settings: TrialSettings, window: Window | None = None
+) -> dict:
+    return trial_metrics(window_rows(worker_rows(spec), window), plan, settings)

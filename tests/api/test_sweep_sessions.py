@@ -1,0 +1,153 @@
+"""A sweep as a session, over real HTTP on both stores: started, listed, watched over ``/ws``,
+stopped with its finished trials kept, and resumed after a kill -9 without running a recorded
+trial again."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.api.test_lifecycle_http import import_dataset
+from tests.research.test_sweep_cli import sweep_json
+from tests.support.candles import write_candles
+from tests.support.server import ServerProcess
+
+GRID = {"fast": "5:25:10", "slow": "15:35:10"}  # the CLI test's grid: 6 trials, 3 refused
+LONG_GRID = {"fast": "2:40:1", "slow": [45, 60, 75]}  # 117 trials, 0.05 s each or more
+
+
+@pytest.fixture(scope="module")
+def candles_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_candles(tmp_path_factory.mktemp("candles"))
+
+
+def sweep_body(grid: dict[str, Any], **sweep: Any) -> dict[str, Any]:
+    return {
+        "mode": "sweep",
+        "symbols": ["BTC_USDT"],
+        "strategies": ["sma_cross"],
+        "market": {"source": "replay", "dataset": "btc_1m"},
+        "fees": {"taker": 0.001, "maker": 0.001},
+        "sweep": {"grid": grid, **sweep},
+    }
+
+
+def start(client: httpx.Client, body: dict[str, Any]) -> str:
+    response = client.post("/sessions/start", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["session_id"]
+
+
+def trials(client: httpx.Client, session_id: str) -> dict[str, Any]:
+    response = client.get(f"/sessions/{session_id}/trials")
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def state(client: httpx.Client, session_id: str) -> str:
+    return client.get(f"/sessions/{session_id}").json()["data"]["state"]
+
+
+def trial_events(client: httpx.Client, session_id: str) -> list[dict[str, Any]]:
+    events = client.get(f"/sessions/{session_id}/events", params={"limit": 10_000}).json()
+    return [e["data"] for e in events["data"]["events"] if e["kind"] == "trial"]
+
+
+def test_a_sweep_session_runs_lists_streams_and_matches_the_cli(
+    any_store_url: str, start_server: Callable[..., ServerProcess], candles_file: Path
+) -> None:
+    import_dataset(any_store_url, "btc_1m", candles_file, "BTC_USDT")
+    server = start_server(any_store_url)
+    with server.client() as client, connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
+        session_id = start(client, sweep_body(GRID, objective="return", workers=2))
+        ws.send(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "topic": "session",
+                    "session_id": session_id,
+                    "after_seq": 0,
+                }
+            )
+        )  # from the first event: refused sets are recorded the moment the sweep starts
+        seen, progress = [], []
+        while True:
+            message = json.loads(ws.recv(timeout=60))
+            if message["type"] == "event" and message["kind"] == "trial":
+                seen.append(message["data"]["number"])
+            if message["type"] == "tick" and message["kind"] == "sweep":
+                progress.append(message["data"]["done"])
+            if message["type"] == "event" and message["data"].get("to") == "completed":
+                break
+        assert sorted(seen) == list(range(9))
+        assert progress == sorted(progress) and progress[-1] == 9
+        listed = client.get("/sessions", params={"mode": "sweep"}).json()["data"]
+        assert [s["session_id"] for s in listed["sessions"]] == [session_id]
+        assert listed["sessions"][0]["counters"]["sweep"]["done"] == 9
+        data = trials(client, session_id)
+    cli = sweep_json(candles_file, "--workers", "1", "--objective", "return")
+    assert [t["params"] for t in data["trials"]] == [t["params"] for t in cli["trials"]]
+    assert [t["metrics"] for t in data["trials"]] == [t["metrics"] for t in cli["trials"]]
+    assert [s["params"] for s in data["skipped"]] == [s["params"] for s in cli["skipped"]]
+    assert data["best"]["metrics"] == cli["best"]["metrics"]
+    assert data["total"] == 9 and data["objective"] == "return"
+    assert [a["name"] for a in data["axes"]] == ["fast", "slow"]
+
+
+def test_a_stopped_sweep_keeps_its_finished_trials(
+    any_store_url: str, start_server: Callable[..., ServerProcess], candles_file: Path
+) -> None:
+    import_dataset(any_store_url, "btc_1m", candles_file, "BTC_USDT")
+    server = start_server(any_store_url)
+    with server.client() as client:
+        session_id = start(client, sweep_body(LONG_GRID, workers=1))
+        wait_for(lambda: len(trials(client, session_id)["trials"]) >= 3)
+        stopped = client.post(f"/sessions/{session_id}/stop").json()["data"]
+        assert stopped["final_state"] == "stopped"
+        kept = trials(client, session_id)["trials"]
+        assert 3 <= len(kept) < 117
+        time.sleep(1.5)  # nothing runs on after the stop
+        assert trials(client, session_id)["trials"] == kept
+        assert len(trial_events(client, session_id)) == len(kept)
+
+
+def test_kill9_then_the_sweep_resumes_without_rerunning_trials(
+    any_store_url: str, start_server: Callable[..., ServerProcess], candles_file: Path
+) -> None:
+    import_dataset(any_store_url, "btc_1m", candles_file, "BTC_USDT")
+    first = start_server(any_store_url)
+    with first.client() as client:
+        session_id = start(client, sweep_body(LONG_GRID, workers=1))
+        wait_for(lambda: len(trials(client, session_id)["trials"]) >= 4)
+    first.kill()
+
+    second = start_server(any_store_url)
+    with second.client() as client:
+        before = trials(client, session_id)["trials"]
+        assert 4 <= len(before) < 117, "the kill came too late to test a resume"
+        wait_for(lambda: state(client, session_id) == "completed")
+        after = trials(client, session_id)
+        events = client.get(f"/sessions/{session_id}/events").json()["data"]["events"]
+        assert any(e["kind"] == "resumed" for e in events)
+        numbers = [t["number"] for t in trial_events(client, session_id)]
+    assert sorted(t["number"] for t in after["trials"]) == list(range(117))
+    assert len(numbers) == len(set(numbers))  # no trial ran (and was announced) twice
+    recorded = {t["number"]: t for t in after["trials"]}
+    assert all(recorded[t["number"]] == t for t in before)
