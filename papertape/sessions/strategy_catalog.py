@@ -133,7 +133,9 @@ def strategy_param_errors(body: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict) or not isinstance(item.get("params", {}), dict):
             continue
         name = item.get("name")
-        if name not in STRATEGY_CLASSES and name not in RULE_EXAMPLES:
+        if not isinstance(name, str) or (
+            name not in STRATEGY_CLASSES and name not in RULE_EXAMPLES
+        ):
             continue
         try:
             plan_for(StrategySpec(name=name, params=item.get("params", {})))

@@ -73,9 +73,11 @@ export function PriceChart({
   const firstTime = useRef<number | null>(null);
   const groups = useRef<MarkerGroup[]>([]);
   const needOlder = useRef(onNeedOlder);
+  const barCount = useRef(0);
   useEffect(() => {
     needOlder.current = onNeedOlder;
-  }, [onNeedOlder]);
+    barCount.current = candles.length;
+  }, [onNeedOlder, candles.length]);
   const groupList = useMemo(() => markerGroups(fills, candles), [fills, candles]);
   const [hover, setHover] = useState<{ bar: Bar; fills: MarkerGroup[] } | null>(null);
 
@@ -87,8 +89,10 @@ export function PriceChart({
     series.current.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
     markers.current = createSeriesMarkers(series.current, []);
     const overlayLines = overlaySeries.current;
+    // Older bars when the user scrolls back to the first ones; a view fitted to every bar (the
+    // opening view) reaches the first bar too, but asks for nothing: it also shows the newest.
     const onRange = (range: { from: number; to: number } | null) => {
-      if (range && range.from < 10) needOlder.current?.();
+      if (range && range.from < 10 && range.to < barCount.current - 3) needOlder.current?.();
     };
     const onMove = (param: MouseEventParams<Time>) => {
       const bar = param.time !== undefined && series.current ? (param.seriesData.get(series.current) as Bar | undefined) : undefined;
