@@ -29,7 +29,7 @@ from rich.table import Table
 
 from papertape.domain.config import StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
-from papertape.domain.funding import merge_funding
+from papertape.domain.funding import FundingRate, merge_funding
 from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
@@ -69,13 +69,7 @@ async def _dataset_rows(
         if kind is None:
             raise DatasetNotFound(f"no {' or '.join(kinds)} dataset or recording named {name!r}")
         start, end = summary[kind]["start_ts"], summary[kind]["end_ts"] + 1
-        read = {
-            "candles": store.read_candles,
-            "trades": store.read_trades,
-            "book": store.read_books,
-            "funding": store.read_funding,
-        }[kind]
-        return await read(name, [symbol], start, end)
+        return await store.read_kind(kind, name, [symbol], start, end)
     finally:
         await store.close()
 
@@ -118,7 +112,7 @@ def _summary(title: str, metrics: dict[str, Any]) -> Table:
 
 def _funding_rows(
     path: Path | None, dataset: str | None, store_url: str, symbol: str, market_type: str
-) -> list:
+) -> list[FundingRate]:
     if path is not None and dataset is not None:
         raise ValidationFailed(
             "give at most one of --funding FILE or --funding-dataset NAME",
@@ -129,9 +123,12 @@ def _funding_rows(
             "funding is paid on perpetuals: add --market-type swap",
             details=[{"field": "funding", "message": "needs --market-type swap"}],
         )
+    rows: Sequence[MarketEvent]
     if path is not None:
-        return read_market_file(path, symbol=symbol, kind="funding").rows
-    return asyncio.run(_dataset_rows(store_url, str(dataset), symbol, ("funding",)))
+        rows = read_market_file(path, symbol=symbol, kind="funding").rows
+    else:
+        rows = asyncio.run(_dataset_rows(store_url, str(dataset), symbol, ("funding",)))
+    return [row for row in rows if isinstance(row, FundingRate)]
 
 
 def _num(value: float | None, unit: str = "") -> str:

@@ -73,12 +73,12 @@ class _Book:
         self.bid_prices: list[float] = []
         self.ask_prices: list[float] = []
 
-    def load(self, snapshot: dict) -> None:
+    def load(self, snapshot: dict[str, Any]) -> None:
         self.bids = {float(p): float(q) for p, q in snapshot["bids"] if float(q) > 0}
         self.asks = {float(p): float(q) for p, q in snapshot["asks"] if float(q) > 0}
         self.bid_prices, self.ask_prices = sorted(self.bids), sorted(self.asks)
 
-    def apply(self, update: dict) -> None:
+    def apply(self, update: dict[str, Any]) -> None:
         for side, prices, levels in (
             (self.bids, self.bid_prices, update["b"]),
             (self.asks, self.ask_prices, update["a"]),
@@ -134,7 +134,7 @@ def rebuild(
     report = CaptureReport()
     events: list[Trade | BookSnapshot] = []
     book = _Book()
-    buffered: list[dict] = []
+    buffered: list[dict[str, Any]] = []
     snapshot_id: int | None = None
     last_u: int | None = None  # the last applied update's ``u``; None before the first
     broken = False
@@ -143,14 +143,14 @@ def rebuild(
     last_trade_id: int | None = None
     name = _symbol(symbol) if symbol else None
 
-    def apply(update: dict) -> None:
+    def apply(update: dict[str, Any], snapshot: int) -> None:
         nonlocal last_u, broken
         if broken:
             return
-        first, final = update["U"], update["u"]
+        first, final = int(update["U"]), int(update["u"])
         if last_u is None:
-            target = snapshot_id if report.futures else snapshot_id + 1  # type: ignore[operator]
-            if final < snapshot_id:  # type: ignore[operator]
+            target = snapshot if report.futures else snapshot + 1
+            if final < snapshot:
                 report.dropped_before_snapshot += 1
                 return
             if not first <= target <= final:
@@ -158,7 +158,7 @@ def rebuild(
                 broken = True
                 return
         else:
-            link = update.get("pu") if report.futures else first - 1
+            link = int(update.get("pu", -1)) if report.futures else first - 1
             if link != last_u:
                 report.book_gaps.append((last_u, link))
                 broken = True
@@ -185,7 +185,7 @@ def rebuild(
             book.load(message)
             pending, buffered = buffered, []
             for update in pending:
-                apply(update)
+                apply(update, snapshot_id)
             continue
         stream, data = message.get("stream", ""), message.get("data", message)
         if name is None and "s" in data:
@@ -196,7 +196,7 @@ def rebuild(
             if snapshot_id is None:
                 buffered.append(data)
             else:
-                apply(data)
+                apply(data, snapshot_id)
         elif stream.endswith("@trade") or data.get("e") == "trade":
             report.trades += 1
             trade_id = int(data["t"])

@@ -371,7 +371,7 @@ def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
     return [Trade(*row) for row in zip(ts, syms, prices, qtys, sides, ids, strict=True)]
 
 
-def _funding(path: Path, columns: dict[str, list], symbol: str | None) -> list[FundingRate]:
+def _funding(path: Path, columns: dict[str, list[Any]], symbol: str | None) -> list[FundingRate]:
     rate_name = _first(columns, _RATE_COLUMNS)
     if rate_name is None:
         raise _bad(path, "a funding file needs a 'funding_rate' column")
@@ -400,7 +400,7 @@ def _funding(path: Path, columns: dict[str, list], symbol: str | None) -> list[F
 
 
 def _marks(
-    path: Path, columns: dict[str, list], symbol: str | None, interval: int | None
+    path: Path, columns: dict[str, list[Any]], symbol: str | None, interval: int | None
 ) -> list[MarkPrice]:
     if {"open", "high", "low", "close"} <= columns.keys():
         # a mark has no volume (the column is often there, empty)

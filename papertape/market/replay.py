@@ -77,14 +77,7 @@ class ReplaySource(MarketSource):
         return reads, start, end, window
 
     async def _read(self, source: str, kind: str, start: int, end: int) -> list[Any]:
-        read = {
-            "trades": self.store.read_trades,
-            "candles": self.store.read_candles,
-            "book": self.store.read_books,
-            "funding": self.store.read_funding,
-            "mark": self.store.read_marks,
-        }[kind]
-        return await read(source, self.symbols, start, end)
+        return await self.store.read_kind(kind, source, self.symbols, start, end)
 
     async def _windows(self) -> AsyncIterator[list[MarketEvent]]:
         reads, start, end, window = await self._plan()
@@ -122,8 +115,8 @@ class ReplaySource(MarketSource):
                     yield chunk
                     await asyncio.sleep(0)  # let stops and API calls in between batches
                 continue
-            async for chunk in self._paced(events, first_ts, wall_start):
-                yield chunk
+            async for paced in self._paced(events, first_ts, wall_start):
+                yield paced
         self.status.set("finished", f"{self.source} replayed to the end")
 
     async def _paced(

@@ -22,7 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
+from papertape.domain.market import (
+    BookSnapshot,
+    Candle,
+    MarketEvent,
+    MarkPrice,
+    StreamPosition,
+    Trade,
+)
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -222,6 +229,22 @@ class Store(ABC):
 
     @abstractmethod
     async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None: ...
+
+    async def read_kind(
+        self, kind: str, source: str, symbols: Sequence[str], start: int, end: int
+    ) -> list[MarketEvent]:
+        """The rows of one market-data ``kind`` (a ``market_summary`` key), as ``read_*``."""
+        if kind == "trades":
+            return list(await self.read_trades(source, symbols, start, end))
+        if kind == "candles":
+            return list(await self.read_candles(source, symbols, start, end))
+        if kind == "book":
+            return list(await self.read_books(source, symbols, start, end))
+        if kind == "funding":
+            return list(await self.read_funding(source, symbols, start, end))
+        if kind == "mark":
+            return list(await self.read_marks(source, symbols, start, end))
+        raise ValueError(f"unknown market-data kind {kind!r}")
 
     @abstractmethod
     async def read_marks(

@@ -9,6 +9,10 @@ from papertape.domain.errors import FeedError, PapertapeError, StoreError, Valid
 
 # the statuses clients rely on, by stable code
 EXPECTED = {
+    "no_market_price": 409,
+    # a resumed session's own record refused (they fail the session, not a request)
+    "record_inconsistent": 400,
+    "resume_state_unreadable": 400,
     "session_not_found": 404,
     "dataset_not_found": 404,
     "illegal_transition": 409,

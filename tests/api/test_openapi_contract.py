@@ -55,15 +55,18 @@ def reached() -> Iterator[Counter]:
     counts: Counter = Counter()
     yield counts
     if counts:
-        operations = sum(
-            1
-            for item in APP_SCHEMA["paths"].values()
+        documented = {
+            f"{method.upper()} {path}"
+            for path, item in APP_SCHEMA["paths"].items()
             for method in item
             if method in ("get", "post", "put", "patch", "delete")
-        )
+        }
+        to_documented = {op: n for op, n in counts.items() if op in documented}
         print(
-            f"\nschemathesis: {sum(counts.values())} requests, {len(counts)} of {operations} "
-            f"operations reached, {EXAMPLES} examples each: {dict(sorted(counts.items()))}"
+            f"\nschemathesis: {sum(counts.values())} requests ({EXAMPLES} examples per "
+            f"operation); {sum(to_documented.values())} to {len(to_documented)} of the "
+            f"{len(documented)} documented operations, the rest probing undocumented methods: "
+            f"{dict(sorted(to_documented.items()))}"
         )
 
 

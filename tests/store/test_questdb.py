@@ -62,7 +62,10 @@ async def test_migrations_are_recorded_once(qstore, questdb_url):
     }
     assert tables["sessions"] == (False, False) and tables["events"] == (False, False)
     assert tables["resume_states"] == (False, False)
-    for table in ("trades", "candles", "books", "orders", "fills", "positions", "equity"):
+    for table in (
+        *("trades", "candles", "books", "orders", "fills", "positions", "equity"),
+        *("funding_rates", "mark_prices", "funding"),
+    ):
         assert tables[table] == (True, True), table
 
 

@@ -486,3 +486,27 @@ async def test_concurrent_writers_of_one_session(store):
     events = await store.list_events(session.session_id)
     assert [e.seq for e in events] == list(range(1, 24))
     assert (await store.get_session(session.session_id)) == winners[0]
+
+
+async def test_sqlite_applies_a_lower_migration_that_lands_later(tmp_path, monkeypatch):
+    """Versions are applied by number, not "above the newest": branches land out of order. A
+    store migrated before version 3 existed gets it at its next start, once."""
+    import sqlite3
+
+    from papertape.store import sqlite as module
+
+    full = list(module.MIGRATIONS)
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    monkeypatch.setattr(module, "MIGRATIONS", [m for m in full if m[0] != 3])
+    first = store_for(url)
+    await first.open()
+    await first.close()
+    monkeypatch.setattr(module, "MIGRATIONS", full)
+    for _ in range(2):
+        again = store_for(url)
+        await again.open()
+        await again.close()
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+        assert versions == sorted(v for v, _ in full)
+        assert conn.execute("SELECT count(*) FROM funding_rates").fetchone() == (0,)

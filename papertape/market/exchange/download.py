@@ -10,6 +10,7 @@ at the exchange is left for the next run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -120,8 +121,12 @@ async def download_candles(
         pages = added = 0
         while cursor < end:
             rows = await _fetch_page(
-                lambda at=cursor: exchange.fetch_ohlcv(
-                    unified, timeframe, since=at // 1_000, limit=page_limit
+                functools.partial(
+                    exchange.fetch_ohlcv,
+                    unified,
+                    timeframe,
+                    since=cursor // 1_000,
+                    limit=page_limit,
                 ),
                 exchange_id,
                 unified,
@@ -194,12 +199,12 @@ def _check_same_series(
 
 
 async def _fetch_page(
-    request: Callable[[], Awaitable[list]],
+    request: Callable[[], Awaitable[list[Any]]],
     exchange_id: str,
     unified: str,
     retries: int,
     what: str,
-) -> list:
+) -> list[Any]:
     """One page of history; network failures retried with backoff, then reported."""
     backoff = Backoff(initial=1.0, maximum=30.0)
     attempt = 0
@@ -278,8 +283,11 @@ async def download_funding(
         pages = added = 0
         while cursor < end:
             entries = await _fetch_page(
-                lambda at=cursor: exchange.fetch_funding_rate_history(
-                    unified, since=-(-at // 1_000), limit=page_limit
+                functools.partial(
+                    exchange.fetch_funding_rate_history,
+                    unified,
+                    since=-(-cursor // 1_000),
+                    limit=page_limit,
                 ),
                 exchange_id,
                 unified,
@@ -314,7 +322,7 @@ async def download_funding(
             log.warning("download.close_failed", error=describe(exc))
 
 
-def _funding_rate(entry: dict, symbol: str) -> FundingRate | None:
+def _funding_rate(entry: dict[str, Any], symbol: str) -> FundingRate | None:
     """A ccxt funding-history entry → ``FundingRate`` (``None`` without time or rate)."""
     ts, rate = entry.get("timestamp"), entry.get("fundingRate")
     if ts is None or rate is None:

@@ -3,7 +3,8 @@
 Used to run the unmodified ccxt client against a replay of recorded exchange traffic (a loopback
 server in the tests and benchmarks, or a user's own recorder/proxy). Every URL string of the
 exchange's ``urls`` is rewritten before the object is built, and the result is checked, so that
-nothing can reach the real exchange by mistake.
+nothing can reach the real exchange by mistake. A redirected client connects to the base
+directly, not through ``PAPERTAPE_EXCHANGE_PROXY``.
 
 ``https://fapi.binance.com/fapi/v1`` with base ``http://127.0.0.1:8080`` becomes
 ``http://127.0.0.1:8080/fapi.binance.com/fapi/v1``: the original host stays as the first path
@@ -59,7 +60,10 @@ def redirected(factory: ExchangeFactory, base: str) -> ExchangeFactory:
 
     def make(exchange_id: str, config: dict[str, Any]) -> Any:
         defaults = factory(exchange_id, dict(config)).urls  # building one does no I/O
-        exchange = factory(exchange_id, {**config, "urls": rewrite(defaults, base)})
+        # straight to ``base``, never through the exchange proxy (PAPERTAPE_EXCHANGE_PROXY):
+        # the redirect already says where every request goes
+        direct = {"httpsProxy": None, "wssProxy": None}
+        exchange = factory(exchange_id, {**config, **direct, "urls": rewrite(defaults, base)})
         stray = stray_urls(exchange.urls, base)
         if stray:
             raise RuntimeError(f"{exchange_id} kept URLs outside {base}: {stray[:3]}")

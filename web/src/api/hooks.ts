@@ -18,6 +18,7 @@ import type {
   StopAllResult,
   StopResult,
   StrategyInfo,
+  StrategyList,
 } from "./types";
 
 
@@ -81,7 +82,7 @@ export function useStrategies() {
   return useQuery({
     queryKey: keys.strategies,
     queryFn: async ({ signal }): Promise<StrategyInfo[]> =>
-      (await request<{ strategies: StrategyInfo[] }>("/strategies", { signal })).data.strategies,
+      (await request<StrategyList>("/strategies", { signal })).data.strategies,
   });
 }
 

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { components } from "./schema";
+import type { CandlesPage, EquityView, FillView, IndicatorSeries, OrderView, PlacedOrder, PositionView, SessionPage, StrategyInfo, TradeView } from "./types";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -12,5 +14,24 @@ describe("generated API types", () => {
     const committed = readFileSync(here("./schema.d.ts"), "utf8");
     const body = (text: string) => text.slice(text.indexOf("export "));
     expect(body(committed)).toBe(body(fresh));
+  });
+});
+
+type Schemas = components["schemas"];
+
+describe("per-endpoint types", () => {
+  it("resolve to the schemas the OpenAPI document gives each endpoint (checked by tsc)", () => {
+    expectTypeOf<SessionPage>().toEqualTypeOf<Schemas["SessionPageData"]>();
+    expectTypeOf<OrderView>().toEqualTypeOf<Schemas["OrderView"]>();
+    expectTypeOf<FillView>().toEqualTypeOf<Schemas["FillView"]>();
+    expectTypeOf<PositionView>().toEqualTypeOf<Schemas["PositionView"]>();
+    expectTypeOf<EquityView>().toEqualTypeOf<Schemas["EquityView"]>();
+    expectTypeOf<TradeView>().toEqualTypeOf<Schemas["TradeView"]>();
+    expectTypeOf<IndicatorSeries>().toEqualTypeOf<Schemas["IndicatorSeries"]>();
+    expectTypeOf<CandlesPage>().toEqualTypeOf<Schemas["CandlesData"]>();
+    expectTypeOf<PlacedOrder>().toEqualTypeOf<Schemas["OrderPlacedData"]>();
+    expectTypeOf<StrategyInfo>().toEqualTypeOf<
+      Schemas["BuiltinStrategyView"] | Schemas["ExampleStrategyView"] | Schemas["SavedStrategyView"]
+    >();
   });
 });
