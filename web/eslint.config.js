@@ -20,6 +20,7 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
+      "react-hooks/exhaustive-deps": "error",
     },
   },
   {

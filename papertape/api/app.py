@@ -16,10 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from papertape import __version__
 from papertape.api import (
+    routes_candles,
     routes_datasets,
+    routes_indicators,
     routes_markets,
     routes_records,
     routes_sessions,
+    routes_trades,
     routes_trading,
     routes_trials,
     ws,
@@ -120,8 +123,11 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.include_router(routes_sessions.router)
     app.include_router(routes_records.router)
     app.include_router(routes_datasets.router)
+    app.include_router(routes_candles.router)
+    app.include_router(routes_indicators.router)
     app.include_router(routes_markets.router)
     app.include_router(routes_trading.router)
+    app.include_router(routes_trades.router)
     app.include_router(routes_trials.router)
     app.include_router(ws.router)
 

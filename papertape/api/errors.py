@@ -35,6 +35,7 @@ from papertape.domain.errors import (
 )
 from papertape.market.exchange.errors import ExchangeUnavailable, ExchangeUnsupported
 from papertape.sessions.service import SessionStartFailed, StateConflict
+from papertape.sessions.strategy_catalog import strategy_param_errors
 
 log = structlog.get_logger("papertape.api")
 
@@ -144,6 +145,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = validation_details(list(exc.errors()))
+        if request.url.path == "/sessions/start":
+            # the strategies' own parameter rules, in the same answer as the other fields'
+            known = {d["field"] for d in details}
+            details += [d for d in strategy_param_errors(exc.body) if d["field"] not in known]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
         return JSONResponse(
             error_body("validation_error", f"invalid request: {summary}", details),

@@ -1,5 +1,5 @@
-"""Datasets: import a file of trades, candles or book snapshots; list them; chart any recorded
-symbol (a dataset, or what a session recorded) as candles."""
+"""Datasets: import a file of trades, candles or book snapshots; list them (charts of what is
+recorded: ``routes_candles``)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,21 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse
 
 from papertape.api.deps import get_store
 from papertape.api.envelope import ok
-from papertape.api.schemas import (
-    ERRORS,
-    TS_US_MAX,
-    CandlesResponse,
-    DatasetListResponse,
-    DatasetResponse,
-)
-from papertape.domain.errors import DatasetNotFound, ValidationFailed
+from papertape.api.schemas import ERRORS, DatasetListResponse, DatasetResponse
+from papertape.domain.errors import DatasetNotFound
 from papertape.domain.market import iso
 from papertape.domain.records import Dataset, check_dataset_name
-from papertape.domain.symbols import canonical
-from papertape.market.importers import candles_from_trades, import_dataset
+from papertape.market.importers import import_dataset
 from papertape.store.base import Store
 
 router = APIRouter(tags=["datasets"])
 
 StoreDep = Annotated[Store, Depends(get_store)]
-MAX_CHART_BARS = 5_000
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -92,45 +84,3 @@ async def get_dataset(
     if dataset is None:
         raise DatasetNotFound(f"dataset {name!r} not found")
     return ok("dataset_found", dataset_view(dataset))
-
-
-@router.get("/data/{source}/candles", response_model=CandlesResponse, responses=ERRORS)
-async def chart_candles(
-    source: Annotated[str, Path(max_length=200, description="a dataset name or a session id")],
-    store: StoreDep,
-    symbol: Annotated[str, Query(min_length=1, max_length=50)],
-    interval: Annotated[int, Query(ge=1, le=7 * 86_400, description="seconds")] = 60,
-    start_us: Annotated[int, Query(ge=0, le=TS_US_MAX, description="µs since the epoch")] = 0,
-    end_us: Annotated[int, Query(ge=0, le=TS_US_MAX, description="µs since the epoch")] = TS_US_MAX,
-) -> dict[str, Any]:
-    """Candles of one symbol recorded under ``source``: stored candles of that interval, or
-    candles built from the recorded trades. At most the last 5,000 bars."""
-    try:
-        wanted = canonical(symbol)
-    except ValueError as exc:
-        raise ValidationFailed(
-            str(exc), details=[{"field": "symbol", "message": str(exc)}]
-        ) from exc
-    summary = await store.market_summary(source)
-    if not summary:
-        raise DatasetNotFound(f"nothing is recorded under {source!r}")
-    candles = await store.read_candles(source, [wanted], start_us, end_us, interval)
-    if not candles and "trades" in summary:
-        trades = await store.read_trades(source, [wanted], start_us, end_us)
-        candles = candles_from_trades(trades, interval)
-    items = [
-        {
-            "ts": iso(c.ts),
-            "time": c.ts // 1_000_000,
-            "open": c.open,
-            "high": c.high,
-            "low": c.low,
-            "close": c.close,
-            "volume": c.volume,
-        }
-        for c in candles[-MAX_CHART_BARS:]
-    ]
-    return ok(
-        "candles_listed",
-        {"source": source, "symbol": wanted, "interval": interval, "items": items},
-    )

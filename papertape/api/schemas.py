@@ -254,6 +254,58 @@ class EquityResponse(BaseModel):
     data: EquityData
 
 
+class TradeView(BaseModel):
+    """A closed round trip (flat to flat, or to a flip)."""
+
+    symbol: str
+    direction: Literal["long", "short"]
+    entry_ts: str
+    exit_ts: str
+    duration_s: float
+    qty: float = Field(description="the largest size held")
+    entry_price: float = Field(description="volume-weighted")
+    exit_price: float = Field(description="volume-weighted")
+    gross_pnl: float = Field(description="the price move's PnL, before fees and funding")
+    fees: float
+    funding: float = Field(description="received (negative: paid) while the trade was open")
+    pnl: float = Field(description="net: gross PnL − fees + funding")
+    return_pct: float = Field(description="net PnL relative to the entry notional")
+
+
+class TradesData(BaseModel):
+    session_id: str
+    items: list[TradeView]
+
+
+class TradesResponse(BaseModel):
+    status: Literal["trades_listed"]
+    data: TradesData
+
+
+class IndicatorPoint(BaseModel):
+    time: int = Field(description="the bar's open, seconds since the epoch")
+    value: float
+
+
+class IndicatorSeries(BaseModel):
+    strategy: str
+    name: str
+    output: str
+    bar_interval: int
+    points: list[IndicatorPoint]
+
+
+class IndicatorsData(BaseModel):
+    session_id: str
+    symbol: str
+    series: list[IndicatorSeries]
+
+
+class IndicatorsResponse(BaseModel):
+    status: Literal["indicators_listed"]
+    data: IndicatorsData
+
+
 class PlacedOrder(OrderFields):
     """The order as recorded when it was placed (times in µs)."""
 
@@ -341,6 +393,12 @@ class CandlesData(BaseModel):
     symbol: str
     interval: int
     items: list[CandleView]
+    built_from: str | None = Field(
+        None, description="what the bars were made of: candles_<seconds>s or trades"
+    )
+    next_end_us: int | None = Field(
+        None, description="older bars exist: ask again with end_us set to this"
+    )
 
 
 class CandlesResponse(BaseModel):

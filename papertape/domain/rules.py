@@ -32,7 +32,7 @@ from papertape.domain.config import ClosedModel
 from papertape.domain.indicators import INDICATORS, Indicator
 from papertape.domain.market import BookSnapshot, Candle
 from papertape.domain.orders import BUY, MARKET, SELL, Fill, Order
-from papertape.domain.strategy import Strategy, StrategyParams
+from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
 COMPARISONS = (">", "<", ">=", "<=")
@@ -138,9 +138,13 @@ class RuleParams(StrategyParams):
         for name in self.indicators:
             if name in BAR_FIELDS or "." in name or not name:
                 raise ValueError(f"indicator name {name!r} is reserved or malformed")
-        for condition in _conditions(self.entry) + (_conditions(self.exit) if self.exit else []):
-            for operand in (condition.left, condition.right):
-                self._check_operand(operand)
+        rules = [("entry", self.entry)] + ([("exit", self.exit)] if self.exit else [])
+        for root, node in rules:
+            for path, condition in _located_conditions(node, root):
+                for side in ("left", "right"):
+                    problem = self._operand_problem(getattr(condition, side))
+                    if problem:  # on the operand to change: entry.all.0.left
+                        raise ParamConflict(f"{path}.{side}", problem)
         if self.exit is None and not (
             self.stop_loss_pct or self.take_profit_pct or self.trailing_stop_pct
         ):
@@ -150,33 +154,38 @@ class RuleParams(StrategyParams):
             )
         return self
 
-    def _check_operand(self, operand: Operand) -> None:
-        if isinstance(operand, (int, float)):
-            return
-        if operand in BAR_FIELDS:
-            return
+    def _operand_problem(self, operand: Operand) -> str | None:
+        if isinstance(operand, (int, float)) or operand in BAR_FIELDS:
+            return None
         name, _, output = operand.partition(".")
         spec = self.indicators.get(name)
         if spec is None:
-            raise ValueError(
+            return (
                 f"operand {operand!r} is neither a defined indicator, a bar field "
                 f"({', '.join(BAR_FIELDS)}) nor a number"
             )
         outputs = INDICATORS[spec.type][0].outputs
         if output and output not in outputs:
-            raise ValueError(
-                f"{spec.type} {name!r} has no output {output!r} (it has {', '.join(outputs)})"
-            )
+            return f"{spec.type} {name!r} has no output {output!r} (it has {', '.join(outputs)})"
+        return None
 
 
-def _conditions(node: Node) -> list[Condition]:
+def _located_conditions(node: Node, path: str) -> list[tuple[str, Condition]]:
+    """Every condition under ``node`` with its path in the definition (``entry.all.1.not``)."""
     if isinstance(node, Condition):
-        return [node]
-    if isinstance(node, AllOf):
-        return [c for n in node.all for c in _conditions(n)]
-    if isinstance(node, AnyOf):
-        return [c for n in node.any for c in _conditions(n)]
-    return _conditions(node.not_)
+        return [(path, node)]
+    if isinstance(node, NotOf):
+        return _located_conditions(node.not_, f"{path}.not")
+    key, children = ("all", node.all) if isinstance(node, AllOf) else ("any", node.any)
+    return [
+        found
+        for i, child in enumerate(children)
+        for found in _located_conditions(child, f"{path}.{key}.{i}")
+    ]
+
+
+# indicators in the price's own units, drawn over the candles (RSI, MACD… are not)
+PRICE_OVERLAYS = ("sma", "ema", "bollinger")
 
 
 class RuleStrategy(Strategy[RuleParams]):
@@ -190,6 +199,14 @@ class RuleStrategy(Strategy[RuleParams]):
     @classmethod
     def can_short(cls, params: RuleParams) -> bool:
         return params.direction == "short"
+
+    @classmethod
+    def chart_indicators(cls, params: RuleParams) -> dict[str, tuple[Indicator, str]]:
+        return {
+            name: (spec.build(), spec.field)
+            for name, spec in params.indicators.items()
+            if spec.type in PRICE_OVERLAYS
+        }
 
     def on_start(self) -> None:
         p = self.params

@@ -29,11 +29,21 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from papertape.domain.indicators import Indicator
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import BUY, LIMIT, MARKET, SELL, STOP, Fill, Order
 
 if TYPE_CHECKING:
     from papertape.domain.portfolio import Portfolio
+
+
+class ParamConflict(ValueError):
+    """Parameters that contradict each other, raised by a ``Params`` model validator with the
+    parameter to change (``field``), so the error can be shown on that field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 class StrategyParams(BaseModel):
@@ -99,6 +109,12 @@ class Strategy(Generic[P]):
     def can_short(cls, params: P) -> bool:
         """True when, with ``params``, the strategy may open short positions (refused on spot)."""
         return False
+
+    @classmethod
+    def chart_indicators(cls, params: P) -> dict[str, tuple[Indicator, str]]:
+        """The indicators this strategy reads that belong over the price chart: name → (a
+        fresh indicator, the bar field it is fed). None by default."""
+        return {}
 
     # --- hooks --------------------------------------------------------------------------------
     def on_start(self) -> None: ...

@@ -329,7 +329,7 @@ def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[s
         except ValueError as exc:
             raise _bad(path, str(exc), "symbol") from None
     if "symbol" not in columns:
-        raise _bad(path, "the file names no symbol: pass one (e.g. symbol='BTC_USDT')")
+        raise _bad(path, "the file names no symbol: give one (e.g. BTC_USDT)", "symbol")
     cache: dict[str, str] = {}
     result = []
     for raw in columns["symbol"]:
@@ -337,7 +337,9 @@ def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[s
             try:
                 cache[raw] = symbol_from_text(str(raw))
             except ValueError:
-                raise _bad(path, f"cannot read symbol {raw!r}: pass symbol='BASE_QUOTE'") from None
+                raise _bad(
+                    path, f"cannot read symbol {raw!r}: give one as BASE_QUOTE", "symbol"
+                ) from None
         result.append(cache[raw])
     return result
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from papertape.domain.config import StrategySpec
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy, ValidationFailed
 from papertape.domain.rules import RuleStrategy
-from papertape.domain.strategy import Strategy
+from papertape.domain.strategy import ParamConflict, Strategy
 from papertape.engine.core import StrategyPlan
 from papertape.strategies.builtin import BUILTINS
 from papertape.strategies.examples import RULE_EXAMPLES
@@ -35,6 +35,15 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(["params", *(str(p) for p in loc)])
 
 
+def _param_error(error: Any) -> dict[str, str]:
+    """One pydantic error as ``{field, message}``; a ``ParamConflict`` names the parameter to
+    change instead of the whole ``params`` object."""
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ParamConflict):
+        return {"field": _field((*error["loc"], cause.field)), "message": str(cause)}
+    return {"field": _field(error["loc"]), "message": error["msg"]}
+
+
 def build_plan(name: str, base: str, params: dict[str, Any]) -> StrategyPlan:
     """Validate ``params`` for the class ``base``; ``name`` is how the strategy reports."""
     cls = STRATEGY_CLASSES.get(base)
@@ -43,9 +52,7 @@ def build_plan(name: str, base: str, params: dict[str, Any]) -> StrategyPlan:
     try:
         model = cls.Params.model_validate(params)
     except ValidationError as exc:
-        details = [
-            {"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)
-        ]
+        details = [_param_error(e) for e in exc.errors(include_url=False)]
         raise InvalidStrategyParams(
             f"invalid parameters for strategy {name!r}: "
             + "; ".join(f"{d['field']}: {d['message']}" for d in details),
@@ -112,6 +119,29 @@ async def resolve_strategies(
             )
         plans.append(plan)
     return plans
+
+
+def strategy_param_errors(body: Any) -> list[dict[str, Any]]:
+    """The parameter errors of the built-in and example strategies in a raw start request, so
+    a request refused for other fields reports these in the same answer (all errors at once,
+    not one round trip each). Saved strategies need the store and are checked at start."""
+    raw = body.get("strategies") if isinstance(body, dict) else None
+    if not isinstance(raw, list):
+        return []
+    details: list[dict[str, Any]] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("params", {}), dict):
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or (
+            name not in STRATEGY_CLASSES and name not in RULE_EXAMPLES
+        ):
+            continue
+        try:
+            plan_for(StrategySpec(name=name, params=item.get("params", {})))
+        except ValidationFailed as exc:
+            details.extend(_located(exc, index).details or [])
+    return details
 
 
 def _located(error: ValidationFailed, index: int) -> ValidationFailed:

@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from papertape.domain.indicators import Ema, Rsi, Sma, VolumeSurge
+from papertape.domain.indicators import Ema, Indicator, Rsi, Sma, VolumeSurge
 from papertape.domain.market import Candle
 from papertape.domain.orders import SELL, Fill, Order
-from papertape.domain.strategy import Strategy, StrategyParams
+from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
 
 
 class SmaCross(Strategy["SmaCross.Params"]):
@@ -31,12 +31,16 @@ class SmaCross(Strategy["SmaCross.Params"]):
         @model_validator(mode="after")
         def _fast_below_slow(self) -> SmaCross.Params:
             if self.fast >= self.slow:
-                raise ValueError("fast must be smaller than slow")
+                raise ParamConflict("slow", "slow must be larger than fast")
             return self
 
     @classmethod
     def can_short(cls, params: SmaCross.Params) -> bool:
         return params.allow_short
+
+    @classmethod
+    def chart_indicators(cls, params: SmaCross.Params) -> dict[str, tuple[Indicator, str]]:
+        return {"fast": (Sma(params.fast), "close"), "slow": (Sma(params.slow), "close")}
 
     def on_start(self) -> None:
         self.fast = Sma(self.params.fast)
@@ -85,7 +89,7 @@ class RsiReversion(Strategy["RsiReversion.Params"]):
         @model_validator(mode="after")
         def _levels(self) -> RsiReversion.Params:
             if self.oversold >= self.overbought:
-                raise ValueError("oversold must be below overbought")
+                raise ParamConflict("overbought", "overbought must be above oversold")
             return self
 
     def on_start(self) -> None:

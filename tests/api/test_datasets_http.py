@@ -70,6 +70,9 @@ def test_duplicate_names_bad_names_and_bad_files_are_refused(http: httpx.Client)
     no_symbol = upload(http, "binance_xrpeth_trades.json.gz", "xrp")
     assert no_symbol.status_code == 422  # the file does not say which pair it is
     assert no_symbol.json()["error_code"] == "invalid_data_file"
+    # the form field to change, and the user's own file name (not the server's temp file)
+    assert no_symbol.json()["details"][0]["field"] == "symbol"
+    assert no_symbol.json()["message"].startswith("binance_xrpeth_trades.json.gz: ")
     assert upload(http, "binance_xrpeth_trades.json.gz", "xrp", symbol="XRP_ETH").status_code == 201
     again = upload(http, "binance_xrpeth_trades.json.gz", "xrp", symbol="XRP_ETH")
     assert again.status_code == 409 and again.json()["error_code"] == "dataset_exists"

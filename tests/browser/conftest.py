@@ -144,7 +144,7 @@ def browser_context(chromium_path: Path, backend: Backend):
             executable_path=str(chromium_path),
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport={"width": 1280, "height": 800},
+            viewport={"width": 1440, "height": 900},
             base_url=backend.url,
         )
         context.set_default_timeout(15_000)
@@ -154,16 +154,19 @@ def browser_context(chromium_path: Path, backend: Backend):
 
 
 class ConsoleLog:
-    """console.error lines of every tab, with the URL of a failed resource when there is one."""
+    """console.error (and console.warn) lines of every tab, with the URL of a failed resource
+    when there is one. A refused request (4xx) is a warning; only failures are errors."""
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self.warnings: list[str] = []
 
     def _on_console(self, message) -> None:
-        if message.type == "error":
+        if message.type in ("error", "warning"):
             url = (message.location or {}).get("url", "")
             args = " ".join(str(a.json_value()) for a in message.args) if message.args else ""
-            self.errors.append(f"{message.text} {args} [{url}]")
+            line = f"{message.text} {args} [{url}]"
+            (self.errors if message.type == "error" else self.warnings).append(line)
 
     def about(self, *needles: str) -> list[str]:
         return [e for e in self.errors if any(n in e for n in needles)]

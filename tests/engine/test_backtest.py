@@ -15,7 +15,7 @@ from papertape.domain.config import StrategySpec
 from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy
 from papertape.engine.backtest import run_backtest
 from papertape.market.importers import read_market_file
-from papertape.sessions.strategy_catalog import build_plan, plan_for
+from papertape.sessions.strategy_catalog import build_plan, plan_for, strategy_param_errors
 from tests.support.backtesting_reference import round_trips, sma_cross_backtest
 from tests.support.data import MARKET_DATA
 
@@ -163,7 +163,10 @@ def test_rule_examples_run_on_real_candles(bars, name):
 def test_bad_strategy_params_are_422_material():
     with pytest.raises(InvalidStrategyParams) as info:
         build_plan("sma_cross", "sma_cross", {"fast": 30, "slow": 10})
-    assert "fast must be smaller than slow" in info.value.message
+    # a conflict between two parameters is reported on the one to change
+    assert info.value.details == [
+        {"field": "params.slow", "message": "slow must be larger than fast"}
+    ]
     with pytest.raises(InvalidStrategyParams) as info:
         build_plan("sma_cross", "sma_cross", {"fast": "x", "bogus": 1})
     fields = {d["field"] for d in info.value.details}
@@ -325,3 +328,19 @@ def test_rule_strategy_with_a_spread_filter_on_real_quotes():
         for f in entries
     )
     assert any(f.qty < 0.001 - 1e-12 for f in entries)
+
+
+def test_parameter_errors_of_a_raw_start_request_never_fail_on_odd_input():
+    body = {
+        "strategies": [
+            {"name": {}, "params": {}},
+            {"name": 0},
+            "sma_cross",
+            {"name": "sma_cross", "params": {"fast": 30, "slow": 10}},
+            {"name": "sma_cross", "params": []},
+        ]
+    }
+    assert strategy_param_errors(body) == [
+        {"field": "strategies.3.params.slow", "message": "slow must be larger than fast"}
+    ]
+    assert strategy_param_errors([]) == [] and strategy_param_errors({"strategies": 1}) == []

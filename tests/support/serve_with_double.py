@@ -30,11 +30,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--store", required=True, help="sqlite:///PATH or questdb://HOST:PORT")
     parser.add_argument("--speed", type=float, default=1.0, help="tape speed (1 = as recorded)")
+    parser.add_argument(
+        "--unreachable", default=None, help="every exchange call fails with this network error"
+    )
     args = parser.parse_args()
     from papertape.logs import configure_logging
 
     configure_logging("info")
-    app, _ = build_app(args.store, args.speed)
+    app, world = build_app(args.store, args.speed)
+    if args.unreachable:
+        world.set_unreachable(args.unreachable)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws="websockets-sansio")
 
 

@@ -98,13 +98,17 @@ class ServerProcess:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
 
 
-def double_server(store_url: str, log_path: Path, speed: float = 20) -> ServerProcess:
+def double_server(
+    store_url: str, log_path: Path, speed: float = 20, unreachable: str | None = None
+) -> ServerProcess:
     """The real app, served with the recorded-data exchange double behind the process's exchange
     hub (``tests.support.serve_with_double``): ``GET /markets`` and sessions on the default
-    exchange source get real recorded data instead of reaching out to an exchange."""
+    exchange source get real recorded data instead of reaching out to an exchange; with
+    ``unreachable`` every exchange call fails with that network error (no network)."""
     return ServerProcess(
         store_url,
         log_path,
         launcher=("-m", "tests.support.serve_with_double"),
-        extra_args=["--speed", str(speed)],
+        extra_args=["--speed", str(speed)]
+        + (["--unreachable", unreachable] if unreachable else []),
     )

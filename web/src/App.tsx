@@ -1,14 +1,18 @@
 import { AppShell, Group, NavLink, Text, Title } from "@mantine/core";
+import { lazy, Suspense } from "react";
 import { NavLink as RouterLink, Route, Routes, useLocation } from "react-router-dom";
 import { ConnectionIndicator } from "./components/ConnectionIndicator";
-import { BacktestsPage } from "./pages/BacktestsPage";
-import { DataPage } from "./pages/DataPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
-import { SessionDetailPage } from "./pages/SessionDetailPage";
 import { SessionsPage } from "./pages/SessionsPage";
-import { StrategiesPage } from "./pages/StrategiesPage";
-import { SweepDetailPage } from "./sweeps/SweepDetailPage";
-import { SweepsPage } from "./sweeps/SweepsPage";
+
+// Pages with charts (lightweight-charts) or the rule builder load on demand: the sessions list
+// opens without them.
+const SessionDetailPage = lazy(() => import("./pages/SessionDetailPage").then((m) => ({ default: m.SessionDetailPage })));
+const BacktestsPage = lazy(() => import("./pages/BacktestsPage").then((m) => ({ default: m.BacktestsPage })));
+const DataPage = lazy(() => import("./pages/DataPage").then((m) => ({ default: m.DataPage })));
+const StrategiesPage = lazy(() => import("./pages/StrategiesPage").then((m) => ({ default: m.StrategiesPage })));
+const SweepsPage = lazy(() => import("./sweeps/SweepsPage").then((m) => ({ default: m.SweepsPage })));
+const SweepDetailPage = lazy(() => import("./sweeps/SweepDetailPage").then((m) => ({ default: m.SweepDetailPage })));
 
 const NAV = [
   { to: "/", label: "Sessions", match: (p: string) => p === "/" || p.startsWith("/sessions") },
@@ -47,6 +51,7 @@ export function App() {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
+        <Suspense fallback={<Text c="dimmed">Loading…</Text>}>
         <Routes>
           <Route path="/" element={<SessionsPage />} />
           <Route path="/sessions" element={<SessionsPage />} />
@@ -58,6 +63,7 @@ export function App() {
           <Route path="/strategies" element={<StrategiesPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
+        </Suspense>
       </AppShell.Main>
     </AppShell>
   );

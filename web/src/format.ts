@@ -32,6 +32,44 @@ export function formatPrice(value: unknown): string {
   return value.toLocaleString("en-US", { maximumFractionDigits: digits });
 }
 
+/** Money in the quote currency: thousands separators, 2 decimals. */
+export function formatMoney(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+/** A percentage, 2 decimals, with its unit. */
+export function formatPct(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  return `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} %`;
+}
+
+/**
+ * A traded quantity: at most 6 significant digits (never the 17 of a float), trailing zeros
+ * dropped. The market's own step is not known for every source, so this is its stand-in.
+ */
+export function formatQty(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  if (Math.abs(value) >= 1e5) return formatNumber(value, 0);
+  return value.toLocaleString("en-US", { maximumSignificantDigits: 6 });
+}
+
+/** A duration in seconds as the two largest units ("3 d 4 h", "12 min 5 s"). */
+export function formatDuration(seconds: unknown): string {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "—";
+  const units: [string, number][] = [["d", 86_400], ["h", 3_600], ["min", 60], ["s", 1]];
+  const parts: string[] = [];
+  let rest = Math.round(seconds);
+  for (const [unit, size] of units) {
+    if (rest >= size || (unit === "s" && parts.length === 0)) {
+      parts.push(`${Math.floor(rest / size)} ${unit}`);
+      rest %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(" ");
+}
+
 export function formatSigned(value: unknown, digits = 2): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
   const text = formatNumber(Math.abs(value), digits);

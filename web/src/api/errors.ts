@@ -62,9 +62,12 @@ export function toFieldErrors(details: unknown): FieldError[] {
   );
 }
 
-/** Log a failure with everything needed to find it in the server's logs. */
+/** Log a failure with everything needed to find it in the server's logs. A 4xx is the server
+ * answering a request it refuses (a form error, something not there yet): a warning, not an
+ * error; network failures and 5xx are errors. */
 export function logApiError(error: ApiError): void {
-  console.error("papertape request failed", {
+  const refused = error.httpStatus >= 400 && error.httpStatus < 500;
+  (refused ? console.warn : console.error)("papertape request failed", {
     request: error.request,
     session_id: error.sessionId ?? null,
     error_code: error.code,

@@ -13,8 +13,8 @@ export interface paths {
         };
         /**
          * Chart Candles
-         * @description Candles of one symbol recorded under ``source``: stored candles of that interval, or
-         *     candles built from the recorded trades. At most the last 5,000 bars.
+         * @description The last ``limit`` bars of ``symbol`` under ``source`` before ``end_us`` (oldest first).
+         *     ``next_end_us`` is set when older bars exist: pass it as ``end_us`` for the page before.
          */
         get: operations["chart_candles_data__source__candles_get"];
         put?: never;
@@ -305,6 +305,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Indicators
+         * @description Each price-overlay indicator of each strategy, one point per bar (``time`` in seconds,
+         *     the bar's open), from the first bar with a value. Empty for a session without strategies.
+         */
+        get: operations["list_indicators_sessions__session_id__indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{session_id}/orders": {
         parameters: {
             query?: never;
@@ -359,6 +380,26 @@ export interface paths {
         put?: never;
         /** Stop Session By Path */
         post: operations["stop_session_by_path_sessions__session_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Trades
+         * @description Closed trades, oldest exit first. A position still open is not a trade yet.
+         */
+        get: operations["list_trades_sessions__session_id__trades_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -470,10 +511,20 @@ export interface components {
         };
         /** CandlesData */
         CandlesData: {
+            /**
+             * Built From
+             * @description what the bars were made of: candles_<seconds>s or trades
+             */
+            built_from?: string | null;
             /** Interval */
             interval: number;
             /** Items */
             items: components["schemas"]["CandleView"][];
+            /**
+             * Next End Us
+             * @description older bars exist: ask again with end_us set to this
+             */
+            next_end_us?: number | null;
             /** Source */
             source: string;
             /** Symbol */
@@ -796,6 +847,47 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "degraded";
+        };
+        /** IndicatorPoint */
+        IndicatorPoint: {
+            /**
+             * Time
+             * @description the bar's open, seconds since the epoch
+             */
+            time: number;
+            /** Value */
+            value: number;
+        };
+        /** IndicatorSeries */
+        IndicatorSeries: {
+            /** Bar Interval */
+            bar_interval: number;
+            /** Name */
+            name: string;
+            /** Output */
+            output: string;
+            /** Points */
+            points: components["schemas"]["IndicatorPoint"][];
+            /** Strategy */
+            strategy: string;
+        };
+        /** IndicatorsData */
+        IndicatorsData: {
+            /** Series */
+            series: components["schemas"]["IndicatorSeries"][];
+            /** Session Id */
+            session_id: string;
+            /** Symbol */
+            symbol: string;
+        };
+        /** IndicatorsResponse */
+        IndicatorsResponse: {
+            data: components["schemas"]["IndicatorsData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "indicators_listed";
         };
         /** MarketConfig */
         MarketConfig: {
@@ -1432,6 +1524,78 @@ export interface components {
              */
             workers?: number | null;
         };
+        /**
+         * TradeView
+         * @description A closed round trip (flat to flat, or to a flip).
+         */
+        TradeView: {
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "long" | "short";
+            /** Duration S */
+            duration_s: number;
+            /**
+             * Entry Price
+             * @description volume-weighted
+             */
+            entry_price: number;
+            /** Entry Ts */
+            entry_ts: string;
+            /**
+             * Exit Price
+             * @description volume-weighted
+             */
+            exit_price: number;
+            /** Exit Ts */
+            exit_ts: string;
+            /** Fees */
+            fees: number;
+            /**
+             * Funding
+             * @description received (negative: paid) while the trade was open
+             */
+            funding: number;
+            /**
+             * Gross Pnl
+             * @description the price move's PnL, before fees and funding
+             */
+            gross_pnl: number;
+            /**
+             * Pnl
+             * @description net: gross PnL − fees + funding
+             */
+            pnl: number;
+            /**
+             * Qty
+             * @description the largest size held
+             */
+            qty: number;
+            /**
+             * Return Pct
+             * @description net PnL relative to the entry notional
+             */
+            return_pct: number;
+            /** Symbol */
+            symbol: string;
+        };
+        /** TradesData */
+        TradesData: {
+            /** Items */
+            items: components["schemas"]["TradeView"][];
+            /** Session Id */
+            session_id: string;
+        };
+        /** TradesResponse */
+        TradesResponse: {
+            data: components["schemas"]["TradesData"];
+            /**
+             * Status
+             * @constant
+             */
+            status: "trades_listed";
+        };
         /** TrialView */
         TrialView: {
             /**
@@ -1546,8 +1710,10 @@ export interface operations {
                 interval?: number;
                 /** @description µs since the epoch */
                 start_us?: number;
-                /** @description µs since the epoch */
+                /** @description bars opening before this time (µs) */
                 end_us?: number;
+                /** @description at most this many bars */
+                limit?: number;
             };
             header?: never;
             path: {
@@ -3063,6 +3229,113 @@ export interface operations {
             };
         };
     };
+    list_indicators_sessions__session_id__indicators_get: {
+        parameters: {
+            query: {
+                symbol: string;
+                /** @description bars opening before this time (µs) */
+                end_us?: number;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorsResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_orders_sessions__session_id__orders_get: {
         parameters: {
             query?: never;
@@ -3479,6 +3752,109 @@ export interface operations {
             };
             /** @description store unavailable */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_trades_sessions__session_id__trades_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradesResponse"];
+                };
+            };
+            /** @description missing or wrong API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request from a foreign origin (cross_origin_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflicting state (e.g. no_market_price: an order before the first price) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a body that is not JSON (multipart for uploads) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a Host this server does not answer to (host_not_allowed) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description store unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

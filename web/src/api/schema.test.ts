@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { components } from "./schema";
-import type { EquityView, FillView, OrderView, PlacedOrder, PositionView, SessionPage, StrategyInfo } from "./types";
+import type { CandlesPage, EquityView, FillView, IndicatorSeries, OrderView, PlacedOrder, PositionView, SessionPage, StrategyInfo, TradeView } from "./types";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -26,6 +26,9 @@ describe("per-endpoint types", () => {
     expectTypeOf<FillView>().toEqualTypeOf<Schemas["FillView"]>();
     expectTypeOf<PositionView>().toEqualTypeOf<Schemas["PositionView"]>();
     expectTypeOf<EquityView>().toEqualTypeOf<Schemas["EquityView"]>();
+    expectTypeOf<TradeView>().toEqualTypeOf<Schemas["TradeView"]>();
+    expectTypeOf<IndicatorSeries>().toEqualTypeOf<Schemas["IndicatorSeries"]>();
+    expectTypeOf<CandlesPage>().toEqualTypeOf<Schemas["CandlesData"]>();
     expectTypeOf<PlacedOrder>().toEqualTypeOf<Schemas["OrderPlacedData"]>();
     expectTypeOf<StrategyInfo>().toEqualTypeOf<
       Schemas["BuiltinStrategyView"] | Schemas["ExampleStrategyView"] | Schemas["SavedStrategyView"]

@@ -40,6 +40,9 @@ export type FillView = DataOf<"/sessions/{session_id}/fills">["items"][number];
 export type PositionView = DataOf<"/sessions/{session_id}/positions">["items"][number];
 export type EquityView = DataOf<"/sessions/{session_id}/equity">["items"][number];
 export type FundingView = DataOf<"/sessions/{session_id}/funding">["items"][number];
+export type TradeView = DataOf<"/sessions/{session_id}/trades">["items"][number];
+export type IndicatorSeries = DataOf<"/sessions/{session_id}/indicators">["series"][number];
+export type CandlesPage = DataOf<"/data/{source}/candles">;
 export type OrderStatus = OrderView["status"];
 export type PlacedOrder = DataOf<"/sessions/{session_id}/orders", "post">;
 export type SavedStrategy = DataOf<"/strategies", "post">;
@@ -54,6 +57,7 @@ export interface RecordViews {
   positions: PositionView;
   equity: EquityView;
   funding: FundingView;
+  trades: TradeView;
 }
 export type RecordKind = keyof RecordViews;
 export type Timestamp = number | string | null | undefined;

@@ -1,8 +1,9 @@
 import { Paper, Stack, Table, Text } from "@mantine/core";
 import { useMemo } from "react";
-import { LineChart, PALETTE, type LineData } from "../charts/LineChart";
+import { LineChart, PALETTE, type LineData, type LinePoint } from "../charts/LineChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatMetric, metricLabel } from "../session/MetricsTable";
+import { strategyLines } from "./RunCells";
 import { equityPoints } from "../session/records";
 import { useRuns } from "./useRuns";
 
@@ -18,7 +19,7 @@ export function CompareRuns({ ids }: { ids: string[] }) {
     id: run.id,
     title: run.id.slice(-8),
     color: PALETTE[i % PALETTE.length],
-    points: equityPoints(run.equity.data ?? []),
+    points: asReturns(equityPoints(run.equity.data ?? [])),
   }));
   if (ids.length === 0) return <Text size="sm" c="dimmed">Select runs in the table to compare them.</Text>;
   return (
@@ -45,7 +46,7 @@ export function CompareRuns({ ids }: { ids: string[] }) {
             </Table.Tr>
             <Table.Tr>
               <Table.Td>Strategies</Table.Td>
-              {runs.map((run) => <Table.Td key={run.id}>{strategiesOf(run.detail.data?.config)}</Table.Td>)}
+              {runs.map((run) => <Table.Td key={run.id} ff="monospace">{strategyLines(run.detail.data?.config).join("; ")}</Table.Td>)}
             </Table.Tr>
             {metricKeys.map((key) => (
               <Table.Tr key={key}>
@@ -60,15 +61,16 @@ export function CompareRuns({ ids }: { ids: string[] }) {
       </Table.ScrollContainer>
       {metricKeys.length === 0 && <Text size="sm" c="dimmed">The server reports no metrics for these runs.</Text>}
       <Paper withBorder p="sm">
-        <Text fw={600} mb="xs">Equity, overlaid</Text>
+        <Text fw={600} mb="xs">Equity as % return from each run's start, overlaid</Text>
         <LineChart lines={lines} label="Equity curves of the compared runs" testId="compare-equity-chart" height={260} />
       </Paper>
     </Stack>
   );
 }
 
-function strategiesOf(config: Record<string, unknown> | null | undefined): string {
-  const list = (config?.strategies ?? []) as { name: string; params?: Record<string, unknown> }[];
-  if (!list.length) return "none";
-  return list.map((s) => `${s.name}${s.params && Object.keys(s.params).length ? ` ${JSON.stringify(s.params)}` : ""}`).join(", ");
+/** An equity curve as % return from its first point, so runs of any size start at 0. */
+export function asReturns(points: LinePoint[]): LinePoint[] {
+  const first = points[0]?.value;
+  if (!first) return [];
+  return points.map((p) => ({ timeSec: p.timeSec, value: (p.value / first - 1) * 100 }));
 }

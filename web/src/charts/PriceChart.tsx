@@ -1,83 +1,170 @@
-import { Box } from "@mantine/core";
+import { Box, Paper, Text } from "@mantine/core";
 import {
   type AutoscaleInfo,
   CandlestickSeries,
   createSeriesMarkers,
+  HistogramSeries,
+  LineSeries,
   type IPriceLine,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
+  type MouseEventParams,
   type SeriesMarker,
   type Time,
   type UTCTimestamp,
 } from "lightweight-charts";
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { formatNumber, formatPrice, formatTime } from "../format";
 import type { Candle } from "../live/candles";
+import { describeFill, markerGroups, type FillMarker, type MarkerGroup } from "./markers";
 import { useChart } from "./useChart";
 
-export interface FillMarker {
-  timeSec: number;
-  side: "buy" | "sell";
-  price: number;
-  quantity?: number;
-}
+export type { FillMarker } from "./markers";
 
 export interface PositionLine {
   price: number;
   title: string;
 }
 
-/** Candles with fill markers and open-position entry lines. */
+export type Bar = Candle & { volume?: number };
+
+/** A line over the candles (a strategy's indicator), at the candles' times. */
+export interface Overlay {
+  id: string;
+  title: string;
+  color: string;
+  points: { time: number; value: number }[];
+}
+
+const UP = "#26a69a";
+const DOWN = "#ef5350";
+
+/**
+ * Candles with a volume pane, fill markers (one per bar and side, details on hover) and
+ * open-position entry lines. Opens fitted to all its bars (again when `fitKey` changes);
+ * `onNeedOlder` is called when the user scrolls back to the first bars.
+ */
 export function PriceChart({
   candles,
   fills = [],
   positions = [],
-  height = 320,
+  height = 360,
   label,
+  fitKey = "",
+  onNeedOlder,
+  overlays = [],
 }: {
-  candles: Candle[];
+  candles: Bar[];
   fills?: FillMarker[];
   positions?: PositionLine[];
   height?: number;
   label: string;
+  fitKey?: string;
+  onNeedOlder?: () => void;
+  overlays?: Overlay[];
 }) {
   const { container, chart } = useChart();
   const series = useRef<ISeriesApi<"Candlestick"> | null>(null);
+  const volume = useRef<ISeriesApi<"Histogram"> | null>(null);
   const markers = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
   const lines = useRef<IPriceLine[]>([]);
+  const overlaySeries = useRef(new Map<string, ISeriesApi<"Line">>());
+  const fitted = useRef<string | null>(null);
+  const firstTime = useRef<number | null>(null);
+  const groups = useRef<MarkerGroup[]>([]);
+  const needOlder = useRef(onNeedOlder);
+  const barCount = useRef(0);
+  useEffect(() => {
+    needOlder.current = onNeedOlder;
+    barCount.current = candles.length;
+  }, [onNeedOlder, candles.length]);
+  const groupList = useMemo(() => markerGroups(fills, candles), [fills, candles]);
+  const [hover, setHover] = useState<{ bar: Bar; fills: MarkerGroup[] } | null>(null);
 
   useEffect(() => {
     if (!chart) return;
-    series.current = chart.addSeries(CandlestickSeries, {
-      upColor: "#26a69a",
-      downColor: "#ef5350",
-      wickUpColor: "#26a69a",
-      wickDownColor: "#ef5350",
-      borderVisible: false,
-    });
+    series.current = chart.addSeries(CandlestickSeries, { upColor: UP, downColor: DOWN, wickUpColor: UP, wickDownColor: DOWN, borderVisible: false });
+    volume.current = chart.addSeries(HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false });
+    chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
+    series.current.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.22 } });
     markers.current = createSeriesMarkers(series.current, []);
+    const overlayLines = overlaySeries.current;
+    // Older bars when the user scrolls back to the first ones; a view fitted to every bar (the
+    // opening view) reaches the first bar too, but asks for nothing: it also shows the newest.
+    const onRange = (range: { from: number; to: number } | null) => {
+      if (range && range.from < 10 && range.to < barCount.current - 3) needOlder.current?.();
+    };
+    const onMove = (param: MouseEventParams<Time>) => {
+      const bar = param.time !== undefined && series.current ? (param.seriesData.get(series.current) as Bar | undefined) : undefined;
+      if (!bar) return setHover(null);
+      setHover({ bar: { ...bar, volume: (volume.current && (param.seriesData.get(volume.current) as { value?: number } | undefined)?.value) ?? undefined }, fills: groups.current.filter((g) => g.time === param.time) });
+    };
+    chart.timeScale().subscribeVisibleLogicalRangeChange(onRange);
+    chart.subscribeCrosshairMove(onMove);
     return () => {
+      chart.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
+      chart.unsubscribeCrosshairMove(onMove);
       series.current = null;
+      volume.current = null;
       markers.current = null;
       lines.current = [];
+      overlayLines.clear();
+      fitted.current = null;
+      firstTime.current = null;
     };
   }, [chart]);
 
   useEffect(() => {
-    series.current?.setData(candles.map((c) => ({ ...c, time: c.time as UTCTimestamp })));
-    if (candles.length >= 20 && candles.length < 150) chart?.timeScale().fitContent();
-  }, [candles, chart]);
+    if (!chart || !series.current || !volume.current) return;
+    const range = chart.timeScale().getVisibleLogicalRange();
+    series.current.setData(candles.map(({ time, open, high, low, close }) => ({ time: time as UTCTimestamp, open, high, low, close })));
+    volume.current.setData(
+      candles.map((c) => ({ time: c.time as UTCTimestamp, value: c.volume ?? 0, color: c.close >= c.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)" })),
+    );
+    if (candles.length === 0) return;
+    const precision = pricePrecision(candles[candles.length - 1].close);
+    series.current.applyOptions({ priceFormat: { type: "price", precision, minMove: 10 ** -precision } });
+    if (fitted.current !== fitKey) {
+      chart.timeScale().fitContent();
+      fitted.current = fitKey;
+    } else if (range && firstTime.current !== null && candles[0].time < firstTime.current) {
+      // Older bars were put in front: keep the user's view where it was.
+      const added = candles.findIndex((c) => c.time === firstTime.current);
+      if (added > 0) chart.timeScale().setVisibleLogicalRange({ from: range.from + added, to: range.to + added });
+    }
+    firstTime.current = candles[0].time;
+  }, [candles, chart, fitKey]);
 
   useEffect(() => {
-    const sorted = [...fills].sort((a, b) => a.timeSec - b.timeSec);
-    const list: SeriesMarker<Time>[] = sorted.map((f) => ({
-      time: alignToCandle(f.timeSec, candles) as UTCTimestamp,
-      position: f.side === "buy" ? "belowBar" : "aboveBar",
-      shape: f.side === "buy" ? "arrowUp" : "arrowDown",
-      color: f.side === "buy" ? "#26a69a" : "#ef5350",
-      text: `${f.side === "buy" ? "B" : "S"} ${f.quantity ?? ""}`.trim(),
+    if (!chart) return;
+    const current = overlaySeries.current;
+    for (const [id, line] of current) {
+      if (!overlays.some((o) => o.id === id)) {
+        chart.removeSeries(line);
+        current.delete(id);
+      }
+    }
+    for (const overlay of overlays) {
+      let line = current.get(overlay.id);
+      if (!line) {
+        line = chart.addSeries(LineSeries, { color: overlay.color, lineWidth: 1, title: overlay.title, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false });
+        current.set(overlay.id, line);
+      }
+      line.setData(overlay.points.map((p) => ({ time: p.time as UTCTimestamp, value: p.value })));
+    }
+  }, [overlays, chart]);
+
+  useEffect(() => {
+    groups.current = groupList;
+    const shown: SeriesMarker<Time>[] = groupList.map((g) => ({
+      time: g.time as UTCTimestamp,
+      position: g.side === "buy" ? "belowBar" : "aboveBar",
+      shape: g.side === "buy" ? "arrowUp" : "arrowDown",
+      color: g.side === "buy" ? UP : DOWN,
+      text: g.text,
     }));
-    markers.current?.setMarkers(list);
-  }, [fills, candles, chart]);
+    markers.current?.setMarkers(shown);
+  }, [groupList, chart]);
 
   useEffect(() => {
     const s = series.current;
@@ -88,29 +175,37 @@ export function PriceChart({
       autoscaleInfoProvider: (original: () => AutoscaleInfo | null) => {
         const info = original();
         if (!info?.priceRange || prices.length === 0) return info;
-        return {
-          ...info,
-          priceRange: {
-            minValue: Math.min(info.priceRange.minValue, ...prices),
-            maxValue: Math.max(info.priceRange.maxValue, ...prices),
-          },
-        };
+        return { ...info, priceRange: { minValue: Math.min(info.priceRange.minValue, ...prices), maxValue: Math.max(info.priceRange.maxValue, ...prices) } };
       },
     });
     for (const line of lines.current) s.removePriceLine(line);
-    lines.current = positions.map((p) =>
-      s.createPriceLine({ price: p.price, color: "#fab005", lineWidth: 1, lineStyle: 2, title: p.title }),
-    );
+    lines.current = positions.map((p) => s.createPriceLine({ price: p.price, color: "#fab005", lineWidth: 1, lineStyle: 2, title: p.title }));
   }, [positions, chart]);
 
-  return <Box ref={container} h={height} role="img" aria-label={label} data-testid="price-chart" />;
+  return (
+    <Box pos="relative">
+      <Box ref={container} h={height} role="img" aria-label={label} data-testid="price-chart" data-bars={candles.length} data-markers={fills.length ? groupList.length : 0} data-overlays={overlays.map((o) => o.title).join(",")} />
+      {hover && <HoverCard bar={hover.bar} fills={hover.fills} />}
+    </Box>
+  );
 }
 
-function alignToCandle(timeSec: number, candles: Candle[]): number {
-  let best = timeSec;
-  for (const c of candles) {
-    if (c.time <= timeSec) best = c.time;
-    else break;
-  }
-  return best;
+function HoverCard({ bar, fills }: { bar: Bar; fills: MarkerGroup[] }) {
+  return (
+    <Paper pos="absolute" top={6} left={8} px={8} py={4} bg="rgba(26,27,30,0.85)" style={{ pointerEvents: "none", zIndex: 3 }} data-testid="chart-hover">
+      <Text size="xs" ff="monospace">
+        {formatTime(bar.time)} O {formatPrice(bar.open)} H {formatPrice(bar.high)} L {formatPrice(bar.low)} C {formatPrice(bar.close)}
+        {bar.volume !== undefined ? ` V ${formatNumber(bar.volume, 2)}` : ""}
+      </Text>
+      {fills.flatMap((g) => g.fills).map((f, i) => (
+        <Text key={i} size="xs" ff="monospace" c={f.side === "buy" ? "teal" : "red"}>{describeFill(f)}</Text>
+      ))}
+    </Paper>
+  );
+}
+
+/** Decimals that show a price's moves: 2 for 40,000, 4 for 1.2345, 8 for 0.0027. */
+export function pricePrecision(price: number): number {
+  const magnitude = Math.floor(Math.log10(Math.abs(price) || 1));
+  return Math.min(10, Math.max(2, 4 - magnitude));
 }

@@ -10,7 +10,9 @@ export const chartOptions: DeepPartial<ChartOptions> = {
     attributionLogo: true,
   },
   grid: { vertLines: { color: "#2c2e33" }, horzLines: { color: "#2c2e33" } },
-  timeScale: { timeVisible: true, secondsVisible: true, borderColor: "#373a40", barSpacing: 10 },
+  // minBarSpacing far below the 0.5 px default: fitContent can then show a whole month of
+  // minutes (or a long equity curve) instead of stopping at the last ~2,000 points.
+  timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#373a40", barSpacing: 10, minBarSpacing: 0.001 },
   rightPriceScale: { borderColor: "#373a40" },
 };
 

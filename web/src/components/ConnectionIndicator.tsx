@@ -1,7 +1,7 @@
 import { Badge, Tooltip } from "@mantine/core";
-import { useEffect, useState } from "react";
 import { useConnection } from "../live/LiveProvider";
 import type { ConnectionInfo } from "../live/socket";
+import { useNow } from "./useNow";
 
 /** What the header says about the live link: only what the socket really observed. */
 export function describeConnection(info: ConnectionInfo, now: number): { label: string; color: string; detail: string } {
@@ -26,11 +26,7 @@ export function describeConnection(info: ConnectionInfo, now: number): { label: 
 
 export function ConnectionIndicator() {
   const info = useConnection();
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
+  const now = useNow();
   const { label, color, detail } = describeConnection(info, now);
   return (
     <Tooltip label={detail} multiline w={280} withArrow>

@@ -1,6 +1,7 @@
 import { Badge, Tooltip } from "@mantine/core";
 import type { FeedStatus } from "../api/types";
 import { formatTime } from "../format";
+import { feedBadgeText } from "../session/feedStory";
 
 const COLORS: Record<string, string> = {
   connected: "teal",
@@ -8,6 +9,7 @@ const COLORS: Record<string, string> = {
   replaying: "teal",
   streaming: "teal",
   reconnecting: "orange",
+  stale: "orange",
   connecting: "yellow",
   exhausted: "blue",
   finished: "blue",
@@ -16,9 +18,11 @@ const COLORS: Record<string, string> = {
   failed: "red",
 };
 
-/** The session's market-data feed, as the server reports it (nothing when it reports nothing). */
-export function FeedBadge({ feed, ended = false }: { feed: FeedStatus | null | undefined; ended?: boolean }) {
+/** The session's market-data feed, as the server reports it (nothing when it reports nothing).
+ * `everConnected` false (no data, never live) says "never connected" rather than a state. */
+export function FeedBadge({ feed, ended = false, everConnected }: { feed: FeedStatus | null | undefined; ended?: boolean; everConnected?: boolean }) {
   if (!feed) return <span aria-label="feed status not reported">—</span>;
+  const connected = everConnected ?? feed.events > 0;
   const detail = [
     feed.message,
     `${feed.events.toLocaleString("en-US")} events`,
@@ -28,6 +32,7 @@ export function FeedBadge({ feed, ended = false }: { feed: FeedStatus | null | u
   ]
     .filter(Boolean)
     .join(" · ");
+  const text = feedBadgeText(feed, ended, connected);
   return (
     <Tooltip label={ended ? `Last reported before the session ended: ${detail}` : detail} multiline maw={360}>
       <Badge
@@ -36,10 +41,10 @@ export function FeedBadge({ feed, ended = false }: { feed: FeedStatus | null | u
         data-testid="feed-badge"
         data-feed={feed.state}
         tabIndex={0}
-        aria-label={`Feed ${ended ? "last reported " : ""}${feed.state}: ${detail}`}
+        aria-label={`${text}: ${detail}`}
         styles={{ label: { overflow: "visible" } }}
       >
-        {ended ? "feed was" : "feed"}: {feed.state}
+        {text}
       </Badge>
     </Tooltip>
   );

@@ -16,6 +16,7 @@ export function RecordTable<T extends object>({
   rowKey,
   testId,
   caption,
+  maxHeight,
 }: {
   rows: T[];
   columns: Column<T>[];
@@ -23,6 +24,8 @@ export function RecordTable<T extends object>({
   rowKey: (row: T, index: number) => string;
   testId?: string;
   caption?: string;
+  /** Scroll the rows inside this height (px) instead of growing the page. */
+  maxHeight?: number;
 }) {
   if (rows.length === 0) {
     return (
@@ -32,8 +35,8 @@ export function RecordTable<T extends object>({
     );
   }
   return (
-    <Table.ScrollContainer minWidth={400} type="native">
-      <Table striped highlightOnHover fz="sm" data-testid={testId} captionSide="top">
+    <Table.ScrollContainer minWidth={400} type="native" mah={maxHeight}>
+      <Table striped highlightOnHover fz="sm" data-testid={testId} captionSide="top" stickyHeader={maxHeight !== undefined}>
         {caption && <Table.Caption>{caption}</Table.Caption>}
         <Table.Thead>
           <Table.Tr>

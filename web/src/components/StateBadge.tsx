@@ -11,7 +11,7 @@ const COLORS: Record<string, string> = {
 
 export function StateBadge({ state }: { state: string }) {
   return (
-    <Badge color={COLORS[state] ?? "gray"} variant="light" data-testid="state-badge" data-state={state}>
+    <Badge color={COLORS[state] ?? "gray"} variant="light" miw={96} data-testid="state-badge" data-state={state}>
       {state}
     </Badge>
   );

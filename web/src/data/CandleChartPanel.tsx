@@ -1,24 +1,33 @@
 import { Group, Select, Stack, Text, TextInput } from "@mantine/core";
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { formatTime } from "../format";
+import { CHART_INTERVALS, chartIntervalFor, INTERVAL_LABELS } from "../live/candles";
 import { useCandles } from "./hooks";
 
-const INTERVALS = [
-  { value: "60", label: "1 minute" },
-  { value: "300", label: "5 minutes" },
-  { value: "900", label: "15 minutes" },
-  { value: "3600", label: "1 hour" },
-  { value: "86400", label: "1 day" },
-];
+export interface ChartSource {
+  value: string;
+  label: string;
+  symbols: string[];
+  /** The recorded span in seconds and the data's own interval, when known. */
+  spanSec?: number;
+  dataInterval?: number | null;
+}
 
-/** Candles of any recorded symbol: a dataset, or what a session recorded. */
-export function CandleChartPanel({ sources }: { sources: { value: string; label: string; symbols: string[] }[] }) {
+const INTERVALS = CHART_INTERVALS.filter((i) => i >= 60).map((i) => ({ value: String(i), label: INTERVAL_LABELS[i] }));
+
+/** Candles of any recorded symbol (a dataset, or what a session recorded) at any interval:
+ * the server resamples finer data; it opens on the whole range, older pages load on scroll. */
+export function CandleChartPanel({ sources }: { sources: ChartSource[] }) {
   const [source, setSource] = useState<string | null>(null);
   const [symbol, setSymbol] = useState<string | null>(null);
-  const [interval, setInterval] = useState("60");
-  const chosen = sources.find((s) => s.value === source);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const picked = sources.find((s) => s.value === source);
+  const interval = chosen ?? (picked?.spanSec ? String(Math.max(60, chartIntervalFor(picked.spanSec, picked.dataInterval ?? 60))) : "60");
   const candles = useCandles(source, symbol, Number(interval));
+  const bars = candles.bars;
+  const chartBars = useMemo(() => (bars ?? []).map(({ time, open, high, low, close, volume }) => ({ time, open, high, low, close, volume })), [bars]);
   return (
     <Stack gap="xs">
       <Group align="flex-end" gap="sm">
@@ -29,24 +38,34 @@ export function CandleChartPanel({ sources }: { sources: { value: string; label:
           value={source}
           onChange={(v) => {
             setSource(v);
+            setChosen(null);
             setSymbol(sources.find((s) => s.value === v)?.symbols[0] ?? null);
           }}
           searchable
           w={320}
         />
-        {chosen && chosen.symbols.length > 0 ? (
-          <Select label="Symbol" data={chosen.symbols} value={symbol} onChange={setSymbol} w={160} allowDeselect={false} />
+        {picked && picked.symbols.length > 0 ? (
+          <Select label="Symbol" data={picked.symbols} value={symbol} onChange={setSymbol} w={160} allowDeselect={false} />
         ) : (
           <TextInput label="Symbol" value={symbol ?? ""} onChange={(e) => setSymbol(e.currentTarget.value || null)} w={160} />
         )}
-        <Select label="Interval" data={INTERVALS} value={interval} onChange={(v) => v && setInterval(v)} w={140} allowDeselect={false} />
+        <Select label="Interval" data={INTERVALS} value={interval} onChange={(v) => v && setChosen(v)} w={110} allowDeselect={false} />
       </Group>
       <ErrorNotice error={candles.error} title="Could not load candles" />
-      {candles.data && candles.data.length === 0 && <Text size="sm" c="dimmed">Nothing recorded for this symbol.</Text>}
-      {candles.data && candles.data.length > 0 && (
+      {bars && bars.length === 0 && <Text size="sm" c="dimmed">Nothing recorded for this symbol.</Text>}
+      {bars && bars.length > 0 && (
         <>
-          <PriceChart candles={candles.data.map((c) => ({ time: c.time, open: c.open, high: c.high, low: c.low, close: c.close }))} label={`${symbol} candles from ${source}`} height={300} />
-          <Text size="xs" c="dimmed">{candles.data.length.toLocaleString("en-US")} bars (the server sends at most the last 5,000).</Text>
+          <PriceChart
+            candles={chartBars}
+            label={`${symbol} candles from ${source}`}
+            fitKey={`${source}:${symbol}:${interval}`}
+            onNeedOlder={() => candles.hasNextPage && !candles.isFetchingNextPage && void candles.fetchNextPage()}
+          />
+          <Text size="xs" c="dimmed" data-testid="chart-coverage">
+            {bars.length.toLocaleString("en-US")} bars of {INTERVAL_LABELS[Number(interval)]}, {formatTime(bars[0].time)} to {formatTime(bars[bars.length - 1].time)}
+            {candles.hasNextPage ? " · older bars load as you scroll back" : " · the whole recorded range"}
+            {candles.isFetchingNextPage ? " · loading older bars…" : ""}
+          </Text>
         </>
       )}
     </Stack>

@@ -1,29 +1,48 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMemo } from "react";
 import { ApiError, logApiError, isErrorEnvelope } from "../api/errors";
 import { query, request } from "../api/client";
 import { keys } from "../api/hooks";
 import type { CandleView, DatasetInfo } from "../api/types";
 
 export interface CandleOptions {
-  /** Read the bars up to this time (µs), asked at each fetch; all recorded bars without it. */
+  /** Read the bars up to this time (µs), asked at each fetch of the newest page; all recorded
+   * bars without it. */
   endUs?: () => number | undefined;
   /** Re-read every so many ms (for a session that is still running). */
   refetchMs?: number | false;
+  /** Bars per page (the server allows up to 20,000). */
+  limit?: number;
 }
 
+export interface CandlePage {
+  items: CandleView[];
+  nextEndUs: number | null;
+}
+
+/**
+ * Candles of a recorded symbol at any interval (the server resamples finer data), newest page
+ * first; `fetchNextPage` loads the page of older bars before it (scrolling back in time).
+ */
 export function useCandles(source: string | null, symbol: string | null, interval: number, options: CandleOptions = {}) {
-  return useQuery({
+  const result = useInfiniteQuery({
     queryKey: ["candles", source, symbol, interval],
     enabled: Boolean(source && symbol),
     refetchInterval: options.refetchMs ?? false,
-    queryFn: async ({ signal }) => {
-      const { data } = await request<{ items: CandleView[] }>(
-        `/data/${encodeURIComponent(source!)}/candles${query({ symbol, interval, end_us: options.endUs?.() })}`,
+    initialPageParam: null as number | null,
+    getNextPageParam: (last: CandlePage) => last.nextEndUs,
+    queryFn: async ({ signal, pageParam }): Promise<CandlePage> => {
+      const endUs = pageParam ?? options.endUs?.();
+      const { data } = await request<{ items: CandleView[]; next_end_us?: number | null }>(
+        `/data/${encodeURIComponent(source!)}/candles${query({ symbol, interval, end_us: endUs, limit: options.limit ?? 5000 })}`,
         { signal },
       );
-      return data.items;
+      return { items: data.items, nextEndUs: data.next_end_us ?? null };
     },
   });
+  const pages = result.data?.pages;
+  const bars = useMemo(() => (pages ? [...pages].reverse().flatMap((p) => p.items) : undefined), [pages]);
+  return { ...result, bars };
 }
 
 export interface ImportForm {

@@ -26,7 +26,7 @@ import {
   initialValues,
   type SessionFormValues,
 } from "./sessionForm";
-import { defaultParams, strategyParams } from "./strategyParams";
+import { defaultParams, expandParams, ruleDefinitionOf, strategyParams } from "./strategyParams";
 import { StrategyParamsFields } from "./StrategyParamsFields";
 
 export type SessionFormVariant = "session" | "backtest";
@@ -114,7 +114,9 @@ export function SessionForm({
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    onSubmit(buildStartBody(values));
+    const infos = strategies.data ?? [];
+    const sent = values.strategies.map((s) => ({ ...s, params: expandParams(s.params, ruleDefinitionOf(infos.find((i) => i.name === s.name))) }));
+    onSubmit(buildStartBody({ ...values, strategies: sent }));
   };
 
   const strategyFields = values.strategies.map((choice, index) => (
@@ -155,8 +157,10 @@ export function SessionForm({
     <form ref={formRef} onSubmit={submit} noValidate aria-label={submitLabel}>
       <Stack gap="sm">
         {apiError && (
-          <Alert color="red" title={apiError.code === "validation_error" ? "Please fix the highlighted fields" : "The server refused"} role="alert" data-testid="form-error">
-            <Text size="sm">{apiError.message}</Text>
+          <Alert color="red" title={errors.size > 0 ? "Please fix the highlighted fields" : "The server refused"} role="alert" data-testid="form-error">
+            {/* each field shows its own message; the summary repeats only what no field shows */}
+            {(errors.size === 0 || leftover.length > 0) && <Text size="sm">{errors.size === 0 ? apiError.message : "Also:"}</Text>}
+            {errors.size > 0 && leftover.length === 0 && <Text size="sm">{`${errors.size} field${errors.size === 1 ? "" : "s"} to change, marked below.`}</Text>}
             {leftover.length > 0 && (
               <List size="sm" mt={4}>
                 {leftover.map((e) => (

@@ -43,12 +43,12 @@ export interface PriceTick {
 }
 const RECORD_KINDS: Record<string, RecordKind[]> = {
   order: ["orders"],
-  fill: ["fills", "orders", "positions", "equity"],
+  fill: ["fills", "orders", "positions", "equity", "trades"],
   position: ["positions"],
   equity: ["equity"],
   funding: ["funding", "equity"],
-  state: ["orders", "fills", "positions", "equity", "funding"],
-  results: ["positions", "equity"],
+  state: ["orders", "fills", "positions", "equity", "funding", "trades"],
+  results: ["positions", "equity", "trades"],
 };
 
 /**
@@ -167,6 +167,7 @@ export function useSessionStream(sessionId: string): SessionStream {
   }
 
   useEffect(() => {
+    const stale = staleKinds.current; // one Set for the hook's life
     // Another session: start from an empty view, which the catch-up below fills.
     logRef.current = emptyLog;
     // eslint-disable-next-line react-hooks/set-state-in-effect -- the reset above, by design
@@ -224,7 +225,7 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (flushTimer) clearTimeout(flushTimer);
       if (recordTimer.current) clearTimeout(recordTimer.current);
       recordTimer.current = null;
-      staleKinds.current.clear();
+      stale.clear();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId, live]);

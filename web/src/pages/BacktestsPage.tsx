@@ -3,6 +3,7 @@ import { useState } from "react";
 import { useStartSession, type SessionFilters } from "../api/hooks";
 import type { SessionSummary } from "../api/types";
 import { CompareRuns } from "../backtests/CompareRuns";
+import { MetricCell, StrategyCell } from "../backtests/RunCells";
 import { RunProgress } from "../backtests/RunProgress";
 import type { Column } from "../components/RecordTable";
 import { PnlCell, SessionsTable } from "../components/SessionsTable";
@@ -25,9 +26,14 @@ export function BacktestsPage() {
     { key: "pick", label: "Compare", render: (s) => <Checkbox aria-label={`Compare ${s.session_id}`} checked={selected.includes(s.session_id)} onChange={() => toggle(s.session_id)} /> },
     { key: "session_id", label: "Run", render: (s) => <Anchor component={Link} to={`/sessions/${s.session_id}`} ff="monospace" size="sm">{s.session_id}</Anchor> },
     { key: "state", label: "State", render: (s) => <StateBadge state={s.state} /> },
+    { key: "strategy", label: "Strategy and parameters", render: (s) => <StrategyCell session={s} /> },
     { key: "symbols", label: "Symbols", render: (s) => s.symbols.join(", ") },
-    { key: "label", label: "Label", render: (s) => s.label ?? "" },
+    { key: "return", label: "Return", align: "right", render: (s) => <MetricCell session={s} metric="total_return_pct" /> },
     { key: "pnl", label: "PnL", align: "right", render: (s) => <PnlCell session={s} /> },
+    { key: "dd", label: "Max drawdown", align: "right", render: (s) => <MetricCell session={s} metric="max_drawdown_pct" /> },
+    { key: "trades", label: "Trades", align: "right", render: (s) => <MetricCell session={s} metric="trades" /> },
+    { key: "sharpe", label: "Sharpe", align: "right", render: (s) => <MetricCell session={s} metric="sharpe" /> },
+    { key: "label", label: "Label", render: (s) => s.label ?? "" },
     { key: "created_at", label: "Created (UTC)", render: (s) => formatTime(s.created_at) },
   ];
 

@@ -7,7 +7,7 @@ import { SessionsTable } from "../components/SessionsTable";
 import { CandleChartPanel } from "../data/CandleChartPanel";
 import { ImportDataset } from "../data/ImportDataset";
 import { StartCollection } from "../data/StartCollection";
-import { formatTime } from "../format";
+import { formatTime, toMillis } from "../format";
 import { useSessionListUpdates } from "../live/useSessionListUpdates";
 
 export function DataPage() {
@@ -16,7 +16,13 @@ export function DataPage() {
   const [filters, setFilters] = useState<SessionFilters>({ limit: 10, offset: 0 });
   const collections = useSessions({ mode: "collect", limit: 100, offset: 0 });
   const sources = [
-    ...(datasets.data ?? []).map((d) => ({ value: d.name, label: `dataset ${d.name}`, symbols: d.symbols })),
+    ...(datasets.data ?? []).map((d) => ({
+      value: d.name,
+      label: `dataset ${d.name}`,
+      symbols: d.symbols,
+      spanSec: ((toMillis(d.end) ?? 0) - (toMillis(d.start) ?? 0)) / 1000,
+      dataInterval: d.interval,
+    })),
     ...(collections.data?.sessions ?? []).map((s) => ({ value: s.session_id, label: `collection ${s.session_id}`, symbols: s.symbols })),
   ];
   return (

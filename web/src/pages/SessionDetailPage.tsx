@@ -7,13 +7,16 @@ import { LineChart, drawdown, type LineData } from "../charts/LineChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FeedBadge } from "../components/FeedBadge";
 import { StateBadge } from "../components/StateBadge";
-import { asNumber, formatTime } from "../format";
+import { useNow } from "../components/useNow";
+import { asNumber, formatDuration, formatTime } from "../format";
 import { useSessionStream } from "../live/useSessionStream";
+import { CollectStats } from "../session/CollectStats";
+import { feedStory, type FeedStory } from "../session/feedStory";
 import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
 import { equityPoints } from "../session/records";
-import { SessionRecordsTabs } from "../session/SessionRecordsTabs";
+import { SessionRecordsTabs, type TradingRecords } from "../session/SessionRecordsTabs";
 import { metricsOf, useResults } from "../backtests/useResults";
 import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
@@ -24,7 +27,9 @@ export function SessionDetailPage() {
   const session = useSession(sessionId, 3000);
   const stream = useSessionStream(sessionId);
   const s = session.data;
-  const stop = useStopControl(sessionId, isTerminal(s?.state));
+  const ended = isTerminal(s?.state);
+  const stop = useStopControl(sessionId, ended);
+  const story = feedStory(s?.feed, stream.log.events);
 
   return (
     <Stack gap="md">
@@ -35,13 +40,14 @@ export function SessionDetailPage() {
             <Title order={2} ff="monospace" fz="h3">{sessionId}</Title>
             {s && <StateBadge state={s.state} />}
             {s && <Badge variant="outline">{s.mode}</Badge>}
-            {s && <FeedBadge feed={s.feed} ended={isTerminal(s.state)} />}
+            {s && <FeedBadge feed={s.feed} ended={ended} everConnected={story.everConnected} />}
           </Group>
           {s && <SessionFacts session={s} />}
         </Stack>
-        {s && stop.button}
+        {s && !ended && stop.button}
       </Group>
       {stop.outcome}
+      {s && <FeedNotice session={s} story={story} />}
       <ErrorNotice error={session.error} title="Could not load this session" />
       {s && <SessionBody session={s} stream={stream} />}
       {!s && !session.error && <Text c="dimmed">Loading…</Text>}
@@ -66,16 +72,72 @@ function SessionFacts({ session: s }: { session: SessionSummary }) {
   );
 }
 
+/** Why the market data is not flowing (exchange unreachable, symbol unknown, …) and since
+ * when, on the page itself; after the end, that it never connected when it never did. */
+function FeedNotice({ session: s, story }: { session: SessionSummary; story: FeedStory }) {
+  const feed = s.feed;
+  const now = useNow();
+  if (!feed) return null;
+  if (isTerminal(s.state)) {
+    if (story.everConnected) return null;
+    return (
+      <Alert color="gray" title="The market-data feed never connected" data-testid="feed-notice" p="xs">
+        No market data arrived before the session ended{feed.message ? `: ${feed.message}` : "."}
+      </Alert>
+    );
+  }
+  if (!story.problem) return null;
+  const since = story.sinceMs !== null ? ` since ${formatTime(story.sinceMs)} (${formatDuration((now - story.sinceMs) / 1000)} ago)` : "";
+  return (
+    <Alert color="orange" title={`Market data ${feed.state}${since}`} role="status" data-testid="feed-notice" p="xs">
+      <Text size="sm">{story.problem}</Text>
+      <Text size="xs" c="dimmed" mt={2}>
+        {story.everConnected
+          ? `${feed.reconnects} reconnects so far; the session keeps running and resumes when data flows again.`
+          : "The feed has never connected: no price has arrived yet. The session keeps trying until it is stopped."}
+      </Text>
+    </Alert>
+  );
+}
+
 function SessionBody({ session: s, stream }: { session: SessionSummary; stream: ReturnType<typeof useSessionStream> }) {
-  const fills = useSessionRecords(s.session_id, "fills");
-  const orders = useSessionRecords(s.session_id, "orders");
-  const positions = useSessionRecords(s.session_id, "positions");
-  const equity = useSessionRecords(s.session_id, "equity");
-  const funding = useSessionRecords(s.session_id, "funding");
+  const trades = s.mode !== "collect";
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const reported = (counters.last_prices ?? {}) as Record<string, { price?: unknown; ts?: unknown }>;
+  const running = !isTerminal(s.state);
+  return (
+    <Stack gap="md">
+      <LivePrices symbols={s.symbols} prices={running ? stream.prices : {}} reported={reported} ended={!running} />
+      {s.mode === "paper" && s.state === "running" && (
+        <ManualOrder
+          sessionId={s.session_id}
+          symbols={s.symbols}
+          pricedSymbols={s.symbols.filter((sym) => stream.prices[sym] !== undefined || asNumber(reported[sym]?.price) !== null)}
+        />
+      )}
+      {trades ? <TradingBody session={s} stream={stream} /> : (
+        <>
+          <CollectStats session={s} />
+          <SessionPriceChart session={s} ticks={stream.ticks} fills={[]} positions={[]} />
+          <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={null} />
+        </>
+      )}
+    </Stack>
+  );
+}
+
+function TradingBody({ session: s, stream }: { session: SessionSummary; stream: ReturnType<typeof useSessionStream> }) {
+  const records: TradingRecords = {
+    fills: useSessionRecords(s.session_id, "fills"),
+    orders: useSessionRecords(s.session_id, "orders"),
+    positions: useSessionRecords(s.session_id, "positions"),
+    trades: useSessionRecords(s.session_id, "trades"),
+    funding: useSessionRecords(s.session_id, "funding"),
+  };
+  const equity = useSessionRecords(s.session_id, "equity");
   const results = useResults(s);
   const metrics = metricsOf(s, results.data);
+  const ended = isTerminal(s.state);
 
   const equityLines: LineData[] = useMemo(() => {
     const points = [...equityPoints(equity.data ?? []), ...stream.equityTicks.map((t) => ({ timeSec: t.timeSec, value: t.equity }))];
@@ -87,16 +149,12 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
   );
 
   return (
-    <Stack gap="md">
-      <LivePrices symbols={s.symbols} prices={stream.prices} reported={reported} />
-      {s.mode === "paper" && s.state === "running" && (
-        <ManualOrder
-          sessionId={s.session_id}
-          symbols={s.symbols}
-          pricedSymbols={s.symbols.filter((sym) => stream.prices[sym] !== undefined || asNumber(reported[sym]?.price) !== null)}
-        />
-      )}
-      <SessionPriceChart session={s} ticks={stream.ticks} fills={fills.data ?? []} positions={positions.data ?? []} />
+    <>
+      <SessionPriceChart session={s} ticks={stream.ticks} fills={records.fills.data ?? []} positions={records.positions.data ?? []} />
+      <Paper withBorder p="sm">
+        <Text fw={600} mb="xs">{results.data ? "Final results" : ended ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
+        <MetricsGrid metrics={metrics} ended={ended} />
+      </Paper>
       <SimpleGrid cols={2} spacing="md">
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Equity</Text>
@@ -108,11 +166,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
           <LineChart lines={ddLines} label="Drawdown curve" testId="drawdown-chart" />
         </Paper>
       </SimpleGrid>
-      <Paper withBorder p="sm">
-        <Text fw={600} mb="xs">{results.data ? "Final results" : isTerminal(s.state) ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
-        <MetricsGrid metrics={metrics} />
-      </Paper>
-      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} fills={fills} orders={orders} positions={positions} funding={funding} />
-    </Stack>
+      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={records} />
+    </>
   );
 }

@@ -1,18 +1,18 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
-import type { FillView, PositionView, SessionSummary } from "../api/types";
+import type { DatasetInfo, FillView, PositionView, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
-import { CHART_INTERVALS, foldTicks, intervalFor } from "../live/candles";
+import { CHART_INTERVALS, chartIntervalFor, historyBehind, INTERVAL_LABELS, liveCandles } from "../live/candles";
 import { useConnection } from "../live/LiveProvider";
 import type { PriceTick } from "../live/useSessionStream";
 import { fillMarkers, positionLines } from "./records";
+import { useIndicators, useOverlays } from "./useIndicators";
 
 const HISTORY_REFRESH_MS = 2000;
-const INTERVAL_LABELS: Record<number, string> = { 1: "1s", 5: "5s", 15: "15s", 60: "1m", 300: "5m", 900: "15m", 3600: "1h", 14400: "4h", 86400: "1d" };
 
 /**
  * The session's market as candles: what it has already seen (a replay's dataset up to the
@@ -34,53 +34,67 @@ export function SessionPriceChart({
   const replay = market.source === "replay";
   const datasets = useDatasets();
   const dataset = datasets.data?.find((d) => d.name === market.dataset);
-  const suggested = useMemo(() => {
-    if (!replay) return 60;
-    if (!dataset) return null;
-    const span = ((toMillis(dataset.end) ?? 0) - (toMillis(dataset.start) ?? 0)) / 1000;
-    return dataset.interval ?? intervalFor(span, 1);
-  }, [replay, dataset]);
   const [chosen, setChosen] = useState<number | null>(null);
-  const interval = chosen ?? suggested;
 
   // A replay's history is its dataset up to where the replay is now (the latest price time
   // seen, from ticks or the runner's report); it is re-read while the session runs, so bars
   // have their real open/high/low/close, and ticks only extend the newest bar in between.
   const reported = asNumber(((s.counters?.last_prices ?? {}) as Record<string, { ts?: unknown }>)[symbol]?.ts);
-  const latestTick = ticks[symbol]?.at(-1)?.timeMs;
-  const positionUs = Math.max(reported ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
+  const symbolTicks = useMemo(() => ticks[symbol] ?? [], [ticks, symbol]);
+  const latestTick = symbolTicks.at(-1)?.timeMs;
+  // A completed replay has seen its whole dataset (the reported price may be from the last
+  // checkpoint, before the end); else the furthest of the reports and the ticks.
+  const feedLast = asNumber(s.feed?.last_event_ts);
+  const positionUs = s.state === "completed" ? Infinity : Math.max(reported ?? -Infinity, feedLast ?? -Infinity, latestTick !== undefined ? latestTick * 1000 : -Infinity);
   const position = useRef(positionUs); // read when the candles are (re)fetched
   useEffect(() => {
     position.current = positionUs;
   }, [positionUs]);
   const pushed = useConnection().status === "open";
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
+  const suggested = suggestedInterval(replay, dataset, positionUs);
+  const interval = chosen ?? suggested;
   const source = replay ? market.dataset ?? null : s.session_id;
-  const known = Number.isFinite(positionUs); // never read a replay's future
-  const history = useCandles(interval && (!replay || known) ? source : null, symbol, interval ?? 60, {
-    endUs: () => (replay ? Math.floor(position.current) + 1 : undefined),
-    refetchMs: running && !pushed ? 5000 : false,
-  });
-  // While ticks are pushed they extend the newest bar; the history is re-read once per bar
-  // that closes (ticks are sampled a few times a second, the stored bars have the real range).
+  // Never read a replay's future; a live session has nothing recorded before its first price.
+  const seen = positionUs !== -Infinity;
+  const endUs = () => (replay && Number.isFinite(position.current) ? Math.floor(position.current) + 1 : undefined);
+  // polled while the websocket is down; while ticks are pushed, re-read as bars close (below)
+  const pollMs = running && !pushed ? 5000 : false;
+  const history = useCandles(interval && seen ? source : null, symbol, interval ?? 60, { endUs, refetchMs: pollMs });
+  const bars = history.bars;
+  const candles = useMemo(() => (interval ? liveCandles(bars ?? [], symbolTicks, interval) : []), [bars, symbolTicks, interval]);
+  const drawsIndicators = s.mode !== "collect" && ((s.config?.strategies ?? []) as unknown[]).length > 0 && seen;
+  const indicators = useIndicators(drawsIndicators ? s.session_id : "", drawsIndicators ? symbol : "", endUs, pollMs);
+  const overlays = useOverlays(indicators.data, candles, interval);
+
+  // While ticks are pushed they extend the newest bar; the history (and the indicators on it)
+  // is re-read once per bar that closes (ticks are sampled a few times a second, the stored
+  // bars have the real range), at most once per HISTORY_REFRESH_MS.
   const bar = interval && latestTick !== undefined ? Math.floor(latestTick / 1000 / interval) : null;
-  const refetchHistory = history.refetch;
+  const { refetch, isFetching } = history;
+  const refetchIndicators = indicators.refetch;
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
     if (!pushed || !running || bar === null || pending.current) return;
-    pending.current = setTimeout(() => {  // at most one re-read per HISTORY_REFRESH_MS
+    pending.current = setTimeout(() => {
       pending.current = null;
-      void refetchHistory();
+      void refetch();
+      if (drawsIndicators) void refetchIndicators();
     }, HISTORY_REFRESH_MS);
-  }, [bar, pushed, running, refetchHistory]);
+  }, [bar, pushed, running, refetch, refetchIndicators, drawsIndicators]);
   useEffect(() => () => {
     if (pending.current) clearTimeout(pending.current);
   }, []);
-  const candles = useMemo(
-    () => (interval ? foldTicks((history.data ?? []).map(({ time, open, high, low, close }) => ({ time, open, high, low, close })), ticks[symbol] ?? [], interval) : []),
-    [history.data, ticks, symbol, interval],
-  );
 
+  // Ticks ran past the recorded bars (a fast replay): read history again, at most once a second.
+  const behind = interval !== null && running && historyBehind(bars ?? [], symbolTicks, interval);
+  useEffect(() => {
+    if (!behind || isFetching) return;
+    const timer = setTimeout(() => void refetch(), 1000);
+    return () => clearTimeout(timer);
+  }, [behind, isFetching, refetch]);
+
+  const notFound = (history.error as { httpStatus?: number } | null)?.httpStatus === 404;
   return (
     <Paper withBorder p="sm">
       <Group justify="space-between" mb="xs">
@@ -98,17 +112,37 @@ export function SessionPriceChart({
           />
         </Group>
       </Group>
-      {history.error && (history.error as { httpStatus?: number }).httpStatus !== 404 && <ErrorNotice error={history.error} title="Could not load the price history" />}
+      {history.error && !notFound && <ErrorNotice error={history.error} title="Could not load the price history" />}
       {candles.length === 0 && (
         <Text size="sm" c="dimmed">
-          {s.state === "running" || s.state === "starting" ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
+          {running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
         </Text>
       )}
-      <PriceChart candles={candles} fills={fillMarkers(fills, symbol)} positions={positionLines(positions, symbol)} label={`${symbol} price candles`} />
+      <PriceChart
+        candles={candles}
+        fills={fillMarkers(fills, symbol)}
+        positions={positionLines(positions, symbol)}
+        label={`${symbol} price candles`}
+        fitKey={`${symbol}:${interval}`}
+        onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
+        overlays={overlays}
+      />
       <Text size="xs" c="dimmed" mt={4}>
-        Market time.{" "}
+        Market time (UTC). Scroll back for older bars; hover a bar for its prices and fills.{" "}
+        {overlays.length > 0 && `Lines: the strategy's ${overlays.map((o) => o.title).join(", ")}, on the bars it trades. `}
         {replay ? `History from dataset ${market.dataset} up to the replay position, then live ticks.` : "History this session recorded, then live ticks."}
       </Text>
     </Paper>
   );
+}
+
+/** The interval a chart opens at: what shows the market time seen so far (a replay's played
+ * span, its whole dataset once completed) in one page of bars; 1m for a live feed. */
+function suggestedInterval(replay: boolean, dataset: DatasetInfo | undefined, positionUs: number | undefined): number | null {
+  if (!replay) return 60;
+  if (!dataset) return null;
+  const start = (toMillis(dataset.start) ?? 0) / 1000;
+  const seenUs = positionUs ?? -Infinity; // -Infinity: nothing seen yet; Infinity: all of it
+  const end = Number.isFinite(seenUs) ? seenUs / 1e6 : seenUs > 0 ? (toMillis(dataset.end) ?? 0) / 1000 : start;
+  return chartIntervalFor(Math.max(0, end - start), dataset.interval ?? 1);
 }

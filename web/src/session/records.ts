@@ -1,11 +1,12 @@
 import type { FillView, OrderStatus, OrderView, PositionView, EquityView } from "../api/types";
+import { formatPrice, formatQty } from "../format";
 import type { FillMarker, PositionLine } from "../charts/PriceChart";
 import type { LinePoint } from "../charts/LineChart";
 
 export function fillMarkers(fills: FillView[], symbol: string): FillMarker[] {
   return fills
     .filter((f) => f.symbol === symbol)
-    .map((f) => ({ timeSec: Math.floor(f.ts_us / 1_000_000), side: f.side, price: f.price, quantity: f.qty }));
+    .map((f) => ({ timeSec: Math.floor(f.ts_us / 1_000_000), side: f.side, price: f.price, quantity: f.qty, fee: f.fee }));
 }
 
 /** The latest row per symbol (positions are recorded append-only, oldest first). */
@@ -18,10 +19,43 @@ export function latestPositions(rows: PositionView[]): PositionView[] {
   return [...bySymbol.values()];
 }
 
+/** An open position as a running session reports it now (its counters' `positions`, written by
+ * the trading consumer's live view). */
+export interface LivePosition {
+  symbol: string;
+  mark: number;
+  unrealized_pnl: number;
+  liquidation_price: number | null;
+}
+
+export type OpenPosition = PositionView & { liquidation_price?: number | null };
+
+/** The live positions in a session's counters (none once it has ended or before its first
+ * event): the counters are a free-form object in the API, this is the one key read from it. */
+export function livePositions(counters: Record<string, unknown> | null | undefined): LivePosition[] {
+  const rows = counters?.positions;
+  return Array.isArray(rows) ? (rows as LivePosition[]) : [];
+}
+
+/**
+ * Open positions as they stand now: the newest recorded row per symbol, with the mark and
+ * unrealized PnL of the running session (its live view) when it reports them — a position row
+ * is recorded on fills, so its own mark is the fill price until the route overlays a live one.
+ */
+export function openPositions(rows: PositionView[], live: LivePosition[]): OpenPosition[] {
+  const marks = new Map(live.map((p) => [p.symbol, p]));
+  return latestPositions(rows)
+    .filter((p) => p.qty !== 0)
+    .map((p) => {
+      const now = marks.get(p.symbol);
+      return now ? { ...p, mark_price: now.mark, unrealized_pnl: now.unrealized_pnl, liquidation_price: now.liquidation_price } : p;
+    });
+}
+
 export function positionLines(positions: PositionView[], symbol: string): PositionLine[] {
   return latestPositions(positions)
     .filter((p) => p.symbol === symbol && p.qty !== 0)
-    .map((p) => ({ price: p.avg_price, title: `${p.qty > 0 ? "long" : "short"} ${p.qty}` }));
+    .map((p) => ({ price: p.avg_price, title: `${p.qty > 0 ? "long" : "short"} ${formatQty(Math.abs(p.qty))} @ ${formatPrice(p.avg_price)}` }));
 }
 
 export function equityPoints(rows: EquityView[]): LinePoint[] {

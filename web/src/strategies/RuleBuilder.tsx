@@ -5,7 +5,7 @@ import { useSaveStrategy } from "../api/hooks";
 import { notifyInfo } from "../components/notify";
 import { FieldErrorMap } from "../forms/fieldErrors";
 import { ConditionTree } from "./ConditionTree";
-import { BAR_FIELDS, INDICATOR_FIELDS, INDICATOR_TYPES, newCondition, newGroup, newIndicator, ruleDefinition, type IndicatorRow, type RuleForm } from "./ruleModel";
+import { BAR_FIELDS, INDICATOR_FIELDS, INDICATOR_TYPES, newCondition, newGroup, newIndicator, ruleDefinition, usesOf, withType, type IndicatorRow, type RuleForm } from "./ruleModel";
 
 const OUTPUTS: Record<string, string[]> = { macd: ["signal", "hist"], bollinger: ["upper", "middle", "lower"] };
 
@@ -16,7 +16,7 @@ function initialForm(): RuleForm {
   exit.children = [{ ...newCondition(), left: "fast", op: "crosses_below", right: "slow" }];
   return {
     name: "", description: "", barInterval: 60,
-    indicators: [{ ...newIndicator("fast", "ema"), period: 12 }, { ...newIndicator("slow", "ema"), period: 26 }],
+    indicators: [newIndicator("fast", "ema"), { ...newIndicator("slow", "ema"), period: 26 }],
     entry, useExit: true, exit, direction: "long", sizingMode: "all_in", sizingValue: "",
     stopLossPct: "", takeProfitPct: "", trailingStopPct: "", cooldownBars: 0,
   };
@@ -26,6 +26,7 @@ function initialForm(): RuleForm {
 export function RuleBuilder() {
   const [form, setForm] = useState<RuleForm>(initialForm);
   const [preview, setPreview] = useState(false);
+  const [removing, setRemoving] = useState<string | null>(null);
   const save = useSaveStrategy();
   const set = <K extends keyof RuleForm>(key: K, value: RuleForm[K]) => setForm((f) => ({ ...f, [key]: value }));
   const errors = new FieldErrorMap(save.error instanceof ApiError ? save.error.fieldErrors : []);
@@ -36,6 +37,12 @@ export function RuleBuilder() {
   ];
   const setIndicator = (id: string, patch: Partial<IndicatorRow>) => set("indicators", form.indicators.map((i) => (i.id === id ? { ...i, ...patch } : i)));
   const definition = ruleDefinition(form);
+  const remove = (id: string) => {
+    set("indicators", form.indicators.filter((i) => i.id !== id));
+    setRemoving(null);
+  };
+  const askRemove = (row: IndicatorRow) => (usesOf(row.alias.trim(), form).length ? setRemoving(row.id) : remove(row.id));
+  const pending = form.indicators.find((i) => i.id === removing);
   const submit = () =>
     save.mutate(
       { name: form.name, description: form.description, base: "rules", params: definition },
@@ -53,7 +60,7 @@ export function RuleBuilder() {
       {form.indicators.map((ind, index) => (
         <Group key={ind.id} gap="xs" align="flex-end" wrap="nowrap">
           <TextInput size="xs" label="Indicator" aria-label={`Indicator ${index + 1} name`} value={ind.alias} onChange={(e) => setIndicator(ind.id, { alias: e.currentTarget.value })} w={110} error={p(`indicators.${ind.alias}`)} />
-          <Select size="xs" label="Type" aria-label={`Indicator ${index + 1} type`} data={INDICATOR_TYPES} value={ind.type} onChange={(type) => type && setIndicator(ind.id, { type })} w={140} allowDeselect={false} />
+          <Select size="xs" label="Type" aria-label={`Indicator ${index + 1} type`} data={INDICATOR_TYPES} value={ind.type} onChange={(type) => type && set("indicators", form.indicators.map((i) => (i.id === ind.id ? withType(i, type) : i)))} w={140} allowDeselect={false} />
           {(INDICATOR_FIELDS[ind.type] ?? []).map((field) =>
             field === "source" ? (
               <Select key={field} size="xs" label="Source" data={BAR_FIELDS} value={ind.source} onChange={(v) => v && setIndicator(ind.id, { source: v })} w={100} allowDeselect={false} />
@@ -61,15 +68,24 @@ export function RuleBuilder() {
               <NumberInput key={field} size="xs" label={field} value={ind[field] as number | string} onChange={(v) => setIndicator(ind.id, { [field]: v })} w={80} error={p(`indicators.${ind.alias}.${field}`)} />
             ),
           )}
-          <ActionIcon variant="subtle" color="red" aria-label={`Remove indicator ${index + 1}`} onClick={() => set("indicators", form.indicators.filter((i) => i.id !== ind.id))} mb={4}>×</ActionIcon>
+          <ActionIcon variant="subtle" color="red" aria-label={`Remove indicator ${index + 1}`} onClick={() => askRemove(ind)} mb={4}>×</ActionIcon>
         </Group>
       ))}
+      {pending && (
+        <Alert color="yellow" title={`"${pending.alias}" is still used`} data-testid="indicator-in-use" p="xs">
+          <Text size="sm">The {usesOf(pending.alias.trim(), form).join(" and ")} conditions read {pending.alias}; without it they cannot be evaluated and the server refuses the strategy.</Text>
+          <Group gap="xs" mt={6}>
+            <Button size="compact-sm" color="red" variant="light" onClick={() => remove(pending.id)}>Remove anyway</Button>
+            <Button size="compact-sm" variant="default" onClick={() => setRemoving(null)}>Keep it</Button>
+          </Group>
+        </Alert>
+      )}
       <Group><Button size="compact-sm" variant="light" onClick={() => set("indicators", [...form.indicators, newIndicator(`ind${form.indicators.length + 1}`)])}>+ Indicator</Button></Group>
       <Text fw={600} size="sm">Entry when</Text>
-      <ConditionTree root={form.entry} onChange={(entry) => set("entry", entry)} operands={operands} label="Entry" />
+      <ConditionTree root={form.entry} onChange={(entry) => set("entry", entry)} operands={operands} label="Entry" path="entry" errorFor={p} />
       {p("entry") && <Text c="red" size="xs">{p("entry")}</Text>}
       <Switch label="Exit on a condition (otherwise only stops, targets and the end of data close a position)" checked={form.useExit} onChange={(e) => set("useExit", e.currentTarget.checked)} />
-      {form.useExit && <ConditionTree root={form.exit} onChange={(exit) => set("exit", exit)} operands={operands} label="Exit" />}
+      {form.useExit && <ConditionTree root={form.exit} onChange={(exit) => set("exit", exit)} operands={operands} label="Exit" path="exit" errorFor={p} />}
       {p("exit") && <Text c="red" size="xs">{p("exit")}</Text>}
       <SimpleGrid cols={4} spacing="sm">
         <Select label="Direction" data={["long", "short"]} value={form.direction} onChange={(v) => v && set("direction", v as RuleForm["direction"])} allowDeselect={false} error={p("direction")} />
@@ -82,14 +98,16 @@ export function RuleBuilder() {
       </SimpleGrid>
     </>
   );
-  const leftover = errors.unclaimed([]);
+  // condition rows show the errors on their operands (they render after this line runs)
+  const leftover = errors.unclaimed((field) => /^params\.(entry|exit)\..*\.(left|right|op)$/.test(field));
+  const onFields = save.error instanceof ApiError && save.error.fieldErrors.length > 0 && leftover.length === 0;
 
   return (
     <Stack gap="sm" data-testid="rule-builder">
       {fields}
       {save.error != null && (
         <Alert color="red" title="The server rejected this strategy" role="alert" data-testid="rule-error">
-          <Text size="sm">{(save.error as Error).message}</Text>
+          <Text size="sm">{onFields ? "Fix the fields marked in red." : (save.error as Error).message}</Text>
           {leftover.length > 0 && (
             <List size="sm">{leftover.map((e) => <List.Item key={e.field + e.message}><b>{e.field}</b>: {e.message}</List.Item>)}</List>
           )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newCondition, newGroup, newIndicator, ruleDefinition, updateNode, type RuleForm } from "./ruleModel";
+import { newCondition, newGroup, newIndicator, ruleDefinition, updateNode, usesOf, withType, type RuleForm } from "./ruleModel";
 
 function form(): RuleForm {
   const entry = newGroup("all");
@@ -69,5 +69,24 @@ describe("updateNode", () => {
     expect((changed.children[0] as typeof inner).children[0].negate).toBe(true);
     const removed = updateNode(root, target.id, () => null);
     expect((removed.children[0] as typeof inner).children).toEqual([]);
+  });
+});
+
+describe("indicator rows", () => {
+  it("start from the new type's own defaults when the type changes", () => {
+    const ema = newIndicator("fast", "ema");
+    expect(ema.period).toBe(12);
+    const rsi = withType(ema, "rsi");
+    expect(rsi).toMatchObject({ alias: "fast", type: "rsi", period: 14 });
+    expect(withType(ema, "macd")).toMatchObject({ fast: 12, slow: 26, signal: 9, period: "" });
+  });
+  it("know which conditions read them", () => {
+    const entry = newGroup("all");
+    entry.children = [{ ...newCondition(), left: "bb.upper", op: "<", right: "close" }];
+    const exit = newGroup("all");
+    exit.children = [{ ...newCondition(), left: "close", op: ">", right: "bb.lower" }];
+    expect(usesOf("bb", { entry, exit, useExit: true })).toEqual(["entry", "exit"]);
+    expect(usesOf("bb", { entry, exit, useExit: false })).toEqual(["entry"]);
+    expect(usesOf("b", { entry, exit, useExit: true })).toEqual([]);
   });
 });

@@ -53,12 +53,50 @@ export const INDICATOR_FIELDS: Record<string, (keyof IndicatorRow)[]> = {
 };
 export const BAR_FIELDS = ["open", "high", "low", "close", "volume"];
 
+/** Each indicator's usual settings (the engine's defaults; SMA/EMA have none, 20 and 12 are
+ * the common choices). Changing an indicator's type starts from these. */
+type Setting = "period" | "fast" | "slow" | "signal" | "k" | "levels";
+export const INDICATOR_DEFAULTS: Record<string, Partial<Record<Setting, number | string>>> = {
+  sma: { period: 20 },
+  ema: { period: 12 },
+  rsi: { period: 14 },
+  macd: { fast: 12, slow: 26, signal: 9 },
+  bollinger: { period: 20, k: 2 },
+  atr: { period: 14 },
+  vwap: { period: "" },
+  volume_surge: { period: 20 },
+  price_velocity: { period: 10 },
+  book_imbalance: { levels: 5 },
+  spread: {},
+};
+
+/** An indicator row switched to another type: that type's defaults, the alias and source kept. */
+export function withType(row: IndicatorRow, type: string): IndicatorRow {
+  return { ...row, period: "", fast: "", slow: "", signal: "", k: "", levels: "", ...INDICATOR_DEFAULTS[type], type };
+}
+
+/** The conditions that read an indicator (by alias or one of its outputs), as "Entry"/"Exit". */
+export function usesOf(alias: string, form: Pick<RuleForm, "entry" | "exit" | "useExit">): string[] {
+  const reads = (node: RuleNode): boolean =>
+    node.kind === "condition"
+      ? [node.left, node.right].some((o) => o.trim() === alias || o.trim().startsWith(`${alias}.`))
+      : node.children.some(reads);
+  return [reads(form.entry) ? "entry" : null, form.useExit && reads(form.exit) ? "exit" : null].filter((x): x is string => x !== null);
+}
+
+/** Where a node sits in the definition sent (`entry.all.0`, `.not` when negated), so the
+ * server's field errors find their row. */
+export function nodePath(parentPath: string, parentMode: "all" | "any", index: number): string {
+  return `${parentPath}.${parentMode}.${index}`;
+}
+
 let counter = 0;
 export const newId = () => `n${++counter}`;
 
 export const newCondition = (): ConditionNode => ({ id: newId(), kind: "condition", left: "", op: ">", right: "", negate: false });
 export const newGroup = (mode: "all" | "any" = "all"): GroupNode => ({ id: newId(), kind: "group", mode, children: [newCondition()], negate: false });
-export const newIndicator = (alias = "", type = "sma"): IndicatorRow => ({ id: newId(), alias, type, period: 14, fast: "", slow: "", signal: "", k: "", levels: "", source: "close" });
+export const newIndicator = (alias = "", type = "sma"): IndicatorRow =>
+  withType({ id: newId(), alias, type, period: "", fast: "", slow: "", signal: "", k: "", levels: "", source: "close" }, type);
 
 /** A number when the text is one, else the text (an indicator or bar field name). */
 export function operand(text: string): string | number {
