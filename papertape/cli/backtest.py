@@ -41,6 +41,21 @@ from papertape.sessions.strategy_catalog import resolve_strategies
 from papertape.store import DEFAULT_STORE_URL, open_store
 
 
+def checked_source(data: Path | None, dataset: str | None, symbol: str) -> str:
+    """Exactly one of ``--data`` and ``--dataset``; the symbol, canonical."""
+    if (data is None) == (dataset is None):
+        raise ValidationFailed(
+            "give exactly one of --data FILE or --dataset NAME",
+            details=[{"field": "data", "message": "one source needed"}],
+        )
+    try:
+        return canonical(symbol)
+    except ValueError as exc:
+        raise ValidationFailed(
+            str(exc), details=[{"field": "symbol", "message": str(exc)}]
+        ) from None
+
+
 def parse_param(text: str) -> tuple[str, Any]:
     """``fast=10`` → ("fast", 10): the value is read as JSON when it is JSON (numbers, true,
     lists, objects), else kept as text."""
@@ -167,17 +182,7 @@ def backtest(
     """Backtest a strategy on recorded data; deterministic, as fast as the machine allows."""
     console = Console(stderr=True)
     try:
-        if (data is None) == (dataset is None):
-            raise ValidationFailed(
-                "give exactly one of --data FILE or --dataset NAME",
-                details=[{"field": "data", "message": "one source needed"}],
-            )
-        try:
-            sym = canonical(symbol)
-        except ValueError as exc:
-            raise ValidationFailed(
-                str(exc), details=[{"field": "symbol", "message": str(exc)}]
-            ) from None
+        sym = checked_source(data, dataset, symbol)
         if market_type not in ("spot", "swap") or (market_type == "spot" and leverage != 1):
             raise ValidationFailed(
                 "--market-type is spot or swap, and only swap takes --leverage",

@@ -30,12 +30,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papertape.cli.backtest import parse_param
-from papertape.domain.errors import PapertapeError, ValidationFailed
+from papertape.cli.backtest import checked_source, parse_param
+from papertape.domain.errors import PapertapeError
 from papertape.domain.grid import parse_grid
 from papertape.domain.market import iso
 from papertape.domain.numbers import finite
-from papertape.domain.symbols import canonical
 from papertape.research.data import DataSpec, load_rows
 from papertape.research.executors import RAY_ENV, make_executor
 from papertape.research.objectives import OBJECTIVES
@@ -184,17 +183,7 @@ def sweep(
     """Sweep a strategy's parameters on recorded data, on every core or a Ray cluster."""
     console = Console(stderr=True)
     try:
-        if (data is None) == (dataset is None):
-            raise ValidationFailed(
-                "give exactly one of --data FILE or --dataset NAME",
-                details=[{"field": "data", "message": "one source needed"}],
-            )
-        try:
-            sym = canonical(symbol)
-        except ValueError as exc:
-            raise ValidationFailed(
-                str(exc), details=[{"field": "symbol", "message": str(exc)}]
-            ) from None
+        sym = checked_source(data, dataset, symbol)
         spec = SweepSpec(
             tuple(parse_grid(grid)),
             objective=objective,

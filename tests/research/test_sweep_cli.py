@@ -39,7 +39,7 @@ def test_the_output_has_the_documented_shape(pooled: dict[str, Any]) -> None:
         {"fast": 25, "slow": 15},
         {"fast": 25, "slow": 25},
     ]
-    assert all("fast must be smaller than slow" in s["error"] for s in pooled["skipped"])
+    assert all("slow must be larger than fast" in s["error"] for s in pooled["skipped"])
     best = max(pooled["trials"], key=lambda t: t["metrics"]["total_return_pct"])
     assert pooled["best"] == best
     assert pooled["seconds"] > 0

@@ -22,7 +22,7 @@ def trial(number: int, **kw) -> TrialRecord:
 
 
 async def test_trials_round_trip_by_number(store) -> None:
-    refused = trial(1, metrics=None, error="fast must be smaller than slow", score=None)
+    refused = trial(1, metrics=None, error="slow must be larger than fast", score=None)
     await store.record_trials([trial(2), refused])
     await store.record_trials([trial(0)])
     assert await store.list_trials(SWEEP) == [trial(0), refused, trial(2)]
