@@ -88,16 +88,20 @@ def test_a_sweep_session_runs_lists_streams_and_matches_the_cli(
             )
         )  # from the first event: refused sets are recorded the moment the sweep starts
         seen, progress = [], []
-        while True:
+        completed = False
+        while not completed:
             message = json.loads(ws.recv(timeout=60))
-            if message["type"] == "event" and message["kind"] == "trial":
-                seen.append(message["data"]["number"])
             if message["type"] == "tick" and message["kind"] == "sweep":
                 progress.append(message["data"]["done"])
-            if message["type"] == "event" and message["data"].get("to") == "completed":
-                break
+            # events come one by one, or several in order in one "events" message
+            for event in message["events"] if message["type"] == "events" else [message]:
+                if event["type"] == "event" and event["kind"] == "trial":
+                    seen.append(event["data"]["number"])
+                if event["type"] == "event" and event["data"].get("to") == "completed":
+                    completed = True
         assert sorted(seen) == list(range(9))
-        assert progress == sorted(progress) and progress[-1] == 9
+        # ticks are coalesced (the latest per interval), so not every count is seen
+        assert progress and progress == sorted(progress) and progress[-1] <= 9
         listed = client.get("/sessions", params={"mode": "sweep"}).json()["data"]
         assert [s["session_id"] for s in listed["sessions"]] == [session_id]
         assert listed["sessions"][0]["counters"]["sweep"]["done"] == 9
