@@ -120,6 +120,8 @@ class Venue(ABC):
         self.last_bar: dict[str, Candle] = {}  # the latest bar per symbol
         self.order_seq = 0
         self.fill_seq = 0
+        self.books_seen: set[str] = set()  # symbols whose data has order books (paper fills)
+        self.late_cancels = 0  # cancels that arrived after their order had filled (paper latency)
 
     def next_order_id(self) -> str:
         self.order_seq += 1
@@ -242,10 +244,8 @@ class PaperVenue(Venue):
         self.liquidity = LiquidityLedger()
         self.queue = QueueModel(queue_model) if queue_model != TRADE_THROUGH else None
         self.queue_spots: dict[str, QueueSpot] = {}  # resting limit orders' places, by order id
-        self.books_seen: set[str] = set()  # symbols whose data has order books
         self.cancel_latency_us = cancel_latency_us
         self.pending_cancels: dict[str, tuple[int, str]] = {}  # order id → (due ts, reason)
-        self.late_cancels = 0  # cancels that arrived after their order had filled
 
     # --- orders in --------------------------------------------------------------------------
     def submit(self, order: Order) -> Order:
