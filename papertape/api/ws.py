@@ -12,8 +12,8 @@ with the session's latest ``seq``), ``session`` (a session's summary changed), `
 most every 0.25 s (``papertape.sessions.bus``); events are never coalesced.
 
 A subscription with ``after_seq`` first replays the recorded events after it, then goes live,
-without a gap or a duplicate: it listens before it reads the store and skips live events it
-already replayed.
+without a gap, a duplicate or a reordering: it listens before it reads the store, holds the
+live messages back while it catches up, and skips the live events it already replayed.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Connection:
         self.service = service
         self.subscription = subscription
         self.replayed_up_to: dict[str, int] = {}
+        self.sending = asyncio.Lock()  # the writer's flushes, or one subscription's catch-up
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.socket.send_text(json.dumps(message))
@@ -105,27 +106,37 @@ class Connection:
                 _error("validation_error", f"after_seq must be a whole number in 0..{SEQ_MAX}")
             )
             return
-        session = await self.service.store.get_session(session_id)
-        if session is None:
-            await self.send(
-                _error(
-                    "session_not_found", f"session {session_id} not found", session_id=session_id
+        # Listen first, then read the store. Until the catch-up is sent, live events of the
+        # session are dropped (each is recorded before it is published, so the read that follows
+        # holds it) or held back (the writer waits for the catch-up); after it, those it already
+        # sent are dropped: no gap, no duplicate, in order.
+        self.replayed_up_to[session_id] = SEQ_MAX
+        self.subscription.sessions.add(session_id)
+        async with self.sending:
+            session = await self.service.store.get_session(session_id)
+            if session is None:
+                self.subscription.sessions.discard(session_id)
+                self.replayed_up_to.pop(session_id)
+                await self.send(
+                    _error(
+                        "session_not_found",
+                        f"session {session_id} not found",
+                        session_id=session_id,
+                    )
                 )
+                return
+            await self.send(
+                {
+                    "type": "subscribed",
+                    "topic": "session",
+                    "session_id": session_id,
+                    "last_seq": session.last_seq,
+                }
             )
-            return
-        self.subscription.sessions.add(session_id)  # listen first, then read the store
-        last = after_seq if after_seq is not None else session.last_seq
-        await self.send(
-            {
-                "type": "subscribed",
-                "topic": "session",
-                "session_id": session_id,
-                "last_seq": session.last_seq,
-            }
-        )
-        if after_seq is not None:
-            last = await self._replay(session_id, after_seq)
-        self.replayed_up_to[session_id] = last
+            last = session.last_seq
+            if after_seq is not None:
+                last = await self._replay(session_id, after_seq)
+            self.replayed_up_to[session_id] = last
 
     async def _replay(self, session_id: str, after_seq: int) -> int:
         last = after_seq
@@ -214,17 +225,18 @@ async def _write(connection: Connection, reader: asyncio.Task[None]) -> None:
             waiter.cancel()
         subscription.ready.clear()
         sent = 0
-        for message in batched(
-            m for m in subscription.take_pending() if not connection.is_duplicate(m)
-        ):
-            await connection.send(message)
-            sent += 1
-        now = loop.time()
-        if subscription.latest and now >= next_flush:
-            for message in subscription.take_latest():
+        async with connection.sending:
+            for message in batched(
+                m for m in subscription.take_pending() if not connection.is_duplicate(m)
+            ):
                 await connection.send(message)
                 sent += 1
-            next_flush = now + COALESCE_SECONDS
+            now = loop.time()
+            if subscription.latest and now >= next_flush:
+                for message in subscription.take_latest():
+                    await connection.send(message)
+                    sent += 1
+                next_flush = now + COALESCE_SECONDS
         if sent:
             subscription.metrics.ws_sent.inc(sent)
         if loop.time() >= next_beat:
