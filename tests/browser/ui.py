@@ -26,6 +26,12 @@ def session_id_from_url(page: Page) -> str:
 
 
 def expect_state(page: Page, state: str, timeout: float = 20_000) -> None:
+    """The state badge of the page shown says ``state``. On a session's or a sweep's page, that
+    page first: a route's code loads in a transition, and until it has, the previous page (and
+    its badges) is still what is shown under the new URL."""
+    match = re.search(r"/(?:sessions|sweeps)/(exec_[0-9a-z_]+)", page.url)
+    if match:
+        expect(page.get_by_role("heading", name=match.group(1))).to_be_visible(timeout=timeout)
     expect(page.get_by_test_id("state-badge").first).to_have_attribute(
         "data-state", state, timeout=timeout
     )
