@@ -45,6 +45,8 @@ transaction across tables. So a commit is a *redo log* entry first:
    engine state and the whole commit (rows and numbered events, compressed). One INSERT on a
    non-WAL table is atomic and durable when it returns: this is the moment the commit happens.
    If the statement breaks mid-way it is retried only after a read says it did not land.
+   Every control write retries so (``_write``): a restart of QuestDB slows sessions down and
+   never fails them, and never doubles an event, a version or a commit.
 2. Then it is *applied*: the events are inserted (those not there yet, by ``seq``), and the rows
    are sent over ILP to tables whose ``DEDUP UPSERT KEYS`` are the rows' identities, so applying
    a commit twice changes nothing.
@@ -321,18 +323,40 @@ class QuestDBStore(Store):
                     raise StoreUnavailable(f"QuestDB at {self.url} did not answer: {exc}") from exc
 
     @asynccontextmanager
-    async def _control_conn(
-        self, lock: asyncio.Lock | None = None
-    ) -> AsyncIterator[psycopg.AsyncConnection]:
-        """A connection for control writes, under ``lock`` when given. Waiting for a usable
-        connection is safe; a statement that breaks mid-way is not retried blindly (it may have
-        been applied): it raises, and ``open`` repairs what it left half done."""
+    async def _control_conn(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection for control writes. Waiting for a usable connection is safe; a statement
+        that breaks mid-way raises ``StoreWriteFailed`` (it may have been applied): ``_write``
+        retries it knowing so, and ``open`` repairs what a crash left half done."""
+        try:
+            async with self._pool.connection(self._deadline()) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc
+
+    async def _write(
+        self,
+        write: Callable[[psycopg.AsyncConnection, bool], Awaitable[T]],
+        *,
+        lock: asyncio.Lock | None = None,
+        session_id: str | None = None,
+    ) -> T:
+        """Run the control write ``write(conn, again)`` until it succeeds, for up to
+        ``write_retry_seconds`` (a restart of QuestDB only slows it down). ``again`` tells it that
+        an earlier attempt broke mid-way and may have landed, wholly or in part: each write reads
+        what is there first and adds only what is missing, so a retry never doubles a row."""
+        deadline = self._deadline()
+        again = False
         async with lock or contextlib.nullcontext():
-            try:
-                async with self._pool.connection(self._deadline()) as conn:
-                    yield conn
-            except psycopg.OperationalError as exc:
-                raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc
+            while True:
+                try:
+                    async with self._control_conn() as conn:
+                        return await write(conn, again)
+                except StoreWriteFailed as exc:
+                    if time.monotonic() >= deadline:
+                        raise
+                    log.warning("store.write.retry", session_id=session_id, error=exc.message)
+                    again = True
+                    await asyncio.sleep(0.2)
 
     def _session_lock(self, session_id: str) -> asyncio.Lock:
         return self._session_locks.setdefault(session_id, asyncio.Lock())
@@ -511,44 +535,60 @@ class QuestDBStore(Store):
 
     # sessions ------------------------------------------------------------------------------
     async def create_session(self, session: Session, event: NewEvent) -> Session:
-        async with self._control_conn(self._create_lock) as conn:
+        stored = dataclasses.replace(session, last_seq=1)
+
+        async def create(conn: psycopg.AsyncConnection, again: bool) -> Session:
             if session.idempotency_key is not None:
                 existing = await _select_session(conn, "idempotency_key", session.idempotency_key)
-                if existing is not None:
+                if existing is not None and existing.session_id != session.session_id:
                     return existing
-            stored = dataclasses.replace(session, last_seq=1)
-            await self._insert_events(conn, session.session_id, 1, [event], snapshot=stored)
+                if existing is not None:  # this very create landed before its answer broke
+                    return stored
+            if not again or await _last_seq(conn, session.session_id) is None:
+                await self._insert_events(conn, session.session_id, 1, [event], snapshot=stored)
             await self._insert_version(conn, stored)
             return stored
+
+        return await self._write(create, lock=self._create_lock, session_id=session.session_id)
 
     async def update_session(
         self, session: Session, expected: SessionState, event: NewEvent | None
     ) -> Session:
-        async with self._control_conn(self._session_lock(session.session_id)) as conn:
-            current = await _select_session(conn, "session_id", session.session_id)
-            if current is None:
-                raise SessionNotFound(f"session {session.session_id} not found")
-            if current.state is not expected:
-                raise StaleState(current)
-            stored = dataclasses.replace(
-                current,
-                **{name: getattr(session, name) for name in _MUTABLE},
-                last_seq=current.last_seq + (1 if event is not None else 0),
-            )
-            if event is not None:
-                await self._insert_events(
-                    conn, session.session_id, stored.last_seq, [event], stored
+        session_id = session.session_id
+        stored: Session | None = None  # what this update writes, decided by its first read
+
+        async def update(conn: psycopg.AsyncConnection, again: bool) -> Session:
+            nonlocal stored
+            if stored is None:
+                current = await _select_session(conn, "session_id", session_id)
+                if current is None:
+                    raise SessionNotFound(f"session {session_id} not found")
+                if current.state is not expected:
+                    raise StaleState(current)
+                stored = dataclasses.replace(
+                    current,
+                    **{name: getattr(session, name) for name in _MUTABLE},
+                    last_seq=current.last_seq + (1 if event is not None else 0),
                 )
+                again = False  # nothing of this update was written yet
+            if event is not None and (
+                not again or (await _last_seq(conn, session_id) or 0) < stored.last_seq
+            ):
+                await self._insert_events(conn, session_id, stored.last_seq, [event], stored)
             await self._insert_version(conn, stored)
             return stored
+
+        # the session's lock is held across retries: nothing else numbers its events meanwhile
+        return await self._write(update, lock=self._session_lock(session_id), session_id=session_id)
 
     async def save_checkpoint(self, session_id: str, checkpoint: dict[str, Any]) -> None:
         """A small row in ``checkpoints`` (running sessions save one every few seconds; a new
         session version each time would copy the whole record). Every later version of the
         session carries the newest checkpoint, so the table's TTL only drops superseded rows."""
         text = json.dumps(checkpoint)
-        async with self._control_conn() as conn:
-            await self._insert(
+
+        async def save(conn: psycopg.AsyncConnection, again: bool) -> None:
+            await self._insert(  # written twice, it is the same newest checkpoint
                 conn,
                 "checkpoints",
                 lambda: (
@@ -556,6 +596,8 @@ class QuestDBStore(Store):
                     [session_id, text, self._next_written_at()],
                 ),
             )
+
+        await self._write(save, session_id=session_id)
 
     async def get_session(self, session_id: str) -> Session | None:
         return await self._one_session("session_id", session_id)
@@ -599,11 +641,16 @@ class QuestDBStore(Store):
     ) -> list[SessionEvent]:
         if not events:
             return []
-        async with self._control_conn(self._session_lock(session_id)) as conn:
-            last = await _last_seq(conn, session_id)
+        async with self._session_lock(session_id):
+            last = await self._read(lambda conn: _last_seq(conn, session_id))
             if last is None:
                 raise SessionNotFound(f"session {session_id} not found")
-            return await self._insert_events(conn, session_id, last + 1, events, None)
+            numbered = [
+                SessionEvent(session_id, last + 1 + i, e.ts, e.kind, e.data)
+                for i, e in enumerate(events)
+            ]
+            await self._apply_events(session_id, numbered)
+            return numbered
 
     async def list_events(
         self, session_id: str, after_seq: int = 0, limit: int = 1000
@@ -672,47 +719,33 @@ class QuestDBStore(Store):
             "INSERT INTO resume_states (session_id, commit_no, ts, count, engine, payload, "
             "written_at) VALUES (%s, %s, %s, %s, %s, %s, %s::timestamp)"
         )
-        deadline = self._deadline()
-        while True:
-            try:
-                async with self._control_conn() as conn:
-                    await self._insert(
-                        conn, "resume_states", lambda: (sql, [*row, self._next_written_at()])
-                    )
-                return
-            except StoreWriteFailed as exc:
-                if await self._commit_logged(session_id, commit_no):
-                    return
-                if time.monotonic() >= deadline:
-                    raise
-                log.warning("store.commit.retry", session_id=session_id, error=exc.message)
-                await asyncio.sleep(0.2)
 
-    async def _commit_logged(self, session_id: str, commit_no: int) -> bool:
-        rows = await self._query(
-            "SELECT count() FROM resume_states WHERE session_id = %s AND commit_no = %s",
-            (session_id, commit_no),
-        )
-        return bool(rows and rows[0][0])
+        async def log_row(conn: psycopg.AsyncConnection, again: bool) -> None:
+            if again:
+                cursor = await conn.execute(
+                    "SELECT count() FROM resume_states WHERE session_id = %s AND commit_no = %s",
+                    (session_id, commit_no),
+                )
+                landed = await cursor.fetchone()
+                if landed and landed[0]:
+                    return
+            await self._insert(
+                conn, "resume_states", lambda: (sql, [*row, self._next_written_at()])
+            )
+
+        await self._write(log_row, session_id=session_id)
 
     async def _apply_events(self, session_id: str, events: Sequence[SessionEvent]) -> None:
         """Insert the commit's events that are not in the table yet (by ``seq``), in order; the
         caller holds the session's write lock."""
-        deadline = self._deadline()
-        while True:
-            try:
-                last = await self._read(lambda conn: _last_seq(conn, session_id)) or 0
-                missing = [e for e in events if e.seq > last]
-                for start in range(0, len(missing), EVENTS_PER_INSERT):
-                    chunk = missing[start : start + EVENTS_PER_INSERT]
-                    async with self._control_conn() as conn:
-                        await self._insert_numbered(conn, chunk, None)
-                return
-            except StoreWriteFailed as exc:
-                if time.monotonic() >= deadline:
-                    raise
-                log.warning("store.commit.events_retry", session_id=session_id, error=exc.message)
-                await asyncio.sleep(0.2)
+
+        async def insert_missing(conn: psycopg.AsyncConnection, again: bool) -> None:
+            last = await _last_seq(conn, session_id) or 0
+            missing = [e for e in events if e.seq > last]
+            for start in range(0, len(missing), EVENTS_PER_INSERT):
+                await self._insert_numbered(conn, missing[start : start + EVENTS_PER_INSERT], None)
+
+        await self._write(insert_missing, session_id=session_id)
 
     async def _apply_rows(self, session_id: str, record: RecordBatch) -> None:
         for table, rows, put in (
@@ -954,25 +987,29 @@ class QuestDBStore(Store):
         """Replace the row named ``values[0]`` (keeping the ``keep`` columns), or insert it."""
         named = dict(zip(fields, values, strict=True))
         changed = [f for f in fields[1:] if f not in keep]
-        async with self._control_conn(self._table_locks.setdefault(table, asyncio.Lock())) as conn:
+
+        async def upsert(conn: psycopg.AsyncConnection, again: bool) -> None:
             cursor = await conn.execute(
                 f"UPDATE {table} SET {', '.join(f'{f} = %s' for f in changed)} WHERE {fields[0]} = %s",
                 [*(named[f] for f in changed), values[0]],
             )
-            if cursor.rowcount == 0:
+            if cursor.rowcount == 0:  # and after a broken attempt that inserted: an update
                 await conn.execute(
                     f"INSERT INTO {table} ({', '.join(fields)}) "
                     f"VALUES ({', '.join(['%s'] * len(fields))})",
                     values,
                 )
 
+        await self._write(upsert, lock=self._table_locks.setdefault(table, asyncio.Lock()))
+
     # sweep trials --------------------------------------------------------------------------
     async def record_trials(self, rows: Sequence[TrialRecord]) -> None:
         if not rows:
             return
         values = [trial_row(t) for t in rows]
-        async with self._control_conn() as conn:
-            await self._insert(
+
+        async def insert(conn: psycopg.AsyncConnection, again: bool) -> None:
+            await self._insert(  # a trial written twice is read once (the newest)
                 conn,
                 "trials",
                 lambda: (
@@ -981,6 +1018,8 @@ class QuestDBStore(Store):
                     [x for row in values for x in (*row, self._next_written_at())],
                 ),
             )
+
+        await self._write(insert, session_id=rows[0].session_id)
 
     async def list_trials(self, session_id: str) -> list[TrialRecord]:
         rows = await self._query(
