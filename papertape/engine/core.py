@@ -11,6 +11,11 @@ event:
 4. every ``equity_interval`` of data time: an equity point, the risk kill switches and, for
    perpetuals, the liquidation check.
 
+Perpetuals are liquidated by the exchange's rules (``papertape.domain.liquidation``): the
+maintenance margin of each symbol's notional tiers, the position that crosses its liquidation
+price closed at its bankruptcy price (or, ``liquidation_close``, at the liquidation price) paying
+the liquidation fee, the other positions at their marks paying it too, and the session stopped.
+
 A ``FundingRate`` event settles funding on the symbol's open perpetual position
 (``papertape.domain.funding``); each payment is recorded (the record's ``funding``) and published as a ``funding`` event. Once a ``MarkPrice`` event has been seen
 for a symbol, its position is valued (unrealized PnL, margin, liquidation, funding) at the mark
@@ -33,12 +38,13 @@ asked for the session to stop (how much data arrives before the stop lands depen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from papertape.domain.errors import OrderRejected
 from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
+from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
@@ -79,6 +85,9 @@ class EngineConfig:
     equity_interval_us: int = 10 * MICROS
     mark_stale_us: int = 3_600 * MICROS
     queue_model: str = "risk_averse"  # resting limits on book data (papertape.domain.queue)
+    margin_tiers: Mapping[str, Tiers] = field(default_factory=dict)  # others: Binance BTCUSDT's
+    liquidation_fee: float = DEFAULT_LIQUIDATION_FEE  # of the closed notional
+    liquidation_close: str = BANKRUPTCY  # or "liquidation": the price a liquidation closes at
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +162,9 @@ class Engine(VenueListener):
             raise ValueError(f"market_type must be spot or swap, not {config.market_type!r}")
         self.config = config
         self.session_id = config.session_id
-        self.portfolio = Portfolio(config.cash, config.market_type, config.leverage)
+        self.portfolio = Portfolio(
+            config.cash, config.market_type, config.leverage, config.margin_tiers
+        )
         self.venue = PaperVenue(
             self.portfolio,
             self,
@@ -283,7 +294,7 @@ class Engine(VenueListener):
                             (price <= limit[0]) if limit[1] > 0 else (price >= limit[0])
                         ):
                             self.ts = ts
-                            self._liquidate(symbol, limit[0])
+                            self._liquidate(symbol)
                             next_equity = self._next_equity
                 if ts >= next_equity:
                     self.ts = ts
@@ -407,7 +418,7 @@ class Engine(VenueListener):
     def _check_liquidation(self, symbol: str, low: float, high: float) -> None:
         price, direction = self._liq[symbol]
         if (low <= price) if direction > 0 else (high >= price):
-            self._liquidate(symbol, price)
+            self._liquidate(symbol)
 
     def _mid_into_bars(self, state: _SymbolState, ts: int, mid: float) -> None:
         """Bars from book mid prices (volume 0), for a symbol whose data has no trades."""
@@ -650,7 +661,7 @@ class Engine(VenueListener):
         if self._swap:
             self._update_liquidation_prices()
             if self.portfolio.below_maintenance():
-                self._liquidate(None, None)
+                self._liquidate(None)
                 return
         if self._watch_risk:
             rule = self.risk.on_equity(ts, point.equity)
@@ -664,25 +675,45 @@ class Engine(VenueListener):
             if price is not None:
                 self._liq[pos.symbol] = (price, 1 if pos.qty > 0 else -1)
 
-    def _liquidate(self, symbol: str | None, price: float | None) -> None:
+    def _liquidate(self, symbol: str | None) -> None:
+        """Liquidate the account: ``symbol``'s position crossed its liquidation price (``None``:
+        the account fell below maintenance as a whole, and the largest position is taken as
+        the one that did). That position closes at its settlement price, the others at their
+        marks, each paying the liquidation fee; then the session stops."""
         if self.halted:
             return
+        portfolio = self.portfolio
+        held = portfolio.open_positions()
+        if symbol is None and held:
+            symbol = max(held, key=lambda p: abs(p.qty) * p.mark).symbol
+        rate = self.config.liquidation_fee
+        settlement = (
+            None
+            if symbol is None
+            else portfolio.liquidation_settlement(symbol, self.config.liquidation_close, rate)
+        )
         self.record.events.append(
             (
                 "risk",
                 {
                     "action": "liquidation",
                     "symbol": symbol,
-                    "price": price,
-                    "equity": self.portfolio.equity(),
+                    "price": settlement.price if settlement else None,
+                    "close_at": self.config.liquidation_close,
+                    "fee": settlement.fee if settlement else None,
+                    "equity": portfolio.equity(),
                 },
             )
         )
-        self.kill("liquidation", marks={symbol: price} if symbol and price else None)
+        marks = {symbol: settlement.price} if symbol and settlement else None
+        self.kill("liquidation", marks=marks, fee_rate=rate)
 
-    def kill(self, rule: str, marks: dict[str, float] | None = None) -> None:
+    def kill(
+        self, rule: str, marks: dict[str, float] | None = None, fee_rate: float | None = None
+    ) -> None:
         """Stop trading: cancel every order, close every position at its mark (taker, with
-        slippage), and ask for the session to stop with ``stop_reason=rule``."""
+        slippage; or, given a liquidation ``fee_rate``, at exactly that price paying that fee
+        instead), and ask for the session to stop with ``stop_reason=rule``."""
         if self.halted:
             return
         self.halted = rule
@@ -690,7 +721,10 @@ class Engine(VenueListener):
         for pos in self.portfolio.open_positions():
             mark = (marks or {}).get(pos.symbol) or pos.mark or self.state[pos.symbol].price
             assert mark is not None, "an open position has had a price"
-            self.venue.close_now(pos.symbol, mark, self.ts, rule)
+            if fee_rate is None:
+                self.venue.close_now(pos.symbol, mark, self.ts, rule)
+            else:
+                self.venue.liquidate(pos.symbol, mark, fee_rate, self.ts, rule)
         self.record.events.append(
             ("risk", {"action": "kill", "rule": rule, "equity": self.portfolio.equity()})
         )
