@@ -10,6 +10,10 @@ ccxt returns the brackets in one shape for every exchange (``fetchLeverageTiers`
 ``minNotional``, ``maxNotional``, ``maintenanceMarginRate``, ``maxLeverage``, the exchange's raw
 row in ``info``); ``tiers_from_ccxt`` reads that shape, taking the maintenance amount from
 ``info['cum']`` when the exchange sends it (Binance does) and deriving it as above otherwise.
+Each bracket also caps the leverage (``maxLeverage``; ``1 / mmr`` when the exchange gives none,
+the leverage at which a new position would start at its maintenance margin): a position may only
+grow as far as the largest bracket that allows the session's leverage (``max_notional``), so it
+can never open below its maintenance margin.
 
 **Prices.** A position of signed ``qty`` entered at ``entry`` is backed by a wallet ``W``: its
 isolated margin, or (cross margin) the account's cash plus the other positions' unrealized PnL,
@@ -129,6 +133,17 @@ def tier_for(tiers: Tiers, notional: float) -> MarginTier:
         if notional < tier.max_notional:
             return tier
     return tiers[-1]
+
+
+def allowed_leverage(tier: MarginTier) -> float:
+    return tier.max_leverage if tier.max_leverage is not None else 1 / max(tier.mmr, 1e-12)
+
+
+def max_notional(tiers: Tiers, leverage: float) -> float:
+    """The largest notional a position may reach at ``leverage`` (0: the leverage is more
+    than even the first bracket allows)."""
+    allowed = [t.max_notional for t in tiers if allowed_leverage(t) >= leverage]
+    return max(allowed, default=0.0)
 
 
 def maintenance_margin(tiers: Tiers, notional: float) -> float:

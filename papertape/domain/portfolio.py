@@ -29,6 +29,7 @@ from papertape.domain.liquidation import (
     Settlement,
     Tiers,
     maintenance_margin,
+    max_notional,
     settle,
 )
 from papertape.domain.liquidation import liquidation_price as tiered_liquidation_price
@@ -208,7 +209,10 @@ class Portfolio:
             - max(still_held, 0.0) * (pos.avg_price if pos else 0.0) / self.leverage
             - reducing * price * fee_rate
         )
-        return max(free, 0.0) / (price * (1 / self.leverage + fee_rate))
+        # the tiers cap the position's size at this leverage (an exchange's leverage brackets)
+        same_side = abs(pos.qty) if pos is not None and pos.qty * sign > 0 else 0.0
+        cap = max_notional(self.margin_tiers(symbol), self.leverage) / price - same_side
+        return max(min(max(free, 0.0) / (price * (1 / self.leverage + fee_rate)), cap), 0.0)
 
     def margin_tiers(self, symbol: str) -> Tiers:
         return self.tiers.get(symbol, DEFAULT_TIERS)

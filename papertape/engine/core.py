@@ -378,6 +378,20 @@ class Engine(VenueListener):
             s: configured if s in self.venue.books_seen else "trade_through" for s in self.state
         }
 
+    def liquidation_rules(self) -> dict[str, Any] | None:
+        """How a perpetual position would be liquidated (``None`` on spot): the price it
+        closes at, the fee, and per symbol whose maintenance-margin tiers apply."""
+        if not self._swap:
+            return None
+        configured = self.config.margin_tiers
+        return {
+            "close_at": self.config.liquidation_close,
+            "fee_rate": self.config.liquidation_fee,
+            "tiers": {
+                s: "configured" if s in configured else "binance_btcusdt" for s in self.state
+            },
+        }
+
     def mark_sources(self) -> dict[str, str]:
         """Per symbol, what values its position now: ``mark`` or ``last`` (no fresh mark)."""
         return {

@@ -80,6 +80,9 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
         cancel_latency_us=round(config.venue.cancel_latency_ms * 1_000),
         bar_fill=config.venue.bar_fill,
         queue_model=config.venue.queue_model,
+        margin_tiers=config.margin.margin_tiers(),
+        liquidation_fee=config.margin.liquidation_fee,
+        liquidation_close=config.margin.liquidation_close,
         risk=RiskRules(
             max_position_notional=risk.max_position_notional,
             max_open_positions=risk.max_open_positions,
@@ -368,6 +371,7 @@ class TradingConsumer(Consumer):
                 "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
                 "valued_at": engine.mark_sources(),
                 "queue_model": engine.queue_models(),
+                "liquidation": engine.liquidation_rules(),
                 "late_cancels": engine.venue.late_cancels,
                 "resumed_fills": self.resumed_fills,
                 "equity_tick": {
