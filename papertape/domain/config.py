@@ -144,6 +144,13 @@ class VenueConfig(ClosedModel):
         le=60_000,
         description="a cancel reaches the venue this much later; the order can fill meanwhile",
     )
+    response_latency_ms: float = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="the exchange's response: a strategy learns of a fill (on_fill, its "
+        "position) this much after the venue made it, and may act on the old position meanwhile",
+    )
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
     queue_model: Literal["risk_averse", "probabilistic", "trade_through"] = Field(

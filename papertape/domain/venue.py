@@ -25,6 +25,10 @@ What fills, when and at what price:
 - Cancels reach the venue after ``cancel_latency_us``: until then the order can still fill (a
   cancel that arrives after the order filled is counted in ``late_cancels``; one that arrives after
   a partial fill cancels the rest). Kill switches and session ends cancel at once.
+- The venue's response — a fill — reaches the strategies ``response_latency_us`` after it
+  happened (``papertape.engine.core``): until then a strategy's ``position`` does not show it and
+  its ``on_fill`` has not run, so it may act on the old position (send an order twice, close what
+  is already closed). The account (cash, equity, the ``Order`` objects) is the venue's at once.
 - Fees: ``taker`` or ``maker`` rate × notional, in the quote currency.
 - The portfolio limits each fill to what the account can pay for (``Portfolio.fillable``); the
   part it cannot is cancelled with reason ``insufficient_funds``.

@@ -38,6 +38,7 @@ asked for the session to stop (how much data arrives before the stop lands depen
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,8 +49,10 @@ from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Ti
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
+    BUY,
     LIMIT,
     ORDER_TYPES,
+    QTY_EPSILON,
     REJECTED,
     SELL,
     SIDES,
@@ -80,6 +83,7 @@ class EngineConfig:
     slippage_bps: float = 0.0
     latency_us: int = 0  # order entry: the venue sees an order this long after it is placed
     cancel_latency_us: int = 0  # a cancel reaches the venue this long after it is asked
+    response_latency_us: int = 0  # a fill reaches the strategies this long after it happened
     bar_fill: str = "next_open"
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
@@ -191,6 +195,11 @@ class Engine(VenueListener):
         self.ended: str | None = None  # how the session's run ended, once it has (a snapshot says)
         self._next_equity = 0
         self._liq: dict[str, tuple[float, int]] = {}  # symbol → (liquidation price, direction)
+        # fills on their way back to the strategies: (due, fill, order), and per symbol the
+        # signed quantity they carry (which the strategies' ``position`` does not show yet) and
+        # how many they are
+        self._responses: deque[tuple[int, Fill, Order]] = deque()
+        self._unreported: dict[str, tuple[float, int]] = {}
         self.equity_curve: list[tuple[int, float]] = []
         self.record = RecordBatch()  # drained by the caller
         self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
@@ -224,6 +233,7 @@ class Engine(VenueListener):
     def stop(self) -> None:
         """End of the run: close the bars in progress (so strategies see the last one), tell
         the strategies, record the final positions and equity."""
+        self._deliver(None)
         for state in self.state.values():
             for builder in state.builders:
                 if builder.bar is not None:
@@ -250,6 +260,7 @@ class Engine(VenueListener):
         state_of = self.state
         open_orders = self.venue.open_orders
         liq = self._liq
+        responses = self._responses
         next_equity = self._next_equity
         mark_stale = self.config.mark_stale_us
         for event in events:
@@ -258,6 +269,9 @@ class Engine(VenueListener):
                 state = state_of.get(symbol)
                 if state is None:
                     continue
+                if responses and responses[0][0] <= ts:
+                    self.ts = ts
+                    self._deliver(ts)
                 for builder in state.builders:
                     bar = builder.bar
                     if bar is None or ts - bar[0] >= builder.step:
@@ -311,6 +325,8 @@ class Engine(VenueListener):
         state = self.state.get(event.symbol)
         if state is None:
             return
+        if self._responses and self._responses[0][0] <= event.ts:
+            self._deliver(event.ts)
         venue = self.venue
         kind = event.__class__
         if kind is Candle:
@@ -642,9 +658,41 @@ class Engine(VenueListener):
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
         self._sample(fill.ts, force=True)
+        latency = self.config.response_latency_us
+        if latency:
+            signed = fill.qty if fill.side == BUY else -fill.qty
+            qty, count = self._unreported.get(fill.symbol, (0.0, 0))
+            self._unreported[fill.symbol] = (qty + signed, count + 1)
+            self._responses.append((fill.ts + latency, fill, order))
+        else:
+            self._report(fill, order)
+
+    def _report(self, fill: Fill, order: Order) -> None:
         owner = order.owner
         if isinstance(owner, Strategy) and _overrides(owner, "on_fill"):
             owner.on_fill(fill, order)
+
+    def _deliver(self, ts: int | None) -> None:
+        """Hand the strategies the fills whose response is due by ``ts`` (``None``: all, at
+        the end of the run)."""
+        responses = self._responses
+        while responses and (ts is None or responses[0][0] <= ts):
+            _, fill, order = responses.popleft()
+            qty, count = self._unreported.pop(fill.symbol)
+            if count > 1:
+                signed = fill.qty if fill.side == BUY else -fill.qty
+                self._unreported[fill.symbol] = (qty - signed, count - 1)
+            self._report(fill, order)
+
+    def reported_qty(self, symbol: str) -> float:
+        """The position in ``symbol`` as the strategies know it: without the fills whose
+        response has not reached them yet (``response_latency_us``)."""
+        qty = self.portfolio.qty(symbol)
+        unreported = self._unreported.get(symbol)
+        if unreported is None:
+            return qty
+        known = qty - unreported[0]
+        return 0.0 if abs(known) <= QTY_EPSILON * max(1.0, abs(qty)) else known
 
     def _record_position(self, position: Position, ts: int) -> None:
         record = position.record(self.session_id, ts)

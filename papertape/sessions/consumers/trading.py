@@ -78,6 +78,7 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
         slippage_bps=config.venue.slippage_bps,
         latency_us=round(config.venue.latency_ms * 1_000),
         cancel_latency_us=round(config.venue.cancel_latency_ms * 1_000),
+        response_latency_us=round(config.venue.response_latency_ms * 1_000),
         bar_fill=config.venue.bar_fill,
         queue_model=config.venue.queue_model,
         margin_tiers=config.margin.margin_tiers(),

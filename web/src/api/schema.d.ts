@@ -1749,6 +1749,12 @@ export interface components {
              */
             queue_model?: "risk_averse" | "probabilistic" | "trade_through";
             /**
+             * Response Latency Ms
+             * @description the exchange's response: a strategy learns of a fill (on_fill, its position) this much after the venue made it, and may act on the old position meanwhile
+             * @default 0
+             */
+            response_latency_ms?: number;
+            /**
              * Slippage Bps
              * @default 0
              */
