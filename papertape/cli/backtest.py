@@ -3,6 +3,7 @@
     papertape backtest --data FILE|--dataset NAME --symbol BTC_USDT --strategy sma_cross \\
         --param fast=10 --param slow=30 [--fee 0.001] [--cash 10000] [--json] \
         [--market-type swap --leverage 2 --funding FILE|--funding-dataset NAME]
+        [--margin-tiers FILE] [--liquidation-fee 0.0125] [--liquidation-close bankruptcy]
 
 ``--json`` prints ``{"metrics": {...}, "trades": [...]}``: ``metrics`` has ``final_equity``,
 ``total_return_pct``, ``max_drawdown_pct``, ``sharpe``, ``sortino``, ``trades`` (closed round
@@ -10,7 +11,10 @@ trips), ``win_rate_pct``, ``profit_factor``, ``exposure_pct``, ``fees``, ``fundi
 negative = paid) and more; each trade has ``symbol, direction, entry_ts, exit_ts, qty,
 entry_price, exit_price, pnl, fees, return_pct, funding`` (timestamps in µs UTC). A perpetual
 (``--market-type swap``) pays or receives funding at each funding time of ``--funding`` (a file) or
-``--funding-dataset`` that falls within the data. Entries are all-in (the whole available cash, fees included) unless the
+``--funding-dataset`` that falls within the data, and is liquidated by the maintenance-margin tiers
+of ``--margin-tiers`` (a JSON file of ccxt ``fetch_leverage_tiers`` rows for the symbol, or of
+``{symbol: rows}``; Binance's BTCUSDT brackets without it), closed at its bankruptcy price (or
+``--liquidation-close liquidation``) paying ``--liquidation-fee``. Entries are all-in (the whole available cash, fees included) unless the
 strategy's parameters say otherwise; a market order decided on a bar fills at the next bar's open.
 """
 
@@ -27,9 +31,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papertape.domain.config import StrategySpec
+from papertape.domain.config import MarginConfig, StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
 from papertape.domain.funding import FundingRate, merge_funding
+from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE
 from papertape.domain.market import MarketEvent, iso
 from papertape.domain.numbers import finite
 from papertape.domain.symbols import canonical
@@ -174,6 +179,17 @@ def backtest(
     funding_dataset: Annotated[
         str | None, typer.Option(help="swap: a stored funding dataset to settle")
     ] = None,
+    margin_tiers: Annotated[
+        Path | None,
+        typer.Option(help="swap: maintenance-margin tiers, JSON of ccxt fetch_leverage_tiers rows"),
+    ] = None,
+    liquidation_fee: Annotated[
+        float, typer.Option(help="swap: fee rate charged on a liquidation's notional")
+    ] = DEFAULT_LIQUIDATION_FEE,
+    liquidation_close: Annotated[
+        str,
+        typer.Option(help="swap: a liquidation closes at the 'bankruptcy' or 'liquidation' price"),
+    ] = BANKRUPTCY,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
     store: Annotated[
         str, typer.Option(envvar="PAPERTAPE_STORE", help="store URL (datasets, saved strategies)")
@@ -188,6 +204,9 @@ def backtest(
                 "--market-type is spot or swap, and only swap takes --leverage",
                 details=[{"field": "market_type", "message": market_type}],
             )
+        margin = _margin(
+            sym, market_type, leverage, margin_tiers, liquidation_fee, liquidation_close
+        )
         params = dict(parse_param(p) for p in param or [])
         specs = [StrategySpec(name=strategy, params=params)]
         from papertape.sessions.strategy_catalog import STRATEGY_CLASSES
@@ -242,6 +261,9 @@ def backtest(
                 slippage_bps=slippage_bps,
                 market_type=market_type,
                 leverage=leverage,
+                margin_tiers=margin.margin_tiers(),
+                liquidation_fee=margin.liquidation_fee,
+                liquidation_close=margin.liquidation_close,
                 progress=advance,
             )
         if not seen:
@@ -260,3 +282,31 @@ def backtest(
     out.print(
         _summary(f"{strategy} {shown} on {sym} ({seen:,} rows)".replace("  ", " "), result.metrics)
     )
+
+
+def _margin(
+    symbol: str, market_type: str, leverage: float, tiers: Path | None, fee: float, close: str
+) -> MarginConfig:
+    """The liquidation rules of the options, checked as a session's ``margin`` is."""
+    try:
+        rows = json.loads(tiers.read_text()) if tiers is not None else {}
+        margin = MarginConfig(
+            tiers=rows if isinstance(rows, dict) else {symbol: rows},
+            liquidation_fee=fee,
+            liquidation_close=close,  # pydantic checks it
+        )
+    except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise ValidationFailed(
+            f"margin options: {exc}", details=[{"field": "margin_tiers", "message": str(exc)}]
+        ) from None
+    if market_type == "spot" and margin != MarginConfig():
+        raise ValidationFailed(
+            "--margin-tiers and the liquidation options need --market-type swap",
+            details=[{"field": "market_type", "message": market_type}],
+        )
+    if market_type == "swap" and margin.too_leveraged([symbol], leverage):
+        raise ValidationFailed(
+            f"--leverage {leverage:g} is above what the first margin tier allows",
+            details=[{"field": "leverage", "message": "see the tiers' maxLeverage"}],
+        )
+    return margin

@@ -19,6 +19,13 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from papertape.domain.errors import PapertapeError, ValidationFailed
+from papertape.domain.liquidation import (
+    DEFAULT_LIQUIDATION_FEE,
+    DEFAULT_TIERS,
+    Tiers,
+    max_notional,
+    tiers_from_ccxt,
+)
 from papertape.domain.session import Mode
 from papertape.domain.sweep_config import SweepConfig
 from papertape.domain.symbols import canonical
@@ -137,6 +144,13 @@ class VenueConfig(ClosedModel):
         le=60_000,
         description="a cancel reaches the venue this much later; the order can fill meanwhile",
     )
+    response_latency_ms: float = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="the exchange's response: a strategy learns of a fill (on_fill, its "
+        "position) this much after the venue made it, and may act on the old position meanwhile",
+    )
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
     queue_model: Literal["risk_averse", "probabilistic", "trade_through"] = Field(
@@ -148,6 +162,67 @@ class VenueConfig(ClosedModel):
     )
 
 
+class LeverageTier(ClosedModel):
+    """One maintenance-margin bracket of a market, in the shape of ccxt's
+    ``fetchLeverageTiers`` rows (its output can be pasted as is)."""
+
+    tier: float | None = None
+    symbol: str | None = None
+    currency: str | None = None
+    minNotional: float = Field(0, ge=0)
+    maxNotional: float | None = Field(None, gt=0, description="null: no upper bound")
+    maintenanceMarginRate: float = Field(ge=0, lt=1)
+    maxLeverage: float | None = Field(None, gt=0)
+    info: dict[str, Any] | None = Field(
+        None, description="the exchange's row; its 'cum' is the bracket's maintenance amount"
+    )
+
+
+class MarginConfig(ClosedModel):
+    """How perpetual positions are liquidated (``papertape.domain.liquidation``)."""
+
+    tiers: dict[str, list[LeverageTier]] = Field(
+        default_factory=dict,
+        description="per symbol, its maintenance-margin brackets (ccxt's fetchLeverageTiers "
+        "shape); a symbol not listed uses Binance's USD-M BTCUSDT brackets",
+    )
+    liquidation_fee: float = Field(
+        DEFAULT_LIQUIDATION_FEE,
+        ge=0,
+        le=0.1,
+        description="fraction of the closed notional charged on liquidation (default: "
+        "Binance BTCUSDT's exchangeInfo liquidationFee, 1.25 %)",
+    )
+    liquidation_close: Literal["bankruptcy", "liquidation"] = Field(
+        "bankruptcy",
+        description="the price a liquidated position is closed at: its bankruptcy price "
+        "(equity zero, as the exchange's liquidation engine takes it over) or its liquidation "
+        "price",
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_chain(cls, tiers: dict[str, list[LeverageTier]]) -> dict[str, list[LeverageTier]]:
+        result = {}
+        for symbol, rows in tiers.items():
+            try:
+                tiers_from_ccxt([r.model_dump() for r in rows])
+            except ValueError as exc:
+                raise ValueError(f"{symbol}: {exc}") from None
+            result[canonical(symbol)] = rows
+        return result
+
+    def margin_tiers(self) -> dict[str, Tiers]:
+        return {
+            s: tiers_from_ccxt([r.model_dump() for r in rows]) for s, rows in self.tiers.items()
+        }
+
+    def too_leveraged(self, symbols: list[str], leverage: float) -> list[str]:
+        """The symbols whose brackets allow no position at all at ``leverage``."""
+        tiers = self.margin_tiers()
+        return [s for s in symbols if max_notional(tiers.get(s, DEFAULT_TIERS), leverage) == 0]
+
+
 class SessionConfig(ClosedModel):
     mode: Mode
     symbols: list[str] = Field(min_length=1, max_length=50)
@@ -155,6 +230,7 @@ class SessionConfig(ClosedModel):
     market: MarketConfig = Field(default_factory=MarketConfig)
     cash: float = Field(10_000, gt=0, le=1e12, description="starting cash in the quote currency")
     leverage: float = Field(1, ge=1, le=125)
+    margin: MarginConfig = Field(default_factory=MarginConfig)
     fees: FeesConfig = Field(default_factory=FeesConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     venue: VenueConfig = Field(default_factory=VenueConfig)
@@ -206,6 +282,20 @@ class SessionConfig(ClosedModel):
                 "leverage needs market.market_type 'swap': spot has no leverage",
                 self,
             )
+        if self.margin != MarginConfig() and self.market.market_type == "spot":
+            _refuse(("margin",), "margin and liquidation rules need market_type 'swap'", self)
+        unknown = sorted(set(self.margin.tiers) - set(self.symbols))
+        if unknown:
+            _refuse(("margin", "tiers"), f"tiers for symbols not traded: {unknown}", self)
+        if self.market.market_type == "swap":
+            too_high = self.margin.too_leveraged(self.symbols, self.leverage)
+            if too_high:
+                _refuse(
+                    ("leverage",),
+                    f"leverage {self.leverage:g} is above what the first margin tier of "
+                    f"{too_high} allows (its maxLeverage, or 1 / its maintenance rate)",
+                    self,
+                )
         return self
 
 

@@ -11,21 +11,32 @@ A position's average price is the weighted entry price; a fill against the posit
 ``(price − avg) × closed qty × direction``; a fill that crosses zero closes the position and opens
 the remainder at the fill price. Spot positions are long only (a spot sell cannot exceed what is
 held). Funding (``apply_funding``, swaps only) is a cash flow into the wallet, counted in the
-round trip during which it was paid. Linear perpetuals use cross margin: a position ties up ``|qty| × avg / leverage`` and the
-account is liquidated when equity falls to the maintenance margin (``|qty| × mark × mmr``).
+round trip during which it was paid. Linear perpetuals use cross margin: a position ties up
+``|qty| × avg / leverage`` and the account is liquidated when equity falls to the maintenance
+margin, which each symbol's notional tiers give (``papertape.domain.liquidation``; Binance's
+BTCUSDT brackets unless the session brings the market's own).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from papertape.domain.funding import funding_amount
+from papertape.domain.liquidation import (
+    DEFAULT_TIERS,
+    Settlement,
+    Tiers,
+    maintenance_margin,
+    max_notional,
+    settle,
+)
+from papertape.domain.liquidation import liquidation_price as tiered_liquidation_price
 from papertape.domain.orders import BUY, QTY_EPSILON, Fill
 from papertape.domain.records import EquityPoint, PositionRecord
 
 SPOT, SWAP = "spot", "swap"
-MAINTENANCE_MARGIN = 0.005  # of the notional: Binance's lowest USDT-M tier
 
 
 class RoundTrip(NamedTuple):
@@ -97,7 +108,7 @@ class Portfolio:
         cash: float,
         market_type: str = SPOT,
         leverage: float = 1.0,
-        maintenance_margin: float = MAINTENANCE_MARGIN,
+        tiers: Mapping[str, Tiers] | None = None,
     ):
         if market_type not in (SPOT, SWAP):
             raise ValueError(f"market_type must be spot or swap, not {market_type!r}")
@@ -109,7 +120,7 @@ class Portfolio:
         self.cash = cash
         self.market_type = market_type
         self.leverage = leverage
-        self.mmr = maintenance_margin
+        self.tiers: dict[str, Tiers] = dict(tiers or {})  # per symbol; others: DEFAULT_TIERS
         self.positions: dict[str, Position] = {}
         self.realized_pnl = 0.0
         self.fees = 0.0
@@ -198,7 +209,28 @@ class Portfolio:
             - max(still_held, 0.0) * (pos.avg_price if pos else 0.0) / self.leverage
             - reducing * price * fee_rate
         )
-        return max(free, 0.0) / (price * (1 / self.leverage + fee_rate))
+        # the tiers cap the position's size at this leverage (an exchange's leverage brackets)
+        same_side = abs(pos.qty) if pos is not None and pos.qty * sign > 0 else 0.0
+        cap = max_notional(self.margin_tiers(symbol), self.leverage) / price - same_side
+        return max(min(max(free, 0.0) / (price * (1 / self.leverage + fee_rate)), cap), 0.0)
+
+    def margin_tiers(self, symbol: str) -> Tiers:
+        return self.tiers.get(symbol, DEFAULT_TIERS)
+
+    def maintenance(self, position: Position) -> float:
+        """The position's maintenance margin at its mark."""
+        notional = abs(position.qty) * position.mark
+        return maintenance_margin(self.margin_tiers(position.symbol), notional)
+
+    def _backing(self, symbol: str) -> tuple[float, float]:
+        """What backs ``symbol``'s position in cross margin: the wallet plus the other
+        positions' unrealized PnL, and the same less their maintenance margin."""
+        wallet = reserved = 0.0
+        for p in self.positions.values():
+            if p.qty and p.symbol != symbol:
+                wallet += p.qty * (p.mark - p.avg_price)
+                reserved += self.maintenance(p)
+        return self.cash + wallet, self.cash + wallet - reserved
 
     def liquidation_price(self, symbol: str) -> float | None:
         """The mark at which the account reaches maintenance margin through this position,
@@ -206,20 +238,33 @@ class Portfolio:
         pos = self.positions.get(symbol)
         if self.market_type == SPOT or pos is None or not pos.is_open:
             return None
-        others = self.cash + sum(
-            p.qty * (p.mark - p.avg_price) - self.mmr * abs(p.qty) * p.mark
-            for p in self.positions.values()
-            if p.qty and p.symbol != symbol
+        _, backing = self._backing(symbol)
+        return tiered_liquidation_price(pos.qty, pos.avg_price, backing, self.margin_tiers(symbol))
+
+    def liquidation_settlement(
+        self, symbol: str, close_at: str, fee_rate: float
+    ) -> Settlement | None:
+        """Where ``symbol``'s position closes if it is liquidated now, and the fee it pays
+        (``papertape.domain.liquidation.settle``); ``None`` for spot or flat."""
+        pos = self.positions.get(symbol)
+        if self.market_type == SPOT or pos is None or not pos.is_open:
+            return None
+        wallet, backing = self._backing(symbol)
+        return settle(
+            pos.qty,
+            pos.avg_price,
+            wallet,
+            backing,
+            self.margin_tiers(symbol),
+            close_at,
+            fee_rate,
         )
-        q = pos.qty
-        price = (q * pos.avg_price - others) / (q - self.mmr * abs(q))
-        return price if price > 0 else None
 
     def below_maintenance(self) -> bool:
         if self.market_type == SPOT:
             return False
-        maintenance = sum(self.mmr * abs(p.qty) * p.mark for p in self.positions.values() if p.qty)
-        return maintenance > 0 and self.equity() <= maintenance
+        required = sum(self.maintenance(p) for p in self.positions.values() if p.qty)
+        return required > 0 and self.equity() <= required
 
     # --- changing ---------------------------------------------------------------------------
     def apply_funding(self, symbol: str, rate: float, mark_price: float) -> float | None:

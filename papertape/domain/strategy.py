@@ -88,6 +88,8 @@ class Broker(Protocol):
 
     def last_price(self, symbol: str) -> float | None: ...
 
+    def reported_qty(self, symbol: str) -> float: ...
+
     def now(self) -> int: ...
 
 
@@ -191,8 +193,9 @@ class Strategy(Generic[P]):
     # --- state --------------------------------------------------------------------------------
     @property
     def position(self) -> float:
-        """Signed quantity held in this strategy's symbol (negative = short)."""
-        return self.broker.portfolio.qty(self.symbol)
+        """Signed quantity held in this strategy's symbol (negative = short), as far as the
+        fills reported to the strategies so far tell (the venue's response latency)."""
+        return self.broker.reported_qty(self.symbol)
 
     @property
     def entry_price(self) -> float | None:

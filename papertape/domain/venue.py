@@ -25,6 +25,10 @@ What fills, when and at what price:
 - Cancels reach the venue after ``cancel_latency_us``: until then the order can still fill (a
   cancel that arrives after the order filled is counted in ``late_cancels``; one that arrives after
   a partial fill cancels the rest). Kill switches and session ends cancel at once.
+- The venue's response — a fill — reaches the strategies ``response_latency_us`` after it
+  happened (``papertape.engine.core``): until then a strategy's ``position`` does not show it and
+  its ``on_fill`` has not run, so it may act on the old position (send an order twice, close what
+  is already closed). The account (cash, equity, the ``Order`` objects) is the venue's at once.
 - Fees: ``taker`` or ``maker`` rate × notional, in the quote currency.
 - The portfolio limits each fill to what the account can pay for (``Portfolio.fillable``); the
   part it cannot is cancelled with reason ``insufficient_funds``.
@@ -142,7 +146,31 @@ class Venue(ABC):
 
     @abstractmethod
     def close_now(self, symbol: str, price: float, ts: int, reason: str) -> Order | None:
-        """Close ``symbol``'s whole position at once (the kill switch, liquidation)."""
+        """Close ``symbol``'s whole position at once (the kill switch)."""
+
+    @abstractmethod
+    def liquidate(
+        self, symbol: str, price: float, fee_rate: float, ts: int, reason: str
+    ) -> Order | None:
+        """Close ``symbol``'s whole position as the exchange's liquidation engine does."""
+
+    def closing_order(self, symbol: str, ts: int, reason: str) -> Order | None:
+        """A reduce-only market order for ``symbol``'s whole position (``None`` when flat)."""
+        held = self.portfolio.qty(symbol)
+        if not held:
+            return None
+        return Order(
+            order_id=self.next_order_id(),
+            symbol=symbol,
+            side=SELL if held > 0 else BUY,
+            type=MARKET,
+            qty=abs(held),
+            created_ts=ts,
+            active_ts=ts,
+            reduce_only=True,
+            reason=reason,
+            updated_ts=ts,
+        )
 
     @abstractmethod
     def on_trade(self, trade: Trade) -> None: ...
@@ -307,26 +335,28 @@ class PaperVenue(Venue):
 
     def close_now(self, symbol: str, price: float, ts: int, reason: str) -> Order | None:
         """Close ``symbol``'s whole position at once at ``price`` (± slippage), as a taker: the
-        kill switch and liquidation, which cannot wait for the next market event."""
-        held = self.portfolio.qty(symbol)
-        if not held:
-            return None
-        order = Order(
-            order_id=self.next_order_id(),
-            symbol=symbol,
-            side=SELL if held > 0 else BUY,
-            type=MARKET,
-            qty=abs(held),
-            created_ts=ts,
-            active_ts=ts,
-            reduce_only=True,
-            reason=reason,
-            updated_ts=ts,
-        )
-        self.orders[order.order_id] = order
-        self.listener.order_changed(order)
-        self._fill_taker(order, self._slipped(order, price), ts)
-        self.orders.pop(order.order_id, None)
+        kill switch, which cannot wait for the next market event."""
+        order = self.closing_order(symbol, ts, reason)
+        if order is not None:
+            self.orders[order.order_id] = order
+            self.listener.order_changed(order)
+            self._fill_taker(order, self._slipped(order, price), ts)
+            self.orders.pop(order.order_id, None)
+        return order
+
+    def liquidate(
+        self, symbol: str, price: float, fee_rate: float, ts: int, reason: str
+    ) -> Order | None:
+        """Close ``symbol``'s whole position at exactly ``price``, paying ``fee_rate`` of the
+        notional: the exchange's liquidation engine takes it over at the settlement price,
+        whatever the book holds."""
+        order = self.closing_order(symbol, ts, reason)
+        if order is not None:
+            self.orders[order.order_id] = order
+            self.listener.order_changed(order)
+            qty = _required(order.qty)
+            self._execute(order, qty, price, qty * price * fee_rate, ts, False)
+            self.orders.pop(order.order_id, None)
         return order
 
     # --- market events in -------------------------------------------------------------------

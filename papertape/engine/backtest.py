@@ -8,10 +8,11 @@ clock, no randomness.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.risk import RiskRules
 from papertape.engine.core import Engine, EngineConfig, StrategyPlan
 
@@ -49,6 +50,9 @@ def run_backtest_stream(
     leverage: float = 1.0,
     slippage_bps: float = 0.0,
     bar_fill: str = "next_open",
+    margin_tiers: Mapping[str, Tiers] | None = None,
+    liquidation_fee: float = DEFAULT_LIQUIDATION_FEE,
+    liquidation_close: str = BANKRUPTCY,
     risk: RiskRules | None = None,
     session_id: str = "backtest",
     progress: Callable[[int], None] | None = None,
@@ -64,6 +68,9 @@ def run_backtest_stream(
             maker=taker if maker is None else maker,
             slippage_bps=slippage_bps,
             bar_fill=bar_fill,
+            margin_tiers=margin_tiers or {},
+            liquidation_fee=liquidation_fee,
+            liquidation_close=liquidation_close,
             risk=risk or RiskRules(),
         ),
         plans,

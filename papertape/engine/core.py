@@ -11,6 +11,11 @@ event:
 4. every ``equity_interval`` of data time: an equity point, the risk kill switches and, for
    perpetuals, the liquidation check.
 
+Perpetuals are liquidated by the exchange's rules (``papertape.domain.liquidation``): the
+maintenance margin of each symbol's notional tiers, the position that crosses its liquidation
+price closed at its bankruptcy price (or, ``liquidation_close``, at the liquidation price) paying
+the liquidation fee, the other positions at their marks paying it too, and the session stopped.
+
 A ``FundingRate`` event settles funding on the symbol's open perpetual position
 (``papertape.domain.funding``); each payment is recorded (the record's ``funding``) and published as a ``funding`` event. Once a ``MarkPrice`` event has been seen
 for a symbol, its position is valued (unrealized PnL, margin, liquidation, funding) at the mark
@@ -33,17 +38,21 @@ asked for the session to stop (how much data arrives before the stop lands depen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from papertape.domain.errors import OrderRejected
 from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
+from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
+    BUY,
     LIMIT,
     ORDER_TYPES,
+    QTY_EPSILON,
     REJECTED,
     SELL,
     SIDES,
@@ -74,11 +83,15 @@ class EngineConfig:
     slippage_bps: float = 0.0
     latency_us: int = 0  # order entry: the venue sees an order this long after it is placed
     cancel_latency_us: int = 0  # a cancel reaches the venue this long after it is asked
+    response_latency_us: int = 0  # a fill reaches the strategies this long after it happened
     bar_fill: str = "next_open"
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
     mark_stale_us: int = 3_600 * MICROS
     queue_model: str = "risk_averse"  # resting limits on book data (papertape.domain.queue)
+    margin_tiers: Mapping[str, Tiers] = field(default_factory=dict)  # others: Binance BTCUSDT's
+    liquidation_fee: float = DEFAULT_LIQUIDATION_FEE  # of the closed notional
+    liquidation_close: str = BANKRUPTCY  # or "liquidation": the price a liquidation closes at
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +166,9 @@ class Engine(VenueListener):
             raise ValueError(f"market_type must be spot or swap, not {config.market_type!r}")
         self.config = config
         self.session_id = config.session_id
-        self.portfolio = Portfolio(config.cash, config.market_type, config.leverage)
+        self.portfolio = Portfolio(
+            config.cash, config.market_type, config.leverage, config.margin_tiers
+        )
         self.venue = PaperVenue(
             self.portfolio,
             self,
@@ -180,6 +195,11 @@ class Engine(VenueListener):
         self.ended: str | None = None  # how the session's run ended, once it has (a snapshot says)
         self._next_equity = 0
         self._liq: dict[str, tuple[float, int]] = {}  # symbol → (liquidation price, direction)
+        # fills on their way back to the strategies: (due, fill, order), and per symbol the
+        # signed quantity they carry (which the strategies' ``position`` does not show yet) and
+        # how many they are
+        self._responses: deque[tuple[int, Fill, Order]] = deque()
+        self._unreported: dict[str, tuple[float, int]] = {}
         self.equity_curve: list[tuple[int, float]] = []
         self.record = RecordBatch()  # drained by the caller
         self.state = {s: _SymbolState(s, self.portfolio.position(s)) for s in config.symbols}
@@ -213,6 +233,7 @@ class Engine(VenueListener):
     def stop(self) -> None:
         """End of the run: close the bars in progress (so strategies see the last one), tell
         the strategies, record the final positions and equity."""
+        self._deliver(None)
         for state in self.state.values():
             for builder in state.builders:
                 if builder.bar is not None:
@@ -239,6 +260,7 @@ class Engine(VenueListener):
         state_of = self.state
         open_orders = self.venue.open_orders
         liq = self._liq
+        responses = self._responses
         next_equity = self._next_equity
         mark_stale = self.config.mark_stale_us
         for event in events:
@@ -247,6 +269,9 @@ class Engine(VenueListener):
                 state = state_of.get(symbol)
                 if state is None:
                     continue
+                if responses and responses[0][0] <= ts:
+                    self.ts = ts
+                    self._deliver(ts)
                 for builder in state.builders:
                     bar = builder.bar
                     if bar is None or ts - bar[0] >= builder.step:
@@ -283,7 +308,7 @@ class Engine(VenueListener):
                             (price <= limit[0]) if limit[1] > 0 else (price >= limit[0])
                         ):
                             self.ts = ts
-                            self._liquidate(symbol, limit[0])
+                            self._liquidate(symbol)
                             next_equity = self._next_equity
                 if ts >= next_equity:
                     self.ts = ts
@@ -300,6 +325,8 @@ class Engine(VenueListener):
         state = self.state.get(event.symbol)
         if state is None:
             return
+        if self._responses and self._responses[0][0] <= event.ts:
+            self._deliver(event.ts)
         venue = self.venue
         kind = event.__class__
         if kind is Candle:
@@ -367,6 +394,20 @@ class Engine(VenueListener):
             s: configured if s in self.venue.books_seen else "trade_through" for s in self.state
         }
 
+    def liquidation_rules(self) -> dict[str, Any] | None:
+        """How a perpetual position would be liquidated (``None`` on spot): the price it
+        closes at, the fee, and per symbol whose maintenance-margin tiers apply."""
+        if not self._swap:
+            return None
+        configured = self.config.margin_tiers
+        return {
+            "close_at": self.config.liquidation_close,
+            "fee_rate": self.config.liquidation_fee,
+            "tiers": {
+                s: "configured" if s in configured else "binance_btcusdt" for s in self.state
+            },
+        }
+
     def mark_sources(self) -> dict[str, str]:
         """Per symbol, what values its position now: ``mark`` or ``last`` (no fresh mark)."""
         return {
@@ -407,7 +448,7 @@ class Engine(VenueListener):
     def _check_liquidation(self, symbol: str, low: float, high: float) -> None:
         price, direction = self._liq[symbol]
         if (low <= price) if direction > 0 else (high >= price):
-            self._liquidate(symbol, price)
+            self._liquidate(symbol)
 
     def _mid_into_bars(self, state: _SymbolState, ts: int, mid: float) -> None:
         """Bars from book mid prices (volume 0), for a symbol whose data has no trades."""
@@ -617,9 +658,41 @@ class Engine(VenueListener):
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
         self._sample(fill.ts, force=True)
+        latency = self.config.response_latency_us
+        if latency:
+            signed = fill.qty if fill.side == BUY else -fill.qty
+            qty, count = self._unreported.get(fill.symbol, (0.0, 0))
+            self._unreported[fill.symbol] = (qty + signed, count + 1)
+            self._responses.append((fill.ts + latency, fill, order))
+        else:
+            self._report(fill, order)
+
+    def _report(self, fill: Fill, order: Order) -> None:
         owner = order.owner
         if isinstance(owner, Strategy) and _overrides(owner, "on_fill"):
             owner.on_fill(fill, order)
+
+    def _deliver(self, ts: int | None) -> None:
+        """Hand the strategies the fills whose response is due by ``ts`` (``None``: all, at
+        the end of the run)."""
+        responses = self._responses
+        while responses and (ts is None or responses[0][0] <= ts):
+            _, fill, order = responses.popleft()
+            qty, count = self._unreported.pop(fill.symbol)
+            if count > 1:
+                signed = fill.qty if fill.side == BUY else -fill.qty
+                self._unreported[fill.symbol] = (qty - signed, count - 1)
+            self._report(fill, order)
+
+    def reported_qty(self, symbol: str) -> float:
+        """The position in ``symbol`` as the strategies know it: without the fills whose
+        response has not reached them yet (``response_latency_us``)."""
+        qty = self.portfolio.qty(symbol)
+        unreported = self._unreported.get(symbol)
+        if unreported is None:
+            return qty
+        known = qty - unreported[0]
+        return 0.0 if abs(known) <= QTY_EPSILON * max(1.0, abs(qty)) else known
 
     def _record_position(self, position: Position, ts: int) -> None:
         record = position.record(self.session_id, ts)
@@ -650,7 +723,7 @@ class Engine(VenueListener):
         if self._swap:
             self._update_liquidation_prices()
             if self.portfolio.below_maintenance():
-                self._liquidate(None, None)
+                self._liquidate(None)
                 return
         if self._watch_risk:
             rule = self.risk.on_equity(ts, point.equity)
@@ -664,25 +737,45 @@ class Engine(VenueListener):
             if price is not None:
                 self._liq[pos.symbol] = (price, 1 if pos.qty > 0 else -1)
 
-    def _liquidate(self, symbol: str | None, price: float | None) -> None:
+    def _liquidate(self, symbol: str | None) -> None:
+        """Liquidate the account: ``symbol``'s position crossed its liquidation price (``None``:
+        the account fell below maintenance as a whole, and the largest position is taken as
+        the one that did). That position closes at its settlement price, the others at their
+        marks, each paying the liquidation fee; then the session stops."""
         if self.halted:
             return
+        portfolio = self.portfolio
+        held = portfolio.open_positions()
+        if symbol is None and held:
+            symbol = max(held, key=lambda p: abs(p.qty) * p.mark).symbol
+        rate = self.config.liquidation_fee
+        settlement = (
+            None
+            if symbol is None
+            else portfolio.liquidation_settlement(symbol, self.config.liquidation_close, rate)
+        )
         self.record.events.append(
             (
                 "risk",
                 {
                     "action": "liquidation",
                     "symbol": symbol,
-                    "price": price,
-                    "equity": self.portfolio.equity(),
+                    "price": settlement.price if settlement else None,
+                    "close_at": self.config.liquidation_close,
+                    "fee": settlement.fee if settlement else None,
+                    "equity": portfolio.equity(),
                 },
             )
         )
-        self.kill("liquidation", marks={symbol: price} if symbol and price else None)
+        marks = {symbol: settlement.price} if symbol and settlement else None
+        self.kill("liquidation", marks=marks, fee_rate=rate)
 
-    def kill(self, rule: str, marks: dict[str, float] | None = None) -> None:
+    def kill(
+        self, rule: str, marks: dict[str, float] | None = None, fee_rate: float | None = None
+    ) -> None:
         """Stop trading: cancel every order, close every position at its mark (taker, with
-        slippage), and ask for the session to stop with ``stop_reason=rule``."""
+        slippage; or, given a liquidation ``fee_rate``, at exactly that price paying that fee
+        instead), and ask for the session to stop with ``stop_reason=rule``."""
         if self.halted:
             return
         self.halted = rule
@@ -690,7 +783,10 @@ class Engine(VenueListener):
         for pos in self.portfolio.open_positions():
             mark = (marks or {}).get(pos.symbol) or pos.mark or self.state[pos.symbol].price
             assert mark is not None, "an open position has had a price"
-            self.venue.close_now(pos.symbol, mark, self.ts, rule)
+            if fee_rate is None:
+                self.venue.close_now(pos.symbol, mark, self.ts, rule)
+            else:
+                self.venue.liquidate(pos.symbol, mark, fee_rate, self.ts, rule)
         self.record.events.append(
             ("risk", {"action": "kill", "rule": rule, "equity": self.portfolio.equity()})
         )

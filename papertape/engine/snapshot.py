@@ -99,7 +99,7 @@ def fold(
     """A fresh portfolio (``like``'s market type and leverage) with ``fills`` booked in order,
     and each funding payment booked after the fills before its time (the engine settles funding
     on the first event at or after the funding time)."""
-    portfolio = Portfolio(cash, like.market_type, like.leverage, like.mmr)
+    portfolio = Portfolio(cash, like.market_type, like.leverage, like.tiers)
     payments = sorted(funding, key=lambda p: p.ts)
     paid = 0
     for record in fills:

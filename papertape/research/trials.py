@@ -9,10 +9,11 @@ import os
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.numbers import finite
 from papertape.engine.backtest import BacktestResult, run_backtest
 from papertape.engine.core import StrategyPlan
@@ -31,6 +32,9 @@ class TrialSettings:
     market_type: str = "spot"
     leverage: float = 1.0
     bar_fill: str = "next_open"
+    margin_tiers: Mapping[str, Tiers] = field(default_factory=dict)
+    liquidation_fee: float = DEFAULT_LIQUIDATION_FEE
+    liquidation_close: str = BANKRUPTCY
 
 
 def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> BacktestResult:
@@ -45,6 +49,9 @@ def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -
         leverage=settings.leverage,
         slippage_bps=settings.slippage_bps,
         bar_fill=settings.bar_fill,
+        margin_tiers=settings.margin_tiers,
+        liquidation_fee=settings.liquidation_fee,
+        liquidation_close=settings.liquidation_close,
     )
 
 

@@ -144,6 +144,12 @@ def test_a_mark_dataset_values_the_positions(http: httpx.Client) -> None:
     assert detail["state"] == "completed", detail
     # the trade candles run two days past the last mark: the last price values them at the end
     assert detail["counters"]["valued_at"] == {"XRP_USDT": "last"}
+    # and says how it would liquidate: no brackets given, so Binance BTCUSDT's stand in
+    assert detail["counters"]["liquidation"] == {
+        "close_at": "bankruptcy",
+        "fee_rate": 0.0125,
+        "tiers": {"XRP_USDT": "binance_btcusdt"},
+    }
     items = http.get(f"/sessions/{session_id}/funding").json()["data"]["items"]
     assert items, "the strategy held a position across a funding time"
     assert {i["price_source"] for i in items if i["ts"] < "2021-11-19T10"} == {"mark"}

@@ -4,6 +4,7 @@ server to a non-loopback address is not possible in a test sandbox)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -255,3 +256,33 @@ def test_without_a_token_configured_loopback_needs_none(tmp_path: Path) -> None:
     app = create_app(AppSettings(store_url=f"sqlite:///{tmp_path / 'open.db'}", host="testserver"))
     with TestClient(app) as client:
         assert client.get("/sessions").status_code == 200
+
+
+def test_backtest_liquidation_options(tmp_path: Path) -> None:
+    """sma_cross at 50× on the BTC perpetual's minutes: its last trade is liquidated. At the
+    bankruptcy price with a 2 % fee the account ends at −2 % of that close's notional; with one
+    1 % bracket (ccxt's shape), closed at the liquidation price with a 0.1 % fee, it keeps the
+    maintenance margin less the fee, 0.9 % of the notional. A 5 % bracket allows at most 20×."""
+    tiers = tmp_path / "tiers.json"
+    tiers.write_text('[{"minNotional": 0, "maxNotional": null, "maintenanceMarginRate": 0.01}]')
+    too_high = tmp_path / "too_high.json"
+    too_high.write_text('[{"minNotional": 0, "maintenanceMarginRate": 0.05}]')
+    base = [
+        "backtest", "--data", str(shared_file("btc-perp_1m_2022-01.csv.gz")), "--symbol",
+        "BTC_USDT", "--strategy", "sma_cross", "--market-type", "swap", "--leverage", "50",
+        "--fee", "0", "--json",
+    ]  # fmt: skip
+    bankrupt, at_liquidation, refused = run_together(
+        [*base, "--liquidation-fee", "0.02"],
+        [*base, "--margin-tiers", str(tiers), "--liquidation-close", "liquidation",
+         "--liquidation-fee", "0.001"],
+        [*base, "--margin-tiers", str(too_high)],
+    )  # fmt: skip
+    for run, share in ((bankrupt, -0.02), (at_liquidation, 0.01 - 0.001)):
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout)
+        last = result["trades"][-1]
+        assert result["metrics"]["final_equity"] == pytest.approx(
+            share * last["qty"] * last["exit_price"]
+        )
+    assert refused.returncode == 2 and "above what the first margin tier allows" in refused.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from papertape.domain.market import Trade
 from papertape.domain.portfolio import SWAP
-from papertape.engine.core import Engine, EngineConfig
+from papertape.domain.strategy import Strategy, StrategyParams
+from papertape.engine.core import Engine, EngineConfig, StrategyPlan
 
 SYMBOL = "BTC_USDT"
 MS = 1_000
@@ -68,3 +69,50 @@ def test_without_cancel_latency_a_cancel_is_immediate():
     order = engine.place_manual_order(SYMBOL, "buy", "limit", 0.5, price=99.0)
     engine.cancel(order.order_id)
     assert order.status == "cancelled"
+
+
+class _BuyOnce(Strategy[StrategyParams]):
+    """Buys 0.5 whenever it believes it is flat, and notes what it sees on each print."""
+
+    name = "buy_once"
+
+    def on_start(self) -> None:
+        self.seen: list[tuple[int, float]] = []
+        self.fills: list[tuple[int, int]] = []
+
+    def on_trade(self, trade: Trade) -> None:
+        self.seen.append((trade.ts // MS, self.position))
+        if self.position == 0:
+            self.buy(0.5)
+
+    def on_fill(self, fill, order) -> None:
+        self.fills.append((self.now // MS, fill.ts // MS))
+
+
+def _strategy_engine(response_ms: int) -> tuple[Engine, _BuyOnce]:
+    engine = Engine(
+        EngineConfig(
+            "s", (SYMBOL,), cash=1e6, market_type=SWAP, taker=0.0, maker=0.0,
+            response_latency_us=response_ms * MS,
+        ),
+        [StrategyPlan(_BuyOnce, StrategyParams(), "buy_once")],
+    )  # fmt: skip
+    engine.start()
+    engine.process([_print(ms, 100.0) for ms in (0, 10, 20, 30, 40)])
+    engine.stop()
+    return engine, engine.strategies[0]  # type: ignore[return-value]
+
+
+def test_a_fill_reaches_the_strategy_after_the_response_latency():
+    """The buy decided at 0 ms fills at 10 ms. Without response latency the strategy sees 0.5
+    from then on; with 25 ms it learns of the fill at the first print at or after 35 ms (40 ms)
+    and, still believing itself flat at 10, 20 and 30 ms, buys again each time: four fills."""
+    engine, strategy = _strategy_engine(0)
+    assert strategy.seen == [(0, 0), (10, 0.5), (20, 0.5), (30, 0.5), (40, 0.5)]
+    assert strategy.fills == [(10, 10)] and engine.portfolio.qty(SYMBOL) == 0.5
+    engine, strategy = _strategy_engine(25)
+    assert [f.ts // MS for f in engine.record.fills] == [10, 20, 30, 40]
+    assert strategy.seen == [(0, 0), (10, 0), (20, 0), (30, 0), (40, 0.5)]
+    # delivered at 40 ms (due at 35), then the ones due at 45, 55 and 65 ms when the run ends
+    assert strategy.fills == [(40, 10), (40, 20), (40, 30), (40, 40)]
+    assert strategy.position == engine.portfolio.qty(SYMBOL) == 2.0

@@ -133,14 +133,15 @@ def test_perp_short_flip_and_liquidation_price():
     p.apply_fill(Fill("f1", "o1", 1, "BTC_USDT", "sell", 1, 1_000, 0.0, "taker"))
     p.mark("BTC_USDT", 900)
     assert p.equity() == pytest.approx(1_100)
-    # short 1 @ 1000 with 1000 cash: liquidated where 1000 - (P - 1000) = 0.005 P
-    assert p.liquidation_price("BTC_USDT") == pytest.approx(2_000 / 1.005)
+    # short 1 @ 1000 with 1000 cash, first tier (notional < 50,000: mmr 0.4 %, no maintenance
+    # amount): liquidated where 1000 - (P - 1000) = 0.004 P
+    assert p.liquidation_price("BTC_USDT") == pytest.approx(2_000 / 1.004)
     _, trip = p.apply_fill(Fill("f2", "o2", 2, "BTC_USDT", "buy", 3, 900, 0.0, "taker"))
     assert trip.pnl == pytest.approx(100) and trip.direction == "short"
     assert p.qty("BTC_USDT") == pytest.approx(2) and p.position("BTC_USDT").avg_price == 900
     assert p.cash == pytest.approx(1_100)
-    # long 2 @ 900 with 1100: 1100 + 2 (P - 900) = 0.005 * 2 P
-    assert p.liquidation_price("BTC_USDT") == pytest.approx((1_800 - 1_100) / (2 - 0.01))
+    # long 2 @ 900 with 1100: 1100 + 2 (P - 900) = 0.004 * 2 P
+    assert p.liquidation_price("BTC_USDT") == pytest.approx((1_800 - 1_100) / (2 - 0.008))
 
 
 def test_buying_power():

@@ -261,7 +261,8 @@ def test_perp_liquidation():
     e.place_manual_order(S, "buy", "market", 90.0)  # 9000 notional on 1000
     e.process([trade(1, 100.0)])
     liq = e.portfolio.liquidation_price(S)
-    assert liq == pytest.approx((9_000 - 1_000) / (90 * 0.995))
+    # 1000 + 90 (P - 100) = 0.004 × 90 P (Binance's first tier: notional < 50,000 at 0.4 %)
+    assert liq == pytest.approx((9_000 - 1_000) / (90 * 0.996))
     e.process([trade(2, 89.5)])
     assert e.halted is None
     e.process([trade(3, 89.0)])

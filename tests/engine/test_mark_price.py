@@ -104,12 +104,13 @@ def test_a_stale_mark_hands_back_to_the_last_trade():
 
 def _long_9_at_1000() -> Engine:
     """Long 9 at 1,000 with 1,000 cash at 10×: liquidated when 1,000 + 9 (P − 1,000) =
-    0.005 × 9 P, at P = 8,000 / 8.955 = 893.36."""
+    0.004 × 9 P (Binance's first tier, notional < 50,000), at P = 8,000 / 8.964 = 892.46; its
+    bankruptcy price is where 1,000 + 9 (P − 1,000) = 0: P = 8,000 / 9 = 888.89."""
     engine = _engine(cash=1_000.0, leverage=10)
     engine.process([Trade(1, SYMBOL, 1_000.0, 1.0, "buy"), MarkPrice(1, SYMBOL, 1_000.0)])
     engine.place_manual_order(SYMBOL, "buy", "market", 9)
     engine.process([Trade(2, SYMBOL, 1_000.0, 1.0, "buy")])
-    assert engine.portfolio.liquidation_price(SYMBOL) == pytest.approx(8_000 / 8.955)
+    assert engine.portfolio.liquidation_price(SYMBOL) == pytest.approx(8_000 / 8.964)
     return engine
 
 
@@ -126,5 +127,11 @@ def test_the_mark_crossing_the_liquidation_price_liquidates():
     assert engine.halted == "liquidation"
     liquidation = [d for kind, d in engine.record.events if kind == "risk"][0]
     assert liquidation["action"] == "liquidation"
-    assert liquidation["price"] == pytest.approx(8_000 / 8.955)
+    # closed at the bankruptcy price, paying the liquidation fee (1.25 % of 9 × 888.89 = 100)
+    assert (
+        liquidation["price"] == pytest.approx(8_000 / 9) and liquidation["close_at"] == "bankruptcy"
+    )
+    assert engine.record.fills[-1].price == pytest.approx(8_000 / 9)
+    assert engine.record.fills[-1].fee == pytest.approx(100.0)
     assert not engine.portfolio.open_positions()
+    assert engine.portfolio.equity() == pytest.approx(-100.0)

@@ -200,6 +200,38 @@ async def test_kill_switch_stops_the_session_with_the_rule(store):
     await service.shutdown()
 
 
+async def test_a_swap_session_is_liquidated_by_its_margin_rules(store):
+    """sma_cross at 50× on the perpetual's minutes with one 1 % bracket, closed at the
+    liquidation price with a 0.1 % fee: the session stops on the liquidation, and the close
+    leaves the maintenance margin less the fee, 0.9 % of the closed notional."""
+    service = SessionService(store)
+    row = {"minNotional": 0, "maxNotional": None, "maintenanceMarginRate": 0.01}
+    session, _ = await service.start(
+        config(
+            market={"source": "replay", "dataset": "btc_1m", "speed": 0, "market_type": "swap"},
+            leverage=50,
+            fees={"taker": 0.0, "maker": 0.0},
+            margin={
+                "tiers": {"BTC_USDT": [row]},
+                "liquidation_fee": 0.001,
+                "liquidation_close": "liquidation",
+            },
+        )
+    )
+    await wait_for(lambda: ended(store, session.session_id), timeout=120)
+    session = await store.get_session(session.session_id)
+    assert session.state is SessionState.STOPPED and session.stop_reason == "liquidation"
+    events = await store.list_events(session.session_id, limit=100_000)
+    [liquidation] = [e.data for e in events if e.data.get("action") == "liquidation"]
+    assert liquidation["close_at"] == "liquidation"
+    last = (await store.list_fills(session.session_id))[-1]
+    assert last.price == pytest.approx(liquidation["price"])
+    assert last.fee == pytest.approx(0.001 * last.qty * last.price)
+    equity = await store.list_equity(session.session_id)
+    assert equity[-1].equity == pytest.approx(0.009 * last.qty * last.price)
+    await service.shutdown()
+
+
 async def test_http_strategies_and_orders(store, tmp_path):
     from papertape.api.app import AppSettings, create_app
 

@@ -16,12 +16,10 @@ from collections.abc import Callable
 
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import (
-    BUY,
     LIMIT,
     MARKET,
     QTY_EPSILON,
     REJECTED,
-    SELL,
     STOP,
     Order,
     OrderStatus,
@@ -90,22 +88,15 @@ class LiveVenue(Venue):
 
     def close_now(self, symbol: str, price: float, ts: int, reason: str) -> Order | None:
         """The kill switch: a reduce-only market order for the whole position, sent at once."""
-        held = self.portfolio.qty(symbol)
-        if not held:
-            return None
-        order = Order(
-            order_id=self.next_order_id(),
-            symbol=symbol,
-            side=SELL if held > 0 else BUY,
-            type=MARKET,
-            qty=abs(held),
-            created_ts=ts,
-            active_ts=ts,
-            reduce_only=True,
-            reason=reason,
-            updated_ts=ts,
-        )
-        return self.submit(order)
+        order = self.closing_order(symbol, ts, reason)
+        return None if order is None else self.submit(order)
+
+    def liquidate(
+        self, symbol: str, price: float, fee_rate: float, ts: int, reason: str
+    ) -> Order | None:
+        """A real account is liquidated by the exchange itself; when the engine's own check
+        fires first, the position is closed with a market order like the kill switch."""
+        return self.close_now(symbol, price, ts, reason)
 
     # --- market events fill nothing ---------------------------------------------------------
     def on_trade(self, trade: Trade) -> None:

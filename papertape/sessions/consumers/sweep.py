@@ -85,6 +85,9 @@ class SweepSource(MarketSource):
             market_type=config.market.market_type,
             leverage=config.leverage,
             bar_fill=config.venue.bar_fill,
+            margin_tiers=config.margin.margin_tiers(),
+            liquidation_fee=config.margin.liquidation_fee,
+            liquidation_close=config.margin.liquidation_close,
         )
 
     async def batches(self) -> AsyncIterator[Sequence[Any]]:

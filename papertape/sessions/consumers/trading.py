@@ -78,8 +78,12 @@ def engine_config(session: Session, config: SessionConfig) -> EngineConfig:
         slippage_bps=config.venue.slippage_bps,
         latency_us=round(config.venue.latency_ms * 1_000),
         cancel_latency_us=round(config.venue.cancel_latency_ms * 1_000),
+        response_latency_us=round(config.venue.response_latency_ms * 1_000),
         bar_fill=config.venue.bar_fill,
         queue_model=config.venue.queue_model,
+        margin_tiers=config.margin.margin_tiers(),
+        liquidation_fee=config.margin.liquidation_fee,
+        liquidation_close=config.margin.liquidation_close,
         risk=RiskRules(
             max_position_notional=risk.max_position_notional,
             max_open_positions=risk.max_open_positions,
@@ -368,6 +372,7 @@ class TradingConsumer(Consumer):
                 "fees": {"taker": engine.config.taker, "maker": engine.config.maker},
                 "valued_at": engine.mark_sources(),
                 "queue_model": engine.queue_models(),
+                "liquidation": engine.liquidation_rules(),
                 "late_cancels": engine.venue.late_cancels,
                 "resumed_fills": self.resumed_fills,
                 "equity_tick": {

@@ -889,6 +889,66 @@ export interface components {
              */
             status: "indicators_listed";
         };
+        /**
+         * LeverageTier
+         * @description One maintenance-margin bracket of a market, in the shape of ccxt's
+         *     ``fetchLeverageTiers`` rows (its output can be pasted as is).
+         */
+        LeverageTier: {
+            /** Currency */
+            currency?: string | null;
+            /**
+             * Info
+             * @description the exchange's row; its 'cum' is the bracket's maintenance amount
+             */
+            info?: {
+                [key: string]: unknown;
+            } | null;
+            /** Maintenancemarginrate */
+            maintenanceMarginRate: number;
+            /** Maxleverage */
+            maxLeverage?: number | null;
+            /**
+             * Maxnotional
+             * @description null: no upper bound
+             */
+            maxNotional?: number | null;
+            /**
+             * Minnotional
+             * @default 0
+             */
+            minNotional?: number;
+            /** Symbol */
+            symbol?: string | null;
+            /** Tier */
+            tier?: number | null;
+        };
+        /**
+         * MarginConfig
+         * @description How perpetual positions are liquidated (``papertape.domain.liquidation``).
+         */
+        MarginConfig: {
+            /**
+             * Liquidation Close
+             * @description the price a liquidated position is closed at: its bankruptcy price (equity zero, as the exchange's liquidation engine takes it over) or its liquidation price
+             * @default bankruptcy
+             * @enum {string}
+             */
+            liquidation_close?: "bankruptcy" | "liquidation";
+            /**
+             * Liquidation Fee
+             * @description fraction of the closed notional charged on liquidation (default: Binance BTCUSDT's exchangeInfo liquidationFee, 1.25 %)
+             * @default 0.0125
+             */
+            liquidation_fee?: number;
+            /**
+             * Tiers
+             * @description per symbol, its maintenance-margin brackets (ccxt's fetchLeverageTiers shape); a symbol not listed uses Binance's USD-M BTCUSDT brackets
+             */
+            tiers?: {
+                [key: string]: components["schemas"]["LeverageTier"][];
+            };
+        };
         /** MarketConfig */
         MarketConfig: {
             /**
@@ -1261,6 +1321,7 @@ export interface components {
              * @default 1
              */
             leverage?: number;
+            margin?: components["schemas"]["MarginConfig"];
             market?: components["schemas"]["MarketConfig"];
             mode: components["schemas"]["Mode"];
             risk?: components["schemas"]["RiskConfig"];
@@ -1687,6 +1748,12 @@ export interface components {
              * @enum {string}
              */
             queue_model?: "risk_averse" | "probabilistic" | "trade_through";
+            /**
+             * Response Latency Ms
+             * @description the exchange's response: a strategy learns of a fill (on_fill, its position) this much after the venue made it, and may act on the old position meanwhile
+             * @default 0
+             */
+            response_latency_ms?: number;
             /**
              * Slippage Bps
              * @default 0
