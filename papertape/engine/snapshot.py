@@ -15,6 +15,11 @@ trips (rebuilt by folding the recorded fills). The fold is also the resume's pro
 portfolio a session resumes with must equal the fold of its recorded fills, or the session fails
 with ``record_inconsistent`` naming the first fill that does not fit — never with an error from
 deep inside the venue.
+
+A snapshot is a pickle of the engine's objects, so it only loads into the code that wrote it:
+each carries ``SNAPSHOT_FORMAT`` and the papertape version, and a snapshot of another format is
+refused with ``resume_state_unreadable`` (the session keeps its record and says why) instead of
+resuming into objects that miss a field and failing somewhere in the middle of a run.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import pickle
 from collections import defaultdict
 from collections.abc import Sequence
 
+from papertape import __version__
 from papertape.domain.errors import PapertapeError
 from papertape.domain.funding import FundingPayment
 from papertape.domain.orders import Fill
@@ -31,6 +37,7 @@ from papertape.domain.portfolio import Portfolio
 from papertape.domain.records import FillRecord, OrderRecord, RecordBatch
 from papertape.engine.core import Engine
 
+SNAPSHOT_FORMAT = 2  # bump whenever a class in the engine's state gains or loses a field
 QTY_TOLERANCE = 1e-9  # relative: quantities summed in a different order can differ in the last bit
 MONEY_TOLERANCE = 1e-6  # relative, for cash, fees and PnL after thousands of fills
 
@@ -53,7 +60,9 @@ def freeze(engine: Engine) -> bytes:
     curve, trips, record = engine.equity_curve, engine.portfolio.trips, engine.record
     engine.equity_curve, engine.portfolio.trips, engine.record = [], [], RecordBatch()
     try:
-        return pickle.dumps(engine, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(
+            (SNAPSHOT_FORMAT, __version__, engine), protocol=pickle.HIGHEST_PROTOCOL
+        )
     finally:
         engine.equity_curve, engine.portfolio.trips, engine.record = curve, trips, record
 
@@ -69,23 +78,39 @@ def thaw(
     """The engine a session resumes with: its saved state, checked against the fold of its
     recorded fills (and funding payments), with the round trips and the equity curve taken from
     the record."""
+    engine = _load(state, session_id)
+    folded = fold(engine.portfolio.initial_cash, engine.portfolio, fills, session_id, funding)
+    _check_orders(fills, orders, session_id)
+    _check_same(engine.portfolio, folded, fills, session_id)
+    engine.portfolio.trips = folded.trips
+    engine.equity_curve = list(curve)
+    return engine
+
+
+def _load(state: bytes, session_id: str) -> Engine:
     try:
-        engine = pickle.loads(state)
+        saved = pickle.loads(state)
     except Exception as exc:
         raise ResumeStateUnreadable(
             f"the saved state of session {session_id} cannot be loaded: "
             f"{type(exc).__name__}: {exc}",
             session_id=session_id,
         ) from None
-    if not isinstance(engine, Engine):
+    if isinstance(saved, Engine):  # before snapshots carried a format
+        saved = (1, "0.1.0 or older", saved)
+    if not (isinstance(saved, tuple) and len(saved) == 3 and isinstance(saved[2], Engine)):
         raise ResumeStateUnreadable(
             f"the saved state of session {session_id} is not an engine", session_id=session_id
         )
-    folded = fold(engine.portfolio.initial_cash, engine.portfolio, fills, session_id, funding)
-    _check_orders(fills, orders, session_id)
-    _check_same(engine.portfolio, folded, fills, session_id)
-    engine.portfolio.trips = folded.trips
-    engine.equity_curve = list(curve)
+    form, version, engine = saved
+    assert isinstance(engine, Engine)
+    if form != SNAPSHOT_FORMAT:
+        raise ResumeStateUnreadable(
+            f"session {session_id} was saved by papertape {version} (engine snapshot format "
+            f"{form}); this papertape {__version__} reads format {SNAPSHOT_FORMAT} only, so the "
+            "session cannot continue where it stopped (its record is kept)",
+            session_id=session_id,
+        )
     return engine
 
 

@@ -16,6 +16,7 @@ from papertape.domain.records import RecordBatch
 from papertape.domain.risk import RiskRules
 from papertape.engine.core import Engine, EngineConfig
 from papertape.engine.snapshot import (
+    SNAPSHOT_FORMAT,
     RecordInconsistent,
     ResumeStateUnreadable,
     fold,
@@ -228,3 +229,15 @@ def test_an_unreadable_state_is_refused(traded):
         thaw(b"not a pickle", tape.all.fills, tape.orders(), tape.curve(), "s")
     with pytest.raises(ResumeStateUnreadable):
         thaw(pickle.dumps({"an": "engine?"}), tape.all.fills, tape.orders(), tape.curve(), "s")
+
+
+def test_a_snapshot_of_another_format_is_refused_with_the_reason(traded):
+    """A snapshot written by other code (a bare engine, as before formats; or another format)
+    is refused up front, not thawed into objects that miss a field."""
+    state, tape = traded
+    _, version, engine = pickle.loads(state)
+    for older in (pickle.dumps(engine), pickle.dumps((SNAPSHOT_FORMAT - 1, "0.0.9", engine))):
+        with pytest.raises(ResumeStateUnreadable) as caught:
+            thaw(older, tape.all.fills, tape.orders(), tape.curve(), "s")
+        assert "cannot continue where it stopped" in caught.value.message
+    assert thaw(state, tape.all.fills, tape.orders(), tape.curve(), "s") is not None
