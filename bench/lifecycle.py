@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from papertape.domain.ids import new_session_id
 from papertape.domain.session import Mode, NewEvent, Session, SessionState
-from papertape.market.importers import import_dataset
+from papertape.market.dataset_import import import_dataset
 from papertape.store import open_store
 from tests.support.server import ServerProcess
 

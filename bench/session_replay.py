@@ -33,7 +33,8 @@ MARKET_DATA = Path(
 def measure(quick: bool) -> dict[str, float]:
     from papertape.domain.session import SessionState
     from papertape.engine.core import Engine, EngineConfig
-    from papertape.market.importers import import_dataset, read_market_file
+    from papertape.market.dataset_import import import_dataset
+    from papertape.market.importers import read_market_file
 
     try:
         from papertape.domain.config import SessionConfig

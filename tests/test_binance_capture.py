@@ -13,7 +13,8 @@ from papertape.domain.market import BookSnapshot, Trade
 from papertape.domain.portfolio import SWAP
 from papertape.engine.core import Engine, EngineConfig
 from papertape.market.binance_capture import read_capture, rebuild
-from papertape.market.importers import import_dataset, read_market_file
+from papertape.market.dataset_import import import_dataset
+from papertape.market.importers import read_market_file
 from papertape.store import open_store
 from tests.support.data import MARKET_DATA
 

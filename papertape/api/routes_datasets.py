@@ -17,7 +17,7 @@ from papertape.api.schemas import ERRORS, DatasetListResponse, DatasetResponse
 from papertape.domain.errors import DatasetNotFound
 from papertape.domain.market import iso
 from papertape.domain.records import Dataset, check_dataset_name
-from papertape.market.importers import import_dataset
+from papertape.market.dataset_import import import_dataset
 from papertape.store.base import Store
 
 router = APIRouter(tags=["datasets"])

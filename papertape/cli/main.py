@@ -177,7 +177,7 @@ def data_import(
 ) -> None:
     """Import a market-data file into the store as a named dataset."""
     from papertape.domain.records import check_dataset_name
-    from papertape.market.importers import import_dataset
+    from papertape.market.dataset_import import import_dataset
 
     async def run() -> Any:
         opened = await open_store(store)

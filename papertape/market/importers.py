@@ -37,21 +37,20 @@ funding JSON ``[[ms, rate, 0, 0, 0, 0], ...]`` (the rate in the ``open`` field) 
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import gzip
 import io
 import json
 import math
-import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from papertape.domain.errors import DatasetExists, InvalidDataFile
+from papertape.domain.errors import InvalidDataFile
 from papertape.domain.funding import FundingRate
 from papertape.domain.market import (
     MICROS,
@@ -62,7 +61,6 @@ from papertape.domain.market import (
     Trade,
     to_micros,
 )
-from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
 from papertape.market.binance_capture import is_capture, rebuild
 
@@ -111,9 +109,12 @@ class MarketFile:
 
 
 Columns = dict[str, list[Any]]  # a file's columns by name, as read
+# the file's row number of the first row being parsed: a file read in chunks names rows as in
+# the file (see ``papertape.market.dataset_import``)
+FIRST_ROW: ContextVar[int] = ContextVar("FIRST_ROW", default=1)
 
 
-def _bad(path: Path | str, message: str, field: str = "file") -> InvalidDataFile:
+def bad_file(path: Path | str, message: str, field: str = "file") -> InvalidDataFile:
     """The error names the file by its base name (an upload keeps its own name: see
     ``papertape.api.routes_datasets``) and the input to fix: the file, or ``symbol``/``kind``."""
     text = f"{Path(path).name}: {message}"
@@ -192,14 +193,14 @@ def _read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise _bad(path, "no such file") from None
+        raise bad_file(path, "no such file") from None
     except OSError as exc:
-        raise _bad(path, f"cannot read: {exc.strerror or exc}") from None
+        raise bad_file(path, f"cannot read: {exc.strerror or exc}") from None
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
-            raise _bad(path, f"broken gzip data: {exc}") from None
+            raise bad_file(path, f"broken gzip data: {exc}") from None
     return data
 
 
@@ -210,7 +211,14 @@ def _columns_from_parquet(path: Path, data: bytes) -> Columns:
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as exc:
-        raise _bad(path, f"unreadable Parquet: {exc}") from None
+        raise bad_file(path, f"unreadable Parquet: {exc}") from None
+    return columns_from_arrow(table)
+
+
+def columns_from_arrow(table: Any) -> Columns:
+    """A pyarrow table's (or record batch's) columns, timestamps as ``("us", value)``."""
+    import pyarrow as pa
+
     columns: Columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_timestamp(column.type):
@@ -226,33 +234,52 @@ def _columns_from_records(path: Path, records: list[dict[str, Any]]) -> Columns:
     try:
         return {str(k).lower(): [r[k] for r in records] for k in keys}
     except (KeyError, TypeError):
-        raise _bad(path, "JSON objects do not all have the same keys") from None
+        raise bad_file(path, "JSON objects do not all have the same keys") from None
 
 
 def _columns_from_csv(path: Path, text: str) -> Columns:
     reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise _bad(path, "empty file") from None
+    names = csv_header(path, reader)
+    columns = next(csv_columns(path, reader, names, chunk_rows=None), None)
+    return columns if columns is not None else {n: [] for n in names}
+
+
+def csv_header(path: Path, reader: Iterable[list[str]]) -> list[str]:
+    """The column names of a CSV file (its first line), lower case."""
+    header = next(iter(reader), None)
+    if header is None:
+        raise bad_file(path, "empty file")
     names = [h.strip().lower() for h in header]
     if not any(n in _TIME_COLUMNS for n in names):
-        raise _bad(
+        raise bad_file(
             path,
             f"no timestamp column in the CSV header {header[:8]!r}: the first line must name the "
             "columns, e.g. timestamp,open,high,low,close,volume or timestamp,price,qty,side",
         )
-    columns: Columns = {n: [] for n in names}
-    lists = [columns[n] for n in names]
+    return names
+
+
+def csv_columns(
+    path: Path, reader: Iterable[list[str]], names: list[str], *, chunk_rows: int | None
+) -> Iterator[Columns]:
+    """The CSV rows after the header as columns, ``chunk_rows`` rows at a time (all at once
+    with ``None``)."""
     width = len(names)
+    columns: Columns = {n: [] for n in names}
+    count = 0
     for line_no, row in enumerate(reader, start=2):
         if not row:
             continue
         if len(row) != width:
-            raise _bad(path, f"line {line_no} has {len(row)} fields, the header has {width}")
-        for target, value in zip(lists, row, strict=True):
+            raise bad_file(path, f"line {line_no} has {len(row)} fields, the header has {width}")
+        for target, value in zip(columns.values(), row, strict=True):
             target.append(value)
-    return columns
+        count += 1
+        if count == chunk_rows:
+            yield columns
+            columns, count = {n: [] for n in names}, 0
+    if count:
+        yield columns
 
 
 def _json_document(path: Path, text: str) -> Any:
@@ -261,13 +288,13 @@ def _json_document(path: Path, text: str) -> Any:
     except json.JSONDecodeError:
         pass
     except RecursionError:
-        raise _bad(path, "JSON nested too deeply to be market data") from None
+        raise bad_file(path, "JSON nested too deeply to be market data") from None
     try:  # JSON lines
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
-        raise _bad(path, f"invalid JSON: {exc}") from None
+        raise bad_file(path, f"invalid JSON: {exc}") from None
     except RecursionError:
-        raise _bad(path, "JSON nested too deeply to be market data") from None
+        raise bad_file(path, "JSON nested too deeply to be market data") from None
 
 
 # --- kinds ----------------------------------------------------------------------------------
@@ -277,7 +304,7 @@ def _first(columns: Columns, names: Iterable[str]) -> str | None:
     return next((n for n in names if n in columns), None)
 
 
-def _guess_kind(columns: Columns) -> str | None:
+def guess_kind(columns: Columns) -> str | None:
     if _first(columns, ("funding_rate", "fundingrate")):
         return "funding"
     if _first(columns, ("mark_price", "markprice")):
@@ -298,12 +325,14 @@ def _floats(path: Path, columns: Columns, name: str, *, positive: bool = False) 
     try:
         values = [float(v) for v in columns[name]]
     except (TypeError, ValueError) as exc:
-        raise _bad(path, f"column {name!r} holds a value that is not a number ({exc})") from None
+        raise bad_file(
+            path, f"column {name!r} holds a value that is not a number ({exc})"
+        ) from None
     for line, value in enumerate(values):
         if not math.isfinite(value) or value < 0 or (positive and value == 0):
-            raise _bad(
+            raise bad_file(
                 path,
-                f"column {name!r}, row {line + 1}: {value!r} is not a "
+                f"column {name!r}, row {line + FIRST_ROW.get()}: {value!r} is not a "
                 f"{'positive' if positive else 'non-negative'} finite number",
             )
     return values
@@ -312,14 +341,16 @@ def _floats(path: Path, columns: Columns, name: str, *, positive: bool = False) 
 def _timestamps(path: Path, columns: Columns) -> list[int]:
     name = _first(columns, _TIME_COLUMNS)
     if name is None:
-        raise _bad(path, f"no timestamp column (one of {', '.join(_TIME_COLUMNS)})")
+        raise bad_file(path, f"no timestamp column (one of {', '.join(_TIME_COLUMNS)})")
     values = columns[name]
     if values and isinstance(values[0], tuple):  # Parquet timestamps, already µs
         return [v[1] for v in values]
     try:
         return parse_timestamps(values)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise _bad(path, f"column {name!r} holds a value that is not a timestamp ({exc})") from None
+        raise bad_file(
+            path, f"column {name!r} holds a value that is not a timestamp ({exc})"
+        ) from None
 
 
 def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[str]:
@@ -327,9 +358,9 @@ def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[s
         try:
             return [canonical(symbol)] * n
         except ValueError as exc:
-            raise _bad(path, str(exc), "symbol") from None
+            raise bad_file(path, str(exc), "symbol") from None
     if "symbol" not in columns:
-        raise _bad(path, "the file names no symbol: give one (e.g. BTC_USDT)", "symbol")
+        raise bad_file(path, "the file names no symbol: give one (e.g. BTC_USDT)", "symbol")
     cache: dict[str, str] = {}
     result = []
     for raw in columns["symbol"]:
@@ -337,7 +368,7 @@ def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[s
             try:
                 cache[raw] = symbol_from_text(str(raw))
             except ValueError:
-                raise _bad(
+                raise bad_file(
                     path, f"cannot read symbol {raw!r}: give one as BASE_QUOTE", "symbol"
                 ) from None
         result.append(cache[raw])
@@ -346,10 +377,10 @@ def _symbols(path: Path, columns: Columns, symbol: str | None, n: int) -> list[s
 
 def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
     if "price" not in columns:
-        raise _bad(path, "a trades file needs a 'price' column")
+        raise bad_file(path, "a trades file needs a 'price' column")
     qty_name = _first(columns, _QTY_COLUMNS)
     if qty_name is None:
-        raise _bad(path, "a trades file needs a 'qty' (or amount/quantity/size) column")
+        raise bad_file(path, "a trades file needs a 'qty' (or amount/quantity/size) column")
     ts = _timestamps(path, columns)
     prices = _floats(path, columns, "price", positive=True)
     qtys = _floats(path, columns, qty_name)
@@ -357,7 +388,7 @@ def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
         sides = [str(s).strip().lower() for s in columns["side"]]
         if any(s not in ("buy", "sell") for s in sides):
             bad = next(s for s in sides if s not in ("buy", "sell"))
-            raise _bad(path, f"side must be 'buy' or 'sell', found {bad!r}")
+            raise bad_file(path, f"side must be 'buy' or 'sell', found {bad!r}")
     elif flag := _first(columns, ("buyer_maker", "is_buyer_maker", "isbuyermaker")):
         # the buyer was the maker → the seller was the aggressor
         sides = [
@@ -374,19 +405,19 @@ def _trades(path: Path, columns: Columns, symbol: str | None) -> list[Trade]:
 def _funding(path: Path, columns: dict[str, list[Any]], symbol: str | None) -> list[FundingRate]:
     rate_name = _first(columns, _RATE_COLUMNS)
     if rate_name is None:
-        raise _bad(path, "a funding file needs a 'funding_rate' column")
+        raise bad_file(path, "a funding file needs a 'funding_rate' column")
     ts = _timestamps(path, columns)
     try:
         rates = [float(v) for v in columns[rate_name]]
     except (TypeError, ValueError) as exc:
-        raise _bad(
+        raise bad_file(
             path, f"column {rate_name!r} holds a value that is not a number ({exc})"
         ) from None
     for line, rate in enumerate(rates):
         if not math.isfinite(rate) or abs(rate) >= 1:
-            raise _bad(
+            raise bad_file(
                 path,
-                f"column {rate_name!r}, row {line + 1}: {rate!r} is not a funding rate (a "
+                f"column {rate_name!r}, row {line + FIRST_ROW.get()}: {rate!r} is not a funding rate (a "
                 "fraction per funding interval, e.g. 0.0001 for 0.01 %)",
             )
     mark_name = _first(columns, _MARK_COLUMNS)
@@ -394,7 +425,7 @@ def _funding(path: Path, columns: dict[str, list[Any]], symbol: str | None) -> l
     if mark_name is not None:
         marks = [None if v in ("", None) else float(v) for v in columns[mark_name]]
         if any(m is not None and not (math.isfinite(m) and m > 0) for m in marks):
-            raise _bad(path, f"column {mark_name!r} holds a mark price that is not positive")
+            raise bad_file(path, f"column {mark_name!r} holds a mark price that is not positive")
     syms = _symbols(path, columns, symbol, len(ts))
     return [FundingRate(*row) for row in zip(ts, syms, rates, marks, strict=True)]
 
@@ -412,7 +443,7 @@ def _marks(
         ]
     name = _first(columns, (*_MARK_COLUMNS, "price"))
     if name is None:
-        raise _bad(path, "a mark file needs a 'mark_price' column, or open/high/low/close")
+        raise bad_file(path, "a mark file needs a 'mark_price' column, or open/high/low/close")
     ts = _timestamps(path, columns)
     prices = _floats(path, columns, name, positive=True)
     syms = _symbols(path, columns, symbol, len(ts))
@@ -447,7 +478,9 @@ def _candles(
 ) -> list[Candle]:
     missing = [c for c in ("open", "high", "low", "close") if c not in columns]
     if missing:
-        raise _bad(path, f"a candles file needs columns open, high, low, close; missing {missing}")
+        raise bad_file(
+            path, f"a candles file needs columns open, high, low, close; missing {missing}"
+        )
     ts = _timestamps(path, columns)
     o, h, lo, c = (
         _floats(path, columns, k, positive=True) for k in ("open", "high", "low", "close")
@@ -502,7 +535,7 @@ def _tardis(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapsh
             row = {n: columns[n][i] for n in names}
             result.append(BookSnapshot(t, s, _levels(row, "bids"), _levels(row, "asks")))
     except (TypeError, ValueError) as exc:
-        raise _bad(path, f"a book level is not a number ({exc})") from None
+        raise bad_file(path, f"a book level is not a number ({exc})") from None
     return result
 
 
@@ -511,7 +544,7 @@ def _depth(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapsho
     0 removes it). One snapshot (top ``BOOK_DEPTH`` levels) is emitted per update group."""
     for needed in ("side", "price", "qty"):
         if needed not in columns:
-            raise _bad(path, f"a depth file needs a {needed!r} column")
+            raise bad_file(path, f"a depth file needs a {needed!r} column")
     ts = _timestamps(path, columns)
     syms = _symbols(path, columns, symbol, len(ts))
     prices, qtys = _floats(path, columns, "price", positive=True), _floats(path, columns, "qty")
@@ -538,7 +571,7 @@ def _depth(path: Path, columns: Columns, symbol: str | None) -> list[BookSnapsho
                 else None
             )
             if book is None:
-                raise _bad(path, f"depth side must be b or a, found {columns['side'][k]!r}")
+                raise bad_file(path, f"depth side must be b or a, found {columns['side'][k]!r}")
             if qtys[k] == 0:
                 book.pop(prices[k], None)
             else:
@@ -572,7 +605,7 @@ def _rows_from_columns(
         return _quotes(path, columns, symbol)
     if "side" in columns and "price" in columns:
         return _depth(path, columns, symbol)
-    raise _bad(
+    raise bad_file(
         path,
         "a book file needs bid/ask quote columns, Tardis asks[i]/bids[i] levels or "
         "depth rows (side, price, qty)",
@@ -587,7 +620,7 @@ def _array_rows(
     first = doc[0]
     if kind is None:
         if len(first) == 6 and not any(first[2:]):
-            raise _bad(
+            raise bad_file(
                 path,
                 "rows [ms, x, 0, 0, 0, 0] look like freqtrade funding rates (the rate in the "
                 "open field): pass kind='funding'",
@@ -597,7 +630,7 @@ def _array_rows(
         elif len(first) == 7 and str(first[3]).lower() in ("buy", "sell"):
             kind = "trades"
         else:
-            raise _bad(
+            raise bad_file(
                 path, f"cannot tell what the JSON arrays hold (first row {first!r}); pass kind="
             )
     if kind == "candles":
@@ -609,9 +642,11 @@ def _array_rows(
     elif kind == "trades":
         names = ("timestamp", "id", "type", "side", "price", "amount", "cost")
     else:
-        raise _bad(path, "order books cannot be read from JSON arrays")
+        raise bad_file(path, "order books cannot be read from JSON arrays")
     if any(not isinstance(r, list) or len(r) < len(names) for r in doc):
-        raise _bad(path, f"every row must be an array of {len(names)} values: {', '.join(names)}")
+        raise bad_file(
+            path, f"every row must be an array of {len(names)} values: {', '.join(names)}"
+        )
     columns = {n: [r[i] for r in doc] for i, n in enumerate(names)}
     return kind, _rows_from_columns(path, columns, kind, symbol, interval)
 
@@ -630,53 +665,53 @@ def read_market_file(
     the timestamps."""
     path = Path(path)
     if kind is not None and kind not in KINDS:
-        raise _bad(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}", "kind")
+        raise bad_file(path, f"kind must be one of {', '.join(KINDS)}, not {kind!r}", "kind")
     data = _read_bytes(path)
     if not data.strip():
-        raise _bad(path, "empty file")
+        raise bad_file(path, "empty file")
     if kind == "capture" or (kind is None and is_capture(data[:200])):
         capture = rebuild(data.decode("utf-8").splitlines(), path.name, symbol=symbol)
         return MarketFile("capture", capture.events, (capture.symbol,), report=capture.report)
     if data[:4] == b"PAR1":
         columns = _columns_from_parquet(path, data)
-        detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
+        detected_kind, rows = kind_rows(path, columns, kind, symbol, interval)
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise _bad(path, "not CSV, JSON or Parquet (and not gzip of one)") from None
+            raise bad_file(path, "not CSV, JSON or Parquet (and not gzip of one)") from None
         head = text.lstrip()[:1]
         if head in ("[", "{"):
             doc = _json_document(path, text)
             if isinstance(doc, dict):
                 doc = [doc]
             if not doc:
-                raise _bad(path, "the JSON holds no rows")
+                raise bad_file(path, "the JSON holds no rows")
             if isinstance(doc[0], list):
                 detected_kind, rows = _array_rows(path, doc, kind, symbol, interval)
             elif isinstance(doc[0], dict):
                 columns = _columns_from_records(path, doc)
-                detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
+                detected_kind, rows = kind_rows(path, columns, kind, symbol, interval)
             else:
-                raise _bad(path, "JSON rows must be objects or arrays")
+                raise bad_file(path, "JSON rows must be objects or arrays")
         else:
             columns = _columns_from_csv(path, text)
-            detected_kind, rows = _kind_rows(path, columns, kind, symbol, interval)
+            detected_kind, rows = kind_rows(path, columns, kind, symbol, interval)
     if not rows:
-        raise _bad(path, "the file holds no rows")
+        raise bad_file(path, "the file holds no rows")
     rows.sort(key=lambda r: r.ts)  # stable: rows with equal timestamps keep the file's order
     symbols = tuple(sorted({r.symbol for r in rows}))
     candle_interval = rows[0].interval if detected_kind == "candles" else None
     return MarketFile(detected_kind, rows, symbols, candle_interval)
 
 
-def _kind_rows(
+def kind_rows(
     path: Path, columns: Columns, kind: str | None, symbol: str | None, interval: int | None
 ) -> tuple[str, list[Any]]:
     """The kind (``kind``, or detected from the column names) and the rows."""
-    kind = kind or _guess_kind(columns)
+    kind = kind or guess_kind(columns)
     if kind is None:
-        raise _bad(
+        raise bad_file(
             path,
             f"cannot tell trades, candles, book or funding from the columns "
             f"{sorted(columns)[:12]}; pass kind=",
@@ -713,47 +748,3 @@ def candles_from_trades(trades: Iterable[Trade], interval: int) -> list[Candle]:
     result.extend(Candle(bar[0], sym, interval, *bar[1:]) for sym, bar in open_bars.items())
     result.sort(key=lambda c: (c.ts, c.symbol))
     return result
-
-
-# --- into the store -------------------------------------------------------------------------
-
-
-async def import_dataset(
-    store: Any, path: str | Path, name: str, symbol: str | None = None, kind: str | None = None
-) -> Dataset:
-    """Read ``path`` and file its rows in ``store`` under ``source=name`` (in chunks), then save
-    the ``Dataset`` record describing them. An existing dataset name is refused
-    (``DatasetExists``): datasets are never overwritten."""
-    if await store.get_dataset(name) is not None:
-        raise DatasetExists(
-            f"dataset {name!r} already exists",
-            details=[{"field": "name", "message": "already exists"}],
-        )
-    # parsing is CPU work that can take seconds: in a thread, so the event loop keeps serving
-    market = await asyncio.to_thread(read_market_file, path, symbol=symbol, kind=kind)
-    writers: dict[type, Any] = {
-        Trade: store.write_trades,
-        Candle: store.write_candles,
-        BookSnapshot: store.write_books,
-        FundingRate: store.write_funding,
-        MarkPrice: store.write_marks,
-    }
-    for i in range(0, len(market.rows), CHUNK_ROWS):
-        chunk = market.rows[i : i + CHUNK_ROWS]
-        for row_type, write in writers.items():  # a capture mixes trades and books
-            rows = [r for r in chunk if type(r) is row_type]
-            if rows:
-                await write(name, rows)
-    dataset = Dataset(
-        name=name,
-        kind=market.kind,
-        symbols=market.symbols,
-        rows=len(market.rows),
-        start_ts=market.start_ts,
-        end_ts=market.end_ts,
-        created_at=time.time_ns() // 1_000,
-        interval=market.interval,
-        origin=Path(path).name,
-    )
-    await store.save_dataset(dataset)
-    return dataset

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from papertape.api.app import AppSettings, create_app
-from papertape.market.importers import import_dataset
+from papertape.market.dataset_import import import_dataset
 from papertape.store import open_store
 from tests.api.test_lifecycle_http import TRADES_FILE
 from tests.conftest import shared_file

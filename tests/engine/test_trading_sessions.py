@@ -15,7 +15,8 @@ from papertape.domain.errors import OrderRejected, SessionNotRunning
 from papertape.domain.session import SessionState
 from papertape.engine.backtest import run_backtest
 from papertape.engine.snapshot import thaw
-from papertape.market.importers import import_dataset, read_market_file
+from papertape.market.dataset_import import import_dataset
+from papertape.market.importers import read_market_file
 from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService

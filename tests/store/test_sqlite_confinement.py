@@ -16,7 +16,7 @@ import pytest
 
 from papertape.domain.config import SessionConfig
 from papertape.domain.session import SessionState
-from papertape.market.importers import import_dataset
+from papertape.market.dataset_import import import_dataset
 from papertape.sessions.service import SessionService
 from papertape.store.sqlite import SQLiteStore
 from tests.support.data import MARKET_DATA
