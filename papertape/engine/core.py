@@ -506,7 +506,7 @@ class Engine(VenueListener):
         )
         refusal = self._refusal(order)
         if refusal is not None:
-            order.status = REJECTED
+            order.move_to(REJECTED)
             order.reason = refusal
             order.updated_ts = self.ts
             self.order_changed(order)
