@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from papertape.domain.funding import funding_amount
-from papertape.domain.orders import BUY, QTY_EPSILON, Fill
-from papertape.domain.records import EquityPoint, PositionRecord
+from papertape.domain.orders import BUY, QTY_EPSILON
+from papertape.domain.records import EquityPoint, Fill, PositionRecord
 
 SPOT, SWAP = "spot", "swap"
 MAINTENANCE_MARGIN = 0.005  # of the notional: Binance's lowest USDT-M tier

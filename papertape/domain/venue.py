@@ -48,12 +48,12 @@ from papertape.domain.orders import (
     REJECTED,
     SELL,
     STOP,
-    Fill,
     Order,
     OrderStatus,
 )
 from papertape.domain.portfolio import Portfolio, Position, RoundTrip
 from papertape.domain.queue import TRADE_THROUGH, QueueModel, QueueSpot
+from papertape.domain.records import Fill
 
 # Public base-tier spot fee schedules (taker, maker) as fractions; overridable per session.
 EXCHANGE_FEES: dict[str, tuple[float, float]] = {
@@ -110,8 +110,10 @@ class Venue(ABC):
         taker: float = 0.001,
         maker: float = 0.001,
         id_prefix: str = "",
+        session_id: str = "",
     ):
         self.portfolio = portfolio
+        self.session_id = session_id  # whose tape the fills are booked on
         self.listener = listener
         self.taker, self.maker = taker, maker
         self.id_prefix = id_prefix
@@ -191,6 +193,7 @@ class Venue(ABC):
         the listener told of both."""
         self.fill_seq += 1
         fill = Fill(
+            session_id=self.session_id,
             fill_id=f"{self.id_prefix}f{self.fill_seq}",
             order_id=order.order_id,
             ts=ts,
@@ -200,7 +203,6 @@ class Venue(ABC):
             price=price,
             fee=fee,
             liquidity="maker" if maker else "taker",
-            reason=order.reason,
         )
         position, trip = self.portfolio.apply_fill(fill)
         order.filled_qty += qty
@@ -234,10 +236,18 @@ class PaperVenue(Venue):
         id_prefix: str = "",
         queue_model: str = TRADE_THROUGH,
         cancel_latency_us: int = 0,
+        session_id: str = "",
     ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
-        super().__init__(portfolio, listener, taker=taker, maker=maker, id_prefix=id_prefix)
+        super().__init__(
+            portfolio,
+            listener,
+            taker=taker,
+            maker=maker,
+            id_prefix=id_prefix,
+            session_id=session_id,
+        )
         self.slip = slippage_bps / 10_000
         self.latency_us = latency_us
         self.bar_fill = bar_fill

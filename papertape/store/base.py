@@ -34,7 +34,7 @@ from papertape.domain.market import (
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
-    FillRecord,
+    Fill,
     OrderRecord,
     PositionRecord,
     RecordBatch,
@@ -198,7 +198,7 @@ class Store(ABC):
         """The newest state of each order, oldest order first."""
 
     @abstractmethod
-    async def list_fills(self, session_id: str) -> list[FillRecord]: ...
+    async def list_fills(self, session_id: str) -> list[Fill]: ...
 
     @abstractmethod
     async def list_positions(self, session_id: str) -> list[PositionRecord]:

@@ -38,6 +38,7 @@ class LiveVenue(Venue):
             taker=paper.taker,
             maker=paper.maker,
             id_prefix=paper.id_prefix,
+            session_id=paper.session_id,
         )
         self.last_price = last_price  # the engine's, to size a ``qty=None`` order
         self.outbox: list[Order] = []  # accepted by the engine, not yet sent
