@@ -96,7 +96,7 @@ class TradingConsumer(Consumer):
 
     def __init__(self, session: Session, config: SessionConfig):
         self.session = session
-        self.config = config  # ``session.config``, parsed once by ``consumers_for``
+        self.config = config  # ``session.config``, parsed once by the service
         self.engine: Engine | None = None  # made (or thawed) by ``start``
         self.resume_position: StreamPosition | None = None
         self.resumed_fills = 0
