@@ -214,7 +214,7 @@ class Venue(ABC):
         self.listener.filled(order, fill, position, trip)
         self.listener.order_changed(order)
 
-    def _end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
+    def _end_order(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
         """End a live order without (fully) filling it: cancelled or rejected."""
         order.move_to(status)
         order.reason = reason
@@ -286,7 +286,9 @@ class PaperVenue(Venue):
         if self.cancel_latency_us:
             self.pending_cancels.setdefault(order_id, (ts + self.cancel_latency_us, reason))
             return order
-        self._end(order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason)
+        self._end_order(
+            order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason
+        )
         self._sweep(order.symbol)
         return order
 
@@ -301,14 +303,16 @@ class PaperVenue(Venue):
             if order.symbol != symbol or due > ts:
                 continue
             del self.pending_cancels[order_id]
-            self._end(order, CANCELLED, due, f"{order.reason}_{reason}" if order.reason else reason)
+            self._end_order(
+                order, CANCELLED, due, f"{order.reason}_{reason}" if order.reason else reason
+            )
         self._sweep(symbol)
 
     def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
         cancelled = []
         for order in list(self.orders.values()):
             if order.is_live and (symbol is None or order.symbol == symbol):
-                self._end(order, CANCELLED, ts, reason)
+                self._end_order(order, CANCELLED, ts, reason)
                 self.pending_cancels.pop(order.order_id, None)
                 cancelled.append(order)
         for sym in list(self.open_orders):
@@ -491,7 +495,7 @@ class PaperVenue(Venue):
             order.qty = self.size_for(order, price)
             if order.qty <= QTY_EPSILON:
                 order.qty = 0.0
-                self._end(
+                self._end_order(
                     order,
                     REJECTED,
                     ts,
@@ -515,16 +519,16 @@ class PaperVenue(Venue):
             short_of_funds = qty < wanted * (1 - DUST)
         if qty <= QTY_EPSILON:
             reason = "nothing_to_reduce" if order.reduce_only else "insufficient_funds"
-            self._end(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
+            self._end_order(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
             return 0.0
         self._execute(order, qty, price, qty * price * rate, ts, maker)
         if order.status == FILLED and self.pending_cancels.pop(order.order_id, None) is not None:
             self.late_cancels += 1  # the cancel was on its way: it comes too late
         if order.status == PARTIAL:
             if order.reduce_only and not self.portfolio.qty(order.symbol):
-                self._end(order, CANCELLED, ts, "position_closed")
+                self._end_order(order, CANCELLED, ts, "position_closed")
             elif not order.reduce_only and short_of_funds:
-                self._end(order, CANCELLED, ts, "insufficient_funds")
+                self._end_order(order, CANCELLED, ts, "insufficient_funds")
         return qty
 
     def _sweep(self, symbol: str) -> None:

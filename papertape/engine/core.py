@@ -291,11 +291,11 @@ class Engine(VenueListener):
                     next_equity = self._next_equity
                 continue
             self.ts = event.ts
-            self._other_event(event)
+            self._process_non_trade(event)
             next_equity = self._next_equity
         self.ts = events[-1].ts
 
-    def _other_event(self, event: Any) -> None:
+    def _process_non_trade(self, event: Any) -> None:
         """Candles and order-book snapshots (far fewer than trades)."""
         state = self.state.get(event.symbol)
         if state is None:

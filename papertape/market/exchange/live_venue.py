@@ -49,7 +49,7 @@ class LiveVenue(Venue):
         order.active_ts = order.updated_ts = order.created_ts
         reason = self._refusal(order)
         if reason:
-            self._end(order, REJECTED, order.created_ts, reason)
+            self._end_order(order, REJECTED, order.created_ts, reason)
             return order
         self.orders[order.order_id] = order
         self.outbox.append(order)
@@ -130,5 +130,5 @@ class LiveVenue(Venue):
     def exchange_end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
         """The exchange ended ``order`` without (fully) filling it: cancelled or rejected."""
         if order.is_live:
-            self._end(order, status, ts, reason)
+            self._end_order(order, status, ts, reason)
         self.orders.pop(order.order_id, None)
