@@ -7,13 +7,13 @@ from papertape.domain.market import StreamPosition
 from papertape.domain.session import Mode, Session
 from papertape.market.replay import ReplaySource
 from papertape.market.source import MarketSource
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 
 def build_source(
     session: Session,
     config: SessionConfig,
-    store: Store,
+    store: MarketDataStore,
     position: StreamPosition | None = None,
 ) -> MarketSource:
     """The session's source, continuing after ``position`` (None: from the start)."""

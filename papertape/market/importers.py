@@ -65,6 +65,7 @@ from papertape.domain.market import (
 from papertape.domain.records import Dataset
 from papertape.domain.symbols import canonical
 from papertape.market.binance_capture import is_capture, rebuild
+from papertape.store.base import MarketDataStore
 
 KINDS = ("trades", "candles", "book", "funding", "mark", "capture")
 BOOK_DEPTH = 25  # levels kept per side when a file carries more (depth diffs)
@@ -719,7 +720,11 @@ def candles_from_trades(trades: Iterable[Trade], interval: int) -> list[Candle]:
 
 
 async def import_dataset(
-    store: Any, path: str | Path, name: str, symbol: str | None = None, kind: str | None = None
+    store: MarketDataStore,
+    path: str | Path,
+    name: str,
+    symbol: str | None = None,
+    kind: str | None = None,
 ) -> Dataset:
     """Read ``path`` and file its rows in ``store`` under ``source=name`` (in chunks), then save
     the ``Dataset`` record describing them. An existing dataset name is refused
