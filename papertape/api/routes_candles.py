@@ -16,11 +16,11 @@ from papertape.domain.errors import DatasetNotFound, ValidationFailed
 from papertape.domain.market import MICROS, iso
 from papertape.domain.symbols import canonical
 from papertape.market.bars import read_bars
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 router = APIRouter(tags=["datasets"])
 
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[MarketDataStore, Depends(get_store)]
 MAX_BARS = 20_000
 
 

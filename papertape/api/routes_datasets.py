@@ -18,11 +18,11 @@ from papertape.domain.errors import DatasetNotFound
 from papertape.domain.market import iso
 from papertape.domain.records import Dataset, check_dataset_name
 from papertape.market.dataset_import import import_dataset
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 router = APIRouter(tags=["datasets"])
 
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[MarketDataStore, Depends(get_store)]
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 

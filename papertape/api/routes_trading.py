@@ -26,10 +26,10 @@ from papertape.domain.symbols import canonical
 from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.service import SessionService
 from papertape.sessions.strategy_catalog import check_saveable, list_strategies
-from papertape.store.base import Store
+from papertape.store.base import StrategyStore
 
 router = APIRouter()
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[StrategyStore, Depends(get_store)]
 ServiceDep = Annotated[SessionService, Depends(get_service)]
 
 STRATEGY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

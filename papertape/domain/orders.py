@@ -155,19 +155,3 @@ class Order:
             client_order_id=self.client_order_id,
             reason=self.reason,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One execution. ``fee`` is in the quote currency (negative for a maker rebate)."""
-
-    fill_id: str
-    order_id: str
-    ts: int
-    symbol: str
-    side: str  # a Side's value
-    qty: float
-    price: float
-    fee: float
-    liquidity: str  # "maker" | "taker"
-    reason: str = ""

@@ -33,8 +33,8 @@ from papertape.domain.liquidation import (
     settle,
 )
 from papertape.domain.liquidation import liquidation_price as tiered_liquidation_price
-from papertape.domain.orders import BUY, QTY_EPSILON, Fill
-from papertape.domain.records import EquityPoint, PositionRecord
+from papertape.domain.orders import BUY, QTY_EPSILON
+from papertape.domain.records import EquityPoint, Fill, PositionRecord
 
 SPOT, SWAP = "spot", "swap"
 

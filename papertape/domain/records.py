@@ -35,7 +35,11 @@ class OrderRecord(NamedTuple):
     reason: str = ""  # why it was rejected or cancelled, or which rule placed it
 
 
-class FillRecord(NamedTuple):
+class Fill(NamedTuple):
+    """One execution, as the venue books it, the portfolio applies it, a strategy hears of it
+    and the tape stores it: one shape from the fill to the store. ``fee`` is in the quote
+    currency (negative for a maker rebate)."""
+
     session_id: str
     fill_id: str
     order_id: str
@@ -80,7 +84,7 @@ class RecordBatch:
     A session commits one batch, with the engine state that follows it, all or nothing."""
 
     orders: list[OrderRecord] = field(default_factory=list)
-    fills: list[FillRecord] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
     positions: list[PositionRecord] = field(default_factory=list)
     equity: list[EquityPoint] = field(default_factory=list)
     funding: list[FundingPayment] = field(default_factory=list)

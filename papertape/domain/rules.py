@@ -31,7 +31,8 @@ from pydantic import ConfigDict, Field, model_validator
 from papertape.domain.config import ClosedModel
 from papertape.domain.indicators import INDICATORS, Indicator
 from papertape.domain.market import BookSnapshot, Candle
-from papertape.domain.orders import BUY, MARKET, SELL, Fill, Order
+from papertape.domain.orders import BUY, MARKET, SELL, Order
+from papertape.domain.records import Fill
 from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume")

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from papertape.domain.indicators import Indicator
 from papertape.domain.market import BookSnapshot, Candle, Trade
-from papertape.domain.orders import BUY, LIMIT, MARKET, SELL, STOP, Fill, Order
+from papertape.domain.orders import BUY, LIMIT, MARKET, SELL, STOP, Order
+from papertape.domain.records import Fill
 
 if TYPE_CHECKING:
     from papertape.domain.portfolio import Portfolio

@@ -52,12 +52,12 @@ from papertape.domain.orders import (
     REJECTED,
     SELL,
     STOP,
-    Fill,
     Order,
     OrderStatus,
 )
 from papertape.domain.portfolio import Portfolio, Position, RoundTrip
 from papertape.domain.queue import TRADE_THROUGH, QueueModel, QueueSpot
+from papertape.domain.records import Fill
 
 # Public base-tier spot fee schedules (taker, maker) as fractions; overridable per session.
 EXCHANGE_FEES: dict[str, tuple[float, float]] = {
@@ -114,8 +114,10 @@ class Venue(ABC):
         taker: float = 0.001,
         maker: float = 0.001,
         id_prefix: str = "",
+        session_id: str = "",
     ):
         self.portfolio = portfolio
+        self.session_id = session_id  # whose tape the fills are booked on
         self.listener = listener
         self.taker, self.maker = taker, maker
         self.id_prefix = id_prefix
@@ -219,6 +221,7 @@ class Venue(ABC):
         the listener told of both."""
         self.fill_seq += 1
         fill = Fill(
+            session_id=self.session_id,
             fill_id=f"{self.id_prefix}f{self.fill_seq}",
             order_id=order.order_id,
             ts=ts,
@@ -228,7 +231,6 @@ class Venue(ABC):
             price=price,
             fee=fee,
             liquidity="maker" if maker else "taker",
-            reason=order.reason,
         )
         position, trip = self.portfolio.apply_fill(fill)
         order.filled_qty += qty
@@ -240,7 +242,7 @@ class Venue(ABC):
         self.listener.filled(order, fill, position, trip)
         self.listener.order_changed(order)
 
-    def _end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
+    def _end_order(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
         """End a live order without (fully) filling it: cancelled or rejected."""
         order.move_to(status)
         order.reason = reason
@@ -262,10 +264,18 @@ class PaperVenue(Venue):
         id_prefix: str = "",
         queue_model: str = TRADE_THROUGH,
         cancel_latency_us: int = 0,
+        session_id: str = "",
     ):
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
-        super().__init__(portfolio, listener, taker=taker, maker=maker, id_prefix=id_prefix)
+        super().__init__(
+            portfolio,
+            listener,
+            taker=taker,
+            maker=maker,
+            id_prefix=id_prefix,
+            session_id=session_id,
+        )
         self.slip = slippage_bps / 10_000
         self.latency_us = latency_us
         self.bar_fill = bar_fill
@@ -304,7 +314,9 @@ class PaperVenue(Venue):
         if self.cancel_latency_us:
             self.pending_cancels.setdefault(order_id, (ts + self.cancel_latency_us, reason))
             return order
-        self._end(order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason)
+        self._end_order(
+            order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason
+        )
         self._sweep(order.symbol)
         return order
 
@@ -319,14 +331,16 @@ class PaperVenue(Venue):
             if order.symbol != symbol or due > ts:
                 continue
             del self.pending_cancels[order_id]
-            self._end(order, CANCELLED, due, f"{order.reason}_{reason}" if order.reason else reason)
+            self._end_order(
+                order, CANCELLED, due, f"{order.reason}_{reason}" if order.reason else reason
+            )
         self._sweep(symbol)
 
     def cancel_all(self, ts: int, reason: str, symbol: str | None = None) -> list[Order]:
         cancelled = []
         for order in list(self.orders.values()):
             if order.is_live and (symbol is None or order.symbol == symbol):
-                self._end(order, CANCELLED, ts, reason)
+                self._end_order(order, CANCELLED, ts, reason)
                 self.pending_cancels.pop(order.order_id, None)
                 cancelled.append(order)
         for sym in list(self.open_orders):
@@ -511,7 +525,7 @@ class PaperVenue(Venue):
             order.qty = self.size_for(order, price)
             if order.qty <= QTY_EPSILON:
                 order.qty = 0.0
-                self._end(
+                self._end_order(
                     order,
                     REJECTED,
                     ts,
@@ -535,16 +549,16 @@ class PaperVenue(Venue):
             short_of_funds = qty < wanted * (1 - DUST)
         if qty <= QTY_EPSILON:
             reason = "nothing_to_reduce" if order.reduce_only else "insufficient_funds"
-            self._end(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
+            self._end_order(order, CANCELLED if order.filled_qty else REJECTED, ts, reason)
             return 0.0
         self._execute(order, qty, price, qty * price * rate, ts, maker)
         if order.status == FILLED and self.pending_cancels.pop(order.order_id, None) is not None:
             self.late_cancels += 1  # the cancel was on its way: it comes too late
         if order.status == PARTIAL:
             if order.reduce_only and not self.portfolio.qty(order.symbol):
-                self._end(order, CANCELLED, ts, "position_closed")
+                self._end_order(order, CANCELLED, ts, "position_closed")
             elif not order.reduce_only and short_of_funds:
-                self._end(order, CANCELLED, ts, "insufficient_funds")
+                self._end_order(order, CANCELLED, ts, "insufficient_funds")
         return qty
 
     def _sweep(self, symbol: str) -> None:

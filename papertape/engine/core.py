@@ -57,13 +57,12 @@ from papertape.domain.orders import (
     SELL,
     SIDES,
     STOP,
-    Fill,
     Order,
     OrderType,
     Side,
 )
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio, Position, RoundTrip
-from papertape.domain.records import FillRecord, RecordBatch
+from papertape.domain.records import Fill, RecordBatch
 from papertape.domain.risk import RiskManager, RiskRules
 from papertape.domain.strategy import Strategy, StrategyParams
 from papertape.domain.venue import PaperVenue, VenueListener
@@ -179,6 +178,7 @@ class Engine(VenueListener):
             bar_fill=config.bar_fill,
             queue_model=config.queue_model,
             cancel_latency_us=config.cancel_latency_us,
+            session_id=config.session_id,
         )
         self.risk = RiskManager(config.risk, config.cash)
         self._close_fill = config.bar_fill == "close"
@@ -316,11 +316,11 @@ class Engine(VenueListener):
                     next_equity = self._next_equity
                 continue
             self.ts = event.ts
-            self._other_event(event)
+            self._process_non_trade(event)
             next_equity = self._next_equity
         self.ts = events[-1].ts
 
-    def _other_event(self, event: Any) -> None:
+    def _process_non_trade(self, event: Any) -> None:
         """Candles and order-book snapshots (far fewer than trades)."""
         state = self.state.get(event.symbol)
         if state is None:
@@ -547,7 +547,7 @@ class Engine(VenueListener):
         )
         refusal = self._refusal(order)
         if refusal is not None:
-            order.status = REJECTED
+            order.move_to(REJECTED)
             order.reason = refusal
             order.updated_ts = self.ts
             self.order_changed(order)
@@ -636,20 +636,8 @@ class Engine(VenueListener):
         self.record.events.append(("order", record))
 
     def filled(self, order: Order, fill: Fill, position: Position, trip: RoundTrip | None) -> None:
-        record = FillRecord(
-            self.session_id,
-            fill.fill_id,
-            fill.order_id,
-            fill.ts,
-            fill.symbol,
-            fill.side,
-            fill.qty,
-            fill.price,
-            fill.fee,
-            fill.liquidity,
-        )
-        self.record.fills.append(record)
-        self.record.events.append(("fill", record))
+        self.record.fills.append(fill)
+        self.record.events.append(("fill", fill))
         state = self.state[fill.symbol]
         position.mark = self._fresh_mark(state, fill.ts) or state.price or fill.price
         self._record_position(position, fill.ts)

@@ -32,9 +32,8 @@ from collections.abc import Sequence
 from papertape import __version__
 from papertape.domain.errors import PapertapeError
 from papertape.domain.funding import FundingPayment
-from papertape.domain.orders import Fill
 from papertape.domain.portfolio import Portfolio
-from papertape.domain.records import FillRecord, OrderRecord, RecordBatch
+from papertape.domain.records import Fill, OrderRecord, RecordBatch
 from papertape.engine.core import Engine
 
 SNAPSHOT_FORMAT = 2  # bump whenever a class in the engine's state gains or loses a field
@@ -69,7 +68,7 @@ def freeze(engine: Engine) -> bytes:
 
 def thaw(
     state: bytes,
-    fills: Sequence[FillRecord],
+    fills: Sequence[Fill],
     orders: Sequence[OrderRecord],
     curve: Sequence[tuple[int, float]],
     session_id: str,
@@ -117,7 +116,7 @@ def _load(state: bytes, session_id: str) -> Engine:
 def fold(
     cash: float,
     like: Portfolio,
-    fills: Sequence[FillRecord],
+    fills: Sequence[Fill],
     session_id: str = "",
     funding: Sequence[FundingPayment] = (),
 ) -> Portfolio:
@@ -132,7 +131,7 @@ def fold(
             portfolio.book_funding(payments[paid].symbol, payments[paid].amount)
             paid += 1
         try:
-            portfolio.apply_fill(_fill(record))
+            portfolio.apply_fill(record)
         except Exception as exc:
             raise _inconsistent(
                 session_id, record, f"it cannot be booked: {type(exc).__name__}: {exc}"
@@ -142,27 +141,11 @@ def fold(
     return portfolio
 
 
-def _fill(record: FillRecord) -> Fill:
-    return Fill(
-        record.fill_id,
-        record.order_id,
-        record.ts,
-        record.symbol,
-        record.side,
-        record.qty,
-        record.price,
-        record.fee,
-        record.liquidity,
-    )
-
-
-def _check_orders(
-    fills: Sequence[FillRecord], orders: Sequence[OrderRecord], session_id: str
-) -> None:
+def _check_orders(fills: Sequence[Fill], orders: Sequence[OrderRecord], session_id: str) -> None:
     """Each order's fills add up to the quantity its newest record says was filled."""
     filled = {order.order_id: order.filled_qty for order in orders}
     running: dict[str, float] = defaultdict(float)
-    last_of: dict[str, FillRecord] = {}
+    last_of: dict[str, Fill] = {}
     for record in fills:
         if record.order_id not in filled:
             raise _inconsistent(session_id, record, f"its order {record.order_id} is not recorded")
@@ -190,7 +173,7 @@ def _check_orders(
 
 
 def _check_same(
-    saved: Portfolio, folded: Portfolio, fills: Sequence[FillRecord], session_id: str
+    saved: Portfolio, folded: Portfolio, fills: Sequence[Fill], session_id: str
 ) -> None:
     """The saved portfolio is the fold of the recorded fills."""
     if saved.fill_count != folded.fill_count:
@@ -228,7 +211,7 @@ def _check_same(
             raise _inconsistent(session_id, culprit, detail)
 
 
-def _inconsistent(session_id: str, fill: FillRecord, why: str) -> RecordInconsistent:
+def _inconsistent(session_id: str, fill: Fill, why: str) -> RecordInconsistent:
     return RecordInconsistent(
         f"session {session_id}'s record is inconsistent at fill {fill.fill_id} "
         f"(order {fill.order_id}, {fill.side} {fill.qty} {fill.symbol} at {fill.price}): {why}",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from papertape.domain.market import MICROS, Candle
 from papertape.market.importers import candles_from_trades
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 # Intervals the store is asked for as a base, coarsest first (a base must divide the target).
 BASE_INTERVALS = (86_400, 14_400, 3_600, 900, 300, 60, 1)
@@ -51,7 +51,7 @@ def resample_candles(candles: Iterable[Candle], interval: int) -> list[Candle]:
 
 
 async def read_bars(
-    store: Store, source: str, symbol: str, interval: int, start: int, end: int
+    store: MarketDataStore, source: str, symbol: str, interval: int, start: int, end: int
 ) -> tuple[list[Candle], str | None]:
     """Bars of ``interval`` seconds opening in ``[start, end)``: stored ones of that interval,
     else the coarsest finer stored ones resampled, else built from the recorded trades; with

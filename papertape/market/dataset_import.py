@@ -39,6 +39,7 @@ from papertape.market.importers import (
     kind_rows,
     read_market_file,
 )
+from papertape.store.base import MarketDataStore
 
 STREAM_ROWS = 100_000  # rows parsed (and held) at a time
 WRITE_ROWS = 20_000  # rows per store write
@@ -152,7 +153,11 @@ def _market_chunks(
 
 
 async def import_dataset(
-    store: Any, path: str | Path, name: str, symbol: str | None = None, kind: str | None = None
+    store: MarketDataStore,
+    path: str | Path,
+    name: str,
+    symbol: str | None = None,
+    kind: str | None = None,
 ) -> Dataset:
     """Read ``path`` and file its rows in ``store`` under ``source=name``, a chunk at a time,
     then save the ``Dataset`` record describing them. An existing dataset name is refused

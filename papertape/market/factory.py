@@ -2,41 +2,42 @@
 
 from __future__ import annotations
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.market import StreamPosition
 from papertape.domain.session import Mode, Session
 from papertape.market.replay import ReplaySource
 from papertape.market.source import MarketSource
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 
 def build_source(
-    session: Session, store: Store, position: StreamPosition | None = None
+    session: Session,
+    config: SessionConfig,
+    store: MarketDataStore,
+    position: StreamPosition | None = None,
 ) -> MarketSource:
     """The session's source, continuing after ``position`` (None: from the start)."""
-    market = session.config["market"]
-    if market["source"] == "replay":
-        speed = 0.0 if session.mode is Mode.BACKTEST else float(market["speed"])
+    market = config.market
+    if market.source == "replay":
+        speed = 0.0 if session.mode is Mode.BACKTEST else market.speed
+        extras = {"funding": market.funding, "mark": market.mark}
         return ReplaySource(
             store,
-            market["dataset"],
+            market.dataset or "",  # set: the config's rules require a dataset for a replay
             session.symbols,
             speed,
             position,
-            extras={k: market[k] for k in ("funding", "mark") if market.get(k)},
+            extras={kind: name for kind, name in extras.items() if name},
         )
     from papertape.market.exchange.connector import hub_for
     from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 
-    defaults = FeedOptions()  # sessions recorded before these settings existed keep the defaults
     return ExchangeSource(
         session.symbols,
-        market["exchange"],
-        market["market_type"],
+        market.exchange,
+        market.market_type,
         resume_after=None if position is None else position.ts,
         session_id=session.session_id,
-        hub=hub_for(market.get("exchange_url")),
-        options=FeedOptions(
-            book_depth=market.get("book_depth", defaults.book_depth),
-            book_interval=market.get("book_interval", defaults.book_interval),
-        ),
+        hub=hub_for(market.exchange_url),
+        options=FeedOptions(book_depth=market.book_depth, book_interval=market.book_interval),
     )

@@ -21,7 +21,7 @@ from typing import Any
 from papertape.domain.errors import UnknownDataset
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.market.source import MarketSource
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 TARGET_ROWS_PER_READ = 50_000
 MAX_BATCH = 10_000
@@ -33,7 +33,7 @@ _NAMES = {"funding": "funding rates", "mark": "mark prices"}
 class ReplaySource(MarketSource):
     def __init__(
         self,
-        store: Store,
+        store: MarketDataStore,
         source: str,
         symbols: Sequence[str],
         speed: float = 1.0,

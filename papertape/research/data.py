@@ -12,7 +12,7 @@ from typing import Any
 from papertape.domain.errors import DatasetNotFound, ValidationFailed
 from papertape.market.importers import read_market_file
 from papertape.store import open_store
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 CHUNK_ROWS = 50_000  # rows per read of a streamed dataset
 
@@ -31,7 +31,7 @@ class DataSpec:
         return self.file if self.file is not None else f"dataset {self.dataset}"
 
 
-async def _plan(store: Store, name: str) -> tuple[Callable[..., Any], int, int, int]:
+async def _plan(store: MarketDataStore, name: str) -> tuple[Callable[..., Any], int, int, int]:
     """The reader of the dataset's kind (candles when there are any, else trades, else book
     snapshots), its time span ``[first, last)`` and its row count."""
     summary = await store.market_summary(name)

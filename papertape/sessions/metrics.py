@@ -177,10 +177,8 @@ class ServiceCollector(Collector):
             by_mode[mode] = by_mode.get(mode, 0) + 1
             if runner.source is None:
                 continue
-            market = runner.session.config.get("market", {})
-            exchange = (
-                market.get("exchange", "") if market.get("source") == "exchange" else "replay"
-            )
+            market = runner.config.market
+            exchange = market.exchange if market.source == "exchange" else "replay"
             status = runner.source.status
             by_feed[(exchange, status.state)] = by_feed.get((exchange, status.state), 0) + 1
             counts = by_exchange.setdefault(exchange, [0, 0])

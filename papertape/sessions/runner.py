@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.errors import PapertapeError
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent
@@ -30,7 +31,7 @@ CHECKPOINT_EVERY = 2.0  # seconds between checkpoints of a running session
 FEED_STATUS_EVERY = 1.0  # seconds between looks at the feed's status
 
 # builds a session's market source, continuing after the given position (None: from the start)
-SourceFactory = Callable[[Session, Store, StreamPosition | None], MarketSource]
+SourceFactory = Callable[[Session, SessionConfig, Store, StreamPosition | None], MarketSource]
 
 
 def wall_micros() -> int:
@@ -51,6 +52,7 @@ class Runner:
     def __init__(
         self,
         session: Session,
+        config: SessionConfig,
         store: Store,
         bus: EventBus,
         source_factory: SourceFactory,
@@ -61,8 +63,11 @@ class Runner:
         finish_only: bool = False,
     ):
         """``finish_only``: start the consumers (a resumed session's state) and end them at
-        once as ``cancelled``, with no market data: a stop a crash interrupted, finished."""
+        once as ``cancelled``, with no market data: a stop a crash interrupted, finished.
+        ``config`` is ``session.config`` parsed (once, by the service, for the runner, its
+        source and its consumers)."""
         self.session = session
+        self.config = config
         self.session_id = session.session_id
         self.store = store
         self.bus = bus
@@ -163,9 +168,9 @@ class Runner:
             # in a thread: building a live source may import the exchange client, which takes
             # seconds and must not stall the other sessions on this event loop
             self.source = await asyncio.to_thread(
-                self._source_factory, self.session, self.store, position
+                self._source_factory, self.session, self.config, self.store, position
             )
-            if position is not None and self.session.config["market"]["source"] != "replay":
+            if position is not None and self.config.market.source != "replay":
                 self._gap_from = position.ts  # a live feed resumed: the outage is a gap
             duration_timer = self._arm_duration()
             self.ready.set()
@@ -285,7 +290,7 @@ class Runner:
             self._log.exception("session.checkpoint.failed")
 
     def _arm_duration(self) -> asyncio.TimerHandle | None:
-        seconds = self.session.config.get("duration_seconds")
+        seconds = self.config.duration_seconds
         if not seconds:
             return None
         begun = self.session.started_at or wall_micros()

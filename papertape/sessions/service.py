@@ -96,7 +96,7 @@ class SessionService:
         start_timeout: float = 30.0,
         live_enabled: bool = False,
         source_factory: SourceFactory = source_for,
-        consumer_factory: Callable[[Session], list[Consumer]] = consumers_for,
+        consumer_factory: Callable[[Session, SessionConfig], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
         metrics: Metrics | None = None,
     ):
@@ -333,12 +333,14 @@ class SessionService:
 
     # runners -------------------------------------------------------------------------------
     def _launch(self, session: Session, *, finish_only: bool = False) -> Runner:
+        config = SessionConfig.model_validate(session.config)  # the one parse of the stored dict
         runner = Runner(
             session=session,
+            config=config,
             store=self.store,
             bus=self.bus,
             source_factory=self._source_factory,
-            consumers=self._consumer_factory(session),
+            consumers=self._consumer_factory(session, config),
             request_stop=self.request_stop,
             on_done=lambda finished: self._spawn(self._runner_finished(finished)),
             finish_only=finish_only,

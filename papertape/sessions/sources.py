@@ -3,6 +3,7 @@ sweep session its trials (``papertape.sessions.consumers.sweep``)."""
 
 from __future__ import annotations
 
+from papertape.domain.config import SessionConfig
 from papertape.domain.market import StreamPosition
 from papertape.domain.session import Mode, Session
 from papertape.market.factory import build_source
@@ -11,12 +12,15 @@ from papertape.store.base import Store
 
 
 def source_for(
-    session: Session, store: Store, position: StreamPosition | None = None
+    session: Session,
+    config: SessionConfig,
+    store: Store,
+    position: StreamPosition | None = None,
 ) -> MarketSource:
     """The session's source, continuing after ``position`` (market data; a sweep resumes from
     the trials it recorded instead)."""
     if session.mode is Mode.SWEEP:
         from papertape.sessions.consumers.sweep import SweepSource
 
-        return SweepSource(session, store)
-    return build_source(session, store, position)
+        return SweepSource(session, config, store)
+    return build_source(session, config, store, position)

@@ -24,6 +24,7 @@ from papertape.domain.errors import InvalidStrategyParams, UnknownStrategy, Vali
 from papertape.domain.rules import RuleStrategy
 from papertape.domain.strategy import ParamConflict, Strategy
 from papertape.engine.core import StrategyPlan
+from papertape.store.base import StrategyStore
 from papertape.strategies.builtin import BUILTINS
 from papertape.strategies.examples import RULE_EXAMPLES
 
@@ -89,7 +90,7 @@ def validate_strategies(specs: Sequence[StrategySpec]) -> list[StrategySpec]:
 
 
 async def resolve_strategies(
-    store: Any, specs: Sequence[StrategySpec], market_type: str | None = None
+    store: StrategyStore | None, specs: Sequence[StrategySpec], market_type: str | None = None
 ) -> list[StrategyPlan]:
     """Every spec's plan, looking saved strategies up in ``store``. With ``market_type="spot"``
     a strategy whose parameters let it go short is refused."""

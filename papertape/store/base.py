@@ -1,5 +1,8 @@
-"""The store interface. Two implementations meet it: SQLite (embedded, the default) and QuestDB
-(server). One test suite (``tests/store``) runs against both.
+"""The store interfaces, one per concern (``StoreConnection``, ``SessionStore``,
+``TradingRecordStore``, ``TrialStore``, ``MarketDataStore``, ``StrategyStore``), and ``Store``,
+their union. Two implementations meet all of them: SQLite (embedded, the default) and QuestDB
+(server); one test suite (``tests/store``) runs against both. Code that needs one concern takes
+the narrow interface (a replay reads market data only), so what it may touch is in its signature.
 
 Rules every implementation keeps:
 - Nothing is deleted by any method here; sessions end in a terminal state and stay.
@@ -34,7 +37,7 @@ from papertape.domain.market import (
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
-    FillRecord,
+    Fill,
     OrderRecord,
     PositionRecord,
     RecordBatch,
@@ -116,10 +119,11 @@ class StaleState(Exception):
         self.current = current
 
 
-class Store(ABC):
+class StoreConnection(ABC):
+    """The store as a connection: open it (migrations applied), check it answers, close it."""
+
     url: str
 
-    # life of the store ---------------------------------------------------------------------
     @abstractmethod
     async def open(self) -> None:
         """Connect and apply pending schema migrations."""
@@ -131,7 +135,10 @@ class Store(ABC):
     async def ping(self) -> bool:
         """True when the store answers a trivial query now."""
 
-    # sessions ------------------------------------------------------------------------------
+
+class SessionStore(ABC):
+    """Session state and the event tape: the session service and the API's session views."""
+
     @abstractmethod
     async def create_session(self, session: Session, event: NewEvent) -> Session:
         """Durably record a new session and its first event (seq 1). If a session with the same
@@ -176,7 +183,11 @@ class Store(ABC):
         self, session_id: str, after_seq: int = 0, limit: int = 1000
     ) -> list[SessionEvent]: ...
 
-    # the trading record --------------------------------------------------------------------
+
+class TradingRecordStore(ABC):
+    """A trading session's record: written by ``commit`` only, read back to resume the
+    session and by the record views."""
+
     @abstractmethod
     async def commit(self, step: TradingCommit) -> list[SessionEvent]:
         """Make ``step`` durable as a whole: its rows (idempotently: a row written again keeps
@@ -198,7 +209,7 @@ class Store(ABC):
         """The newest state of each order, oldest order first."""
 
     @abstractmethod
-    async def list_fills(self, session_id: str) -> list[FillRecord]: ...
+    async def list_fills(self, session_id: str) -> list[Fill]: ...
 
     @abstractmethod
     async def list_positions(self, session_id: str) -> list[PositionRecord]:
@@ -209,7 +220,10 @@ class Store(ABC):
         """Oldest first; when there are more than ``limit`` points, evenly thinned to ``limit``
         (the first and last points are always kept)."""
 
-    # sweep trials --------------------------------------------------------------------------
+
+class TrialStore(ABC):
+    """A sweep session's trials."""
+
     @abstractmethod
     async def record_trials(self, rows: Sequence[TrialRecord]) -> None:
         """Store a sweep's trials; writing a trial (session, number) again keeps one."""
@@ -218,7 +232,11 @@ class Store(ABC):
     async def list_trials(self, session_id: str) -> list[TrialRecord]:
         """A sweep session's trials, by number."""
 
-    # market data ---------------------------------------------------------------------------
+
+class MarketDataStore(ABC):
+    """Market data filed by source, and the datasets that describe it: replays, bars,
+    importers, downloads and the research tools."""
+
     @abstractmethod
     async def write_trades(self, source: str, rows: Sequence[Trade]) -> None: ...
 
@@ -294,7 +312,10 @@ class Store(ABC):
     @abstractmethod
     async def list_datasets(self) -> list[Dataset]: ...
 
-    # saved strategies ----------------------------------------------------------------------
+
+class StrategyStore(ABC):
+    """Saved strategies (a built-in strategy with its parameters, by name)."""
+
     @abstractmethod
     async def save_strategy(self, strategy: SavedStrategy) -> None:
         """Create or replace a saved strategy by name."""
@@ -304,6 +325,18 @@ class Store(ABC):
 
     @abstractmethod
     async def list_strategies(self) -> list[SavedStrategy]: ...
+
+
+class Store(
+    StoreConnection,
+    SessionStore,
+    TradingRecordStore,
+    TrialStore,
+    MarketDataStore,
+    StrategyStore,
+):
+    """Everything a store keeps: what SQLite and QuestDB implement and the server holds. Code
+    that needs only one concern takes the narrow interface instead."""
 
 
 def thin_evenly(rows: list[R], limit: int) -> list[R]:

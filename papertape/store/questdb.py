@@ -84,7 +84,7 @@ from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosit
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
-    FillRecord,
+    Fill,
     OrderRecord,
     PositionRecord,
     RecordBatch,
@@ -793,11 +793,11 @@ class QuestDBStore(Store):
         newest = {order.order_id: order for order in map(OrderRecord._make, rows)}
         return sorted(newest.values(), key=lambda o: (o.created_ts, o.order_id))
 
-    async def list_fills(self, session_id: str) -> list[FillRecord]:
+    async def list_fills(self, session_id: str) -> list[Fill]:
         rows = await self._records(
-            "fills", _select_record(FillRecord, "fills") + " ORDER BY ts, fill_id", session_id
+            "fills", _select_record(Fill, "fills") + " ORDER BY ts, fill_id", session_id
         )
-        return [FillRecord(*r) for r in rows]
+        return [Fill(*r) for r in rows]
 
     async def list_positions(self, session_id: str) -> list[PositionRecord]:
         rows = await self._records(
@@ -1137,7 +1137,7 @@ def _payload(record: RecordBatch, events: Sequence[SessionEvent]) -> dict[str, A
 def _unpayload(session_id: str, payload: dict[str, Any]) -> tuple[RecordBatch, list[SessionEvent]]:
     record = RecordBatch(
         orders=[OrderRecord(*row) for row in payload["orders"]],
-        fills=[FillRecord(*row) for row in payload["fills"]],
+        fills=[Fill(*row) for row in payload["fills"]],
         positions=[PositionRecord(*row) for row in payload["positions"]],
         equity=[EquityPoint(*row) for row in payload["equity"]],
         funding=[FundingPayment(*row) for row in payload.get("funding", [])],

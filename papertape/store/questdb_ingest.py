@@ -25,7 +25,7 @@ from questdb._client import Buffer  # the type only; buffers come from Sender.ne
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
-from papertape.domain.records import EquityPoint, FillRecord, OrderRecord, PositionRecord
+from papertape.domain.records import EquityPoint, Fill, OrderRecord, PositionRecord
 
 log = structlog.get_logger("papertape.store.questdb")
 
@@ -275,7 +275,7 @@ def put_order(buffer: Buffer, o: OrderRecord) -> None:
     )
 
 
-def put_fill(buffer: Buffer, f: FillRecord) -> None:
+def put_fill(buffer: Buffer, f: Fill) -> None:
     buffer.row(
         "fills",
         symbols={

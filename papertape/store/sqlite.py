@@ -22,7 +22,7 @@ from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosit
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
-    FillRecord,
+    Fill,
     OrderRecord,
     PositionRecord,
     SavedStrategy,
@@ -334,8 +334,8 @@ class SQLiteStore(Store):
     async def list_orders(self, session_id: str) -> list[OrderRecord]:
         return await self._select_records(OrderRecord, "orders", session_id, "created_ts, order_id")
 
-    async def list_fills(self, session_id: str) -> list[FillRecord]:
-        return await self._select_records(FillRecord, "fills", session_id, "ts, fill_id")
+    async def list_fills(self, session_id: str) -> list[Fill]:
+        return await self._select_records(Fill, "fills", session_id, "ts, fill_id")
 
     async def list_positions(self, session_id: str) -> list[PositionRecord]:
         return await self._select_records(PositionRecord, "positions", session_id, "symbol")
@@ -605,8 +605,8 @@ _UPSERT_ORDER = (
     + " WHERE excluded.ts >= orders.ts"
 )
 _INSERT_FILL = (
-    f"INSERT OR IGNORE INTO fills ({', '.join(FillRecord._fields)}) "
-    f"VALUES ({', '.join('?' * len(FillRecord._fields))})"
+    f"INSERT OR IGNORE INTO fills ({', '.join(Fill._fields)}) "
+    f"VALUES ({', '.join('?' * len(Fill._fields))})"
 )
 _UPSERT_POSITION = (
     f"INSERT INTO positions ({', '.join(PositionRecord._fields)}) "

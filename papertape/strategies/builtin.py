@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 
 from papertape.domain.indicators import Ema, Indicator, Rsi, Sma, VolumeSurge
 from papertape.domain.market import Candle
-from papertape.domain.orders import SELL, Fill, Order
+from papertape.domain.orders import SELL, Order
+from papertape.domain.records import Fill
 from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
 
 

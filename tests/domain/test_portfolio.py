@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papertape.domain.orders import Fill
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio
+from papertape.domain.records import Fill
 
 SYMBOLS = ("BTC_USDT", "ETH_USDT")
 
@@ -35,7 +35,7 @@ def _play(market_type: str, steps) -> tuple[Portfolio, list[Fill]]:
             qty = min(qty, portfolio.qty(symbol))
             if qty <= 1e-9:
                 continue
-        fill = Fill(f"f{i}", f"o{i}", i, symbol, side, qty, price, qty * price * rate, "taker")
+        fill = Fill("s", f"f{i}", f"o{i}", i, symbol, side, qty, price, qty * price * rate, "taker")
         portfolio.apply_fill(fill)
         fills.append(fill)
     return portfolio, fills
@@ -97,6 +97,7 @@ def test_closing_everything_leaves_only_realized(steps):
         held = portfolio.qty(symbol)
         if held:
             fill = Fill(
+                "s",
                 f"x{i}",
                 f"x{i}",
                 999,
@@ -115,28 +116,28 @@ def test_closing_everything_leaves_only_realized(steps):
 
 def test_spot_round_trip_by_hand():
     p = Portfolio(1_000.0)
-    p.apply_fill(Fill("f1", "o1", 1, "BTC_USDT", "buy", 2, 100, 0.2, "taker"))
+    p.apply_fill(Fill("s", "f1", "o1", 1, "BTC_USDT", "buy", 2, 100, 0.2, "taker"))
     assert p.cash == pytest.approx(1_000 - 200 - 0.2)
-    p.apply_fill(Fill("f2", "o2", 2, "BTC_USDT", "buy", 2, 110, 0.22, "taker"))
+    p.apply_fill(Fill("s", "f2", "o2", 2, "BTC_USDT", "buy", 2, 110, 0.22, "taker"))
     assert p.position("BTC_USDT").avg_price == pytest.approx(105)
-    _, trip = p.apply_fill(Fill("f3", "o3", 3, "BTC_USDT", "sell", 4, 120, 0.48, "taker"))
+    _, trip = p.apply_fill(Fill("s", "f3", "o3", 3, "BTC_USDT", "sell", 4, 120, 0.48, "taker"))
     assert p.realized_pnl == pytest.approx(60)  # (120 - 105) * 4
     assert trip.pnl == pytest.approx(60 - 0.9) and trip.entry_price == pytest.approx(105)
     assert trip.direction == "long" and trip.qty == 4
     assert p.cash == pytest.approx(1_000 + 60 - 0.9)
     with pytest.raises(ValueError):
-        p.apply_fill(Fill("f4", "o4", 4, "BTC_USDT", "sell", 1, 120, 0, "taker"))
+        p.apply_fill(Fill("s", "f4", "o4", 4, "BTC_USDT", "sell", 1, 120, 0, "taker"))
 
 
 def test_perp_short_flip_and_liquidation_price():
     p = Portfolio(1_000.0, SWAP, leverage=10)
-    p.apply_fill(Fill("f1", "o1", 1, "BTC_USDT", "sell", 1, 1_000, 0.0, "taker"))
+    p.apply_fill(Fill("s", "f1", "o1", 1, "BTC_USDT", "sell", 1, 1_000, 0.0, "taker"))
     p.mark("BTC_USDT", 900)
     assert p.equity() == pytest.approx(1_100)
     # short 1 @ 1000 with 1000 cash, first tier (notional < 50,000: mmr 0.4 %, no maintenance
     # amount): liquidated where 1000 - (P - 1000) = 0.004 P
     assert p.liquidation_price("BTC_USDT") == pytest.approx(2_000 / 1.004)
-    _, trip = p.apply_fill(Fill("f2", "o2", 2, "BTC_USDT", "buy", 3, 900, 0.0, "taker"))
+    _, trip = p.apply_fill(Fill("s", "f2", "o2", 2, "BTC_USDT", "buy", 3, 900, 0.0, "taker"))
     assert trip.pnl == pytest.approx(100) and trip.direction == "short"
     assert p.qty("BTC_USDT") == pytest.approx(2) and p.position("BTC_USDT").avg_price == 900
     assert p.cash == pytest.approx(1_100)

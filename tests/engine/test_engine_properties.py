@@ -1,7 +1,8 @@
 """Random orders against random markets (hypothesis): whatever happens, the record reconciles.
 
 The fills the engine recorded alone explain its cash, positions and fees; spot never goes short
-or below zero cash; every order ends in a consistent state; and the run is deterministic."""
+or below zero cash; every order moves only as ``ORDER_TRANSITIONS`` allows (risk refusals
+included) and ends in a consistent state; and the run is deterministic."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from papertape.domain.errors import OrderRejected
 from papertape.domain.market import BookSnapshot, Candle, Trade
+from papertape.domain.orders import ORDER_TRANSITIONS, OrderStatus
 from papertape.domain.risk import RiskRules
 from papertape.engine.core import Engine, EngineConfig
 
@@ -104,6 +106,20 @@ def check(engine: Engine) -> None:
         if record.status == "filled":
             assert record.filled_qty == pytest.approx(record.qty, rel=1e-9)
         assert record.status in ("open", "partially_filled", "filled", "cancelled", "rejected")
+    check_transitions(engine)
+
+
+def check_transitions(engine: Engine) -> None:
+    """The recorded life of every order is a path through the transition table: it is born
+    open, (partially) filled or refused, and each later record keeps or legally moves its
+    status."""
+    lives: dict[str, list[OrderStatus]] = {}
+    for record in engine.record.orders:
+        lives.setdefault(record.order_id, []).append(OrderStatus(record.status))
+    for order_id, life in lives.items():
+        assert life[0] != OrderStatus.CANCELLED, (order_id, life)
+        for before, after in zip(life, life[1:], strict=False):
+            assert after == before or after in ORDER_TRANSITIONS[before], (order_id, life)
 
 
 @settings(max_examples=150, deadline=None)

@@ -20,8 +20,8 @@ from papertape.domain.funding import (
     merge_funding,
     settlement_price,
 )
-from papertape.domain.orders import Fill
 from papertape.domain.portfolio import SPOT, SWAP, Portfolio
+from papertape.domain.records import Fill
 from papertape.engine.core import Engine, EngineConfig
 from papertape.engine.snapshot import fold, freeze, thaw
 from papertape.market.importers import read_market_file
@@ -178,7 +178,9 @@ def test_identities_with_funding(steps, mark):
         if step[0] == "fill":
             _, side, qty, price = step
             fee = qty * price * 0.0005
-            portfolio.apply_fill(Fill(f"f{i}", f"o{i}", i, SYMBOL, side, qty, price, fee, "taker"))
+            portfolio.apply_fill(
+                Fill("s", f"f{i}", f"o{i}", i, SYMBOL, side, qty, price, fee, "taker")
+            )
             continue
         _, rate, price = step
         held = portfolio.qty(SYMBOL)

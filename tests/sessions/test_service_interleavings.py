@@ -130,7 +130,7 @@ class SlowFinish(Consumer):
         await self.ctx.publish("flushed", {"reason": reason})  # like the engine's results
 
 
-def source_factory(session: Session, store, position=None) -> MarketSource:
+def source_factory(session: Session, config, store, position=None) -> MarketSource:
     return ControlledSource(session)
 
 
@@ -548,8 +548,8 @@ async def test_stop_timeout_leaves_stopping_and_a_later_stop_succeeds(
     else:
         behaviour = "infinite"
 
-        def consumers(session: Session) -> list[Consumer]:
-            return [*consumers_for(session), SlowFinish(hold)]
+        def consumers(session: Session, config: SessionConfig) -> list[Consumer]:
+            return [*consumers_for(session, config), SlowFinish(hold)]
 
     service = new_service(store, stop_timeout=0.2, consumer_factory=consumers)
     try:

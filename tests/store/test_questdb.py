@@ -14,7 +14,7 @@ import structlog
 from papertape.devtools.questdb_server import QuestDBServer
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.market import BookSnapshot, StreamPosition, Trade
-from papertape.domain.records import FillRecord, RecordBatch
+from papertape.domain.records import Fill, RecordBatch
 from papertape.domain.session import Mode, NewEvent, Session, SessionState, transition
 from papertape.store.base import SessionFilter, TradingCommit
 from papertape.store.questdb import QuestDBSettings, QuestDBStore, _session_to_json
@@ -148,7 +148,7 @@ async def test_read_your_writes_while_ingestion_keeps_wal_apply_busy(qstore):
         stopping = await move(qstore, running, SessionState.STOPPING, stop_reason="user")
         stopped = await move(qstore, stopping, SessionState.STOPPED)
         assert await qstore.get_session(session.session_id) == stopped
-        fill = FillRecord(
+        fill = Fill(
             session.session_id, "f1", "o1", T0 + n, "BTC_USDT", "buy", 1.0, 2.0, 0.0, "taker"
         )
         step = TradingCommit(

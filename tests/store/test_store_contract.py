@@ -12,7 +12,7 @@ from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosit
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
-    FillRecord,
+    Fill,
     OrderRecord,
     PositionRecord,
     RecordBatch,
@@ -237,7 +237,7 @@ async def test_orders_keep_their_newest_state(store):
 async def test_fills_positions_and_equity(store):
     sid = (await start(store, 1)).session_id
     fills = [
-        FillRecord(sid, f"f{i}", "o1", T0 + i, "BTC_USDT", "buy", 0.1, 100.0 + i, 0.01, "taker")
+        Fill(sid, f"f{i}", "o1", T0 + i, "BTC_USDT", "buy", 0.1, 100.0 + i, 0.01, "taker")
         for i in range(5)
     ]
     await commit(store, sid, fills=fills[::-1])
@@ -266,7 +266,7 @@ async def test_a_commit_numbers_its_events_and_saves_where_to_resume(store):
     session = await start(store, 1)
     sid = session.session_id
     assert await store.resume_state(sid) is None
-    fill = FillRecord(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+    fill = Fill(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
     events = [NewEvent("fill", fill._asdict(), T0), NewEvent("risk", {"rule": "x"}, T0)]
     numbered = await commit(store, sid, fills=[fill], events=events, position=(T0, 3), engine=b"A")
     assert [(e.seq, e.kind) for e in numbered] == [(2, "fill"), (3, "risk")]
@@ -281,7 +281,7 @@ async def test_a_commit_numbers_its_events_and_saves_where_to_resume(store):
 
 async def test_a_commit_for_an_unknown_session_leaves_nothing(store):
     sid = "exec_20231114_221320_0000beef"
-    fill = FillRecord(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+    fill = Fill(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
     with pytest.raises(Exception):  # noqa: B017 - each store words it its own way
         await commit(store, sid, fills=[fill], events=[NewEvent("fill", {}, T0)], engine=b"A")
     assert await store.list_fills(sid) == []
@@ -432,7 +432,7 @@ async def test_everything_survives_reopening(store, store_url):
     session = await start(store, 1, key="again")
     running = await move(store, session, SessionState.RUNNING)
     await store.save_checkpoint(session.session_id, {"at": 7})
-    fill = FillRecord(session.session_id, "f", "o", T0, "BTC_USDT", "sell", 1.0, 2.0, 0.0, "maker")
+    fill = Fill(session.session_id, "f", "o", T0, "BTC_USDT", "sell", 1.0, 2.0, 0.0, "maker")
     await commit(store, session.session_id, fills=[fill], engine=b"state")
 
     reopened = store_for(store_url)  # a second store on the same data: no shared memory

@@ -32,7 +32,7 @@ from papertape.market.exchange.errors import (
     InvalidTimeframe,
 )
 from papertape.market.exchange.symbols import to_ccxt
-from papertape.store.base import Store
+from papertape.store.base import MarketDataStore
 
 log = structlog.get_logger("papertape.exchange.download")
 
@@ -71,7 +71,7 @@ def timeframe_seconds(timeframe: str) -> int:
 
 
 async def download_candles(
-    store: Store,
+    store: MarketDataStore,
     *,
     exchange_id: str,
     symbol: str,
@@ -233,7 +233,7 @@ async def _fetch_page(
 
 
 async def download_funding(
-    store: Store,
+    store: MarketDataStore,
     *,
     exchange_id: str,
     symbol: str,

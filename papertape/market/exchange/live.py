@@ -29,7 +29,7 @@ import ccxt
 import structlog
 
 from papertape.domain.orders import OrderStatus, OrderType
-from papertape.domain.records import FillRecord, OrderRecord
+from papertape.domain.records import Fill, OrderRecord
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
 from papertape.market.exchange.credentials import Credentials
@@ -82,7 +82,7 @@ class LiveOrder:
     fee: float = 0.0
     reason: str = ""
     updated_ts: int = 0
-    fills: list[FillRecord] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
 
     @property
     def is_live(self) -> bool:
@@ -417,7 +417,7 @@ class LiveBroker:
         if filled > order.filled_qty + 1e-12:
             qty, notional = filled - order.filled_qty, cost - order.cost
             order.fills.append(
-                FillRecord(
+                Fill(
                     session_id=self.session_id,
                     fill_id=f"{order.client_order_id}-{len(order.fills) + 1}",
                     order_id=order.client_order_id,

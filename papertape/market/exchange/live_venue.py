@@ -36,6 +36,7 @@ class LiveVenue(Venue):
             taker=paper.taker,
             maker=paper.maker,
             id_prefix=paper.id_prefix,
+            session_id=paper.session_id,
         )
         self.last_price = last_price  # the engine's, to size a ``qty=None`` order
         self.outbox: list[Order] = []  # accepted by the engine, not yet sent
@@ -46,7 +47,7 @@ class LiveVenue(Venue):
         order.active_ts = order.updated_ts = order.created_ts
         reason = self._refusal(order)
         if reason:
-            self._end(order, REJECTED, order.created_ts, reason)
+            self._end_order(order, REJECTED, order.created_ts, reason)
             return order
         self.orders[order.order_id] = order
         self.outbox.append(order)
@@ -120,5 +121,5 @@ class LiveVenue(Venue):
     def exchange_end(self, order: Order, status: OrderStatus, ts: int, reason: str) -> None:
         """The exchange ended ``order`` without (fully) filling it: cancelled or rejected."""
         if order.is_live:
-            self._end(order, status, ts, reason)
+            self._end_order(order, status, ts, reason)
         self.orders.pop(order.order_id, None)

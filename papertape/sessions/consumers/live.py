@@ -221,7 +221,7 @@ class LiveTradingConsumer(TradingConsumer):
             del self._unconfirmed[client_id]
             self._by_client[client_id] = order
             if sent.status == REJECTED:
-                venue.exchange_end(order, REJECTED, self._ts(order), sent.reason)
+                venue.exchange_end(order, REJECTED, self._answer_ts(order), sent.reason)
         while venue.cancels:
             order, _reason = venue.cancels[0]
             client_id = next((c for c, o in self._by_client.items() if o is order), None)
@@ -246,11 +246,11 @@ class LiveTradingConsumer(TradingConsumer):
                 venue.exchange_end(
                     order,
                     placed.status,
-                    self._ts(order),
+                    self._answer_ts(order),
                     placed.reason or f"{placed.status} on the exchange",
                 )
 
-    def _ts(self, order: Order) -> int:
+    def _answer_ts(self, order: Order) -> int:
         """When an exchange answer without its own timestamp happened, on the engine's clock
         (the market data's), never before the order's last change: an order's rows on the tape
         stay in order whatever the skew between the exchange's clock and this machine's."""
@@ -267,7 +267,10 @@ class LiveTradingConsumer(TradingConsumer):
                 self._by_client[client_id] = order
             else:
                 self.venue.exchange_end(
-                    order, REJECTED, self._ts(order), f"not received by the exchange ({outcome})"
+                    order,
+                    REJECTED,
+                    self._answer_ts(order),
+                    f"not received by the exchange ({outcome})",
                 )
         self._last_reconcile = {"at": self.ctx.now(), **asdict(report)}
         await self.ctx.publish("reconciliation", self._last_reconcile)

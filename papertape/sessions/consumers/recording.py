@@ -184,15 +184,14 @@ class MarketRecorder(Consumer):
 _KIND_OF = {Candle: "candles", BookSnapshot: "book", FundingRate: "funding"}
 
 
-def consumers_for(session: Session) -> list[Consumer]:
+def consumers_for(session: Session, config: SessionConfig) -> list[Consumer]:
     """What a session does with its market data, by mode. Everything a live feed delivers is
-    recorded on the tape; a replay's data is on the tape already. The session's stored config
-    is parsed here, once, for all of them. A sweep's "data" are its trials."""
+    recorded on the tape; a replay's data is on the tape already. A sweep's "data" are its
+    trials."""
     if session.mode is Mode.SWEEP:
         from papertape.sessions.consumers.sweep import SweepRecorder
 
-        return [SweepRecorder(session)]
-    config = SessionConfig.model_validate(session.config)
+        return [SweepRecorder(config)]
     consumers: list[Consumer] = [PriceTracker()]
     if config.market.source == "exchange":
         consumers.append(MarketRecorder())

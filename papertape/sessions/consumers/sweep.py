@@ -64,11 +64,11 @@ def record_of(session_id: str, trial: Trial) -> TrialRecord:
 
 
 class SweepSource(MarketSource):
-    def __init__(self, session: Session, store: Store):
+    def __init__(self, session: Session, config: SessionConfig, store: Store):
         super().__init__(session.symbols)
         self.session = session
         self.store = store
-        self.config = SessionConfig.model_validate(session.config)
+        self.config = config
         self.spec = sweep_spec(self.config)
         self._sweep: Sweep | None = None
         self._closed = threading.Event()
@@ -160,8 +160,7 @@ class SweepSource(MarketSource):
 class SweepRecorder(Consumer):
     """Writes a sweep's trials and reports its progress."""
 
-    def __init__(self, session: Session):
-        config = SessionConfig.model_validate(session.config)
+    def __init__(self, config: SessionConfig):
         self.spec = sweep_spec(config)
         self.done = 0
         self.best: Trial | None = None  # kept as trials arrive, not re-ranked for each

@@ -100,7 +100,7 @@ class TradingConsumer(Consumer):
 
     def __init__(self, session: Session, config: SessionConfig):
         self.session = session
-        self.config = config  # ``session.config``, parsed once by ``consumers_for``
+        self.config = config  # ``session.config``, parsed once by the service
         self.engine: Engine | None = None  # made (or thawed) by ``start``
         self.resume_position: StreamPosition | None = None
         self.resumed_fills = 0
@@ -187,7 +187,7 @@ class TradingConsumer(Consumer):
         committed, untouched."""
         if self.engine is None:
             return
-        await self._committed(await self._in_engine(self._end, reason))
+        await self._committed(await self._in_engine(self._final_commit, reason))
 
     # --- manual orders (POST /sessions/{id}/orders) -----------------------------------------
     async def place_manual_order(
@@ -231,7 +231,7 @@ class TradingConsumer(Consumer):
                     {"order_id": order.order_id, "after": list(self._position)},
                 )
             )
-            return order, self._step()
+            return order, self._make_commit()
 
         order, made = await self._in_engine(place)
         await self._committed(made)
@@ -261,9 +261,11 @@ class TradingConsumer(Consumer):
             or (pending.trades and since >= COMMIT_TRADES_AFTER)
             or engine.stop_requested
         ):
-            self._step()
+            self._make_commit()
 
-    def _end(self, reason: str) -> int:
+    def _final_commit(self, reason: str) -> int:
+        """Stop the engine (cancelling its live orders and recording its results) unless the
+        session is only suspended, and make the last commit; returns its number."""
         engine = self.running_engine
         if reason != "suspended" and not self._ended:
             engine.stop()
@@ -273,11 +275,11 @@ class TradingConsumer(Consumer):
             engine.record.events.append(("results", results))
             engine.ended = reason
             self._ended = True
-        made = self._step()
+        made = self._make_commit()
         self._refresh_view(force=True, final=True)
         return made
 
-    def _step(self) -> int:
+    def _make_commit(self) -> int:
         """Make a commit of everything recorded since the last one, with the state that follows
         it; returns its number. Numbered here, under the engine lock, so commits are written in
         the order the engine made them (a resume state never goes back)."""
@@ -324,7 +326,7 @@ class TradingConsumer(Consumer):
 
     async def _commit_now(self) -> None:
         """Commit what is recorded so far and wait until it is durable."""
-        await self._committed(await self._in_engine(self._step))
+        await self._committed(await self._in_engine(self._make_commit))
 
     def _ask_stop(self, reason: str) -> None:
         if not self._stop_asked:  # once its commit is under way: the kill is on the tape
