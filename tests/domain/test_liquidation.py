@@ -24,8 +24,8 @@ from papertape.domain.liquidation import (
     tier_for,
     tiers_from_ccxt,
 )
-from papertape.domain.orders import Fill
 from papertape.domain.portfolio import SWAP, Portfolio
+from papertape.domain.records import Fill
 
 
 def test_default_tiers_carry_binance_maintenance_amounts():
@@ -138,7 +138,9 @@ def test_a_liquidated_account_ends_at_minus_the_fee_or_above(case):
     cash = size * entry / leverage
     p = Portfolio(cash, SWAP, leverage=leverage)
     p.apply_fill(
-        Fill("f1", "o1", 1, "BTC_USDT", "buy" if side > 0 else "sell", size, entry, 0.0, "taker")
+        Fill(
+            "s", "f1", "o1", 1, "BTC_USDT", "buy" if side > 0 else "sell", size, entry, 0.0, "taker"
+        )
     )
     liq = p.liquidation_price("BTC_USDT")
     if liq is not None:
@@ -146,7 +148,7 @@ def test_a_liquidated_account_ends_at_minus_the_fee_or_above(case):
     done = p.liquidation_settlement("BTC_USDT", close_at, rate)
     assert done is not None
     close = "sell" if side > 0 else "buy"
-    p.apply_fill(Fill("f2", "o2", 2, "BTC_USDT", close, size, done.price, done.fee, "taker"))
+    p.apply_fill(Fill("s", "f2", "o2", 2, "BTC_USDT", close, size, done.price, done.fee, "taker"))
     assert not p.open_positions()
     assert p.equity() >= -done.fee - 1e-9 * size * entry
 
@@ -191,5 +193,5 @@ def test_brackets_cap_the_position_at_a_leverage():
     assert max_notional(one, 20) == math.inf and max_notional(one, 21) == 0  # 1 / 5 %
     p = Portfolio(10_000, SWAP, leverage=125)
     assert p.max_open_qty("BTC_USDT", 1, 50_000, 0.0) == pytest.approx(1.0)
-    p.apply_fill(Fill("f1", "o1", 1, "BTC_USDT", "buy", 0.5, 50_000, 0.0, "taker"))
+    p.apply_fill(Fill("s", "f1", "o1", 1, "BTC_USDT", "buy", 0.5, 50_000, 0.0, "taker"))
     assert p.max_open_qty("BTC_USDT", 1, 50_000, 0.0) == pytest.approx(0.5)
