@@ -2,8 +2,9 @@
 beside the same backtest with every row in memory.
 
 The tape is the shared Binance trades (2,001 BTCUSDT prints over ~40 s) replayed end to end with
-shifted timestamps (and trade ids) until it holds ``--rows`` trades. It is written to the store as
-a dataset (``store.write_trades`` in 50,000-row chunks: rows/s and peak RSS reported), then
+shifted timestamps (and trade ids) until it holds ``--rows`` trades. It is written out as a gzip
+CSV file (not timed), which is imported into the store as a dataset the way ``papertape data
+import`` does it, parsed and filed a chunk at a time (rows/s and peak RSS reported), then
 ``papertape backtest --dataset`` runs ``sma_cross`` over it in a subprocess, streaming it from the
 store (wall time, rows/s and the subprocess's peak RSS). The baseline runs the same backtest on
 the same rows held in a list (``--baseline-rows`` of them; engine time only) for the throughput
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import gzip
 import json
 import resource
 import subprocess
@@ -31,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repository
 
 from papertape.domain.market import Trade
-from papertape.domain.records import Dataset
 from papertape.market.importers import read_market_file
 from tests.support.data import MARKET_DATA
 
@@ -58,34 +60,33 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def phase_import(store_url: str, rows: int) -> dict:
+def phase_file(path: str, rows: int) -> dict:
+    """The tape as a gzip CSV file, written a row at a time."""
+    with gzip.open(path, "wt", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(["timestamp", "price", "qty", "side", "trade_id"])
+        for t in tape(rows):
+            out.writerow([t.ts, t.price, t.qty, t.side, t.trade_id])
+    return {"bytes": Path(path).stat().st_size}
+
+
+def phase_import(store_url: str, path: str, rows: int) -> dict:
+    """``papertape data import`` of the file: parsed and filed a chunk at a time."""
+    from papertape.market.dataset_import import import_dataset
     from papertape.store import open_store
 
-    async def run() -> None:
+    async def run() -> int:
         store = await open_store(store_url)
         try:
-            chunk: list[Trade] = []
-            first = last = None
-            for trade in tape(rows):
-                chunk.append(trade)
-                if len(chunk) == CHUNK:
-                    first = first if first is not None else chunk[0].ts
-                    last = chunk[-1].ts
-                    await store.write_trades("big", chunk)
-                    chunk = []
-            if chunk:
-                first = first if first is not None else chunk[0].ts
-                last = chunk[-1].ts
-                await store.write_trades("big", chunk)
-            await store.save_dataset(
-                Dataset("big", "trades", ("BTC_USDT",), rows, first, last, 0, None, "bench")
-            )
+            dataset = await import_dataset(store, path, "big", symbol="BTC_USDT")
+            return dataset.rows
         finally:
             await store.close()
 
     began = time.perf_counter()
-    asyncio.run(run())
+    filed = asyncio.run(run())
     seconds = time.perf_counter() - began
+    assert filed == rows, (filed, rows)
     return {"seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mib": peak_rss_mib()}
 
 
@@ -150,8 +151,10 @@ def main() -> None:
         kind, *rest = args.phase
         if kind == "memory":
             result = phase_memory(int(rest[0]))
+        elif kind == "import":
+            result = phase_import(rest[0], rest[1], int(rest[2]))
         else:
-            result = {"import": phase_import, "stream": phase_stream}[kind](rest[0], int(rest[1]))
+            result = {"file": phase_file, "stream": phase_stream}[kind](rest[0], int(rest[1]))
         print(json.dumps(result))
         return
     if args.quick:
@@ -167,30 +170,38 @@ def main() -> None:
         f"| (in memory) | | | {memory['seconds']:.1f} | {memory['rows_per_s']:,.0f} | 1.00x | "
         f"{memory['peak_rss_mib']:,.0f} MiB |"
     )
-    for kind in args.stores.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            server = None
-            if kind == "sqlite":
-                url = f"sqlite:///{Path(tmp) / 'big.db'}"
-            else:
-                from papertape.devtools.questdb_server import QuestDBServer
-
-                server = QuestDBServer(Path(tmp) / "questdb")
-                server.start()
-                url = server.url
-            try:
-                imported = run_phase("import", url, str(args.rows))
-                run = run_phase("stream", url, str(args.rows))
-            finally:
-                if server is not None:
-                    server.stop()
-        print(
-            f"| {kind} | {imported['rows_per_s']:,.0f} | {imported['peak_rss_mib']:,.0f} MiB | "
-            f"{run['seconds']:.1f} | {run['rows_per_s']:,.0f} | "
-            f"{run['rows_per_s'] / memory['rows_per_s']:.2f}x | {run['peak_rss_mib']:,.0f} MiB |"
-        )
-        print(f"  {kind}: {run['trades']} round trips streamed")
+    with tempfile.TemporaryDirectory() as files:
+        tape_file = str(Path(files) / "tape.csv.gz")
+        written = run_phase("file", tape_file, str(args.rows))
+        print(f"  the tape as gzip CSV: {written['bytes'] / 2**20:,.0f} MiB")
+        for kind in args.stores.split(","):
+            bench_store(kind, tape_file, args.rows, memory)
     print(f"  in memory: {memory['trades']} round trips on its {baseline_rows:,} rows")
+
+
+def bench_store(kind: str, tape_file: str, rows: int, memory: dict) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = None
+        if kind == "sqlite":
+            url = f"sqlite:///{Path(tmp) / 'big.db'}"
+        else:
+            from papertape.devtools.questdb_server import QuestDBServer
+
+            server = QuestDBServer(Path(tmp) / "questdb")
+            server.start()
+            url = server.url
+        try:
+            imported = run_phase("import", url, tape_file, str(rows))
+            run = run_phase("stream", url, str(rows))
+        finally:
+            if server is not None:
+                server.stop()
+    print(
+        f"| {kind} | {imported['rows_per_s']:,.0f} | {imported['peak_rss_mib']:,.0f} MiB | "
+        f"{run['seconds']:.1f} | {run['rows_per_s']:,.0f} | "
+        f"{run['rows_per_s'] / memory['rows_per_s']:.2f}x | {run['peak_rss_mib']:,.0f} MiB |"
+    )
+    print(f"  {kind}: {run['trades']} round trips streamed")
 
 
 if __name__ == "__main__":
