@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,8 +118,8 @@ async def download_candles(
             interval=interval,
             origin=f"ccxt:{exchange_id}:{unified}:{timeframe}",
         )
-        pages = added = 0
-        while cursor < end:
+
+        async def page(cursor: int) -> list[Candle]:
             rows = await _fetch_page(
                 functools.partial(
                     exchange.fetch_ohlcv,
@@ -133,7 +133,7 @@ async def download_candles(
                 retries,
                 "candle",
             )
-            bars = [
+            return [
                 Candle(
                     int(r[0]) * 1_000,
                     symbol,
@@ -147,27 +147,65 @@ async def download_candles(
                 for r in rows
                 if r[0] is not None and cursor <= int(r[0]) * 1_000 < end
             ]
-            if not bars:
+
+        paging = _Paging(store, store.write_candles, base, end, step=span, on_page=on_page)
+        return await paging.run(page, cursor, resumed_from, exchange_id)
+    finally:
+        await _close(exchange)
+
+
+class _Paging:
+    """The download loop both kinds share: fetch a page from the cursor, file it, move the
+    dataset record and the cursor past it (``step`` after its last row), until ``end`` or an
+    empty page. The record is saved after every page, so an interrupted download continues."""
+
+    def __init__(
+        self,
+        store: MarketDataStore,
+        write: Callable[[str, Sequence[Any]], Awaitable[None]],
+        base: Dataset,
+        end: int,
+        *,
+        step: int,
+        on_page: Callable[[DownloadProgress], None] | None,
+    ):
+        self.store, self.write, self.base, self.end = store, write, base, end
+        self.step, self.on_page = step, on_page
+
+    async def run(
+        self,
+        page: Callable[[int], Awaitable[Sequence[Any]]],
+        cursor: int,
+        resumed_from: int | None,
+        exchange_id: str,
+    ) -> DownloadResult:
+        base, name = self.base, self.base.name
+        pages = added = 0
+        while cursor < self.end:
+            rows = await page(cursor)
+            if not rows:
                 break
-            await store.write_candles(name, bars)
+            await self.write(name, rows)
             pages += 1
-            added += len(bars)
+            added += len(rows)
             base = base._replace(
-                rows=base.rows + len(bars),
-                start_ts=bars[0].ts if base.start_ts is None else min(base.start_ts, bars[0].ts),
-                end_ts=bars[-1].ts if base.end_ts is None else max(base.end_ts, bars[-1].ts),
+                rows=base.rows + len(rows),
+                start_ts=rows[0].ts if base.start_ts is None else min(base.start_ts, rows[0].ts),
+                end_ts=rows[-1].ts if base.end_ts is None else max(base.end_ts, rows[-1].ts),
             )
-            await store.save_dataset(base)
-            cursor = bars[-1].ts + span
-            if on_page is not None:
-                on_page(DownloadProgress(pages, base.rows, cursor, end))
+            await self.store.save_dataset(base)
+            cursor = rows[-1].ts + self.step
+            if self.on_page is not None:
+                self.on_page(DownloadProgress(pages, base.rows, cursor, self.end))
         log.info("download.done", dataset=name, rows_added=added, pages=pages, exchange=exchange_id)
         return DownloadResult(base, added, pages, resumed_from)
-    finally:
-        try:
-            await exchange.close()
-        except Exception as exc:
-            log.warning("download.close_failed", error=describe(exc))
+
+
+async def _close(exchange: Any) -> None:
+    try:
+        await exchange.close()
+    except Exception as exc:
+        log.warning("download.close_failed", error=describe(exc))
 
 
 def _require_ohlcv(exchange: Any, exchange_id: str, timeframe: str) -> None:
@@ -280,8 +318,8 @@ async def download_funding(
             created_at=now,
             origin=f"ccxt:{exchange_id}:{unified}:funding",
         )
-        pages = added = 0
-        while cursor < end:
+
+        async def page(cursor: int) -> list[FundingRate]:
             entries = await _fetch_page(
                 functools.partial(
                     exchange.fetch_funding_rate_history,
@@ -298,28 +336,12 @@ async def download_funding(
                 (rate for entry in entries if (rate := _funding_rate(entry, symbol)) is not None),
                 key=lambda r: r.ts,
             )
-            rates = [r for r in rates if cursor <= r.ts < end]
-            if not rates:
-                break
-            await store.write_funding(name, rates)
-            pages += 1
-            added += len(rates)
-            base = base._replace(
-                rows=base.rows + len(rates),
-                start_ts=rates[0].ts if base.start_ts is None else min(base.start_ts, rates[0].ts),
-                end_ts=rates[-1].ts if base.end_ts is None else max(base.end_ts, rates[-1].ts),
-            )
-            await store.save_dataset(base)
-            cursor = rates[-1].ts + 1
-            if on_page is not None:
-                on_page(DownloadProgress(pages, base.rows, cursor, end))
-        log.info("download.done", dataset=name, rows_added=added, pages=pages, exchange=exchange_id)
-        return DownloadResult(base, added, pages, resumed_from)
+            return [r for r in rates if cursor <= r.ts < end]
+
+        paging = _Paging(store, store.write_funding, base, end, step=1, on_page=on_page)
+        return await paging.run(page, cursor, resumed_from, exchange_id)
     finally:
-        try:
-            await exchange.close()
-        except Exception as exc:
-            log.warning("download.close_failed", error=describe(exc))
+        await _close(exchange)
 
 
 def _funding_rate(entry: dict[str, Any], symbol: str) -> FundingRate | None:
