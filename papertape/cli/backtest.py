@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertape.cli import options
 from papertape.domain.config import MarginConfig, StrategySpec
 from papertape.domain.errors import DatasetNotFound, PapertapeError, ValidationFailed
 from papertape.domain.funding import FundingRate, merge_funding
@@ -156,19 +157,16 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 def backtest(
-    symbol: Annotated[str, typer.Option(help="the symbol to trade, e.g. BTC_USDT")],
-    strategy: Annotated[str, typer.Option(help="a built-in, example or saved strategy")],
-    data: Annotated[
-        Path | None,
-        typer.Option(help="a candles or trades file (CSV, JSON, Parquet, optionally .gz)"),
-    ] = None,
-    dataset: Annotated[str | None, typer.Option(help="a stored dataset's name")] = None,
+    symbol: options.Symbol,
+    strategy: options.Strategy,
+    data: options.DataFile = None,
+    dataset: options.DatasetName = None,
     param: Annotated[
         list[str] | None, typer.Option(help="strategy parameter name=value (repeatable)")
     ] = None,
-    fee: Annotated[float, typer.Option(help="fee rate per fill (0.001 = 0.1 %)")] = 0.001,
-    cash: Annotated[float, typer.Option(help="starting cash (quote currency)")] = 10_000.0,
-    slippage_bps: Annotated[float, typer.Option(help="slippage in basis points")] = 0.0,
+    fee: options.Fee = 0.001,
+    cash: options.Cash = 10_000.0,
+    slippage_bps: options.SlippageBps = 0.0,
     market_type: Annotated[
         str, typer.Option(help="spot, or swap (a linear perpetual: shorts, leverage, funding)")
     ] = "spot",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -30,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from papertape.cli import options
 from papertape.cli.backtest import checked_source, parse_param
 from papertape.domain.errors import PapertapeError
 from papertape.domain.grid import parse_grid
@@ -134,23 +134,20 @@ def _num(value: float | None) -> str:
 
 
 def sweep(
-    symbol: Annotated[str, typer.Option(help="the symbol to trade, e.g. BTC_USDT")],
-    strategy: Annotated[str, typer.Option(help="a built-in, example or saved strategy")],
+    symbol: options.Symbol,
+    strategy: options.Strategy,
     grid: Annotated[
         list[str],
         typer.Option(help="swept parameter: name=low:high:step (inclusive) or name=a,b,c"),
     ],
-    data: Annotated[
-        Path | None,
-        typer.Option(help="a candles or trades file (CSV, JSON, Parquet, optionally .gz)"),
-    ] = None,
-    dataset: Annotated[str | None, typer.Option(help="a stored dataset's name")] = None,
+    data: options.DataFile = None,
+    dataset: options.DatasetName = None,
     param: Annotated[
         list[str] | None, typer.Option(help="fixed strategy parameter name=value (repeatable)")
     ] = None,
-    fee: Annotated[float, typer.Option(help="fee rate per fill (0.001 = 0.1 %)")] = 0.001,
-    cash: Annotated[float, typer.Option(help="starting cash (quote currency)")] = 10_000.0,
-    slippage_bps: Annotated[float, typer.Option(help="slippage in basis points")] = 0.0,
+    fee: options.Fee = 0.001,
+    cash: options.Cash = 10_000.0,
+    slippage_bps: options.SlippageBps = 0.0,
     objective: Annotated[
         str, typer.Option(help=f"what ranks the trials: {', '.join(OBJECTIVES)}")
     ] = "sharpe",
