@@ -188,10 +188,8 @@ def backtest(
         str,
         typer.Option(help="swap: a liquidation closes at the 'bankruptcy' or 'liquidation' price"),
     ] = BANKRUPTCY,
-    as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
-    store: Annotated[
-        str, typer.Option(envvar="PAPERTAPE_STORE", help="store URL (datasets, saved strategies)")
-    ] = DEFAULT_STORE_URL,
+    as_json: options.AsJson = False,
+    store: options.StoreUrl = DEFAULT_STORE_URL,
 ) -> None:
     """Backtest a strategy on recorded data; deterministic, as fast as the machine allows."""
     console = Console(stderr=True)

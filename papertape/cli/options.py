@@ -18,3 +18,7 @@ DatasetName = Annotated[str | None, typer.Option(help="a stored dataset's name")
 Fee = Annotated[float, typer.Option(help="fee rate per fill (0.001 = 0.1 %)")]
 Cash = Annotated[float, typer.Option(help="starting cash (quote currency)")]
 SlippageBps = Annotated[float, typer.Option(help="slippage in basis points")]
+AsJson = Annotated[bool, typer.Option("--json", help="print the results as JSON")]
+StoreUrl = Annotated[
+    str, typer.Option(envvar="PAPERTAPE_STORE", help="store URL (datasets, saved strategies)")
+]

@@ -172,10 +172,8 @@ def sweep(
             help="walk-forward optimisation: train=14d,test=7d[,anchored] (rolling by default)"
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
-    store: Annotated[
-        str, typer.Option(envvar="PAPERTAPE_STORE", help="store URL (datasets, saved strategies)")
-    ] = DEFAULT_STORE_URL,
+    as_json: options.AsJson = False,
+    store: options.StoreUrl = DEFAULT_STORE_URL,
 ) -> None:
     """Sweep a strategy's parameters on recorded data, on every core or a Ray cluster."""
     console = Console(stderr=True)
