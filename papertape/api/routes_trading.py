@@ -20,7 +20,7 @@ from papertape.api.schemas import (
 )
 from papertape.domain.errors import ValidationFailed
 from papertape.domain.numbers import finite
-from papertape.domain.orders import OrderType, Side
+from papertape.domain.orders import ManualOrder, OrderType, Side
 from papertape.domain.records import SavedStrategy
 from papertape.domain.symbols import canonical
 from papertape.sessions.consumers.trading import TradingConsumer
@@ -129,12 +129,14 @@ async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> 
         ) from None
     consumer = service.running_consumer(session_id, TradingConsumer)  # live: its subclass
     order = await consumer.place_manual_order(
-        symbol,
-        body.side,
-        body.type,
-        body.qty,
-        price=body.price,
-        stop_price=body.stop_price,
-        client_order_id=body.client_order_id,
+        ManualOrder(
+            symbol,
+            body.side,
+            body.type,
+            body.qty,
+            price=body.price,
+            stop_price=body.stop_price,
+            client_order_id=body.client_order_id,
+        )
     )
     return ok("order_placed", {"order": finite(order.record(session_id)._asdict())})

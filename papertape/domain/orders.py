@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from papertape.domain.errors import IllegalTransition
 from papertape.domain.records import OrderRecord
@@ -85,6 +86,19 @@ OPEN, PARTIAL, FILLED, CANCELLED, REJECTED = (
 )
 LIVE_STATUSES = frozenset({OPEN, PARTIAL})
 QTY_EPSILON = 1e-12  # quantities below this are treated as zero (float dust)
+
+
+class ManualOrder(NamedTuple):
+    """What a user asks for with the dashboard's buy/sell buttons or ``POST
+    /sessions/{id}/orders``."""
+
+    symbol: str
+    side: str
+    type: str
+    qty: float | None
+    price: float | None = None
+    stop_price: float | None = None
+    client_order_id: str = ""
 
 
 @dataclass(slots=True, eq=False)

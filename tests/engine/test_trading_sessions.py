@@ -12,6 +12,7 @@ import pytest
 
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import OrderRejected, SessionNotRunning
+from papertape.domain.orders import ManualOrder
 from papertape.domain.session import SessionState
 from papertape.engine.backtest import run_backtest
 from papertape.engine.snapshot import thaw
@@ -103,9 +104,9 @@ async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(
     sid = session.session_id
     consumer = service.running_consumer(sid, TradingConsumer)
     await wait_for(lambda: _has_price(consumer))
-    order = await consumer.place_manual_order("BTC_USDT", "buy", "market", 0.05)
+    order = await consumer.place_manual_order(ManualOrder("BTC_USDT", "buy", "market", 0.05))
     with pytest.raises(OrderRejected, match="insufficient_position"):
-        await consumer.place_manual_order("BTC_USDT", "sell", "market", 1.0)
+        await consumer.place_manual_order(ManualOrder("BTC_USDT", "sell", "market", 1.0))
     await wait_for(lambda: _filled(store, sid))
     [fill] = await store.list_fills(sid)
     assert fill.order_id == order.order_id and fill.qty == 0.05
@@ -124,9 +125,11 @@ async def test_paper_session_without_strategies_takes_manual_orders_and_resumes(
     assert portfolio.qty("BTC_USDT") == 0.05
     assert portfolio.cash == pytest.approx(10_000 - 0.05 * fill.price - fill.fee)
     await wait_for(lambda: _has_price(resumed))  # orders wait for the resumed feed's first price
-    follow_up = await resumed.place_manual_order("BTC_USDT", "sell", "market", 0.05)
+    follow_up = await resumed.place_manual_order(ManualOrder("BTC_USDT", "sell", "market", 0.05))
     assert follow_up.order_id != order.order_id
-    resting = await resumed.place_manual_order("BTC_USDT", "buy", "limit", 0.01, price=1.0)
+    resting = await resumed.place_manual_order(
+        ManualOrder("BTC_USDT", "buy", "limit", 0.01, price=1.0)
+    )
     await second.stop(sid)
     final = {o.order_id: o for o in await store.list_orders(sid)}
     assert final[resting.order_id].status == "cancelled"
@@ -165,7 +168,9 @@ async def test_commits_land_in_the_order_the_engine_made_them(store):
     for _ in range(5):
         placed = await asyncio.gather(  # limit buys far below the market: they rest
             *(
-                consumer.place_manual_order("BTC_USDT", "buy", "limit", 0.001, price=1_000.0)
+                consumer.place_manual_order(
+                    ManualOrder("BTC_USDT", "buy", "limit", 0.001, price=1_000.0)
+                )
                 for _ in range(8)
             )
         )

@@ -30,7 +30,7 @@ import structlog
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import FeedError, OrderRejected, PapertapeError
 from papertape.domain.market import MarketEvent
-from papertape.domain.orders import CANCELLED, REJECTED, Order
+from papertape.domain.orders import CANCELLED, REJECTED, ManualOrder, Order
 from papertape.domain.session import Session
 from papertape.sessions.consumers.base import RunContext
 from papertape.sessions.consumers.trading import TradingConsumer
@@ -102,27 +102,10 @@ class LiveTradingConsumer(TradingConsumer):
         if self.venue.outbox or self.venue.cancels:
             await self._sync(poll=False)
 
-    async def place_manual_order(
-        self,
-        symbol: str,
-        side: str,
-        type: str,
-        qty: float | None,
-        price: float | None = None,
-        stop_price: float | None = None,
-        client_order_id: str = "",
-    ) -> Order:
+    async def place_manual_order(self, asked: ManualOrder) -> Order:
         """The paper path (validation, risk rules, the record), then straight to the exchange. A
         refusal by the exchange is on the tape and raised as ``OrderRejected``."""
-        order = await super().place_manual_order(
-            symbol,
-            side,
-            type,
-            qty,
-            price=price,
-            stop_price=stop_price,
-            client_order_id=client_order_id,
-        )
+        order = await super().place_manual_order(asked)
         await self._sync(poll=False)
         if order.status == REJECTED:
             raise OrderRejected(

@@ -34,7 +34,7 @@ from papertape.domain.config import SessionConfig
 from papertape.domain.errors import InvalidStrategyParams, NoMarketPrice, SessionNotRunning
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.numbers import finite
-from papertape.domain.orders import Order
+from papertape.domain.orders import ManualOrder, Order
 from papertape.domain.records import RecordBatch
 from papertape.domain.risk import RiskRules
 from papertape.domain.session import NewEvent, Session
@@ -190,22 +190,15 @@ class TradingConsumer(Consumer):
         await self._committed(await self._in_engine(self._final_commit, reason))
 
     # --- manual orders (POST /sessions/{id}/orders) -----------------------------------------
-    async def place_manual_order(
-        self,
-        symbol: str,
-        side: str,
-        type: str,
-        qty: float | None,
-        price: float | None = None,
-        stop_price: float | None = None,
-        client_order_id: str = "",
-    ) -> Order:
+    async def place_manual_order(self, asked: ManualOrder) -> Order:
         """Place a user's order; it is durably on the tape when this returns. Raises
         ``OrderRejected`` for a bad order or one a risk rule refuses."""
         if self.engine is None or self._ended:
             raise SessionNotRunning(
                 "the session's engine is not running", session_id=self.session.session_id
             )
+
+        symbol = asked.symbol
 
         def place() -> tuple[Order, int]:
             if symbol in self.config.symbols and self.running_engine.last_price(symbol) is None:
@@ -215,15 +208,7 @@ class TradingConsumer(Consumer):
                     session_id=self.session.session_id,
                     details=[{"field": "symbol", "message": f"no price for {symbol} yet"}],
                 )
-            order = self.running_engine.place_manual_order(
-                symbol,
-                side,
-                type,
-                qty,
-                price=price,
-                stop_price=stop_price,
-                client_order_id=client_order_id,
-            )
+            order = self.running_engine.place_manual_order(*asked)
             # where in the data the user placed it: a replay of the session can do the same
             self.running_engine.record.events.append(
                 (
