@@ -73,7 +73,7 @@ def run_signals(
         initial=cash,
         final=float(equity[-1]),
         drawdown_pct=_max_drawdown_pct(cash, equity),
-        sharpe_and_sortino=_ratios(ts, equity),
+        sharpe_and_sortino=_ratios(bars.times, equity),
         span=(ts[0], ts[-1]),
         trips=portfolio.trips,
         fees=portfolio.fees,
@@ -117,13 +117,13 @@ def _max_drawdown_pct(initial: float, equity: np.ndarray) -> float:
     return max(0.0, float(drops.max())) * 100
 
 
-def _ratios(ts: list[int], equity: np.ndarray) -> tuple[float | None, float | None]:
+def _ratios(times: np.ndarray, equity: np.ndarray) -> tuple[float | None, float | None]:
     """``metrics.sharpe_sortino`` of the curve: the last equity of each resampling bucket
     (carried over empty ones), then the same ``ratios``."""
-    if len(ts) < 2:
+    if len(times) < 2:
         return None, None
-    period = resample_period(ts[-1] - ts[0])
-    buckets = np.array(ts, dtype=np.int64) // period
+    period = resample_period(int(times[-1] - times[0]))
+    buckets = times // period
     every = np.arange(buckets[0], buckets[-1] + 1)
     last = np.searchsorted(buckets, every, side="right") - 1
     return ratios(equity[last].tolist(), period)

@@ -22,6 +22,7 @@ class Bars:
     symbol: str
     interval: int  # seconds
     ts: list[int]  # µs, Python ints (fills and round trips carry them)
+    times: np.ndarray  # the same, as an array
     open: np.ndarray
     close: np.ndarray
     closes: list[float]  # the closes as Python floats (math.fsum reads them)
@@ -41,11 +42,12 @@ def bars_of(rows: Sequence[Any], symbol: str) -> Bars | None:
     if any(r.symbol != symbol or r.interval != first.interval for r in rows):
         return None
     ts = [r.ts for r in rows]
-    buckets = np.array(ts, dtype=np.int64) // EQUITY_INTERVAL
+    times = np.array(ts, dtype=np.int64)
+    buckets = times // EQUITY_INTERVAL
     if np.any(np.diff(buckets) <= 0) or first.interval * MICROS < EQUITY_INTERVAL:
         return None
     opens = [r.open for r in rows]
     closes = [r.close for r in rows]
     if not all(math.isfinite(p) and p > 0 for p in (*opens, *closes)):
         return None
-    return Bars(symbol, first.interval, ts, np.array(opens), np.array(closes), closes)
+    return Bars(symbol, first.interval, ts, times, np.array(opens), np.array(closes), closes)
