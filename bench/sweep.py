@@ -16,6 +16,8 @@ and their metrics compared with the sweep's: they must be equal, number for numb
 
     uv run python bench/sweep.py            # the issue's grid on 45,031 bars
     uv run python bench/sweep.py --quick    # fast=10,20 x slow=30,50 on 5,000 bars
+    uv run python bench/sweep.py --fine     # papertape alone, 1 and 2 workers, on a grid of
+                                            # 1,100+ trials (fast=2:60:1 x slow=30:210:10)
 """
 
 from __future__ import annotations
@@ -108,10 +110,36 @@ def vectorbt_sweep(rows: list, fasts: list[int], slows: list[int]) -> tuple[floa
     return seconds, {p: (int(closed[p]), float(final[p])) for p in pairs}
 
 
+def fine_scaling() -> None:
+    """The scaling from 1 to 2 workers where the trials, not starting workers, take the time."""
+    rows = read_market_file(CANDLES, symbol="BTC_USDT").rows
+    grid = ["fast=2:60:1", "slow=30:210:10"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "candles.json"
+        path.write_text(
+            json.dumps([[r.ts // 1_000, r.open, r.high, r.low, r.close, r.volume] for r in rows])
+        )
+        data = DataSpec("BTC_USDT", file=str(path))
+        timed = {n: papertape_sweep(data, grid, n) for n in (1, 2)}
+    trials = len(timed[1][1].ran)
+    assert [t.metrics for t in timed[1][1].ran] == [t.metrics for t in timed[2][1].ran]
+    print(f"sma_cross {' x '.join(grid)}: {trials} trials on {len(rows):,} bars")
+    for workers, (seconds, _) in timed.items():
+        print(
+            f"| papertape, {workers} worker(s) | {seconds:.2f} | {trials / seconds:,.1f} | "
+            f"{trials * len(rows) / seconds:,.0f} |"
+        )
+    print(f"scaling 1 -> 2 workers: {timed[1][0] / timed[2][0]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--fine", action="store_true")
     args = parser.parse_args()
+    if args.fine:
+        fine_scaling()
+        return
     if args.quick:
         grid, fasts, slows, bars = ["fast=10,20", "slow=30,50"], [10, 20], [30, 50], 5_000
     else:

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
 from papertape.engine.core import StrategyPlan
@@ -96,10 +96,11 @@ class LocalPool(TrialExecutor):
             keys[future] = key
         self._pending = set(keys)
         try:
-            while self._pending:
-                done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=keys.__getitem__):
-                    yield keys[future], future.result()
+            # as_completed waits on every future once; a wait() per result would re-register a
+            # waiter on each pending future every time (quadratic: seconds for 1,000 trials)
+            for future in as_completed(keys):
+                self._pending.discard(future)
+                yield keys[future], future.result()
         finally:
             for future in self._pending:
                 future.cancel()
