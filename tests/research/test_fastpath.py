@@ -1,6 +1,6 @@
-"""The sweep's vectorised fast path gives exactly the event engine's metrics, on the shared
-candles and on generated prices, and every configuration it is not proven on runs on the event
-engine instead."""
+"""The sweep's vectorised fast path gives exactly the event engine's metrics for the built-ins it
+takes (``sma_cross``, ``rsi_reversion``), on the shared candles and on generated prices, and every
+configuration it is not proven on runs on the event engine instead."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def shared_candles(name: str) -> list[Any]:
 
 def sma_cross(**params: Any) -> StrategyPlan:
     return plan_for(StrategySpec(name="sma_cross", params=params))
+
+
+def rsi_reversion(**params: Any) -> StrategyPlan:
+    return plan_for(StrategySpec(name="rsi_reversion", params=params))
 
 
 def event_metrics(rows: list[Any], plan: StrategyPlan, s: TrialSettings) -> dict[str, Any]:
@@ -77,6 +81,23 @@ def test_sma_cross_on_the_shared_one_minute_candles(fast: int, slow: int) -> Non
 def test_sma_cross_on_other_shared_candles(name: str, symbol: str, fast: int, slow: int) -> None:
     rows = read_market_file(shared_file(name), symbol=symbol).rows
     assert_same(rows, sma_cross(fast=fast, slow=slow), TrialSettings(symbol))
+
+
+@pytest.mark.parametrize(
+    "period,oversold,overbought", [(14, 30, 70), (2, 10, 90), (30, 45, 55), (7, 20, 60)]
+)
+def test_rsi_reversion_on_the_shared_one_minute_candles(
+    period: int, oversold: float, overbought: float
+) -> None:
+    plan = rsi_reversion(period=period, oversold=oversold, overbought=overbought)
+    assert assert_same(shared_candles(BTC_1M), plan)["trades"] > 0
+
+
+def test_rsi_reversion_on_flat_stretches() -> None:
+    rows = read_market_file(
+        shared_file("freqtrade-unittest_btc_1m_2017-11.json.gz"), symbol="BTC_USDT"
+    ).rows
+    assert_same(rows, rsi_reversion(period=5, oversold=35, overbought=65))
 
 
 def test_fees_cash_and_a_fraction_of_the_buying_power() -> None:
@@ -177,6 +198,23 @@ def test_generated_prices_give_the_engines_metrics(
     assert_same(candles(prices), sma_cross(fast=fast, slow=fast + extra, fraction=fraction), s)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    prices=st.lists(st.tuples(price, price), min_size=1, max_size=300),
+    period=st.integers(min_value=2, max_value=20),
+    oversold=st.integers(min_value=5, max_value=50),
+    width=st.integers(min_value=1, max_value=45),
+    fraction=st.sampled_from([1.0, 0.5]),
+)
+def test_generated_prices_give_the_engines_metrics_for_rsi_reversion(
+    prices: list[tuple[float, float]], period: int, oversold: int, width: int, fraction: float
+) -> None:
+    plan = rsi_reversion(
+        period=period, oversold=oversold, overbought=oversold + width, fraction=fraction
+    )
+    assert_same(candles(prices), plan)
+
+
 @pytest.mark.parametrize(
     "plan,s",
     [
@@ -191,7 +229,8 @@ def test_generated_prices_give_the_engines_metrics(
             sma_cross(fast=5, slow=20, allow_short=True),
             TrialSettings("BTC_USDT", market_type="swap"),
         ),
-        (plan_for(StrategySpec(name="rsi_reversion", params={})), SETTINGS),
+        (rsi_reversion(), TrialSettings("BTC_USDT", slippage_bps=2.0)),
+        (plan_for(StrategySpec(name="breakout", params={})), SETTINGS),
     ],
 )
 def test_configurations_it_is_not_proven_on_run_on_the_event_engine(

@@ -1,5 +1,5 @@
 """Which trials the fast path takes, and a worker's caches: the candles of the current window
-as arrays and each moving average computed on them."""
+as arrays and each indicator (per kind and period) computed on them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import numpy as np
 from papertape.engine.core import StrategyPlan
 from papertape.research.fastpath.account import run_signals
 from papertape.research.fastpath.bars import Bars, bars_of
-from papertape.research.fastpath.indicators import sma
-from papertape.research.fastpath.sma_cross import crossings
-from papertape.strategies.builtin import SmaCross
+from papertape.research.fastpath.decisions import crossings, reversions
+from papertape.research.fastpath.indicators import rsi, sma
+from papertape.strategies.builtin import RsiReversion, SmaCross
+
+STRATEGIES = (SmaCross, RsiReversion)  # the strategies the fast path is proven on
 
 
 class Settings(Protocol):
@@ -39,12 +41,10 @@ def refusal(plan: StrategyPlan, settings: Settings) -> str | None:
     """Why the fast path does not take this trial (``None``: it does, if the data suits it too,
     see ``bars_of``). Deliberately narrow: exactly the configurations it is proven on; every
     other strategy, venue setting or market runs on the event engine."""
-    if plan.cls is not SmaCross:
-        return f"strategy {plan.cls.name} has no fast path"
-    params = plan.params
-    assert isinstance(params, SmaCross.Params)
-    if params.allow_short:
+    if plan.cls.can_short(plan.params):
         return "short selling"
+    if plan.cls not in STRATEGIES:
+        return f"strategy {plan.cls.name} has no fast path"
     if settings.market_type != "spot" or settings.leverage != 1:
         return "perpetuals and leverage (margin, liquidation, funding)"
     if settings.bar_fill != "next_open":
@@ -62,7 +62,7 @@ class FastPath:
     def __init__(self) -> None:
         self._rows: tuple[Hashable, str] | None = None
         self._bars: Bars | None = None
-        self._sma: dict[int, np.ndarray] = {}
+        self._indicators: dict[tuple[str, int], np.ndarray] = {}
 
     def metrics(
         self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
@@ -73,21 +73,30 @@ class FastPath:
             return None
         bars = self._bars_for(rows, key, settings.symbol)
         params = plan.params
-        assert isinstance(params, SmaCross.Params)
         if bars is None or params.bar_interval > bars.interval:
             return None  # not candles it can take, or bars built from several candles
-        decisions = crossings(self._average(bars, params.fast), self._average(bars, params.slow))
+        if isinstance(params, SmaCross.Params):
+            fast, slow = (
+                self._indicator(bars, "sma", params.fast),
+                self._indicator(bars, "sma", params.slow),
+            )
+            decisions = crossings(fast, slow)
+        else:
+            assert isinstance(params, RsiReversion.Params)
+            values = self._indicator(bars, "rsi", params.period)
+            decisions = reversions(values, params.oversold, params.overbought)
         return run_signals(
             bars, decisions, cash=settings.cash, taker=settings.taker, fraction=params.fraction
         )
 
     def _bars_for(self, rows: Sequence[Any], key: Hashable, symbol: str) -> Bars | None:
         if self._rows != (key, symbol):
-            self._rows, self._bars, self._sma = (key, symbol), bars_of(rows, symbol), {}
+            self._rows, self._bars, self._indicators = (key, symbol), bars_of(rows, symbol), {}
         return self._bars
 
-    def _average(self, bars: Bars, period: int) -> np.ndarray:
-        average = self._sma.get(period)
-        if average is None:
-            average = self._sma[period] = sma(bars, period)
-        return average
+    def _indicator(self, bars: Bars, kind: str, period: int) -> np.ndarray:
+        values = self._indicators.get((kind, period))
+        if values is None:
+            compute = sma if kind == "sma" else rsi
+            values = self._indicators[kind, period] = compute(bars, period)
+        return values

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from papertape.domain.indicators import Rsi
 from papertape.research.fastpath.bars import Bars
 
 
@@ -29,3 +30,12 @@ def sma(bars: Bars, period: int) -> np.ndarray:
     table[:, 0] = [math.fsum(values[k * p : (k + 1) * p]) for k in range(laps)]
     out[p - 1 :] = np.cumsum(table, axis=1).ravel()[:valid] / p
     return out
+
+
+def rsi(bars: Bars, period: int) -> np.ndarray:
+    """``Rsi(period)`` of the closes: Wilder's smoothing is a recurrence whose rounding numpy
+    would not reproduce, so this is the indicator itself fed every close (once per period and
+    window, shared by every trial that uses it)."""
+    indicator = Rsi(period)
+    values = [indicator.update(x) for x in bars.closes]
+    return np.array([math.nan if v is None else v for v in values])

@@ -1,4 +1,5 @@
-"""``sma_cross`` (``papertape.strategies.builtin.SmaCross``, long only) over arrays."""
+"""The decisions of the built-in strategies the fast path takes, over arrays: on which bars'
+close each would buy when flat (``ENTER``) or close its long (``EXIT``)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,13 @@ def crossings(fast: np.ndarray, slow: np.ndarray) -> list[tuple[int, int]]:
     wants = np.concatenate((np.full(len(up), ENTER), np.full(len(down), EXIT)))
     order = np.argsort(bars, kind="stable")
     return list(zip(bars[order].tolist(), wants[order].tolist(), strict=True))
+
+
+def reversions(rsi: np.ndarray, oversold: float, overbought: float) -> list[tuple[int, int]]:
+    """``rsi_reversion`` (``RsiReversion.on_bar``): ``ENTER`` on every bar whose RSI is below
+    ``oversold``, ``EXIT`` on every bar above ``overbought`` (the account ignores an entry while
+    long and an exit while flat, as the strategy does by looking at its position)."""
+    enter, exit_ = rsi < oversold, rsi > overbought
+    bars = np.flatnonzero(enter | exit_)
+    wants = np.where(enter[bars], ENTER, EXIT)
+    return list(zip(bars.tolist(), wants.tolist(), strict=True))
