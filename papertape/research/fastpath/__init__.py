@@ -2,7 +2,7 @@
 
 A sweep's trials differ only in their parameters: the candles are the same, and so are most of
 the indicators (``fast=5:50:5`` x ``slow=30:210:20`` is 94 trials but only 20 moving averages).
-For the strategies and settings it supports, ``FastPath`` evaluates a trial over numpy arrays —
+For the strategies (``sma_cross`` long only, ``rsi_reversion``) and settings it supports, ``FastPath`` evaluates a trial over numpy arrays —
 the candles decoded once per worker, each distinct moving average computed once per worker —
 instead of running every bar through ``papertape.engine``; anything else runs on the event engine
 (``papertape.research.trials.run_trial`` decides, and records which ran as the trial's ``engine``:
@@ -11,10 +11,11 @@ instead of running every bar through ``papertape.engine``; anything else runs on
 "The same result" means the same floating-point numbers, not approximately equal ones, and it is
 obtained by doing the same arithmetic in the same order, never a re-derivation:
 
-* indicators (``sma``) reproduce ``papertape.domain.indicators``' incremental recurrences —
-  the running sum updated by ``x − x_old`` and re-anchored with ``math.fsum`` once per lap — with
+* the SMA reproduces ``papertape.domain.indicators.Sma``'s incremental recurrence — the
+  running sum updated by ``x − x_old`` and re-anchored with ``math.fsum`` once per lap — with
   ``numpy.cumsum`` (a strict left-to-right recurrence) per lap, so each value is bit-identical
-  and a crossover decided on a near-zero difference is decided the same way;
+  and a crossover decided on a near-zero difference is decided the same way; the RSI (Wilder's
+  smoothing, which numpy would round differently) is the indicator itself, run once per period;
 * fills go through the real ``Portfolio`` (its sizing, fees and round trips), at the prices and
   times the paper venue uses: a market order decided on bar i fills at bar i+1's open;
 * the equity curve is the one the engine samples (``equity``) and the metrics come from the
