@@ -9,10 +9,15 @@ cash. vectorbt is timed cold (its first call compiles its numba kernels) and war
 trial's trades and final equity are compared between the two.
 
 papertape's figures include everything a user waits for: starting the worker processes, each of
-them decoding the candles file once, and every trial through the event engine.
+them decoding the candles file once, and every trial — on the vectorised fast path
+(``papertape.research.fastpath``), which this grid qualifies for. The same 94 trials are then run
+one by one through the event engine in this process (what every trial cost before the fast path)
+and their metrics compared with the sweep's: they must be equal, number for number.
 
     uv run python bench/sweep.py            # the issue's grid on 45,031 bars
     uv run python bench/sweep.py --quick    # fast=10,20 x slow=30,50 on 5,000 bars
+    uv run python bench/sweep.py --fine     # papertape alone, 1 and 2 workers, on a grid of
+                                            # 1,100+ trials (fast=2:60:1 x slow=30:210:10)
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ sys.path.insert(0, str(ROOT))  # run as a script: `tests.support` from the repos
 
 from papertape.domain.config import StrategySpec
 from papertape.domain.grid import parse_grid
+from papertape.domain.numbers import finite
 from papertape.market.importers import read_market_file
 from papertape.research.data import DataSpec, load_rows
 from papertape.research.executors import make_executor
 from papertape.research.sweep import Sweep, SweepResult, SweepSpec
-from papertape.research.trials import TrialSettings
+from papertape.research.trials import TrialSettings, backtest
 from papertape.sessions.strategy_catalog import plan_for
 from tests.support.data import MARKET_DATA
 
@@ -46,13 +52,26 @@ def plans(params: dict):
     return plan_for(StrategySpec(name="sma_cross", params=params))
 
 
+SETTINGS = TrialSettings("BTC_USDT", cash=CASH, taker=FEE, maker=FEE)
+
+
 def papertape_sweep(data: DataSpec, grid: list[str], workers: int) -> tuple[float, SweepResult]:
     began = time.perf_counter()
     spec = SweepSpec(tuple(parse_grid(grid)), objective="return")
-    settings = TrialSettings("BTC_USDT", cash=CASH, taker=FEE, maker=FEE)
-    with make_executor(data, settings, workers) as executor:
+    with make_executor(data, SETTINGS, workers) as executor:
         result = Sweep(spec, plans, executor).run()
     return time.perf_counter() - began, result
+
+
+def event_engine_trials(rows: list, result: SweepResult) -> tuple[float, int]:
+    """The sweep's trials one by one through the event engine; seconds, and how many of them
+    have exactly the sweep's metrics."""
+    began = time.perf_counter()
+    same = 0
+    for trial in result.ran:
+        metrics = finite(backtest(rows, plans(trial.params), SETTINGS).metrics)
+        same += metrics == trial.metrics
+    return time.perf_counter() - began, same
 
 
 def vectorbt_sweep(rows: list, fasts: list[int], slows: list[int]) -> tuple[float, dict]:
@@ -91,16 +110,43 @@ def vectorbt_sweep(rows: list, fasts: list[int], slows: list[int]) -> tuple[floa
     return seconds, {p: (int(closed[p]), float(final[p])) for p in pairs}
 
 
+def fine_scaling() -> None:
+    """The scaling from 1 to 2 workers where the trials, not starting workers, take the time."""
+    rows = read_market_file(CANDLES, symbol="BTC_USDT").rows
+    grid = ["fast=2:60:1", "slow=30:210:10"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "candles.json"
+        path.write_text(
+            json.dumps([[r.ts // 1_000, r.open, r.high, r.low, r.close, r.volume] for r in rows])
+        )
+        data = DataSpec("BTC_USDT", file=str(path))
+        timed = {n: papertape_sweep(data, grid, n) for n in (1, 2)}
+    trials = len(timed[1][1].ran)
+    assert [t.metrics for t in timed[1][1].ran] == [t.metrics for t in timed[2][1].ran]
+    print(f"sma_cross {' x '.join(grid)}: {trials} trials on {len(rows):,} bars")
+    for workers, (seconds, _) in timed.items():
+        print(
+            f"| papertape, {workers} worker(s) | {seconds:.2f} | {trials / seconds:,.1f} | "
+            f"{trials * len(rows) / seconds:,.0f} |"
+        )
+    print(f"scaling 1 -> 2 workers: {timed[1][0] / timed[2][0]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--fine", action="store_true")
     args = parser.parse_args()
+    if args.fine:
+        fine_scaling()
+        return
     if args.quick:
         grid, fasts, slows, bars = ["fast=10,20", "slow=30,50"], [10, 20], [30, 50], 5_000
     else:
         grid = ["fast=5:50:5", "slow=30:210:20"]
         fasts, slows, bars = list(range(5, 51, 5)), list(range(30, 211, 20)), None
     rows = read_market_file(CANDLES, symbol="BTC_USDT").rows[:bars]
+    # kept to the end: a pool worker still starting when its sweep is done reads the file too
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "candles.json"
         path.write_text(
@@ -110,13 +156,16 @@ def main() -> None:
         rows = load_rows(data)
         all_cores, pooled = papertape_sweep(data, grid, 2)
         one_core, alone = papertape_sweep(data, grid, 1)
-    cold, vbt_results = vectorbt_sweep(rows, fasts, slows)
-    warm, _ = vectorbt_sweep(rows, fasts, slows)
+        cold, vbt_results = vectorbt_sweep(rows, fasts, slows)
+        warm, _ = vectorbt_sweep(rows, fasts, slows)
+        event, same_as_event = event_engine_trials(rows, alone)
 
     trials = len(pooled.ran)
     assert [t.metrics for t in pooled.ran] == [t.metrics for t in alone.ran]
+    engines = sorted({t.engine or "?" for t in pooled.ran})
     evaluations = trials * len(rows)
     print(f"sma_cross sweep, {trials} trials ({len(pooled.skipped)} refused) on {len(rows):,} bars")
+    print(f"trials ran on: {', '.join(engines)}")
     print("| run | seconds | trials/s | bar-evaluations/s | vs vectorbt cold |")
     print("|---|---:|---:|---:|---:|")
     for name, seconds in (
@@ -124,12 +173,14 @@ def main() -> None:
         ("papertape, 1 worker", one_core),
         ("vectorbt 1.2, cold (numba compile)", cold),
         ("vectorbt 1.2, warm", warm),
+        ("papertape event engine, trial by trial, 1 core (no fast path)", event),
     ):
         print(
             f"| {name} | {seconds:.2f} | {trials / seconds:,.1f} | "
             f"{evaluations / seconds:,.0f} | {seconds / cold:.2f}x |"
         )
     print(f"scaling 1 -> 2 workers: {one_core / all_cores:.2f}x")
+    print(f"trials whose metrics equal the event engine's exactly: {same_as_event} of {trials}")
     trial = next(t for t in pooled.ran if t.params == {"fast": 10, "slow": 30})
     vbt_trades, vbt_final = vbt_results[(10, 30)]
     assert trial.metrics is not None

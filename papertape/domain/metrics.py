@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from papertape.domain.market import MICROS
-from papertape.domain.portfolio import RoundTrip
+from papertape.domain.portfolio import Portfolio, RoundTrip
 
 DAY = 86_400 * MICROS
 YEAR_DAYS = 365
@@ -49,7 +49,8 @@ def resample(points: Sequence[tuple[int, float]], period: int) -> list[float]:
     return values
 
 
-def _period(span: int) -> int:
+def resample_period(span: int) -> int:
+    """The resampling period (µs) of a run spanning ``span`` µs."""
     if span >= 7 * DAY:
         return DAY
     if span >= DAY:
@@ -60,8 +61,12 @@ def _period(span: int) -> int:
 def sharpe_sortino(points: Sequence[tuple[int, float]]) -> tuple[float | None, float | None]:
     if len(points) < 2:
         return None, None
-    period = _period(points[-1][0] - points[0][0])
-    values = resample(points, period)
+    period = resample_period(points[-1][0] - points[0][0])
+    return ratios(resample(points, period), period)
+
+
+def ratios(values: Sequence[float], period: int) -> tuple[float | None, float | None]:
+    """Sharpe and Sortino of equity ``values`` sampled every ``period`` µs."""
     returns = [b / a - 1 for a, b in zip(values, values[1:], strict=False) if a > 0]
     if len(returns) < 2:
         return None, None
@@ -106,17 +111,42 @@ def compute(
     open_since: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Every metric a session reports. ``points`` are ``(ts, equity)``, oldest first."""
-    final = points[-1][1] if points else initial
+    return summarise(
+        initial=initial,
+        final=points[-1][1] if points else initial,
+        drawdown_pct=max_drawdown_pct([initial] + [v for _, v in points]),
+        sharpe_and_sortino=sharpe_sortino(points),
+        span=(points[0][0], points[-1][0]) if points else None,
+        trips=trips,
+        fees=fees,
+        open_since=open_since,
+    )
+
+
+def summarise(
+    *,
+    initial: float,
+    final: float,
+    drawdown_pct: float,
+    sharpe_and_sortino: tuple[float | None, float | None],
+    span: tuple[int, int] | None,
+    trips: Sequence[RoundTrip],
+    fees: float,
+    open_since: Sequence[int] = (),
+) -> dict[str, Any]:
+    """``compute``'s result from the equity curve's figures (its final value, drawdown, ratios and
+    time span, ``None`` for an empty curve) already worked out, by ``compute`` point by point or
+    by a vectorised evaluator (``papertape.research.fastpath``) over arrays."""
     wins = [t.pnl for t in trips if t.pnl > 0]
     losses = [t.pnl for t in trips if t.pnl <= 0]
     gross_loss = -math.fsum(losses)
-    sharpe, sortino = sharpe_sortino(points)
-    start, end = (points[0][0], points[-1][0]) if points else (0, 0)
+    sharpe, sortino = sharpe_and_sortino
+    start, end = span or (0, 0)
     return {
         "initial_equity": initial,
         "final_equity": final,
         "total_return_pct": (final / initial - 1) * 100 if initial else 0.0,
-        "max_drawdown_pct": max_drawdown_pct([initial] + [v for _, v in points]),
+        "max_drawdown_pct": drawdown_pct,
         "sharpe": sharpe,
         "sortino": sortino,
         "trades": len(trips),
@@ -127,6 +157,18 @@ def compute(
         "worst_trade_pct": min((t.return_pct for t in trips), default=None),
         "exposure_pct": exposure_pct(trips, open_since, start, end),
         "fees": fees,
-        "start_ts": start if points else None,
-        "end_ts": end if points else None,
+        "start_ts": start if span else None,
+        "end_ts": end if span else None,
+    }
+
+
+def account_metrics(portfolio: Portfolio) -> dict[str, Any]:
+    """The metrics a backtest adds to ``compute``'s from its portfolio at the end of the run."""
+    open_positions = portfolio.open_positions()
+    return {
+        "fills": portfolio.fill_count,
+        "open_positions": len(open_positions),
+        "unrealized_pnl": sum(p.unrealized_pnl for p in open_positions),
+        "realized_pnl": portfolio.realized_pnl,
+        "funding": portfolio.funding,
     }

@@ -47,6 +47,7 @@ from papertape.domain.errors import OrderRejected
 from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
 from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
+from papertape.domain.metrics import account_metrics
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.orders import (
     BUY,
@@ -795,9 +796,5 @@ class Engine(VenueListener):
             fees=self.portfolio.fees,
             open_since=open_since,
         )
-        result["fills"] = self.portfolio.fill_count
-        result["open_positions"] = len(open_positions := self.portfolio.open_positions())
-        result["unrealized_pnl"] = sum(p.unrealized_pnl for p in open_positions)
-        result["realized_pnl"] = self.portfolio.realized_pnl
-        result["funding"] = self.portfolio.funding
+        result.update(account_metrics(self.portfolio))
         return result

@@ -21,7 +21,7 @@ from papertape.domain.grid import Axis, combinations
 from papertape.engine.core import StrategyPlan
 from papertape.research.executors import TrialExecutor
 from papertape.research.objectives import check_objective, score
-from papertape.research.trials import Window
+from papertape.research.trials import Outcome, Window
 
 Search = Literal["grid", "random", "tpe"]
 SEARCHES: tuple[str, ...] = ("grid", "random", "tpe")
@@ -31,18 +31,22 @@ ROUND = 8  # trials an Optuna search proposes before it hears back
 @dataclass(frozen=True, slots=True)
 class Trial:
     """One parameter set's result: metrics (as ``papertape backtest --json``), or the reason the
-    strategy refused the parameters."""
+    strategy refused the parameters. ``engine`` says what computed the metrics: the vectorised
+    fast path or the event engine (``None`` for a trial recorded before that was kept)."""
 
     number: int
     params: dict[str, Any]
     metrics: dict[str, Any] | None = None
     error: str | None = None
     score: float | None = None
+    engine: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         if self.metrics is None:
             return {"params": self.params, "error": self.error}
-        return {"params": self.params, "metrics": self.metrics}
+        if self.engine is None:
+            return {"params": self.params, "metrics": self.metrics}
+        return {"params": self.params, "metrics": self.metrics, "engine": self.engine}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,19 +176,18 @@ class Sweep:
                 jobs.append((number, self.plan_for(params)))
             except InvalidStrategyParams as exc:
                 records[number] = self._record(Trial(number, params, error=exc.message))
-        for number, metrics in self._execute(jobs):
+        for number, (metrics, engine) in self._execute(jobs):
             trial = Trial(
                 number,
                 params_of[number],
                 metrics,
                 score=score(metrics, self.spec.objective, self.spec.min_trades),
+                engine=engine,
             )
             records[number] = self._record(trial)
         return [records[n] for n, _ in proposed if n in records]
 
-    def _execute(
-        self, jobs: list[tuple[int, StrategyPlan]]
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _execute(self, jobs: list[tuple[int, StrategyPlan]]) -> Iterator[tuple[int, Outcome]]:
         if not jobs or self.stopped:
             return
         try:

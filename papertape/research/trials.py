@@ -1,7 +1,9 @@
-"""One trial: ``run_backtest`` with one parameter set, exactly as ``papertape backtest`` runs it.
+"""One trial: ``run_backtest`` with one parameter set, exactly as ``papertape backtest`` runs it,
+or the vectorised fast path (``papertape.research.fastpath``) where it gives the same metrics.
 
-Workers keep the decoded rows of their dataset in ``_ROWS`` (set once by ``init_worker``), so a
-trial ships only its strategy plan and gets back its metrics."""
+Workers keep their dataset in ``_DATA`` (decoded once by ``init_worker``, with the fast path's
+caches), so a trial ships only its strategy plan and gets back its metrics and which engine ran
+it."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.numbers import finite
 from papertape.engine.backtest import BacktestResult, run_backtest
 from papertape.engine.core import StrategyPlan
 from papertape.research.data import DataSpec, load_rows
+from papertape.research.fastpath import FastPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +58,35 @@ def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -
     )
 
 
-def trial_metrics(
-    rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings
-) -> dict[str, Any]:
-    """The metrics ``papertape backtest --json`` prints for the same parameters."""
-    metrics: dict[str, Any] = finite(backtest(rows, plan, settings).metrics)
-    return metrics
-
-
 Window = tuple[int | None, int | None]  # [start, end) in µs; None: open
+
+
+Engine = Literal["vectorised", "event"]
+
+
+class Outcome(NamedTuple):
+    """A trial's metrics (``papertape backtest --json``'s for the same parameters) and the engine
+    that computed them."""
+
+    metrics: dict[str, Any]
+    engine: Engine
+
+
+@dataclass(slots=True)
+class TrialData:
+    """A dataset's rows as a worker holds them, with the fast path's caches for them."""
+
+    rows: list[Any]
+    fast: FastPath = field(default_factory=FastPath)
+
+    def run(self, plan: StrategyPlan, settings: TrialSettings, window: Window | None) -> Outcome:
+        """The trial on the rows inside ``window``: on the fast path when it takes the trial,
+        else on the event engine."""
+        rows = window_rows(self.rows, window)
+        metrics = self.fast.metrics(rows, window, plan, settings)
+        if metrics is not None:
+            return Outcome(finite(metrics), "vectorised")
+        return Outcome(finite(backtest(rows, plan, settings).metrics), "event")
 
 
 def window_rows(rows: Sequence[Any], window: Window | None) -> Sequence[Any]:
@@ -81,7 +104,7 @@ def _ts(row: Any) -> int:
     return ts
 
 
-_ROWS: dict[DataSpec, list[Any]] = {}
+_DATA: dict[DataSpec, TrialData] = {}
 PARENT_CHECK = 1.0  # seconds between a worker's looks at its parent
 
 
@@ -91,7 +114,7 @@ def init_worker(spec: DataSpec, parent: int | None = None) -> None:
     queue whose other end they hold themselves, so they would outlive a killed server."""
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _ROWS[spec] = load_rows(spec)
+    _DATA[spec] = TrialData(load_rows(spec))
 
 
 def _exit_with(parent: int) -> None:
@@ -103,14 +126,14 @@ def _exit_with(parent: int) -> None:
             os._exit(1)
 
 
-def worker_rows(spec: DataSpec) -> list[Any]:
-    rows = _ROWS.get(spec)
-    if rows is None:
-        rows = _ROWS[spec] = load_rows(spec)
-    return rows
+def worker_data(spec: DataSpec) -> TrialData:
+    data = _DATA.get(spec)
+    if data is None:
+        data = _DATA[spec] = TrialData(load_rows(spec))
+    return data
 
 
 def run_in_worker(
     spec: DataSpec, plan: StrategyPlan, settings: TrialSettings, window: Window | None = None
-) -> dict[str, Any]:
-    return trial_metrics(window_rows(worker_rows(spec), window), plan, settings)
+) -> Outcome:
+    return worker_data(spec).run(plan, settings, window)

@@ -39,6 +39,12 @@ def sweep_body(grid: dict[str, Any], **sweep: Any) -> dict[str, Any]:
     }
 
 
+def slow_sweep_body(grid: dict[str, Any], **sweep: Any) -> dict[str, Any]:
+    """A sweep that takes seconds: slippage keeps every trial on the event engine (on the fast
+    path the 117 trials would finish before a test could stop or kill the sweep)."""
+    return {**sweep_body(grid, **sweep), "venue": {"slippage_bps": 1.0}}
+
+
 def start(client: httpx.Client, body: dict[str, Any]) -> str:
     response = client.post("/sessions/start", json=body)
     assert response.status_code == 201, response.text
@@ -121,7 +127,7 @@ def test_a_stopped_sweep_keeps_its_finished_trials(
     import_dataset(any_store_url, "btc_1m", candles_file, "BTC_USDT")
     server = start_server(any_store_url)
     with server.client() as client:
-        session_id = start(client, sweep_body(LONG_GRID, workers=1))
+        session_id = start(client, slow_sweep_body(LONG_GRID, workers=1))
         wait_for(lambda: len(trials(client, session_id)["trials"]) >= 3)
         stopped = client.post(f"/sessions/{session_id}/stop").json()["data"]
         assert stopped["final_state"] == "stopped"
@@ -138,7 +144,7 @@ def test_kill9_then_the_sweep_resumes_without_rerunning_trials(
     import_dataset(any_store_url, "btc_1m", candles_file, "BTC_USDT")
     first = start_server(any_store_url)
     with first.client() as client:
-        session_id = start(client, sweep_body(LONG_GRID, workers=1))
+        session_id = start(client, slow_sweep_body(LONG_GRID, workers=1))
         wait_for(lambda: len(trials(client, session_id)["trials"]) >= 4)
     first.kill()
 

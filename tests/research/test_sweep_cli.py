@@ -40,6 +40,7 @@ def test_the_output_has_the_documented_shape(pooled: dict[str, Any]) -> None:
         {"fast": 25, "slow": 25},
     ]
     assert all("slow must be larger than fast" in s["error"] for s in pooled["skipped"])
+    assert {t["engine"] for t in pooled["trials"]} == {"vectorised"}  # sma_cross's fast path
     best = max(pooled["trials"], key=lambda t: t["metrics"]["total_return_pct"])
     assert pooled["best"] == best
     assert pooled["seconds"] > 0

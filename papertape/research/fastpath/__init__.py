@@ -1,0 +1,30 @@
+"""A vectorised fast path for sweep trials, provably the event engine's result.
+
+A sweep's trials differ only in their parameters: the candles are the same, and so are most of
+the indicators (``fast=5:50:5`` x ``slow=30:210:20`` is 94 trials but only 20 moving averages).
+For the strategies (``sma_cross`` long only, ``rsi_reversion``) and settings it supports, ``FastPath`` evaluates a trial over numpy arrays —
+the candles decoded once per worker, each distinct moving average computed once per worker —
+instead of running every bar through ``papertape.engine``; anything else runs on the event engine
+(``papertape.research.trials.run_trial`` decides, and records which ran as the trial's ``engine``:
+``"vectorised"`` or ``"event"``).
+
+"The same result" means the same floating-point numbers, not approximately equal ones, and it is
+obtained by doing the same arithmetic in the same order, never a re-derivation:
+
+* the SMA reproduces ``papertape.domain.indicators.Sma``'s incremental recurrence — the
+  running sum updated by ``x − x_old`` and re-anchored with ``math.fsum`` once per lap — with
+  ``numpy.cumsum`` (a strict left-to-right recurrence) per lap, so each value is bit-identical
+  and a crossover decided on a near-zero difference is decided the same way; the RSI (Wilder's
+  smoothing, which numpy would round differently) is the indicator itself, run once per period;
+* fills go through the real ``Portfolio`` (its sizing, fees and round trips), at the prices and
+  times the paper venue uses: a market order decided on bar i fills at bar i+1's open;
+* the equity curve is the one the engine samples (``equity``) and the metrics come from the
+  same ``papertape.domain.metrics`` code (``summarise``, ``ratios``, ``account_metrics``).
+
+``tests/research/test_fastpath.py`` checks every supported strategy against the event engine on
+the shared candles and on generated prices (hypothesis), and that everything else falls back.
+"""
+
+from papertape.research.fastpath.evaluator import FastPath, refusal
+
+__all__ = ["FastPath", "refusal"]
