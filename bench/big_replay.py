@@ -130,6 +130,32 @@ def phase_stream(store_url: str, rows: int) -> dict:
     }
 
 
+def phase_whole(store_url: str, rows: int, baseline_rows: int) -> dict:
+    """The alternative to streaming: the first ``baseline_rows`` of the dataset read from the
+    same store into one list, then the same backtest (read and run timed together)."""
+    from papertape.domain.config import StrategySpec
+    from papertape.engine.backtest import run_backtest
+    from papertape.sessions.strategy_catalog import plan_for
+    from papertape.store import open_store
+
+    async def read() -> list[Trade]:
+        store = await open_store(store_url)
+        try:
+            summary = (await store.market_summary("big"))["trades"]
+            start, end = summary["start_ts"], summary["end_ts"] + 1
+            stop = start + (end - start) * baseline_rows // rows
+            return await store.read_trades("big", ["BTC_USDT"], start, stop)
+        finally:
+            await store.close()
+
+    plan = plan_for(StrategySpec(name="sma_cross", params={"fast": 10, "slow": 30}))
+    began = time.perf_counter()
+    data = asyncio.run(read())
+    run_backtest(data, ["BTC_USDT"], [plan])
+    seconds = time.perf_counter() - began
+    return {"seconds": seconds, "rows_per_s": len(data) / seconds, "peak_rss_mib": peak_rss_mib()}
+
+
 def run_phase(*args: str) -> dict:
     done = subprocess.run(
         [sys.executable, __file__, "--phase", *args], cwd=ROOT, capture_output=True, text=True
@@ -153,6 +179,8 @@ def main() -> None:
             result = phase_memory(int(rest[0]))
         elif kind == "import":
             result = phase_import(rest[0], rest[1], int(rest[2]))
+        elif kind == "whole":
+            result = phase_whole(rest[0], int(rest[1]), int(rest[2]))
         else:
             result = {"file": phase_file, "stream": phase_stream}[kind](rest[0], int(rest[1]))
         print(json.dumps(result))
@@ -175,11 +203,11 @@ def main() -> None:
         written = run_phase("file", tape_file, str(args.rows))
         print(f"  the tape as gzip CSV: {written['bytes'] / 2**20:,.0f} MiB")
         for kind in args.stores.split(","):
-            bench_store(kind, tape_file, args.rows, memory)
+            bench_store(kind, tape_file, args.rows, baseline_rows, memory)
     print(f"  in memory: {memory['trades']} round trips on its {baseline_rows:,} rows")
 
 
-def bench_store(kind: str, tape_file: str, rows: int, memory: dict) -> None:
+def bench_store(kind: str, tape_file: str, rows: int, baseline_rows: int, memory: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = None
         if kind == "sqlite":
@@ -193,6 +221,7 @@ def bench_store(kind: str, tape_file: str, rows: int, memory: dict) -> None:
         try:
             imported = run_phase("import", url, tape_file, str(rows))
             run = run_phase("stream", url, str(rows))
+            whole = run_phase("whole", url, str(rows), str(baseline_rows))
         finally:
             if server is not None:
                 server.stop()
@@ -202,6 +231,11 @@ def bench_store(kind: str, tape_file: str, rows: int, memory: dict) -> None:
         f"{run['rows_per_s'] / memory['rows_per_s']:.2f}x | {run['peak_rss_mib']:,.0f} MiB |"
     )
     print(f"  {kind}: {run['trades']} round trips streamed")
+    print(
+        f"  {kind}: the first {baseline_rows:,} rows read whole from the store, then run: "
+        f"{whole['rows_per_s']:,.0f} rows/s, peak RSS {whole['peak_rss_mib']:,.0f} MiB; "
+        f"streamed / read whole = {run['rows_per_s'] / whole['rows_per_s']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,9 @@ def dataset_chunks(
     store_url: str, name: str, symbol: str, target_rows: int = CHUNK_ROWS
 ) -> tuple[int, Iterator[list[Any]]]:
     """The rows ``dataset_rows`` returns, streamed: read in time windows of about
-    ``target_rows`` rows, so that memory holds one window, never the dataset. Returns the
-    dataset's row count (all symbols; a progress bar's total) and the chunks (each non-empty)."""
+    ``target_rows`` rows, so that memory holds two windows (the one the caller works on and
+    the next, read meanwhile in a thread), never the dataset. Returns the dataset's row count
+    (all symbols; a progress bar's total) and the chunks (each non-empty)."""
     loop = asyncio.new_event_loop()
     store = loop.run_until_complete(open_store(store_url))
     try:
@@ -74,16 +76,30 @@ def dataset_chunks(
         raise
     window = max(1, (last - first) * target_rows // max(count, 1))
 
+    def fetch(start: int) -> list[Any]:
+        rows: list[Any] = loop.run_until_complete(
+            read(name, [symbol], start, min(start + window, last))
+        )
+        return rows
+
     def chunks() -> Iterator[list[Any]]:
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-read-ahead")
+        starts = iter(range(first, last, window))
+        ahead: Future[list[Any]] | None = None
         try:
-            for start in range(first, last, window):
-                rows = loop.run_until_complete(
-                    read(name, [symbol], start, min(start + window, last))
-                )
+            start = next(starts, None)
+            ahead = reader.submit(fetch, start) if start is not None else None
+            while ahead is not None:
+                rows = ahead.result()
+                start = next(starts, None)
+                ahead = reader.submit(fetch, start) if start is not None else None
                 if rows:
                     yield rows
         finally:
-            loop.run_until_complete(store.close())
+            if ahead is not None:
+                ahead.cancel()
+            reader.submit(lambda: loop.run_until_complete(store.close())).result()
+            reader.shutdown()
             loop.close()
 
     return count, chunks()
