@@ -3,16 +3,16 @@
 All work runs on one dedicated thread with one connection, so every call sees every earlier
 write (read-your-writes) and compare-and-set is a plain transaction. A session's creation and
 its state changes are fsynced before they return: a session recorded by ``start`` survives a
-crash or a power cut before the id is handed out (see ``_write``).
+crash or a power cut before the id is handed out (see ``_write``). The writes waiting together
+are committed in one transaction and one fsync, each in a savepoint of its own
+(``sqlite_thread``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from papertape.store.base import (
     thin_evenly,
 )
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
+from papertape.store.sqlite_thread import StoreThread
 from papertape.store.trial_rows import trial_from_row, trial_row
 
 T = TypeVar("T")
@@ -104,23 +105,19 @@ class SQLiteStore(Store):
     def __init__(self, url: str):
         self.url = url
         self.path = path_from_url(url)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._conn: sqlite3.Connection | None = None
+        self._thread = StoreThread("sqlite-store")
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the store's one thread. Nothing of the connection may leave it: a
-        cursor handed back to the event loop is finalised there when it is garbage-collected,
-        which resets its statement — a statement the store thread may be running at that moment
-        from Python's statement cache ("bad parameter or other API misuse"). ``_confined``
-        refuses such results, so the mistake fails loudly in tests instead of rarely in use."""
-        conn = self._conn
-        if conn is None:
-            raise StoreUnavailable(f"store {self.url} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _confined, fn, conn)
+        """Run ``fn`` on the store's one thread (a read: outside any transaction). ``fn`` must
+        return plain values, never a cursor (``sqlite_thread.confined`` refuses one)."""
+        self._check_open()
+        return await self._thread.read(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
-        """Run ``fn`` inside one IMMEDIATE transaction: all of it is stored, or none of it.
+        """Run ``fn`` inside a transaction: all of it is stored, or none of it. It returns once
+        the transaction committed (with the other writes waiting at the same time: group
+        commit, see ``sqlite_thread``).
 
         ``durable`` transactions (a session's creation and its state changes) are fsynced before
         they return, so they survive a power cut. The others (events, the trading record,
@@ -128,24 +125,12 @@ class SQLiteStore(Store):
         fsynced at the next checkpoint: paying an fsync per fill would cap a backtest at a few
         hundred fills a second.
         """
+        self._check_open()
+        return await self._thread.write(fn, durable=durable)
 
-        def in_transaction(conn: sqlite3.Connection) -> T:
-            if durable:
-                conn.execute("PRAGMA synchronous=FULL")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                return result
-            finally:
-                if durable:
-                    conn.execute("PRAGMA synchronous=NORMAL")
-
-        return await self._run(in_transaction)
+    def _check_open(self) -> None:
+        if self._thread.conn is None:
+            raise StoreUnavailable(f"store {self.url} is not open")
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,15 +141,12 @@ class SQLiteStore(Store):
             return conn
 
         try:
-            self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+            await self._thread.open(connect)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
-        self._executor.shutdown(wait=True)
+        await self._thread.close()
 
     async def ping(self) -> bool:
         try:
@@ -575,17 +557,6 @@ class SQLiteStore(Store):
             return [trial_from_row(r) for r in cursor]
 
         return await self._run(select)
-
-
-def _confined(fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
-    result = fn(conn)
-    if isinstance(result, sqlite3.Cursor):
-        result.close()
-        raise TypeError(
-            f"{getattr(fn, '__qualname__', fn)} returned a cursor: store functions must return "
-            "plain values (a cursor finalised on another thread breaks the statement cache)"
-        )
-    return result
 
 
 def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> None:
