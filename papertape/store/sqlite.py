@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, zero set-up.
 
 All work runs on one dedicated thread with one connection, so every call sees every earlier
-write (read-your-writes) and compare-and-set is a plain transaction. A session's creation and
+write (read-your-writes) and compare-and-set is a plain transaction; only market data is read on
+a second connection and thread, which sees every write that has returned (WAL). A session's creation and
 its state changes are fsynced before they return: a session recorded by ``start`` survives a
 crash or a power cut before the id is handed out (see ``_write``). The writes waiting together
 are committed in one transaction and one fsync, each in a savepoint of its own
@@ -106,6 +107,11 @@ class SQLiteStore(Store):
         self.url = url
         self.path = path_from_url(url)
         self._thread = StoreThread("sqlite-store")
+        # market data is read on a connection and a thread of its own: a session's replay
+        # loading its dataset must not hold up the state changes and commits queued behind it
+        # (WAL: a reader sees every transaction committed before its read began, so a write
+        # that returned is seen there too)
+        self._market = StoreThread("sqlite-market-reads")
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -113,6 +119,10 @@ class SQLiteStore(Store):
         return plain values, never a cursor (``sqlite_thread.confined`` refuses one)."""
         self._check_open()
         return await self._thread.read(fn)
+
+    async def _read_market(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._check_open()
+        return await self._market.read(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         """Run ``fn`` inside a transaction: all of it is stored, or none of it. It returns once
@@ -142,10 +152,12 @@ class SQLiteStore(Store):
 
         try:
             await self._thread.open(connect)
+            await self._market.open(lambda: _connect(self.path, read_only=True))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
     async def close(self) -> None:
+        await self._market.close()
         await self._thread.close()
 
     async def ping(self) -> bool:
@@ -385,7 +397,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._run(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
 
     async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
         await self._executemany(
@@ -402,7 +414,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._run(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -413,7 +425,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol, trade_id"
         )
         args = (source, *symbols, start, end)
-        return await self._run(lambda c: [Trade(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [Trade(*r) for r in c.execute(sql, args)])
 
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
@@ -427,7 +439,7 @@ class SQLiteStore(Store):
         args: tuple[Any, ...] = (source, *symbols, start, end)
         if interval is not None:
             args = (*args, interval)
-        return await self._run(lambda c: [Candle(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [Candle(*r) for r in c.execute(sql, args)])
 
     async def read_books(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -445,7 +457,7 @@ class SQLiteStore(Store):
                 for ts, symbol, bids, asks in conn.execute(sql, args)
             ]
 
-        return await self._run(select)
+        return await self._read_market(select)
 
     async def market_summary(self, source: str) -> dict[str, dict[str, Any]]:
         def summarise(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
@@ -465,7 +477,7 @@ class SQLiteStore(Store):
                     }
             return summary
 
-        return await self._run(summarise)
+        return await self._read_market(summarise)
 
     # datasets and strategies ----------------------------------------------------------------
     async def save_dataset(self, dataset: Dataset) -> None:
@@ -634,10 +646,13 @@ def _append_events(
     return numbered
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    if read_only:
+        conn.execute("PRAGMA query_only=ON")
+    else:
+        conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
