@@ -109,8 +109,7 @@ async def test_a_group_the_database_refuses_as_a_whole_is_written_one_by_one(sto
     pages = await store._run(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
     await store._run(lambda c: c.execute(f"PRAGMA max_page_count={pages + 40}").fetchall())
     huge = [
-        Candle(T0 + i * 60_000_000, "BTC_USDT", 60, 1.0, 2.0, 0.5, 1.5, 10.0)
-        for i in range(20_000)
+        Candle(T0 + i * 60_000_000, "BTC_USDT", 60, 1.0, 2.0, 0.5, 1.5, 10.0) for i in range(20_000)
     ]
     async with held(store):
         calls = await queued(
@@ -149,3 +148,22 @@ async def test_reads_waiting_with_writes_see_only_what_is_committed(store):
     assert (await read).state is SessionState.STARTING  # not the write it raced with
     assert (await store.get_session(session.session_id)).state is SessionState.RUNNING
 
+
+async def test_a_long_market_data_read_does_not_hold_up_state_changes(store):
+    """Market data is read on a connection of its own: a replay loading its dataset does not
+    delay the starts and stops queued behind it. The read sees what was committed before it."""
+    session = await start(store, 1)
+    candle = Candle(T0, "BTC_USDT", 60, 1.0, 2.0, 0.5, 1.5, 10.0)
+    await store.write_candles("src", [candle])
+    gate = threading.Event()
+
+    def slow_read(conn):
+        gate.wait(10)
+        return conn.execute("SELECT count(*) FROM candles").fetchone()[0]
+
+    reading = asyncio.ensure_future(store._read_market(slow_read))
+    moved = await asyncio.wait_for(move(store, session, SessionState.RUNNING), 5)
+    assert moved.state is SessionState.RUNNING and not reading.done()
+    gate.set()
+    assert await reading == 1
+    assert await store.read_candles("src", ["BTC_USDT"], 0, 2**62) == [candle]
