@@ -4,6 +4,7 @@ memory with them, and how fast session events are appended.
     uv run python bench/lifecycle.py              # 100 sessions, SQLite and (if it starts) QuestDB
     uv run python bench/lifecycle.py --quick      # smoke run: 10 sessions, SQLite only
     uv run python bench/lifecycle.py --sessions 50 --no-questdb
+    uv run python bench/lifecycle.py --bursts-only   # issue 10's starts and stops only
 
 What it does, per store:
 1. imports the shared real trades (``binance_btcusdt_trades_2021-01-08.parquet``: 2,001 BTCUSDT
@@ -202,8 +203,10 @@ def lifecycle(
     baseline_runs: int,
     speed: float,
     burst: tuple[int, int] = (3, 20),
+    bursts_only: bool = False,
 ) -> None:
-    """``burst``: rounds of concurrent starts, and how many starts each round sends at once."""
+    """``burst``: rounds of concurrent starts, and how many starts each round sends at once;
+    ``bursts_only``: measure those and the 50 x 10 stops, nothing else."""
     asyncio.run(prepare_store(url))
     server = ServerProcess(url, workdir / f"server-{figures.store}.log").start(timeout=300)
     sampler = RssSampler(server.process.pid)
@@ -247,26 +250,27 @@ def lifecycle(
             repeated, controllers = asyncio.run(repeated_stops(server.url, victims, 10))
             for session_id in victims:  # back to N running for the measurements below
                 ids[ids.index(session_id)] = start_session(http, speed)[1]
-            if still < sessions:
-                figures.notes.append(
-                    f"only {still} of {sessions} sessions were still running when the stops began "
-                    f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)"
-                )
+            if not bursts_only:
+                if still < sessions:
+                    figures.notes.append(
+                        f"only {still} of {sessions} sessions were still running when the stops began "
+                        f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)"
+                    )
 
-            # each stop is measured with all N running: after it, a replacement is started
-            # (not timed) so the next stop again finds N running
-            stops, via = [], {"controller": 0, "already_stopped": 0}
-            replacements = []
-            for session_id in ids:
-                ms, data = stop_session(http, session_id)
-                stops.append(ms)
-                via[data["stopped_via"]] += 1
-                replacements.append(start_session(http, speed)[1])
-            # then all N stopped at once, as an emergency stop or many users would
-            began = time.perf_counter()
-            together = asyncio.run(stop_concurrently(server.url, replacements))
-            together_wall = (time.perf_counter() - began) * 1000
-            after = http.get("/health").json()["data"]["running_sessions"]
+                # each stop is measured with all N running: after it, a replacement is started
+                # (not timed) so the next stop again finds N running
+                stops, via = [], {"controller": 0, "already_stopped": 0}
+                replacements = []
+                for session_id in ids:
+                    ms, data = stop_session(http, session_id)
+                    stops.append(ms)
+                    via[data["stopped_via"]] += 1
+                    replacements.append(start_session(http, speed)[1])
+                # then all N stopped at once, as an emergency stop or many users would
+                began = time.perf_counter()
+                together = asyncio.run(stop_concurrently(server.url, replacements))
+                together_wall = (time.perf_counter() - began) * 1000
+                after = http.get("/health").json()["data"]["running_sessions"]
     finally:
         sampler.stop()
         server.stop()
@@ -294,6 +298,8 @@ def lifecycle(
         "sessions",
         f"of {len(controllers)}: {'met' if exact == len(controllers) else 'NOT met'}",
     )
+    if bursts_only:
+        return
     b50, b99 = pct(base_start, 50), pct(base_start, 99)
     s50, s99 = pct(starts, 50), pct(starts, 99)
     figures.add("start latency p50, 0 running (baseline)", b50, "ms")
@@ -427,11 +433,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sessions", type=int, default=None)
     parser.add_argument("--speed", type=float, default=1.0, help="replay speed of the sessions")
     parser.add_argument("--no-questdb", action="store_true")
+    parser.add_argument(
+        "--bursts-only",
+        action="store_true",
+        help="only issue 10's concurrent starts and stops (with N running), SQLite only",
+    )
     args = parser.parse_args(argv)
     sessions = args.sessions or (10 if args.quick else 100)
-    baseline_runs = 5 if args.quick else 20
+    baseline_runs = 0 if args.bursts_only else 5 if args.quick else 20
     batched, single = (2_000, 200) if args.quick else (50_000, 3_000)
-    use_questdb = not (args.quick or args.no_questdb)
+    use_questdb = not (args.quick or args.no_questdb or args.bursts_only)
 
     print(
         f"lifecycle bench: {sessions} paper sessions replaying {TRADES.name} at speed "
@@ -446,8 +457,12 @@ def main(argv: list[str]) -> int:
         sqlite = Figures("sqlite")
         url = f"sqlite:///{workdir / 'server.db'}"
         burst = (1, 5) if args.quick else (3, 20)
-        lifecycle(sqlite, url, workdir, sessions, baseline_runs, args.speed, burst)
-        asyncio.run(append_rates(sqlite, f"sqlite:///{workdir / 'events.db'}", batched, single))
+        lifecycle(
+            sqlite, url, workdir, sessions, baseline_runs, args.speed, burst, args.bursts_only
+        )
+        if not args.bursts_only:
+            db = f"sqlite:///{workdir / 'events.db'}"
+            asyncio.run(append_rates(sqlite, db, batched, single))
         results.append(sqlite)
         if use_questdb:
             questdb = questdb_url(workdir)
