@@ -1,8 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, zero set-up.
 
-All work runs on one dedicated thread with one connection, so every call sees every earlier
-write (read-your-writes) and compare-and-set is a plain transaction; only market data is read on
-a second connection and thread, which sees every write that has returned (WAL). A session's creation and
+Every write runs on one dedicated thread with one connection, so compare-and-set is a plain
+transaction; reads run on two other connections and threads (market data on one, the rest on
+the other), which see every write that has returned (WAL: read-your-writes). A session's creation and
 its state changes are fsynced before they return: a session recorded by ``start`` survives a
 crash or a power cut before the id is handed out (see ``_write``). The writes waiting together
 are committed in one transaction and one fsync, each in a savepoint of its own
@@ -106,19 +106,21 @@ class SQLiteStore(Store):
     def __init__(self, url: str):
         self.url = url
         self.path = path_from_url(url)
-        self._thread = StoreThread("sqlite-store")
-        # market data is read on a connection and a thread of its own: a session's replay
-        # loading its dataset must not hold up the state changes and commits queued behind it
-        # (WAL: a reader sees every transaction committed before its read began, so a write
-        # that returned is seen there too)
+        self._thread = StoreThread("sqlite-store")  # every write, one at a time
+        # Reads run on connections and threads of their own, so that none waits behind the
+        # writes (a backtest's big commits, a hundred sessions' checkpoints) and no write waits
+        # behind a read: ``/health``, a session's page, a stop's look at the session on one,
+        # market data (a replay loading its dataset) on the other. WAL: a reader sees every
+        # transaction committed before its read began, so a write that returned is seen.
+        self._reads = StoreThread("sqlite-reads")
         self._market = StoreThread("sqlite-market-reads")
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the store's one thread (a read: outside any transaction). ``fn`` must
-        return plain values, never a cursor (``sqlite_thread.confined`` refuses one)."""
+        """Run the read ``fn`` on the reads' thread. ``fn`` must return plain values, never a
+        cursor (``sqlite_thread.confined`` refuses one)."""
         self._check_open()
-        return await self._thread.read(fn)
+        return await self._reads.read(fn)
 
     async def _read_market(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         self._check_open()
@@ -152,11 +154,13 @@ class SQLiteStore(Store):
 
         try:
             await self._thread.open(connect)
-            await self._market.open(lambda: _connect(self.path, read_only=True))
+            for reader in (self._reads, self._market):
+                await reader.open(lambda: _connect(self.path, read_only=True))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
     async def close(self) -> None:
+        await self._reads.close()
         await self._market.close()
         await self._thread.close()
 

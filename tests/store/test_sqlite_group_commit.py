@@ -36,14 +36,15 @@ async def store(tmp_path) -> AsyncIterator[SQLiteStore]:
 
 @contextlib.asynccontextmanager
 async def held(store: SQLiteStore) -> AsyncIterator[list[str]]:
-    """The store's thread is busy until the block ends, so the calls made in it queue up. Yields
+    """The store's writer thread is busy until the block ends, so the writes made in it queue up. Yields
     the statements that ``COMMIT`` a transaction, as the connection runs them."""
     commits: list[str] = []
-    await store._run(
+    writer = store._thread
+    await writer.read(
         lambda c: c.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
     )
     gate = threading.Event()
-    busy = asyncio.ensure_future(store._run(lambda c: gate.wait(10)))
+    busy = asyncio.ensure_future(writer.read(lambda c: gate.wait(10)))
     await asyncio.sleep(0.05)  # the thread is inside the blocking call
     try:
         yield commits
@@ -106,8 +107,8 @@ async def test_a_group_the_database_refuses_as_a_whole_is_written_one_by_one(sto
     """A write too big for the database (full: ``max_page_count``) fails alone, whether SQLite
     undid only its statement or the whole transaction; the small writes with it are stored."""
     sessions = [await start(store, n) for n in (1, 2)]
-    pages = await store._run(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
-    await store._run(lambda c: c.execute(f"PRAGMA max_page_count={pages + 40}").fetchall())
+    pages = await store._thread.read(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await store._thread.read(lambda c: c.execute(f"PRAGMA max_page_count={pages + 40}").fetchall())
     huge = [
         Candle(T0 + i * 60_000_000, "BTC_USDT", 60, 1.0, 2.0, 0.5, 1.5, 10.0) for i in range(20_000)
     ]
@@ -167,3 +168,16 @@ async def test_a_long_market_data_read_does_not_hold_up_state_changes(store):
     gate.set()
     assert await reading == 1
     assert await store.read_candles("src", ["BTC_USDT"], 0, 2**62) == [candle]
+
+
+async def test_reads_do_not_wait_behind_the_writes(store):
+    """``/health`` and a session's page read while the writer works through a backtest's big
+    commits: they answer at once, with what was committed."""
+    session = await start(store, 1)
+    async with held(store):
+        [write] = await queued(move(store, session, SessionState.RUNNING))
+        seen = await asyncio.wait_for(store.get_session(session.session_id), 5)
+        assert await asyncio.wait_for(store.ping(), 5)
+        assert seen.state is SessionState.STARTING and not write.done()
+    assert (await write).state is SessionState.RUNNING
+    assert (await store.get_session(session.session_id)).state is SessionState.RUNNING
