@@ -1,8 +1,9 @@
-"""The SQLite store's one thread and one connection, with group commit.
+"""A thread that owns one SQLite connection, with group commit. The SQLite store has three: its
+writer, its reads and its market-data reads (``papertape.store.sqlite``).
 
-Every call of the store runs on this thread, so every call sees every earlier write
-(read-your-writes) and nothing of the connection leaves it (see ``confined``). The writes that
-are waiting together when the thread gets to them are committed together: one transaction, one
+Every call given to a ``StoreThread`` runs on it, and nothing of the connection leaves it (see
+``confined``). The writes that are waiting together when the thread gets to them are committed
+together: one transaction, one
 fsync when any of them must be durable, each write in a SAVEPOINT of its own. One write that
 raises is rolled back to its savepoint and fails only its own caller; the others commit. A
 group that cannot be committed as a whole (the transaction itself failed: disk full, I/O error)
