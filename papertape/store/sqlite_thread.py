@@ -3,11 +3,11 @@ writer, its reads and its market-data reads (``papertape.store.sqlite``).
 
 Every call given to a ``StoreThread`` runs on it, and nothing of the connection leaves it (see
 ``confined``). The writes that are waiting together when the thread gets to them are committed
-together: one transaction, one
-fsync when any of them must be durable, each write in a SAVEPOINT of its own. One write that
-raises is rolled back to its savepoint and fails only its own caller; the others commit. A
-group that cannot be committed as a whole (the transaction itself failed: disk full, I/O error)
-is run again one write per transaction, so each caller learns about its own write alone.
+together: one transaction, one fsync when any of them must be durable, each write in a SAVEPOINT
+of its own. One write that raises is rolled back to its savepoint and fails only its own caller;
+the others commit. A group that cannot be committed as a whole (the transaction itself failed:
+disk full, I/O error) is run again one write per transaction, so each caller learns about its
+own write alone.
 
 Why: a session's start and stop record their state durably (an fsync each), and a hundred running
 sessions commit their trading record every second; one transaction and one fsync per write made
