@@ -4,6 +4,7 @@ memory with them, and how fast session events are appended.
     uv run python bench/lifecycle.py              # 100 sessions, SQLite and (if it starts) QuestDB
     uv run python bench/lifecycle.py --quick      # smoke run: 10 sessions, SQLite only
     uv run python bench/lifecycle.py --sessions 50 --no-questdb
+    uv run python bench/lifecycle.py --bursts-only   # issue 10's starts and stops only
 
 What it does, per store:
 1. imports the shared real trades (``binance_btcusdt_trades_2021-01-08.parquet``: 2,001 BTCUSDT
@@ -42,6 +43,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psutil
 
@@ -127,39 +129,47 @@ def stop_session(http: httpx.Client, session_id: str) -> tuple[float, dict]:
     return ms, response.json()["data"]
 
 
-async def stop_concurrently(base_url: str, ids: list[str]) -> list[float]:
-    limits = httpx.Limits(max_connections=len(ids) + 1, max_keepalive_connections=len(ids) + 1)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+async def posts_at_once(
+    base_url: str, requests: list[tuple[str, dict | None]]
+) -> list[tuple[float, dict]]:
+    """Send every ``(path, json body)`` POST at once, each on a connection of its own: each one's
+    latency (ms) and answer's ``data``, in order.
 
-        async def one(session_id: str) -> float:
+    The client is aiohttp, not httpx: with hundreds of requests in flight httpx's connection
+    pool costs more CPU than the server does (500 trivial requests: 6.8 s of wall time through
+    one httpx client, 1.1 s through aiohttp, 0.6 s through bare sockets, on this 2-core
+    machine), and the bench would measure its own client."""
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as client:
+
+        async def one(path: str, body: dict | None) -> tuple[float, dict]:
             began = time.perf_counter()
-            response = await client.post(f"/sessions/{session_id}/stop")
-            if response.status_code != 200:
-                raise RuntimeError(f"stop answered {response.status_code}: {response.text}")
-            return (time.perf_counter() - began) * 1000
+            async with client.post(path, json=body) as response:
+                answer = await response.json()
+                ms = (time.perf_counter() - began) * 1000
+                if response.status not in (200, 201):
+                    raise RuntimeError(f"{path} answered {response.status}: {answer}")
+            return ms, answer["data"]
 
-        return list(await asyncio.gather(*(one(i) for i in ids)))
+        return list(await asyncio.gather(*(one(path, body) for path, body in requests)))
+
+
+async def stop_concurrently(base_url: str, ids: list[str]) -> list[float]:
+    answers = await posts_at_once(base_url, [(f"/sessions/{i}/stop", None) for i in ids])
+    return [ms for ms, _ in answers]
 
 
 async def concurrent_starts(
     base_url: str, rounds: int, width: int, speed: float
 ) -> tuple[list[float], list[str]]:
     """``rounds`` times, ``width`` starts sent at once: each start's latency, and the ids."""
-    limits = httpx.Limits(max_connections=width + 1, max_keepalive_connections=width + 1)
     latencies: list[float] = []
     ids: list[str] = []
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-
-        async def one() -> None:
-            began = time.perf_counter()
-            response = await client.post("/sessions/start", json=session_body(speed))
-            latencies.append((time.perf_counter() - began) * 1000)
-            if response.status_code != 201:
-                raise RuntimeError(f"start answered {response.status_code}: {response.text}")
-            ids.append(response.json()["data"]["session_id"])
-
-        for _ in range(rounds):
-            await asyncio.gather(*(one() for _ in range(width)))
+    for _ in range(rounds):
+        answers = await posts_at_once(base_url, [("/sessions/start", session_body(speed))] * width)
+        latencies += [ms for ms, _ in answers]
+        ids += [data["session_id"] for _, data in answers]
     return latencies, ids
 
 
@@ -168,23 +178,13 @@ async def repeated_stops(
 ) -> tuple[list[float], dict[str, int]]:
     """``per_session`` stops of each session, all sent at once: latencies, and how many of
     them answered ``stopped_via: controller`` per session (exactly one each is right)."""
-    total = len(ids) * per_session
-    limits = httpx.Limits(max_connections=total + 1, max_keepalive_connections=total + 1)
-    latencies: list[float] = []
+    targets = [i for i in ids for _ in range(per_session)]
+    answers = await posts_at_once(base_url, [(f"/sessions/{i}/stop", None) for i in targets])
     controllers = dict.fromkeys(ids, 0)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-
-        async def one(session_id: str) -> None:
-            began = time.perf_counter()
-            response = await client.post(f"/sessions/{session_id}/stop")
-            latencies.append((time.perf_counter() - began) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"stop answered {response.status_code}: {response.text}")
-            if response.json()["data"]["stopped_via"] == "controller":
-                controllers[session_id] += 1
-
-        await asyncio.gather(*(one(i) for i in ids for _ in range(per_session)))
-    return latencies, controllers
+    for session_id, (_, data) in zip(targets, answers, strict=True):
+        if data["stopped_via"] == "controller":
+            controllers[session_id] += 1
+    return [ms for ms, _ in answers], controllers
 
 
 async def prepare_store(url: str) -> None:
@@ -203,8 +203,10 @@ def lifecycle(
     baseline_runs: int,
     speed: float,
     burst: tuple[int, int] = (3, 20),
+    bursts_only: bool = False,
 ) -> None:
-    """``burst``: rounds of concurrent starts, and how many starts each round sends at once."""
+    """``burst``: rounds of concurrent starts, and how many starts each round sends at once;
+    ``bursts_only``: measure those and the 50 x 10 stops, nothing else."""
     asyncio.run(prepare_store(url))
     server = ServerProcess(url, workdir / f"server-{figures.store}.log").start(timeout=300)
     sampler = RssSampler(server.process.pid)
@@ -248,26 +250,27 @@ def lifecycle(
             repeated, controllers = asyncio.run(repeated_stops(server.url, victims, 10))
             for session_id in victims:  # back to N running for the measurements below
                 ids[ids.index(session_id)] = start_session(http, speed)[1]
-            if still < sessions:
-                figures.notes.append(
-                    f"only {still} of {sessions} sessions were still running when the stops began "
-                    f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)"
-                )
+            if not bursts_only:
+                if still < sessions:
+                    figures.notes.append(
+                        f"only {still} of {sessions} sessions were still running when the stops began "
+                        f"(the replay is ~40 s at speed {speed}; starting took {start_wall:.1f} s)"
+                    )
 
-            # each stop is measured with all N running: after it, a replacement is started
-            # (not timed) so the next stop again finds N running
-            stops, via = [], {"controller": 0, "already_stopped": 0}
-            replacements = []
-            for session_id in ids:
-                ms, data = stop_session(http, session_id)
-                stops.append(ms)
-                via[data["stopped_via"]] += 1
-                replacements.append(start_session(http, speed)[1])
-            # then all N stopped at once, as an emergency stop or many users would
-            began = time.perf_counter()
-            together = asyncio.run(stop_concurrently(server.url, replacements))
-            together_wall = (time.perf_counter() - began) * 1000
-            after = http.get("/health").json()["data"]["running_sessions"]
+                # each stop is measured with all N running: after it, a replacement is started
+                # (not timed) so the next stop again finds N running
+                stops, via = [], {"controller": 0, "already_stopped": 0}
+                replacements = []
+                for session_id in ids:
+                    ms, data = stop_session(http, session_id)
+                    stops.append(ms)
+                    via[data["stopped_via"]] += 1
+                    replacements.append(start_session(http, speed)[1])
+                # then all N stopped at once, as an emergency stop or many users would
+                began = time.perf_counter()
+                together = asyncio.run(stop_concurrently(server.url, replacements))
+                together_wall = (time.perf_counter() - began) * 1000
+                after = http.get("/health").json()["data"]["running_sessions"]
     finally:
         sampler.stop()
         server.stop()
@@ -295,6 +298,8 @@ def lifecycle(
         "sessions",
         f"of {len(controllers)}: {'met' if exact == len(controllers) else 'NOT met'}",
     )
+    if bursts_only:
+        return
     b50, b99 = pct(base_start, 50), pct(base_start, 99)
     s50, s99 = pct(starts, 50), pct(starts, 99)
     figures.add("start latency p50, 0 running (baseline)", b50, "ms")
@@ -428,11 +433,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sessions", type=int, default=None)
     parser.add_argument("--speed", type=float, default=1.0, help="replay speed of the sessions")
     parser.add_argument("--no-questdb", action="store_true")
+    parser.add_argument(
+        "--bursts-only",
+        action="store_true",
+        help="only issue 10's concurrent starts and stops (with N running), SQLite only",
+    )
     args = parser.parse_args(argv)
     sessions = args.sessions or (10 if args.quick else 100)
-    baseline_runs = 5 if args.quick else 20
+    baseline_runs = 0 if args.bursts_only else 5 if args.quick else 20
     batched, single = (2_000, 200) if args.quick else (50_000, 3_000)
-    use_questdb = not (args.quick or args.no_questdb)
+    use_questdb = not (args.quick or args.no_questdb or args.bursts_only)
 
     print(
         f"lifecycle bench: {sessions} paper sessions replaying {TRADES.name} at speed "
@@ -447,8 +457,12 @@ def main(argv: list[str]) -> int:
         sqlite = Figures("sqlite")
         url = f"sqlite:///{workdir / 'server.db'}"
         burst = (1, 5) if args.quick else (3, 20)
-        lifecycle(sqlite, url, workdir, sessions, baseline_runs, args.speed, burst)
-        asyncio.run(append_rates(sqlite, f"sqlite:///{workdir / 'events.db'}", batched, single))
+        lifecycle(
+            sqlite, url, workdir, sessions, baseline_runs, args.speed, burst, args.bursts_only
+        )
+        if not args.bursts_only:
+            db = f"sqlite:///{workdir / 'events.db'}"
+            asyncio.run(append_rates(sqlite, db, batched, single))
         results.append(sqlite)
         if use_questdb:
             questdb = questdb_url(workdir)

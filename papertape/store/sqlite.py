@@ -1,18 +1,19 @@
 """The embedded store: one SQLite file in WAL mode, zero set-up.
 
-All work runs on one dedicated thread with one connection, so every call sees every earlier
-write (read-your-writes) and compare-and-set is a plain transaction. A session's creation and
+Every write runs on one dedicated thread with one connection, so compare-and-set is a plain
+transaction; reads run on two other connections and threads (market data on one, the rest on
+the other), which see every write that has returned (WAL: read-your-writes). A session's creation and
 its state changes are fsynced before they return: a session recorded by ``start`` survives a
-crash or a power cut before the id is handed out (see ``_write``).
+crash or a power cut before the id is handed out (see ``_write``). The writes waiting together
+are committed in one transaction and one fsync, each in a savepoint of its own
+(``sqlite_thread``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,7 @@ from papertape.store.base import (
     thin_evenly,
 )
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
+from papertape.store.sqlite_thread import StoreThread
 from papertape.store.trial_rows import trial_from_row, trial_row
 
 T = TypeVar("T")
@@ -104,23 +106,30 @@ class SQLiteStore(Store):
     def __init__(self, url: str):
         self.url = url
         self.path = path_from_url(url)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._conn: sqlite3.Connection | None = None
+        self._thread = StoreThread("sqlite-store")  # every write, one at a time
+        # Reads run on connections and threads of their own, so that none waits behind the
+        # writes (a backtest's big commits, a hundred sessions' checkpoints) and no write waits
+        # behind a read: ``/health``, a session's page, a stop's look at the session on one,
+        # market data (a replay loading its dataset) on the other. WAL: a reader sees every
+        # transaction committed before its read began, so a write that returned is seen.
+        self._reads = StoreThread("sqlite-reads")
+        self._market = StoreThread("sqlite-market-reads")
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the store's one thread. Nothing of the connection may leave it: a
-        cursor handed back to the event loop is finalised there when it is garbage-collected,
-        which resets its statement — a statement the store thread may be running at that moment
-        from Python's statement cache ("bad parameter or other API misuse"). ``_confined``
-        refuses such results, so the mistake fails loudly in tests instead of rarely in use."""
-        conn = self._conn
-        if conn is None:
-            raise StoreUnavailable(f"store {self.url} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _confined, fn, conn)
+        """Run the read ``fn`` on the reads' thread. ``fn`` must return plain values, never a
+        cursor (``sqlite_thread.confined`` refuses one)."""
+        self._check_open()
+        return await self._reads.read(fn)
+
+    async def _read_market(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._check_open()
+        return await self._market.read(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
-        """Run ``fn`` inside one IMMEDIATE transaction: all of it is stored, or none of it.
+        """Run ``fn`` inside a transaction: all of it is stored, or none of it. It returns once
+        the transaction committed (with the other writes waiting at the same time: group
+        commit, see ``sqlite_thread``).
 
         ``durable`` transactions (a session's creation and its state changes) are fsynced before
         they return, so they survive a power cut. The others (events, the trading record,
@@ -128,24 +137,12 @@ class SQLiteStore(Store):
         fsynced at the next checkpoint: paying an fsync per fill would cap a backtest at a few
         hundred fills a second.
         """
+        self._check_open()
+        return await self._thread.write(fn, durable=durable)
 
-        def in_transaction(conn: sqlite3.Connection) -> T:
-            if durable:
-                conn.execute("PRAGMA synchronous=FULL")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                return result
-            finally:
-                if durable:
-                    conn.execute("PRAGMA synchronous=NORMAL")
-
-        return await self._run(in_transaction)
+    def _check_open(self) -> None:
+        if self._thread.conn is None:
+            raise StoreUnavailable(f"store {self.url} is not open")
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,15 +153,16 @@ class SQLiteStore(Store):
             return conn
 
         try:
-            self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+            await self._thread.open(connect)
+            for reader in (self._reads, self._market):
+                await reader.open(lambda: _connect(self.path, read_only=True))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
-        self._executor.shutdown(wait=True)
+        await self._reads.close()
+        await self._market.close()
+        await self._thread.close()
 
     async def ping(self) -> bool:
         try:
@@ -403,7 +401,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._run(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
 
     async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
         await self._executemany(
@@ -420,7 +418,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._run(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -431,7 +429,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol, trade_id"
         )
         args = (source, *symbols, start, end)
-        return await self._run(lambda c: [Trade(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [Trade(*r) for r in c.execute(sql, args)])
 
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
@@ -445,7 +443,7 @@ class SQLiteStore(Store):
         args: tuple[Any, ...] = (source, *symbols, start, end)
         if interval is not None:
             args = (*args, interval)
-        return await self._run(lambda c: [Candle(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: [Candle(*r) for r in c.execute(sql, args)])
 
     async def read_books(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -463,7 +461,7 @@ class SQLiteStore(Store):
                 for ts, symbol, bids, asks in conn.execute(sql, args)
             ]
 
-        return await self._run(select)
+        return await self._read_market(select)
 
     async def market_summary(self, source: str) -> dict[str, dict[str, Any]]:
         def summarise(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
@@ -483,7 +481,7 @@ class SQLiteStore(Store):
                     }
             return summary
 
-        return await self._run(summarise)
+        return await self._read_market(summarise)
 
     # datasets and strategies ----------------------------------------------------------------
     async def save_dataset(self, dataset: Dataset) -> None:
@@ -577,17 +575,6 @@ class SQLiteStore(Store):
         return await self._run(select)
 
 
-def _confined(fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
-    result = fn(conn)
-    if isinstance(result, sqlite3.Cursor):
-        result.close()
-        raise TypeError(
-            f"{getattr(fn, '__qualname__', fn)} returned a cursor: store functions must return "
-            "plain values (a cursor finalised on another thread breaks the statement cache)"
-        )
-    return result
-
-
 def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> None:
     """Run one statement; its cursor is closed here, on the store thread."""
     conn.execute(sql, args).close()
@@ -663,10 +650,13 @@ def _append_events(
     return numbered
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    if read_only:
+        conn.execute("PRAGMA query_only=ON")
+    else:
+        conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")

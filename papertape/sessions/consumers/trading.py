@@ -37,7 +37,7 @@ from papertape.domain.numbers import finite
 from papertape.domain.orders import ManualOrder, Order
 from papertape.domain.records import RecordBatch
 from papertape.domain.risk import RiskRules
-from papertape.domain.session import NewEvent, Session
+from papertape.domain.session import NewEvent, Session, SessionState
 from papertape.domain.venue import exchange_fees
 from papertape.engine.core import Engine, EngineConfig
 from papertape.engine.snapshot import freeze, thaw
@@ -133,7 +133,10 @@ class TradingConsumer(Consumer):
         session_id = self.session.session_id
         store = ctx.store
         plans = await resolve_strategies(store, self.config.strategies)
-        saved = await store.resume_state(session_id) if self.resumable else None
+        # a session being started has no record yet (one that never ran is not resumed): no
+        # read of it on the start's critical path
+        fresh = self.session.state is SessionState.STARTING
+        saved = await store.resume_state(session_id) if self.resumable and not fresh else None
         if saved is None:
             try:
                 engine = Engine(engine_config(self.session, self.config), plans)
