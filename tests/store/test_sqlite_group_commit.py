@@ -17,7 +17,7 @@ import pytest
 
 from papertape.domain.errors import SessionNotFound
 from papertape.domain.market import Candle
-from papertape.domain.records import FillRecord
+from papertape.domain.records import Fill
 from papertape.domain.session import NewEvent, SessionState
 from papertape.store.base import StaleState
 from papertape.store.sqlite import SQLiteStore
@@ -61,8 +61,8 @@ async def queued(*calls: Awaitable[Any]) -> list[asyncio.Future[Any]]:
     return futures
 
 
-def fill(sid: str, n: int) -> FillRecord:
-    return FillRecord(sid, f"f{n}", f"o{n}", T0 + n, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
+def fill(sid: str, n: int) -> Fill:
+    return Fill(sid, f"f{n}", f"o{n}", T0 + n, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
 
 
 async def test_writes_waiting_together_share_one_transaction(store):
