@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.responses import Response
 
 from papertape.api.deps import get_store
-from papertape.api.envelope import ok
+from papertape.api.envelope import ok, ok_built
 from papertape.api.schemas import ERRORS, TS_US_MAX, CandlesResponse
 from papertape.domain.errors import DatasetNotFound, ValidationFailed
 from papertape.domain.market import MICROS, iso
@@ -35,7 +36,7 @@ async def chart_candles(
         int, Query(ge=0, le=TS_US_MAX, description="bars opening before this time (µs)")
     ] = TS_US_MAX,
     limit: Annotated[int, Query(ge=1, le=MAX_BARS, description="at most this many bars")] = 5_000,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     """The last ``limit`` bars of ``symbol`` under ``source`` before ``end_us`` (oldest first).
     ``next_end_us`` is set when older bars exist: pass it as ``end_us`` for the page before."""
     try:
@@ -61,25 +62,26 @@ async def chart_candles(
     last_open = (end - 1) - (end - 1) % step
     window_start = max(start_us, last_open - (limit - 1) * step, first - first % step)
     candles, built_from = await read_bars(store, source, wanted, interval, window_start, end)
-    items = [
-        {
-            "ts": iso(c.ts),
-            "time": c.ts // MICROS,
-            "open": c.open,
-            "high": c.high,
-            "low": c.low,
-            "close": c.close,
-            "volume": c.volume,
-        }
-        for c in candles[-limit:]
-    ]
     older = window_start > max(first, start_us)
-    return ok(
-        "candles_listed",
-        {
+
+    def page() -> dict[str, Any]:
+        items = [
+            {
+                "ts": iso(c.ts),
+                "time": c.ts // MICROS,
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+            }
+            for c in candles[-limit:]
+        ]
+        return {
             **data,
             "items": items,
             "built_from": built_from,
             "next_end_us": window_start if older else None,
-        },
-    )
+        }
+
+    return await ok_built("candles_listed", page)

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.responses import Response
 
 from papertape.api.deps import get_service
-from papertape.api.envelope import ok
+from papertape.api.envelope import ok_built
 from papertape.api.schemas import (
     ERRORS,
     EquityResponse,
@@ -45,24 +46,26 @@ async def _records(
     session_id: str,
     status: str,
     read: Callable[[str], Awaitable[Sequence[NamedTuple]]],
-) -> dict[str, Any]:
+) -> Response:
     await service.get(session_id)  # 404 for an unknown session, never an empty list
     rows = await read(session_id)
-    return ok(status, {"session_id": session_id, "items": [record_view(r) for r in rows]})
+    return await ok_built(
+        status, lambda: {"session_id": session_id, "items": [record_view(r) for r in rows]}
+    )
 
 
 @router.get("/sessions/{session_id}/orders", response_model=OrdersResponse, responses=ERRORS)
-async def list_orders(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
+async def list_orders(session_id: SessionIdPath, service: Service) -> Response:
     return await _records(service, session_id, "orders_listed", service.store.list_orders)
 
 
 @router.get("/sessions/{session_id}/fills", response_model=FillsResponse, responses=ERRORS)
-async def list_fills(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
+async def list_fills(session_id: SessionIdPath, service: Service) -> Response:
     return await _records(service, session_id, "fills_listed", service.store.list_fills)
 
 
 @router.get("/sessions/{session_id}/positions", response_model=PositionsResponse, responses=ERRORS)
-async def list_positions(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
+async def list_positions(session_id: SessionIdPath, service: Service) -> Response:
     """The newest position per symbol. The record keeps a position as of its last fill; for a
     session running here, open positions are shown marked to the latest price."""
 
@@ -89,7 +92,7 @@ async def list_equity(
     session_id: SessionIdPath,
     service: Service,
     limit: Annotated[int, Query(ge=2, le=100_000)] = 5_000,
-) -> dict[str, Any]:
+) -> Response:
     """Equity points, oldest first, evenly thinned to ``limit``."""
 
     async def read(sid: str) -> Sequence[NamedTuple]:
@@ -99,7 +102,7 @@ async def list_equity(
 
 
 @router.get("/sessions/{session_id}/funding", response_model=FundingResponse, responses=ERRORS)
-async def list_funding(session_id: SessionIdPath, service: Service) -> dict[str, Any]:
+async def list_funding(session_id: SessionIdPath, service: Service) -> Response:
     """Funding payments of the perpetual positions, oldest first: ``amount`` is the cash
     received (negative = paid), ``rate × qty × mark_price`` with the sign the rate gives;
     ``price_source`` says which price valued the position (``settlement``, ``mark``, ``last``)."""

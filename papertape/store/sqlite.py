@@ -1,8 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, zero set-up.
 
 Every write runs on one dedicated thread with one connection, so compare-and-set is a plain
-transaction; reads run on two other connections and threads (market data on one, the rest on
-the other), which see every write that has returned (WAL: read-your-writes). A session's creation and
+transaction; reads run on three other connections and threads (market data, sessions' trading
+records, and the rest), which see every write that has returned (WAL: read-your-writes). A session's creation and
 its state changes are fsynced before they return: a session recorded by ``start`` survives a
 crash or a power cut before the id is handed out (see ``_write``). The writes waiting together
 are committed in one transaction and one fsync, each in a savepoint of its own
@@ -110,10 +110,13 @@ class SQLiteStore(Store):
         # Reads run on connections and threads of their own, so that none waits behind the
         # writes (a backtest's big commits, a hundred sessions' checkpoints) and no write waits
         # behind a read: ``/health``, a session's page, a stop's look at the session on one,
-        # market data (a replay loading its dataset) on the other. WAL: a reader sees every
-        # transaction committed before its read began, so a write that returned is seen.
+        # market data (a replay loading its dataset) on another, and the trading records a
+        # session's page lists (100,000s of equity points after a long backtest) on a third, so
+        # that ``/health`` and a session's state never queue behind a big read. WAL: a reader sees
+        # every transaction committed before its read began, so a write that returned is seen.
         self._reads = StoreThread("sqlite-reads")
         self._market = StoreThread("sqlite-market-reads")
+        self._records = StoreThread("sqlite-record-reads")
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -125,6 +128,10 @@ class SQLiteStore(Store):
     async def _read_market(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         self._check_open()
         return await self._market.read(fn)
+
+    async def _read_records(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._check_open()
+        return await self._records.read(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
         """Run ``fn`` inside a transaction: all of it is stored, or none of it. It returns once
@@ -154,14 +161,14 @@ class SQLiteStore(Store):
 
         try:
             await self._thread.open(connect)
-            for reader in (self._reads, self._market):
+            for reader in (self._reads, self._market, self._records):
                 await reader.open(lambda: _connect(self.path, read_only=True))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
     async def close(self) -> None:
-        await self._reads.close()
-        await self._market.close()
+        for reader in (self._reads, self._market, self._records):
+            await reader.close()
         await self._thread.close()
 
     async def ping(self) -> bool:
@@ -339,12 +346,18 @@ class SQLiteStore(Store):
         return await self._select_records(PositionRecord, "positions", session_id, "symbol")
 
     async def list_equity(self, session_id: str, limit: int = 10_000) -> list[EquityPoint]:
-        points = await self._select_records(EquityPoint, "equity", session_id, "ts")
-        return thin_evenly(points, limit)
+        return await self._select_records(EquityPoint, "equity", session_id, "ts", limit)
 
     async def _select_records(
-        self, record: type[Record], table: str, session_id: str, order: str
+        self,
+        record: type[Record],
+        table: str,
+        session_id: str,
+        order: str,
+        limit: int | None = None,
     ) -> list[Record]:
+        """The session's rows of ``table``, thinned evenly to ``limit`` before they become
+        records (in the store's thread: a long backtest has 100,000s of equity points)."""
         columns = ", ".join(record._fields)
 
         def select(conn: sqlite3.Connection) -> list[Record]:
@@ -352,9 +365,11 @@ class SQLiteStore(Store):
                 f"SELECT {columns} FROM {table} WHERE session_id=? ORDER BY {order}",
                 (session_id,),
             ).fetchall()
+            if limit is not None:
+                rows = thin_evenly(rows, limit)
             return [record(*r) for r in rows]
 
-        return await self._run(select)
+        return await self._read_records(select)
 
     async def _executemany(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:

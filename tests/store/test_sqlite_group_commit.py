@@ -17,7 +17,7 @@ import pytest
 
 from papertape.domain.errors import SessionNotFound
 from papertape.domain.market import Candle
-from papertape.domain.records import Fill
+from papertape.domain.records import EquityPoint, Fill
 from papertape.domain.session import NewEvent, SessionState
 from papertape.store.base import StaleState
 from papertape.store.sqlite import SQLiteStore
@@ -181,3 +181,25 @@ async def test_reads_do_not_wait_behind_the_writes(store):
         assert seen.state is SessionState.STARTING and not write.done()
     assert (await write).state is SessionState.RUNNING
     assert (await store.get_session(session.session_id)).state is SessionState.RUNNING
+
+
+async def test_a_big_record_read_does_not_hold_up_a_sessions_read(store):
+    """A session's page lists its equity (here 300,000 points): the read takes a while, and a
+    ``/health`` ping or a session lookup meanwhile must not wait for it (they did: one read
+    thread for both, so ``/health`` stalled for seconds while a dashboard loaded a backtest)."""
+    session = await start(store, 1)
+    sid = session.session_id
+    points = [EquityPoint(sid, T0 + i, 1.0, 1.0, 0.0, 0.0, 0.0) for i in range(300_000)]
+    await commit(store, sid, equity=points)
+    finished: list[str] = []
+
+    async def timed(name: str, read: Awaitable[Any]) -> None:
+        await read
+        finished.append(name)
+
+    big = asyncio.ensure_future(timed("equity", store.list_equity(sid, 300_000)))
+    await asyncio.sleep(0.01)  # the big read is under way
+    await asyncio.gather(timed("ping", store.ping()), timed("session", store.get_session(sid)))
+    await big
+    assert finished.index("ping") < finished.index("equity")
+    assert finished.index("session") < finished.index("equity")
