@@ -151,6 +151,22 @@ class VenueConfig(ClosedModel):
         description="the exchange's response: a strategy learns of a fill (on_fill, its "
         "position) this much after the venue made it, and may act on the old position meanwhile",
     )
+    latency_jitter_ms: float = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="order entry's random part: an exponential delay of this mean on top of "
+        "latency_ms, drawn per order from a generator seeded with latency_seed",
+    )
+    cancel_latency_jitter_ms: float = Field(
+        0, ge=0, le=60_000, description="the same for cancels, on top of cancel_latency_ms"
+    )
+    response_latency_jitter_ms: float = Field(
+        0, ge=0, le=60_000, description="the same for responses, on top of response_latency_ms"
+    )
+    latency_seed: int = Field(
+        0, ge=0, le=2**31 - 1, description="seed of the random delays: the same seed, the same run"
+    )
     slippage_bps: float = Field(0, ge=0, le=1_000)
     bar_fill: Literal["next_open", "close"] = "next_open"
     queue_model: Literal["risk_averse", "probabilistic", "trade_through"] = Field(

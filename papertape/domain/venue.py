@@ -22,7 +22,7 @@ What fills, when and at what price:
   it; a buy stop fills at ``max(open, stop)`` when the high reaches it (mirrored for sells).
   Within one bar, stops are checked before limits (the conservative reading of a bar that
   touched both a stop-loss and a take-profit).
-- Cancels reach the venue after ``cancel_latency_us``: until then the order can still fill (a
+- Cancels reach the venue after the cancel latency: until then the order can still fill (a
   cancel that arrives after the order filled is counted in ``late_cancels``; one that arrives after
   a partial fill cancels the rest). Kill switches and session ends cancel at once.
 - The venue's response — a fill — reaches the strategies ``response_latency_us`` after it
@@ -39,6 +39,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from papertape.domain.latency import Latency
 from papertape.domain.liquidity import ASK, BID, LiquidityLedger
 from papertape.domain.market import BookSnapshot, Candle, Trade
 from papertape.domain.orders import (
@@ -265,7 +266,11 @@ class PaperVenue(Venue):
         queue_model: str = TRADE_THROUGH,
         cancel_latency_us: int = 0,
         session_id: str = "",
+        latency: Latency | None = None,
+        cancel_latency: Latency | None = None,
     ):
+        """``latency``/``cancel_latency`` (drawn per order/cancel) replace the constant
+        ``latency_us``/``cancel_latency_us`` when given."""
         if bar_fill not in ("next_open", "close"):
             raise ValueError("bar_fill must be 'next_open' or 'close'")
         super().__init__(
@@ -277,19 +282,19 @@ class PaperVenue(Venue):
             session_id=session_id,
         )
         self.slip = slippage_bps / 10_000
-        self.latency_us = latency_us
+        self.latency = latency or Latency(latency_us)
         self.bar_fill = bar_fill
         self.liquidity = LiquidityLedger()
         self.queue = QueueModel(queue_model) if queue_model != TRADE_THROUGH else None
         self.queue_spots: dict[str, QueueSpot] = {}  # resting limit orders' places, by order id
-        self.cancel_latency_us = cancel_latency_us
+        self.cancel_latency = cancel_latency or Latency(cancel_latency_us)
         self.pending_cancels: dict[str, tuple[int, str]] = {}  # order id → (due ts, reason)
 
     # --- orders in --------------------------------------------------------------------------
     def submit(self, order: Order) -> Order:
         """Accept a validated order. With ``bar_fill="close"`` and no latency a market order
         decided on a bar fills at once at that bar's close."""
-        order.active_ts = order.created_ts + self.latency_us
+        order.active_ts = order.created_ts + self.latency.draw()
         order.updated_ts = order.created_ts
         self.orders[order.order_id] = order
         self.open_orders.setdefault(order.symbol, []).append(order)
@@ -311,8 +316,9 @@ class PaperVenue(Venue):
         order = self.orders.get(order_id)
         if order is None or not order.is_live:
             return None
-        if self.cancel_latency_us:
-            self.pending_cancels.setdefault(order_id, (ts + self.cancel_latency_us, reason))
+        if self.cancel_latency:
+            if order_id not in self.pending_cancels:  # asked again: the first one is on its way
+                self.pending_cancels[order_id] = (ts + self.cancel_latency.draw(), reason)
             return order
         self._end_order(
             order, CANCELLED, ts, f"{order.reason}_{reason}" if order.reason else reason

@@ -45,6 +45,7 @@ from typing import Any
 
 from papertape.domain.errors import OrderRejected
 from papertape.domain.funding import FundingPayment, FundingRate, settlement_price
+from papertape.domain.latency import Latency
 from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.metrics import account_metrics
@@ -84,6 +85,11 @@ class EngineConfig:
     latency_us: int = 0  # order entry: the venue sees an order this long after it is placed
     cancel_latency_us: int = 0  # a cancel reaches the venue this long after it is asked
     response_latency_us: int = 0  # a fill reaches the strategies this long after it happened
+    # each direction's random part: an exponential delay of this mean, seeded (domain.latency)
+    latency_jitter_us: int = 0
+    cancel_latency_jitter_us: int = 0
+    response_latency_jitter_us: int = 0
+    latency_seed: int = 0
     bar_fill: str = "next_open"
     risk: RiskRules = field(default_factory=RiskRules)
     equity_interval_us: int = 10 * MICROS
@@ -175,13 +181,26 @@ class Engine(VenueListener):
             taker=config.taker,
             maker=config.maker,
             slippage_bps=config.slippage_bps,
-            latency_us=config.latency_us,
+            latency=Latency(
+                config.latency_us, config.latency_jitter_us, config.latency_seed, "entry"
+            ),
             bar_fill=config.bar_fill,
             queue_model=config.queue_model,
-            cancel_latency_us=config.cancel_latency_us,
+            cancel_latency=Latency(
+                config.cancel_latency_us,
+                config.cancel_latency_jitter_us,
+                config.latency_seed,
+                "cancel",
+            ),
             session_id=config.session_id,
         )
         self.risk = RiskManager(config.risk, config.cash)
+        self._response_latency = Latency(
+            config.response_latency_us,
+            config.response_latency_jitter_us,
+            config.latency_seed,
+            "response",
+        )
         self._close_fill = config.bar_fill == "close"
         self._swap = config.market_type == SWAP
         self._equity_interval = config.equity_interval_us
@@ -647,12 +666,14 @@ class Engine(VenueListener):
         if self.portfolio.market_type == SWAP:
             self._update_liquidation_prices()
         self._sample(fill.ts, force=True)
-        latency = self.config.response_latency_us
-        if latency:
+        if self._response_latency:
+            latency = self._response_latency.draw()
             signed = fill.qty if fill.side == BUY else -fill.qty
             qty, count = self._unreported.get(fill.symbol, (0.0, 0))
             self._unreported[fill.symbol] = (qty + signed, count + 1)
-            self._responses.append((fill.ts + latency, fill, order))
+            # responses come in order (one connection): a quick one waits for a slow one before it
+            due = max(fill.ts + latency, self._responses[-1][0] if self._responses else 0)
+            self._responses.append((due, fill, order))
         else:
             self._report(fill, order)
 

@@ -36,7 +36,7 @@ from papertape.domain.portfolio import Portfolio
 from papertape.domain.records import Fill, OrderRecord, RecordBatch
 from papertape.engine.core import Engine
 
-SNAPSHOT_FORMAT = 2  # bump whenever a class in the engine's state gains or loses a field
+SNAPSHOT_FORMAT = 3  # bump whenever a class in the engine's state gains or loses a field
 QTY_TOLERANCE = 1e-9  # relative: quantities summed in a different order can differ in the last bit
 MONEY_TOLERANCE = 1e-6  # relative, for cash, fees and PnL after thousands of fills
 
@@ -77,7 +77,7 @@ def thaw(
     """The engine a session resumes with: its saved state, checked against the fold of its
     recorded fills (and funding payments), with the round trips and the equity curve taken from
     the record."""
-    engine = _load(state, session_id)
+    engine = unfreeze(state, session_id)
     folded = fold(engine.portfolio.initial_cash, engine.portfolio, fills, session_id, funding)
     _check_orders(fills, orders, session_id)
     _check_same(engine.portfolio, folded, fills, session_id)
@@ -86,7 +86,8 @@ def thaw(
     return engine
 
 
-def _load(state: bytes, session_id: str) -> Engine:
+def unfreeze(state: bytes, session_id: str) -> Engine:
+    """The engine in a snapshot, as it was saved (``thaw`` also checks it against the record)."""
     try:
         saved = pickle.loads(state)
     except Exception as exc:

@@ -1730,11 +1730,23 @@ export interface components {
              */
             bar_fill?: "next_open" | "close";
             /**
+             * Cancel Latency Jitter Ms
+             * @description the same for cancels, on top of cancel_latency_ms
+             * @default 0
+             */
+            cancel_latency_jitter_ms?: number;
+            /**
              * Cancel Latency Ms
              * @description a cancel reaches the venue this much later; the order can fill meanwhile
              * @default 0
              */
             cancel_latency_ms?: number;
+            /**
+             * Latency Jitter Ms
+             * @description order entry's random part: an exponential delay of this mean on top of latency_ms, drawn per order from a generator seeded with latency_seed
+             * @default 0
+             */
+            latency_jitter_ms?: number;
             /**
              * Latency Ms
              * @description order entry: the venue sees an order this much later
@@ -1742,12 +1754,24 @@ export interface components {
              */
             latency_ms?: number;
             /**
+             * Latency Seed
+             * @description seed of the random delays: the same seed, the same run
+             * @default 0
+             */
+            latency_seed?: number;
+            /**
              * Queue Model
              * @description resting limit orders on order-book data: their place in the level's queue moves up with trades at their price and, for 'probabilistic', with a share of the cancels; 'trade_through' fills them only when the market trades through them (the rule on data without a book)
              * @default risk_averse
              * @enum {string}
              */
             queue_model?: "risk_averse" | "probabilistic" | "trade_through";
+            /**
+             * Response Latency Jitter Ms
+             * @description the same for responses, on top of response_latency_ms
+             * @default 0
+             */
+            response_latency_jitter_ms?: number;
             /**
              * Response Latency Ms
              * @description the exchange's response: a strategy learns of a fill (on_fill, its position) this much after the venue made it, and may act on the old position meanwhile
