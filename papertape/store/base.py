@@ -339,14 +339,19 @@ class Store(
     that needs only one concern takes the narrow interface instead."""
 
 
-def thin_evenly(rows: list[R], limit: int) -> list[R]:
-    """At most ``limit`` rows spread evenly over ``rows``, always keeping the first and the last."""
+def thin_picks(count: int, limit: int) -> list[int]:
+    """The positions of at most ``limit`` of ``count`` rows, spread evenly, always keeping the
+    first and the last."""
     if limit <= 0:
         return []
-    if len(rows) <= limit:
-        return rows
+    if count <= limit:
+        return list(range(count))
     if limit == 1:
-        return [rows[-1]]
-    last = len(rows) - 1
-    picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
-    return [rows[i] for i in picks]
+        return [count - 1]
+    last = count - 1
+    return sorted({round(i * last / (limit - 1)) for i in range(limit)})
+
+
+def thin_evenly(rows: list[R], limit: int) -> list[R]:
+    """At most ``limit`` rows spread evenly over ``rows``, always keeping the first and the last."""
+    return [rows[i] for i in thin_picks(len(rows), limit)]

@@ -40,7 +40,7 @@ from papertape.store.base import (
     TradingCommit,
     encoded_row,
     session_filter_sql,
-    thin_evenly,
+    thin_picks,
 )
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 from papertape.store.sqlite_thread import StoreThread
@@ -356,18 +356,33 @@ class SQLiteStore(Store):
         order: str,
         limit: int | None = None,
     ) -> list[Record]:
-        """The session's rows of ``table``, thinned evenly to ``limit`` before they become
-        records (in the store's thread: a long backtest has 100,000s of equity points)."""
+        """The session's rows of ``table``, thinned evenly to ``limit`` by SQLite itself (a long
+        backtest has 100,000s of equity points: read them all into Python and a session's page
+        took seconds, and held the GIL the engines need)."""
         columns = ", ".join(record._fields)
 
         def select(conn: sqlite3.Connection) -> list[Record]:
-            rows = conn.execute(
-                f"SELECT {columns} FROM {table} WHERE session_id=? ORDER BY {order}",
-                (session_id,),
-            ).fetchall()
-            if limit is not None:
-                rows = thin_evenly(rows, limit)
-            return [record(*r) for r in rows]
+            where = f"FROM {table} WHERE session_id=?"
+            total = (
+                conn.execute(f"SELECT COUNT(*) {where}", (session_id,)).fetchone()[0]
+                if limit is not None
+                else 0
+            )
+            if limit is None or total <= limit:
+                found = conn.execute(
+                    f"SELECT {columns} {where} ORDER BY {order}", (session_id,)
+                ).fetchall()
+            else:
+                numbered = (
+                    f"SELECT {columns}, ROW_NUMBER() OVER (ORDER BY {order}) - 1 AS position "
+                    f"{where}"
+                )
+                found = conn.execute(
+                    f"SELECT {columns} FROM ({numbered}) "
+                    "WHERE position IN (SELECT value FROM json_each(?)) ORDER BY position",
+                    (session_id, json.dumps(thin_picks(total, limit))),
+                ).fetchall()
+            return [record(*r) for r in found]
 
         return await self._read_records(select)
 

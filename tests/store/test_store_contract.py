@@ -28,7 +28,7 @@ from papertape.domain.session import (
 )
 from papertape.market.importers import read_market_file
 from papertape.store import store_for
-from papertape.store.base import SessionFilter, StaleState, TradingCommit
+from papertape.store.base import SessionFilter, StaleState, TradingCommit, thin_evenly
 from tests.support.data import MARKET_DATA
 
 MARKET = MARKET_DATA
@@ -260,6 +260,8 @@ async def test_fills_positions_and_equity(store):
     assert await store.list_equity(sid) == points
     thinned = await store.list_equity(sid, limit=11)
     assert thinned == points[::10]
+    for limit in (1, 2, 3, 7, 50, 100, 101, 500):  # the store thins as thin_evenly does
+        assert await store.list_equity(sid, limit=limit) == thin_evenly(points, limit)
 
 
 async def test_a_commit_numbers_its_events_and_saves_where_to_resume(store):
