@@ -219,5 +219,6 @@ class _Summary:
         self.rows += len(market.rows)
         self.symbols.update(market.symbols)
         if market.start_ts is not None and market.end_ts is not None:
-            self.start_ts = min(market.start_ts, self.start_ts or market.start_ts)
-            self.end_ts = max(market.end_ts, self.end_ts or market.end_ts)
+            starts = [t for t in (self.start_ts, market.start_ts) if t is not None]
+            ends = [t for t in (self.end_ts, market.end_ts) if t is not None]
+            self.start_ts, self.end_ts = min(starts), max(ends)
