@@ -38,6 +38,7 @@ from papertape.api.strict_json import StrictJsonMiddleware
 from papertape.sessions.bus import EventBus
 from papertape.sessions.instrumented_store import InstrumentedStore
 from papertape.sessions.metrics import Metrics
+from papertape.sessions.process_runner import warm_workers
 from papertape.sessions.reconcile import reconcile
 from papertape.sessions.service import SessionService
 from papertape.sessions.sources import source_for
@@ -56,12 +57,22 @@ class AppSettings:
     stop_timeout: float = 10.0
     source_factory: Callable[..., Any] = source_for
     service_options: dict[str, Any] = field(default_factory=dict)
+    engine_workers: bool = True  # backtests in worker processes (papertape.sessions.engine_worker)
+
+    def worker_store_url(self) -> str | None:
+        """The store backtests' worker processes read: this server's, unless workers are off,
+        the store lives in this process's memory, or the sessions' sources are not the usual
+        ones (a worker builds its own)."""
+        shared = ":memory:" not in self.store_url and self.source_factory is source_for
+        return self.store_url if self.engine_workers and shared else None
 
 
-def _warm_exchange_client() -> None:
-    """Import the exchange client (ccxt takes seconds to import) before the first session
-    needs it, so that session's start is not slowed by it."""
+def _warm_up(settings: AppSettings) -> None:
+    """Import the exchange client (ccxt takes seconds to import) and start the backtests' fork
+    server before the first session needs them, so that session's start is not slowed."""
     importlib.import_module("papertape.market.exchange.feed")
+    if settings.worker_store_url() is not None:
+        warm_workers()
 
 
 async def _validate_exchange_session(config: Any) -> bool:
@@ -87,6 +98,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             live_enabled=settings.live_enabled,
             source_factory=settings.source_factory,
             metrics=metrics,
+            worker_store_url=settings.worker_store_url(),
             **{"symbol_validator": _validate_exchange_session, **settings.service_options},
         )
         metrics.bind(service)
@@ -94,7 +106,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         app.state.service = service
         app.state.metrics = metrics
         lag_watch = asyncio.create_task(metrics.watch_loop())
-        warming = asyncio.create_task(asyncio.to_thread(_warm_exchange_client))
+        warming = asyncio.create_task(asyncio.to_thread(_warm_up, settings))
         report = await reconcile(service)
         log.info("server.ready", store=settings.store_url, **{k: len(v) for k, v in report.items()})
         try:

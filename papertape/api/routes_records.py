@@ -18,10 +18,8 @@ from papertape.api.schemas import (
     OrdersResponse,
     PositionsResponse,
 )
-from papertape.domain.errors import SessionNotRunning
 from papertape.domain.market import iso
 from papertape.domain.records import PositionRecord
-from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.service import SessionService
 
 router = APIRouter(tags=["trading record"])
@@ -71,11 +69,8 @@ async def list_positions(session_id: SessionIdPath, service: Service) -> Respons
 
     async def read(sid: str) -> list[PositionRecord]:
         rows = await service.store.list_positions(sid)
-        try:
-            consumer = service.running_consumer(sid, TradingConsumer)
-        except SessionNotRunning:
-            return rows
-        marks = {p["symbol"]: p for p in consumer.positions_now()}
+        running = service.runtime(sid) or {}  # its engine's view, wherever it runs
+        marks = {p["symbol"]: p for p in running.get("positions", [])}
         return [_marked(row, marks.get(row.symbol)) for row in rows]
 
     return await _records(service, session_id, "positions_listed", read)

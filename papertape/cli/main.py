@@ -58,6 +58,13 @@ def serve(
         bool, typer.Option("--enable-live", help="allow mode=live sessions (needs keys)")
     ] = False,
     log_level: Annotated[str, typer.Option(envvar="PAPERTAPE_LOG_LEVEL")] = "info",
+    engine_workers: Annotated[
+        bool,
+        typer.Option(
+            envvar="PAPERTAPE_ENGINE_WORKERS",
+            help="run backtests in worker processes (--no-engine-workers: in the server's)",
+        ),
+    ] = True,
 ) -> None:
     """Serve the API, /ws and the dashboard."""
     import uvicorn
@@ -74,7 +81,13 @@ def serve(
             "Set PAPERTAPE_API_TOKEN (clients send 'Authorization: Bearer <token>')."
         )
         raise typer.Exit(2)
-    settings = AppSettings(store_url=store, api_token=token, host=host, live_enabled=enable_live)
+    settings = AppSettings(
+        store_url=store,
+        api_token=token,
+        host=host,
+        live_enabled=enable_live,
+        engine_workers=engine_workers,
+    )
     console.print(f"papertape on [bold]http://{host}:{port}[/bold] (store {store})")
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="warning", ws="websockets-sansio"

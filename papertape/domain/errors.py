@@ -19,6 +19,11 @@ class PapertapeError(Exception):
         self.session_id = session_id
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (session id and details too): a backtest's worker process hands the
+        server's errors back and forth."""
+        return (type(self), (self.message,), self.__dict__)
+
 
 class ValidationFailed(PapertapeError):
     """Input that cannot be accepted; ``details`` lists ``{"field", "message"}`` items."""

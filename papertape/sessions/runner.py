@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -48,52 +49,36 @@ class Outcome:
     error_message: str | None = None
 
 
-class Runner:
-    def __init__(
-        self,
-        session: Session,
-        config: SessionConfig,
-        store: Store,
-        bus: EventBus,
-        source_factory: SourceFactory,
-        consumers: list[Consumer],
-        request_stop: Callable[[str, str], None],
-        on_done: Callable[[Runner], None],
-        *,
-        finish_only: bool = False,
-    ):
-        """``finish_only``: start the consumers (a resumed session's state) and end them at
-        once as ``cancelled``, with no market data: a stop a crash interrupted, finished.
-        ``config`` is ``session.config`` parsed (once, by the service, for the runner, its
-        source and its consumers)."""
+class RunnerTask(ABC):
+    """What the session service holds of a running session: its task, how it ended
+    (``outcome``), whether it is ready, and ``cancel``. A ``Runner`` runs the session here; a
+    ``ProcessRunner`` (``papertape.sessions.process_runner``) in a worker process."""
+
+    def __init__(self, session: Session, config: SessionConfig, bus: EventBus):
         self.session = session
         self.config = config
         self.session_id = session.session_id
-        self.store = store
         self.bus = bus
-        self.consumers = consumers
         self.last_seq = session.last_seq
         self.outcome: Outcome | None = None
         self.ready = asyncio.Event()
-        self.source: MarketSource | None = None
-        self._source_factory = source_factory
-        self._request_stop = request_stop
-        self._on_done = on_done
         self._task: asyncio.Task[None] | None = None
-        self._suspending = False
-        self._finish_only = finish_only
-        self._gap_from: int | None = None  # a resumed live feed's last event before the outage
-        self._data_clock: int | None = None
-        self._log = log.bind(session_id=self.session_id)
 
-    # control -------------------------------------------------------------------------------
+    @abstractmethod
+    async def _main(self) -> None: ...
+
+    @abstractmethod
+    def cancel(self, *, suspend: bool = False) -> None:
+        """End the session's run (``suspend``: for a server shutdown, to resume at the next
+        start); ``wait`` for it to have ended."""
+
+    @abstractmethod
+    def runtime(self) -> dict[str, Any]:
+        """What ``GET /sessions/{id}`` shows of the run: alive, the feed, the consumers'
+        counters and metrics."""
+
     def launch(self) -> None:
         self._task = asyncio.create_task(self._main(), name=f"runner-{self.session_id}")
-
-    def cancel(self, *, suspend: bool = False) -> None:
-        self._suspending = suspend
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
 
     @property
     def alive(self) -> bool:
@@ -116,6 +101,55 @@ class Runner:
             ready.cancel()
         return self.ready.is_set()
 
+    def push_summary(self) -> None:
+        """While a screen watches, push the session's summary (progress, counters, metrics)."""
+        if self.bus.watched(self.session_id):
+            view = session_summary(self.session, self.runtime())
+            self.bus.publish(session_message(view), session_id=self.session_id)
+
+    def note_event(self, event: SessionEvent) -> None:
+        """An event of this session was recorded: remember its number and push it out."""
+        self.last_seq = max(self.last_seq, event.seq)
+        self.bus.publish(event_message(event), session_id=self.session_id)
+
+
+class Runner(RunnerTask):
+    def __init__(
+        self,
+        session: Session,
+        config: SessionConfig,
+        store: Store,
+        bus: EventBus,
+        source_factory: SourceFactory,
+        consumers: list[Consumer],
+        request_stop: Callable[[str, str], None],
+        on_done: Callable[[Runner], None],
+        *,
+        finish_only: bool = False,
+    ):
+        """``finish_only``: start the consumers (a resumed session's state) and end them at
+        once as ``cancelled``, with no market data: a stop a crash interrupted, finished.
+        ``config`` is ``session.config`` parsed (once, by the service, for the runner, its
+        source and its consumers)."""
+        super().__init__(session, config, bus)
+        self.store = store
+        self.consumers = consumers
+        self.source: MarketSource | None = None
+        self._source_factory = source_factory
+        self._request_stop = request_stop
+        self._on_done = on_done
+        self._suspending = False
+        self._finish_only = finish_only
+        self._gap_from: int | None = None  # a resumed live feed's last event before the outage
+        self._data_clock: int | None = None
+        self._log = log.bind(session_id=self.session_id)
+
+    # control -------------------------------------------------------------------------------
+    def cancel(self, *, suspend: bool = False) -> None:
+        self._suspending = suspend
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
     # RunContext for the consumers ------------------------------------------------------------
     async def publish(self, kind: str, data: dict[str, Any]) -> int:
         [event] = await self.store.append_events(
@@ -133,11 +167,6 @@ class Runner:
         for event in recorded:
             self.note_event(event)
         return self.last_seq
-
-    def note_event(self, event: SessionEvent) -> None:
-        """An event of this session was recorded: remember its number and push it out."""
-        self.last_seq = max(self.last_seq, event.seq)
-        self.bus.publish(event_message(event), session_id=self.session_id)
 
     def broadcast(self, kind: str, data: dict[str, Any]) -> None:
         self.bus.publish(
@@ -246,9 +275,7 @@ class Runner:
             if current != seen:
                 seen = current
                 await self.publish("feed", source.status.as_dict())
-            if self.bus.watched(self.session_id):  # progress and counters, pushed to screens
-                view = session_summary(self.session, self.runtime())
-                self.bus.publish(session_message(view), session_id=self.session_id)
+            self.push_summary()
             for consumer in self.consumers:
                 await consumer.tick()
             await asyncio.sleep(FEED_STATUS_EVERY)

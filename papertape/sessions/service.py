@@ -51,6 +51,7 @@ from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
 from papertape.sessions.locks import KeyedLocks
 from papertape.sessions.metrics import Metrics
+from papertape.sessions.process_runner import ProcessRunner, runs_in_worker
 from papertape.sessions.runner import Outcome, Runner, SourceFactory, wall_micros
 from papertape.sessions.sources import source_for
 from papertape.sessions.strategy_catalog import resolve_strategies
@@ -86,6 +87,9 @@ class StopResult:
     stopped_via: str  # "controller" | "already_stopped"
 
 
+SessionRunner = Runner | ProcessRunner
+
+
 class SessionService:
     def __init__(
         self,
@@ -99,7 +103,10 @@ class SessionService:
         consumer_factory: Callable[[Session, SessionConfig], list[Consumer]] = consumers_for,
         symbol_validator: Callable[[SessionConfig], Any] | None = None,
         metrics: Metrics | None = None,
+        worker_store_url: str | None = None,
     ):
+        """``worker_store_url``: run backtests in worker processes that read this store (the
+        one ``store`` writes; see ``papertape.sessions.engine_worker``); None: in this process."""
         self.store = store
         self.metrics = metrics or Metrics()
         self.bus = bus or EventBus(self.metrics)
@@ -109,7 +116,8 @@ class SessionService:
         self._source_factory = source_factory
         self._consumer_factory = consumer_factory
         self._symbol_validator = symbol_validator
-        self._runners: dict[str, Runner] = {}
+        self._worker_store_url = worker_store_url
+        self._runners: dict[str, SessionRunner] = {}
         self._lock = KeyedLocks()  # per session: one change of its state at a time
         self._stops: dict[str, asyncio.Task[StopResult]] = {}  # stops in flight, by session
         self._background: set[asyncio.Task[Any]] = set()
@@ -142,7 +150,7 @@ class SessionService:
     def running_count(self) -> int:
         return sum(1 for r in self._runners.values() if r.alive)
 
-    def live_runners(self) -> list[Runner]:
+    def live_runners(self) -> list[SessionRunner]:
         return [r for r in self._runners.values() if r.alive]
 
     def market_events_delivered(self) -> int:
@@ -150,7 +158,7 @@ class SessionService:
         live = sum(r.source.status.events for r in self._runners.values() if r.source)
         return self._ended_events + live
 
-    def _forget_runner(self, runner: Runner) -> None:
+    def _forget_runner(self, runner: SessionRunner) -> None:
         if self._runners.get(runner.session_id) is runner:
             del self._runners[runner.session_id]
             self._ended_events += runner.source.status.events if runner.source else 0
@@ -236,7 +244,7 @@ class SessionService:
                 details=[{"field": "symbols", "message": f"not in {name!r}: {', '.join(missing)}"}],
             )
 
-    async def _fail_start(self, session: Session, runner: Runner) -> None:
+    async def _fail_start(self, session: Session, runner: SessionRunner) -> None:
         runner.cancel()
         await runner.wait(self.stop_timeout)
         outcome = runner.outcome or Outcome("failed", "start_timeout", "the session did not start")
@@ -332,24 +340,37 @@ class SessionService:
         return await self._transition(session, SessionState.STOPPED)
 
     # runners -------------------------------------------------------------------------------
-    def _launch(self, session: Session, *, finish_only: bool = False) -> Runner:
+    def _launch(self, session: Session, *, finish_only: bool = False) -> SessionRunner:
         config = SessionConfig.model_validate(session.config)  # the one parse of the stored dict
-        runner = Runner(
-            session=session,
-            config=config,
-            store=self.store,
-            bus=self.bus,
-            source_factory=self._source_factory,
-            consumers=self._consumer_factory(session, config),
-            request_stop=self.request_stop,
-            on_done=lambda finished: self._spawn(self._runner_finished(finished)),
-            finish_only=finish_only,
-        )
+        on_done = lambda finished: self._spawn(self._runner_finished(finished))  # noqa: E731
+        runner: SessionRunner
+        if self._worker_store_url and not finish_only and runs_in_worker(session, config):
+            runner = ProcessRunner(
+                session,
+                config,
+                self.store,
+                self.bus,
+                self._worker_store_url,
+                self.request_stop,
+                on_done,
+            )
+        else:
+            runner = Runner(
+                session=session,
+                config=config,
+                store=self.store,
+                bus=self.bus,
+                source_factory=self._source_factory,
+                consumers=self._consumer_factory(session, config),
+                request_stop=self.request_stop,
+                on_done=on_done,
+                finish_only=finish_only,
+            )
         self._runners[session.session_id] = runner
         runner.launch()
         return runner
 
-    async def _runner_finished(self, runner: Runner) -> None:
+    async def _runner_finished(self, runner: SessionRunner) -> None:
         """Record how a runner ended when nobody is stopping it (it ended by itself).
 
         A store error that may pass (``retryable``: the store was down) is retried, up to
@@ -380,7 +401,7 @@ class SessionService:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, END_RETRY_MAX)
 
-    async def _record_runner_end(self, runner: Runner, outcome: Outcome) -> None:
+    async def _record_runner_end(self, runner: SessionRunner, outcome: Outcome) -> None:
         session_id = runner.session_id
         async with self._lock(session_id):
             self._forget_runner(runner)

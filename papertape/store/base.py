@@ -129,6 +129,12 @@ class StoreConnection(ABC):
         """Connect and apply pending schema migrations."""
 
     @abstractmethod
+    async def open_reader(self) -> None:
+        """Connect for reading only: no migration, no recovery, no write. A backtest's worker
+        process reads its market data and its record through this while the server, which
+        opened the store with ``open``, remains its one writer."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
     @abstractmethod

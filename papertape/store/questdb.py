@@ -420,6 +420,12 @@ class QuestDBStore(Store):
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
+    async def open_reader(self) -> None:
+        # rows the server wrote are waited for on the first read of each table (WAL apply)
+        self._unapplied = dict.fromkeys(WAL_TABLES, 1)
+        if not await self.ping():
+            raise StoreUnavailable(f"cannot open {self.url}: the server does not answer")
+
     async def close(self) -> None:
         await self._market_writer.close()
         await self._record_writer.close()

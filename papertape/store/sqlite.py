@@ -166,6 +166,15 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
+    async def open_reader(self) -> None:
+        if not self.path.exists():
+            raise StoreUnavailable(f"cannot open {self.url}: no such database")
+        try:
+            for thread in (self._thread, self._reads, self._market, self._records):
+                await thread.open(lambda: _connect(self.path, read_only=True))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
+
     async def close(self) -> None:
         for reader in (self._reads, self._market, self._records):
             await reader.close()

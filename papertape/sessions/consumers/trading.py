@@ -392,12 +392,6 @@ class TradingConsumer(Consumer):
     def detail(self) -> dict[str, Any]:
         return {k: v for k, v in self._view.items() if k not in ("equity_tick", "counters")}
 
-    def positions_now(self) -> list[dict[str, Any]]:
-        """The open positions marked to the latest price (the record keeps them as of their
-        last fill)."""
-        positions: list[dict[str, Any]] = self._view.get("positions", [])
-        return positions
-
     def checkpoint(self) -> dict[str, Any]:
         counters = self._view.get("counters")
         return {"engine": counters} if counters else {}
