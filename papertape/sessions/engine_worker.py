@@ -6,13 +6,15 @@ server's process its threads share one interpreter lock with the event loop that
 ``/health``, the dashboard and every other session; four 180k-bar backtests made the API wait
 hundreds of milliseconds. In a worker the operating system shares the cores instead.
 
-What stays with the server: **every write**. The worker reads its market data, its saved
-strategies and, when resumed, its record straight from the store (connections of its own, opened
-read-only with ``open_reader``), but its commits, events and checkpoints are sent to the server,
-which writes them with its own store (``WorkerStore``): one writer per store, so the
-exactly-once commits, the event numbering and the write retries are the ones every other session
-uses. What the worker would push to screens goes to the server too (``WorkerBus``), and the
-server answers ``GET /sessions/{id}`` from the runtime the worker reports four times a second.
+Who writes: on a store that serialises writers across processes and numbers events inside its
+transactions (SQLite: ``writes_across_processes``) the worker writes its session's record
+itself, with the same exactly-once commits as everyone, so the record's weight (an equity point
+per bar, thousands of events) stays off the server's interpreter too. On the others (QuestDB,
+whose event numbering rests on this server's locks) the worker reads straight from the store
+(read-only, ``open_reader``) and sends its commits, events and checkpoints to the server, which
+writes them (``WorkerStore``). Either way what the worker would push to screens goes to the
+server (``WorkerBus``), and the server answers ``GET /sessions/{id}`` from the runtime the worker
+reports four times a second.
 
 The worker dies with the server: if the pipe to it breaks (the server was killed) the worker
 exits at once, writing nothing more; its session resumes from its last commit at the next start,
@@ -43,6 +45,9 @@ from papertape.sessions.sources import source_for
 from papertape.store import store_for
 from papertape.store.base import Store
 
+# Workers yield the cores to the server when it has work (an answer, a write, a push): without
+# it, four backtests and the server are five equals on two cores and ``/health`` waits its turn
+WORKER_NICENESS = 10
 RUNTIME_EVERY = 0.25  # seconds between the runtime reports the server shows
 # what the worker asks the server to write (everything else it reads itself)
 FORWARDED_WRITES = frozenset({"commit", "append_events", "save_checkpoint"})
@@ -61,6 +66,7 @@ def run_worker(conn: Connection, job: WorkerJob) -> None:
     session is suspended or stopped with its last commit, never cut off."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(WORKER_NICENESS)
     _die_with_parent()
     asyncio.run(_serve(conn, job))
 
@@ -74,16 +80,20 @@ def _die_with_parent() -> None:
 
 async def _serve(conn: Connection, job: WorkerJob) -> None:
     link = _Link(conn, asyncio.get_running_loop())
-    reader = store_for(job.store_url)
-    await reader.open_reader()
+    store = store_for(job.store_url)
+    writes_here = store.writes_across_processes
+    if writes_here:
+        await store.open()
+    else:
+        await store.open_reader()
     session = job.session
     config = SessionConfig.model_validate(session.config)
     ended = asyncio.Event()
     runner = Runner(
         session,
         config,
-        cast(Store, WorkerStore(reader, link)),
-        cast(EventBus, WorkerBus(link)),
+        store if writes_here else cast(Store, WorkerStore(store, link)),
+        cast(EventBus, WorkerBus(link, with_events=writes_here)),
         source_for,
         consumers_for(session, config),
         request_stop=lambda _session_id, reason: link.send(("stop", reason)),
@@ -97,7 +107,7 @@ async def _serve(conn: Connection, job: WorkerJob) -> None:
     link.send(("runtime", _runtime(runner)))
     link.send(("done", runner.outcome))
     link.finished = True
-    await reader.close()
+    await store.close()
 
 
 async def _report(runner: Runner, link: _Link) -> None:
@@ -179,14 +189,26 @@ class WorkerStore:
 
 
 class WorkerBus:
-    """What the runner pushes to screens, handed to the server's bus. The server pushes the
-    session's summaries itself (it knows the session's state and who watches)."""
+    """What the runner pushes to screens, handed to the server's bus in batches (one message
+    per turn of the worker's loop, however many events a commit recorded). The server pushes the
+    session's summaries itself (it knows the session's state and who watches), and the events it
+    wrote for the worker itself (``with_events=False``)."""
 
-    def __init__(self, link: _Link):
+    def __init__(self, link: _Link, *, with_events: bool):
         self._link = link
+        self._with_events = with_events
+        self._waiting: list[dict[str, Any]] = []
 
     def publish(self, message: dict[str, Any], *, session_id: str | None) -> None:
-        self._link.send(("bus", message))
+        if message.get("type") == "event" and not self._with_events:
+            return
+        if not self._waiting:
+            self._link.loop.call_soon(self._flush)
+        self._waiting.append(message)
+
+    def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        self._link.send(("bus", waiting))
 
     def watched(self, session_id: str) -> bool:
         return False

@@ -192,18 +192,24 @@ class ProcessRunner(RunnerTask):
                 return
             if method == "save_checkpoint":
                 self.session = dataclasses.replace(self.session, checkpoint=args[1])
+            else:  # events recorded: pushed from here (the worker's bus does not send them)
+                for event in result:
+                    self.note_event(event)
             self._send(("reply", number, True, result))
 
         task = asyncio.create_task(write())
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    def _push(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "event":
-            self.last_seq = max(self.last_seq, message["seq"])
-        elif "seq" in message:  # a tick carries the newest number this server knows
-            message["seq"] = max(message["seq"], self.last_seq)
-        self.bus.publish(message, session_id=self.session_id)
+    def _push(self, messages: list[dict[str, Any]]) -> None:
+        """What the worker pushes: its events (numbers remembered), and its ticks, which carry
+        the newest event number this server knows."""
+        for message in messages:
+            if message.get("type") == "event":
+                self.last_seq = max(self.last_seq, message["seq"])
+            elif "seq" in message:
+                message["seq"] = max(message["seq"], self.last_seq)
+            self.bus.publish(message, session_id=self.session_id)
 
     def _take_runtime(self, runtime: dict[str, Any]) -> None:
         self._runtime = runtime

@@ -123,6 +123,10 @@ class StoreConnection(ABC):
     """The store as a connection: open it (migrations applied), check it answers, close it."""
 
     url: str
+    # Whether another process may write a session's record while this server writes the same
+    # store (a backtest's worker process): true where the store itself numbers events and
+    # serialises writers (SQLite's file lock), false where this process's locks do (QuestDB)
+    writes_across_processes: bool = False
 
     @abstractmethod
     async def open(self) -> None:

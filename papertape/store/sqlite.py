@@ -103,6 +103,10 @@ def path_from_url(url: str) -> Path:
 
 
 class SQLiteStore(Store):
+    # writers serialise on the database file (BEGIN IMMEDIATE, busy_timeout) and events are
+    # numbered inside their transaction: a worker process may write its session's record
+    writes_across_processes = True
+
     def __init__(self, url: str):
         self.url = url
         self.path = path_from_url(url)
