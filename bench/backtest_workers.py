@@ -9,6 +9,7 @@ default) and on the server's threads (``--no-engine-workers``), side by side in 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -33,7 +34,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def measure(url: str, workdir: Path, workers: bool) -> tuple[float, float, list[float]]:
+def measure(url: str, workdir: Path, workers: bool, count: int) -> tuple[float, float, list[float]]:
     extra = [] if workers else ["--no-engine-workers"]
     server = ServerProcess(url, workdir / "server.log", extra_args=extra).start(timeout=300)
     assert server.process is not None
@@ -41,7 +42,7 @@ def measure(url: str, workdir: Path, workers: bool) -> tuple[float, float, list[
         with server.client() as http:
             before = cpu_seconds(server.process.pid)
             began = time.monotonic()
-            ids = [load.start_backtest(http, f"load-{i}") for i in range(4)]
+            ids = [load.start_backtest(http, f"load-{i}") for i in range(count)]
             each = load.wait_ended(http, ids)
             wall = time.monotonic() - began
             spent = cpu_seconds(server.process.pid) - before
@@ -51,17 +52,25 @@ def measure(url: str, workdir: Path, workers: bool) -> tuple[float, float, list[
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("workers", "threads"), help="one placement only")
+    parser.add_argument("--backtests", type=int, default=4, help="backtests at once")
+    args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="papertape-bench-workers-"))
     url = f"sqlite:///{workdir / 'papertape.db'}"
     rows = asyncio.run(load.prepare(url, 4))
     seen = {}
     for placement in ("workers", "threads"):
-        wall, spent, each = measure(url, workdir, placement == "workers")
+        if args.only and placement != args.only:
+            continue
+        wall, spent, each = measure(url, workdir, placement == "workers", args.backtests)
         seen[placement] = (wall, spent)
         print(
-            f"{rows:,} bars x 4 backtests in {placement}: {wall:.1f} s wall, each "
+            f"{rows:,} bars x {args.backtests} backtests in {placement}: {wall:.1f} s wall, each "
             f"{min(each):.1f}-{max(each):.1f} s; server process CPU {spent:.1f} s"
         )
+    if len(seen) < 2:
+        return
     print(
         f"server CPU, workers / threads: {seen['workers'][1] / seen['threads'][1]:.2f}x; "
         f"wall, workers / threads: {seen['workers'][0] / seen['threads'][0]:.2f}x"

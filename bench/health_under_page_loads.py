@@ -47,7 +47,10 @@ def read_pages(url: str, session_id: str, stop: threading.Event, seen: dict) -> 
         while not stop.is_set():
             for path in paths:
                 began = time.monotonic()
-                client.get(path)
+                try:
+                    client.get(path)
+                except httpx.TransportError:  # the server was stopped at the end of the run
+                    return
                 seen[path.split("?")[0].replace(session_id, "{id}")].append(
                     time.monotonic() - began
                 )

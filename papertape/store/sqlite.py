@@ -113,14 +113,16 @@ class SQLiteStore(Store):
         self._thread = StoreThread("sqlite-store")  # every write, one at a time
         # Reads run on connections and threads of their own, so that none waits behind the
         # writes (a backtest's big commits, a hundred sessions' checkpoints) and no write waits
-        # behind a read: ``/health``, a session's page, a stop's look at the session on one,
-        # market data (a replay loading its dataset) on another, and the trading records a
+        # behind a read: a session's state (its page, a stop's look at it) on one, market data
+        # (a replay loading its dataset) on another, and the trading records and events a
         # session's page lists (100,000s of equity points after a long backtest) on a third, so
-        # that ``/health`` and a session's state never queue behind a big read. WAL: a reader sees
+        # that a session's state never queues behind a big read (``/health``'s ping has its own). WAL: a reader sees
         # every transaction committed before its read began, so a write that returned is seen.
         self._reads = StoreThread("sqlite-reads")
         self._market = StoreThread("sqlite-market-reads")
         self._records = StoreThread("sqlite-record-reads")
+        # ``/health``'s question (does the store answer?) waits behind no read at all
+        self._ping = StoreThread("sqlite-ping")
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -165,7 +167,7 @@ class SQLiteStore(Store):
 
         try:
             await self._thread.open(connect)
-            for reader in (self._reads, self._market, self._records):
+            for reader in self._readers:
                 await reader.open(lambda: _connect(self.path, read_only=True))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
@@ -174,19 +176,24 @@ class SQLiteStore(Store):
         if not self.path.exists():
             raise StoreUnavailable(f"cannot open {self.url}: no such database")
         try:
-            for thread in (self._thread, self._reads, self._market, self._records):
+            for thread in (self._thread, *self._readers):
                 await thread.open(lambda: _connect(self.path, read_only=True))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.url}: {exc}") from exc
 
+    @property
+    def _readers(self) -> tuple[StoreThread, ...]:
+        return (self._reads, self._market, self._records, self._ping)
+
     async def close(self) -> None:
-        for reader in (self._reads, self._market, self._records):
+        for reader in self._readers:
             await reader.close()
         await self._thread.close()
 
     async def ping(self) -> bool:
         try:
-            return await self._run(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
+            self._check_open()
+            return await self._ping.read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
         except (sqlite3.Error, StoreUnavailable):
             return False
 
@@ -304,7 +311,7 @@ class SQLiteStore(Store):
                 for r in rows
             ]
 
-        return await self._run(select)
+        return await self._read_records(select)  # a page of events is a record list
 
     # the trading record ----------------------------------------------------------------------
     async def commit(self, step: TradingCommit) -> list[SessionEvent]:
