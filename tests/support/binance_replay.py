@@ -35,6 +35,14 @@ def _key(stream: str) -> str:
     return "@".join(stream.split("@")[:2])
 
 
+def _exchange_time(data: dict[str, Any]) -> int:
+    """When the exchange sent a message: a trade's or depth update's ``T``, else the event time
+    ``E`` (a mark-price update's ``T`` is the next funding time, not its own)."""
+    if data.get("e") == "markPriceUpdate":
+        return int(data["E"])
+    return int(data.get("T") or data.get("E") or 0)
+
+
 class BinanceReplay(BinanceLoopback):
     def __init__(self, capture_lines: Sequence[str], speed: float = 0.0):
         super().__init__()
@@ -49,7 +57,7 @@ class BinanceReplay(BinanceLoopback):
                 self.snapshot = message
                 continue
             data = message["data"]
-            at = data.get("T") or data.get("E") or 0
+            at = _exchange_time(data)
             messages.append((at, _key(message["stream"]), json.dumps(data)))
         messages.sort(key=lambda m: m[0])  # stable: equal times keep the capture's order
         self.messages = messages
