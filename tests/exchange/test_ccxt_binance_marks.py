@@ -30,9 +30,8 @@ import pytest
 from papertape.domain.config import SessionConfig
 from papertape.domain.funding import FundingRate
 from papertape.domain.market import MarkPrice
-from papertape.market.exchange.connector import ccxt_factory, default_hub
+from papertape.market.exchange.connector import ExchangeHub, ccxt_factory, default_hub
 from papertape.market.exchange.feed import ExchangeSource, FeedOptions
-from papertape.market.exchange.connector import ExchangeHub
 from papertape.market.exchange.urls import redirected
 from papertape.sessions.service import SessionService
 from papertape.store.sqlite import SQLiteStore
@@ -125,9 +124,7 @@ def marks() -> list[dict]:
 def capture(marks) -> list[str]:
     """The messages as ``<ns> <json>`` capture lines, the form ``BinanceReplay`` serves."""
     lines = ['0 {"lastUpdateId": 1, "bids": [], "asks": []}']
-    lines += [
-        f"0 {json.dumps({'stream': 'xrpusdt@markPrice@1s', 'data': m})}" for m in marks
-    ]
+    lines += [f"0 {json.dumps({'stream': 'xrpusdt@markPrice@1s', 'data': m})}" for m in marks]
     lines += [f"0 {json.dumps({'stream': 'xrpusdt@trade', 'data': t})}" for t in _trade_messages()]
     return lines
 
@@ -161,9 +158,7 @@ async def test_the_feed_delivers_marks_and_funding_unchanged_through_real_ccxt(m
     got_marks = [e for e in events if isinstance(e, MarkPrice)]
     # every hour's mark (ccxt keeps only the newest ticker, so at this pace a mark could be
     # skipped; none is, and none differs from what was sent)
-    assert [(m.ts, m.price) for m in got_marks] == [
-        (m["E"] * 1_000, float(m["p"])) for m in marks
-    ]
+    assert [(m.ts, m.price) for m in got_marks] == [(m["E"] * 1_000, float(m["p"])) for m in marks]
     funding = [e for e in events if isinstance(e, FundingRate)]
     assert [(f.ts, f.symbol, f.rate, f.mark_price) for f in funding] == [
         (t, SYMBOL, r, None) for t, r, _ in HAND

@@ -358,6 +358,9 @@ class ExchangeSource(MarketSource):
                 )
                 return
             except ccxt.NotSupported as exc:
+                if stream.kind == MARK:  # optional: the session values at the last trade
+                    self._drop_marks(stream, exc)
+                    return
                 self._fail(ExchangeUnsupported(f"{self.exchange_id}: {describe(exc)}"))
                 return
             except (TimeoutError, ccxt.NetworkError, OSError) as exc:
@@ -390,6 +393,13 @@ class ExchangeSource(MarketSource):
                 self._puts.add(put)
                 put.add_done_callback(self._puts.discard)
                 await asyncio.shield(put)
+
+    def _drop_marks(self, stream: _Stream, exc: BaseException) -> None:
+        """Stop watching a symbol's mark price the exchange will not stream."""
+        del self._streams[(stream.symbol, MARK)]
+        self._symbol_detail(stream.symbol)["marks_unavailable"] = describe(exc)
+        self._log.warning("feed.marks_unavailable", symbol=stream.symbol, error=describe(exc))
+        self._refresh_status()
 
     async def _stream_down(self, stream: _Stream, exc: BaseException, backoff: Backoff) -> None:
         message = describe(exc)
