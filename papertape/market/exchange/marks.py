@@ -63,10 +63,6 @@ class FundingClock:
         if self._next_due is None or funding.ts < self._next_due:
             self._next_due = funding.ts
 
-    @property
-    def pending(self) -> list[FundingRate]:
-        return sorted(self._pending.values())
-
     def weave(self, events: Sequence[MarketEvent]) -> Sequence[MarketEvent]:
         """``events`` (in time order) with each funding that is due placed before the first
         event later than its funding time."""
