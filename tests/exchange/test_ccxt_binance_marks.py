@@ -3,26 +3,19 @@
 collect session on the XRPUSDT perpetual, run by the session service with the market's
 ``exchange_url`` pointing at it. Nothing leaves 127.0.0.1.
 
-The values are real, the framing is the test's (the shared captures hold no mark-price messages):
+The messages (tests/support/binance_marks.py) carry real values in the test's framing: the
+shared captures hold no mark-price messages, so each ``markPriceUpdate`` carries one hour of
+``xrp-usdt-perp_mark_1h_2021-11.csv`` (its open time and open as ``E`` and ``p``) with the next
+funding time and rate of ``binance-futures_xrpusdt_funding-rate_8h_2021-11.csv`` (``T``, ``r``);
+the prints that let the strategy open its position are the same venue's 1-hour traded candles,
+one print per hour at the close; the book is empty.
 
-- each ``markPriceUpdate`` carries, as ``E`` and ``p``, the open time and open of one 1-hour
-  mark-price candle of ``xrp-usdt-perp_mark_1h_2021-11.csv`` (the mark at that moment), and as
-  ``T`` and ``r`` the first funding time after ``E`` of
-  ``binance-futures_xrpusdt_funding-rate_8h_2021-11.csv`` and its rate. The index price and
-  estimated settle price (``i``, ``P``) are left out: no file has them;
-- the prints that let the strategy open its position are the same venue's 1-hour traded candles
-  (``xrp-usdt-perp_1h_2021-11.csv``): one ``trade`` message per hour at the candle's close,
-  stamped at its close time, for its volume;
-- the book is empty (no XRPUSDT book in the shared data): the REST snapshot has no level.
-
-Messages follow Binance's documented futures formats, in exchange-time order, 30,000× faster than
-recorded (one hour of data in 120 ms)."""
+Messages follow Binance's documented futures formats, in exchange-time order, 20,000× faster than
+recorded (one hour of data in 180 ms)."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
 import math
 
 import pytest
@@ -35,17 +28,18 @@ from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 from papertape.market.exchange.urls import redirected
 from papertape.sessions.service import SessionService
 from papertape.store.sqlite import SQLiteStore
+from tests.support.binance_marks import (
+    FIRST_MARK,
+    HOUR_MS,
+    LAST_MARK,
+    capture_lines,
+    mark_messages,
+    trade_messages,
+)
 from tests.support.binance_replay import BinanceReplay
-from tests.support.data import MARKET_DATA
 
-MARKS = MARKET_DATA / "xrp-usdt-perp_mark_1h_2021-11.csv"
-RATES = MARKET_DATA / "binance-futures_xrpusdt_funding-rate_8h_2021-11.csv"
-PRINTS = MARKET_DATA / "xrp-usdt-perp_1h_2021-11.csv"
-HOUR_MS = 3_600_000
-FIRST_MARK = 1637175600000  # 2021-11-17 19:00
-LAST_MARK = 1637312400000  # 2021-11-19 09:00
 PRINT_HOURS = (1637175600000, 1637179200000, 1637182800000, 1637186400000)  # 19:00 → 22:00
-SPEED = 30_000
+SPEED = 20_000
 QTY = 1_000.0
 SYMBOL = "XRP_USDT"
 
@@ -65,68 +59,16 @@ HAND_TOTAL = -0.534151
 # passes in the data: it is not paid and not recorded
 
 
-def _rows(path) -> list[dict[str, str]]:
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
-
-
-def _mark_messages() -> list[dict]:
-    rates = [(int(r["timestamp"]), r["funding_rate"]) for r in _rows(RATES)]
-    messages = []
-    for row in _rows(MARKS):
-        at = int(row["timestamp"])
-        if not FIRST_MARK <= at <= LAST_MARK:
-            continue
-        funding_time, rate = next((t, r) for t, r in rates if t > at)
-        messages.append(
-            {
-                "e": "markPriceUpdate",
-                "E": at,
-                "s": "XRPUSDT",
-                "p": row["open"],
-                "r": rate,
-                "T": funding_time,
-            }
-        )
-    return messages
-
-
-def _trade_messages() -> list[dict]:
-    messages = []
-    for row in _rows(PRINTS):
-        opened = int(row["timestamp"])
-        if opened in PRINT_HOURS:
-            at = opened + HOUR_MS - 1
-            messages.append(
-                {
-                    "e": "trade",
-                    "E": at,
-                    "T": at,
-                    "s": "XRPUSDT",
-                    "t": opened // HOUR_MS,
-                    "p": row["close"],
-                    "q": row["volume"],
-                    "X": "MARKET",
-                    "m": False,
-                }
-            )
-    return messages
-
-
 @pytest.fixture(scope="module")
 def marks() -> list[dict]:
-    messages = _mark_messages()
+    messages = mark_messages()
     assert len(messages) == 39 and messages[0]["E"] == FIRST_MARK  # every hour, none missing
     return messages
 
 
 @pytest.fixture(scope="module")
 def capture(marks) -> list[str]:
-    """The messages as ``<ns> <json>`` capture lines, the form ``BinanceReplay`` serves."""
-    lines = ['0 {"lastUpdateId": 1, "bids": [], "asks": []}']
-    lines += [f"0 {json.dumps({'stream': 'xrpusdt@markPrice@1s', 'data': m})}" for m in marks]
-    lines += [f"0 {json.dumps({'stream': 'xrpusdt@trade', 'data': t})}" for t in _trade_messages()]
-    return lines
+    return capture_lines(marks, trade_messages(PRINT_HOURS))
 
 
 def test_hand_figures_match_the_files(marks):

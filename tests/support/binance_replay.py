@@ -63,7 +63,8 @@ class BinanceReplay(BinanceLoopback):
         self.messages = messages
         self.counts: Counter[str] = Counter(stream for _, stream, _ in messages)
         self.sent: Counter[str] = Counter()
-        self.sent_at: dict[str, float] = {}  # trade id → wall time (perf_counter) it was sent
+        # wall time (perf_counter) each trade (by id) and mark (``mark:<E>``) was sent
+        self.sent_at: dict[str, float] = {}
         self.connections = 0
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
@@ -116,3 +117,5 @@ class BinanceReplay(BinanceLoopback):
                 self.sent_at[text.split('"t":', 1)[1].split(",", 1)[0].strip()] = (
                     time.perf_counter()
                 )
+            elif stream.endswith("@markPrice"):
+                self.sent_at[f"mark:{json.loads(text)['E']}"] = time.perf_counter()
