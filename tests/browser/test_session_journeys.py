@@ -215,12 +215,26 @@ def test_a_perpetual_backtest_shows_its_funding_payments(page, backend, console)
             "market_type": "swap",
             "funding": "xrp-funding",
         },
+        margin={"liquidation_fee": 0.015, "liquidation_close": "liquidation"},
     )
     page.goto(f"/sessions/{session_id}")
     expect_state(page, "completed")
     with backend.api() as client:
         payments = client.get(f"/sessions/{session_id}/funding").json()["data"]["items"]
+        counters = client.get(f"/sessions/{session_id}").json()["data"]["counters"]
     assert payments, "the strategy held its position across funding times"
+    # how the positions were valued and would have been liquidated: no mark data, so the last
+    # trade; the session's liquidation settings and the default (BTCUSDT) brackets
+    assert counters["valued_at"] == {"XRP_USDT": "last"}
+    assert counters["liquidation"]["close_at"] == "liquidation"
+    rules = page.get_by_test_id("perpetual-rules")
+    row = rules.locator("tr[data-symbol='XRP_USDT']")
+    expect(row.get_by_test_id("valued-at")).to_have_attribute("data-valued-at", "last")
+    expect(row).to_contain_text("last trade (no fresh mark price)")
+    expect(row).to_contain_text("Binance BTCUSDT's (default)")
+    expect(rules.get_by_test_id("liquidation-rule")).to_contain_text(
+        "closes a position at its liquidation price and charges 1.5 % of the closed notional"
+    )
     page.get_by_role("tab", name=re.compile(r"^Funding \(")).click()
     table = page.get_by_test_id("funding")
     expect(table.get_by_role("row")).to_have_count(len(payments) + 1)  # + the header

@@ -1,10 +1,12 @@
-"""Smoke run of the collector benchmark (``bench/collector_throughput.py``): each scenario for a
-moment on SQLite; everything delivered is written, nothing fails."""
+"""Smoke runs of the collector benchmark (``bench/collector_throughput.py``: each scenario for a
+moment on SQLite; everything delivered is written, nothing fails) and of the mark-stream benchmark
+(``bench/ccxt_marks.py``: two copies of the real marks at 100 messages/s through ccxt)."""
 
 from __future__ import annotations
 
 import pytest
 
+from bench.ccxt_marks import run, shifted_copies
 from bench.collector_throughput import SCENARIOS, run_once
 
 
@@ -16,3 +18,11 @@ async def test_collector_bench_runs(tmp_path, scenario):
     assert result.trades + result.books > 0
     assert result.written["trades"] == result.trades and result.written["book"] == result.books
     assert sum(result.failed.values()) == 0
+
+
+async def test_mark_bench_runs():
+    messages = shifted_copies(2)
+    result = await run(messages, 100.0)
+    assert result["sent"] == len(messages) == 78 and 0 < result["delivered"] <= 78
+    assert result["p50"] > 0
+    assert result["funding"].endswith("(0 twice, 0 at another rate)"), result["funding"]

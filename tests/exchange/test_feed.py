@@ -98,6 +98,11 @@ async def test_book_depth_is_configurable_up_to_the_full_local_book(hub: Exchang
         try:
             await run.until(lambda run=run: run.of(BookSnapshot))
             assert len(run.of(BookSnapshot)[0].bids) == expected
+            # the double claims watchMarkPrice and refuses it: the mark stream is dropped, the
+            # feed goes on (valued at the last trade) and says why
+            detail = source.status.symbols["BTC_USDT"]
+            assert detail["marks_unavailable"].startswith("NotSupported: mexc watchMarkPrice()")
+            assert detail["marks"] == 0 and source.status.state == "live"
         finally:
             await source.close()
 

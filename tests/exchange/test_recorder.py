@@ -81,7 +81,7 @@ async def test_records_everything_the_feed_delivered(sqlite_store):
     assert trades and books and not any(isinstance(e, Candle) for e in seen)
     written = recorder.detail()["rows_written"]
     assert (written["trades"], written["book"]) == (len(trades), len(books))
-    assert recorder.detail()["rows_failed"] == {"trades": 0, "candles": 0, "book": 0, "funding": 0}
+    assert recorder.detail()["rows_failed"] == dict.fromkeys(MarketRecorder.KINDS, 0)
     assert recorder.detail()["rows_pending"] == 0
     stored = await sqlite_store.read_trades(SESSION_ID, ["BTC_USDT"], 0, 2**62)
     assert [t.trade_id for t in stored] == [

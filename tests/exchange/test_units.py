@@ -1,4 +1,5 @@
-"""Symbol mapping, backoff and trade-derived candles: the pure parts of the exchange adapter."""
+"""Symbol mapping, backoff, trade-derived candles and the funding clock of mark streams: the pure
+parts of the exchange adapter."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import random
 
 import pytest
 
-from papertape.domain.market import MICROS, Candle, Trade
+from papertape.domain.funding import FundingRate
+from papertape.domain.market import MICROS, Candle, MarkPrice, Trade
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.candles import CandleBuilder
 from papertape.market.exchange.credentials import Credentials, load_credentials, redact
 from papertape.market.exchange.errors import CredentialsMissing
+from papertape.market.exchange.marks import FundingClock, parse_mark
 from papertape.market.exchange.symbols import canonical_markets, from_ccxt, market_type_of, to_ccxt
 from tests.support.exchange_double import MARKETS
 
@@ -88,3 +91,49 @@ def test_redact_masks_keys_and_signatures():
     clean = redact(text, creds.secrets())
     assert "AKEY123" not in clean and "SSECRET456" not in clean and "deadbeef" not in clean
     assert "symbol=BTCUSDT" in clean
+
+
+def test_a_mark_ticker_gives_the_mark_and_the_funding_it_announces():
+    ticker = {  # what ccxt makes of Binance's markPriceUpdate
+        "timestamp": 1562305380000,
+        "markPrice": 11794.15,
+        "info": {
+            "e": "markPriceUpdate",
+            "p": "11794.15000000",
+            "r": "0.00038167",
+            "T": 1562306400000,
+        },
+    }
+    assert parse_mark("BTC_USDT", ticker) == (
+        MarkPrice(1562305380000000, "BTC_USDT", 11794.15),
+        FundingRate(1562306400000000, "BTC_USDT", 0.00038167),
+    )
+    # an exchange whose mark stream carries no funding fields: the mark alone
+    assert parse_mark("BTC_USDT", {**ticker, "info": {}})[1] is None
+
+
+def test_the_funding_clock_hands_out_each_funding_once_the_data_passes_it():
+    clock = FundingClock()
+    clock.announce(FundingRate(100, "A", 0.0001))
+    clock.announce(FundingRate(100, "A", 0.0002))  # a newer rate for the same time replaces it
+    clock.announce(FundingRate(100, "B", -0.0003))
+    at_100 = [MarkPrice(90, "A", 1.0), MarkPrice(100, "A", 1.1)]
+    assert clock.weave(at_100) == at_100  # not passed yet: an event at the funding time is first
+    later = [Trade(101, "B", 2.0, 1.0, "buy"), MarkPrice(102, "A", 1.2)]
+    assert clock.weave(later) == [
+        FundingRate(100, "A", 0.0002),
+        FundingRate(100, "B", -0.0003),
+        *later,
+    ]
+    clock.announce(FundingRate(100, "A", 0.0009))  # late news of a funding handed out: ignored
+    assert clock.weave([MarkPrice(200, "A", 1.3)]) == [MarkPrice(200, "A", 1.3)]
+
+
+def test_a_resumed_feed_does_not_pay_a_funding_again():
+    clock = FundingClock(resume_after=100)
+    clock.announce(FundingRate(100, "A", 0.0001))  # paid before the restart
+    clock.announce(FundingRate(150, "A", 0.0002))
+    assert clock.weave([MarkPrice(160, "A", 1.0)]) == [
+        FundingRate(150, "A", 0.0002),
+        MarkPrice(160, "A", 1.0),
+    ]

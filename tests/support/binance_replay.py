@@ -35,6 +35,14 @@ def _key(stream: str) -> str:
     return "@".join(stream.split("@")[:2])
 
 
+def _exchange_time(data: dict[str, Any]) -> int:
+    """When the exchange sent a message: a trade's or depth update's ``T``, else the event time
+    ``E`` (a mark-price update's ``T`` is the next funding time, not its own)."""
+    if data.get("e") == "markPriceUpdate":
+        return int(data["E"])
+    return int(data.get("T") or data.get("E") or 0)
+
+
 class BinanceReplay(BinanceLoopback):
     def __init__(self, capture_lines: Sequence[str], speed: float = 0.0):
         super().__init__()
@@ -49,13 +57,14 @@ class BinanceReplay(BinanceLoopback):
                 self.snapshot = message
                 continue
             data = message["data"]
-            at = data.get("T") or data.get("E") or 0
+            at = _exchange_time(data)
             messages.append((at, _key(message["stream"]), json.dumps(data)))
         messages.sort(key=lambda m: m[0])  # stable: equal times keep the capture's order
         self.messages = messages
         self.counts: Counter[str] = Counter(stream for _, stream, _ in messages)
         self.sent: Counter[str] = Counter()
-        self.sent_at: dict[str, float] = {}  # trade id → wall time (perf_counter) it was sent
+        # wall time (perf_counter) each trade (by id) and mark (``mark:<E>``) was sent
+        self.sent_at: dict[str, float] = {}
         self.connections = 0
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
@@ -108,3 +117,5 @@ class BinanceReplay(BinanceLoopback):
                 self.sent_at[text.split('"t":', 1)[1].split(",", 1)[0].strip()] = (
                     time.perf_counter()
                 )
+            elif stream.endswith("@markPrice"):
+                self.sent_at[f"mark:{json.loads(text)['E']}"] = time.perf_counter()

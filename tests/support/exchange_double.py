@@ -418,6 +418,7 @@ class DoubleExchange:
         self.has = {
             "watchTrades": True,
             "watchOrderBook": True,
+            "watchMarkPrice": True,  # claimed, but refused: the tapes hold no mark prices
             "fetchOHLCV": True,
             "createOrder": True,
             "fetchOpenOrders": True,
@@ -525,6 +526,12 @@ class DoubleExchange:
         # every update is one answer.
         _, end = await self._next("book", symbol, tape, 1 if self.world.speed == 0 else 1_000_000)
         return self.world.book_at(symbol, end - 1, limit)
+
+    async def watch_mark_price(self, symbol: str, params: dict | None = None) -> dict:
+        """The recorded tapes have no mark prices: refused the way ccxt refuses a stream an
+        exchange lacks for a market."""
+        self.world._count("watch_mark_price")
+        raise ccxt.NotSupported(f"{self.id} watchMarkPrice() is not supported for {symbol}")
 
     # REST ----------------------------------------------------------------------------------
     async def fetch_ohlcv(

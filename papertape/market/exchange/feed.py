@@ -1,13 +1,15 @@
 """The live exchange feed: trades and order-book snapshots for several symbols, through
-ccxt.pro's ``watch_trades`` / ``watch_order_book``. (Bars are derived from the trades by those
-who need them: the engine for its strategies, the collect recorder for the tape.)
+ccxt.pro's ``watch_trades`` / ``watch_order_book``, and on perpetuals (``swap``) the mark price and
+the funding rates through ``watch_mark_price`` when the exchange streams them
+(``papertape.market.exchange.marks``). (Bars are derived from the trades by those who need them:
+the engine for its strategies, the collect recorder for the tape.)
 
 Shape of the machinery:
 
 - a *connector* task loads the exchange's market list (retrying with backoff while the exchange
   is unreachable: the session keeps running and says ``reconnecting``), checks the symbols
   against it (an unknown one fails the session with ``unknown_symbol``), then starts
-- one *stream* task per symbol and kind (trades, book). Each loops on its ``watch_*`` call; a
+- one *stream* task per symbol and kind (trades, book, and mark on a swap market). Each loops on its ``watch_*`` call; a
   network error marks the stream down, waits an exponential backoff with jitter and calls
   ``watch_*`` again, which makes ccxt reconnect and resubscribe. When a stream that had delivered
   data comes back, the outage is counted as a gap (``status.gaps``) with its time span;
@@ -50,12 +52,13 @@ from papertape.market.exchange.errors import (
     ExchangeUnavailable,
     ExchangeUnsupported,
 )
+from papertape.market.exchange.marks import FundingClock, parse_mark
 from papertape.market.exchange.symbols import to_ccxt
 from papertape.market.source import FeedStatus, MarketSource
 
 log = structlog.get_logger("papertape.exchange.feed")
 
-TRADES, BOOK = "trades", "book"
+TRADES, BOOK, MARK = "trades", "book", "mark"
 _CLOSED = object()
 _RECENT_IDS = 5_000
 GAP_SPANS_KEPT = 20
@@ -69,6 +72,9 @@ class FeedOptions:
     book_interval: float = 1.0
     """Seconds between two snapshots of one symbol's book (0: one per update)."""
     watch_book: bool = True
+    watch_marks: bool = True
+    """On a swap market, stream mark prices and funding rates too (when the exchange has
+    ``watchMarkPrice`` in ccxt)."""
     stale_after: float = 30.0
     """A symbol without any message for this long is ``stale``."""
     resubscribe_after: float | None = 90.0
@@ -157,6 +163,7 @@ class ExchangeSource(MarketSource):
         self._id_run = dict.fromkeys(self.symbols, 0)  # consecutive ids seen in a row
         self._last_book_at = dict.fromkeys(self.symbols, float("-inf"))
         self._counts = {s: {"trades": 0, "books": 0} for s in self.symbols}
+        self.funding = FundingClock(resume_after)
 
     # the consumer's side -------------------------------------------------------------------
     async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
@@ -178,6 +185,7 @@ class ExchangeSource(MarketSource):
                 events.extend(nxt)
             if events:
                 events.sort(key=lambda e: e.ts)
+                events = list(self.funding.weave(events))
                 self.status.events += len(events)
                 self.status.last_event_ts = events[-1].ts
                 yield events
@@ -263,6 +271,10 @@ class ExchangeSource(MarketSource):
         except PapertapeError as exc:
             self._fail(exc)
             return
+        if self._streams_marks():
+            for symbol in self.symbols:
+                self._streams[(symbol, MARK)] = _Stream(symbol, MARK)
+                self._counts[symbol]["marks"] = 0
         self.status.set("connecting", f"subscribing to {', '.join(self.symbols)}")
         self._start_streams()
         self._tasks.append(self._task(self._watchdog(), "feed-watchdog"))
@@ -304,6 +316,14 @@ class ExchangeSource(MarketSource):
                 f"{self.exchange_id} has no {', '.join(missing)} in ccxt: it cannot feed a live session"
             )
 
+    def _streams_marks(self) -> bool:
+        """Mark prices (and funding) are streamed on perpetuals whose exchange can; without them
+        the session values positions at the last trade and pays no funding (``valued_at``)."""
+        has = getattr(self._exchange, "has", {}) or {}
+        return bool(
+            self.options.watch_marks and self.market_type == "swap" and has.get("watchMarkPrice")
+        )
+
     def _backoff(self) -> Backoff:
         return Backoff(initial=self.options.backoff_initial, maximum=self.options.backoff_max)
 
@@ -315,8 +335,10 @@ class ExchangeSource(MarketSource):
             try:
                 if stream.kind == TRADES:
                     data = await self._exchange.watch_trades(unified)
-                else:
+                elif stream.kind == BOOK:
                     data = await self._exchange.watch_order_book(unified)
+                else:
+                    data = await self._exchange.watch_mark_price(unified)
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
                 self._fail(
                     ExchangeAuthFailed(f"{self.exchange_id} refused the keys: {describe(exc)}")
@@ -336,6 +358,9 @@ class ExchangeSource(MarketSource):
                 )
                 return
             except ccxt.NotSupported as exc:
+                if stream.kind == MARK:  # optional: the session values at the last trade
+                    self._drop_marks(stream, exc)
+                    return
                 self._fail(ExchangeUnsupported(f"{self.exchange_id}: {describe(exc)}"))
                 return
             except (TimeoutError, ccxt.NetworkError, OSError) as exc:
@@ -356,17 +381,25 @@ class ExchangeSource(MarketSource):
             exchange_errors = 0
             backoff.reset()
             self._stream_up(stream)
-            events = (
-                self._trades(stream.symbol, data)
-                if stream.kind == TRADES
-                else self._book(stream.symbol, data)
-            )
+            if stream.kind == TRADES:
+                events = self._trades(stream.symbol, data)
+            elif stream.kind == BOOK:
+                events = self._book(stream.symbol, data)
+            else:
+                events = self._mark(stream.symbol, data)
             if events:
                 # shielded: a stream cancelled for a resubscribe still hands over what it read
                 put = asyncio.ensure_future(self._queue.put(events))
                 self._puts.add(put)
                 put.add_done_callback(self._puts.discard)
                 await asyncio.shield(put)
+
+    def _drop_marks(self, stream: _Stream, exc: BaseException) -> None:
+        """Stop watching a symbol's mark price the exchange will not stream."""
+        del self._streams[(stream.symbol, MARK)]
+        self._symbol_detail(stream.symbol)["marks_unavailable"] = describe(exc)
+        self._log.warning("feed.marks_unavailable", symbol=stream.symbol, error=describe(exc))
+        self._refresh_status()
 
     async def _stream_down(self, stream: _Stream, exc: BaseException, backoff: Backoff) -> None:
         message = describe(exc)
@@ -546,3 +579,15 @@ class ExchangeSource(MarketSource):
         self._counts[symbol]["books"] += 1
         self._symbol_detail(symbol).update(self._counts[symbol])
         return [BookSnapshot(ts, symbol, bids, asks)]
+
+    def _mark(self, symbol: str, ticker: dict[str, Any]) -> list[MarketEvent]:
+        """The mark price (an event) and the funding it announces (held by ``self.funding``
+        until the data passes its funding time)."""
+        mark, funding = parse_mark(symbol, ticker)
+        if funding is not None:
+            self.funding.announce(funding)
+        if mark is None or (self.resume_after is not None and mark.ts <= self.resume_after):
+            return []
+        self._counts[symbol]["marks"] += 1
+        self._symbol_detail(symbol).update(self._counts[symbol])
+        return [mark]

@@ -11,7 +11,14 @@ from typing import Any
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.funding import FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarketEvent, Trade, event_price
+from papertape.domain.market import (
+    BookSnapshot,
+    Candle,
+    MarketEvent,
+    MarkPrice,
+    Trade,
+    event_price,
+)
 from papertape.domain.session import Mode, Session
 from papertape.market.exchange.candles import CandleBuilder
 from papertape.sessions.consumers.base import Consumer
@@ -44,8 +51,8 @@ class PriceTracker(Consumer):
 
 
 class MarketRecorder(Consumer):
-    """Writes every trade, candle and book snapshot (at the depth the source delivers) to the
-    store under the session's id, so the session can be replayed and backtested against, with
+    """Writes every trade, candle, book snapshot (at the depth the source delivers), mark price
+    and funding rate to the store under the session's id, so the session can be replayed and backtested against, with
     ``candle_interval`` bars derived from the trades (``CandleBuilder``: closed bars only, the
     first partial one left out).
 
@@ -56,7 +63,7 @@ class MarketRecorder(Consumer):
     ``retries`` times; rows that still cannot be written are counted in ``rows_failed`` and the
     session fails with ``store_write_failed``. Nothing is dropped quietly."""
 
-    KINDS = ("trades", "candles", "book", "funding")
+    KINDS = ("trades", "candles", "book", "funding", "marks")
 
     def __init__(
         self,
@@ -150,6 +157,7 @@ class MarketRecorder(Consumer):
             "candles": self.ctx.store.write_candles,
             "book": self.ctx.store.write_books,
             "funding": self.ctx.store.write_funding,
+            "marks": self.ctx.store.write_marks,
         }
         source = self.ctx.session.session_id
         for kind, rows in batches.items():
@@ -181,7 +189,12 @@ class MarketRecorder(Consumer):
                 await asyncio.sleep(self.retry_delay * 2**attempt)
 
 
-_KIND_OF = {Candle: "candles", BookSnapshot: "book", FundingRate: "funding"}
+_KIND_OF = {
+    Candle: "candles",
+    BookSnapshot: "book",
+    FundingRate: "funding",
+    MarkPrice: "marks",
+}
 
 
 def consumers_for(session: Session, config: SessionConfig) -> list[Consumer]:

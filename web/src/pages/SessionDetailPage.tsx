@@ -15,6 +15,7 @@ import { feedStory, type FeedStory } from "../session/feedStory";
 import { LivePrices } from "../session/LivePrices";
 import { ManualOrder } from "../session/ManualOrder";
 import { MetricsGrid } from "../session/MetricsTable";
+import { PerpetualRules } from "../session/PerpetualRules";
 import { equityPoints } from "../session/records";
 import { SessionRecordsTabs, type TradingRecords } from "../session/SessionRecordsTabs";
 import { metricsOf, useResults } from "../backtests/useResults";
@@ -155,6 +156,7 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
         <Text fw={600} mb="xs">{results.data ? "Final results" : ended ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
         <MetricsGrid metrics={metrics} ended={ended} />
       </Paper>
+      <PerpetualRules session={s} />
       <SimpleGrid cols={2} spacing="md">
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Equity</Text>

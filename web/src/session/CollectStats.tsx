@@ -8,21 +8,27 @@ const KINDS = [
   ["candles", "1m candles recorded"],
   ["book", "Book snapshots recorded"],
 ] as const;
+// recorded on perpetuals only (from the exchange's mark-price stream)
+const SWAP_KINDS = [
+  ["marks", "Mark prices recorded"],
+  ["funding", "Funding rates recorded"],
+] as const;
 
-/** What a collect session has recorded: rows per kind and their average rates, book depth,
+/** What a collect session has recorded: rows per kind (with mark prices and funding rates on a
+ * perpetual) and their average rates, book depth,
  * gaps and write trouble (no equity or positions: a collection does not trade). */
 export function CollectStats({ session: s }: { session: SessionSummary }) {
   const counters = (s.counters ?? {}) as Record<string, unknown>;
   const written = (counters.rows_written ?? {}) as Record<string, unknown>;
   const failed = (counters.rows_failed ?? {}) as Record<string, unknown>;
-  const market = (s.config?.market ?? {}) as { book_depth?: number | null; book_interval?: number };
+  const market = (s.config?.market ?? {}) as { book_depth?: number | null; book_interval?: number; market_type?: string };
   const start = toMillis(s.started_at);
   const now = useNow(5000);
   const end = toMillis(s.ended_at) ?? now;
   const elapsed = start !== null ? Math.max(1, (end - start) / 1000) : null;
   const failedRows = Object.values(failed).reduce<number>((sum, v) => sum + (asNumber(v) ?? 0), 0);
   const cards: [string, string, string | null][] = [
-    ...KINDS.map(([kind, label]): [string, string, string | null] => {
+    ...[...KINDS, ...(market.market_type === "swap" ? SWAP_KINDS : [])].map(([kind, label]): [string, string, string | null] => {
       const rows = asNumber(written[kind]);
       const rate = rows !== null && elapsed ? `${formatNumber(rows / elapsed, 2)} / s on average` : null;
       return [kind, label, rate];
