@@ -1660,6 +1660,11 @@ export interface components {
         /** TrialView */
         TrialView: {
             /**
+             * Engine
+             * @description what computed the metrics: the vectorised fast path or the event engine (the same metrics either way); null: recorded before the engine was kept
+             */
+            engine?: ("vectorised" | "event") | null;
+            /**
              * Metrics
              * @description as `papertape backtest --json` reports them
              */
