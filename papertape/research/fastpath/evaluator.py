@@ -64,17 +64,21 @@ class FastPath:
         self._bars: Bars | None = None
         self._indicators: dict[tuple[str, int], np.ndarray] = {}
 
+    def takes(
+        self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
+    ) -> bool:
+        """Whether ``metrics`` computes this trial (without computing it)."""
+        return self._bars_taking(rows, key, plan, settings) is not None
+
     def metrics(
         self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
     ) -> dict[str, Any] | None:
         """The trial's metrics on ``rows`` (which ``key`` names: the dataset's time window), or
         ``None`` when the fast path does not take it (the caller then runs the event engine)."""
-        if refusal(plan, settings) is not None:
+        bars = self._bars_taking(rows, key, plan, settings)
+        if bars is None:
             return None
-        bars = self._bars_for(rows, key, settings.symbol)
         params = plan.params
-        if bars is None or params.bar_interval > bars.interval:
-            return None  # not candles it can take, or bars built from several candles
         if isinstance(params, SmaCross.Params):
             fast, slow = (
                 self._indicator(bars, "sma", params.fast),
@@ -88,6 +92,16 @@ class FastPath:
         return run_signals(
             bars, decisions, cash=settings.cash, taker=settings.taker, fraction=params.fraction
         )
+
+    def _bars_taking(
+        self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
+    ) -> Bars | None:
+        if refusal(plan, settings) is not None:
+            return None
+        bars = self._bars_for(rows, key, settings.symbol)
+        if bars is None or plan.params.bar_interval > bars.interval:
+            return None  # not candles it can take, or bars built from several candles
+        return bars
 
     def _bars_for(self, rows: Sequence[Any], key: Hashable, symbol: str) -> Bars | None:
         if self._rows != (key, symbol):
