@@ -1581,7 +1581,7 @@ export interface components {
             trials?: number | null;
             /**
              * Workers
-             * @description worker processes (all cores)
+             * @description cores to use (all by default); helper processes start only when they pay
              */
             workers?: number | null;
         };
