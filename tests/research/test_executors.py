@@ -93,11 +93,11 @@ def plan(name: str, **params: object) -> StrategyPlan:
     return plan_for(StrategySpec(name=name, params=params))
 
 
-# fast-path trials (sma_cross, rsi_reversion) and event-engine ones (breakout)
+# fast-path trials and event-engine ones (bars of 5 minutes built from the 1-minute candles)
 MIXED = [
     *(plan("sma_cross", fast=f, slow=s) for f in (3, 8, 20) for s in (30, 55)),
     *(plan("rsi_reversion", period=p) for p in (7, 14)),
-    *(plan("breakout", lookback=n) for n in (10, 20)),
+    *(plan("breakout", lookback=n, bar_interval=300) for n in (10, 20)),
 ]
 
 

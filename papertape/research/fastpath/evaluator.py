@@ -11,11 +11,13 @@ import numpy as np
 from papertape.engine.core import StrategyPlan
 from papertape.research.fastpath.account import run_signals
 from papertape.research.fastpath.bars import Bars, bars_of
+from papertape.research.fastpath.breakout import run_breakout
 from papertape.research.fastpath.decisions import crossings, reversions
-from papertape.research.fastpath.indicators import rsi, sma
-from papertape.strategies.builtin import RsiReversion, SmaCross
+from papertape.research.fastpath.indicators import ema, highest, rsi, sma, volume_surge
+from papertape.strategies.builtin import Breakout, RsiReversion, SmaCross
 
-STRATEGIES = (SmaCross, RsiReversion)  # the strategies the fast path is proven on
+STRATEGIES = (SmaCross, RsiReversion, Breakout)  # the strategies the fast path is proven on
+INDICATORS = {"sma": sma, "rsi": rsi, "ema": ema, "surge": volume_surge, "highest": highest}
 
 
 class Settings(Protocol):
@@ -79,6 +81,21 @@ class FastPath:
         if bars is None:
             return None
         params = plan.params
+        if isinstance(params, Breakout.Params):
+            with np.errstate(invalid="ignore"):  # NaN (warming up) compares false
+                enters = (self._indicator(bars, "surge", params.lookback) >= params.surge) & (
+                    bars.close > self._indicator(bars, "highest", params.lookback)
+                )
+                exits = bars.close < self._indicator(bars, "ema", params.exit_ema)
+            return run_breakout(
+                bars,
+                enters,
+                exits,
+                stop_loss_pct=params.stop_loss_pct,
+                cash=settings.cash,
+                taker=settings.taker,
+                fraction=params.fraction,
+            )
         if isinstance(params, SmaCross.Params):
             fast, slow = (
                 self._indicator(bars, "sma", params.fast),
@@ -111,6 +128,5 @@ class FastPath:
     def _indicator(self, bars: Bars, kind: str, period: int) -> np.ndarray:
         values = self._indicators.get((kind, period))
         if values is None:
-            compute = sma if kind == "sma" else rsi
-            values = self._indicators[kind, period] = compute(bars, period)
+            values = self._indicators[kind, period] = INDICATORS[kind](bars, period)
         return values
