@@ -8,8 +8,10 @@ one), all-in entries, market orders filled at the next bar's open, fees 0.1 % pe
 cash. vectorbt is timed cold (its first call compiles its numba kernels) and warm. The 10/30
 trial's trades and final equity are compared between the two.
 
-papertape's figures include everything a user waits for: starting the worker processes, each of
-them decoding the candles file once, and every trial — on the vectorised fast path
+papertape's figures include everything a user waits for: decoding the candles file, starting
+helper processes where the pool finds them worth it (each decodes the file again; a grid this
+small runs in one process: ``papertape.research.workload``), and every trial — on the vectorised
+fast path
 (``papertape.research.fastpath``), which this grid qualifies for. The same 94 trials are then run
 one by one through the event engine in this process (what every trial cost before the fast path)
 and their metrics compared with the sweep's: they must be equal, number for number.
@@ -37,7 +39,7 @@ from papertape.domain.grid import parse_grid
 from papertape.domain.numbers import finite
 from papertape.market.importers import read_market_file
 from papertape.research.data import DataSpec, load_rows
-from papertape.research.executors import make_executor
+from papertape.research.executors import LocalPool, make_executor
 from papertape.research.sweep import Sweep, SweepResult, SweepSpec
 from papertape.research.trials import TrialSettings, backtest
 from papertape.sessions.strategy_catalog import plan_for
@@ -55,12 +57,16 @@ def plans(params: dict):
 SETTINGS = TrialSettings("BTC_USDT", cash=CASH, taker=FEE, maker=FEE)
 
 
-def papertape_sweep(data: DataSpec, grid: list[str], workers: int) -> tuple[float, SweepResult]:
+def papertape_sweep(
+    data: DataSpec, grid: list[str], workers: int
+) -> tuple[float, SweepResult, int]:
+    """Seconds, the result, and how many trials helper processes ran (the rest ran here)."""
     began = time.perf_counter()
     spec = SweepSpec(tuple(parse_grid(grid)), objective="return")
     with make_executor(data, SETTINGS, workers) as executor:
         result = Sweep(spec, plans, executor).run()
-    return time.perf_counter() - began, result
+    helped = executor.helped if isinstance(executor, LocalPool) else 0
+    return time.perf_counter() - began, result, helped
 
 
 def event_engine_trials(rows: list, result: SweepResult) -> tuple[float, int]:
@@ -124,10 +130,12 @@ def fine_scaling() -> None:
     trials = len(timed[1][1].ran)
     assert [t.metrics for t in timed[1][1].ran] == [t.metrics for t in timed[2][1].ran]
     print(f"sma_cross {' x '.join(grid)}: {trials} trials on {len(rows):,} bars")
-    for workers, (seconds, _) in timed.items():
+    print("| run | seconds | trials/s | bar-evaluations/s | trials run by helpers |")
+    print("|---|---:|---:|---:|---:|")
+    for workers, (seconds, _, helped) in timed.items():
         print(
             f"| papertape, {workers} worker(s) | {seconds:.2f} | {trials / seconds:,.1f} | "
-            f"{trials * len(rows) / seconds:,.0f} |"
+            f"{trials * len(rows) / seconds:,.0f} | {helped} |"
         )
     print(f"scaling 1 -> 2 workers: {timed[1][0] / timed[2][0]:.2f}x")
 
@@ -154,8 +162,8 @@ def main() -> None:
         )
         data = DataSpec("BTC_USDT", file=str(path))
         rows = load_rows(data)
-        all_cores, pooled = papertape_sweep(data, grid, 2)
-        one_core, alone = papertape_sweep(data, grid, 1)
+        all_cores, pooled, helped = papertape_sweep(data, grid, 2)
+        one_core, alone, _ = papertape_sweep(data, grid, 1)
         cold, vbt_results = vectorbt_sweep(rows, fasts, slows)
         warm, _ = vectorbt_sweep(rows, fasts, slows)
         event, same_as_event = event_engine_trials(rows, alone)
@@ -166,6 +174,7 @@ def main() -> None:
     evaluations = trials * len(rows)
     print(f"sma_cross sweep, {trials} trials ({len(pooled.skipped)} refused) on {len(rows):,} bars")
     print(f"trials ran on: {', '.join(engines)}")
+    print(f"trials run by helper processes on 2 workers: {helped} of {trials}")
     print("| run | seconds | trials/s | bar-evaluations/s | vs vectorbt cold |")
     print("|---|---:|---:|---:|---:|")
     for name, seconds in (

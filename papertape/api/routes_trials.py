@@ -31,6 +31,11 @@ class TrialView(BaseModel):
         None, description="as `papertape backtest --json` reports them"
     )
     score: float | None = Field(None, description="the objective; null: not rankable")
+    engine: Literal["vectorised", "event"] | None = Field(
+        None,
+        description="what computed the metrics: the vectorised fast path or the event engine "
+        "(the same metrics either way); null: recorded before the engine was kept",
+    )
 
 
 class SkippedView(BaseModel):
@@ -62,6 +67,7 @@ def _view(record: TrialRecord) -> dict[str, Any]:
         "params": record.params,
         "metrics": record.metrics,
         "score": record.score,
+        "engine": record.engine,
     }
 
 

@@ -160,7 +160,10 @@ def sweep(
     trials: Annotated[int | None, typer.Option(min=1, help="budget of a random/tpe search")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of a random/tpe search")] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="worker processes (default: every core)")
+        int | None,
+        typer.Option(
+            min=1, help="cores to use; helper processes start when they pay (default: all)"
+        ),
     ] = None,
     ray_address: Annotated[
         str | None,

@@ -37,7 +37,12 @@ class SweepConfig(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=2**32 - 1, description="random/tpe seed (chosen and kept when omitted)"
     )
-    workers: int | None = Field(None, ge=1, le=256, description="worker processes (all cores)")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="cores to use (all by default); helper processes start only when they pay",
+    )
 
     def axes(self) -> tuple[Axis, ...]:
         return tuple(

@@ -1,4 +1,4 @@
-"""Where trials run: in this process, on a pool of local worker processes, or on a Ray cluster.
+"""Where trials run: in this process, on local helper processes beside it, or on a Ray cluster.
 
 Every executor streams results back as trials finish (``map_unordered``), and each of its workers
 decodes the dataset once: a pool worker in its initializer, a Ray actor from the one copy of the
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from papertape.engine.core import StrategyPlan
@@ -25,7 +28,9 @@ from papertape.research.trials import (
     Window,
     init_worker,
     run_in_worker,
+    window_rows,
 )
+from papertape.research.workload import HELPER_IMPORT_SECONDS, Workload, worth_helpers
 
 Job = tuple[int, StrategyPlan]
 
@@ -62,7 +67,9 @@ class InProcess(TrialExecutor):
 
     def __init__(self, spec: DataSpec, settings: TrialSettings):
         self.workers = 1
+        began = time.perf_counter()
         self.data = TrialData(load_rows(spec))
+        self.decode_seconds = time.perf_counter() - began
         self.settings = settings
 
     def map_unordered(
@@ -72,41 +79,115 @@ class InProcess(TrialExecutor):
             yield key, self.data.run(plan, self.settings, window)
 
 
-class LocalPool(TrialExecutor):
-    """Worker processes on this machine. Workers are spawned (fresh interpreters, never a fork of
-    a server with threads), load the dataset in their initializer and exit if this process dies
-    (a server killed with kill -9 leaves no worker behind)."""
+class LocalPool(InProcess):
+    """Up to ``workers`` cores of this machine: this process runs trials itself, and starts
+    ``workers - 1`` helper processes only once the work left is worth their start-up
+    (``papertape.research.workload``): a small fast-path grid never starts one, event-engine
+    trials or a large grid do at once, and this process goes on running trials beside them.
 
-    def __init__(self, spec: DataSpec, settings: TrialSettings, workers: int):
-        context = multiprocessing.get_context("spawn")
+    Helpers are spawned (fresh interpreters, never a fork of a server with threads), load the
+    dataset in their initializer and exit if this process dies (a server killed with kill -9
+    leaves no helper behind). Each gets at most ``IN_FLIGHT`` trials at a time, so this process
+    and the helpers share the work to the end; after ``close`` (a stopped sweep) the trials left
+    are dropped and ``map_unordered`` raises ``CancelledError``. ``start_seconds`` overrides the
+    estimate of a helper's start-up (0: helpers start as soon as a trial is left for them)."""
+
+    IN_FLIGHT = 2
+
+    def __init__(
+        self,
+        spec: DataSpec,
+        settings: TrialSettings,
+        workers: int,
+        start_seconds: float | None = None,
+    ):
+        super().__init__(spec, settings)
         self.workers = workers
         self.spec = spec
-        self.settings = settings
-        self.pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=init_worker, initargs=(spec, os.getpid())
+        self.start_seconds = (
+            HELPER_IMPORT_SECONDS + self.decode_seconds if start_seconds is None else start_seconds
         )
-        self._pending: set[Future[Outcome]] = set()
+        self.helped = 0  # trials the helpers ran
+        self._helpers: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # close() comes from another thread
+        self._closed = False
 
     def map_unordered(
         self, jobs: Sequence[Job], window: Window | None = None
     ) -> Iterator[tuple[int, Outcome]]:
-        keys: dict[Future[Outcome], int] = {}
-        for key, plan in jobs:
-            future = self.pool.submit(run_in_worker, self.spec, plan, self.settings, window)
-            keys[future] = key
-        self._pending = set(keys)
+        queue = deque(
+            (key, plan, self.data.engine_for(plan, self.settings, window)) for key, plan in jobs
+        )
+        work = Workload(len(window_rows(self.data.rows, window)))
+        work.left.update(engine for _, _, engine in queue)
+        running: dict[Future[Outcome], int] = {}
+
+        def take() -> Job:
+            key, plan, engine = queue.popleft()
+            work.left[engine] -= 1
+            return key, plan
+
         try:
-            # as_completed waits on every future once; a wait() per result would re-register a
-            # waiter on each pending future every time (quadratic: seconds for 1,000 trials)
-            for future in as_completed(keys):
-                self._pending.discard(future)
-                yield keys[future], future.result()
+            while queue or running:
+                for future in [f for f in running if f.done()]:
+                    self._check_open()
+                    outcome = future.result()
+                    self.helped += 1
+                    yield running.pop(future), outcome
+                self._check_open()
+                helpers = self._helpers_for(work)
+                while (
+                    helpers is not None
+                    and queue
+                    and len(running) < self.IN_FLIGHT * (self.workers - 1)
+                ):
+                    key, plan = take()
+                    running[self._submit(helpers, plan, window)] = key
+                if queue:
+                    key, plan = take()
+                    began = time.perf_counter()
+                    outcome = self.data.run(plan, self.settings, window)
+                    work.record(outcome.engine, time.perf_counter() - began)
+                    yield key, outcome
+                elif running:
+                    wait(running, return_when=FIRST_COMPLETED)
         finally:
-            for future in self._pending:
+            for future in running:
                 future.cancel()
 
+    def _helpers_for(self, work: Workload) -> ProcessPoolExecutor | None:
+        """The helpers, started now if the work left is worth it."""
+        if self._helpers is not None or self.workers < 2:
+            return self._helpers
+        if not worth_helpers(work.seconds_left(), self.start_seconds):
+            return None
+        with self._lock:
+            if not self._closed:
+                self._helpers = ProcessPoolExecutor(
+                    self.workers - 1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=init_worker,
+                    initargs=(self.spec, os.getpid()),
+                )
+        return self._helpers
+
+    def _submit(
+        self, helpers: ProcessPoolExecutor, plan: StrategyPlan, window: Window | None
+    ) -> Future[Outcome]:
+        with self._lock:  # not after close(): the pool is shut down
+            self._check_open()
+            return helpers.submit(run_in_worker, self.spec, plan, self.settings, window)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CancelledError("the pool was closed")
+
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            helpers = self._helpers
+        if helpers is not None:
+            helpers.shutdown(wait=False, cancel_futures=True)
 
 
 class RayCluster(TrialExecutor):
@@ -178,8 +259,8 @@ def make_executor(
     workers: int | None = None,
     ray_address: str | None = None,
 ) -> TrialExecutor:
-    """Ray when an address is given (or ``PAPERTAPE_RAY_ADDRESS`` is set), else local processes:
-    ``workers`` of them (every core by default); one worker runs in this process."""
+    """Ray when an address is given (or ``PAPERTAPE_RAY_ADDRESS`` is set), else up to ``workers``
+    local cores (every core by default): this process, and helper processes when they pay."""
     address = ray_address or os.environ.get(RAY_ENV) or None
     if address:
         return RayCluster(spec, settings, address, workers)

@@ -79,6 +79,13 @@ class TrialData:
     rows: list[Any]
     fast: FastPath = field(default_factory=FastPath)
 
+    def engine_for(
+        self, plan: StrategyPlan, settings: TrialSettings, window: Window | None
+    ) -> Engine:
+        """The engine ``run`` will use for the trial, without running it."""
+        rows = window_rows(self.rows, window)
+        return "vectorised" if self.fast.takes(rows, window, plan, settings) else "event"
+
     def run(self, plan: StrategyPlan, settings: TrialSettings, window: Window | None) -> Outcome:
         """The trial on the rows inside ``window``: on the fast path when it takes the trial,
         else on the event engine."""

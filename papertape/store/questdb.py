@@ -111,7 +111,7 @@ from papertape.store.questdb_schema import (
     MIGRATIONS_TABLE,
     WAL_TABLES,
 )
-from papertape.store.trial_rows import trial_from_row, trial_row
+from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 
 log = structlog.get_logger("papertape.store.questdb")
 EVENTS_PER_INSERT = 250  # events per multi-row INSERT of a commit
@@ -1019,8 +1019,8 @@ class QuestDBStore(Store):
                 conn,
                 "trials",
                 lambda: (
-                    "INSERT INTO trials VALUES "
-                    + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s::timestamp)"] * len(values)),
+                    f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}, written_at) VALUES "
+                    + ", ".join([f"({'%s, ' * len(TRIAL_COLUMNS)}%s::timestamp)"] * len(values)),
                     [x for row in values for x in (*row, self._next_written_at())],
                 ),
             )
@@ -1029,7 +1029,7 @@ class QuestDBStore(Store):
 
     async def list_trials(self, session_id: str) -> list[TrialRecord]:
         rows = await self._query(
-            "SELECT session_id, number, ts, params, metrics, error, score FROM trials "
+            f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials "
             "WHERE session_id = %s ORDER BY number, written_at",
             (session_id,),
         )

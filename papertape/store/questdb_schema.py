@@ -140,6 +140,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             ) TIMESTAMP(written_at) PARTITION BY MONTH BYPASS WAL""",
         ],
     ),
+    (
+        9,  # issue 13
+        "the engine of a sweep trial",
+        # "vectorised" or "event"; trials recorded before read as null
+        ["ALTER TABLE trials ADD COLUMN IF NOT EXISTS engine SYMBOL"],
+    ),
 ]
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

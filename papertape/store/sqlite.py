@@ -44,7 +44,7 @@ from papertape.store.base import (
 )
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 from papertape.store.sqlite_thread import StoreThread
-from papertape.store.trial_rows import trial_from_row, trial_row
+from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 
 T = TypeVar("T")
 
@@ -607,8 +607,8 @@ class SQLiteStore(Store):
         await self._write(
             lambda c: _execute_many(
                 c,
-                "INSERT OR REPLACE INTO trials (session_id, number, ts, params, metrics, error, "
-                "score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO trials ({', '.join(TRIAL_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(TRIAL_COLUMNS))})",
                 values,
             )
         )
@@ -616,8 +616,7 @@ class SQLiteStore(Store):
     async def list_trials(self, session_id: str) -> list[TrialRecord]:
         def select(conn: sqlite3.Connection) -> list[TrialRecord]:
             cursor = conn.execute(
-                "SELECT session_id, number, ts, params, metrics, error, score FROM trials "
-                "WHERE session_id = ? ORDER BY number",
+                f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials WHERE session_id = ? ORDER BY number",
                 (session_id,),
             )
             return [trial_from_row(r) for r in cursor]

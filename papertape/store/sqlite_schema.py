@@ -137,4 +137,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             ) WITHOUT ROWID""",
         ],
     ),
+    (
+        9,  # issue 13: which engine ran a trial ("vectorised" or "event"); older trials: NULL
+        ["ALTER TABLE trials ADD COLUMN engine TEXT"],
+    ),
 ]

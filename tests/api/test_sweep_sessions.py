@@ -115,6 +115,9 @@ def test_a_sweep_session_runs_lists_streams_and_matches_the_cli(
     cli = sweep_json(candles_file, "--workers", "1", "--objective", "return")
     assert [t["params"] for t in data["trials"]] == [t["params"] for t in cli["trials"]]
     assert [t["metrics"] for t in data["trials"]] == [t["metrics"] for t in cli["trials"]]
+    assert [t["engine"] for t in data["trials"]] == [t["engine"] for t in cli["trials"]]
+    assert {t["engine"] for t in data["trials"]} == {"vectorised"}  # sma_cross's fast path
+    assert data["best"]["engine"] == "vectorised"
     assert [s["params"] for s in data["skipped"]] == [s["params"] for s in cli["skipped"]]
     assert data["best"]["metrics"] == cli["best"]["metrics"]
     assert data["total"] == 9 and data["objective"] == "return"
@@ -133,6 +136,7 @@ def test_a_stopped_sweep_keeps_its_finished_trials(
         assert stopped["final_state"] == "stopped"
         kept = trials(client, session_id)["trials"]
         assert 3 <= len(kept) < 117
+        assert {t["engine"] for t in kept} == {"event"}  # slippage: no fast path
         time.sleep(1.5)  # nothing runs on after the stop
         assert trials(client, session_id)["trials"] == kept
         assert len(trial_events(client, session_id)) == len(kept)

@@ -55,6 +55,9 @@ def test_start_a_sweep_read_its_heatmap_and_open_a_trial(page, backend, console)
 
     table = page.get_by_test_id("trials-table")
     expect(table.locator("tbody tr")).to_have_count(7)
+    # which engine ran each trial, as the API recorded it (sma_cross long only: the fast path)
+    engines = table.get_by_test_id("trial-engine").all_inner_texts()
+    assert engines == ["vectorised"] * 7 == [t["engine"] for t in data["trials"]]
     table.get_by_role("button", name="sort by trades").click()  # descending first
     shown = [int(t) for t in table.locator("tbody tr td:nth-child(9)").all_inner_texts()]
     assert shown == sorted((t["metrics"]["trades"] for t in data["trials"]), reverse=True)

@@ -1,6 +1,6 @@
 """The sweep's vectorised fast path gives exactly the event engine's metrics for the built-ins it
-takes (``sma_cross``, ``rsi_reversion``), on the shared candles and on generated prices, and every
-configuration it is not proven on runs on the event engine instead."""
+takes (``sma_cross``, ``rsi_reversion``, ``breakout``), on the shared candles and on generated
+prices, and every configuration it is not proven on runs on the event engine instead."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def sma_cross(**params: Any) -> StrategyPlan:
 
 def rsi_reversion(**params: Any) -> StrategyPlan:
     return plan_for(StrategySpec(name="rsi_reversion", params=params))
+
+
+def breakout(**params: Any) -> StrategyPlan:
+    return plan_for(StrategySpec(name="breakout", params=params))
 
 
 def event_metrics(rows: list[Any], plan: StrategyPlan, s: TrialSettings) -> dict[str, Any]:
@@ -98,6 +102,49 @@ def test_rsi_reversion_on_flat_stretches() -> None:
         shared_file("freqtrade-unittest_btc_1m_2017-11.json.gz"), symbol="BTC_USDT"
     ).rows
     assert_same(rows, rsi_reversion(period=5, oversold=35, overbought=65))
+
+
+def stop_fills(rows: list[Any], plan: StrategyPlan) -> int:
+    """How many of the event engine's fills were breakout's stop-loss."""
+    record = backtest(rows, plan, SETTINGS).engine.record
+    reasons = {o.order_id: o.reason for o in record.orders}
+    return sum(1 for f in record.fills if reasons[f.order_id] == "stop_loss")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"lookback": 10, "surge": 2.0},
+        {"lookback": 5, "surge": 1.5, "stop_loss_pct": 0.3, "exit_ema": 30},
+        {"lookback": 50, "surge": 4.0, "fraction": 0.5},
+        {"lookback": 2, "surge": 1.01, "stop_loss_pct": 0.05, "exit_ema": 2},
+    ],
+)
+def test_breakout_on_the_shared_one_minute_candles(params: dict[str, Any]) -> None:
+    metrics = assert_same(shared_candles(BTC_1M), breakout(**params))
+    assert metrics["trades"] > 0
+
+
+def test_breakout_stops_fill_inside_bars_and_on_gaps() -> None:
+    rows = shared_candles(BTC_1M)[:10_000]
+    plan = breakout(lookback=5, surge=1.5, stop_loss_pct=0.1, exit_ema=50)
+    assert stop_fills(rows, plan) > 20  # the stop, not the exit EMA, ends most trades here
+    assert_same(rows, plan)
+
+
+@pytest.mark.parametrize(
+    "name,symbol",
+    [
+        ("freqtrade-unittest_btc_1m_2017-11.json.gz", "BTC_USDT"),
+        ("binance-futures_xrpusdt_5m_2021-11.csv", "XRP_USDT"),
+        ("xrp-usdt-perp_1h_2021-11.csv", "XRP_USDT"),
+    ],
+)
+@pytest.mark.parametrize("params", [{}, {"lookback": 5, "surge": 1.5, "stop_loss_pct": 1.0}])
+def test_breakout_on_other_shared_candles(name: str, symbol: str, params: dict[str, Any]) -> None:
+    rows = read_market_file(shared_file(name), symbol=symbol).rows
+    assert_same(rows, breakout(**params), TrialSettings(symbol))
 
 
 def test_fees_cash_and_a_fraction_of_the_buying_power() -> None:
@@ -215,6 +262,61 @@ def test_generated_prices_give_the_engines_metrics_for_rsi_reversion(
     assert_same(candles(prices), plan)
 
 
+def walk(steps: list[tuple[int, float, float, float]]) -> list:
+    """Candles of a walk on whole prices from (step, wick above, wick below, volume): each bar
+    opens at the previous close; whole prices and wicks make ties with the highest high, stops
+    touched exactly and gaps through them common."""
+    start, close, candles = 1_700_000_000_000_000, 100.0, []
+    for i, (step, up, down, volume) in enumerate(steps):
+        opened, close = close, max(1.0, close + step)
+        high, low = max(opened, close) + up, max(0.5, min(opened, close) - down)
+        candles.append(
+            Candle(start + i * 60_000_000, "BTC_USDT", 60, opened, high, low, close, volume)
+        )
+    return candles
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(min_value=-4, max_value=4),
+            st.sampled_from([0.0, 0.0, 1.0, 2.5]),
+            st.sampled_from([0.0, 0.0, 1.0, 3.0, 8.0]),
+            st.sampled_from([0.0, 1.0, 1.0, 1.0, 2.0, 10.0]),
+        ),
+        min_size=10,
+        max_size=400,
+    ),
+    lookback=st.integers(min_value=2, max_value=8),
+    surge=st.sampled_from([1.01, 1.5, 3.0]),
+    exit_ema=st.integers(min_value=2, max_value=20),
+    stop_loss_pct=st.sampled_from([0.5, 2.0, 5.0, 30.0]),
+    fee=st.sampled_from([0.0, 0.001]),
+    fraction=st.sampled_from([1.0, 0.5]),
+)
+def test_generated_bars_give_the_engines_metrics_for_breakout(
+    steps: list[tuple[int, float, float, float]],
+    lookback: int,
+    surge: float,
+    exit_ema: int,
+    stop_loss_pct: float,
+    fee: float,
+    fraction: float,
+) -> None:
+    """Volumes with zeros (an infinite or undefined surge) and spikes, stops inside bars and
+    gaps through them."""
+    plan = breakout(
+        lookback=lookback,
+        surge=surge,
+        exit_ema=exit_ema,
+        stop_loss_pct=stop_loss_pct,
+        fraction=fraction,
+    )
+    s = TrialSettings("BTC_USDT", cash=10_000.0, taker=fee, maker=fee)
+    assert_same(walk(steps), plan, s)
+
+
 @pytest.mark.parametrize(
     "plan,s",
     [
@@ -230,7 +332,8 @@ def test_generated_prices_give_the_engines_metrics_for_rsi_reversion(
             TrialSettings("BTC_USDT", market_type="swap"),
         ),
         (rsi_reversion(), TrialSettings("BTC_USDT", slippage_bps=2.0)),
-        (plan_for(StrategySpec(name="breakout", params={})), SETTINGS),
+        (breakout(), TrialSettings("BTC_USDT", slippage_bps=2.0)),
+        (breakout(), TrialSettings("BTC_USDT", bar_fill="close")),
     ],
 )
 def test_configurations_it_is_not_proven_on_run_on_the_event_engine(

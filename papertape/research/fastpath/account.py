@@ -14,12 +14,83 @@ from papertape.domain.metrics import (
     resample_period,
     summarise,
 )
-from papertape.domain.orders import BUY, QTY_EPSILON, SELL
+from papertape.domain.orders import BUY, QTY_EPSILON, SELL, Side
 from papertape.domain.portfolio import SPOT, Portfolio
 from papertape.domain.records import Fill
 from papertape.research.fastpath.bars import Bars
 
 ENTER, EXIT = 1, -1
+
+
+class Account:
+    """A long-only spot account on ``bars``, filled as the paper venue fills: the fills through
+    the real ``Portfolio`` (its sizing, fees and round trips), at a bar's time, the taker fee."""
+
+    def __init__(self, bars: Bars, cash: float, taker: float):
+        self.bars, self.cash, self.taker = bars, cash, taker
+        self.portfolio = Portfolio(cash, SPOT)
+        self.position = self.portfolio.position(bars.symbol)
+        self.fill_bars: list[int] = []
+        self.cash_after: list[float] = []
+        self.qty_after: list[float] = []
+        self.entries: list[int] = []
+
+    @property
+    def held(self) -> bool:
+        return self.position.qty > 0
+
+    def enter(self, j: int, fraction: float) -> bool:
+        """Buy with ``fraction`` of the buying power at bar ``j``'s open; ``False`` when the venue
+        would reject the order (too little cash)."""
+        symbol, price, portfolio = self.bars.symbol, float(self.bars.open[j]), self.portfolio
+        # the venue sizes a qty=None order at its fill, then caps it to what is fillable
+        qty = portfolio.max_open_qty(symbol, 1, price, self.taker) * fraction
+        if qty <= QTY_EPSILON:
+            return False  # rejected: insufficient funds
+        qty = portfolio.fillable(symbol, 1, qty, price, self.taker)
+        if qty <= QTY_EPSILON:
+            return False
+        self.entries.append(j)
+        self._fill(j, BUY, qty, price)
+        return True
+
+    def exit(self, j: int, price: float) -> None:
+        """Sell the whole long at ``price`` on bar ``j``."""
+        self._fill(j, SELL, abs(self.position.qty), price)
+
+    def _fill(self, j: int, side: Side, qty: float, price: float) -> None:
+        fee = qty * price * self.taker
+        self.portfolio.apply_fill(
+            Fill(
+                "", "", "", self.bars.ts[j], self.bars.symbol, side.value, qty, price, fee, "taker"
+            )
+        )
+        self.fill_bars.append(j)
+        self.cash_after.append(self.portfolio.cash)
+        self.qty_after.append(self.position.qty)
+
+    def metrics(self) -> dict[str, Any]:
+        """``papertape backtest --json``'s metrics of the run so far, ended on the last bar."""
+        bars, portfolio, position = self.bars, self.portfolio, self.position
+        if position.qty:
+            position.mark = bars.closes[
+                -1
+            ]  # the engine's stop() marks what is held at the last close
+        equity = _equity(
+            bars, self.cash, self.fill_bars, self.cash_after, self.qty_after, self.entries
+        )
+        metrics = summarise(
+            initial=self.cash,
+            final=float(equity[-1]),
+            drawdown_pct=_max_drawdown_pct(self.cash, equity),
+            sharpe_and_sortino=_ratios(bars.times, equity),
+            span=(bars.ts[0], bars.ts[-1]),
+            trips=portfolio.trips,
+            fees=portfolio.fees,
+            open_since=[p.trip_start for p in portfolio.open_positions()],
+        )
+        metrics.update(account_metrics(portfolio))
+        return metrics
 
 
 def run_signals(
@@ -33,55 +104,17 @@ def run_signals(
     """The metrics of a run whose strategy, on closing bar ``i``, buys with ``fraction`` of its
     cash when flat (``(i, ENTER)``) or closes its long (``(i, EXIT)``); ``decisions`` in bar
     order. Each order fills at bar ``i + 1``'s open (none is left after the last bar)."""
-    portfolio = Portfolio(cash, SPOT)
-    symbol, ts, opens = bars.symbol, bars.ts, bars.open
-    position = portfolio.position(symbol)
-    last = len(ts) - 1
-    fill_bars: list[int] = []
-    cash_after: list[float] = []
-    qty_after: list[float] = []
-    entries: list[int] = []
+    account = Account(bars, cash, taker)
+    last = len(bars) - 1
     for bar, want in decisions:
         if bar >= last:
             break
-        j = bar + 1
-        price = float(opens[j])
         if want == ENTER:
-            if position.qty > 0:
-                continue
-            # the venue sizes a qty=None order at its fill, then caps it to what is fillable
-            qty = portfolio.max_open_qty(symbol, 1, price, taker) * fraction
-            if qty <= QTY_EPSILON:
-                continue  # rejected: insufficient funds
-            qty = portfolio.fillable(symbol, 1, qty, price, taker)
-            if qty <= QTY_EPSILON:
-                continue
-            side = BUY
-            entries.append(j)
-        else:
-            if not position.qty > 0:
-                continue
-            qty, side = abs(position.qty), SELL
-        fee = qty * price * taker
-        portfolio.apply_fill(Fill("", "", "", ts[j], symbol, side.value, qty, price, fee, "taker"))
-        fill_bars.append(j)
-        cash_after.append(portfolio.cash)
-        qty_after.append(position.qty)
-    if position.qty:
-        position.mark = bars.closes[-1]  # the engine's stop() marks what is held at the last close
-    equity = _equity(bars, cash, fill_bars, cash_after, qty_after, entries)
-    metrics = summarise(
-        initial=cash,
-        final=float(equity[-1]),
-        drawdown_pct=_max_drawdown_pct(cash, equity),
-        sharpe_and_sortino=_ratios(bars.times, equity),
-        span=(ts[0], ts[-1]),
-        trips=portfolio.trips,
-        fees=portfolio.fees,
-        open_since=[p.trip_start for p in portfolio.open_positions()],
-    )
-    metrics.update(account_metrics(portfolio))
-    return metrics
+            if not account.held:
+                account.enter(bar + 1, fraction)
+        elif account.held:
+            account.exit(bar + 1, float(bars.open[bar + 1]))
+    return account.metrics()
 
 
 def _equity(

@@ -26,6 +26,9 @@ class Bars:
     open: np.ndarray
     close: np.ndarray
     closes: list[float]  # the closes as Python floats (math.fsum reads them)
+    high: np.ndarray
+    low: np.ndarray
+    volumes: list[float]  # as Python floats, fed to the volume indicators one by one
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -50,4 +53,15 @@ def bars_of(rows: Sequence[Any], symbol: str) -> Bars | None:
     closes = [r.close for r in rows]
     if not all(math.isfinite(p) and p > 0 for p in (*opens, *closes)):
         return None
-    return Bars(symbol, first.interval, ts, times, np.array(opens), np.array(closes), closes)
+    return Bars(
+        symbol,
+        first.interval,
+        ts,
+        times,
+        np.array(opens),
+        np.array(closes),
+        closes,
+        np.array([r.high for r in rows]),
+        np.array([r.low for r in rows]),
+        [r.volume for r in rows],
+    )

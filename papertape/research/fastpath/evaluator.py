@@ -11,11 +11,13 @@ import numpy as np
 from papertape.engine.core import StrategyPlan
 from papertape.research.fastpath.account import run_signals
 from papertape.research.fastpath.bars import Bars, bars_of
+from papertape.research.fastpath.breakout import run_breakout
 from papertape.research.fastpath.decisions import crossings, reversions
-from papertape.research.fastpath.indicators import rsi, sma
-from papertape.strategies.builtin import RsiReversion, SmaCross
+from papertape.research.fastpath.indicators import ema, highest, rsi, sma, volume_surge
+from papertape.strategies.builtin import Breakout, RsiReversion, SmaCross
 
-STRATEGIES = (SmaCross, RsiReversion)  # the strategies the fast path is proven on
+STRATEGIES = (SmaCross, RsiReversion, Breakout)  # the strategies the fast path is proven on
+INDICATORS = {"sma": sma, "rsi": rsi, "ema": ema, "surge": volume_surge, "highest": highest}
 
 
 class Settings(Protocol):
@@ -64,17 +66,36 @@ class FastPath:
         self._bars: Bars | None = None
         self._indicators: dict[tuple[str, int], np.ndarray] = {}
 
+    def takes(
+        self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
+    ) -> bool:
+        """Whether ``metrics`` computes this trial (without computing it)."""
+        return self._bars_taking(rows, key, plan, settings) is not None
+
     def metrics(
         self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
     ) -> dict[str, Any] | None:
         """The trial's metrics on ``rows`` (which ``key`` names: the dataset's time window), or
         ``None`` when the fast path does not take it (the caller then runs the event engine)."""
-        if refusal(plan, settings) is not None:
+        bars = self._bars_taking(rows, key, plan, settings)
+        if bars is None:
             return None
-        bars = self._bars_for(rows, key, settings.symbol)
         params = plan.params
-        if bars is None or params.bar_interval > bars.interval:
-            return None  # not candles it can take, or bars built from several candles
+        if isinstance(params, Breakout.Params):
+            with np.errstate(invalid="ignore"):  # NaN (warming up) compares false
+                enters = (self._indicator(bars, "surge", params.lookback) >= params.surge) & (
+                    bars.close > self._indicator(bars, "highest", params.lookback)
+                )
+                exits = bars.close < self._indicator(bars, "ema", params.exit_ema)
+            return run_breakout(
+                bars,
+                enters,
+                exits,
+                stop_loss_pct=params.stop_loss_pct,
+                cash=settings.cash,
+                taker=settings.taker,
+                fraction=params.fraction,
+            )
         if isinstance(params, SmaCross.Params):
             fast, slow = (
                 self._indicator(bars, "sma", params.fast),
@@ -89,6 +110,16 @@ class FastPath:
             bars, decisions, cash=settings.cash, taker=settings.taker, fraction=params.fraction
         )
 
+    def _bars_taking(
+        self, rows: Sequence[Any], key: Hashable, plan: StrategyPlan, settings: Settings
+    ) -> Bars | None:
+        if refusal(plan, settings) is not None:
+            return None
+        bars = self._bars_for(rows, key, settings.symbol)
+        if bars is None or plan.params.bar_interval > bars.interval:
+            return None  # not candles it can take, or bars built from several candles
+        return bars
+
     def _bars_for(self, rows: Sequence[Any], key: Hashable, symbol: str) -> Bars | None:
         if self._rows != (key, symbol):
             self._rows, self._bars, self._indicators = (key, symbol), bars_of(rows, symbol), {}
@@ -97,6 +128,5 @@ class FastPath:
     def _indicator(self, bars: Bars, kind: str, period: int) -> np.ndarray:
         values = self._indicators.get((kind, period))
         if values is None:
-            compute = sma if kind == "sma" else rsi
-            values = self._indicators[kind, period] = compute(bars, period)
+            values = self._indicators[kind, period] = INDICATORS[kind](bars, period)
         return values

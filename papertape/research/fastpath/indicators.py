@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from papertape.domain.indicators import Rsi
+from papertape.domain.indicators import Ema, Indicator, Rsi, VolumeSurge
 from papertape.research.fastpath.bars import Bars
 
 
@@ -36,6 +36,29 @@ def rsi(bars: Bars, period: int) -> np.ndarray:
     """``Rsi(period)`` of the closes: Wilder's smoothing is a recurrence whose rounding numpy
     would not reproduce, so this is the indicator itself fed every close (once per period and
     window, shared by every trial that uses it)."""
-    indicator = Rsi(period)
-    values = [indicator.update(x) for x in bars.closes]
-    return np.array([math.nan if v is None else v for v in values])
+    return _fed(Rsi(period), bars.closes)
+
+
+def ema(bars: Bars, period: int) -> np.ndarray:
+    """``Ema(period)`` of the closes: a recurrence too, so the indicator itself, like ``rsi``."""
+    return _fed(Ema(period), bars.closes)
+
+
+def volume_surge(bars: Bars, period: int) -> np.ndarray:
+    """``VolumeSurge(period)`` of the volumes (the indicator itself, like ``rsi``)."""
+    return _fed(VolumeSurge(period), bars.volumes)
+
+
+def highest(bars: Bars, period: int) -> np.ndarray:
+    """The highest high of the ``period`` bars before each bar (NaN until there are that many):
+    ``max`` of a window, which is exact whatever the order."""
+    out = np.full(len(bars), np.nan)
+    if len(bars) > period:
+        windows = np.lib.stride_tricks.sliding_window_view(bars.high[:-1], period)
+        out[period:] = windows.max(axis=1)
+    return out
+
+
+def _fed(indicator: Indicator, values: list[float]) -> np.ndarray:
+    out = [indicator.update(x) for x in values]
+    return np.array([math.nan if v is None else v for v in out])

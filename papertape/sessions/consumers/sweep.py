@@ -48,7 +48,9 @@ def sweep_spec(config: SessionConfig) -> SweepSpec:
 
 
 def trial_of(record: TrialRecord) -> Trial:
-    return Trial(record.number, record.params, record.metrics, record.error, record.score)
+    return Trial(
+        record.number, record.params, record.metrics, record.error, record.score, record.engine
+    )
 
 
 def record_of(session_id: str, trial: Trial) -> TrialRecord:
@@ -60,6 +62,7 @@ def record_of(session_id: str, trial: Trial) -> TrialRecord:
         None if trial.metrics is None else finite(trial.metrics),
         trial.error,
         trial.score,
+        trial.engine,
     )
 
 
@@ -214,4 +217,5 @@ def _trial_event(record: TrialRecord) -> dict[str, Any]:
         "metrics": record.metrics,
         "error": record.error,
         "score": record.score,
+        "engine": record.engine,
     }

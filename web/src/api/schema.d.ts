@@ -1581,7 +1581,7 @@ export interface components {
             trials?: number | null;
             /**
              * Workers
-             * @description worker processes (all cores)
+             * @description cores to use (all by default); helper processes start only when they pay
              */
             workers?: number | null;
         };
@@ -1659,6 +1659,11 @@ export interface components {
         };
         /** TrialView */
         TrialView: {
+            /**
+             * Engine
+             * @description what computed the metrics: the vectorised fast path or the event engine (the same metrics either way); null: recorded before the engine was kept
+             */
+            engine?: ("vectorised" | "event") | null;
             /**
              * Metrics
              * @description as `papertape backtest --json` reports them

@@ -78,6 +78,9 @@ export function TrialsTable({
             {params.map((name) => header(name, { kind: "param", name }))}
             {header(objective, { kind: "score" })}
             {METRICS.map(([name, label]) => header(label, { kind: "metric", name }))}
+            <Table.Th title="what computed the trial: the vectorised fast path or the event engine (the same metrics)">
+              engine
+            </Table.Th>
             <Table.Th />
           </Table.Tr>
         </Table.Thead>
@@ -92,6 +95,7 @@ export function TrialsTable({
               {METRICS.map(([name]) => (
                 <Table.Td key={name} ta="right">{formatNumber(t.metrics?.[name], 2)}</Table.Td>
               ))}
+              <Table.Td c="dimmed" fz="xs" data-testid="trial-engine">{t.engine ?? "—"}</Table.Td>
               <Table.Td>
                 <Button size="compact-xs" variant="light" loading={opening === t.number} onClick={() => onOpen(t)}>
                   Open backtest
