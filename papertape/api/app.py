@@ -36,7 +36,7 @@ from papertape.api.schemas import HealthResponse
 from papertape.api.static import install_dashboard
 from papertape.api.strict_json import StrictJsonMiddleware
 from papertape.sessions.bus import EventBus
-from papertape.sessions.instrumented_store import InstrumentedStore
+from papertape.sessions.instrumented_store import InstrumentedStore, metrics_observer
 from papertape.sessions.metrics import Metrics
 from papertape.sessions.process_runner import warm_workers
 from papertape.sessions.reconcile import reconcile
@@ -90,7 +90,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         metrics = Metrics()
         raw_store = store_for(settings.store_url)
         await raw_store.open()
-        store = cast(Store, InstrumentedStore(raw_store, metrics))
+        store = cast(Store, InstrumentedStore(raw_store, metrics_observer(metrics)))
         service = SessionService(
             store,
             EventBus(metrics),

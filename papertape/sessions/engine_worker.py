@@ -1,10 +1,10 @@
-"""A backtest's worker process: the session's runner, its source and its consumers, unchanged,
-in a process of their own.
+"""A backtest's or a sweep's worker process: the session's runner, its source and its
+consumers, unchanged, in a process of their own.
 
-Why a process: a backtest is pure CPU (decoding market data, the engine, its record). In the
-server's process its threads share one interpreter lock with the event loop that answers
-``/health``, the dashboard and every other session; four 180k-bar backtests made the API wait
-hundreds of milliseconds. In a worker the operating system shares the cores instead.
+Why a process: a backtest is pure CPU (decoding market data, the engine, its record), and so are
+a sweep's trials. In the server's process its threads share one interpreter lock with the event
+loop that answers ``/health``, the dashboard and every other session; four 180k-bar backtests
+made the API wait hundreds of milliseconds. In a worker the operating system shares the cores instead.
 
 Who writes: on a store that serialises writers across processes and numbers events inside its
 transactions (SQLite: ``writes_across_processes``) the worker writes its session's record
@@ -39,7 +39,7 @@ from papertape.domain.config import SessionConfig
 from papertape.domain.session import Session
 from papertape.sessions.bus import EventBus
 from papertape.sessions.consumers.recording import consumers_for
-from papertape.sessions.instrumented_store import WRITES
+from papertape.sessions.instrumented_store import WRITES, InstrumentedStore
 from papertape.sessions.runner import Runner
 from papertape.sessions.sources import source_for
 from papertape.store import store_for
@@ -50,7 +50,7 @@ from papertape.store.base import Store
 WORKER_NICENESS = 10
 RUNTIME_EVERY = 0.25  # seconds between the runtime reports the server shows
 # what the worker asks the server to write (everything else it reads itself)
-FORWARDED_WRITES = frozenset({"commit", "append_events", "save_checkpoint"})
+FORWARDED_WRITES = frozenset({"commit", "append_events", "save_checkpoint", "record_trials"})
 _PR_SET_PDEATHSIG = 1
 
 
@@ -89,10 +89,12 @@ async def _serve(conn: Connection, job: WorkerJob) -> None:
     session = job.session
     config = SessionConfig.model_validate(session.config)
     ended = asyncio.Event()
+    # the writes it makes itself are counted in the server's metrics like the server's own
+    timed = InstrumentedStore(store, lambda *wrote: link.send(("wrote", *wrote)))
     runner = Runner(
         session,
         config,
-        store if writes_here else cast(Store, WorkerStore(store, link)),
+        cast(Store, timed) if writes_here else cast(Store, WorkerStore(store, link)),
         cast(EventBus, WorkerBus(link, with_events=writes_here)),
         source_for,
         consumers_for(session, config),
@@ -184,7 +186,7 @@ class WorkerStore:
 
             return forwarded
         if name in WRITES:
-            raise RuntimeError(f"a backtest's worker process does not write the store ({name})")
+            raise RuntimeError(f"a session's worker process does not write the store ({name})")
         return getattr(self._reader, name)
 
 

@@ -1,5 +1,5 @@
-"""A store that times its writes: ``InstrumentedStore(store, metrics)`` is the store the server
-uses, every write's latency, failure and row count going to ``Metrics``; reads and everything
+"""A store that times its writes: ``InstrumentedStore(store, metrics_observer(metrics))`` is
+the store the server uses, every write's latency, failure and row count going to ``Metrics``; reads and everything
 else go straight through. It wraps rather than edits the store classes, so both stores are
 measured the same way."""
 
@@ -30,7 +30,8 @@ def _committed(args: tuple[Any, ...]) -> int:
     return int(args[0].record.rows) if args else 1
 
 
-# write operation → how many rows a call writes, from its positional arguments
+# every write operation of the store → how many rows a call writes, from its positional
+# arguments
 WRITES: dict[str, RowCount] = {
     "create_session": _one,
     "update_session": _one,
@@ -40,23 +41,42 @@ WRITES: dict[str, RowCount] = {
     "write_trades": _rows_at(1),
     "write_candles": _rows_at(1),
     "write_books": _rows_at(1),
+    "write_funding": _rows_at(1),
+    "write_marks": _rows_at(1),
+    "record_trials": _rows_at(0),
     "save_dataset": _one,
     "save_strategy": _one,
 }
 
 
+# what a timed write reports: its operation, its seconds, the rows it wrote, whether it failed
+WriteObserver = Callable[[str, float, int, bool], None]
+
+
+def metrics_observer(metrics: Metrics) -> WriteObserver:
+    """Writes counted in the server's ``Metrics`` (latency, failures, rows written)."""
+
+    def observe(operation: str, seconds: float, rows: int, failed: bool) -> None:
+        metrics.store_seconds.labels(operation).observe(seconds)
+        if failed:
+            metrics.store_failures.labels(operation).inc()
+        else:
+            metrics.rows_written.labels(operation).inc(rows)
+
+    return observe
+
+
 class InstrumentedStore:
-    def __init__(self, store: Store, metrics: Metrics):
+    """``store`` with each write timed and reported to ``observe``: the server's metrics, or,
+    in a session's worker process, the server that counts them."""
+
+    def __init__(self, store: Store, observe: WriteObserver):
         self._store = store
-        self._metrics = metrics
+        self._observe = observe
         for name, count in WRITES.items():
             setattr(self, name, self._timed(name, getattr(store, name), count))
 
     def _timed(self, name: str, write: Callable[..., Any], count: RowCount) -> Callable[..., Any]:
-        seconds = self._metrics.store_seconds.labels(name)
-        failures = self._metrics.store_failures.labels(name)
-        written = self._metrics.rows_written.labels(name)
-
         @functools.wraps(write)
         async def timed(*args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter()
@@ -65,18 +85,12 @@ class InstrumentedStore:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                failures.inc()
+                self._observe(name, time.perf_counter() - began, 0, True)
                 raise
-            finally:
-                seconds.observe(time.perf_counter() - began)
-            written.inc(count(args))
+            self._observe(name, time.perf_counter() - began, count(args), False)
             return result
 
         return timed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
-
-    @property
-    def inner(self) -> Store:
-        return self._store

@@ -1,4 +1,4 @@
-"""The server's side of a backtest run in a worker process (``papertape.sessions.engine_worker``
+"""The server's side of a backtest or sweep run in a worker process (``papertape.sessions.engine_worker``
 says why and how): start the worker, write what it asks to write, push what it pushes, and show
 what it reports.
 
@@ -28,18 +28,24 @@ from papertape.domain.session import Mode, Session
 from papertape.market.source import FeedStatus
 from papertape.sessions.bus import EventBus
 from papertape.sessions.engine_worker import FORWARDED_WRITES, WorkerJob, run_worker
+from papertape.sessions.instrumented_store import WriteObserver
 from papertape.sessions.runner import FEED_STATUS_EVERY, Outcome, RunnerTask
 from papertape.store.base import Store
 
 log = structlog.get_logger("papertape.runner")
 
-KILL_AFTER = 5.0  # seconds a worker gets to exit after its last message before it is killed
+KILL_AFTER = 5.0
+RECORDS_EVENTS = frozenset(
+    {"commit", "append_events"}
+)  # writes that return the events recorded  # seconds a worker gets to exit after its last message before it is killed
 
 
 def runs_in_worker(session: Session, config: SessionConfig) -> bool:
-    """Backtests (a replay as fast as it goes: all CPU) run in worker processes; paper replays
-    are paced, and live, collect and sweep sessions wait on the network or have workers of
-    their own."""
+    """Backtests (a replay as fast as it goes: all CPU) and sweeps (trials, all CPU) run in
+    worker processes; paper replays are paced, and live and collect sessions wait on the
+    network."""
+    if session.mode is Mode.SWEEP:
+        return True
     return session.mode is Mode.BACKTEST and config.market.source == "replay"
 
 
@@ -61,8 +67,10 @@ def _start(child_end: Connection, job: WorkerJob) -> BaseProcess:
     process = _context().Process(
         target=run_worker,
         args=(child_end, job),
-        name=f"backtest-{job.session.session_id}",
-        daemon=True,  # ended with the server, whichever way it exits
+        name=f"session-{job.session.session_id}",
+        # not daemonic: a sweep's worker starts helper processes of its own; a worker ends with
+        # its session, and with the server however it exits (engine_worker)
+        daemon=False,
     )
     process.start()
     return process
@@ -87,13 +95,16 @@ class ProcessRunner(RunnerTask):
         store_url: str,
         request_stop: Callable[[str, str], None],
         on_done: Callable[[ProcessRunner], None],
+        observe_write: WriteObserver,
     ):
+        """``observe_write``: where the writes the worker makes itself are counted."""
         super().__init__(session, config, bus)
         self.store = store
         self.source: WorkerFeed | None = None
         self._store_url = store_url
         self._request_stop = request_stop
         self._on_done = on_done
+        self._observe_write = observe_write
         self._runtime: dict[str, Any] = {}
         self._conn: Connection | None = None
         self._cancel: bool | None = None  # asked before the worker was there: its suspend flag
@@ -168,6 +179,8 @@ class ProcessRunner(RunnerTask):
                 self._push(message[1])
             elif kind == "runtime":
                 self._take_runtime(message[1])
+            elif kind == "wrote":
+                self._observe_write(*message[1:])
             elif kind == "ready":
                 self.ready.set()
             elif kind == "stop":
@@ -192,7 +205,7 @@ class ProcessRunner(RunnerTask):
                 return
             if method == "save_checkpoint":
                 self.session = dataclasses.replace(self.session, checkpoint=args[1])
-            else:  # events recorded: pushed from here (the worker's bus does not send them)
+            elif method in RECORDS_EVENTS:  # pushed from here (the worker's bus does not)
                 for event in result:
                     self.note_event(event)
             self._send(("reply", number, True, result))

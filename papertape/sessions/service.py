@@ -49,6 +49,7 @@ from papertape.domain.session import (
 from papertape.sessions.bus import EventBus
 from papertape.sessions.consumers.base import Consumer
 from papertape.sessions.consumers.recording import consumers_for
+from papertape.sessions.instrumented_store import metrics_observer
 from papertape.sessions.locks import KeyedLocks
 from papertape.sessions.metrics import Metrics
 from papertape.sessions.process_runner import ProcessRunner, runs_in_worker
@@ -353,6 +354,7 @@ class SessionService:
                 self._worker_store_url,
                 self.request_stop,
                 on_done,
+                metrics_observer(self.metrics),
             )
         else:
             runner = Runner(
