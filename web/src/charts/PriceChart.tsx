@@ -24,6 +24,7 @@ export type { FillMarker } from "./markers";
 export interface PositionLine {
   price: number;
   title: string;
+  color: string;
 }
 
 export type Bar = Candle & { volume?: number };
@@ -40,9 +41,14 @@ const UP = "#26a69a";
 const DOWN = "#ef5350";
 
 /**
- * Candles with a volume pane, fill markers (one per bar and side, details on hover) and
- * open-position entry lines. Opens fitted to all its bars (again when `fitKey` changes);
- * `onNeedOlder` is called when the user scrolls back to the first bars.
+ * Candles with a volume pane, fill markers (one per bar and side, details on hover) and the
+ * open position's entry and exit lines. Opens fitted to all its bars (again when `fitKey`
+ * changes); `onNeedOlder` is called when the user scrolls back to the first bars.
+ *
+ * What is drawn on the canvas is also said on the container, for browser tests and tools:
+ * `data-bars`, `data-markers` (their labels in `data-marker-labels`), `data-overlays`,
+ * `data-lines`, `data-flat-bars` (finished bars drawn as a dash, open = high = low = close) and
+ * the visible range (useChart).
  */
 export function PriceChart({
   candles,
@@ -179,12 +185,24 @@ export function PriceChart({
       },
     });
     for (const line of lines.current) s.removePriceLine(line);
-    lines.current = positions.map((p) => s.createPriceLine({ price: p.price, color: "#fab005", lineWidth: 1, lineStyle: 2, title: p.title }));
+    lines.current = positions.map((p) => s.createPriceLine({ price: p.price, color: p.color, lineWidth: 1, lineStyle: 2, title: p.title }));
   }, [positions, chart]);
 
   return (
     <Box pos="relative">
-      <Box ref={container} h={height} role="img" aria-label={label} data-testid="price-chart" data-bars={candles.length} data-markers={fills.length ? groupList.length : 0} data-overlays={overlays.map((o) => o.title).join(",")} />
+      <Box
+        ref={container}
+        h={height}
+        role="img"
+        aria-label={label}
+        data-testid="price-chart"
+        data-bars={candles.length}
+        data-flat-bars={candles.slice(0, -1).filter((c) => c.high === c.low).length}
+        data-markers={fills.length ? groupList.length : 0}
+        data-marker-labels={groupList.map((g) => g.text).filter(Boolean).join("|")}
+        data-overlays={overlays.map((o) => o.title).join(",")}
+        data-lines={positions.map((p) => p.title).join("|")}
+      />
       {hover && <HoverCard bar={hover.bar} fills={hover.fills} />}
     </Box>
   );

@@ -21,8 +21,16 @@ export function useChart(extra?: DeepPartial<ChartOptions>) {
   const container = useRef<HTMLDivElement | null>(null);
   const [chart, setChart] = useState<IChartApi | null>(null);
   useEffect(() => {
-    if (!container.current) return;
-    const created = createChart(container.current, { ...chartOptions, ...extra });
+    const element = container.current;
+    if (!element) return;
+    const created = createChart(element, { ...chartOptions, ...extra });
+    // The visible range in data indices, on the container (a chart fitted to all its data shows
+    // from 0 to the last index): what a browser test reads to tell fitted from zoomed in.
+    created.timeScale().subscribeVisibleLogicalRangeChange((range) => {
+      if (!range) return;
+      element.dataset.visibleFrom = range.from.toFixed(1);
+      element.dataset.visibleTo = range.to.toFixed(1);
+    });
     setChart(created);
     return () => {
       setChart(null);

@@ -118,7 +118,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
       {trades ? <TradingBody session={s} stream={stream} /> : (
         <>
           <CollectStats session={s} />
-          <SessionPriceChart session={s} ticks={stream.ticks} fills={[]} positions={[]} />
+          <SessionPriceChart session={s} ticks={stream.ticks} fills={[]} positions={[]} orders={[]} />
           <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={null} />
         </>
       )}
@@ -150,7 +150,13 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
 
   return (
     <>
-      <SessionPriceChart session={s} ticks={stream.ticks} fills={records.fills.data ?? []} positions={records.positions.data ?? []} />
+      <SessionPriceChart
+        session={s}
+        ticks={stream.ticks}
+        fills={records.fills.data ?? []}
+        positions={records.positions.data ?? []}
+        orders={records.orders.data ?? []}
+      />
       <Paper withBorder p="sm">
         <Text fw={600} mb="xs">{results.data ? "Final results" : ended ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
         <MetricsGrid metrics={metrics} ended={ended} />

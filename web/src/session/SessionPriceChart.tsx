@@ -1,7 +1,7 @@
 import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
-import type { DatasetInfo, FillView, PositionView, SessionSummary } from "../api/types";
+import type { DatasetInfo, FillView, OrderView, PositionView, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
@@ -23,11 +23,13 @@ export function SessionPriceChart({
   ticks,
   fills,
   positions,
+  orders,
 }: {
   session: SessionSummary;
   ticks: Record<string, PriceTick[]>;
   fills: FillView[];
   positions: PositionView[];
+  orders: OrderView[];
 }) {
   const [symbol, setSymbol] = useState(s.symbols[0] ?? "");
   const market = (s.config?.market ?? {}) as { source?: string; dataset?: string };
@@ -115,13 +117,13 @@ export function SessionPriceChart({
       {history.error && !notFound && <ErrorNotice error={history.error} title="Could not load the price history" />}
       {candles.length === 0 && (
         <Text size="sm" c="dimmed">
-          {running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
+          {history.isFetching ? "Loading prices…" : running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
         </Text>
       )}
       <PriceChart
         candles={candles}
         fills={fillMarkers(fills, symbol)}
-        positions={positionLines(positions, symbol)}
+        positions={positionLines(positions, orders, symbol)}
         label={`${symbol} price candles`}
         fitKey={`${symbol}:${interval}`}
         onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
