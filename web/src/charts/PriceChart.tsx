@@ -16,7 +16,7 @@ import {
 import { useEffect, useMemo, useRef, useState } from "react";
 import { formatNumber, formatPrice, formatTime } from "../format";
 import type { Candle } from "../live/candles";
-import { describeFill, markerGroups, type FillMarker, type MarkerGroup } from "./markers";
+import { describeFill, markerGroups, spacedLabels, type FillMarker, type MarkerGroup } from "./markers";
 import { useChart } from "./useChart";
 
 export type { FillMarker } from "./markers";
@@ -85,6 +85,9 @@ export function PriceChart({
     barCount.current = candles.length;
   }, [onNeedOlder, candles.length]);
   const groupList = useMemo(() => markerGroups(fills, candles), [fills, candles]);
+  // pixels per bar at the current zoom (changed by 15 % or more): how many labels fit
+  const [pxPerBar, setPxPerBar] = useState(0);
+  const labels = useMemo(() => spacedLabels(groupList, pxPerBar), [groupList, pxPerBar]);
   const [hover, setHover] = useState<{ bar: Bar; fills: MarkerGroup[] } | null>(null);
 
   useEffect(() => {
@@ -98,7 +101,10 @@ export function PriceChart({
     // Older bars when the user scrolls back to the first ones; a view fitted to every bar (the
     // opening view) reaches the first bar too, but asks for nothing: it also shows the newest.
     const onRange = (range: { from: number; to: number } | null) => {
-      if (range && range.from < 10 && range.to < barCount.current - 3) needOlder.current?.();
+      if (!range) return;
+      if (range.from < 10 && range.to < barCount.current - 3) needOlder.current?.();
+      const px = chart.timeScale().width() / Math.max(1, range.to - range.from);
+      setPxPerBar((previous) => (Math.abs(px - previous) > previous * 0.15 ? px : previous));
     };
     const onMove = (param: MouseEventParams<Time>) => {
       const bar = param.time !== undefined && series.current ? (param.seriesData.get(series.current) as Bar | undefined) : undefined;
@@ -162,15 +168,15 @@ export function PriceChart({
 
   useEffect(() => {
     groups.current = groupList;
-    const shown: SeriesMarker<Time>[] = groupList.map((g) => ({
+    const shown: SeriesMarker<Time>[] = groupList.map((g, i) => ({
       time: g.time as UTCTimestamp,
       position: g.side === "buy" ? "belowBar" : "aboveBar",
       shape: g.side === "buy" ? "arrowUp" : "arrowDown",
       color: g.side === "buy" ? UP : DOWN,
-      text: g.text,
+      text: labels[i],
     }));
     markers.current?.setMarkers(shown);
-  }, [groupList, chart]);
+  }, [groupList, labels, chart]);
 
   useEffect(() => {
     const s = series.current;
@@ -199,7 +205,7 @@ export function PriceChart({
         data-bars={candles.length}
         data-flat-bars={candles.slice(0, -1).filter((c) => c.high === c.low).length}
         data-markers={fills.length ? groupList.length : 0}
-        data-marker-labels={groupList.map((g) => g.text).filter(Boolean).join("|")}
+        data-marker-labels={labels.filter(Boolean).join("|")}
         data-overlays={overlays.map((o) => o.title).join(",")}
         data-lines={positions.map((p) => p.title).join("|")}
       />
