@@ -1,6 +1,7 @@
 import { Box } from "@mantine/core";
 import { LineSeries, type ISeriesApi, type UTCTimestamp } from "lightweight-charts";
 import { useEffect, useMemo, useRef } from "react";
+import { formatMoney } from "../format";
 import { useChart } from "./useChart";
 
 export interface LinePoint {
@@ -35,7 +36,8 @@ export function LineChart({ lines, height = 220, label, testId }: { lines: LineD
     lines.forEach((line, i) => {
       let s = current.get(line.id);
       if (!s) {
-        s = chart.addSeries(LineSeries, { color: line.color, lineWidth: 2, title: line.title });
+        // axis and labels as the dashboard writes money and percentages: 10,014.40
+        s = chart.addSeries(LineSeries, { color: line.color, lineWidth: 2, title: line.title, priceFormat: { type: "custom", formatter: formatMoney, minMove: 0.01 } });
         current.set(line.id, s);
       }
       s.setData(points[i].map((p) => ({ time: p.timeSec as UTCTimestamp, value: p.value })));

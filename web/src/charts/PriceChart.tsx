@@ -17,7 +17,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { formatNumber, formatPrice, formatTime } from "../format";
 import type { Candle } from "../live/candles";
 import { describeFill, markerGroups, spacedLabels, type FillMarker, type MarkerGroup } from "./markers";
-import { useChart } from "./useChart";
+import { chartOptions, useChart } from "./useChart";
 
 export type { FillMarker } from "./markers";
 
@@ -25,6 +25,8 @@ export interface PositionLine {
   price: number;
   title: string;
   color: string;
+  /** widen the price scale to show it (the entry); an exit far away is drawn only when in view */
+  keepInView: boolean;
 }
 
 export type Bar = Candle & { volume?: number };
@@ -69,7 +71,8 @@ export function PriceChart({
   onNeedOlder?: () => void;
   overlays?: Overlay[];
 }) {
-  const { container, chart } = useChart();
+  // bars no wider than a trader's usual: a running session's first few bars do not fill the chart
+  const { container, chart } = useChart({ timeScale: { ...chartOptions.timeScale, maxBarSpacing: 16 } });
   const series = useRef<ISeriesApi<"Candlestick"> | null>(null);
   const volume = useRef<ISeriesApi<"Histogram"> | null>(null);
   const markers = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
@@ -182,7 +185,7 @@ export function PriceChart({
     const s = series.current;
     if (!s) return;
     // Keep open-position entry prices in view: widen the autoscaled range to include them.
-    const prices = positions.map((p) => p.price);
+    const prices = positions.filter((p) => p.keepInView).map((p) => p.price);
     s.applyOptions({
       autoscaleInfoProvider: (original: () => AutoscaleInfo | null) => {
         const info = original();

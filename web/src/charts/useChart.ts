@@ -11,8 +11,10 @@ export const chartOptions: DeepPartial<ChartOptions> = {
   },
   grid: { vertLines: { color: "#2c2e33" }, horzLines: { color: "#2c2e33" } },
   // minBarSpacing far below the 0.5 px default: fitContent can then show a whole month of
-  // minutes (or a long equity curve) instead of stopping at the last ~2,000 points.
-  timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#373a40", barSpacing: 10, minBarSpacing: 0.001 },
+  // minutes (or a long equity curve) instead of stopping at the last ~2,000 points. A resize
+  // (the page's scrollbar appearing as panels load) keeps the range shown: a fitted chart would
+  // otherwise lose its first points off the left edge.
+  timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#373a40", barSpacing: 10, minBarSpacing: 0.001, lockVisibleTimeRangeOnResize: true },
   rightPriceScale: { borderColor: "#373a40" },
 };
 

@@ -63,14 +63,14 @@ export function positionLines(positions: PositionView[], orders: OrderView[], sy
   const open = latestPositions(positions).find((p) => p.symbol === symbol && p.qty !== 0);
   if (!open) return [];
   const closing = open.qty > 0 ? "sell" : "buy";
-  const entry = { price: open.avg_price, color: "#fab005", title: `${open.qty > 0 ? "long" : "short"} ${formatQty(Math.abs(open.qty))} @ ${formatPrice(open.avg_price)}` };
+  const entry = { price: open.avg_price, color: "#fab005", keepInView: true, title: `${open.qty > 0 ? "long" : "short"} ${formatQty(Math.abs(open.qty))} @ ${formatPrice(open.avg_price)}` };
   const exits = latestOrders(orders)
     .filter((o) => o.symbol === symbol && o.side === closing && OPEN_ORDER_STATES.includes(o.status))
     .flatMap((o) => {
       const price = o.stop_price ?? o.price;
       if (price === null) return [];
       const name = EXIT_NAMES[o.reason] ?? `${o.type} ${o.side}`;
-      return [{ price, color: o.stop_price !== null ? "#ff6b6b" : "#51cf66", title: `${name} @ ${formatPrice(price)}` }];
+      return [{ price, color: o.stop_price !== null ? "#ff6b6b" : "#51cf66", keepInView: false, title: `${name} @ ${formatPrice(price)}` }];
     });
   return [entry, ...exits];
 }
