@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.ui import choose, expect_live, expect_state, fill_number
+from tests.browser.ui import choose, expect_fitted, expect_live, expect_state, fill_number
 
 pytestmark = pytest.mark.browser
 
@@ -123,9 +123,10 @@ def test_a_backtest_page_lists_its_closed_trades_with_totals(page, backend, cons
     best = max(t["pnl"] for t in trades)
     expect(table.locator("tbody tr").first).to_contain_text(f"{best:,.2f}")
     screenshot(page, "backtest-closed-trades")
-    # the chart opens on the whole run: every fill's bar is drawn, labels short
+    # the chart shows the whole run (the page was opened while it ran), labels short
     chart = page.get_by_test_id("price-chart")
     expect(chart).to_have_attribute("data-bars", re.compile(r"^\d{3,4}$"))
+    expect_fitted(chart, int(chart.get_attribute("data-bars")))
     expect(chart).to_have_attribute("data-overlays", "fast,slow")  # the strategy's SMAs
     assert int(chart.get_attribute("data-markers")) > 0
     assert len(fills) > 0

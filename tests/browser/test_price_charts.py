@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.ui import choose, expect_state
+from tests.browser.ui import choose, expect_fitted, expect_state
 
 pytestmark = pytest.mark.browser
 
@@ -34,14 +34,6 @@ def price_text(value: float) -> str:
     digits = 2 if abs(value) >= 100 else 4 if abs(value) >= 1 else 8
     text = f"{value:,.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def expect_fitted(chart, count: int) -> None:
-    """The chart shows from its first data point to its last (fitted, not zoomed in)."""
-    expect(chart).to_have_attribute("data-visible-from", re.compile(r"^-?\d+\.\d$"))
-    start = float(chart.get_attribute("data-visible-from"))
-    end = float(chart.get_attribute("data-visible-to"))
-    assert start <= 0.5 and end >= count - 1.5, f"shows {start}..{end} of {count} points"
 
 
 def hover_until(page, chart, text: str):

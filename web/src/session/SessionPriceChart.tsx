@@ -96,6 +96,9 @@ export function SessionPriceChart({
     return () => clearTimeout(timer);
   }, [behind, isFetching, refetch]);
 
+  // Fitted again to the whole run when it ends: a page opened while a backtest ran was fitted to
+  // its first bars and stayed zoomed in on its end.
+  const fitKey = `${symbol}:${interval}:${running ? "running" : "ended"}`;
   const notFound = (history.error as { httpStatus?: number } | null)?.httpStatus === 404;
   return (
     <Paper withBorder p="sm">
@@ -125,7 +128,7 @@ export function SessionPriceChart({
         fills={fillMarkers(fills, symbol)}
         positions={positionLines(positions, orders, symbol)}
         label={`${symbol} price candles`}
-        fitKey={`${symbol}:${interval}`}
+        fitKey={fitKey}
         onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
         overlays={overlays}
       />
