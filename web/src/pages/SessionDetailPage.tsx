@@ -87,7 +87,7 @@ function FeedNotice({ session: s, story }: { session: SessionSummary; story: Fee
     );
   }
   if (!story.problem) return null;
-  const since = story.sinceMs !== null ? ` since ${formatTime(story.sinceMs)} (${formatDuration((now - story.sinceMs) / 1000)} ago)` : "";
+  const since = story.sinceMs !== null ? ` since ${formatTime(story.sinceMs)} (${formatDuration(Math.max(0, now - story.sinceMs) / 1000)} ago)` : "";
   return (
     <Alert color="orange" title={`Market data ${feed.state}${since}`} role="status" data-testid="feed-notice" p="xs">
       <Text size="sm">{story.problem}</Text>

@@ -1,4 +1,4 @@
-import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
+import { Box, Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
 import type { DatasetInfo, FillView, OrderView, PositionView, SessionSummary } from "../api/types";
@@ -123,15 +123,19 @@ export function SessionPriceChart({
           {history.isFetching ? "Loading prices…" : running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
         </Text>
       )}
-      <PriceChart
-        candles={candles}
-        fills={fillMarkers(fills, symbol)}
-        positions={positionLines(positions, orders, symbol)}
-        label={`${symbol} price candles`}
-        fitKey={fitKey}
-        onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
-        overlays={overlays}
-      />
+      {/* no empty chart before the first price: clipped to nothing, not hidden, so it keeps its
+          width and fits the first bars it gets */}
+      <Box h={candles.length === 0 ? 0 : undefined} style={{ overflow: "hidden" }}>
+        <PriceChart
+          candles={candles}
+          fills={fillMarkers(fills, symbol)}
+          positions={positionLines(positions, orders, symbol)}
+          label={`${symbol} price candles`}
+          fitKey={fitKey}
+          onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
+          overlays={overlays}
+        />
+      </Box>
       <Text size="xs" c="dimmed" mt={4}>
         Market time (UTC). Scroll back for older bars; hover a bar for its prices and fills.{" "}
         {overlays.length > 0 && `Lines: the strategy's ${overlays.map((o) => o.title).join(", ")}, on the bars it trades. `}
