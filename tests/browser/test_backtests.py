@@ -90,6 +90,7 @@ def test_run_backtests_see_results_and_compare(page, backend, console):
     compared = page.get_by_test_id("compare-equity-chart")
     expect(compared.locator("canvas").first).to_be_visible()
     expect(compared).to_have_attribute("data-starts", "0.00,0.00")  # % from each run's start
+    expect_fitted(compared, max(int(n) for n in compared.get_attribute("data-points").split(",")))
     screenshot(page, "backtests-compare")
     assert console.errors == []
 
@@ -122,6 +123,8 @@ def test_a_backtest_page_lists_its_closed_trades_with_totals(page, backend, cons
     table.get_by_role("button", name="PnL after fees").click()
     best = max(t["pnl"] for t in trades)
     expect(table.locator("tbody tr").first).to_contain_text(f"{best:,.2f}")
+    duration = table.locator("tbody tr").first.locator("td").last.inner_text()
+    assert re.fullmatch(r"\d+ (d|h|min|s)( \d+ (h|min|s))?", duration), duration
     screenshot(page, "backtest-closed-trades")
     # the chart shows the whole run (the page was opened while it ran), labels short
     chart = page.get_by_test_id("price-chart")
