@@ -1,5 +1,5 @@
-import { Alert, Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text, Title, Code } from "@mantine/core";
-import { useMemo } from "react";
+import { Alert, Anchor, Badge, Box, Group, Paper, SimpleGrid, Stack, Text, Title, Code } from "@mantine/core";
+import { useMemo, type ReactNode } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useSession, useSessionRecords } from "../api/hooks";
 import { isTerminal, type SessionSummary } from "../api/types";
@@ -148,6 +148,7 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
     [equityLines],
   );
 
+  const noEquity = equityLines[0].points.length === 0;
   return (
     <>
       <SessionPriceChart
@@ -164,15 +165,29 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
       <SimpleGrid cols={2} spacing="md">
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Equity</Text>
-          {equityLines[0].points.length === 0 && <Text size="sm" c="dimmed">No equity recorded yet.</Text>}
-          <LineChart lines={equityLines} label="Equity curve" testId="equity-chart" />
+          <CurveOrNothing empty={noEquity}>
+            <LineChart lines={equityLines} label="Equity curve" testId="equity-chart" />
+          </CurveOrNothing>
         </Paper>
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Drawdown</Text>
-          <LineChart lines={ddLines} label="Drawdown curve" testId="drawdown-chart" />
+          <CurveOrNothing empty={noEquity}>
+            <LineChart lines={ddLines} label="Drawdown curve" testId="drawdown-chart" />
+          </CurveOrNothing>
         </Paper>
       </SimpleGrid>
       <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={records} />
+    </>
+  );
+}
+
+/** A chart, or a line saying nothing is recorded yet instead of an empty panel (the chart stays
+ * mounted, clipped to nothing, so it keeps its width for its first fit). */
+function CurveOrNothing({ empty, children }: { empty: boolean; children: ReactNode }) {
+  return (
+    <>
+      {empty && <Text size="sm" c="dimmed">No equity recorded yet.</Text>}
+      <Box h={empty ? 0 : undefined} style={{ overflow: "hidden" }}>{children}</Box>
     </>
   );
 }
