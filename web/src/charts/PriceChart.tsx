@@ -80,6 +80,7 @@ export function PriceChart({
   const overlaySeries = useRef(new Map<string, ISeriesApi<"Line">>());
   const fitted = useRef<string | null>(null);
   const firstTime = useRef<number | null>(null);
+  const shownCount = useRef(0);
   const groups = useRef<MarkerGroup[]>([]);
   const needOlder = useRef(onNeedOlder);
   const barCount = useRef(0);
@@ -126,6 +127,7 @@ export function PriceChart({
       overlayLines.clear();
       fitted.current = null;
       firstTime.current = null;
+      shownCount.current = 0;
     };
   }, [chart]);
 
@@ -136,10 +138,16 @@ export function PriceChart({
     volume.current.setData(
       candles.map((c) => ({ time: c.time as UTCTimestamp, value: c.volume ?? 0, color: c.close >= c.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)" })),
     );
+    // A view showing every bar keeps doing so as newer bars come (a run's end, a re-read
+    // history); a view the user zoomed or scrolled is left where it is.
+    const shown = shownCount.current;
+    const wholeView = range !== null && shown > 0 && range.from <= 0.5 && range.to >= shown - 1.5;
+    shownCount.current = candles.length;
     if (candles.length === 0) return;
     const precision = pricePrecision(candles[candles.length - 1].close);
     series.current.applyOptions({ priceFormat: { type: "price", precision, minMove: 10 ** -precision } });
-    if (fitted.current !== fitKey) {
+    const grew = candles.length !== shown && candles[0].time === firstTime.current;
+    if (fitted.current !== fitKey || (wholeView && grew)) {
       chart.timeScale().fitContent();
       fitted.current = fitKey;
     } else if (range && firstTime.current !== null && candles[0].time < firstTime.current) {

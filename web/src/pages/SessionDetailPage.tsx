@@ -20,6 +20,7 @@ import { SessionRecordsTabs, type TradingRecords } from "../session/SessionRecor
 import { metricsOf, useResults } from "../backtests/useResults";
 import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
+import { useRefreshOnEnd } from "../session/useRefreshOnEnd";
 
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
@@ -29,6 +30,7 @@ export function SessionDetailPage() {
   const s = session.data;
   const ended = isTerminal(s?.state);
   const stop = useStopControl(sessionId, ended);
+  useRefreshOnEnd(sessionId, s?.state);
   const story = feedStory(s?.feed, stream.log.events);
 
   return (
