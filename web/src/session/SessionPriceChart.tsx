@@ -96,9 +96,11 @@ export function SessionPriceChart({
     return () => clearTimeout(timer);
   }, [behind, isFetching, refetch]);
 
-  // Fitted again to the whole run when it ends: a page opened while a backtest ran was fitted to
-  // its first bars and stayed zoomed in on its end.
-  const fitKey = `${symbol}:${interval}:${running ? "running" : "ended"}`;
+  // Fitted again to the whole run once it has ended and its newest bars are read (a page opened
+  // while a backtest ran was fitted to its first bars and stayed zoomed in on its end); older
+  // pages loaded by scrolling back do not change the key.
+  const newestPage = history.data?.pages[0]?.items.length ?? 0;
+  const fitKey = `${symbol}:${interval}:${running ? "running" : `ended:${newestPage}`}`;
   const notFound = (history.error as { httpStatus?: number } | null)?.httpStatus === 404;
   return (
     <Paper withBorder p="sm">
