@@ -37,7 +37,8 @@ async def list_indicators(
         int, Query(ge=0, le=TS_US_MAX, description="bars opening before this time (µs)")
     ] = TS_US_MAX,
 ) -> dict[str, Any]:
-    """Each price-overlay indicator of each strategy, one point per bar (``time`` in seconds,
+    """Each price-overlay indicator of each strategy (its price outputs: a Bollinger indicator's
+    three bands, not its width), one point per bar (``time`` in seconds,
     the bar's open), from the first bar with a value. Empty for a session without strategies."""
     session = await service.get(session_id)
     try:
@@ -59,12 +60,14 @@ async def list_indicators(
         bars, _ = await read_bars(service.store, source, wanted, interval, 0, end_us)
         bars = bars[-MAX_BARS:]
         points: dict[tuple[str, str], list[dict[str, Any]]] = {
-            (name, output): [] for name, (ind, _) in indicators.items() for output in ind.outputs
+            (name, output): []
+            for name, (ind, _) in indicators.items()
+            for output in ind.price_outputs
         }
         for bar in bars:
             for name, (indicator, field) in indicators.items():
                 indicator.update(getattr(bar, field))
-                for output in indicator.outputs:
+                for output in indicator.price_outputs:
                     value = indicator.output(output)
                     if value is not None:
                         points[(name, output)].append({"time": bar.ts // MICROS, "value": value})

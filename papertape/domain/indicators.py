@@ -22,6 +22,9 @@ class Indicator:
     value: float | None = None
     inputs: tuple[str, ...] = ("close",)  # what the rules feed it from a bar
     outputs: tuple[str, ...] = ("value",)
+    # the outputs that are prices, drawn over a price chart (a band's width is a ratio, and
+    # Bollinger's "value" repeats its middle band)
+    price_outputs: tuple[str, ...] = ("value",)
 
     def output(self, name: str = "value") -> float | None:
         if name not in self.outputs:
@@ -181,6 +184,7 @@ class Bollinger(Indicator):
     small and the variance does not lose digits), recomputed exactly once per lap of the window."""
 
     outputs = ("value", "upper", "lower", "middle", "width")
+    price_outputs = ("upper", "middle", "lower")
     __slots__ = (
         "period",
         "k",

@@ -1,6 +1,6 @@
 """A backtest's closed trades over real HTTP: rebuilt from its fills, they agree with the
 metrics the engine reported at the end (count, net PnL, fees); its strategy's indicators as
-series are the SMAs of the bars it traded."""
+series are the SMAs (or the Bollinger bands) of the bars it traded."""
 
 from __future__ import annotations
 
@@ -23,12 +23,15 @@ def server(
     yield from module_server(module_store_url, tmp_path_factory)
 
 
-def run_backtest(http: httpx.Client) -> str:
+SMA_CROSS = {"name": "sma_cross", "params": {"fast": 5, "slow": 20}}
+
+
+def run_backtest(http: httpx.Client, strategy: dict = SMA_CROSS) -> str:
     body = {
         "mode": "backtest",
         "symbols": ["UNITTEST_BTC"],
         "market": {"source": "replay", "dataset": "unit"},
-        "strategies": [{"name": "sma_cross", "params": {"fast": 5, "slow": 20}}],
+        "strategies": [strategy],
     }
     response = http.post("/sessions/start", json=body)
     assert response.status_code == 201, response.text
@@ -75,3 +78,27 @@ def test_closed_trades_match_the_final_metrics(server: ServerProcess) -> None:
     wins = sum(1 for t in trades if t["pnl"] > 0)
     assert wins / len(trades) * 100 == pytest.approx(final["win_rate_pct"])
     assert missing.status_code == 404
+
+
+def test_bollinger_bounce_draws_its_three_bands_not_their_width(server: ServerProcess) -> None:
+    with server.client() as http:
+        if http.get("/datasets/unit").status_code == 404:
+            file = "freqtrade-unittest_btc_1m_2017-11.json.gz"
+            assert upload(http, file, "unit", symbol="UNITTEST_BTC").status_code == 201
+        session_id = run_backtest(http, {"name": "bollinger_bounce"})
+        lines = http.get(f"/sessions/{session_id}/indicators", params={"symbol": "UNITTEST_BTC"})
+        bars = http.get(
+            "/data/unit/candles", params={"symbol": "UNITTEST_BTC", "interval": 60, "limit": 20_000}
+        ).json()["data"]["items"]
+    series = {(s["name"], s["output"]): s["points"] for s in lines.json()["data"]["series"]}
+    # prices only: the width (a ratio) and "value" (the middle again) would squash the chart
+    assert set(series) == {("bb", "upper"), ("bb", "middle"), ("bb", "lower")}
+    window = [b["close"] for b in bars[-20:]]
+    mean = math.fsum(window) / 20
+    std = math.sqrt(math.fsum((c - mean) ** 2 for c in window) / 20)
+    last = {output: series[("bb", output)][-1] for output in ("upper", "middle", "lower")}
+    assert {p["time"] for p in last.values()} == {bars[-1]["time"]}
+    assert last["middle"]["value"] == pytest.approx(mean, rel=1e-12)
+    assert last["upper"]["value"] == pytest.approx(mean + 2 * std, rel=1e-9)
+    assert last["lower"]["value"] == pytest.approx(mean - 2 * std, rel=1e-9)
+    assert all(len(points) == len(bars) - 19 for points in series.values())

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.ui import choose, expect_live, expect_state, fill_number
+from tests.browser.ui import choose, expect_fitted, expect_live, expect_state, fill_number
 
 pytestmark = pytest.mark.browser
 
@@ -79,10 +79,18 @@ def test_run_backtests_see_results_and_compare(page, backend, console):
     expect(row.get_by_test_id("run-strategy")).to_contain_text("slow=30")
     expect(row.locator("[data-metric=total_return_pct]")).to_have_text(re.compile(r" %$"))
     expect(row.locator("[data-metric=trades]")).to_have_text(str(results[-1]["trades"]))
+    expect(row.locator("[data-metric=max_drawdown_pct]")).to_have_text(
+        f"{results[-1]['max_drawdown_pct']:,.2f} %"
+    )
+    sharpe = results[-1]["sharpe"]  # ten days of minutes: long enough to be shown
+    expect(row.locator("[data-metric=sharpe]")).to_have_text(f"{sharpe:,.2f}")
     table = page.get_by_test_id("compare-table")
     expect(table.get_by_role("columnheader")).to_have_count(3)
     expect(table).to_contain_text("Total return")
-    expect(page.get_by_test_id("compare-equity-chart").locator("canvas").first).to_be_visible()
+    compared = page.get_by_test_id("compare-equity-chart")
+    expect(compared.locator("canvas").first).to_be_visible()
+    expect(compared).to_have_attribute("data-starts", "0.00,0.00")  # % from each run's start
+    expect_fitted(compared, max(int(n) for n in compared.get_attribute("data-points").split(",")))
     screenshot(page, "backtests-compare")
     assert console.errors == []
 
@@ -103,6 +111,11 @@ def test_a_backtest_page_lists_its_closed_trades_with_totals(page, backend, cons
     page.get_by_role("tab", name=re.compile(r"Closed trades")).click()
     table = page.get_by_test_id("closed-trades")
     expect(table.locator("tbody tr")).to_have_count(len(trades))
+    headers = table.locator("thead th")
+    for column in ("Entry (UTC)", "Exit (UTC)", "Side", "Qty", "Entry price", "Exit price"):
+        expect(headers.filter(has_text=column).first).to_be_visible()
+    for column in ("PnL before fees", "Fees", "PnL after fees", "Return", "Duration"):
+        expect(headers.filter(has_text=column).first).to_be_visible()
     net = sum(t["pnl"] for t in trades)
     expect(page.get_by_test_id("closed-trades-net")).to_have_text(f"{net:,.2f}")
     expect(page.get_by_test_id("closed-trades-totals")).to_contain_text(f"{len(trades)} trades")
@@ -110,10 +123,13 @@ def test_a_backtest_page_lists_its_closed_trades_with_totals(page, backend, cons
     table.get_by_role("button", name="PnL after fees").click()
     best = max(t["pnl"] for t in trades)
     expect(table.locator("tbody tr").first).to_contain_text(f"{best:,.2f}")
+    duration = table.locator("tbody tr").first.locator("td").last.inner_text()
+    assert re.fullmatch(r"\d+ (d|h|min|s)( \d+ (h|min|s))?", duration), duration
     screenshot(page, "backtest-closed-trades")
-    # the chart opens on the whole run: every fill's bar is drawn, labels short
+    # the chart shows the whole run (the page was opened while it ran), labels short
     chart = page.get_by_test_id("price-chart")
     expect(chart).to_have_attribute("data-bars", re.compile(r"^\d{3,4}$"))
+    expect_fitted(chart, int(chart.get_attribute("data-bars")))
     expect(chart).to_have_attribute("data-overlays", "fast,slow")  # the strategy's SMAs
     assert int(chart.get_attribute("data-markers")) > 0
     assert len(fills) > 0

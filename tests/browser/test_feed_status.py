@@ -51,6 +51,9 @@ def test_unreachable_exchange_says_why_then_never_connected(page, offline, conso
     )
     expect(notice).to_contain_text("unreachable")
     expect(notice).to_contain_text("never connected")
+    # since when: the time the feed entered this state, and how long ago
+    since = re.compile(r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+ (s|min)")
+    expect(notice).to_contain_text(since)
     expect(page.get_by_test_id("live-price-value")).to_have_text("no price yet")
     screenshot(page, "session-feed-unreachable")
 
@@ -70,9 +73,13 @@ def test_collect_session_shows_what_it_records_not_equity(page, offline, console
     expect_live(page)
     expect_state(page, "running")
     stats = page.get_by_test_id("collect-stats")
+    expect(stats.locator("[data-rows=trades]")).to_have_text("0")  # rows recorded (none offline)
     expect(stats).to_contain_text("Trades recorded")
-    expect(stats).to_contain_text("Book depth")
+    expect(stats).to_contain_text("1m candles recorded")
+    expect(stats).to_contain_text("/ s on average")  # rates
+    expect(stats).to_contain_text("20 levels / side")  # book depth
     expect(stats).to_contain_text("Feed gaps")
+    expect(stats).to_contain_text("Over ")  # the recording's duration
     for absent in ("equity-chart", "drawdown-chart", "metrics", "manual-order"):
         expect(page.get_by_test_id(absent)).to_have_count(0)
     for tab in ("Positions", "Open orders", "Fills"):

@@ -146,6 +146,10 @@ def test_manual_buy_in_a_paper_session_fills(page, backend, console):
     expect(
         page.get_by_test_id("positions").get_by_role("row").filter(has_text="BTC_USDT")
     ).to_have_count(1)
+    # on the chart: the buy's marker with a short label, the position's entry line
+    chart = page.get_by_test_id("price-chart")
+    expect(chart).to_have_attribute("data-marker-labels", "B 0.01")
+    expect(chart).to_have_attribute("data-lines", re.compile(r"^long 0\.01 @ [\d,.]+$"))
     with backend.api() as client:
         recorded = client.get(f"/sessions/{session_id}/fills").json()["data"]["items"]
     assert len(recorded) == 1 and recorded[0]["side"] == "buy"

@@ -41,3 +41,11 @@ def expect_live(page: Page, timeout: float = 20_000) -> None:
     expect(page.get_by_test_id("connection-indicator")).to_have_attribute(
         "data-status", "open", timeout=timeout
     )
+
+
+def expect_fitted(chart, count: int) -> None:
+    """The chart shows from its first data point to its last (fitted, not zoomed in)."""
+    expect(chart).to_have_attribute("data-visible-from", re.compile(r"^-?\d+\.\d$"))
+    start = float(chart.get_attribute("data-visible-from"))
+    end = float(chart.get_attribute("data-visible-to"))
+    assert start <= 0.5 and end >= count - 1.5, f"shows {start}..{end} of {count} points"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatMoney, formatPct, formatQty } from "./format";
+import { formatDuration, formatMoney, formatPct, formatQty, formatSigned } from "./format";
 
 describe("formatting for people", () => {
   it("shows money with separators and 2 decimals", () => {
@@ -20,5 +20,14 @@ describe("formatting for people", () => {
     expect(formatDuration(3_725)).toBe("1 h 2 min");
     expect(formatDuration(90_061)).toBe("1 d 1 h");
     expect(formatDuration(0)).toBe("0 s");
+  });
+});
+
+describe("formatSigned", () => {
+  it("writes money with its sign and always 2 decimals", () => {
+    expect(formatSigned(8364.521)).toBe("+8,364.52");
+    expect(formatSigned(-3112.4)).toBe("−3,112.40");
+    expect(formatSigned(0)).toBe("0.00");
+    expect(formatSigned(null)).toBe("—");
   });
 });

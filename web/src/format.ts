@@ -70,9 +70,10 @@ export function formatDuration(seconds: unknown): string {
   return parts.join(" ");
 }
 
-export function formatSigned(value: unknown, digits = 2): string {
+/** Money with its sign: "+8,364.52", "−3,112.40", "0.00". */
+export function formatSigned(value: unknown): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  const text = formatNumber(Math.abs(value), digits);
+  const text = formatMoney(Math.abs(value));
   return value > 0 ? `+${text}` : value < 0 ? `−${text}` : text;
 }
 

@@ -314,7 +314,8 @@ export interface paths {
         };
         /**
          * List Indicators
-         * @description Each price-overlay indicator of each strategy, one point per bar (``time`` in seconds,
+         * @description Each price-overlay indicator of each strategy (its price outputs: a Bollinger indicator's
+         *     three bands, not its width), one point per bar (``time`` in seconds,
          *     the bar's open), from the first bar with a value. Empty for a session without strategies.
          */
         get: operations["list_indicators_sessions__session_id__indicators_get"];

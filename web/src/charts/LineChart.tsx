@@ -1,6 +1,7 @@
 import { Box } from "@mantine/core";
 import { LineSeries, type ISeriesApi, type UTCTimestamp } from "lightweight-charts";
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
+import { formatMoney } from "../format";
 import { useChart } from "./useChart";
 
 export interface LinePoint {
@@ -21,6 +22,7 @@ export const PALETTE = ["#20c997", "#4dabf7", "#fab005", "#f06595", "#9775fa", "
 export function LineChart({ lines, height = 220, label, testId }: { lines: LineData[]; height?: number; label: string; testId?: string }) {
   const { container, chart } = useChart();
   const series = useRef(new Map<string, ISeriesApi<"Line">>());
+  const points = useMemo(() => lines.map((l) => uniqueByTime(l.points)), [lines]);
 
   useEffect(() => {
     if (!chart) return;
@@ -31,20 +33,32 @@ export function LineChart({ lines, height = 220, label, testId }: { lines: LineD
         current.delete(id);
       }
     }
-    for (const line of lines) {
+    lines.forEach((line, i) => {
       let s = current.get(line.id);
       if (!s) {
-        s = chart.addSeries(LineSeries, { color: line.color, lineWidth: 2, title: line.title });
+        // axis and labels as the dashboard writes money and percentages: 10,014.40
+        s = chart.addSeries(LineSeries, { color: line.color, lineWidth: 2, title: line.title, priceFormat: { type: "custom", formatter: formatMoney, minMove: 0.01 } });
         current.set(line.id, s);
       }
-      s.setData(uniqueByTime(line.points).map((p) => ({ time: p.timeSec as UTCTimestamp, value: p.value })));
-    }
+      s.setData(points[i].map((p) => ({ time: p.timeSec as UTCTimestamp, value: p.value })));
+    });
     chart.timeScale().fitContent();
-  }, [lines, chart]);
+  }, [lines, points, chart]);
 
   useEffect(() => () => series.current.clear(), [chart]);
 
-  return <Box ref={container} h={height} role="img" aria-label={label} data-testid={testId} />;
+  // how many points each line has and where it starts, said on the container for browser tests
+  return (
+    <Box
+      ref={container}
+      h={height}
+      role="img"
+      aria-label={label}
+      data-testid={testId}
+      data-points={points.map((p) => p.length).join(",")}
+      data-starts={points.map((p) => p[0]?.value.toFixed(2) ?? "").join(",")}
+    />
+  );
 }
 
 /** lightweight-charts needs strictly increasing times: keep the last value of each second. */

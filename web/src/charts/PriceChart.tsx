@@ -16,14 +16,17 @@ import {
 import { useEffect, useMemo, useRef, useState } from "react";
 import { formatNumber, formatPrice, formatTime } from "../format";
 import type { Candle } from "../live/candles";
-import { describeFill, markerGroups, type FillMarker, type MarkerGroup } from "./markers";
-import { useChart } from "./useChart";
+import { describeFill, markerGroups, spacedLabels, type FillMarker, type MarkerGroup } from "./markers";
+import { chartOptions, useChart } from "./useChart";
 
 export type { FillMarker } from "./markers";
 
 export interface PositionLine {
   price: number;
   title: string;
+  color: string;
+  /** widen the price scale to show it (the entry); an exit far away is drawn only when in view */
+  keepInView: boolean;
 }
 
 export type Bar = Candle & { volume?: number };
@@ -40,9 +43,14 @@ const UP = "#26a69a";
 const DOWN = "#ef5350";
 
 /**
- * Candles with a volume pane, fill markers (one per bar and side, details on hover) and
- * open-position entry lines. Opens fitted to all its bars (again when `fitKey` changes);
- * `onNeedOlder` is called when the user scrolls back to the first bars.
+ * Candles with a volume pane, fill markers (one per bar and side, details on hover) and the
+ * open position's entry and exit lines. Opens fitted to all its bars (again when `fitKey`
+ * changes); `onNeedOlder` is called when the user scrolls back to the first bars.
+ *
+ * What is drawn on the canvas is also said on the container, for browser tests and tools:
+ * `data-bars`, `data-markers` (their labels in `data-marker-labels`), `data-overlays`,
+ * `data-lines`, `data-flat-bars` (finished bars drawn as a dash, open = high = low = close) and
+ * the visible range (useChart).
  */
 export function PriceChart({
   candles,
@@ -63,7 +71,8 @@ export function PriceChart({
   onNeedOlder?: () => void;
   overlays?: Overlay[];
 }) {
-  const { container, chart } = useChart();
+  // bars no wider than a trader's usual: a running session's first few bars do not fill the chart
+  const { container, chart } = useChart({ timeScale: { ...chartOptions.timeScale, maxBarSpacing: 16 } });
   const series = useRef<ISeriesApi<"Candlestick"> | null>(null);
   const volume = useRef<ISeriesApi<"Histogram"> | null>(null);
   const markers = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
@@ -71,6 +80,7 @@ export function PriceChart({
   const overlaySeries = useRef(new Map<string, ISeriesApi<"Line">>());
   const fitted = useRef<string | null>(null);
   const firstTime = useRef<number | null>(null);
+  const shownCount = useRef(0);
   const groups = useRef<MarkerGroup[]>([]);
   const needOlder = useRef(onNeedOlder);
   const barCount = useRef(0);
@@ -79,6 +89,9 @@ export function PriceChart({
     barCount.current = candles.length;
   }, [onNeedOlder, candles.length]);
   const groupList = useMemo(() => markerGroups(fills, candles), [fills, candles]);
+  // pixels per bar at the current zoom (changed by 15 % or more): how many labels fit
+  const [pxPerBar, setPxPerBar] = useState(0);
+  const labels = useMemo(() => spacedLabels(groupList, pxPerBar), [groupList, pxPerBar]);
   const [hover, setHover] = useState<{ bar: Bar; fills: MarkerGroup[] } | null>(null);
 
   useEffect(() => {
@@ -92,7 +105,10 @@ export function PriceChart({
     // Older bars when the user scrolls back to the first ones; a view fitted to every bar (the
     // opening view) reaches the first bar too, but asks for nothing: it also shows the newest.
     const onRange = (range: { from: number; to: number } | null) => {
-      if (range && range.from < 10 && range.to < barCount.current - 3) needOlder.current?.();
+      if (!range) return;
+      if (range.from < 10 && range.to < barCount.current - 3) needOlder.current?.();
+      const px = chart.timeScale().width() / Math.max(1, range.to - range.from);
+      setPxPerBar((previous) => (Math.abs(px - previous) > previous * 0.15 ? px : previous));
     };
     const onMove = (param: MouseEventParams<Time>) => {
       const bar = param.time !== undefined && series.current ? (param.seriesData.get(series.current) as Bar | undefined) : undefined;
@@ -111,6 +127,7 @@ export function PriceChart({
       overlayLines.clear();
       fitted.current = null;
       firstTime.current = null;
+      shownCount.current = 0;
     };
   }, [chart]);
 
@@ -121,10 +138,16 @@ export function PriceChart({
     volume.current.setData(
       candles.map((c) => ({ time: c.time as UTCTimestamp, value: c.volume ?? 0, color: c.close >= c.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)" })),
     );
+    // A view showing every bar keeps doing so as newer bars come (a run's end, a re-read
+    // history); a view the user zoomed or scrolled is left where it is.
+    const shown = shownCount.current;
+    const wholeView = range !== null && shown > 0 && range.from <= 0.5 && range.to >= shown - 1.5;
+    shownCount.current = candles.length;
     if (candles.length === 0) return;
     const precision = pricePrecision(candles[candles.length - 1].close);
     series.current.applyOptions({ priceFormat: { type: "price", precision, minMove: 10 ** -precision } });
-    if (fitted.current !== fitKey) {
+    const grew = candles.length !== shown && candles[0].time === firstTime.current;
+    if (fitted.current !== fitKey || (wholeView && grew)) {
       chart.timeScale().fitContent();
       fitted.current = fitKey;
     } else if (range && firstTime.current !== null && candles[0].time < firstTime.current) {
@@ -156,21 +179,21 @@ export function PriceChart({
 
   useEffect(() => {
     groups.current = groupList;
-    const shown: SeriesMarker<Time>[] = groupList.map((g) => ({
+    const shown: SeriesMarker<Time>[] = groupList.map((g, i) => ({
       time: g.time as UTCTimestamp,
       position: g.side === "buy" ? "belowBar" : "aboveBar",
       shape: g.side === "buy" ? "arrowUp" : "arrowDown",
       color: g.side === "buy" ? UP : DOWN,
-      text: g.text,
+      text: labels[i],
     }));
     markers.current?.setMarkers(shown);
-  }, [groupList, chart]);
+  }, [groupList, labels, chart]);
 
   useEffect(() => {
     const s = series.current;
     if (!s) return;
     // Keep open-position entry prices in view: widen the autoscaled range to include them.
-    const prices = positions.map((p) => p.price);
+    const prices = positions.filter((p) => p.keepInView).map((p) => p.price);
     s.applyOptions({
       autoscaleInfoProvider: (original: () => AutoscaleInfo | null) => {
         const info = original();
@@ -179,12 +202,24 @@ export function PriceChart({
       },
     });
     for (const line of lines.current) s.removePriceLine(line);
-    lines.current = positions.map((p) => s.createPriceLine({ price: p.price, color: "#fab005", lineWidth: 1, lineStyle: 2, title: p.title }));
+    lines.current = positions.map((p) => s.createPriceLine({ price: p.price, color: p.color, lineWidth: 1, lineStyle: 2, title: p.title }));
   }, [positions, chart]);
 
   return (
     <Box pos="relative">
-      <Box ref={container} h={height} role="img" aria-label={label} data-testid="price-chart" data-bars={candles.length} data-markers={fills.length ? groupList.length : 0} data-overlays={overlays.map((o) => o.title).join(",")} />
+      <Box
+        ref={container}
+        h={height}
+        role="img"
+        aria-label={label}
+        data-testid="price-chart"
+        data-bars={candles.length}
+        data-flat-bars={candles.slice(0, -1).filter((c) => c.high === c.low).length}
+        data-markers={fills.length ? groupList.length : 0}
+        data-marker-labels={labels.filter(Boolean).join("|")}
+        data-overlays={overlays.map((o) => o.title).join(",")}
+        data-lines={positions.map((p) => p.title).join("|")}
+      />
       {hover && <HoverCard bar={hover.bar} fills={hover.fills} />}
     </Box>
   );

@@ -11,8 +11,10 @@ export const chartOptions: DeepPartial<ChartOptions> = {
   },
   grid: { vertLines: { color: "#2c2e33" }, horzLines: { color: "#2c2e33" } },
   // minBarSpacing far below the 0.5 px default: fitContent can then show a whole month of
-  // minutes (or a long equity curve) instead of stopping at the last ~2,000 points.
-  timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#373a40", barSpacing: 10, minBarSpacing: 0.001 },
+  // minutes (or a long equity curve) instead of stopping at the last ~2,000 points. A resize
+  // (the page's scrollbar appearing as panels load) keeps the range shown: a fitted chart would
+  // otherwise lose its first points off the left edge.
+  timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#373a40", barSpacing: 10, minBarSpacing: 0.001, lockVisibleTimeRangeOnResize: true },
   rightPriceScale: { borderColor: "#373a40" },
 };
 
@@ -21,8 +23,16 @@ export function useChart(extra?: DeepPartial<ChartOptions>) {
   const container = useRef<HTMLDivElement | null>(null);
   const [chart, setChart] = useState<IChartApi | null>(null);
   useEffect(() => {
-    if (!container.current) return;
-    const created = createChart(container.current, { ...chartOptions, ...extra });
+    const element = container.current;
+    if (!element) return;
+    const created = createChart(element, { ...chartOptions, ...extra });
+    // The visible range in data indices, on the container (a chart fitted to all its data shows
+    // from 0 to the last index): what a browser test reads to tell fitted from zoomed in.
+    created.timeScale().subscribeVisibleLogicalRangeChange((range) => {
+      if (!range) return;
+      element.dataset.visibleFrom = range.from.toFixed(1);
+      element.dataset.visibleTo = range.to.toFixed(1);
+    });
     setChart(created);
     return () => {
       setChart(null);

@@ -51,7 +51,7 @@ export function RecordTable<T extends object>({
           {rows.map((row, i) => (
             <Table.Tr key={rowKey(row, i)}>
               {columns.map((c) => (
-                <Table.Td key={c.key} style={{ textAlign: c.align ?? "left" }}>
+                <Table.Td key={c.key} style={c.align === "right" ? { textAlign: "right", whiteSpace: "nowrap" } : undefined}>
                   {c.render ? c.render(row) : display((row as Record<string, unknown>)[c.key])}
                 </Table.Td>
               ))}

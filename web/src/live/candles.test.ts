@@ -43,6 +43,10 @@ describe("liveCandles", () => {
     const out = liveCandles(history, ticks, 60);
     expect(out.map((c) => c.time)).toEqual([0, 180]); // 60 and 120 wait for history; 180 is forming
   });
+  it("never draws a finished bar whose ticks all had one price", () => {
+    const ticks = [{ timeMs: 61_000, price: 12 }, { timeMs: 90_000, price: 12 }, { timeMs: 125_000, price: 13 }];
+    expect(liveCandles(history, ticks, 60).map((c) => c.time)).toEqual([0, 120]);
+  });
   it("extends the newest history bar and keeps tick bars that have a real range", () => {
     const ticks = [{ timeMs: 30_000, price: 99 }, { timeMs: 61_000, price: 11 }, { timeMs: 70_000, price: 14 }, { timeMs: 130_000, price: 13 }];
     const out = liveCandles(history, ticks, 60);

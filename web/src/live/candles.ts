@@ -34,23 +34,21 @@ export function foldTicks(candles: readonly Candle[], ticks: readonly { timeMs: 
 /**
  * Recorded history extended by live price ticks. History is the truth: ticks older than its
  * newest bar are left out, and a bar built from ticks alone is shown only while it is the
- * newest (forming) bar or once it holds at least two ticks. Price ticks are sampled (a few a
- * second), so in a fast replay a finished bar would hold a single tick and be drawn as a flat
- * dash with no open/high/low; such bars wait for the next history read instead.
+ * newest (forming) bar or once its ticks span a range (high above low). Price ticks are sampled
+ * (a few a second), so in a fast replay a finished bar may hold one tick, or a few at one
+ * price, and would be drawn as a flat dash with no open/high/low; such bars wait for the next
+ * history read instead.
  */
 export function liveCandles(history: readonly Candle[], ticks: readonly { timeMs: number; price: number }[], intervalSec: number): Candle[] {
   const lastHistory = history.length ? history[history.length - 1].time : -Infinity;
   let out = history as Candle[];
-  const counts = new Map<number, number>();
   for (const tick of ticks) {
     const timeSec = Math.floor(tick.timeMs / 1000);
-    const bucket = Math.floor(timeSec / intervalSec) * intervalSec;
-    if (bucket < lastHistory) continue;
+    if (Math.floor(timeSec / intervalSec) * intervalSec < lastHistory) continue;
     out = addPrice(out, timeSec, tick.price, intervalSec);
-    counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
   }
   const newest = out.length ? out[out.length - 1].time : -Infinity;
-  return out.filter((c) => c.time <= lastHistory || c.time === newest || (counts.get(c.time) ?? 0) >= 2);
+  return out.filter((c) => c.time <= lastHistory || c.time === newest || c.high > c.low);
 }
 
 /** True when ticks have moved past the history's newest bar: time to read history again. */

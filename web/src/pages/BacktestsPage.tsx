@@ -9,7 +9,6 @@ import type { Column } from "../components/RecordTable";
 import { PnlCell, SessionsTable } from "../components/SessionsTable";
 import { StateBadge } from "../components/StateBadge";
 import { SessionForm } from "../forms/SessionForm";
-import { formatTime } from "../format";
 import { useSessionListUpdates } from "../live/useSessionListUpdates";
 import { Anchor } from "@mantine/core";
 import { Link } from "react-router-dom";
@@ -33,8 +32,8 @@ export function BacktestsPage() {
     { key: "dd", label: "Max drawdown", align: "right", render: (s) => <MetricCell session={s} metric="max_drawdown_pct" /> },
     { key: "trades", label: "Trades", align: "right", render: (s) => <MetricCell session={s} metric="trades" /> },
     { key: "sharpe", label: "Sharpe", align: "right", render: (s) => <MetricCell session={s} metric="sharpe" /> },
+    // no "Created" column: a run's id says when it was created, and the row fits the page
     { key: "label", label: "Label", render: (s) => s.label ?? "" },
-    { key: "created_at", label: "Created (UTC)", render: (s) => formatTime(s.created_at) },
   ];
 
   return (

@@ -1,5 +1,5 @@
-import { Alert, Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text, Title, Code } from "@mantine/core";
-import { useMemo } from "react";
+import { Alert, Anchor, Badge, Box, Group, Paper, SimpleGrid, Stack, Text, Title, Code } from "@mantine/core";
+import { useMemo, type ReactNode } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useSession, useSessionRecords } from "../api/hooks";
 import { isTerminal, type SessionSummary } from "../api/types";
@@ -21,6 +21,7 @@ import { SessionRecordsTabs, type TradingRecords } from "../session/SessionRecor
 import { metricsOf, useResults } from "../backtests/useResults";
 import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
+import { useRefreshOnEnd } from "../session/useRefreshOnEnd";
 
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
@@ -30,6 +31,7 @@ export function SessionDetailPage() {
   const s = session.data;
   const ended = isTerminal(s?.state);
   const stop = useStopControl(sessionId, ended);
+  useRefreshOnEnd(sessionId, s?.state);
   const story = feedStory(s?.feed, stream.log.events);
 
   return (
@@ -88,7 +90,7 @@ function FeedNotice({ session: s, story }: { session: SessionSummary; story: Fee
     );
   }
   if (!story.problem) return null;
-  const since = story.sinceMs !== null ? ` since ${formatTime(story.sinceMs)} (${formatDuration((now - story.sinceMs) / 1000)} ago)` : "";
+  const since = story.sinceMs !== null ? ` since ${formatTime(story.sinceMs)} (${formatDuration(Math.max(0, now - story.sinceMs) / 1000)} ago)` : "";
   return (
     <Alert color="orange" title={`Market data ${feed.state}${since}`} role="status" data-testid="feed-notice" p="xs">
       <Text size="sm">{story.problem}</Text>
@@ -119,7 +121,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
       {trades ? <TradingBody session={s} stream={stream} /> : (
         <>
           <CollectStats session={s} />
-          <SessionPriceChart session={s} ticks={stream.ticks} fills={[]} positions={[]} />
+          <SessionPriceChart session={s} ticks={stream.ticks} fills={[]} positions={[]} orders={[]} />
           <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={null} />
         </>
       )}
@@ -149,9 +151,16 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
     [equityLines],
   );
 
+  const noEquity = equityLines[0].points.length === 0;
   return (
     <>
-      <SessionPriceChart session={s} ticks={stream.ticks} fills={records.fills.data ?? []} positions={records.positions.data ?? []} />
+      <SessionPriceChart
+        session={s}
+        ticks={stream.ticks}
+        fills={records.fills.data ?? []}
+        positions={records.positions.data ?? []}
+        orders={records.orders.data ?? []}
+      />
       <Paper withBorder p="sm">
         <Text fw={600} mb="xs">{results.data ? "Final results" : ended ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>
         <MetricsGrid metrics={metrics} ended={ended} />
@@ -160,15 +169,29 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
       <SimpleGrid cols={2} spacing="md">
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Equity</Text>
-          {equityLines[0].points.length === 0 && <Text size="sm" c="dimmed">No equity recorded yet.</Text>}
-          <LineChart lines={equityLines} label="Equity curve" testId="equity-chart" />
+          <CurveOrNothing empty={noEquity}>
+            <LineChart lines={equityLines} label="Equity curve" testId="equity-chart" />
+          </CurveOrNothing>
         </Paper>
         <Paper withBorder p="sm">
           <Text fw={600} mb="xs">Drawdown</Text>
-          <LineChart lines={ddLines} label="Drawdown curve" testId="drawdown-chart" />
+          <CurveOrNothing empty={noEquity}>
+            <LineChart lines={ddLines} label="Drawdown curve" testId="drawdown-chart" />
+          </CurveOrNothing>
         </Paper>
       </SimpleGrid>
       <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={records} />
+    </>
+  );
+}
+
+/** A chart, or a line saying nothing is recorded yet instead of an empty panel (the chart stays
+ * mounted, clipped to nothing, so it keeps its width for its first fit). */
+function CurveOrNothing({ empty, children }: { empty: boolean; children: ReactNode }) {
+  return (
+    <>
+      {empty && <Text size="sm" c="dimmed">No equity recorded yet.</Text>}
+      <Box h={empty ? 0 : undefined} style={{ overflow: "hidden" }}>{children}</Box>
     </>
   );
 }

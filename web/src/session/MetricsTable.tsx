@@ -20,7 +20,8 @@ export function MetricsGrid({ metrics, ended = true }: { metrics: Record<string,
           ) : (
             <Text size="xs" c="dimmed">{label}</Text>
           )}
-          <Text fw={600} ff="monospace" data-metric={key}>{text}</Text>
+          {/* a timestamp in smaller type: on one line in a card, like the numbers */}
+          <Text fw={600} ff="monospace" fz={key.endsWith("_ts") ? "xs" : undefined} data-metric={key}>{text}</Text>
         </Paper>
       ))}
     </SimpleGrid>

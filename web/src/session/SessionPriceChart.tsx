@@ -1,7 +1,7 @@
-import { Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
+import { Box, Group, Paper, Select, SegmentedControl, Text } from "@mantine/core";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
-import type { DatasetInfo, FillView, PositionView, SessionSummary } from "../api/types";
+import type { DatasetInfo, FillView, OrderView, PositionView, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
@@ -23,11 +23,13 @@ export function SessionPriceChart({
   ticks,
   fills,
   positions,
+  orders,
 }: {
   session: SessionSummary;
   ticks: Record<string, PriceTick[]>;
   fills: FillView[];
   positions: PositionView[];
+  orders: OrderView[];
 }) {
   const [symbol, setSymbol] = useState(s.symbols[0] ?? "");
   const market = (s.config?.market ?? {}) as { source?: string; dataset?: string };
@@ -94,6 +96,11 @@ export function SessionPriceChart({
     return () => clearTimeout(timer);
   }, [behind, isFetching, refetch]);
 
+  // Fitted again to the whole run once it has ended and its newest bars are read (a page opened
+  // while a backtest ran was fitted to its first bars and stayed zoomed in on its end); older
+  // pages loaded by scrolling back do not change the key.
+  const newestPage = history.data?.pages[0]?.items.length ?? 0;
+  const fitKey = `${symbol}:${interval}:${running ? "running" : `ended:${newestPage}`}`;
   const notFound = (history.error as { httpStatus?: number } | null)?.httpStatus === 404;
   return (
     <Paper withBorder p="sm">
@@ -115,18 +122,22 @@ export function SessionPriceChart({
       {history.error && !notFound && <ErrorNotice error={history.error} title="Could not load the price history" />}
       {candles.length === 0 && (
         <Text size="sm" c="dimmed">
-          {running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
+          {history.isFetching ? "Loading prices…" : running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
         </Text>
       )}
-      <PriceChart
-        candles={candles}
-        fills={fillMarkers(fills, symbol)}
-        positions={positionLines(positions, symbol)}
-        label={`${symbol} price candles`}
-        fitKey={`${symbol}:${interval}`}
-        onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
-        overlays={overlays}
-      />
+      {/* no empty chart before the first price: clipped to nothing, not hidden, so it keeps its
+          width and fits the first bars it gets */}
+      <Box h={candles.length === 0 ? 0 : undefined} style={{ overflow: "hidden" }}>
+        <PriceChart
+          candles={candles}
+          fills={fillMarkers(fills, symbol)}
+          positions={positionLines(positions, orders, symbol)}
+          label={`${symbol} price candles`}
+          fitKey={fitKey}
+          onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
+          overlays={overlays}
+        />
+      </Box>
       <Text size="xs" c="dimmed" mt={4}>
         Market time (UTC). Scroll back for older bars; hover a bar for its prices and fills.{" "}
         {overlays.length > 0 && `Lines: the strategy's ${overlays.map((o) => o.title).join(", ")}, on the bars it trades. `}

@@ -52,10 +52,27 @@ export function openPositions(rows: PositionView[], live: LivePosition[]): OpenP
     });
 }
 
-export function positionLines(positions: PositionView[], symbol: string): PositionLine[] {
-  return latestPositions(positions)
-    .filter((p) => p.symbol === symbol && p.qty !== 0)
-    .map((p) => ({ price: p.avg_price, title: `${p.qty > 0 ? "long" : "short"} ${formatQty(Math.abs(p.qty))} @ ${formatPrice(p.avg_price)}` }));
+const EXIT_NAMES: Record<string, string> = { stop_loss: "stop-loss", take_profit: "take-profit" };
+
+/**
+ * The open position's lines over its price chart: the entry price, and the exits waiting for
+ * it — the resting orders on the closing side (a rule strategy's stop-loss and take-profit, a
+ * manual limit), each at its stop or limit price.
+ */
+export function positionLines(positions: PositionView[], orders: OrderView[], symbol: string): PositionLine[] {
+  const open = latestPositions(positions).find((p) => p.symbol === symbol && p.qty !== 0);
+  if (!open) return [];
+  const closing = open.qty > 0 ? "sell" : "buy";
+  const entry = { price: open.avg_price, color: "#fab005", keepInView: true, title: `${open.qty > 0 ? "long" : "short"} ${formatQty(Math.abs(open.qty))} @ ${formatPrice(open.avg_price)}` };
+  const exits = latestOrders(orders)
+    .filter((o) => o.symbol === symbol && o.side === closing && OPEN_ORDER_STATES.includes(o.status))
+    .flatMap((o) => {
+      const price = o.stop_price ?? o.price;
+      if (price === null) return [];
+      const name = EXIT_NAMES[o.reason] ?? `${o.type} ${o.side}`;
+      return [{ price, color: o.stop_price !== null ? "#ff6b6b" : "#51cf66", keepInView: false, title: `${name} @ ${formatPrice(price)}` }];
+    });
+  return [entry, ...exits];
 }
 
 export function equityPoints(rows: EquityView[]): LinePoint[] {
