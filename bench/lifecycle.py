@@ -436,13 +436,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--bursts-only",
         action="store_true",
-        help="only issue 10's concurrent starts and stops (with N running), SQLite only",
+        help="only issue 10's concurrent starts and stops (with N running), on SQLite and, "
+        "unless --no-questdb, QuestDB",
     )
     args = parser.parse_args(argv)
     sessions = args.sessions or (10 if args.quick else 100)
     baseline_runs = 0 if args.bursts_only else 5 if args.quick else 20
     batched, single = (2_000, 200) if args.quick else (50_000, 3_000)
-    use_questdb = not (args.quick or args.no_questdb or args.bursts_only)
+    use_questdb = not (args.quick or args.no_questdb)
 
     print(
         f"lifecycle bench: {sessions} paper sessions replaying {TRADES.name} at speed "
@@ -468,8 +469,18 @@ def main(argv: list[str]) -> int:
             questdb = questdb_url(workdir)
             if questdb is not None:
                 quest = Figures("questdb")
-                lifecycle(quest, questdb.url, workdir, sessions, baseline_runs, args.speed, burst)
-                asyncio.run(append_rates(quest, questdb.url, batched, single))
+                lifecycle(
+                    quest,
+                    questdb.url,
+                    workdir,
+                    sessions,
+                    baseline_runs,
+                    args.speed,
+                    burst,
+                    args.bursts_only,
+                )
+                if not args.bursts_only:
+                    asyncio.run(append_rates(quest, questdb.url, batched, single))
                 results.append(quest)
         elif not args.no_questdb:
             print("note: QuestDB skipped in --quick mode", flush=True)
