@@ -214,6 +214,11 @@ def run_watched(http: httpx.Client, tabs: Tabs, label: str) -> tuple[float, floa
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the month once, one tab")
+    parser.add_argument(
+        "--no-engine-workers",
+        action="store_true",
+        help="backtests on the server's threads, not in worker processes (for a before/after)",
+    )
     args = parser.parse_args(argv)
     copies = 1 if args.quick else 4
     workdir = Path(tempfile.mkdtemp(prefix="papertape-bench-load-"))
@@ -221,10 +226,12 @@ def main(argv: list[str]) -> int:
     rows = asyncio.run(prepare(url, copies))
     print(
         f"api_under_load: {rows:,} real 1m BTC-PERP bars ({MONTH.name} x{copies}, shifted copies); "
-        "sma_cross 10/30 backtests; SQLite",
+        "sma_cross 10/30 backtests; SQLite; backtests "
+        + ("on the server's threads" if args.no_engine_workers else "in worker processes"),
         flush=True,
     )
-    server = ServerProcess(url, workdir / "server.log").start(timeout=300)
+    extra = ["--no-engine-workers"] if args.no_engine_workers else []
+    server = ServerProcess(url, workdir / "server.log", extra_args=extra).start(timeout=300)
     figures: list[tuple[str, str]] = []
     try:
         from playwright.sync_api import sync_playwright
