@@ -45,8 +45,9 @@ from papertape.sessions.sources import source_for
 from papertape.store import store_for
 from papertape.store.base import Store
 
-# Workers yield the cores to the server when it has work (an answer, a write, a push): without
-# it, four backtests and the server are five equals on two cores and ``/health`` waits its turn
+# Workers yield the cores to the server when it has work (an answer, a write, a push, a paper
+# or live session's fill): without it, four backtests and the server are five equals on two
+# cores and ``/health`` waits its turn. PAPERTAPE_WORKER_NICE overrides it (0: equals).
 WORKER_NICENESS = 10
 RUNTIME_EVERY = 0.25  # seconds between the runtime reports the server shows
 # what the worker asks the server to write (everything else it reads itself)
@@ -66,7 +67,7 @@ def run_worker(conn: Connection, job: WorkerJob) -> None:
     session is suspended or stopped with its last commit, never cut off."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.nice(WORKER_NICENESS)
+    os.nice(int(os.environ.get("PAPERTAPE_WORKER_NICE", WORKER_NICENESS)))
     _die_with_parent()
     asyncio.run(_serve(conn, job))
 
