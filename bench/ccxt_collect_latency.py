@@ -22,7 +22,8 @@ At the end the session is stopped and the trades it recorded are counted in the 
 builds from the stored trades against the volume of the trades sent).
 
     uv run python bench/ccxt_collect_latency.py               # 25 s at recorded pace
-    uv run python bench/ccxt_collect_latency.py --seconds 5
+    uv run python bench/ccxt_collect_latency.py --seconds 60
+    uv run python bench/ccxt_collect_latency.py --quick       # 5 s
 """
 
 from __future__ import annotations
@@ -164,7 +165,10 @@ def measure(seconds: float, workdir: Path) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=25.0)
+    parser.add_argument("--quick", action="store_true", help="5 s (as `python -m bench --quick`)")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = 5.0
     with tempfile.TemporaryDirectory(prefix="papertape-collect-") as workdir:
         result = measure(args.seconds, Path(workdir))
     p = Result.percentile
