@@ -108,7 +108,9 @@ async def run(lines: list[str], seconds: float, server_url: str) -> Result:
         response = await http.post("/sessions/start", json=body)
         assert response.status_code == 201, response.text
         session_id = response.json()["data"]["session_id"]
-        await socket.send_json({"action": "subscribe", "topic": "session", "session_id": session_id})
+        await socket.send_json(
+            {"action": "subscribe", "topic": "session", "session_id": session_id}
+        )
         credited = 0  # trades (in send order) whose record was seen on /ws
         shown: set[str] = set()
         deadline = time.perf_counter() + seconds
@@ -143,9 +145,7 @@ async def run(lines: list[str], seconds: float, server_url: str) -> Result:
             "counters"
         ]["rows_written"]["trades"]
         bars = (
-            await http.get(
-                f"/data/{session_id}/candles", params={"symbol": SYMBOL, "interval": 1}
-            )
+            await http.get(f"/data/{session_id}/candles", params={"symbol": SYMBOL, "interval": 1})
         ).json()["data"]
         assert bars["built_from"] == "trades", bars
         result.volume_sent = sum(sizes[: result.trades_recorded])
