@@ -88,8 +88,9 @@ def trade_order(
 
 async def run(lines: list[str], seconds: float, server_url: str) -> Result:
     result = Result()
+    exchange = BinanceReplay(lines, speed=1.0)
     async with (
-        BinanceReplay(lines, speed=1.0) as exchange,
+        exchange,
         httpx.AsyncClient(base_url=server_url, timeout=30) as http,
         aiohttp.ClientSession() as client,
     ):
