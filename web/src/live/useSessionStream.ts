@@ -35,6 +35,13 @@ export interface SessionStream {
 
 const MAX_TICKS = 20_000;
 const RECORD_REFRESH_MS = 1000;
+const RECORD_REFRESH_SHARE = 0.2;
+
+/** How long to wait before re-reading a running session's records, given how long the last
+ * read took: at least RECORD_REFRESH_MS, and reading at most RECORD_REFRESH_SHARE of the time. */
+export function recordRefreshDelay(lastReadMs: number): number {
+  return Math.max(RECORD_REFRESH_MS, lastReadMs * (1 / RECORD_REFRESH_SHARE - 1));
+}
 const EVENT_BATCH_MS = 100;
 
 export interface PriceTick {
@@ -69,6 +76,7 @@ export function useSessionStream(sessionId: string): SessionStream {
   const inFlight = useRef<Promise<void> | null>(null);
   const staleKinds = useRef(new Set<RecordKind>());
   const recordTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const lastRefreshMs = useRef(0);
   const again = useRef(false);
 
   function refreshFor(events: TapeEvent[]) {
@@ -81,16 +89,26 @@ export function useSessionStream(sessionId: string): SessionStream {
       }
       for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
     }
-    // A busy session records thousands of orders and fills a second: re-read its records at
-    // most once a second, not once per event.
     for (const kind of kinds) staleKinds.current.add(kind);
-    if (staleKinds.current.size > 0 && !recordTimer.current) {
-      recordTimer.current = setTimeout(() => {
+    scheduleRecordRefresh();
+  }
+
+  // A busy session records thousands of orders and fills a second: its records are re-read at
+  // most once a second, not once per event, and never more often than RECORD_REFRESH_SHARE of
+  // the time allows (a big record that takes 0.5 s to read is read every 2.5 s): the page's
+  // reading, and the server's answering it, stay a small share of the machine a backtest runs on.
+  function scheduleRecordRefresh() {
+    if (staleKinds.current.size === 0 || recordTimer.current) return;
+    recordTimer.current = setTimeout(() => {
+      const kinds = [...staleKinds.current];
+      staleKinds.current.clear();
+      const began = performance.now();
+      void Promise.all(kinds.map((kind) => client.invalidateQueries({ queryKey: keys.records(sessionId, kind) }))).finally(() => {
+        lastRefreshMs.current = performance.now() - began;
         recordTimer.current = null;
-        for (const kind of staleKinds.current) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
-        staleKinds.current.clear();
-      }, RECORD_REFRESH_MS);
-    }
+        scheduleRecordRefresh();
+      });
+    }, recordRefreshDelay(lastRefreshMs.current));
   }
 
   const accept = useCallback(
