@@ -143,6 +143,19 @@ async def test_funding_due_during_an_outage_is_paid_on_resume(tmp_path, history)
     assert "funding_unpaid" not in gap
 
 
+async def test_without_a_settlement_mark_the_last_mark_before_the_outage_values_it(tmp_path):
+    """A history without ``markPrice`` (as Binance's was before 2023): the made-up funding is
+    valued at the newest mark the session had, the 05:00 mark's open (1.11435)."""
+    bare = read_market_file(RATES, symbol=SYMBOL).rows
+    payments, _ = await _run_across_an_outage(tmp_path, bare, refuse_funding=False)
+    made_up = [p for p in payments if BEFORE_OUTAGE * 1_000 < p.ts < AFTER_OUTAGE * 1_000]
+    assert [(p.ts, p.mark_price, p.price_source) for p in made_up] == [
+        (ts, 1.11435, "mark") for ts, *_ in IN_OUTAGE
+    ]
+    # 0.01 % × 1,000 × 1.11435, twice
+    assert math.isclose(sum(p.amount for p in made_up), -0.22287, abs_tol=1e-9)
+
+
 async def test_funding_the_exchange_will_not_tell_is_reported_unpaid(tmp_path, history):
     payments, gap = await _run_across_an_outage(tmp_path, history, refuse_funding=True)
     assert [(p.ts, p.mark_price, p.price_source) for p in payments] == [

@@ -210,9 +210,9 @@ class ExchangeSource(MarketSource):
         fetched from the exchange's funding history (the download's ``fetch_funding_rate_history``
         paging) and handed to the funding clock, which pays them in data-time order before the
         first new event. The stream cannot: it only announces the next funding time. The
-        engine values each at the settlement mark the history carries (Binance's ``markPrice``),
-        else as at any funding time: the session's newest mark within ``mark_stale_us`` of the
-        funding time, else its last price (``price_source`` on each payment says which).
+        engine values each at the settlement mark the history carries (Binance's ``markPrice``,
+        ``price_source`` ``settlement``), else at the last mark the session had before the
+        outage (``mark``: however old, nothing replaced it), else at its last price (``last``).
 
         If the history cannot be fetched the funding is not paid, and loudly so: the span and
         the error are in ``outage_notes`` (the session's ``gap`` event) and the symbol's detail."""
