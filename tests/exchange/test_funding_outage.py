@@ -76,8 +76,9 @@ def test_the_hand_figures(history):
 
 
 async def _run_across_an_outage(tmp_path, history, *, refuse_funding: bool):
-    """Phase 1 until the 05:00 mark, shutdown, phase 2 from the 17:00 mark to the end; returns
-    the store's funding payments and the session's ``gap`` event."""
+    """A paper and a collect session, phase 1 until the 05:00 mark, shutdown, phase 2 from the
+    17:00 mark to the end; returns the paper session's funding payments and ``gap`` event, and
+    the funding rows the collect session recorded."""
     store = SQLiteStore(f"sqlite:///{tmp_path}/papertape.db")
     await store.open()
     first = capture_lines(mark_messages(FIRST_MARK, BEFORE_OUTAGE), trade_messages(PRINT_HOURS))
@@ -105,8 +106,17 @@ async def _run_across_an_outage(tmp_path, history, *, refuse_funding: bool):
                     "market": market,
                 }
                 paper, _ = await service.start(SessionConfig.model_validate(config))
-                pid = paper.session_id
-                await _until(lambda: _last_ts(service, pid) == BEFORE_OUTAGE * 1_000, 60)
+                collect, _ = await service.start(
+                    SessionConfig.model_validate(
+                        {"mode": "collect", "symbols": [SYMBOL], "market": market}
+                    )
+                )
+                pid, cid = paper.session_id, collect.session_id
+                await _until(
+                    lambda: _through(service, pid, cid, BEFORE_OUTAGE),
+                    60,
+                    lambda: (service.runtime(pid), service.runtime(cid)),
+                )
                 [position] = service.runtime(pid)["positions"]
                 assert position["qty"] == QTY
                 await service.shutdown()  # the session stays running in the store: it resumes
@@ -119,19 +129,26 @@ async def _run_across_an_outage(tmp_path, history, *, refuse_funding: bool):
             async with BinanceReplay(
                 second, speed=SPEED, funding=history, port=port, refuse_funding=refuse_funding
             ):
-                await service.resume(await store.get_session(pid))
-                await _until(lambda: _last_ts(service, pid) == LAST_MARK * 1_000, 60)
-                await service.stop(pid)
+                for sid in (pid, cid):
+                    await service.resume(await store.get_session(sid))
+                await _until(
+                    lambda: _through(service, pid, cid, LAST_MARK),
+                    60,
+                    lambda: (service.runtime(pid), service.runtime(cid)),
+                )
+                for sid in (pid, cid):
+                    await service.stop(sid)
         finally:
             await service.shutdown()
         [gap] = [e for e in await store.list_events(pid) if e.kind == "gap"]
-        return await store.list_funding(pid), gap.data
+        collected = await store.read_funding(cid, [SYMBOL], 0, 2**62)
+        return await store.list_funding(pid), gap.data, collected
     finally:
         await store.close()
 
 
 async def test_funding_due_during_an_outage_is_paid_on_resume(tmp_path, history):
-    payments, gap = await _run_across_an_outage(tmp_path, history, refuse_funding=False)
+    payments, gap, collected = await _run_across_an_outage(tmp_path, history, refuse_funding=False)
     assert [(p.ts, p.rate, p.qty, p.mark_price, p.price_source) for p in payments] == [
         (ts, rate, QTY, mark, source)
         for ts, rate, mark, source in STREAMED_BEFORE + IN_OUTAGE + STREAMED_AFTER
@@ -141,13 +158,18 @@ async def test_funding_due_during_an_outage_is_paid_on_resume(tmp_path, history)
     assert (gap["from_ts"], gap["to_ts"]) == (BEFORE_OUTAGE * 1_000, AFTER_OUTAGE * 1_000)
     assert gap["funding_made_up"] == {SYMBOL: [ts for ts, *_ in IN_OUTAGE]}
     assert "funding_unpaid" not in gap
+    # the collect session records the made-up rates too, with the mark they settled at
+    assert [(f.ts, f.rate, f.mark_price) for f in collected] == [
+        (ts, rate, mark if source == "settlement" else None)
+        for ts, rate, mark, source in STREAMED_BEFORE + IN_OUTAGE + STREAMED_AFTER
+    ]
 
 
 async def test_without_a_settlement_mark_the_last_mark_before_the_outage_values_it(tmp_path):
     """A history without ``markPrice`` (as Binance's was before 2023): the made-up funding is
     valued at the newest mark the session had, the 05:00 mark's open (1.11435)."""
     bare = read_market_file(RATES, symbol=SYMBOL).rows
-    payments, _ = await _run_across_an_outage(tmp_path, bare, refuse_funding=False)
+    payments, _, _ = await _run_across_an_outage(tmp_path, bare, refuse_funding=False)
     made_up = [p for p in payments if BEFORE_OUTAGE * 1_000 < p.ts < AFTER_OUTAGE * 1_000]
     assert [(p.ts, p.mark_price, p.price_source) for p in made_up] == [
         (ts, 1.11435, "mark") for ts, *_ in IN_OUTAGE
@@ -157,7 +179,7 @@ async def test_without_a_settlement_mark_the_last_mark_before_the_outage_values_
 
 
 async def test_funding_the_exchange_will_not_tell_is_reported_unpaid(tmp_path, history):
-    payments, gap = await _run_across_an_outage(tmp_path, history, refuse_funding=True)
+    payments, gap, collected = await _run_across_an_outage(tmp_path, history, refuse_funding=True)
     assert [(p.ts, p.mark_price, p.price_source) for p in payments] == [
         (ts, mark, source) for ts, _, mark, source in STREAMED_BEFORE + STREAMED_AFTER
     ]
@@ -166,15 +188,25 @@ async def test_funding_the_exchange_will_not_tell_is_reported_unpaid(tmp_path, h
     assert "unknown error" in unpaid["error"]
     assert "NOT paid" in gap["reason"]
     assert gap["funding_made_up"] == {}
+    assert [f.ts for f in collected] == [ts for ts, *_ in STREAMED_BEFORE + STREAMED_AFTER]
 
 
-def _last_ts(service: SessionService, session_id: str) -> int | None:
-    feed = (service.runtime(session_id) or {}).get("feed") or {}
-    return feed.get("last_event_ts")
+def _through(service: SessionService, paper: str, collect: str, mark_ms: int) -> bool:
+    """Both sessions had the data up to the mark at ``mark_ms``, and the paper engine has
+    processed it (its position is valued at that mark)."""
+    last = {
+        sid: ((service.runtime(sid) or {}).get("feed") or {}).get("last_event_ts")
+        for sid in (paper, collect)
+    }
+    if any(ts != mark_ms * 1_000 for ts in last.values()):
+        return False
+    [mark] = [float(m["p"]) for m in mark_messages(mark_ms, mark_ms)]
+    positions = (service.runtime(paper) or {}).get("positions") or []
+    return any(p["mark"] == mark for p in positions)
 
 
-async def _until(predicate, timeout: float) -> None:
+async def _until(predicate, timeout: float, state=lambda: None) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {state()}"
         await asyncio.sleep(0.05)
