@@ -406,6 +406,16 @@ class Engine(VenueListener):
             return None
         return state.mark
 
+    def _funding_mark(self, state: _SymbolState, ts: int) -> float | None:
+        """The mark that values a position at funding time ``ts``: the fresh mark, or a mark
+        older than ``mark_stale_us`` that still values the position (no data since replaced it:
+        the data stopped, as across a server outage whose funding a resumed feed makes up), the
+        newest price the session knows. A mark made stale by later trades is not used."""
+        fresh = self._fresh_mark(state, ts)
+        if fresh is None and state.mark is not None and state.position.mark == state.mark:
+            return state.mark
+        return fresh
+
     def queue_models(self) -> dict[str, str]:
         """Per symbol, the queue model its resting limits fill by: the configured one once its
         data has shown an order book, else ``trade_through`` (no queue to see)."""
@@ -444,7 +454,7 @@ class Engine(VenueListener):
         span = state.bar_span
         if span is not None and span[0] <= funding.ts < span[1]:
             last = span[2]
-        priced = settlement_price(funding, self._fresh_mark(state, funding.ts), last)
+        priced = settlement_price(funding, self._funding_mark(state, funding.ts), last)
         if priced is None:
             return
         price, source = priced

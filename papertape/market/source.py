@@ -62,5 +62,10 @@ class MarketSource(ABC):
     @abstractmethod
     def batches(self) -> AsyncIterator[Sequence[MarketEvent]]: ...
 
+    def outage_notes(self) -> dict[str, Any]:
+        """What a live feed resumed after an outage made up for, or could not (merged into the
+        session's ``gap`` event); nothing by default."""
+        return {}
+
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections. Called once when the session's runner ends, however it ends."""

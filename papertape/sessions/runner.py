@@ -18,6 +18,7 @@ import structlog
 
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import PapertapeError
+from papertape.domain.funding import FundingRate
 from papertape.domain.market import MarketEvent, StreamPosition
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent
 from papertape.market.source import MarketSource
@@ -235,13 +236,21 @@ class Runner(RunnerTask):
         missed, from the last event the session had to this one (the exchange's clock)."""
         began, self._gap_from = self._gap_from, None
         assert began is not None
+        notes = self.source.outage_notes() if self.source is not None else {}
+        reason = "the server was down: market data between these times was not received"
+        if notes.get("funding_unpaid"):
+            reason += (
+                "; the funding due meanwhile could not be fetched from the exchange and was NOT "
+                "paid (funding_unpaid)"
+            )
         await self.publish(
             "gap",
             {
                 "from_ts": began,
                 "to_ts": first.ts,
                 "seconds": round(max(0, first.ts - began) / 1e6, 3),
-                "reason": "the server was down: market data between these times was not received",
+                "reason": reason,
+                **notes,
             },
         )
 
@@ -254,7 +263,10 @@ class Runner(RunnerTask):
                     continue
                 self._data_clock = batch[-1].ts
                 if self._gap_from is not None:
-                    await self._note_gap(batch[0])
+                    # the first data received: funding the feed made up for the outage is not
+                    await self._note_gap(
+                        next((e for e in batch if type(e) is not FundingRate), batch[0])
+                    )
                 for consumer in self.consumers:
                     await consumer.on_batch(batch)
                 now = time.monotonic()

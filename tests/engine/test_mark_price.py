@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from papertape.domain.funding import merge_funding
+from papertape.domain.funding import FundingRate, merge_funding
 from papertape.domain.market import MarkPrice, Trade
 from papertape.domain.portfolio import SWAP
 from papertape.engine.core import Engine, EngineConfig
@@ -135,3 +135,22 @@ def test_the_mark_crossing_the_liquidation_price_liquidates():
     assert engine.record.fills[-1].fee == pytest.approx(100.0)
     assert not engine.portfolio.open_positions()
     assert engine.portfolio.equity() == pytest.approx(-100.0)
+
+
+def test_funding_after_the_data_stopped_is_valued_at_the_last_mark():
+    """A funding time long after the last data (a resumed live feed making up the funding of a
+    server outage): the mark is stale by the clock, but nothing has replaced it, so it values the
+    position; a mark that trades since made stale does not."""
+    engine = _engine()
+    engine.process([Trade(1, SYMBOL, 100.0, 1.0, "buy"), MarkPrice(1, SYMBOL, 101.0)])
+    engine.place_manual_order(SYMBOL, "buy", "market", 10)
+    engine.process([Trade(2, SYMBOL, 99.0, 1.0, "buy"), MarkPrice(3, SYMBOL, 102.0)])
+    outage = 3 + 3 * engine.config.mark_stale_us
+    engine.process([FundingRate(outage, SYMBOL, 0.001)])
+    later = outage + engine.config.mark_stale_us + 1
+    engine.process([Trade(later, SYMBOL, 97.0, 1.0, "sell"), FundingRate(later + 1, SYMBOL, 0.001)])
+    payments = engine.drain().funding
+    assert [(p.mark_price, p.price_source, p.amount) for p in payments] == [
+        (102.0, "mark", pytest.approx(-0.001 * 10 * 102.0)),
+        (97.0, "last", pytest.approx(-0.001 * 10 * 97.0)),
+    ]

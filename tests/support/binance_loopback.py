@@ -10,7 +10,10 @@ https://developers.binance.com/docs/derivatives/usds-margined-futures/market-dat
   the symbols the tests need are listed. Spot's and coin-M's market lists are empty.
 - ``GET /fapi/v1/fundingRate``: funding history served from a real funding file (the rows of a
   ``funding`` dataset), paged the way Binance pages it: ascending from ``startTime``, at most
-  ``limit`` rows (default 100, max 1000), ``endTime`` inclusive.
+  ``limit`` rows (default 100, max 1000), ``endTime`` inclusive. With ``refuse_funding`` it
+  answers what Binance answers when it fails a request (HTTP 400, code -1000).
+
+``port``: listen there (a restarted exchange at the URL a session was configured with); 0: any.
 
 Requests are logged in ``requests`` (path and query) so tests can check the paging.
 """
@@ -99,8 +102,12 @@ class BinanceLoopback:
     """``async with BinanceLoopback(funding=rows) as server``: ``server.base_url`` is the base to
     give ``redirected``."""
 
-    def __init__(self, funding: Sequence[FundingRate] = ()):
+    def __init__(
+        self, funding: Sequence[FundingRate] = (), *, port: int = 0, refuse_funding: bool = False
+    ):
         self.funding = sorted(funding, key=lambda r: r.ts)
+        self.port = port
+        self.refuse_funding = refuse_funding
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -110,10 +117,10 @@ class BinanceLoopback:
         app.router.add_get("/{host}/{path:.*}", self._route)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.port, self.base_url = port, f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -128,6 +135,9 @@ class BinanceLoopback:
             listed = [_perpetual(*p) for p in PERPETUALS] if host == FUTURES_HOST else []
             return web.json_response(_exchange_info(listed))
         if host == FUTURES_HOST and path == "/fapi/v1/fundingRate":
+            if self.refuse_funding:
+                error = {"code": -1000, "msg": "An unknown error occurred while processing."}
+                return web.json_response(error, status=400)
             return web.json_response(self._funding_page(query))
         return web.json_response({"code": -1121, "msg": f"not served here: {path}"}, status=400)
 

@@ -1,7 +1,8 @@
 """A loopback Binance that replays a raw websocket capture to the unmodified ccxt pro client (a
 test and benchmark tool; ``papertape.market.exchange.urls.redirected`` points ccxt at it).
 
-On top of ``BinanceLoopback``'s REST (market lists, funding history) it serves:
+On top of ``BinanceLoopback``'s REST (market lists, funding history: ``funding``, ``port`` and
+``refuse_funding`` are passed to it) it serves:
 
 - ``GET /fapi/v1/depth`` (and spot's ``/api/v3/depth``): the capture's REST depth snapshot;
 - websockets on any path (ccxt opens ``…/public/ws/<n>`` and ``…/market/ws/<n>``): Binance's
@@ -27,6 +28,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from papertape.domain.funding import FundingRate
 from tests.support.binance_loopback import BinanceLoopback
 
 
@@ -44,8 +46,16 @@ def _exchange_time(data: dict[str, Any]) -> int:
 
 
 class BinanceReplay(BinanceLoopback):
-    def __init__(self, capture_lines: Sequence[str], speed: float = 0.0):
-        super().__init__()
+    def __init__(
+        self,
+        capture_lines: Sequence[str],
+        speed: float = 0.0,
+        *,
+        funding: Sequence[FundingRate] = (),
+        port: int = 0,
+        refuse_funding: bool = False,
+    ):
+        super().__init__(funding, port=port, refuse_funding=refuse_funding)
         self.speed = speed
         self.snapshot: dict[str, Any] | None = None
         messages: list[tuple[int, str, str]] = []

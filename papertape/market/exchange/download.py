@@ -296,10 +296,7 @@ async def download_funding(
     hub.check_symbols(exchange_id, "swap", [symbol], markets)
     exchange = hub.create(exchange_id, "swap")
     try:
-        if not (getattr(exchange, "has", {}) or {}).get("fetchFundingRateHistory"):
-            raise ExchangeUnsupported(
-                f"{exchange_id} offers no funding rate history (fetchFundingRateHistory) in ccxt"
-            )
+        _require_funding_history(exchange, exchange_id)
         existing = await store.get_dataset(name)
         _check_same_series(existing, name, symbol, None, kind="funding")
         now = time.time_ns() // 1_000
@@ -320,28 +317,79 @@ async def download_funding(
         )
 
         async def page(cursor: int) -> list[FundingRate]:
-            entries = await _fetch_page(
-                functools.partial(
-                    exchange.fetch_funding_rate_history,
-                    unified,
-                    since=-(-cursor // 1_000),
-                    limit=page_limit,
-                ),
-                exchange_id,
-                unified,
-                retries,
-                "funding rate",
+            return await _funding_page(
+                exchange, exchange_id, symbol, cursor, end, page_limit=page_limit, retries=retries
             )
-            rates = sorted(
-                (rate for entry in entries if (rate := _funding_rate(entry, symbol)) is not None),
-                key=lambda r: r.ts,
-            )
-            return [r for r in rates if cursor <= r.ts < end]
 
         paging = _Paging(store, store.write_funding, base, end, step=1, on_page=on_page)
         return await paging.run(page, cursor, resumed_from, exchange_id)
     finally:
         await _close(exchange)
+
+
+async def funding_history(
+    exchange: Any,
+    exchange_id: str,
+    symbol: str,
+    start: int,
+    end: int,
+    *,
+    page_limit: int = PAGE_LIMIT,
+    retries: int = NETWORK_RETRIES,
+) -> list[FundingRate]:
+    """The perpetual ``symbol``'s funding rates at funding times in ``[start, end)`` (µs), paged
+    from ``exchange`` (a ccxt client) as the download pages them; raises ``ExchangeUnavailable``
+    / ``ExchangeRejected`` / ``UnknownSymbol`` when the exchange cannot answer."""
+    _require_funding_history(exchange, exchange_id)
+    rates: list[FundingRate] = []
+    cursor = start
+    while cursor < end:
+        page = await _funding_page(
+            exchange, exchange_id, symbol, cursor, end, page_limit=page_limit, retries=retries
+        )
+        if not page:
+            break
+        rates.extend(page)
+        cursor = page[-1].ts + 1
+    return rates
+
+
+def _require_funding_history(exchange: Any, exchange_id: str) -> None:
+    if not (getattr(exchange, "has", {}) or {}).get("fetchFundingRateHistory"):
+        raise ExchangeUnsupported(
+            f"{exchange_id} offers no funding rate history (fetchFundingRateHistory) in ccxt"
+        )
+
+
+async def _funding_page(
+    exchange: Any,
+    exchange_id: str,
+    symbol: str,
+    cursor: int,
+    end: int,
+    *,
+    page_limit: int,
+    retries: int,
+) -> list[FundingRate]:
+    """One page of funding rates from ``cursor`` (µs), those before ``end``, in time order."""
+    unified = to_ccxt(symbol, "swap")
+    entries = await _fetch_page(
+        functools.partial(
+            exchange.fetch_funding_rate_history,
+            unified,
+            since=-(-cursor // 1_000),
+            limit=page_limit,
+        ),
+        exchange_id,
+        unified,
+        retries,
+        "funding rate",
+    )
+    rates = sorted(
+        (rate for entry in entries if (rate := _funding_rate(entry, symbol)) is not None),
+        key=lambda r: r.ts,
+    )
+    return [r for r in rates if cursor <= r.ts < end]
 
 
 def _funding_rate(entry: dict[str, Any], symbol: str) -> FundingRate | None:

@@ -46,6 +46,7 @@ from papertape.domain.errors import FeedError, PapertapeError, UnknownSymbol
 from papertape.domain.market import BookSnapshot, MarketEvent, Trade
 from papertape.market.exchange.backoff import Backoff
 from papertape.market.exchange.connector import ExchangeHub, default_hub, describe
+from papertape.market.exchange.download import funding_history
 from papertape.market.exchange.errors import (
     ExchangeAuthFailed,
     ExchangeRejected,
@@ -88,6 +89,8 @@ class FeedOptions:
     ccxt's 1,000-trade cache, so this bounds a slow session's memory too)."""
     permanent_after: int = 20
     """Consecutive exchange-side (non-network) errors on one stream before it is given up."""
+    history_retries: int = 3
+    """Network retries of the funding history a resumed feed fetches for its outage."""
 
 
 @dataclass(slots=True)
@@ -164,6 +167,8 @@ class ExchangeSource(MarketSource):
         self._last_book_at = dict.fromkeys(self.symbols, float("-inf"))
         self._counts = {s: {"trades": 0, "books": 0} for s in self.symbols}
         self.funding = FundingClock(resume_after)
+        self._outage_from = resume_after  # until the first data after a restart is in
+        self._outage: dict[str, Any] = {}
 
     # the consumer's side -------------------------------------------------------------------
     async def batches(self) -> AsyncIterator[Sequence[MarketEvent]]:
@@ -185,6 +190,8 @@ class ExchangeSource(MarketSource):
                 events.extend(nxt)
             if events:
                 events.sort(key=lambda e: e.ts)
+                if self._outage_from is not None:
+                    await self._make_up_funding(events[0].ts)
                 events = list(self.funding.weave(events))
                 self.status.events += len(events)
                 self.status.last_event_ts = events[-1].ts
@@ -193,6 +200,49 @@ class ExchangeSource(MarketSource):
                 return
             if pending_end is not None:
                 raise pending_end
+
+    def outage_notes(self) -> dict[str, Any]:
+        return self._outage
+
+    async def _make_up_funding(self, first_ts: int) -> None:
+        """A feed resumed after an outage (the server was down): the funding times that fell
+        inside it, after the last event the session had and before this first new one, are
+        fetched from the exchange's funding history (the download's ``fetch_funding_rate_history``
+        paging) and handed to the funding clock, which pays them in data-time order before the
+        first new event. The stream cannot: it only announces the next funding time. The
+        engine values each at the settlement mark the history carries (Binance's ``markPrice``,
+        ``price_source`` ``settlement``), else at the last mark the session had before the
+        outage (``mark``: however old, nothing replaced it), else at its last price (``last``).
+
+        If the history cannot be fetched the funding is not paid, and loudly so: the span and
+        the error are in ``outage_notes`` (the session's ``gap`` event) and the symbol's detail."""
+        began, self._outage_from = self._outage_from, None
+        if began is None or not self._streams_marks():
+            return  # no mark stream: this feed pays no funding at all (``valued_at``)
+        recovered: dict[str, list[int]] = {}
+        unpaid: dict[str, dict[str, Any]] = {}
+        for symbol in self.symbols:
+            try:
+                rates = await funding_history(
+                    self._exchange,
+                    self.exchange_id,
+                    symbol,
+                    began + 1,
+                    first_ts,
+                    retries=self.options.history_retries,
+                )
+            except (PapertapeError, ccxt.BaseError) as exc:
+                error = exc.message if isinstance(exc, PapertapeError) else describe(exc)
+                unpaid[symbol] = {"from_ts": began, "to_ts": first_ts, "error": error}
+                self._symbol_detail(symbol)["unpaid_funding"] = unpaid[symbol]
+                self._log.error("feed.funding_not_made_up", symbol=symbol, **unpaid[symbol])
+                continue
+            for rate in rates:
+                self.funding.announce(rate)
+            recovered[symbol] = [rate.ts for rate in rates]
+        self._outage = {"funding_made_up": recovered}
+        if unpaid:
+            self._outage["funding_unpaid"] = unpaid
 
     async def close(self) -> None:
         """Cancel every task and close the exchange's connections; returns within a few seconds
