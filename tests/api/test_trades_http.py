@@ -65,6 +65,16 @@ def test_closed_trades_match_the_final_metrics(server: ServerProcess) -> None:
     last = series["slow"]["points"][-1]
     assert last["time"] == bars[-1]["time"]
     assert last["value"] == pytest.approx(math.fsum(closes[-20:]) / 20, rel=1e-12)
+    # from the chart's oldest bar on: the same values (computed from the first bar), fewer points
+    since = bars[-100]["time"]
+    with server.client() as http:
+        tail = http.get(
+            f"/sessions/{session_id}/indicators",
+            params={"symbol": "UNITTEST_BTC", "start_us": since * 1_000_000},
+        ).json()["data"]["series"]
+    for line in tail:
+        assert line["points"] == [p for p in series[line["name"]]["points"] if p["time"] >= since]
+        assert len(line["points"]) == 100
     final = results[-1]
     assert len(trades) == final["trades"] > 0
     closed_fees = math.fsum(t["fees"] for t in trades)

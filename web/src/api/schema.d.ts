@@ -316,7 +316,9 @@ export interface paths {
          * List Indicators
          * @description Each price-overlay indicator of each strategy (its price outputs: a Bollinger indicator's
          *     three bands, not its width), one point per bar (``time`` in seconds,
-         *     the bar's open), from the first bar with a value. Empty for a session without strategies.
+         *     the bar's open), from the first bar with a value (or ``start_us``). Empty for a session
+         *     without strategies. Computed and encoded in a worker thread: a 180k-bar backtest's
+         *     indicators took the event loop for seconds.
          */
         get: operations["list_indicators_sessions__session_id__indicators_get"];
         put?: never;
@@ -3332,6 +3334,8 @@ export interface operations {
                 symbol: string;
                 /** @description bars opening before this time (µs) */
                 end_us?: number;
+                /** @description points of bars opening at or after this time (µs): the chart's oldest bar; the indicators are still computed from the first bar, so the values are the strategy's */
+                start_us?: number;
             };
             header?: never;
             path: {

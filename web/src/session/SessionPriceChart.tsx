@@ -66,7 +66,9 @@ export function SessionPriceChart({
   const bars = history.bars;
   const candles = useMemo(() => (interval ? liveCandles(bars ?? [], symbolTicks, interval) : []), [bars, symbolTicks, interval]);
   const drawsIndicators = s.mode !== "collect" && ((s.config?.strategies ?? []) as unknown[]).length > 0 && seen;
-  const indicators = useIndicators(drawsIndicators ? s.session_id : "", drawsIndicators ? symbol : "", endUs, pollMs);
+  // the indicators' points over the bars loaded (older ones as the chart scrolls back to them)
+  const oldestUs = bars && bars.length > 0 ? bars[0].time * 1_000_000 : 0;
+  const indicators = useIndicators(drawsIndicators ? s.session_id : "", drawsIndicators ? symbol : "", endUs, pollMs, oldestUs);
   const overlays = useOverlays(indicators.data, candles, interval);
 
   // While ticks are pushed they extend the newest bar; the history (and the indicators on it)

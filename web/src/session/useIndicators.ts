@@ -1,4 +1,4 @@
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { query, request } from "../api/client";
 import type { IndicatorSeries } from "../api/types";
@@ -9,15 +9,16 @@ type Series = IndicatorSeries;
 
 const COLORS = ["#fab005", "#4dabf7", "#e599f7", "#ff922b", "#63e6be", "#f06595"];
 
-/** A session's strategy indicators over its price chart (GET /sessions/{id}/indicators),
- * re-read while it runs. */
-export function useIndicators(sessionId: string, symbol: string, endUs: () => number | undefined, refetchMs: number | false) {
+/** A session's strategy indicators over its price chart (GET /sessions/{id}/indicators) from
+ * the chart's oldest bar (``startUs``) on, re-read while it runs. */
+export function useIndicators(sessionId: string, symbol: string, endUs: () => number | undefined, refetchMs: number | false, startUs = 0) {
   return useQuery({
-    queryKey: ["session", sessionId, "indicators", symbol],
+    queryKey: ["session", sessionId, "indicators", symbol, startUs],
     enabled: Boolean(symbol),
     refetchInterval: refetchMs,
+    placeholderData: keepPreviousData, // keep the lines while older bars' points load
     queryFn: async ({ signal }) =>
-      (await request<{ series: Series[] }>(`/sessions/${sessionId}/indicators${query({ symbol, end_us: endUs() })}`, { signal })).data.series,
+      (await request<{ series: Series[] }>(`/sessions/${sessionId}/indicators${query({ symbol, start_us: startUs || undefined, end_us: endUs() })}`, { signal })).data.series,
   });
 }
 
