@@ -28,6 +28,13 @@ BACKTEST = {
 ENDED = ("completed", "stopped", "failed")
 
 
+@pytest.fixture
+def server(any_store_url: str, start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    """A real server on a store holding the shared BTC-PERP month as ``btc_1m``."""
+    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
+    return start_server(any_store_url)
+
+
 def _start(http: httpx.Client, body: dict | None = None) -> str:
     response = http.post("/sessions/start", json=body or BACKTEST)
     assert response.status_code == 201, response.text
@@ -86,10 +93,8 @@ def _zombie(pid: int) -> bool:
 
 
 def test_a_backtest_runs_in_a_worker_and_records_what_the_server_itself_would(
-    any_store_url: str, start_server: Callable[..., ServerProcess]
+    any_store_url: str, start_server: Callable[..., ServerProcess], server: ServerProcess
 ) -> None:
-    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
-    server = start_server(any_store_url)
     with server.client() as http:
         in_worker = _start(http)
         pid = _worker_pid(http, in_worker)
@@ -110,13 +115,9 @@ def test_a_backtest_runs_in_a_worker_and_records_what_the_server_itself_would(
     assert worker_record == server_record
 
 
-def test_signals_for_the_server_do_not_cut_a_worker_off(
-    any_store_url: str, start_server: Callable[..., ServerProcess]
-) -> None:
+def test_signals_for_the_server_do_not_cut_a_worker_off(server: ServerProcess) -> None:
     """Ctrl-C in the server's terminal reaches its workers too: they ignore it and end when
     the server ends them (the backtest completes, its record whole)."""
-    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
-    server = start_server(any_store_url)
     with server.client() as http:
         session_id = _start(http)
         pid = _worker_pid(http, session_id)
@@ -128,10 +129,8 @@ def test_signals_for_the_server_do_not_cut_a_worker_off(
 
 
 def test_a_killed_worker_fails_its_session_and_the_server_carries_on(
-    any_store_url: str, start_server: Callable[..., ServerProcess]
+    server: ServerProcess,
 ) -> None:
-    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
-    server = start_server(any_store_url)
     with server.client() as http:
         session_id = _start(http)
         os.kill(_worker_pid(http, session_id), signal.SIGKILL)
@@ -145,18 +144,19 @@ def test_a_killed_worker_fails_its_session_and_the_server_carries_on(
 
 @pytest.mark.parametrize("moment", [0.3, 1.5])
 def test_a_killed_server_takes_its_workers_along_and_the_backtest_resumes_the_same(
-    any_store_url: str, start_server: Callable[..., ServerProcess], moment: float
+    any_store_url: str,
+    start_server: Callable[..., ServerProcess],
+    server: ServerProcess,
+    moment: float,
 ) -> None:
-    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
-    first = start_server(any_store_url)
-    with first.client() as http:
+    with server.client() as http:
         reference = _start(http)
         _until(http, reference, ("completed",))
         expected = _record(http, reference)
         crashed = _start(http)
         pid = _worker_pid(http, crashed)
         time.sleep(moment)
-    first.kill()
+    server.kill()
     assert _gone(pid, 10), "a worker outlived its server"
 
     second = start_server(any_store_url)
@@ -166,11 +166,7 @@ def test_a_killed_server_takes_its_workers_along_and_the_backtest_resumes_the_sa
         assert _record(http, crashed) == expected
 
 
-def test_a_stopped_backtest_keeps_a_whole_record(
-    any_store_url: str, start_server: Callable[..., ServerProcess]
-) -> None:
-    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
-    server = start_server(any_store_url)
+def test_a_stopped_backtest_keeps_a_whole_record(server: ServerProcess) -> None:
     with server.client() as http:
         session_id = _start(http)
         _worker_pid(http, session_id)

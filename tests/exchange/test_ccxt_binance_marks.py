@@ -20,7 +20,6 @@ import math
 
 import pytest
 
-from papertape.domain.config import SessionConfig
 from papertape.domain.funding import FundingRate
 from papertape.domain.market import MarkPrice
 from papertape.market.exchange.connector import ExchangeHub, ccxt_factory, default_hub
@@ -34,6 +33,7 @@ from tests.support.binance_marks import (
     LAST_MARK,
     capture_lines,
     mark_messages,
+    start_long_and_collect,
     trade_messages,
 )
 from tests.support.binance_replay import BinanceReplay
@@ -118,33 +118,7 @@ async def test_paper_and_collect_sessions_on_streamed_marks_and_funding(tmp_path
     service = SessionService(store)
     try:
         async with BinanceReplay(capture, speed=SPEED) as server:
-            market = {
-                "source": "exchange",
-                "exchange": "binance",
-                "market_type": "swap",
-                "exchange_url": server.base_url,
-            }
-            rules = {
-                "entry": {"left": "close", "op": ">", "right": 0},
-                "exit": {"left": "close", "op": "<", "right": 0},
-                "sizing": {"mode": "qty", "value": QTY},
-            }
-            paper, _ = await service.start(
-                SessionConfig.model_validate(
-                    {
-                        "mode": "paper",
-                        "symbols": [SYMBOL],
-                        "strategies": [{"name": "rules", "params": rules}],
-                        "market": market,
-                    }
-                )
-            )
-            collect, _ = await service.start(
-                SessionConfig.model_validate(
-                    {"mode": "collect", "symbols": [SYMBOL], "market": market}
-                )
-            )
-            pid, cid = paper.session_id, collect.session_id
+            pid, cid = await start_long_and_collect(service, SYMBOL, server.base_url, QTY)
 
             def done(sid: str) -> bool:
                 feed = (service.runtime(sid) or {}).get("feed") or {}

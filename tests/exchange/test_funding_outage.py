@@ -18,7 +18,6 @@ import math
 
 import pytest
 
-from papertape.domain.config import SessionConfig
 from papertape.domain.market import MICROS
 from papertape.market.importers import read_market_file
 from papertape.sessions.service import SessionService
@@ -29,6 +28,7 @@ from tests.support.binance_marks import (
     RATES,
     capture_lines,
     mark_messages,
+    start_long_and_collect,
     trade_messages,
 )
 from tests.support.binance_replay import BinanceReplay
@@ -88,30 +88,7 @@ async def _run_across_an_outage(tmp_path, history, *, refuse_funding: bool):
         try:
             async with BinanceReplay(first, speed=SPEED, funding=history) as server:
                 port = server.port
-                market = {
-                    "source": "exchange",
-                    "exchange": "binance",
-                    "market_type": "swap",
-                    "exchange_url": server.base_url,
-                }
-                rules = {
-                    "entry": {"left": "close", "op": ">", "right": 0},
-                    "exit": {"left": "close", "op": "<", "right": 0},
-                    "sizing": {"mode": "qty", "value": QTY},
-                }
-                config = {
-                    "mode": "paper",
-                    "symbols": [SYMBOL],
-                    "strategies": [{"name": "rules", "params": rules}],
-                    "market": market,
-                }
-                paper, _ = await service.start(SessionConfig.model_validate(config))
-                collect, _ = await service.start(
-                    SessionConfig.model_validate(
-                        {"mode": "collect", "symbols": [SYMBOL], "market": market}
-                    )
-                )
-                pid, cid = paper.session_id, collect.session_id
+                pid, cid = await start_long_and_collect(service, SYMBOL, server.base_url, QTY)
                 await _until(
                     lambda: _through(service, pid, cid, BEFORE_OUTAGE),
                     60,

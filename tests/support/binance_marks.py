@@ -19,6 +19,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from papertape.domain.config import SessionConfig
+from papertape.sessions.service import SessionService
 from tests.support.data import MARKET_DATA
 
 MARKS = MARKET_DATA / "xrp-usdt-perp_mark_1h_2021-11.csv"
@@ -86,3 +88,35 @@ def capture_lines(marks: Sequence[dict], trades: Sequence[dict] = ()) -> list[st
     lines += [f"0 {json.dumps({'stream': 'xrpusdt@markPrice@1s', 'data': m})}" for m in marks]
     lines += [f"0 {json.dumps({'stream': 'xrpusdt@trade', 'data': t})}" for t in trades]
     return lines
+
+
+async def start_long_and_collect(
+    service: SessionService, symbol: str, exchange_url: str, qty: float
+) -> tuple[str, str]:
+    """A paper session that buys ``qty`` on the first print and holds it, and a collect session,
+    both on ``symbol``'s perpetual of the loopback Binance at ``exchange_url``: their ids."""
+    market = {
+        "source": "exchange",
+        "exchange": "binance",
+        "market_type": "swap",
+        "exchange_url": exchange_url,
+    }
+    rules = {
+        "entry": {"left": "close", "op": ">", "right": 0},
+        "exit": {"left": "close", "op": "<", "right": 0},
+        "sizing": {"mode": "qty", "value": qty},
+    }
+    paper, _ = await service.start(
+        SessionConfig.model_validate(
+            {
+                "mode": "paper",
+                "symbols": [symbol],
+                "strategies": [{"name": "rules", "params": rules}],
+                "market": market,
+            }
+        )
+    )
+    collect, _ = await service.start(
+        SessionConfig.model_validate({"mode": "collect", "symbols": [symbol], "market": market})
+    )
+    return paper.session_id, collect.session_id
