@@ -33,6 +33,7 @@ from tests.support.binance_marks import (
     LAST_MARK,
     capture_lines,
     mark_messages,
+    processed_through,
     start_long_and_collect,
     trade_messages,
 )
@@ -120,11 +121,9 @@ async def test_paper_and_collect_sessions_on_streamed_marks_and_funding(tmp_path
         async with BinanceReplay(capture, speed=SPEED) as server:
             pid, cid = await start_long_and_collect(service, SYMBOL, server.base_url, QTY)
 
-            def done(sid: str) -> bool:
-                feed = (service.runtime(sid) or {}).get("feed") or {}
-                return feed.get("last_event_ts") == LAST_MARK * 1_000
-
-            await _until(lambda: done(pid) and done(cid), 60)
+            # delivered to both, and processed by the paper engine (stopped only then: a stop
+            # does not wait for the batches still queued)
+            await _until(lambda: processed_through(service, pid, cid, LAST_MARK), 60)
             detail = service.runtime(pid)
             await service.stop(pid)
             await service.stop(cid)

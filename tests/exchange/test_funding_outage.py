@@ -28,6 +28,7 @@ from tests.support.binance_marks import (
     RATES,
     capture_lines,
     mark_messages,
+    processed_through,
     start_long_and_collect,
     trade_messages,
 )
@@ -90,7 +91,7 @@ async def _run_across_an_outage(tmp_path, history, *, refuse_funding: bool):
                 port = server.port
                 pid, cid = await start_long_and_collect(service, SYMBOL, server.base_url, QTY)
                 await _until(
-                    lambda: _through(service, pid, cid, BEFORE_OUTAGE),
+                    lambda: processed_through(service, pid, cid, BEFORE_OUTAGE),
                     60,
                     lambda: (service.runtime(pid), service.runtime(cid)),
                 )
@@ -109,7 +110,7 @@ async def _run_across_an_outage(tmp_path, history, *, refuse_funding: bool):
                 for sid in (pid, cid):
                     await service.resume(await store.get_session(sid))
                 await _until(
-                    lambda: _through(service, pid, cid, LAST_MARK),
+                    lambda: processed_through(service, pid, cid, LAST_MARK),
                     60,
                     lambda: (service.runtime(pid), service.runtime(cid)),
                 )
@@ -166,20 +167,6 @@ async def test_funding_the_exchange_will_not_tell_is_reported_unpaid(tmp_path, h
     assert "NOT paid" in gap["reason"]
     assert gap["funding_made_up"] == {}
     assert [f.ts for f in collected] == [ts for ts, *_ in STREAMED_BEFORE + STREAMED_AFTER]
-
-
-def _through(service: SessionService, paper: str, collect: str, mark_ms: int) -> bool:
-    """Both sessions had the data up to the mark at ``mark_ms``, and the paper engine has
-    processed it (its position is valued at that mark)."""
-    last = {
-        sid: ((service.runtime(sid) or {}).get("feed") or {}).get("last_event_ts")
-        for sid in (paper, collect)
-    }
-    if any(ts != mark_ms * 1_000 for ts in last.values()):
-        return False
-    [mark] = [float(m["p"]) for m in mark_messages(mark_ms, mark_ms)]
-    positions = (service.runtime(paper) or {}).get("positions") or []
-    return any(p["mark"] == mark for p in positions)
 
 
 async def _until(predicate, timeout: float, state=lambda: None) -> None:

@@ -120,3 +120,17 @@ async def start_long_and_collect(
         SessionConfig.model_validate({"mode": "collect", "symbols": [symbol], "market": market})
     )
     return paper.session_id, collect.session_id
+
+
+def processed_through(service: SessionService, paper: str, collect: str, mark_ms: int) -> bool:
+    """Both sessions had the data up to the mark at ``mark_ms``, and the paper engine has
+    processed it (its position is valued at that mark)."""
+    last = {
+        sid: ((service.runtime(sid) or {}).get("feed") or {}).get("last_event_ts")
+        for sid in (paper, collect)
+    }
+    if any(ts != mark_ms * 1_000 for ts in last.values()):
+        return False
+    [mark] = [float(m["p"]) for m in mark_messages(mark_ms, mark_ms)]
+    positions = (service.runtime(paper) or {}).get("positions") or []
+    return any(p["mark"] == mark for p in positions)
