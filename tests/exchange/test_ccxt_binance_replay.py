@@ -7,31 +7,15 @@ capture's independent rebuild. Nothing leaves 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
 
-import pytest
-
 from papertape.domain.market import BookSnapshot, Trade
-from papertape.market.binance_capture import rebuild
 from papertape.market.exchange.connector import ExchangeHub, ccxt_factory, hub_for
 from papertape.market.exchange.feed import ExchangeSource, FeedOptions
 from papertape.market.exchange.urls import redirected, stray_urls
 from tests.support.binance_replay import BinanceReplay
-from tests.support.data import MARKET_DATA
 
-FUTURES = MARKET_DATA / "binance-futures_btcusdt_l2-stream_2024-08-08.txt.gz"
 DEPTH = 20
-
-
-@pytest.fixture(scope="module")
-def lines() -> list[str]:
-    return gzip.decompress(FUTURES.read_bytes()).decode().splitlines()
-
-
-@pytest.fixture(scope="module")
-def capture(lines):
-    return rebuild(lines, FUTURES.name)
 
 
 async def _collect(server: BinanceReplay, want_trades: int, timeout: float = 120) -> tuple:
@@ -79,9 +63,11 @@ async def _collect(server: BinanceReplay, want_trades: int, timeout: float = 120
     return trades, books, status, hub, (cached, ccxt_top)
 
 
-async def test_every_captured_trade_and_the_final_book_through_real_ccxt(lines, capture):
-    expected = [e for e in capture.events if isinstance(e, Trade)]
-    async with BinanceReplay(lines) as server:
+async def test_every_captured_trade_and_the_final_book_through_real_ccxt(
+    futures_lines, futures_capture
+):
+    expected = [e for e in futures_capture.events if isinstance(e, Trade)]
+    async with BinanceReplay(futures_lines) as server:
         trades, books, status, hub, (cached, ccxt_top) = await _collect(server, len(expected))
         exchange = hub.create("binance", "swap")
         assert stray_urls(exchange.urls, server.base_url) == []  # nothing can leave loopback
@@ -98,7 +84,7 @@ async def test_every_captured_trade_and_the_final_book_through_real_ccxt(lines, 
     held = [t.trade_id for t in expected[len(delivered) :]]
     assert len(held) <= 50 and set(held) <= set(cached)
     assert status.gaps == 0 and status.duplicates == 0 and status.reconnects == 0
-    snapshots = [e for e in capture.events if isinstance(e, BookSnapshot)]
+    snapshots = [e for e in futures_capture.events if isinstance(e, BookSnapshot)]
     final = snapshots[-1]
     # ccxt's book ends on the capture's last update, equal to the independent rebuild's
     assert ccxt_top == (final.bids[:DEPTH], final.asks[:DEPTH])

@@ -8,74 +8,39 @@ same book top at the end — while the paper session trades on the same feed. No
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
 
 import pytest
 
-from papertape.domain.config import SessionConfig
 from papertape.domain.market import BookSnapshot, Trade
-from papertape.market.binance_capture import rebuild
 from papertape.sessions.service import SessionService
 from papertape.store.sqlite import SQLiteStore
+from tests.support.binance_marks import start_long_and_collect
 from tests.support.binance_replay import BinanceReplay
-from tests.support.data import MARKET_DATA
 
-FUTURES = MARKET_DATA / "binance-futures_btcusdt_l2-stream_2024-08-08.txt.gz"
 SYMBOL = "BTC_USDT"
 DEPTH = 20
 QTY = 0.01
 STREAMS = ("btcusdt@trade", "btcusdt@depth")
 
 
-@pytest.fixture(scope="module")
-def lines() -> list[str]:
-    return gzip.decompress(FUTURES.read_bytes()).decode().splitlines()
-
-
-@pytest.fixture(scope="module")
-def capture(lines):
-    return rebuild(lines, FUTURES.name)
-
-
 async def test_collect_records_the_capture_and_paper_trades_on_it_through_real_ccxt(
-    tmp_path, lines, capture
+    tmp_path, futures_lines, futures_capture
 ):
-    expected = sorted((e for e in capture.events if isinstance(e, Trade)), key=_by_id)
+    expected = sorted((e for e in futures_capture.events if isinstance(e, Trade)), key=_by_id)
     store = SQLiteStore(f"sqlite:///{tmp_path}/papertape.db")
     await store.open()
     service = SessionService(store)
     try:
-        async with BinanceReplay(lines) as server:
-            market = {
-                "source": "exchange",
-                "exchange": "binance",
-                "market_type": "swap",
-                "exchange_url": server.base_url,
-                "book_depth": DEPTH,
-                "book_interval": 0,  # a snapshot after every update: the end is recorded
-            }
-            collect, _ = await service.start(
-                SessionConfig.model_validate(
-                    {"mode": "collect", "symbols": [SYMBOL], "market": market}
-                )
+        async with BinanceReplay(futures_lines) as server:
+            pid, cid = await start_long_and_collect(
+                service,
+                SYMBOL,
+                server.base_url,
+                QTY,
+                book_depth=DEPTH,
+                book_interval=0,  # a snapshot after every update: the end is recorded
             )
-            rules = {
-                "entry": {"left": "close", "op": ">", "right": 0},
-                "exit": {"left": "close", "op": "<", "right": 0},
-                "sizing": {"mode": "qty", "value": QTY},
-            }
-            paper, _ = await service.start(
-                SessionConfig.model_validate(
-                    {
-                        "mode": "paper",
-                        "symbols": [SYMBOL],
-                        "strategies": [{"name": "rules", "params": rules}],
-                        "market": market,
-                    }
-                )
-            )
-            cid, pid = collect.session_id, paper.session_id
             feed = await _recorded_everything(service, server, cid, len(expected))
             for sid in (cid, pid):
                 await service.stop(sid)
@@ -95,7 +60,7 @@ async def test_collect_records_the_capture_and_paper_trades_on_it_through_real_c
     # ccxt holds the trades that arrived while no watch_trades call waited until its next
     # message, which the end of a capture never brings: a few at most, never a gap
     assert len(expected) - len(recorded) <= 50
-    snapshots = [e for e in capture.events if isinstance(e, BookSnapshot)]
+    snapshots = [e for e in futures_capture.events if isinstance(e, BookSnapshot)]
     final = snapshots[-1]
     last = max(books, key=lambda b: b.ts)
     assert (last.bids, last.asks) == (final.bids[:DEPTH], final.asks[:DEPTH])

@@ -18,6 +18,7 @@ import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from papertape.domain.config import SessionConfig
 from papertape.sessions.service import SessionService
@@ -91,15 +92,17 @@ def capture_lines(marks: Sequence[dict], trades: Sequence[dict] = ()) -> list[st
 
 
 async def start_long_and_collect(
-    service: SessionService, symbol: str, exchange_url: str, qty: float
+    service: SessionService, symbol: str, exchange_url: str, qty: float, **market: Any
 ) -> tuple[str, str]:
-    """A paper session that buys ``qty`` on the first print and holds it, and a collect session,
-    both on ``symbol``'s perpetual of the loopback Binance at ``exchange_url``: their ids."""
+    """A paper session that buys ``qty`` on the first bar and holds it, and a collect session,
+    both on ``symbol``'s perpetual of the loopback Binance at ``exchange_url`` (``market``: more
+    market settings): their ids."""
     market = {
         "source": "exchange",
         "exchange": "binance",
         "market_type": "swap",
         "exchange_url": exchange_url,
+        **market,
     }
     rules = {
         "entry": {"left": "close", "op": ">", "right": 0},
