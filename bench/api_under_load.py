@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,6 +49,42 @@ MONTH = ROOT.parent / "shared" / "data" / "market" / "btc-perp_1m_2022-01.csv.gz
 CHROMIUM = Path("/usr/bin/chromium")
 DATASET = "btc_1m_x4"
 PROBE_EVERY = 0.05
+
+
+class CpuSeconds:
+    """CPU seconds (user + system) spent since ``start()`` by the server process, by its
+    children (the engine workers and their fork server), and by the Chromium processes: where a
+    watched backtest's time goes on a machine they all share."""
+
+    def __init__(self, server_pid: int):
+        self.server = psutil.Process(server_pid)
+
+    def _now(self) -> dict[str, float]:
+        def spent(process: psutil.Process, reaped: bool = False) -> float:
+            """Its own CPU time, and with ``reaped`` its ended children's (a worker that ended
+            is counted in the fork server that waited for it)."""
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                return 0.0
+            own = times.user + times.system
+            return own + (times.children_user + times.children_system if reaped else 0.0)
+
+        chromium = [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
+        return {
+            "server": spent(self.server),
+            "engine workers": sum(
+                spent(c, reaped=True) for c in self.server.children(recursive=True)
+            ),
+            "Chromium": sum(spent(p) for p in chromium),
+        }
+
+    def start(self) -> None:
+        self._began = self._now()
+
+    def spent(self) -> str:
+        now = self._now()
+        return ", ".join(f"{name} {now[name] - self._began[name]:.1f}" for name in now)
 
 
 def seconds(iso_text: str) -> float:
@@ -197,9 +234,12 @@ class Tabs:
         self.context.close()
 
 
-def run_watched(http: httpx.Client, tabs: Tabs, label: str) -> tuple[float, float, int, int]:
+def run_watched(
+    http: httpx.Client, tabs: Tabs, label: str, cpu: CpuSeconds
+) -> tuple[float, float, int, int]:
     """A backtest with the tabs watching (its own page opened as it starts)."""
     tabs.reset()
+    cpu.start()
     began = time.monotonic()
     sid = start_backtest(http, label)
     tabs.open(f"/sessions/{sid}")
@@ -239,8 +279,11 @@ def main(argv: list[str]) -> int:
         with server.client() as http, sync_playwright() as playwright:
             start_backtest(http, "warm-up")  # imports and caches, not measured
             wait_ended(http, [http.get("/sessions").json()["data"]["sessions"][0]["session_id"]])
+            cpu = CpuSeconds(server.process.pid)
+            cpu.start()
             [alone] = wait_ended(http, [start_backtest(http, "unwatched")])
             figures.append(("backtest alone, unwatched", f"{alone:.2f} s"))
+            figures.append(("CPU s while it ran (unwatched)", cpu.spent()))
 
             tabs = Tabs(playwright, server.url, workdir / "chromium")
             try:
@@ -248,8 +291,9 @@ def main(argv: list[str]) -> int:
                 if not args.quick:
                     tabs.open("/backtests")
                 tabs.pump(2)
-                watched, wall, requests, messages = run_watched(http, tabs, "watched")
+                watched, wall, requests, messages = run_watched(http, tabs, "watched", cpu)
                 figures.append(("backtest watched by the tabs", f"{watched:.2f} s"))
+                figures.append(("CPU s while it ran (watched)", cpu.spent()))
                 figures.append(
                     (
                         "watched / unwatched",
@@ -272,6 +316,7 @@ def main(argv: list[str]) -> int:
                     others = [start_backtest(http, f"load-{i}") for i in range(2, 5)]
                     tabs.open(f"/sessions/{probe_target}")
                     prober = Prober(server.url, probe_target)
+                    cpu.start()
                     prober.start()
                     ids = [probe_target, *others]
                     while any(
@@ -293,6 +338,7 @@ def main(argv: list[str]) -> int:
                             )
                         )
                     figures.append(("probe failures", str(prober.failures)))
+                    figures.append(("CPU s under load", cpu.spent()))
                     figures.append(
                         ("the four backtests' times", ", ".join(f"{t:.1f}" for t in took) + " s")
                     )

@@ -12,10 +12,11 @@ from fastapi.responses import Response
 
 from papertape.api.deps import get_service
 from papertape.api.envelope import ok_built
+from papertape.api.indicator_series import IndicatorCache, IndicatorProgress
 from papertape.api.schemas import ERRORS, TS_US_MAX, IndicatorsResponse
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import ValidationFailed
-from papertape.domain.market import MICROS, Candle
+from papertape.domain.market import Candle
 from papertape.domain.symbols import canonical
 from papertape.engine.core import StrategyPlan
 from papertape.market.bars import read_bars
@@ -26,6 +27,7 @@ router = APIRouter(tags=["trading record"])
 
 Service = Annotated[SessionService, Depends(get_service)]
 MAX_BARS = 200_000
+cache = IndicatorCache()
 
 
 @router.get(
@@ -48,12 +50,22 @@ async def list_indicators(
             "strategy's",
         ),
     ] = 0,
+    every: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=7 * 86_400,
+            description="at most one point per this many seconds, the last in each (a chart of "
+            "that interval draws one per bar)",
+        ),
+    ] = None,
 ) -> Response:
     """Each price-overlay indicator of each strategy (its price outputs: a Bollinger indicator's
     three bands, not its width), one point per bar (``time`` in seconds,
     the bar's open), from the first bar with a value (or ``start_us``). Empty for a session
-    without strategies. Computed and encoded in a worker thread: a 180k-bar backtest's
-    indicators took the event loop for seconds."""
+    without strategies. Computed and encoded in a worker thread (a 180k-bar backtest's
+    indicators took the event loop for seconds), and over a replayed dataset computed once and
+    extended as the replay advances (``papertape.api.indicator_series``)."""
     session = await service.get(session_id)
     try:
         wanted = canonical(symbol)
@@ -64,47 +76,52 @@ async def list_indicators(
     config = SessionConfig.model_validate(session.config)
     plans = await resolve_strategies(service.store, config.strategies)
     market = config.market
-    source = market.dataset if market.source == "replay" and market.dataset else session_id
-    charted: list[tuple[StrategyPlan, dict[str, Any], list[Candle]]] = []
+    replayed = market.dataset if market.source == "replay" and market.dataset else None
+    # a dataset never changes once imported (a new one under the same name is a new version)
+    dataset = await service.store.get_dataset(replayed) if replayed else None
+    source = replayed or session_id
+    charted: list[tuple[StrategyPlan, IndicatorProgress, list[Candle]]] = []
     for plan in plans:
         indicators = plan.cls.chart_indicators(plan.params)
-        if indicators:
-            bars, _ = await read_bars(
-                service.store, source, wanted, plan.params.bar_interval, 0, end_us
+        if not indicators:
+            continue
+        interval = plan.params.bar_interval
+
+        def make(made: dict[str, Any] = indicators, seconds: int = interval) -> IndicatorProgress:
+            return IndicatorProgress(made, seconds)
+
+        progress = (
+            cache.progress(
+                (
+                    id(service.store),
+                    source,
+                    dataset.created_at,
+                    wanted,
+                    plan.label,
+                    repr(plan.params),
+                ),
+                make,
             )
-            charted.append((plan, indicators, bars[-MAX_BARS:]))
+            if dataset is not None
+            else make()
+        )
+        bars, _ = await read_bars(service.store, source, wanted, interval, progress.next_ts, end_us)
+        charted.append((plan, progress, bars[-MAX_BARS:]))
 
     def build() -> dict[str, Any]:
         series: list[dict[str, Any]] = []
-        for plan, indicators, bars in charted:
-            series += _series(plan.label, plan.params.bar_interval, indicators, bars, start_us)
+        for plan, progress, bars in charted:
+            lines = progress.series(bars, start_us, end_us, every)
+            series += [
+                {
+                    "strategy": plan.label,
+                    "name": name,
+                    "output": output,
+                    "bar_interval": plan.params.bar_interval,
+                    "points": points,
+                }
+                for (name, output), points in lines.items()
+            ]
         return {"session_id": session_id, "symbol": wanted, "series": series}
 
     return await ok_built("indicators_listed", build)
-
-
-def _series(
-    label: str, interval: int, indicators: dict[str, Any], bars: list[Candle], start_us: int
-) -> list[dict[str, Any]]:
-    points: dict[tuple[str, str], list[dict[str, Any]]] = {
-        (name, output): [] for name, (ind, _) in indicators.items() for output in ind.price_outputs
-    }
-    for bar in bars:
-        for name, (indicator, field) in indicators.items():
-            indicator.update(getattr(bar, field))
-            if bar.ts < start_us:
-                continue
-            for output in indicator.price_outputs:
-                value = indicator.output(output)
-                if value is not None:
-                    points[(name, output)].append({"time": bar.ts // MICROS, "value": value})
-    return [
-        {
-            "strategy": label,
-            "name": name,
-            "output": output,
-            "bar_interval": interval,
-            "points": found,
-        }
-        for (name, output), found in points.items()
-    ]

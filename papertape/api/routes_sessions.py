@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from papertape.api.deps import get_service
-from papertape.api.envelope import ok
+from papertape.api.envelope import ok, ok_built
 from papertape.api.schemas import (
     ERRORS,
     SEQ_MAX,
@@ -135,13 +135,13 @@ async def list_events(
     service: Service,
     after_seq: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> dict[str, Any]:
+) -> Response:
     """The session's tape in order. Catch up after a reconnect with ``after_seq``."""
     session = await service.get(session_id)
     events = await service.store.list_events(session_id, after_seq, limit)
-    return ok(
+    return await ok_built(
         "events_listed",
-        {
+        lambda: {
             "session_id": session_id,
             "events": [event_view(e) for e in events],
             "last_seq": session.last_seq,

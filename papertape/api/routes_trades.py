@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
+from starlette.responses import Response
 
 from papertape.api.deps import get_service
-from papertape.api.envelope import ok
+from papertape.api.envelope import ok_built
 from papertape.api.schemas import ERRORS, TradesResponse
 from papertape.domain.config import SessionConfig
 from papertape.domain.market import MICROS, iso
@@ -43,12 +44,16 @@ def trade_view(trip: RoundTrip) -> dict[str, Any]:
 @router.get("/sessions/{session_id}/trades", response_model=TradesResponse, responses=ERRORS)
 async def list_trades(
     session_id: Annotated[str, Path(min_length=1, max_length=200)], service: Service
-) -> dict[str, Any]:
+) -> Response:
     """Closed trades, oldest exit first. A position still open is not a trade yet."""
     session = await service.get(session_id)
     config = SessionConfig.model_validate(session.config)
     fills = await service.store.list_fills(session_id)
     funding = await service.store.list_funding(session_id)
-    like = Portfolio(config.cash, config.market.market_type, config.leverage)
-    trips = fold(config.cash, like, fills, session_id, funding).trips
-    return ok("trades_listed", {"session_id": session_id, "items": [trade_view(t) for t in trips]})
+
+    def build() -> dict[str, Any]:
+        like = Portfolio(config.cash, config.market.market_type, config.leverage)
+        trips = fold(config.cash, like, fills, session_id, funding).trips
+        return {"session_id": session_id, "items": [trade_view(t) for t in trips]}
+
+    return await ok_built("trades_listed", build)

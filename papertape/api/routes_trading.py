@@ -18,10 +18,11 @@ from papertape.api.schemas import (
     StrategiesResponse,
     StrategySavedResponse,
 )
-from papertape.domain.errors import ValidationFailed
+from papertape.domain.errors import SessionNotRunning, ValidationFailed
 from papertape.domain.numbers import finite
 from papertape.domain.orders import ManualOrder, OrderType, Side
 from papertape.domain.records import SavedStrategy
+from papertape.domain.session import Mode
 from papertape.domain.symbols import canonical
 from papertape.sessions.consumers.trading import TradingConsumer
 from papertape.sessions.service import SessionService
@@ -120,7 +121,13 @@ async def save_strategy(body: SaveStrategyBody, store: StoreDep) -> dict[str, An
 async def place_order(session_id: str, body: OrderBody, service: ServiceDep) -> dict[str, Any]:
     """Place a manual order in a running paper session (404 unknown session, 409 not
     running, 422 ``order_rejected`` naming the field or risk rule)."""
-    await service.get(session_id)
+    session = await service.get(session_id)
+    if session.mode not in (Mode.PAPER, Mode.LIVE):
+        raise SessionNotRunning(
+            f"session {session_id} is a {session.mode} session: only paper and live sessions "
+            "take manual orders",
+            session_id=session_id,
+        )
     try:
         symbol = canonical(body.symbol)
     except ValueError as exc:

@@ -3,6 +3,7 @@ at 1 minute (or built from trades) and the trader wants 1 hour or 1 day."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from papertape.domain.market import MICROS, Candle
@@ -59,7 +60,10 @@ async def read_bars(
     for base in base_intervals(interval):
         rows = await store.read_candles(source, [symbol], start, end, base)
         if rows:
-            bars = rows if base == interval else resample_candles(rows, interval)
-            return bars, f"candles_{base}s"
+            if base != interval:  # a month of 1m bars to 1h: seconds of work, off the event loop
+                rows = await asyncio.to_thread(resample_candles, rows, interval)
+            return rows, f"candles_{base}s"
     trades = await store.read_trades(source, [symbol], start, end)
-    return (candles_from_trades(trades, interval), "trades") if trades else ([], None)
+    if not trades:
+        return [], None
+    return await asyncio.to_thread(candles_from_trades, trades, interval), "trades"

@@ -317,6 +317,25 @@ async def test_http_strategies_and_orders(store, tmp_path):
                 f"/sessions/{sid}/orders", json={"symbol": "BTC_USDT", "side": "buy", "qty": 0.01}
             )
             assert after.status_code == 409
+            backtest = await http.post(
+                "/sessions/start",
+                json={
+                    "mode": "backtest",
+                    "symbols": ["BTC_USDT"],
+                    "strategies": ["my_rule"],
+                    "market": {"source": "replay", "dataset": "btc_trades"},
+                },
+            )
+            assert backtest.status_code == 201, backtest.text
+            bid = backtest.json()["data"]["session_id"]
+            to_backtest = await http.post(
+                f"/sessions/{bid}/orders", json={"symbol": "BTC_USDT", "side": "buy", "qty": 0.01}
+            )
+            # whether it still runs or not: a backtest replays its strategy's decisions only
+            assert to_backtest.status_code == 409
+            assert (
+                "only paper and live sessions take manual orders" in to_backtest.json()["message"]
+            )
 
 
 async def test_import_dataset_files_rows_and_refuses_a_second_import(store):

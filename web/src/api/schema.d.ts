@@ -317,8 +317,9 @@ export interface paths {
          * @description Each price-overlay indicator of each strategy (its price outputs: a Bollinger indicator's
          *     three bands, not its width), one point per bar (``time`` in seconds,
          *     the bar's open), from the first bar with a value (or ``start_us``). Empty for a session
-         *     without strategies. Computed and encoded in a worker thread: a 180k-bar backtest's
-         *     indicators took the event loop for seconds.
+         *     without strategies. Computed and encoded in a worker thread (a 180k-bar backtest's
+         *     indicators took the event loop for seconds), and over a replayed dataset computed once and
+         *     extended as the replay advances (``papertape.api.indicator_series``).
          */
         get: operations["list_indicators_sessions__session_id__indicators_get"];
         put?: never;
@@ -3336,6 +3337,8 @@ export interface operations {
                 end_us?: number;
                 /** @description points of bars opening at or after this time (µs): the chart's oldest bar; the indicators are still computed from the first bar, so the values are the strategy's */
                 start_us?: number;
+                /** @description at most one point per this many seconds, the last in each (a chart of that interval draws one per bar) */
+                every?: number | null;
             };
             header?: never;
             path: {

@@ -1,5 +1,5 @@
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { type InfiniteData, useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useRef } from "react";
 import { ApiError, logApiError, isErrorEnvelope } from "../api/errors";
 import { query, request } from "../api/client";
 import { keys } from "../api/hooks";
@@ -25,8 +25,10 @@ export interface CandlePage {
  * first; `fetchNextPage` loads the page of older bars before it (scrolling back in time).
  */
 export function useCandles(source: string | null, symbol: string | null, interval: number, options: CandleOptions = {}) {
+  const client = useQueryClient();
+  const queryKey = useMemo(() => ["candles", source, symbol, interval], [source, symbol, interval]);
   const result = useInfiniteQuery({
-    queryKey: ["candles", source, symbol, interval],
+    queryKey,
     enabled: Boolean(source && symbol),
     refetchInterval: options.refetchMs ?? false,
     initialPageParam: null as number | null,
@@ -42,7 +44,44 @@ export function useCandles(source: string | null, symbol: string | null, interva
   });
   const pages = result.data?.pages;
   const bars = useMemo(() => (pages ? [...pages].reverse().flatMap((p) => p.items) : undefined), [pages]);
-  return { ...result, bars };
+  const limit = options.limit ?? 5000;
+  const endUs = useRef(options.endUs); // a new function at each render: read when extending
+  useEffect(() => {
+    endUs.current = options.endUs;
+  }, [options.endUs]);
+  const { refetch } = result;
+  const extending = useRef<Promise<void> | null>(null);
+  /** Read only the bars from the newest one held on (a running session's chart): the newest
+   * bar again, as it may have grown, and the ones after it; `refetch` would read every page. */
+  const extend = useCallback((): Promise<void> => {
+    const newest = client.getQueryData<InfiniteData<CandlePage>>(queryKey)?.pages[0]?.items.at(-1);
+    if (!source || !symbol || !newest) return refetch().then(() => undefined);
+    if (extending.current) return extending.current;
+    const read = async () => {
+      const { data } = await request<{ items: CandleView[] }>(
+        `/data/${encodeURIComponent(source)}/candles${query({ symbol, interval, start_us: newest.time * 1_000_000, end_us: endUs.current?.(), limit })}`,
+      );
+      client.setQueryData<InfiniteData<CandlePage>>(queryKey, (held) => (held ? withNewest(held, data.items, limit) : held));
+    };
+    extending.current = read().finally(() => {
+      extending.current = null;
+    });
+    return extending.current;
+  }, [client, queryKey, source, symbol, interval, limit, refetch]);
+  return { ...result, bars, extend };
+}
+
+/** The held pages with ``fresh`` bars (oldest first, from the newest held bar's open on) in
+ * place of the bars they supersede; when the newest page outgrows ``limit`` its oldest bars are
+ * dropped, with the older pages, and scrolling back reads them again. */
+export function withNewest(held: InfiniteData<CandlePage>, fresh: CandleView[], limit: number): InfiniteData<CandlePage> {
+  if (fresh.length === 0) return held;
+  const [newest, ...older] = held.pages;
+  const kept = newest.items.filter((bar) => bar.time < fresh[0].time);
+  const items = [...kept, ...fresh];
+  if (items.length <= limit) return { ...held, pages: [{ ...newest, items }, ...older] };
+  const trimmed = items.slice(-limit);
+  return { pages: [{ items: trimmed, nextEndUs: trimmed[0].time * 1_000_000 }], pageParams: [held.pageParams[0]] };
 }
 
 export interface ImportForm {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { recordRefreshDelay } from "./useSessionStream";
+import { recordRefreshDelay, recordRefreshFloor } from "./useSessionStream";
 
 describe("recordRefreshDelay", () => {
   it("re-reads a quick record once a second", () => {
@@ -13,5 +13,13 @@ describe("recordRefreshDelay", () => {
     expect(recordRefreshDelay(2000)).toBe(8000);
     const read = 900;
     expect(read / (read + recordRefreshDelay(read))).toBeCloseTo(0.2);
+  });
+
+  it("re-reads a backtest's records every few seconds, a paper session's every second", () => {
+    expect(recordRefreshDelay(100, recordRefreshFloor("backtest"))).toBe(4000);
+    expect(recordRefreshDelay(100, recordRefreshFloor("sweep"))).toBe(4000);
+    expect(recordRefreshDelay(100, recordRefreshFloor("paper"))).toBe(1000);
+    expect(recordRefreshDelay(100, recordRefreshFloor(undefined))).toBe(1000);
+    expect(recordRefreshDelay(2000, recordRefreshFloor("backtest"))).toBe(8000);
   });
 });

@@ -35,12 +35,21 @@ export interface SessionStream {
 
 const MAX_TICKS = 20_000;
 const RECORD_REFRESH_MS = 1000;
+/** A backtest replays months in seconds: its tables and curves are read again every few seconds,
+ * which shows its progress, rather than every second, which only slows it down (it shares the
+ * machine with the page and the server answering the page). */
+const BACKTEST_RECORD_REFRESH_MS = 4000;
 const RECORD_REFRESH_SHARE = 0.2;
 
 /** How long to wait before re-reading a running session's records, given how long the last
- * read took: at least RECORD_REFRESH_MS, and reading at most RECORD_REFRESH_SHARE of the time. */
-export function recordRefreshDelay(lastReadMs: number): number {
-  return Math.max(RECORD_REFRESH_MS, lastReadMs * (1 / RECORD_REFRESH_SHARE - 1));
+ * read took: at least `floorMs`, and reading at most RECORD_REFRESH_SHARE of the time. */
+export function recordRefreshDelay(lastReadMs: number, floorMs = RECORD_REFRESH_MS): number {
+  return Math.max(floorMs, lastReadMs * (1 / RECORD_REFRESH_SHARE - 1));
+}
+
+/** The shortest wait between reads of a session's records, by what kind of session it is. */
+export function recordRefreshFloor(mode: string | undefined): number {
+  return mode === "backtest" || mode === "sweep" ? BACKTEST_RECORD_REFRESH_MS : RECORD_REFRESH_MS;
 }
 const EVENT_BATCH_MS = 100;
 
@@ -108,7 +117,7 @@ export function useSessionStream(sessionId: string): SessionStream {
         recordTimer.current = null;
         scheduleRecordRefresh();
       });
-    }, recordRefreshDelay(lastRefreshMs.current));
+    }, recordRefreshDelay(lastRefreshMs.current, recordRefreshFloor(client.getQueryData<SessionSummary>(keys.session(sessionId))?.mode)));
   }
 
   const accept = useCallback(
@@ -118,7 +127,8 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (after === before) return after;
       logRef.current = after;
       setLog(after);
-      const fresh = events.filter((e) => !before.events.some((b) => b.seq === e.seq));
+      const held = before.gap ? new Set(before.events.map((e) => e.seq)) : null;
+      const fresh = events.filter((e) => (held ? !held.has(e.seq) : e.seq > before.lastSeq));
       refreshFor(fresh);
       return after;
     },

@@ -8,7 +8,7 @@ import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
 import { CHART_INTERVALS, chartIntervalFor, historyBehind, INTERVAL_LABELS, liveCandles } from "../live/candles";
 import { useConnection } from "../live/LiveProvider";
-import type { PriceTick } from "../live/useSessionStream";
+import { recordRefreshDelay, type PriceTick } from "../live/useSessionStream";
 import { fillMarkers, positionLines } from "./records";
 import { useIndicators, useOverlays } from "./useIndicators";
 
@@ -68,35 +68,42 @@ export function SessionPriceChart({
   const drawsIndicators = s.mode !== "collect" && ((s.config?.strategies ?? []) as unknown[]).length > 0 && seen;
   // the indicators' points over the bars loaded (older ones as the chart scrolls back to them)
   const oldestUs = bars && bars.length > 0 ? bars[0].time * 1_000_000 : 0;
-  const indicators = useIndicators(drawsIndicators ? s.session_id : "", drawsIndicators ? symbol : "", endUs, pollMs, oldestUs);
+  const indicators = useIndicators(drawsIndicators ? s.session_id : "", drawsIndicators ? symbol : "", endUs, pollMs, oldestUs, interval);
   const overlays = useOverlays(indicators.data, candles, interval);
 
   // While ticks are pushed they extend the newest bar; the history (and the indicators on it)
   // is re-read once per bar that closes (ticks are sampled a few times a second, the stored
   // bars have the real range), at most once per HISTORY_REFRESH_MS.
   const bar = interval && latestTick !== undefined ? Math.floor(latestTick / 1000 / interval) : null;
-  const { refetch, isFetching } = history;
+  const { extend } = history;
   const refetchIndicators = indicators.refetch;
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
     if (!pushed || !running || bar === null || pending.current) return;
     pending.current = setTimeout(() => {
       pending.current = null;
-      void refetch();
+      void extend();
       if (drawsIndicators) void refetchIndicators();
     }, HISTORY_REFRESH_MS);
-  }, [bar, pushed, running, refetch, refetchIndicators, drawsIndicators]);
+  }, [bar, pushed, running, extend, refetchIndicators, drawsIndicators]);
   useEffect(() => () => {
     if (pending.current) clearTimeout(pending.current);
   }, []);
 
-  // Ticks ran past the recorded bars (a fast replay): read history again, at most once a second.
+  // Ticks ran past the recorded bars (a fast replay): read the newer bars, at most once a second
+  // and never more than a fifth of the time (a backtest runs on the same machine).
   const behind = interval !== null && running && historyBehind(bars ?? [], symbolTicks, interval);
+  const lastExtendMs = useRef(0);
   useEffect(() => {
-    if (!behind || isFetching) return;
-    const timer = setTimeout(() => void refetch(), 1000);
+    if (!behind) return;
+    const timer = setTimeout(() => {
+      const began = performance.now();
+      void extend().finally(() => {
+        lastExtendMs.current = performance.now() - began;
+      });
+    }, recordRefreshDelay(lastExtendMs.current));
     return () => clearTimeout(timer);
-  }, [behind, isFetching, refetch]);
+  }, [behind, bars, extend]);
 
   // Fitted again to the whole run once it has ended and its newest bars are read (a page opened
   // while a backtest ran was fitted to its first bars and stayed zoomed in on its end); older

@@ -10,15 +10,16 @@ type Series = IndicatorSeries;
 const COLORS = ["#fab005", "#4dabf7", "#e599f7", "#ff922b", "#63e6be", "#f06595"];
 
 /** A session's strategy indicators over its price chart (GET /sessions/{id}/indicators) from
- * the chart's oldest bar (``startUs``) on, re-read while it runs. */
-export function useIndicators(sessionId: string, symbol: string, endUs: () => number | undefined, refetchMs: number | false, startUs = 0) {
+ * the chart's oldest bar (``startUs``) on, one point per chart bar (``every`` seconds: a 1m SMA
+ * over a month of 1h bars is 44,640 points, of which the chart draws 744), re-read while it runs. */
+export function useIndicators(sessionId: string, symbol: string, endUs: () => number | undefined, refetchMs: number | false, startUs = 0, every: number | null = null) {
   return useQuery({
-    queryKey: ["session", sessionId, "indicators", symbol, startUs],
+    queryKey: ["session", sessionId, "indicators", symbol, startUs, every],
     enabled: Boolean(symbol),
     refetchInterval: refetchMs,
     placeholderData: keepPreviousData, // keep the lines while older bars' points load
     queryFn: async ({ signal }) =>
-      (await request<{ series: Series[] }>(`/sessions/${sessionId}/indicators${query({ symbol, start_us: startUs || undefined, end_us: endUs() })}`, { signal })).data.series,
+      (await request<{ series: Series[] }>(`/sessions/${sessionId}/indicators${query({ symbol, start_us: startUs || undefined, end_us: endUs(), every: every ?? undefined })}`, { signal })).data.series,
   });
 }
 

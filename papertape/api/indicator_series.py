@@ -1,0 +1,127 @@
+"""A strategy's chart indicators over a replayed dataset, computed once and extended as the
+replay advances.
+
+A chart watching a 180k-bar backtest asks for its indicators every second or so. Computed from
+the first bar at each ask, that read the whole dataset and ran every indicator over it again:
+seconds of a core (and of the GIL the event loop needs) per tab and refresh. A dataset does not
+change once imported, so the indicators' state after the bars already folded in is kept (per
+dataset version, symbol, strategy and bar interval) and only the newer bars are read and folded.
+The newest bar of a read may be partial (a replay's position cuts it): it is valued on a copy
+and never folded in.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+from papertape.domain.indicators import Indicator
+from papertape.domain.market import MICROS, Candle
+
+ChartIndicators = dict[str, tuple[Indicator, str]]  # name -> (indicator, the bar field it reads)
+
+
+@dataclass
+class _Line:
+    """One output of one indicator: its points' bar opens (seconds) and values, oldest first."""
+
+    times: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+
+class IndicatorProgress:
+    """The indicators of one strategy on one symbol's bars, folded up to ``next_ts`` (the open of
+    the first bar not folded in, µs). Thread-safe: tabs ask at once, each from its own thread."""
+
+    def __init__(self, indicators: ChartIndicators, interval: int):
+        self.indicators = indicators
+        self.step = interval * MICROS
+        self.next_ts = 0
+        self.lines = {
+            (name, output): _Line()
+            for name, (indicator, _) in indicators.items()
+            for output in indicator.price_outputs
+        }
+        self._lock = threading.Lock()
+
+    def series(
+        self, bars: Sequence[Candle], start_us: int, end_us: int, every: int | None
+    ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The points of the bars opening in ``[start_us, end_us)`` (``bars``: the ones opening
+        in ``[next_ts as read, end_us)``, oldest first), at most one per ``every`` seconds (the
+        last in each, as a chart of that interval draws them)."""
+        with self._lock:
+            fresh = [bar for bar in bars if bar.ts >= self.next_ts]
+            for bar in fresh[:-1]:  # every bar but the newest is whole
+                self._fold(self.indicators, bar, self.lines)
+                self.next_ts = bar.ts + self.step
+            # the newest, perhaps partial, bar: valued on a copy, and only if it is the one the
+            # read ended on (a tab behind the others reads nothing new)
+            tail = {key: _Line() for key in self.lines}
+            if fresh:
+                self._fold(copy.deepcopy(self.indicators), fresh[-1], tail)
+            last_whole = end_us - self.step  # a folded bar opening after this ends past end_us
+            return {
+                key: _points(
+                    chain(_span(line, start_us, last_whole), _span(tail[key], start_us, end_us)),
+                    every,
+                )
+                for key, line in self.lines.items()
+            }
+
+    @staticmethod
+    def _fold(
+        indicators: ChartIndicators, bar: Candle, lines: dict[tuple[str, str], _Line]
+    ) -> None:
+        time = bar.ts // MICROS
+        for name, (indicator, source) in indicators.items():
+            indicator.update(getattr(bar, source))
+            for output in indicator.price_outputs:
+                value = indicator.output(output)
+                if value is not None:
+                    line = lines[(name, output)]
+                    line.times.append(time)
+                    line.values.append(value)
+
+
+def _span(line: _Line, start_us: int, last_us: int) -> Iterator[tuple[int, float]]:
+    """``line``'s points of the bars opening in ``[start_us, last_us]``."""
+    first = bisect_left(line.times, -(-start_us // MICROS))
+    stop = bisect_left(line.times, last_us // MICROS + 1)
+    return zip(line.times[first:stop], line.values[first:stop], strict=True)
+
+
+def _points(pairs: Iterable[tuple[int, float]], every: int | None) -> list[dict[str, Any]]:
+    """The points, at most one per ``every`` seconds: the last in each."""
+    points: list[dict[str, Any]] = []
+    for time, value in pairs:
+        if every and points and points[-1]["time"] // every == time // every:
+            points[-1] = {"time": time, "value": value}
+        else:
+            points.append({"time": time, "value": value})
+    return points
+
+
+class IndicatorCache:
+    """The progress of the most recently charted ``size`` (dataset, symbol, strategy) series."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._entries: OrderedDict[Hashable, IndicatorProgress] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def progress(self, key: Hashable, make: Callable[[], IndicatorProgress]) -> IndicatorProgress:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                found = self._entries[key] = make()
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(key)
+            return found

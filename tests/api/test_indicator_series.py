@@ -1,0 +1,108 @@
+"""Indicators extended as a replay advances equal the indicators computed from the first bar at
+every position the chart asks at, including the partial bar a position cuts."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from papertape.api.indicator_series import IndicatorProgress
+from papertape.domain.indicators import Bollinger, Sma
+from papertape.domain.market import MICROS, Candle
+from papertape.market.bars import resample_candles
+
+MINUTE = 60 * MICROS
+INTERVAL = 300  # the strategy's bars: five 1m bars, so a position can cut one
+
+
+def minutes(closes: list[float]) -> list[Candle]:
+    return [
+        Candle(i * MINUTE, "BTC_USDT", 60, c, c + 1, c - 1, c, 1.0) for i, c in enumerate(closes)
+    ]
+
+
+def chart_indicators() -> dict[str, Any]:
+    return {"fast": (Sma(3), "close"), "bb": (Bollinger(4, 2.0), "close")}
+
+
+def bars_before(base: list[Candle], start: int, end: int) -> list[Candle]:
+    """What ``read_bars`` answers: the strategy's bars opening in [start, end), built from the
+    1m bars before ``end`` (the last one partial when ``end`` cuts it)."""
+    return [b for b in resample_candles([c for c in base if c.ts < end], INTERVAL) if b.ts >= start]
+
+
+def from_first_bar(base: list[Candle], end: int, start: int = 0) -> dict[Any, list[dict]]:
+    """The route before the cache: every indicator run over every bar at each ask."""
+    return IndicatorProgress(chart_indicators(), INTERVAL).series(
+        bars_before(base, 0, end), start, end, None
+    )
+
+
+def extended(progress: IndicatorProgress, base: list[Candle], end: int, start: int = 0) -> Any:
+    return progress.series(bars_before(base, progress.next_ts, end), start, end, None)
+
+
+closes = st.lists(st.floats(100, 200, allow_nan=False), min_size=1, max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(closes, st.lists(st.integers(0, 90), min_size=1, max_size=12), st.integers(0, 60))
+def test_asks_at_advancing_positions_equal_a_computation_from_the_first_bar(
+    prices: list[float], steps: list[int], chart_start: int
+) -> None:
+    base = minutes(prices)
+    progress = IndicatorProgress(chart_indicators(), INTERVAL)
+    position = 0
+    for step in steps:  # a replay moves on (or not) between a chart's asks
+        position += step
+        end = position * MINUTE + 1
+        start = chart_start * MINUTE
+        assert extended(progress, base, end, start) == from_first_bar(base, end, start)
+
+
+@settings(max_examples=100, deadline=None)
+@given(closes, st.integers(1, 90), st.integers(1, 90))
+def test_a_tab_behind_the_others_gets_the_whole_bars_before_its_position(
+    prices: list[float], ahead: int, behind: int
+) -> None:
+    base = minutes(prices)
+    progress = IndicatorProgress(chart_indicators(), INTERVAL)
+    extended(progress, base, max(ahead, behind) * MINUTE + 1)
+    end = min(ahead, behind) * MINUTE + 1
+    got = extended(progress, base, end)
+    # never a value from after its position: the bars that end by then, as computed from the
+    # first bar; the bar its position cuts is drawn once it catches up
+    whole = {
+        key: [p for p in points if p["time"] * MICROS + INTERVAL * MICROS <= end]
+        for key, points in from_first_bar(base, end).items()
+    }
+    cut = from_first_bar(base, end)
+    assert all(got[key] in (whole[key], cut[key]) for key in cut)
+
+
+def test_tabs_asking_at_once_fold_each_bar_once() -> None:
+    base = minutes([100 + (i * 7919) % 53 for i in range(3000)])
+    progress = IndicatorProgress(chart_indicators(), INTERVAL)
+    ends = [(i * 97) * MINUTE + 1 for i in range(1, 31)]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda end: extended(progress, base, end), ends))
+    end = 3000 * MINUTE + 1
+    assert extended(progress, base, end) == from_first_bar(base, end)
+
+
+def test_every_keeps_the_last_point_of_each_chart_bar() -> None:
+    base = minutes([100 + (i * 31) % 17 for i in range(600)])
+    end = 600 * MINUTE + 1
+    full = from_first_bar(base, end)
+    hourly = IndicatorProgress(chart_indicators(), INTERVAL).series(
+        bars_before(base, 0, end), 0, end, 3600
+    )
+    for key, points in full.items():
+        last_per_hour: dict[int, dict] = {}
+        for point in points:
+            last_per_hour[point["time"] // 3600] = point
+        assert hourly[key] == list(last_per_hour.values())
+        assert len(hourly[key]) <= 600 * 60 // 3600 + 1
