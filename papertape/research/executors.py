@@ -30,7 +30,7 @@ from papertape.research.trials import (
     run_in_worker,
     window_rows,
 )
-from papertape.research.workload import HELPER_IMPORT_SECONDS, Workload, worth_helpers
+from papertape.research.workload import Workload, helper_start_seconds, worth_helpers
 
 Job = tuple[int, StrategyPlan]
 
@@ -105,7 +105,9 @@ class LocalPool(InProcess):
         self.workers = workers
         self.spec = spec
         self.start_seconds = (
-            HELPER_IMPORT_SECONDS + self.decode_seconds if start_seconds is None else start_seconds
+            helper_start_seconds(self.decode_seconds, os.getloadavg()[0], default_workers())
+            if start_seconds is None
+            else start_seconds
         )
         self.helped = 0  # trials the helpers ran
         self._helpers: ProcessPoolExecutor | None = None

@@ -53,6 +53,14 @@ class Workload:
         return sum(count * self.trial_seconds(engine) for engine, count in self.left.items())
 
 
+def helper_start_seconds(decode_seconds: float, load: float, cpus: int) -> float:
+    """A helper's start-up on this machine now: its imports at the speed a new process gets
+    (``HELPER_IMPORT_SECONDS`` on an idle machine; on one whose run queue ``load`` exceeds its
+    ``cpus``, a newcomer gets ``cpus / load`` of a core), then decoding the data again
+    (``decode_seconds``, as this process measured it: already at the machine's speed)."""
+    return HELPER_IMPORT_SECONDS * max(1.0, load / max(cpus, 1)) + decode_seconds
+
+
 def worth_helpers(seconds_left: float, start_seconds: float) -> bool:
     """Whether starting helpers (each ``start_seconds`` before it runs a trial) finishes sooner."""
     return seconds_left > WORTH_MARGIN * start_seconds

@@ -24,6 +24,7 @@ from papertape.research.workload import (
     HELPER_IMPORT_SECONDS,
     PROBE_SECONDS,
     Workload,
+    helper_start_seconds,
     worth_helpers,
 )
 from papertape.sessions.strategy_catalog import plan_for
@@ -169,3 +170,18 @@ def test_helpers_start_when_the_work_left_outlasts_their_start_up(left: dict, wo
     work.left.update(left)
     start = HELPER_IMPORT_SECONDS + 0.5  # and decoding 45k candles
     assert worth_helpers(work.seconds_left(), start) is worth
+
+
+def test_a_loaded_machine_starts_helpers_later() -> None:
+    """Under a run queue twice its cores a helper imports at half speed: the 1,057-trial grid
+    that repays one on an idle machine still does, a grid of 400 no longer does."""
+    idle = helper_start_seconds(0.5, load=1.0, cpus=2)
+    loaded = helper_start_seconds(0.5, load=4.0, cpus=2)
+    assert idle == pytest.approx(HELPER_IMPORT_SECONDS + 0.5)
+    assert loaded == pytest.approx(2 * HELPER_IMPORT_SECONDS + 0.5)
+    work = Workload(bars=45_000)
+    work.left.update({"vectorised": 400})
+    assert worth_helpers(work.seconds_left(), idle)
+    assert not worth_helpers(work.seconds_left(), loaded)
+    work.left.update({"vectorised": 657})
+    assert worth_helpers(work.seconds_left(), loaded)
