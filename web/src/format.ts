@@ -15,6 +15,22 @@ export function toMillis(ts: Timestamp): number | null {
   return ts * 1000; // s
 }
 
+/**
+ * A number in US English with these options. `toLocaleString` with options builds a new
+ * `Intl.NumberFormat` at every call (tens of µs): a records table of a few thousand fills took
+ * seconds of the page's time at each refresh. One formatter per set of options, kept.
+ */
+const formatters = new Map<string, Intl.NumberFormat>();
+export function localeNumber(value: number, options: Intl.NumberFormatOptions = {}): string {
+  const key = JSON.stringify(options);
+  let formatter = formatters.get(key);
+  if (!formatter) {
+    formatter = new Intl.NumberFormat("en-US", options);
+    formatters.set(key, formatter);
+  }
+  return formatter.format(value);
+}
+
 export function formatTime(ts: Timestamp): string {
   const ms = toMillis(ts);
   if (ms === null) return "—";
@@ -23,25 +39,25 @@ export function formatTime(ts: Timestamp): string {
 
 export function formatNumber(value: unknown, digits = 2): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  return localeNumber(value, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
 export function formatPrice(value: unknown): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
   const digits = Math.abs(value) >= 100 ? 2 : Math.abs(value) >= 1 ? 4 : 8;
-  return value.toLocaleString("en-US", { maximumFractionDigits: digits });
+  return localeNumber(value, { maximumFractionDigits: digits });
 }
 
 /** Money in the quote currency: thousands separators, 2 decimals. */
 export function formatMoney(value: unknown): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return localeNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
 /** A percentage, 2 decimals, with its unit. */
 export function formatPct(value: unknown): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  return `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} %`;
+  return `${localeNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 })} %`;
 }
 
 /**
@@ -51,7 +67,7 @@ export function formatPct(value: unknown): string {
 export function formatQty(value: unknown): string {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
   if (Math.abs(value) >= 1e5) return formatNumber(value, 0);
-  return value.toLocaleString("en-US", { maximumSignificantDigits: 6 });
+  return localeNumber(value, { maximumSignificantDigits: 6 });
 }
 
 /** A duration in seconds as the two largest units ("3 d 4 h", "12 min 5 s"). */

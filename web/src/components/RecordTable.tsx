@@ -1,5 +1,6 @@
 import { Table, Text } from "@mantine/core";
 import type { ReactNode } from "react";
+import { localeNumber } from "../format";
 
 export interface Column<T> {
   key: string;
@@ -65,7 +66,7 @@ export function RecordTable<T extends object>({
 
 function display(value: unknown): ReactNode {
   if (value === null || value === undefined) return "—";
-  if (typeof value === "number") return value.toLocaleString("en-US", { maximumFractionDigits: 8 });
+  if (typeof value === "number") return localeNumber(value, { maximumFractionDigits: 8 });
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
