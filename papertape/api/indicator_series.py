@@ -69,7 +69,10 @@ class IndicatorProgress:
             last_whole = end_us - self.step  # a folded bar opening after this ends past end_us
             return {
                 key: _points(
-                    chain(_span(line, start_us, last_whole), _span(tail[key], start_us, end_us)),
+                    chain(
+                        _span(line, start_us, last_whole, every),
+                        _span(tail[key], start_us, end_us, every),
+                    ),
                     every,
                 )
                 for key, line in self.lines.items()
@@ -90,11 +93,22 @@ class IndicatorProgress:
                     line.values.append(value)
 
 
-def _span(line: _Line, start_us: int, last_us: int) -> Iterator[tuple[int, float]]:
-    """``line``'s points of the bars opening in ``[start_us, last_us]``."""
+def _span(
+    line: _Line, start_us: int, last_us: int, every: int | None
+) -> Iterator[tuple[int, float]]:
+    """``line``'s points of the bars opening in ``[start_us, last_us]``; with ``every``, only
+    the last in each ``every`` seconds (found by bisection: a month of 1m points drawn on 4h
+    bars is 186 points, not 44,640 looked at)."""
     first = bisect_left(line.times, -(-start_us // MICROS))
     stop = bisect_left(line.times, last_us // MICROS + 1)
-    return zip(line.times[first:stop], line.values[first:stop], strict=True)
+    if not every:
+        yield from zip(line.times[first:stop], line.values[first:stop], strict=True)
+        return
+    at = first
+    while at < stop:
+        bucket_end = (line.times[at] // every + 1) * every
+        at = bisect_left(line.times, bucket_end, at, stop)  # past the bucket's last point
+        yield line.times[at - 1], line.values[at - 1]
 
 
 def _points(pairs: Iterable[tuple[int, float]], every: int | None) -> list[dict[str, Any]]:
