@@ -58,10 +58,16 @@ async def read_bars(
     else the coarsest finer stored ones resampled, else built from the recorded trades; with
     what they were made of (``candles_60s``, ``trades``, or None when nothing is recorded)."""
     for base in base_intervals(interval):
-        rows = await store.read_candles(source, [symbol], start, end, base)
-        if rows:
-            if base != interval:  # a month of 1m bars to 1h: seconds of work, off the event loop
+        rows = (
+            await store.read_resampled(source, symbol, start, end, base, interval)
+            if base != interval
+            else None
+        )
+        if rows is None:
+            rows = await store.read_candles(source, [symbol], start, end, base)
+            if rows and base != interval:  # a month of 1m bars to 1h: off the event loop
                 rows = await asyncio.to_thread(resample_candles, rows, interval)
+        if rows:
             return rows, f"candles_{base}s"
     trades = await store.read_trades(source, [symbol], start, end)
     if not trades:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
+from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -494,6 +494,31 @@ class SQLiteStore(Store):
         if interval is not None:
             args = (*args, interval)
         return await self._read_market(lambda c: [Candle(*r) for r in c.execute(sql, args)])
+
+    async def read_resampled(
+        self, source: str, symbol: str, start: int, end: int, base: int, interval: int
+    ) -> list[Candle] | None:
+        # per bucket its first and last base bar (for open and close) and the aggregates, in
+        # SQLite's C over the primary key; only the buckets' rows become Python objects
+        step = interval * MICROS
+        sql = (
+            "SELECT g.bucket, o.open, g.high, g.low, c.close, g.volume FROM ("
+            " SELECT ts - ts % ? AS bucket, min(ts) AS first, max(ts) AS last,"
+            " max(high) AS high, min(low) AS low, sum(volume) AS volume FROM candles"
+            " WHERE source=? AND symbol=? AND interval=? AND ts>=? AND ts<? GROUP BY bucket"
+            ") g"
+            " JOIN candles o ON o.source=? AND o.symbol=? AND o.interval=? AND o.ts=g.first"
+            " JOIN candles c ON c.source=? AND c.symbol=? AND c.interval=? AND c.ts=g.last"
+            " ORDER BY g.bucket"
+        )
+        key = (source, symbol, base)
+        args = (step, *key, start, end, *key, *key)
+        return await self._read_market(
+            lambda c: [
+                Candle(bucket, symbol, interval, o, h, lo, cl, v)
+                for bucket, o, h, lo, cl, v in c.execute(sql, args)
+            ]
+        )
 
     async def read_books(
         self, source: str, symbols: Sequence[str], start: int, end: int
