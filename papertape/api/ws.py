@@ -38,6 +38,9 @@ log = structlog.get_logger("papertape.ws")
 
 HEARTBEAT_SECONDS = 10.0
 CATCH_UP_PAGE = 1000
+# a backtest's events come a few thousand at a time: a batch this long is encoded in a thread,
+# so that the event loop answers other requests meanwhile
+ENCODE_OFF_LOOP = 200
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -53,7 +56,11 @@ class Connection:
         self.sending = asyncio.Lock()  # the writer's flushes, or one subscription's catch-up
 
     async def send(self, message: dict[str, Any]) -> None:
-        await self.socket.send_text(json.dumps(message))
+        if len(message.get("events", ())) >= ENCODE_OFF_LOOP:
+            text = await asyncio.to_thread(json.dumps, message)
+        else:
+            text = json.dumps(message)
+        await self.socket.send_text(text)
 
     async def handle(self, text: str) -> None:
         try:
