@@ -42,6 +42,7 @@ from papertape.store.base import (
     session_filter_sql,
     thin_picks,
 )
+from papertape.store.bulk_rows import build_rows
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 from papertape.store.sqlite_thread import StoreThread
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
@@ -451,7 +452,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._read_market(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(FundingRate, c.execute(sql, args)))
 
     async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
         await self._executemany(
@@ -468,7 +469,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._read_market(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(MarkPrice, c.execute(sql, args)))
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -479,7 +480,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol, trade_id"
         )
         args = (source, *symbols, start, end)
-        return await self._read_market(lambda c: [Trade(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(Trade, c.execute(sql, args)))
 
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
@@ -493,7 +494,7 @@ class SQLiteStore(Store):
         args: tuple[Any, ...] = (source, *symbols, start, end)
         if interval is not None:
             args = (*args, interval)
-        return await self._read_market(lambda c: [Candle(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(Candle, c.execute(sql, args)))
 
     async def read_books(
         self, source: str, symbols: Sequence[str], start: int, end: int
