@@ -104,6 +104,7 @@ from papertape.store.base import (
     session_filter_sql,
     thin_evenly,
 )
+from papertape.store.bulk_rows import collector_paused
 from papertape.store.questdb_schema import (
     MARKET_KINDS,
     MARKET_TABLES,
@@ -116,6 +117,7 @@ from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 log = structlog.get_logger("papertape.store.questdb")
 EVENTS_PER_INSERT = 250  # events per multi-row INSERT of a commit
 T = TypeVar("T")
+R = TypeVar("R", bound=NamedTuple)
 
 _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
 _SESSION_SELECT = ", ".join(_SESSION_FIELDS)
@@ -838,7 +840,8 @@ class QuestDBStore(Store):
     async def read_funding(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[FundingRate]:
-        rows = await self._market(
+        return await self._market(
+            FundingRate,
             "funding_rates",
             "SELECT cast(ts AS LONG), symbol, rate, mark_price FROM funding_rates",
             source,
@@ -847,7 +850,6 @@ class QuestDBStore(Store):
             end,
             "ORDER BY ts, symbol",
         )
-        return [FundingRate(*r) for r in rows]
 
     async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
         await self._write_series("mark_prices", source, rows, ingest.mark_row(source))
@@ -855,7 +857,8 @@ class QuestDBStore(Store):
     async def read_marks(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[MarkPrice]:
-        rows = await self._market(
+        return await self._market(
+            MarkPrice,
             "mark_prices",
             "SELECT cast(ts AS LONG), symbol, price FROM mark_prices",
             source,
@@ -864,12 +867,12 @@ class QuestDBStore(Store):
             end,
             "ORDER BY ts, symbol",
         )
-        return [MarkPrice(*r) for r in rows]
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
-        rows = await self._market(
+        return await self._market(
+            Trade,
             "trades",
             "SELECT cast(ts AS LONG), symbol, price, qty, side, trade_id FROM trades",
             source,
@@ -878,13 +881,13 @@ class QuestDBStore(Store):
             end,
             "ORDER BY ts, symbol, trade_id",
         )
-        return [Trade(*r) for r in rows]
 
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
     ) -> list[Candle]:
         extra, args = ("", ()) if interval is None else ("AND interval = %s ", (interval,))
-        rows = await self._market(
+        return await self._market(
+            Candle,
             "candles",
             "SELECT cast(ts AS LONG), symbol, interval, open, high, low, close, volume FROM candles",
             source,
@@ -894,12 +897,12 @@ class QuestDBStore(Store):
             extra + "ORDER BY ts, symbol",
             args,
         )
-        return [Candle(*r) for r in rows]
 
     async def read_books(
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[BookSnapshot]:
         rows = await self._market(
+            _BookRow,
             "books",
             "SELECT cast(ts AS LONG), symbol, bids, asks FROM books",
             source,
@@ -912,6 +915,7 @@ class QuestDBStore(Store):
 
     async def _market(
         self,
+        record: type[R],
         table: str,
         select: str,
         source: str,
@@ -920,17 +924,25 @@ class QuestDBStore(Store):
         end: int,
         tail: str,
         extra_args: tuple[Any, ...] = (),
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[R]:
         if not symbols:
             raise ValueError("at least one symbol is needed")
         await self._await_applied(table)
         marks = ", ".join(["%s"] * len(symbols))
-        return await self._query(
+        sql = (
             f"{select} WHERE source = %s AND symbol IN ({marks}) "
-            f"AND ts >= %s::timestamp AND ts < %s::timestamp {tail}",
-            (source, *symbols, start, end, *extra_args),
-            binary=True,
+            f"AND ts >= %s::timestamp AND ts < %s::timestamp {tail}"
         )
+        args = (source, *symbols, start, end, *extra_args)
+
+        async def fetch(conn: psycopg.AsyncConnection) -> list[R]:
+            # binary results; each row built straight into ``record``, the collector paused
+            cursor = conn.cursor(binary=True, row_factory=lambda _cursor: record._make)
+            await cursor.execute(sql, args)
+            with collector_paused():
+                return await cursor.fetchall()
+
+        return await self._read(fetch)
 
     async def market_summary(self, source: str) -> dict[str, dict[str, Any]]:
         summary = {}
@@ -1150,6 +1162,15 @@ def _unpayload(session_id: str, payload: dict[str, Any]) -> tuple[RecordBatch, l
     )
     events = [SessionEvent(session_id, *event) for event in payload["events"]]
     return record, events
+
+
+class _BookRow(NamedTuple):
+    """A ``books`` row as read, before its levels are parsed."""
+
+    ts: int
+    symbol: str
+    bids: str
+    asks: str
 
 
 def _levels(text: str) -> tuple[tuple[float, float], ...]:

@@ -42,6 +42,7 @@ from papertape.store.base import (
     session_filter_sql,
     thin_picks,
 )
+from papertape.store.bulk_rows import build_rows
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 from papertape.store.sqlite_thread import StoreThread
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
@@ -451,7 +452,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._read_market(lambda c: [FundingRate(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(FundingRate, _tuples(c, sql, args)))
 
     async def write_marks(self, source: str, rows: Sequence[MarkPrice]) -> None:
         await self._executemany(
@@ -468,7 +469,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol"
         )
         args = (source, *symbols, start, end)
-        return await self._read_market(lambda c: [MarkPrice(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(MarkPrice, _tuples(c, sql, args)))
 
     async def read_trades(
         self, source: str, symbols: Sequence[str], start: int, end: int
@@ -479,7 +480,7 @@ class SQLiteStore(Store):
             "ORDER BY ts, symbol, trade_id"
         )
         args = (source, *symbols, start, end)
-        return await self._read_market(lambda c: [Trade(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(Trade, _tuples(c, sql, args)))
 
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
@@ -493,7 +494,7 @@ class SQLiteStore(Store):
         args: tuple[Any, ...] = (source, *symbols, start, end)
         if interval is not None:
             args = (*args, interval)
-        return await self._read_market(lambda c: [Candle(*r) for r in c.execute(sql, args)])
+        return await self._read_market(lambda c: build_rows(Candle, _tuples(c, sql, args)))
 
     async def read_resampled(
         self, source: str, symbol: str, start: int, end: int, base: int, interval: int
@@ -690,6 +691,15 @@ def _marks(values: Sequence[Any]) -> str:
     if not values:
         raise ValueError("at least one symbol is needed")
     return ", ".join("?" * len(values))
+
+
+def _tuples(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+    """The rows of a market-data query as plain tuples, for ``build_rows``: building a
+    ``sqlite3.Row`` (the connection's row factory) first cost 10-15% of a read of millions of
+    trades."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, args)
 
 
 def _levels(text: str) -> tuple[tuple[float, float], ...]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+from papertape.domain.market import Trade
 from papertape.domain.numbers import finite
 from papertape.engine.backtest import run_backtest, run_backtest_stream
-from papertape.research.data import DataSpec, dataset_chunks, load_rows
+from papertape.market.importers import read_market_file
+from papertape.research.data import DataSpec, dataset_chunks, dataset_rows, load_rows
+from papertape.store import open_store
 from tests.api.test_lifecycle_http import import_dataset
 from tests.cli.test_cli import papertape
 from tests.research.test_search import build
+from tests.support.data import MARKET_DATA
 
 PARAMS = {"fast": 10, "slow": 30}
 
@@ -41,3 +46,31 @@ def test_a_streamed_dataset_backtests_exactly_as_in_memory(
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout)["metrics"] == finite(whole.metrics)
+
+
+def test_streamed_trades_are_the_whole_read_row_for_row(any_store_url: str) -> None:
+    """Real trades (many share a millisecond) filed in reverse, beside another symbol's: the
+    chunks, joined, are exactly the rows of one whole read, in (ts, symbol, trade id) order, with
+    their prices, quantities, sides and trade ids."""
+    tape = read_market_file(
+        MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT"
+    ).rows
+    eth = [t._replace(symbol="ETH_USDT", price=t.price / 30) for t in tape[::3]]
+
+    async def write() -> None:
+        store = await open_store(any_store_url)
+        try:
+            await store.write_trades("tape", tape[::-1])
+            await store.write_trades("tape", eth)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    whole = asyncio.run(dataset_rows(any_store_url, "tape", "BTC_USDT"))
+    total, chunks = dataset_chunks(any_store_url, "tape", "BTC_USDT", target_rows=150)
+    streamed = [list(chunk) for chunk in chunks]
+    assert total == len(tape) + len(eth)
+    assert whole == sorted(tape, key=lambda t: (t.ts, t.symbol, t.trade_id))
+    assert [t for chunk in streamed for t in chunk] == whole
+    assert all(type(t) is Trade for chunk in streamed for t in chunk)
+    assert len(streamed) >= 8 and max(map(len, streamed)) < len(whole) // 4
