@@ -17,9 +17,10 @@ What it does, per store:
    measured with N sessions running; then stops the N replacements all at once (N concurrent
    requests): latency p50/p99 of each, and the ratio to the baseline;
    Before those stops (issue 10), with the N running: 20 starts sent at once, three times
-   (``--quick``: 5, once), then 10 stops at once of each of 50 of the sessions (500 requests in
-   flight; each session must answer ``stopped_via: controller`` exactly once), which are then
-   replaced so that N run again;
+   (``--quick``: 5, once), then 10 stops at once of each of the 50 newest sessions (500 requests
+   in flight; each session must answer ``stopped_via: controller`` exactly once), which are then
+   replaced so that N run again. Before each of those rounds, sessions that have ended (the
+   replay lasts ~40 s) are replaced, so that every round finds N running;
 4. samples the server process's RSS (psutil) every 20 ms throughout: idle, with N running, peak;
 5. in-process, directly on the store: session events appended per second, in batches of 100 and
    one by one.
