@@ -17,9 +17,10 @@ What it does, per store:
    measured with N sessions running; then stops the N replacements all at once (N concurrent
    requests): latency p50/p99 of each, and the ratio to the baseline;
    Before those stops (issue 10), with the N running: 20 starts sent at once, three times
-   (``--quick``: 5, once), then 10 stops at once of each of 50 of the sessions (500 requests in
-   flight; each session must answer ``stopped_via: controller`` exactly once), which are then
-   replaced so that N run again;
+   (``--quick``: 5, once), then 10 stops at once of each of the 50 newest sessions (500 requests
+   in flight; each session must answer ``stopped_via: controller`` exactly once), which are then
+   replaced so that N run again. Before each of those rounds, sessions that have ended (the
+   replay lasts ~40 s) are replaced, so that every round finds N running;
 4. samples the server process's RSS (psutil) every 20 ms throughout: idle, with N running, peak;
 5. in-process, directly on the store: session events appended per second, in batches of 100 and
    one by one.
@@ -129,6 +130,19 @@ def stop_session(http: httpx.Client, session_id: str) -> tuple[float, dict]:
     return ms, response.json()["data"]
 
 
+def keep_running(http: httpx.Client, ids: list[str], speed: float) -> int:
+    """Replace the sessions of ``ids`` that have ended (a replay lasts ~40 s at speed 1; on a
+    busy machine the set-up and the rounds before take longer) with new ones, so that every
+    burst finds ``len(ids)`` running: how many were replaced. ``ids`` stays in the order the
+    sessions were started."""
+    listed = http.get("/sessions", params={"state": "running", "limit": 500}).json()
+    running = {s["session_id"] for s in listed["data"]["sessions"]}
+    ended = len(ids) - len(running.intersection(ids))
+    ids[:] = [session_id for session_id in ids if session_id in running]
+    ids += [start_session(http, speed)[1] for _ in range(ended)]
+    return ended
+
+
 async def posts_at_once(
     base_url: str, requests: list[tuple[str, dict | None]]
 ) -> list[tuple[float, dict]]:
@@ -171,6 +185,23 @@ async def concurrent_starts(
         latencies += [ms for ms, _ in answers]
         ids += [data["session_id"] for _, data in answers]
     return latencies, ids
+
+
+def bursts_of_starts(
+    base_url: str, http: httpx.Client, ids: list[str], rounds: int, width: int, speed: float
+) -> tuple[list[float], int]:
+    """``rounds`` bursts of ``width`` starts, each with ``len(ids)`` sessions running (ended
+    ones replaced first), the burst's sessions stopped after it: the latencies, and how many
+    running sessions had to be replaced."""
+    latencies: list[float] = []
+    replaced = 0
+    for _ in range(rounds):
+        replaced += keep_running(http, ids, speed)
+        burst, burst_ids = asyncio.run(concurrent_starts(base_url, 1, width, speed))
+        latencies += burst
+        for session_id in burst_ids:
+            stop_session(http, session_id)
+    return latencies, replaced
 
 
 async def repeated_stops(
@@ -241,12 +272,10 @@ def lifecycle(
             # issue 10: with N running, 20 starts at once (3 rounds); then 10 stops at once of
             # each of 50 sessions (500 requests in flight)
             rounds, width = burst
-            burst_starts, burst_ids = asyncio.run(
-                concurrent_starts(server.url, rounds, width, speed)
-            )
-            for session_id in burst_ids:
-                stop_session(http, session_id)
-            victims = ids[: min(50, len(ids))]
+            burst_starts, replaced = bursts_of_starts(server.url, http, ids, rounds, width, speed)
+            replaced += keep_running(http, ids, speed)
+            # the newest sessions: the ones surest to be still replaying while they are stopped
+            victims = ids[-min(50, len(ids)) :]
             repeated, controllers = asyncio.run(repeated_stops(server.url, victims, 10))
             for session_id in victims:  # back to N running for the measurements below
                 ids[ids.index(session_id)] = start_session(http, speed)[1]
@@ -297,6 +326,12 @@ def lifecycle(
         float(exact),
         "sessions",
         f"of {len(controllers)}: {'met' if exact == len(controllers) else 'NOT met'}",
+    )
+    figures.add(
+        "running sessions that had ended and were replaced before the bursts",
+        float(replaced),
+        "sessions",
+        f"so that {sessions} ran during each",
     )
     if bursts_only:
         return

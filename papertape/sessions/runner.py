@@ -63,6 +63,11 @@ class RunnerTask(ABC):
         self.last_seq = session.last_seq
         self.outcome: Outcome | None = None
         self.ready = asyncio.Event()
+        # cleared while the service records a new session running: the session's own events
+        # wait for it, so a start's answer never queues behind them (on QuestDB a session's
+        # writes take one lock, each a few round trips)
+        self.settled = asyncio.Event()
+        self.settled.set()
         self._task: asyncio.Task[None] | None = None
 
     @abstractmethod
@@ -282,6 +287,7 @@ class Runner(RunnerTask):
         watches, push the session's summary (progress, counters, metrics) once a second; and give
         the consumers their ``tick``."""
         seen: tuple[str, str] | None = None
+        await self.settled.wait()
         while True:
             current = (source.status.state, source.status.message)
             if current != seen:

@@ -202,10 +202,13 @@ class SessionService:
         bound.info("session.start.recorded", mode=session.mode.value, symbols=session.symbols)
         self._announce(session, SessionEvent(session.session_id, 1, now, first.kind, first.data))
         async with self._lock(session.session_id):
-            runner = self._launch(session)
-            if not await runner.wait_ready(self.start_timeout):
-                await self._fail_start(session, runner)
-            session = await self._transition(session, SessionState.RUNNING)
+            runner = self._launch(session, settled=False)
+            try:
+                if not await runner.wait_ready(self.start_timeout):
+                    await self._fail_start(session, runner)
+                session = await self._transition(session, SessionState.RUNNING)
+            finally:
+                runner.settled.set()
         bound.info("session.start.running")
         return session, True
 
@@ -341,7 +344,11 @@ class SessionService:
         return await self._transition(session, SessionState.STOPPED)
 
     # runners -------------------------------------------------------------------------------
-    def _launch(self, session: Session, *, finish_only: bool = False) -> SessionRunner:
+    def _launch(
+        self, session: Session, *, finish_only: bool = False, settled: bool = True
+    ) -> SessionRunner:
+        """``settled=False``: the runner's own events wait until ``runner.settled`` is set (a
+        start records the session running first)."""
         config = SessionConfig.model_validate(session.config)  # the one parse of the stored dict
         on_done = lambda finished: self._spawn(self._runner_finished(finished))  # noqa: E731
         runner: SessionRunner
@@ -369,6 +376,8 @@ class SessionService:
                 finish_only=finish_only,
             )
         self._runners[session.session_id] = runner
+        if not settled:
+            runner.settled.clear()
         runner.launch()
         return runner
 

@@ -212,6 +212,11 @@ class QuestDBSettings:
 
 
 CHECK_AFTER_IDLE = 0.5  # seconds
+# Connections of their own for what starts and stops do (a session created, read, its state
+# changed, its few own events; the dataset or saved strategy a start names): with a hundred
+# sessions running, the shared pool queues their commits and checkpoints, and a start waiting in
+# that queue took seconds
+LIFECYCLE_CONNECTIONS = 4
 
 
 class _Pool:
@@ -275,6 +280,7 @@ class QuestDBStore(Store):
         self.url = url
         self.settings = QuestDBSettings.from_url(url)
         self._pool = _Pool(self.settings.conninfo, self.settings.pool_size)
+        self._lifecycle = _Pool(self.settings.conninfo, LIFECYCLE_CONNECTIONS)
         # two senders, so a session's fills never queue behind a large market-data batch
         self._market_writer = ingest.IlpWriter(
             self.settings.ilp_conf, self.settings.write_retry_seconds
@@ -283,8 +289,9 @@ class QuestDBStore(Store):
             self.settings.ilp_conf, self.settings.write_retry_seconds
         )
         # Write locks of this process: one per session (compare-and-set and event numbering),
-        # one for creates (idempotency keys), and one per control table around each statement
-        # (a non-WAL table has one writer); never one lock across sessions.
+        # one for creates with an idempotency key (the key is looked up, then written), and one
+        # per control table around each statement (a non-WAL table has one writer); never one
+        # lock across sessions.
         self._session_locks: dict[str, asyncio.Lock] = {}
         self._create_lock = asyncio.Lock()
         self._table_locks: dict[str, asyncio.Lock] = {}
@@ -299,7 +306,13 @@ class QuestDBStore(Store):
         return time.monotonic() + self.settings.write_retry_seconds
 
     async def _query(
-        self, sql: str, params: Sequence[Any] = (), *, binary: bool = False, patient: bool = True
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        binary: bool = False,
+        patient: bool = True,
+        pool: _Pool | None = None,
     ) -> list[tuple[Any, ...]]:
         """Run a read query and fetch all its rows."""
 
@@ -308,29 +321,35 @@ class QuestDBStore(Store):
             await cursor.execute(sql, params)
             return await cursor.fetchall()
 
-        return await self._read(fetch, patient=patient)
+        return await self._read(fetch, patient=patient, pool=pool)
 
     async def _read(
-        self, fn: Callable[[psycopg.AsyncConnection], Awaitable[T]], *, patient: bool = True
+        self,
+        fn: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+        *,
+        patient: bool = True,
+        pool: _Pool | None = None,
     ) -> T:
         """Run a read. While the server is unreachable it is retried (reads are safe to repeat)
         up to ``write_retry_seconds``, so a restart of QuestDB only slows callers down."""
         deadline = self._deadline() if patient else time.monotonic()
         while True:
             try:
-                async with self._pool.connection(deadline) as conn:
+                async with (pool or self._pool).connection(deadline) as conn:
                     return await fn(conn)
             except psycopg.OperationalError as exc:
                 if time.monotonic() >= deadline:
                     raise StoreUnavailable(f"QuestDB at {self.url} did not answer: {exc}") from exc
 
     @asynccontextmanager
-    async def _control_conn(self) -> AsyncIterator[psycopg.AsyncConnection]:
+    async def _control_conn(
+        self, pool: _Pool | None = None
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
         """A connection for control writes. Waiting for a usable connection is safe; a statement
         that breaks mid-way raises ``StoreWriteFailed`` (it may have been applied): ``_write``
         retries it knowing so, and ``open`` repairs what a crash left half done."""
         try:
-            async with self._pool.connection(self._deadline()) as conn:
+            async with (pool or self._pool).connection(self._deadline()) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
             raise StoreWriteFailed(f"QuestDB at {self.url} refused a write: {exc}") from exc
@@ -341,6 +360,7 @@ class QuestDBStore(Store):
         *,
         lock: asyncio.Lock | None = None,
         session_id: str | None = None,
+        pool: _Pool | None = None,
     ) -> T:
         """Run the control write ``write(conn, again)`` until it succeeds, for up to
         ``write_retry_seconds`` (a restart of QuestDB only slows it down). ``again`` tells it that
@@ -351,7 +371,7 @@ class QuestDBStore(Store):
         async with lock or contextlib.nullcontext():
             while True:
                 try:
-                    async with self._control_conn() as conn:
+                    async with self._control_conn(pool) as conn:
                         return await write(conn, again)
                 except StoreWriteFailed as exc:
                     if time.monotonic() >= deadline:
@@ -432,6 +452,7 @@ class QuestDBStore(Store):
         await self._market_writer.close()
         await self._record_writer.close()
         await self._pool.close()
+        await self._lifecycle.close()
 
     async def ping(self) -> bool:
         try:
@@ -557,7 +578,14 @@ class QuestDBStore(Store):
             await self._insert_version(conn, stored)
             return stored
 
-        return await self._write(create, lock=self._create_lock, session_id=session.session_id)
+        # creates without a key cannot collide (a new id each): they run side by side
+        keyed = session.idempotency_key is not None
+        return await self._write(
+            create,
+            lock=self._create_lock if keyed else None,
+            session_id=session.session_id,
+            pool=self._lifecycle,
+        )
 
     async def update_session(
         self, session: Session, expected: SessionState, event: NewEvent | None
@@ -587,7 +615,9 @@ class QuestDBStore(Store):
             return stored
 
         # the session's lock is held across retries: nothing else numbers its events meanwhile
-        return await self._write(update, lock=self._session_lock(session_id), session_id=session_id)
+        return await self._write(
+            update, lock=self._session_lock(session_id), session_id=session_id, pool=self._lifecycle
+        )
 
     async def save_checkpoint(self, session_id: str, checkpoint: dict[str, Any]) -> None:
         """A small row in ``checkpoints`` (running sessions save one every few seconds; a new
@@ -614,7 +644,9 @@ class QuestDBStore(Store):
         return await self._one_session("idempotency_key", idempotency_key)
 
     async def _one_session(self, column: str, value: str) -> Session | None:
-        return await self._read(lambda conn: _select_session(conn, column, value))
+        return await self._read(
+            lambda conn: _select_session(conn, column, value), pool=self._lifecycle
+        )
 
     async def list_sessions(self, query: SessionFilter) -> SessionPage:
         # symbols is a JSON list; a quoted canonical symbol cannot match inside another one
@@ -649,15 +681,18 @@ class QuestDBStore(Store):
     ) -> list[SessionEvent]:
         if not events:
             return []
+        # a session's own events (its feed's state, a resume) are few: they take the lifecycle
+        # connections, so a starting session's first event never waits behind the commits
+        lane = self._lifecycle
         async with self._session_lock(session_id):
-            last = await self._read(lambda conn: _last_seq(conn, session_id))
+            last = await self._read(lambda conn: _last_seq(conn, session_id), pool=lane)
             if last is None:
                 raise SessionNotFound(f"session {session_id} not found")
             numbered = [
                 SessionEvent(session_id, last + 1 + i, e.ts, e.kind, e.data)
                 for i, e in enumerate(events)
             ]
-            await self._apply_events(session_id, numbered)
+            await self._apply_events(session_id, numbered, lane)
             return numbered
 
     async def list_events(
@@ -680,14 +715,20 @@ class QuestDBStore(Store):
         """Log the commit (the moment it happens), then apply it (see "Exactly once")."""
         session_id = step.session_id
         async with self._session_lock(session_id):
+            # most commits of a running session carry no events: one that follows a commit of
+            # this process (the session exists: none is ever deleted) costs one round trip, not
+            # three (a hundred running sessions commit every second)
+            known = session_id in self._commit_nos
             commit_no = await self._newest_commit_no(session_id) + 1
-            last = await self._read(lambda conn: _last_seq(conn, session_id))
-            if last is None:
-                raise StoreWriteFailed(f"no session {session_id} to commit a trading record to")
-            events = [
-                SessionEvent(session_id, last + 1 + i, e.ts, e.kind, e.data)
-                for i, e in enumerate(step.events)
-            ]
+            events: list[SessionEvent] = []
+            if step.events or not known:
+                last = await self._read(lambda conn: _last_seq(conn, session_id))
+                if last is None:
+                    raise StoreWriteFailed(f"no session {session_id} to commit a trading record to")
+                events = [
+                    SessionEvent(session_id, last + 1 + i, e.ts, e.kind, e.data)
+                    for i, e in enumerate(step.events)
+                ]
             row = [
                 session_id,
                 commit_no,
@@ -698,7 +739,8 @@ class QuestDBStore(Store):
             ]
             await self._log_commit(session_id, commit_no, row)
             self._commit_nos[session_id] = commit_no
-            await self._apply_events(session_id, events)
+            if events:
+                await self._apply_events(session_id, events)
         await self._apply_rows(session_id, step.record)
         return events
 
@@ -743,7 +785,9 @@ class QuestDBStore(Store):
 
         await self._write(log_row, session_id=session_id)
 
-    async def _apply_events(self, session_id: str, events: Sequence[SessionEvent]) -> None:
+    async def _apply_events(
+        self, session_id: str, events: Sequence[SessionEvent], pool: _Pool | None = None
+    ) -> None:
         """Insert the commit's events that are not in the table yet (by ``seq``), in order; the
         caller holds the session's write lock."""
 
@@ -753,7 +797,7 @@ class QuestDBStore(Store):
             for start in range(0, len(missing), EVENTS_PER_INSERT):
                 await self._insert_numbered(conn, missing[start : start + EVENTS_PER_INSERT], None)
 
-        await self._write(insert_missing, session_id=session_id)
+        await self._write(insert_missing, session_id=session_id, pool=pool)
 
     async def _apply_rows(self, session_id: str, record: RecordBatch) -> None:
         for table, rows, put in (
@@ -968,17 +1012,20 @@ class QuestDBStore(Store):
         await self._upsert("datasets", Dataset._fields, values, keep=())
 
     async def get_dataset(self, name: str) -> Dataset | None:
-        found = await self._datasets("WHERE name = %s", (name,))
+        found = await self._datasets("WHERE name = %s", (name,), self._lifecycle)
         return found[0] if found else None
 
     async def list_datasets(self) -> list[Dataset]:
         return await self._datasets("", ())
 
-    async def _datasets(self, where: str, args: tuple[Any, ...]) -> list[Dataset]:
+    async def _datasets(
+        self, where: str, args: tuple[Any, ...], pool: _Pool | None = None
+    ) -> list[Dataset]:
         rows = await self._query(
             f"SELECT {', '.join(Dataset._fields)} FROM datasets {where} "
             "ORDER BY created_at DESC, name",
             args,
+            pool=pool,
         )
         return [Dataset(*r)._replace(symbols=tuple(json.loads(r[2]))) for r in rows]
 
@@ -987,15 +1034,19 @@ class QuestDBStore(Store):
         await self._upsert("strategies", SavedStrategy._fields, values, keep=("created_at",))
 
     async def get_strategy(self, name: str) -> SavedStrategy | None:
-        found = await self._strategies("WHERE name = %s", (name,))
+        found = await self._strategies("WHERE name = %s", (name,), self._lifecycle)
         return found[0] if found else None
 
     async def list_strategies(self) -> list[SavedStrategy]:
         return await self._strategies("", ())
 
-    async def _strategies(self, where: str, args: tuple[Any, ...]) -> list[SavedStrategy]:
+    async def _strategies(
+        self, where: str, args: tuple[Any, ...], pool: _Pool | None = None
+    ) -> list[SavedStrategy]:
         rows = await self._query(
-            f"SELECT {', '.join(SavedStrategy._fields)} FROM strategies {where} ORDER BY name", args
+            f"SELECT {', '.join(SavedStrategy._fields)} FROM strategies {where} ORDER BY name",
+            args,
+            pool=pool,
         )
         return [SavedStrategy(*r)._replace(params=json.loads(r[2])) for r in rows]
 

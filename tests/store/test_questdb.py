@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 
 import psycopg
 import pytest
@@ -389,3 +390,39 @@ async def test_checkpoints_and_events_do_not_copy_the_session_record(qstore, que
     assert running.last_seq == 22
     versions = sql(questdb_url, "SELECT checkpoint FROM sessions ORDER BY written_at")
     assert [json.loads(v[0]) for v in versions] == [{}, {"replay_ts": 19}]
+
+
+async def test_starts_and_stops_do_not_wait_for_the_shared_connections(qstore):
+    """With every connection of the shared pool taken (a hundred running sessions' commits and
+    checkpoints queue there) and a keyed create in progress, a session is still created, read,
+    given an event and moved to running, and the dataset a start names is looked up: a start
+    and a stop have connections of their own, and creates without a key never wait for each
+    other. (Both used to queue: 20 starts at once with 100 running took seconds, issue 10.)"""
+    release = asyncio.Event()
+    taken = 0
+
+    async def hold_a_shared_connection() -> None:
+        nonlocal taken
+        async with qstore._pool.connection(time.monotonic() + 30):
+            taken += 1
+            await release.wait()
+
+    holders = [asyncio.create_task(hold_a_shared_connection()) for _ in range(8)]
+    while taken < qstore.settings.pool_size:
+        await asyncio.sleep(0.01)
+    try:
+        async with qstore._create_lock:  # a keyed create waits for it; the others must not
+
+            async def lifecycle() -> Session:
+                await qstore.get_dataset("nope")
+                session = await start(qstore, 1)
+                await qstore.append_events(session.session_id, [NewEvent("feed", {}, T0)])
+                assert (await qstore.get_session(session.session_id)).last_seq == 2
+                return await move(qstore, session, SessionState.RUNNING)
+
+            running = await asyncio.wait_for(lifecycle(), timeout=30)
+        assert running.state is SessionState.RUNNING and running.last_seq == 3
+        assert taken == qstore.settings.pool_size  # the shared pool stayed taken throughout
+    finally:
+        release.set()
+        await asyncio.gather(*holders)

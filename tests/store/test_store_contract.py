@@ -279,6 +279,9 @@ async def test_a_commit_numbers_its_events_and_saves_where_to_resume(store):
     second = await store.resume_state(sid)
     assert (second.position, second.engine, second.commits) == (StreamPosition(T0 + 5, 1), b"B", 2)
     assert (await store.get_session(sid)).last_seq == 3
+    # after a commit without events, the next one's events still follow the last
+    [later] = await commit(store, sid, events=[NewEvent("risk", {}, T0)], engine=b"C")
+    assert later.seq == 4 and (await store.get_session(sid)).last_seq == 4
 
 
 async def test_a_commit_for_an_unknown_session_leaves_nothing(store):
@@ -286,6 +289,8 @@ async def test_a_commit_for_an_unknown_session_leaves_nothing(store):
     fill = Fill(sid, "f1", "o1", T0, "BTC_USDT", "buy", 0.1, 100.0, 0.01, "taker")
     with pytest.raises(Exception):  # noqa: B017 - each store words it its own way
         await commit(store, sid, fills=[fill], events=[NewEvent("fill", {}, T0)], engine=b"A")
+    with pytest.raises(Exception):  # noqa: B017 - nor one without events
+        await commit(store, sid, fills=[fill], engine=b"A")
     assert await store.list_fills(sid) == []
     assert await store.resume_state(sid) is None
 
