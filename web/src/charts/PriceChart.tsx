@@ -72,7 +72,8 @@ export function PriceChart({
   overlays?: Overlay[];
 }) {
   // bars no wider than a trader's usual: a running session's first few bars do not fill the chart
-  const { container, chart } = useChart({ timeScale: { ...chartOptions.timeScale, maxBarSpacing: 16 } });
+  // (the view moves only as below: not by itself when the newest bar is updated in place)
+  const { container, chart } = useChart({ timeScale: { ...chartOptions.timeScale, maxBarSpacing: 16, shiftVisibleRangeOnNewBar: false } });
   const series = useRef<ISeriesApi<"Candlestick"> | null>(null);
   const volume = useRef<ISeriesApi<"Histogram"> | null>(null);
   const markers = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
@@ -84,6 +85,7 @@ export function PriceChart({
   const groups = useRef<MarkerGroup[]>([]);
   const needOlder = useRef(onNeedOlder);
   const barCount = useRef(0);
+  const drawn = useRef<Bar[]>([]);
   useEffect(() => {
     needOlder.current = onNeedOlder;
     barCount.current = candles.length;
@@ -128,16 +130,26 @@ export function PriceChart({
       fitted.current = null;
       firstTime.current = null;
       shownCount.current = 0;
+      drawn.current = [];
     };
   }, [chart]);
 
   useEffect(() => {
     if (!chart || !series.current || !volume.current) return;
     const range = chart.timeScale().getVisibleLogicalRange();
-    series.current.setData(candles.map(({ time, open, high, low, close }) => ({ time: time as UTCTimestamp, open, high, low, close })));
-    volume.current.setData(
-      candles.map((c) => ({ time: c.time as UTCTimestamp, value: c.volume ?? 0, color: c.close >= c.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)" })),
-    );
+    const from = extendsDrawn(drawn.current, candles);
+    if (from === null) {
+      series.current.setData(candles.map(priceBar));
+      volume.current.setData(candles.map(volumeBar));
+    } else {
+      // a price tick moved the newest bar, or bars were added after it: redraw only those (a
+      // running session's chart is redrawn a few times a second; setData redraws every bar)
+      for (const bar of candles.slice(from)) {
+        series.current.update(priceBar(bar));
+        volume.current.update(volumeBar(bar));
+      }
+    }
+    drawn.current = candles;
     // A view showing every bar keeps doing so as newer bars come (a run's end, a re-read
     // history); a view the user zoomed or scrolled is left where it is.
     const shown = shownCount.current;
@@ -243,4 +255,26 @@ function HoverCard({ bar, fills }: { bar: Bar; fills: MarkerGroup[] }) {
 export function pricePrecision(price: number): number {
   const magnitude = Math.floor(Math.log10(Math.abs(price) || 1));
   return Math.min(10, Math.max(2, 4 - magnitude));
+}
+
+function priceBar({ time, open, high, low, close }: Bar) {
+  return { time: time as UTCTimestamp, open, high, low, close };
+}
+
+function volumeBar(bar: Bar) {
+  return { time: bar.time as UTCTimestamp, value: bar.volume ?? 0, color: bar.close >= bar.open ? "rgba(38,166,154,0.45)" : "rgba(239,83,80,0.45)" };
+}
+
+/**
+ * Where `next` differs from the bars already drawn, when it is those bars with only the newest
+ * changed and newer ones after it (each bar kept is the same object: the live candles and the
+ * merged history pages keep them): the index to redraw from. Null when anything older changed,
+ * a bar was dropped, or nothing is drawn: then every bar is set again.
+ */
+export function extendsDrawn(drawn: readonly Bar[], next: readonly Bar[]): number | null {
+  const last = drawn.length - 1;
+  if (last < 0 || next.length < drawn.length || next[0] !== drawn[0]) return null;
+  if (last > 0 && next[last - 1] !== drawn[last - 1]) return null;
+  if (next[last].time !== drawn[last].time) return null;
+  return next[last] === drawn[last] && next.length === drawn.length ? next.length : last;
 }
