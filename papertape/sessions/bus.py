@@ -11,12 +11,16 @@ transient updates (prices, equity). Each subscriber gets them two ways:
   and they go out at most once per ``COALESCE_SECONDS``. A screen watching a backtest that ticks
   thousands of times a second receives a few messages a second, and the backtest never waits for
   it.
+
+The bus also keeps each session's latest ticks (``latest_ticks``), so that a screen subscribing
+to a session is shown its progress, prices and equity at once, even when the session ticks no
+more (a sweep or backtest that ended before the screen subscribed).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +29,7 @@ from papertape.sessions.metrics import Metrics
 
 QUEUE_SIZE = 2_000
 COALESCE_SECONDS = 0.25
+TICKS_KEPT_FOR = 1_000  # sessions whose latest ticks are kept (the least recently ticking go)
 
 
 def coalesce_key(message: dict[str, Any]) -> Hashable | None:
@@ -93,6 +98,7 @@ class EventBus:
     def __init__(self, metrics: Metrics | None = None) -> None:
         self.metrics = metrics or Metrics()
         self._subscriptions: set[Subscription] = set()
+        self._latest_ticks: OrderedDict[str, dict[Hashable, dict[str, Any]]] = OrderedDict()
 
     @contextmanager
     def subscribe(self) -> Iterator[Subscription]:
@@ -107,11 +113,27 @@ class EventBus:
         """Deliver ``message`` to those subscribed to ``session_id`` (and, for ``type: session``
         messages, to those subscribed to the session list)."""
         list_message = message.get("type") == "session"
+        if session_id is not None and message.get("type") == "tick":
+            self._keep_tick(session_id, message)
         for subscription in self._subscriptions:
             if subscription.wants(session_id, list_message) or (
                 list_message and session_id in subscription.sessions
             ):
                 subscription.offer(message)
+
+    def _keep_tick(self, session_id: str, message: dict[str, Any]) -> None:
+        ticks = self._latest_ticks.get(session_id)
+        if ticks is None:
+            ticks = self._latest_ticks[session_id] = {}
+            if len(self._latest_ticks) > TICKS_KEPT_FOR:
+                self._latest_ticks.popitem(last=False)
+        else:
+            self._latest_ticks.move_to_end(session_id)
+        ticks[coalesce_key(message)] = message
+
+    def latest_ticks(self, session_id: str) -> list[dict[str, Any]]:
+        """The newest tick of each of ``session_id``'s streams (its kinds and symbols)."""
+        return list(self._latest_ticks.get(session_id, {}).values())
 
     def watched(self, session_id: str) -> bool:
         """Whether anyone would receive a message about ``session_id`` (so a session builds

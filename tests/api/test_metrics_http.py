@@ -86,7 +86,11 @@ def test_metrics_follow_sessions_store_and_websockets(server: ServerProcess) -> 
     assert value(after, "papertape_session_start_seconds_count", mode="backtest") == 1
     assert value(after, "papertape_session_stop_seconds_count", stopped_via="controller") == 1
     assert value(after, "papertape_store_write_seconds_count", operation="create_session") == 2
-    assert value(after, "papertape_store_rows_written_total", operation="append_events") >= 2
+    # the paper session's feed state, recorded while it ran (a short backtest may end before its
+    # feed's first state is recorded, so only the paper session's row is certain)
+    written = value(during, "papertape_store_rows_written_total", operation="append_events")
+    assert written >= 1
+    assert value(after, "papertape_store_rows_written_total", operation="append_events") >= written
     assert value(after, "papertape_store_write_failures_total", operation="update_session") == 0
     assert value(after, "papertape_engine_events_total") >= 2_001  # the backtest read every print
     assert value(after, "papertape_event_loop_lag_seconds_count") > 10

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papertape.sessions.bus import QUEUE_SIZE, EventBus
+from papertape.sessions.bus import QUEUE_SIZE, TICKS_KEPT_FOR, EventBus
 from papertape.sessions.metrics import Metrics
 
 SID = "exec_20260101_000000_00000001"
@@ -97,3 +97,30 @@ def test_runs_of_one_sessions_events_go_out_as_one_message() -> None:
     assert [m["type"] for m in out] == ["events", "tick", "event", "event", "event"]
     assert [e["seq"] for e in out[0]["events"]] == [1, 2] and out[0]["session_id"] == SID
     assert [m.get("session_id") for m in out[2:]] == [SID, other, SID]
+
+
+def test_the_latest_tick_of_each_stream_is_kept_for_later_subscribers() -> None:
+    bus = EventBus()
+    for n in range(5):
+        bus.publish(tick("price", n), session_id=SID)
+        bus.publish(tick("equity", 10 + n), session_id=SID)
+    bus.publish(event(1), session_id=SID)
+    bus.publish(summary(1), session_id=SID)
+    assert sorted((t["kind"], t["data"]["n"]) for t in bus.latest_ticks(SID)) == [
+        ("equity", 14),
+        ("price", 4),
+    ]
+    assert bus.latest_ticks("exec_20260101_000000_00000002") == []
+
+
+def test_latest_ticks_are_kept_for_the_most_recently_ticking_sessions_only() -> None:
+    bus = EventBus()
+    sessions = [f"exec_20260101_000000_{n:08d}" for n in range(TICKS_KEPT_FOR + 1)]
+    for session_id in sessions:
+        bus.publish({**tick("price", 1), "session_id": session_id}, session_id=session_id)
+    bus.publish({**tick("price", 2), "session_id": sessions[1]}, session_id=sessions[1])
+    bus.publish({**tick("price", 1), "session_id": "another"}, session_id="another")
+    assert bus.latest_ticks(sessions[0]) == []  # the oldest went first
+    assert bus.latest_ticks(sessions[2]) == []  # then the least recently ticking
+    assert [t["data"]["n"] for t in bus.latest_ticks(sessions[1])] == [2]
+    assert len(bus.latest_ticks(sessions[-1])) == 1
