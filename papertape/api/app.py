@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from papertape.api.limits import BodyLimitMiddleware
 from papertape.api.schemas import HealthResponse
 from papertape.api.static import install_dashboard
 from papertape.api.strict_json import StrictJsonMiddleware
+from papertape.market.exchange import exchange_module
 from papertape.sessions.bus import EventBus
 from papertape.sessions.instrumented_store import InstrumentedStore, metrics_observer
 from papertape.sessions.metrics import Metrics
@@ -68,9 +68,10 @@ class AppSettings:
 
 
 def _warm_up(settings: AppSettings) -> None:
-    """Import the exchange client (ccxt takes seconds to import) and start the backtests' fork
-    server before the first session needs them, so that session's start is not slowed."""
-    importlib.import_module("papertape.market.exchange.feed")
+    """Start the backtests' fork server before the first backtest needs it, so that backtest's
+    start is not slowed. The exchange client is not imported here: ccxt takes several seconds of
+    CPU to import, which a server that only replays recorded data never needs; the first request
+    that needs it imports it off the event loop (``exchange_module``)."""
     if settings.worker_store_url() is not None:
         warm_workers()
 
@@ -79,9 +80,9 @@ async def _validate_exchange_session(config: Any) -> bool:
     """Check an exchange session's symbols against the exchange's cached market list (waits at
     most ~2 s for a first load) and a live session's keys; see
     ``papertape.market.exchange.connector.validate_exchange_config``."""
-    from papertape.market.exchange.connector import validate_exchange_config
-
-    return await validate_exchange_config(config)
+    connector = await exchange_module("connector")
+    checked: bool = await connector.validate_exchange_config(config)
+    return checked
 
 
 def create_app(settings: AppSettings) -> FastAPI:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from papertape.api.envelope import ok
 from papertape.api.schemas import ERRORS, ErrorResponse
-from papertape.market.exchange.connector import default_hub
+from papertape.market.exchange import exchange_module
 
 router = APIRouter(tags=["markets"])
 
@@ -64,7 +64,8 @@ async def list_markets(
 ) -> JSONResponse:
     """Markets of one type on one exchange, canonical symbols (``BTC_USDT``), sorted. Unknown
     exchange → ``422 unknown_exchange``; exchange unreachable → ``503 exchange_unavailable``."""
-    rows = await default_hub().list_markets(exchange, market_type)
+    connector = await exchange_module("connector")
+    rows = await connector.default_hub().list_markets(exchange, market_type)
     if q:
         needle = q.strip().upper().replace("/", "_").replace("-", "_")
         rows = [r for r in rows if needle in r["symbol"]]
