@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { recordRefreshDelay, recordRefreshFloor } from "./useSessionStream";
+import { recordRefreshDelay, recordRefreshFloor, refreshFor } from "./useSessionStream";
 
 describe("recordRefreshDelay", () => {
   it("re-reads a quick record once a second", () => {
@@ -21,5 +21,29 @@ describe("recordRefreshDelay", () => {
     expect(recordRefreshDelay(100, recordRefreshFloor("paper"))).toBe(1000);
     expect(recordRefreshDelay(100, recordRefreshFloor(undefined))).toBe(1000);
     expect(recordRefreshDelay(2000, recordRefreshFloor("backtest"))).toBe(8000);
+  });
+});
+
+describe("refreshFor", () => {
+  const event = (kind: string, data: Record<string, unknown> = {}) => ({ seq: 1, ts: 0, kind, data });
+
+  it("schedules the records a fill or an order changes, not the summary", () => {
+    const stale = refreshFor([event("order"), event("fill")]);
+    expect(stale.summary).toBe(false);
+    expect(stale.everything).toBe(false);
+    expect([...stale.records].sort()).toEqual(["equity", "fills", "orders", "positions", "trades"]);
+  });
+
+  it("leaves the end's full re-read to the summary (one read, not one per end event)", () => {
+    const stale = refreshFor([event("fill"), event("state", { from: "running", to: "completed" }), event("results")]);
+    expect(stale.summary).toBe(true);
+    expect(stale.everything).toBe(false);
+    expect([...stale.records].sort()).toEqual(["equity", "fills", "orders", "positions", "trades"]);
+    expect(refreshFor([event("results")]).records.size).toBe(0);
+  });
+
+  it("reads everything again on a state change while the session runs", () => {
+    const stale = refreshFor([event("state", { from: "running", to: "paused" })]);
+    expect(stale.summary && stale.everything).toBe(true);
   });
 });

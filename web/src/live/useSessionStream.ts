@@ -8,7 +8,7 @@ import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } fr
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
 import { applySessionSummary } from "./sessionCache";
-import type { SessionSummary } from "../api/types";
+import { isTerminal, type SessionSummary } from "../api/types";
 
 export interface LivePrice {
   symbol: string;
@@ -63,9 +63,31 @@ const RECORD_KINDS: Record<string, RecordKind[]> = {
   position: ["positions"],
   equity: ["equity"],
   funding: ["funding", "equity"],
-  state: ["orders", "fills", "positions", "equity", "funding", "trades"],
-  results: ["positions", "equity", "trades"],
 };
+
+export interface EventRefresh {
+  /** Read again everything shown of the session (a state change while it runs: paused, resumed). */
+  everything: boolean;
+  /** Read again the session's summary and the session list (any state change, its results). */
+  summary: boolean;
+  /** The records to read again on the next scheduled refresh. */
+  records: Set<RecordKind>;
+}
+
+/** What new events make stale. The end of a session (its last state, its results) changes only
+ * the summary here: once the summary says it ended, `useRefreshOnEnd` reads everything again, once
+ * (reading the records here too read each of them three or four times at every end). */
+export function refreshFor(events: readonly TapeEvent[]): EventRefresh {
+  const refresh: EventRefresh = { everything: false, summary: false, records: new Set() };
+  for (const event of events) {
+    if (event.kind === "state" || event.kind === "results") {
+      refresh.summary = true;
+      if (event.kind === "state" && !isTerminal(event.data.to as string | undefined)) refresh.everything = true;
+    }
+    for (const kind of RECORD_KINDS[event.kind] ?? []) refresh.records.add(kind);
+  }
+  return refresh;
+}
 
 /**
  * A session's live view: its tape (HTTP catch-up + socket events, each once, in seq order),
@@ -88,17 +110,13 @@ export function useSessionStream(sessionId: string): SessionStream {
   const lastRefreshMs = useRef(0);
   const again = useRef(false);
 
-  function refreshFor(events: TapeEvent[]) {
-    const kinds = new Set<RecordKind>();
-    for (const event of events) {
-      if (event.kind === "state" || event.kind === "results") {
-        // A state change (above all the end) and the final results change everything shown.
-        void client.invalidateQueries({ queryKey: keys.session(sessionId) });
-        void client.invalidateQueries({ queryKey: keys.sessions() });
-      }
-      for (const kind of RECORD_KINDS[event.kind] ?? []) kinds.add(kind);
+  function refresh(events: TapeEvent[]) {
+    const stale = refreshFor(events);
+    if (stale.summary) {
+      void client.invalidateQueries({ queryKey: keys.session(sessionId), exact: !stale.everything });
+      void client.invalidateQueries({ queryKey: keys.sessions() });
     }
-    for (const kind of kinds) staleKinds.current.add(kind);
+    for (const kind of stale.records) staleKinds.current.add(kind);
     scheduleRecordRefresh();
   }
 
@@ -129,7 +147,7 @@ export function useSessionStream(sessionId: string): SessionStream {
       setLog(after);
       const held = before.gap ? new Set(before.events.map((e) => e.seq)) : null;
       const fresh = events.filter((e) => (held ? !held.has(e.seq) : e.seq > before.lastSeq));
-      refreshFor(fresh);
+      refresh(fresh);
       return after;
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
