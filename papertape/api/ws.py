@@ -13,9 +13,9 @@ most every 0.25 s (``papertape.sessions.bus``); events are never coalesced.
 
 A subscription with ``after_seq`` first replays the recorded events after it, then goes live,
 without a gap, a duplicate or a reordering: it listens before it reads the store, holds the
-live messages back while it catches up, and skips the live events it already replayed. Then the
-session's latest ticks are sent (its progress, prices, equity), so a screen shows them at once,
-even for a session that ended before it subscribed.
+live messages back while it catches up, and skips the live events it already replayed. Then, for
+a session that has not ended, its latest ticks are sent (its progress, prices, equity), so a
+screen shows them at once, not at the session's next tick.
 """
 
 from __future__ import annotations
@@ -146,8 +146,9 @@ class Connection:
             if after_seq is not None:
                 last = await self._replay(session_id, after_seq)
             self.replayed_up_to[session_id] = last
-            for tick in self.service.bus.latest_ticks(session_id):
-                self.subscription.offer(tick)  # a newer one on its way replaces it
+            if not session.state.terminal:  # an ended session's ticks are stale
+                for tick in self.service.bus.latest_ticks(session_id):
+                    self.subscription.offer(tick)  # a newer one on its way replaces it
 
     async def _replay(self, session_id: str, after_seq: int) -> int:
         last = after_seq

@@ -13,8 +13,7 @@ transient updates (prices, equity). Each subscriber gets them two ways:
   it.
 
 The bus also keeps each session's latest ticks (``latest_ticks``), so that a screen subscribing
-to a session is shown its progress, prices and equity at once, even when the session ticks no
-more (a sweep or backtest that ended before the screen subscribed).
+to a running session is shown its progress, prices and equity at once, not at its next tick.
 """
 
 from __future__ import annotations
