@@ -58,8 +58,11 @@ lint: $(INSTALLED) $(if $(wildcard web/package.json),$(WEB_DEPS))
 test-web:
 	@if [ -f web/package.json ]; then cd web && npm test; fi
 
+# the tests wait on servers, browsers and subprocesses much of the time: two workers share the
+# machine's cores (each test module runs whole in one worker; see tests/conftest.py)
+TEST_WORKERS ?= 2
 test-python: $(INSTALLED)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 questdb: questdb-jar
 	$(PY) -m papertape.devtools.questdb_server start --root $(QUESTDB_ROOT)

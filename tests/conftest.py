@@ -96,8 +96,16 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for as long as its session-wide browser lives, and no asyncio test can run after
-    it starts."""
+    it starts.
+
+    Under ``pytest -n N --dist loadgroup`` (``make test``) each test module runs whole in one
+    worker, so its module-wide servers start once, and all browser tests run in one worker, with
+    one backend and one Chromium."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = "browser" if module.startswith("tests/browser/") else module
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -28,11 +28,18 @@ BACKTEST = {
 ENDED = ("completed", "stopped", "failed")
 
 
+@pytest.fixture(scope="module")
+def store_url(module_store_url: str) -> str:
+    """A store holding the shared BTC-PERP month as ``btc_1m``, imported once for the module's
+    tests (each of which ends every session it starts, so none resumes in the next one's server)."""
+    import_dataset(module_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
+    return module_store_url
+
+
 @pytest.fixture
-def server(any_store_url: str, start_server: Callable[..., ServerProcess]) -> ServerProcess:
-    """A real server on a store holding the shared BTC-PERP month as ``btc_1m``."""
-    import_dataset(any_store_url, "btc_1m", shared_file(CANDLES), "BTC_USDT")
-    return start_server(any_store_url)
+def server(store_url: str, start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    """A real server of its own on the module's store."""
+    return start_server(store_url)
 
 
 def _start(http: httpx.Client, body: dict | None = None) -> str:
@@ -93,7 +100,7 @@ def _zombie(pid: int) -> bool:
 
 
 def test_a_backtest_runs_in_a_worker_and_records_what_the_server_itself_would(
-    any_store_url: str, start_server: Callable[..., ServerProcess], server: ServerProcess
+    store_url: str, start_server: Callable[..., ServerProcess], server: ServerProcess
 ) -> None:
     with server.client() as http:
         in_worker = _start(http)
@@ -105,7 +112,7 @@ def test_a_backtest_runs_in_a_worker_and_records_what_the_server_itself_would(
         worker_record = _record(http, in_worker)
     server.stop()
 
-    threads = start_server(any_store_url, extra_args=["--no-engine-workers"])
+    threads = start_server(store_url, extra_args=["--no-engine-workers"])
     with threads.client() as http:
         in_server = _start(http)
         assert "worker_pid" not in (_detail(http, in_server).get("counters") or {})
@@ -144,7 +151,7 @@ def test_a_killed_worker_fails_its_session_and_the_server_carries_on(
 
 @pytest.mark.parametrize("moment", [0.8])
 def test_a_killed_server_takes_its_workers_along_and_the_backtest_resumes_the_same(
-    any_store_url: str,
+    store_url: str,
     start_server: Callable[..., ServerProcess],
     server: ServerProcess,
     moment: float,
@@ -159,7 +166,7 @@ def test_a_killed_server_takes_its_workers_along_and_the_backtest_resumes_the_sa
     server.kill()
     assert _gone(pid, 10), "a worker outlived its server"
 
-    second = start_server(any_store_url)
+    second = start_server(store_url)
     with second.client() as http:
         detail = _until(http, crashed, ENDED)
         assert detail["state"] == "completed", detail
