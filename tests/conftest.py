@@ -93,15 +93,22 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         server.stop()
 
 
+def _run_order(nodeid: str) -> int:
+    if nodeid.startswith("tests/browser/"):
+        return 2
+    return 0 if nodeid.startswith("tests/crash/") else 1
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for as long as its session-wide browser lives, and no asyncio test can run after
     it starts.
 
-    Under ``pytest -n N --dist loadgroup`` (``make test``) each test module runs whole in one
-    worker, so its module-wide servers start once, and all browser tests run in one worker, with
-    one backend and one Chromium."""
-    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+    Under ``pytest -n N --dist loadgroup --no-loadscope-reorder`` (``make test``) each test module
+    runs whole in one worker, so its module-wide servers start once; the workers take the modules
+    in this order, the crash tests (the longest) first, and all browser tests last, in one worker
+    with one backend and one Chromium."""
+    items.sort(key=lambda item: _run_order(item.nodeid))
     for item in items:
         module = item.nodeid.split("::")[0]
         group = "browser" if module.startswith("tests/browser/") else module

@@ -32,8 +32,19 @@ def server(
     yield from module_server(module_store_url, tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def uploads(server: ServerProcess) -> dict[str, dict]:
+    """The perpetual's candles and funding rates, uploaded once for the module's tests (so that
+    none depends on another having run first)."""
+    with server.client() as http:
+        return {
+            "xrp_5m": _upload(http, CANDLES, "xrp_5m"),
+            "xrp_funding": _upload(http, FUNDING, "xrp_funding"),
+        }
+
+
 @pytest.fixture
-def http(server: ServerProcess) -> Iterator[httpx.Client]:
+def http(server: ServerProcess, uploads: dict[str, dict]) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
 
@@ -76,9 +87,11 @@ def _completed(http: httpx.Client, session_id: str, timeout: float = 30) -> dict
     raise AssertionError(f"{session_id} did not finish: {detail['state']}")
 
 
-def test_backtest_session_pays_funding_and_lists_it(http: httpx.Client) -> None:
-    assert _upload(http, CANDLES, "xrp_5m")["kind"] == "candles"
-    funding = _upload(http, FUNDING, "xrp_funding")
+def test_backtest_session_pays_funding_and_lists_it(
+    http: httpx.Client, uploads: dict[str, dict]
+) -> None:
+    assert uploads["xrp_5m"]["kind"] == "candles"
+    funding = uploads["xrp_funding"]
     assert (funding["kind"], funding["rows"], funding["symbols"]) == ("funding", 91, ["XRP_USDT"])
 
     started = http.post("/sessions/start", json=_config())
@@ -133,8 +146,6 @@ def test_a_mark_dataset_values_the_positions(http: httpx.Client) -> None:
     _upload(http, "xrp-usdt-perp_1h_2021-11.csv", "xrp_1h")
     marks = _upload(http, "xrp-usdt-perp_mark_1h_2021-11.csv", "xrp_mark_1h", kind="mark")
     assert (marks["kind"], marks["rows"]) == ("mark", 400)
-    if "xrp_funding" not in [d["name"] for d in http.get("/datasets").json()["data"]["datasets"]]:
-        _upload(http, FUNDING, "xrp_funding")
     config = _config(dataset="xrp_1h", mark="xrp_mark_1h")
     config["strategies"] = [{"name": "sma_cross", "params": {"fast": 3, "slow": 8}}]
     started = http.post("/sessions/start", json=config)
