@@ -62,7 +62,7 @@ test-web:
 # machine's cores (each test module runs whole in one worker; see tests/conftest.py)
 TEST_WORKERS ?= 2
 test-python: $(INSTALLED)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25
 
 questdb: questdb-jar
 	$(PY) -m papertape.devtools.questdb_server start --root $(QUESTDB_ROOT)

@@ -203,6 +203,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     url = f"sqlite:///{root / 'papertape.db'}"
     asyncio.run(import_in_process(url, DATASET, shared_file(TRADES_FILE), "BTC_USDT"))
     process = double_server(url, root / "server.log").start()
+    # The first backtest's start waits for the engine's fork server, which a new server starts
+    # in the background (it imports the engine: seconds, more on a loaded machine). The fuzz
+    # looks for hangs of a server that is up, so it begins once that wait is behind it.
+    warm_up = {
+        "mode": "backtest",
+        "symbols": ["BTC_USDT"],
+        "market": {"source": "replay", "dataset": DATASET},
+    }
+    started = httpx.post(f"{process.url}/sessions/start", json=warm_up, timeout=120)
+    assert started.status_code == 201, started.text
     yield process
     process.stop()
 
