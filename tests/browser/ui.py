@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -43,9 +44,16 @@ def expect_live(page: Page, timeout: float = 20_000) -> None:
     )
 
 
-def expect_fitted(chart, count: int) -> None:
-    """The chart shows from its first data point to its last (fitted, not zoomed in)."""
+def expect_fitted(chart, count: int, timeout: float = 5.0) -> None:
+    """The chart shows from its first data point to its last (fitted, not zoomed in). The
+    visible range is said on the element when the chart reports it, a moment after the data is
+    drawn: read until it says so, or the time is up."""
     expect(chart).to_have_attribute("data-visible-from", re.compile(r"^-?\d+\.\d$"))
-    start = float(chart.get_attribute("data-visible-from"))
-    end = float(chart.get_attribute("data-visible-to"))
+    deadline = time.monotonic() + timeout
+    while True:
+        start = float(chart.get_attribute("data-visible-from"))
+        end = float(chart.get_attribute("data-visible-to"))
+        if (start <= 0.5 and end >= count - 1.5) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert start <= 0.5 and end >= count - 1.5, f"shows {start}..{end} of {count} points"
