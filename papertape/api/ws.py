@@ -148,7 +148,9 @@ class Connection:
             self.replayed_up_to[session_id] = last
             if not session.state.terminal:  # an ended session's ticks are stale
                 for tick in self.service.bus.latest_ticks(session_id):
-                    self.subscription.offer(tick)  # a newer one on its way replaces it
+                    # a tick carries the newest event number known: at least the catch-up's
+                    # (a newer tick on its way replaces this one)
+                    self.subscription.offer({**tick, "seq": max(tick["seq"], last)})
 
     async def _replay(self, session_id: str, after_seq: int) -> int:
         last = after_seq
