@@ -145,8 +145,11 @@ async def test_reads_waiting_with_writes_see_only_what_is_committed(store):
         write, read = await queued(
             move(store, session, SessionState.RUNNING), store.get_session(session.session_id)
         )
+        # reads have a connection of their own: the read answers while the write still waits
+        # for the writer (awaited after the writer is free, a loaded machine could run it late)
+        seen = await read
     assert (await write).state is SessionState.RUNNING
-    assert (await read).state is SessionState.STARTING  # not the write it raced with
+    assert seen.state is SessionState.STARTING  # not the write it raced with
     assert (await store.get_session(session.session_id)).state is SessionState.RUNNING
 
 

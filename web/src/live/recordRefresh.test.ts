@@ -30,20 +30,19 @@ describe("refreshFor", () => {
   it("schedules the records a fill or an order changes, not the summary", () => {
     const stale = refreshFor([event("order"), event("fill")]);
     expect(stale.summary).toBe(false);
-    expect(stale.everything).toBe(false);
     expect([...stale.records].sort()).toEqual(["equity", "fills", "orders", "positions", "trades"]);
   });
 
   it("leaves the end's full re-read to the summary (one read, not one per end event)", () => {
     const stale = refreshFor([event("fill"), event("state", { from: "running", to: "completed" }), event("results")]);
     expect(stale.summary).toBe(true);
-    expect(stale.everything).toBe(false);
     expect([...stale.records].sort()).toEqual(["equity", "fills", "orders", "positions", "trades"]);
     expect(refreshFor([event("results")]).records.size).toBe(0);
   });
 
-  it("reads everything again on a state change while the session runs", () => {
-    const stale = refreshFor([event("state", { from: "running", to: "paused" })]);
-    expect(stale.summary && stale.everything).toBe(true);
+  it("a state change before the end reads the summary only (no record changes with it)", () => {
+    const stale = refreshFor([event("state", { from: "running", to: "stopping" })]);
+    expect(stale.summary).toBe(true);
+    expect(stale.records.size).toBe(0);
   });
 });

@@ -8,7 +8,7 @@ import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } fr
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
 import { applySessionSummary } from "./sessionCache";
-import { isTerminal, type SessionSummary } from "../api/types";
+import type { SessionSummary } from "../api/types";
 
 export interface LivePrice {
   symbol: string;
@@ -66,24 +66,20 @@ const RECORD_KINDS: Record<string, RecordKind[]> = {
 };
 
 export interface EventRefresh {
-  /** Read again everything shown of the session (a state change while it runs: paused, resumed). */
-  everything: boolean;
-  /** Read again the session's summary and the session list (any state change, its results). */
+  /** Read again the session's summary and the session list (a state change, its results). */
   summary: boolean;
   /** The records to read again on the next scheduled refresh. */
   records: Set<RecordKind>;
 }
 
-/** What new events make stale. The end of a session (its last state, its results) changes only
- * the summary here: once the summary says it ended, `useRefreshOnEnd` reads everything again, once
- * (reading the records here too read each of them three or four times at every end). */
+/** What new events make stale. A state change (starting → running → stopping → its end) and the
+ * results change the summary only: no state before the end changes a record, and once the summary
+ * says the session ended, `useRefreshOnEnd` reads everything again, once (reading the records here
+ * too read each of them three or four times at every end). */
 export function refreshFor(events: readonly TapeEvent[]): EventRefresh {
-  const refresh: EventRefresh = { everything: false, summary: false, records: new Set() };
+  const refresh: EventRefresh = { summary: false, records: new Set() };
   for (const event of events) {
-    if (event.kind === "state" || event.kind === "results") {
-      refresh.summary = true;
-      if (event.kind === "state" && !isTerminal(event.data.to as string | undefined)) refresh.everything = true;
-    }
+    if (event.kind === "state" || event.kind === "results") refresh.summary = true;
     for (const kind of RECORD_KINDS[event.kind] ?? []) refresh.records.add(kind);
   }
   return refresh;
@@ -113,7 +109,7 @@ export function useSessionStream(sessionId: string): SessionStream {
   function refresh(events: TapeEvent[]) {
     const stale = refreshFor(events);
     if (stale.summary) {
-      void client.invalidateQueries({ queryKey: keys.session(sessionId), exact: !stale.everything });
+      void client.invalidateQueries({ queryKey: keys.session(sessionId), exact: true });
       void client.invalidateQueries({ queryKey: keys.sessions() });
     }
     for (const kind of stale.records) staleKinds.current.add(kind);
