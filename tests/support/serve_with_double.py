@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
-from papertape.api.app import AppSettings, create_app
-from papertape.market.exchange.connector import ExchangeHub, use_hub
-from tests.support.exchange_double import DoubleWorld
+# Only argparse at the top: this module is the server's ``__main__``, and every engine worker
+# process imports its parent's ``__main__`` again (multiprocessing's forkserver does). With the
+# app, ccxt and the double imported here, each backtest's worker spent seconds importing them
+# before it could start (6-10 s per backtest start on a loaded machine, which the fuzz test
+# counted as hangs); ``papertape serve``'s own ``__main__`` is light.
 
 
 def build_app(store_url: str, speed: float = 1.0, *, live_enabled: bool = False):
+    from papertape.api.app import AppSettings, create_app
+    from papertape.market.exchange.connector import ExchangeHub, use_hub
+    from tests.support.exchange_double import DoubleWorld
+
     world = DoubleWorld(speed=speed)
     use_hub(ExchangeHub(factory=world.factory))
     settings = AppSettings(store_url=store_url, live_enabled=live_enabled)
@@ -37,6 +41,8 @@ def main() -> None:
     from papertape.logs import configure_logging
 
     configure_logging("info")
+    import uvicorn
+
     app, world = build_app(args.store, args.speed)
     if args.unreachable:
         world.set_unreachable(args.unreachable)
