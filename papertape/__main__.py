@@ -1,3 +1,3 @@
-from papertape.cli.main import app
+from papertape.cli.entry import main
 
-app(prog_name="papertape")
+main()

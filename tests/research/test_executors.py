@@ -121,7 +121,8 @@ def test_a_small_fast_path_grid_starts_no_helper(candles_file: Path) -> None:
     with LocalPool(data, TrialSettings("BTC_USDT"), 2) as pool:
         results = dict(pool.map_unordered(list(enumerate(MIXED[:8]))))
         assert pool.helped == 0
-        assert children(os.getpid()) == before
+        # no new process (a previous test's helper may still be exiting: it can only leave)
+        assert children(os.getpid()) <= before
     assert {o.engine for o in results.values()} == {"vectorised"}
     assert sorted(results) == list(range(8))
 
