@@ -51,6 +51,19 @@ DATASET = "btc_1m_x4"
 PROBE_EVERY = 0.05
 
 
+CHROMIUM_KINDS = ("renderer", "gpu-process", "utility", "browser")
+
+
+def chromium_kind(cmdline: list[str]) -> str:
+    """Which of Chromium's processes this is: the tabs' renderers draw the pages, the GPU
+    process composites them (in software here), the browser process routes the network."""
+    for arg in cmdline:
+        if arg.startswith("--type="):
+            kind = arg.removeprefix("--type=")
+            return kind if kind in CHROMIUM_KINDS else "utility"
+    return "browser"
+
+
 class CpuSeconds:
     """CPU seconds (user + system) spent since ``start()`` by the server process, by its
     children (the engine workers and their fork server), and by the Chromium processes: where a
@@ -70,13 +83,17 @@ class CpuSeconds:
             own = times.user + times.system
             return own + (times.children_user + times.children_system if reaped else 0.0)
 
-        chromium = [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
+        chromium: dict[str, float] = {}
+        for p in psutil.process_iter(["name", "cmdline"]):
+            if "chrom" in (p.info["name"] or ""):
+                kind = chromium_kind(p.info["cmdline"] or [])
+                chromium[kind] = chromium.get(kind, 0.0) + spent(p)
         return {
             "server": spent(self.server),
             "engine workers": sum(
                 spent(c, reaped=True) for c in self.server.children(recursive=True)
             ),
-            "Chromium": sum(spent(p) for p in chromium),
+            **{f"Chromium {kind}": chromium.get(kind, 0.0) for kind in CHROMIUM_KINDS},
         }
 
     def start(self) -> None:
@@ -84,7 +101,7 @@ class CpuSeconds:
 
     def spent(self) -> str:
         now = self._now()
-        return ", ".join(f"{name} {now[name] - self._began[name]:.1f}" for name in now)
+        return ", ".join(f"{name} {now[name] - self._began.get(name, 0.0):.1f}" for name in now)
 
 
 def seconds(iso_text: str) -> float:
