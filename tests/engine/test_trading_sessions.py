@@ -292,6 +292,22 @@ async def test_http_strategies_and_orders(store, tmp_path):
             )
             assert placed.status_code == 201, placed.text
             assert placed.json()["data"]["order"]["status"] == "open"
+            resting = placed.json()["data"]["order"]["order_id"]
+            marketable = {"symbol": "BTC_USDT", "side": "buy", "type": "limit", "qty": 0.01}
+            taken = await http.post(f"/sessions/{sid}/orders", json={**marketable, "price": 1e6})
+            assert taken.status_code == 201, taken.text
+            taken_id = taken.json()["data"]["order"]["order_id"]
+
+            async def statuses(query: str = "") -> dict[str, str]:
+                page = (await http.get(f"/sessions/{sid}/orders{query}")).json()["data"]
+                return {o["order_id"]: o["status"] for o in page["items"]}
+
+            for _ in range(100):  # the replay's next trade fills the marketable one
+                if (await statuses()).get(taken_id) == "filled":
+                    break
+                await asyncio.sleep(0.1)
+            assert await statuses() == {resting: "open", taken_id: "filled"}
+            assert await statuses("?open=true") == {resting: "open"}  # the working ones only
             refused = await http.post(
                 f"/sessions/{sid}/orders", json={"symbol": "BTC_USDT", "side": "sell", "qty": 5}
             )

@@ -65,9 +65,14 @@ export function useSession(sessionId: string, pollMs?: number) {
 
 export type { RecordKind } from "./types";
 
+/** What the dashboard reads of each kind: of orders only the working ones (the pages show open
+ * orders and their resting exits; a long backtest's record holds thousands of done orders, megabytes
+ * the page would read again at every refresh). */
+const RECORD_QUERY: Partial<Record<RecordKind, string>> = { orders: "?open=true" };
+
 /** The rows of one kind of a session's trading record, oldest first. */
 export async function fetchRecords<K extends RecordKind>(sessionId: string, kind: K, signal?: AbortSignal): Promise<RecordViews[K][]> {
-  const { data } = await request<{ session_id: string; items: RecordViews[K][] }>(`/sessions/${sessionId}/${kind}`, { signal });
+  const { data } = await request<{ session_id: string; items: RecordViews[K][] }>(`/sessions/${sessionId}/${kind}${RECORD_QUERY[kind] ?? ""}`, { signal });
   return data.items;
 }
 

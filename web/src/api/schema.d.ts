@@ -337,7 +337,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Orders */
+        /**
+         * List Orders
+         * @description Each order in its newest state, oldest first.
+         */
         get: operations["list_orders_sessions__session_id__orders_get"];
         put?: never;
         /**
@@ -3442,7 +3445,10 @@ export interface operations {
     };
     list_orders_sessions__session_id__orders_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description only the orders still working (open or partially filled): a long backtest's record holds thousands of done ones */
+                open?: boolean;
+            };
             header?: never;
             path: {
                 session_id: string;

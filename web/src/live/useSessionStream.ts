@@ -2,13 +2,12 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
-import type { EventsPage } from "../api/types";
+import { isTerminal, type EventsPage, type SessionSummary } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
 import type { ServerMessage } from "./protocol";
 import { applySessionSummary } from "./sessionCache";
-import type { SessionSummary } from "../api/types";
 
 export interface LivePrice {
   symbol: string;
@@ -125,6 +124,10 @@ export function useSessionStream(sessionId: string): SessionStream {
     recordTimer.current = setTimeout(() => {
       const kinds = [...staleKinds.current];
       staleKinds.current.clear();
+      if (isTerminal(client.getQueryData<SessionSummary>(keys.session(sessionId))?.state)) {
+        recordTimer.current = null; // it ended: `useRefreshOnEnd` reads every record once
+        return;
+      }
       const began = performance.now();
       void Promise.all(kinds.map((kind) => client.invalidateQueries({ queryKey: keys.records(sessionId, kind) }))).finally(() => {
         lastRefreshMs.current = performance.now() - began;
