@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import multiprocessing
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import httpx
@@ -177,36 +179,47 @@ def wait_ended(http: httpx.Client, session_ids: list[str], timeout: float = 900)
     return [took[s] for s in session_ids]
 
 
-class Prober(threading.Thread):
-    """Asks ``/health`` and ``GET /sessions/{id}`` every ``PROBE_EVERY`` seconds."""
+def probe(base_url: str, session_id: str, done: Event, answers: Queue) -> None:
+    """Ask ``/health`` and ``GET /sessions/{id}`` every ``PROBE_EVERY`` seconds until ``done``;
+    put ``(latencies by name, failures)`` on ``answers``."""
+    latencies: dict[str, list[float]] = {"health": [], "session": []}
+    failures = 0
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        while not done.is_set():
+            for name, path in (("health", "/health"), ("session", f"/sessions/{session_id}")):
+                began = time.perf_counter()
+                try:
+                    ok = http.get(path).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies[name].append((time.perf_counter() - began) * 1000)
+                failures += not ok
+            time.sleep(PROBE_EVERY)
+    answers.put((latencies, failures))
+
+
+class Prober:
+    """The probe in a process of its own: in this one, Playwright's driver takes every request
+    and websocket frame of three tabs, and a probe thread here would time its own waits for the
+    interpreter along with the server's answers."""
 
     def __init__(self, base_url: str, session_id: str):
-        super().__init__(daemon=True)
-        self.base_url = base_url
-        self.session_id = session_id
-        self.latencies: dict[str, list[float]] = {"health": [], "session": []}
+        context = multiprocessing.get_context("spawn")
+        self._done = context.Event()
+        self._answers: Queue = context.Queue()
+        self._process = context.Process(
+            target=probe, args=(base_url, session_id, self._done, self._answers), daemon=True
+        )
+        self.latencies: dict[str, list[float]] = {}
         self.failures = 0
-        self._done = threading.Event()
 
-    def run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=60) as http:
-            while not self._done.is_set():
-                for name, path in (
-                    ("health", "/health"),
-                    ("session", f"/sessions/{self.session_id}"),
-                ):
-                    began = time.perf_counter()
-                    try:
-                        ok = http.get(path).status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    self.latencies[name].append((time.perf_counter() - began) * 1000)
-                    self.failures += not ok
-                time.sleep(PROBE_EVERY)
+    def start(self) -> None:
+        self._process.start()
 
     def stop(self) -> None:
         self._done.set()
-        self.join()
+        self.latencies, self.failures = self._answers.get(timeout=120)
+        self._process.join()
 
 
 class Tabs:

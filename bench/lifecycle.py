@@ -303,7 +303,9 @@ def lifecycle(
             # issue 10: with N running, 20 starts at once (3 rounds); then 10 stops at once of
             # each of 50 sessions (500 requests in flight)
             rounds, width = burst
+            before = histogram_totals(http)
             burst_starts, replaced = bursts_of_starts(server.url, http, ids, rounds, width, speed)
+            start_phases = server_side(before, histogram_totals(http))
             replaced += keep_running(http, ids, speed)
             # the newest sessions: the ones surest to be still replaying while they are stopped
             victims = ids[-min(50, len(ids)) :]
@@ -360,8 +362,11 @@ def lifecycle(
         "sessions",
         f"of {len(controllers)}: {'met' if exact == len(controllers) else 'NOT met'}",
     )
-    for name, mean_ms, count in stop_phases[:6]:
-        figures.add(f"during the stops, server-side: {name}", mean_ms, "ms", f"mean of {count:.0f}")
+    for during, phases in (("starts", start_phases), ("stops", stop_phases)):
+        for name, mean_ms, count in phases[:6]:
+            figures.add(
+                f"during the {during}, server-side: {name}", mean_ms, "ms", f"mean of {count:.0f}"
+            )
     figures.add(
         "running sessions that had ended and were replaced before the bursts",
         float(replaced),
