@@ -30,6 +30,7 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from papertape.api.auth import websocket_allowed
+from papertape.api.envelope import encode_json
 from papertape.api.schemas import SEQ_MAX
 from papertape.sessions.bus import COALESCE_SECONDS, Subscription
 from papertape.sessions.service import SessionService
@@ -40,9 +41,6 @@ log = structlog.get_logger("papertape.ws")
 
 HEARTBEAT_SECONDS = 10.0
 CATCH_UP_PAGE = 1000
-# a backtest's events come a few thousand at a time: a batch this long is encoded in a thread,
-# so that the event loop answers other requests meanwhile
-ENCODE_OFF_LOOP = 200
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -58,11 +56,8 @@ class Connection:
         self.sending = asyncio.Lock()  # the writer's flushes, or one subscription's catch-up
 
     async def send(self, message: dict[str, Any]) -> None:
-        if len(message.get("events", ())) >= ENCODE_OFF_LOOP:
-            text = await asyncio.to_thread(json.dumps, message)
-        else:
-            text = json.dumps(message)
-        await self.socket.send_text(text)
+        # a backtest's events come a few thousand at a time: ~1 ms to encode with orjson
+        await self.socket.send_text(encode_json(message).decode())
 
     async def handle(self, text: str) -> None:
         try:

@@ -3,6 +3,7 @@ a cross-site fetch, a DNS-rebound name and a foreign websocket are all refused, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -148,7 +149,7 @@ def test_a_foreign_websocket_is_closed_with_a_policy_code(server: ServerProcess)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     with connect(ws_url, origin=server.url) as socket:
         socket.send('{"action": "ping"}')
-        assert socket.recv(timeout=5) == '{"type": "pong"}'
+        assert json.loads(socket.recv(timeout=5)) == {"type": "pong"}
 
 
 # --- the allow-lists -------------------------------------------------------------------------

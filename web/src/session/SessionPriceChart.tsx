@@ -54,7 +54,11 @@ export function SessionPriceChart({
   }, [positionUs]);
   const pushed = useConnection().status === "open";
   const running = s.state === "running" || s.state === "starting" || s.state === "stopping";
-  const suggested = suggestedInterval(replay, dataset, positionUs);
+  // A backtest replays its whole dataset in seconds: its bars are sized for the whole run from
+  // the start (following the position changed the interval four or five times, each change
+  // reading every bar and indicator point again while the backtest ran); a paper replay's
+  // follow the span replayed so far.
+  const suggested = suggestedInterval(replay, dataset, s.mode === "backtest" ? Infinity : positionUs);
   const interval = chosen ?? suggested;
   const source = replay ? market.dataset ?? null : s.session_id;
   // Never read a replay's future; a live session has nothing recorded before its first price.
