@@ -3,6 +3,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { keys } from "../api/hooks";
 import { LiveProvider } from "./LiveProvider";
 import { LiveSocket } from "./socket";
 import { useSessionStream } from "./useSessionStream";
@@ -61,13 +62,24 @@ function setup() {
       </QueryClientProvider>
     </MantineProvider>
   );
-  return renderHook(() => useSessionStream("exec_a"), { wrapper });
+  return { ...renderHook(() => useSessionStream("exec_a"), { wrapper }), client };
 }
 
 const seqs = (result: { current: ReturnType<typeof useSessionStream> }) => result.current.log.events.map((e) => e.seq);
 
 describe("useSessionStream", () => {
   afterEach(() => vi.unstubAllGlobals());
+
+  it("leaves the records its events made stale marked stale when it goes away before reading them", async () => {
+    serveTape([ev(1)]); // an order event: the session's orders are stale
+    const { result, client, unmount } = setup();
+    client.setQueryData(keys.records("exec_a", "orders"), []); // read before the event
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1]));
+    expect(client.getQueryState(keys.records("exec_a", "orders"))?.isInvalidated).toBe(false); // its read is scheduled
+    unmount(); // e.g. the Backtests page moved on to the next run before the scheduled read
+    expect(client.getQueryState(keys.records("exec_a", "orders"))?.isInvalidated).toBe(true);
+  });
 
   it("shows each event once when HTTP catch-up and the socket both deliver it", async () => {
     const tape = [ev(1), ev(2), ev(3)];

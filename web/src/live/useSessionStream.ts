@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
-import { isTerminal, type EventsPage, type SessionSummary } from "../api/types";
+import type { EventsPage, SessionSummary } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
@@ -124,10 +124,6 @@ export function useSessionStream(sessionId: string): SessionStream {
     recordTimer.current = setTimeout(() => {
       const kinds = [...staleKinds.current];
       staleKinds.current.clear();
-      if (isTerminal(client.getQueryData<SessionSummary>(keys.session(sessionId))?.state)) {
-        recordTimer.current = null; // it ended: `useRefreshOnEnd` reads every record once
-        return;
-      }
       const began = performance.now();
       void Promise.all(kinds.map((kind) => client.invalidateQueries({ queryKey: keys.records(sessionId, kind) }))).finally(() => {
         lastRefreshMs.current = performance.now() - began;
@@ -270,6 +266,10 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (flushTimer) clearTimeout(flushTimer);
       if (recordTimer.current) clearTimeout(recordTimer.current);
       recordTimer.current = null;
+      // records the events made stale and this view had not read yet: marked stale for whoever
+      // shows them next (a backtest's runs list, its comparison), which would otherwise take the
+      // cached rows read before the session's last events for fresh
+      for (const kind of stale) void client.invalidateQueries({ queryKey: keys.records(sessionId, kind) });
       stale.clear();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
