@@ -56,7 +56,7 @@ class Connection:
         self.sending = asyncio.Lock()  # the writer's flushes, or one subscription's catch-up
 
     async def send(self, message: dict[str, Any]) -> None:
-        # a backtest's events come a few thousand at a time: ~1 ms to encode with orjson
+        # a backtest's events come a few thousand at a time: orjson encodes 5,000 in ~4 ms
         await self.socket.send_text(encode_json(message).decode())
 
     async def handle(self, text: str) -> None:
