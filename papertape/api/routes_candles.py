@@ -45,14 +45,7 @@ async def chart_candles(
         raise ValidationFailed(
             str(exc), details=[{"field": "symbol", "message": str(exc)}]
         ) from exc
-    summary = await store.market_summary(source)
-    if not summary:
-        raise DatasetNotFound(f"nothing is recorded under {source!r}")
-    ranges = [
-        (part["start_ts"], part["end_ts"])
-        for kind, part in summary.items()
-        if kind in ("candles", "trades") and wanted in part["symbols"]
-    ]
+    ranges = await _recorded_ranges(store, source, wanted)
     data = {"source": source, "symbol": wanted, "interval": interval, "next_end_us": None}
     if not ranges:
         return ok("candles_listed", {**data, "items": [], "built_from": None})
@@ -85,3 +78,24 @@ async def chart_candles(
         }
 
     return await ok_built("candles_listed", page)
+
+
+async def _recorded_ranges(
+    store: MarketDataStore, source: str, symbol: str
+) -> list[tuple[int, int]]:
+    """The time ranges of ``symbol``'s candles or trades under ``source``. An imported dataset's
+    record says them (it never changes after its import: one row read); a session's recording
+    grows, and only the market summary, which counts what is stored, knows it (a chart read
+    every few seconds paid for that count over a whole dataset before)."""
+    dataset = await store.get_dataset(source)
+    if dataset is not None and dataset.start_ts is not None and dataset.end_ts is not None:
+        held = dataset.kind in ("candles", "trades") and symbol in dataset.symbols
+        return [(dataset.start_ts, dataset.end_ts)] if held else []
+    summary = await store.market_summary(source)
+    if not summary:
+        raise DatasetNotFound(f"nothing is recorded under {source!r}")
+    return [
+        (part["start_ts"], part["end_ts"])
+        for kind, part in summary.items()
+        if kind in ("candles", "trades") and symbol in part["symbols"]
+    ]
