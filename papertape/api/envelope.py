@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import orjson
 from starlette.responses import Response
 
@@ -23,10 +24,11 @@ def encode_json(value: Any) -> bytes:
 
 
 def _plain(value: Any) -> Any:
-    """What orjson does not encode itself: named tuples (as arrays) and numpy scalars."""
+    """What orjson does not encode itself: named tuples (as arrays) and numpy scalars (metrics
+    computed with numpy); anything else fails loudly, as the standard library's encoder did."""
     if isinstance(value, tuple):
         return list(value)
-    if hasattr(value, "item"):
+    if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 

