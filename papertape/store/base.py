@@ -44,6 +44,7 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
 
 R = TypeVar("R")
@@ -295,6 +296,15 @@ class MarketDataStore(ABC):
         self, source: str, symbols: Sequence[str], start: int, end: int
     ) -> list[Trade]:
         """Rows with ``start <= ts < end``, in timestamp order."""
+
+    @abstractmethod
+    async def read_trade_columns(
+        self, source: str, symbol: str, start: int, end: int
+    ) -> TradeColumns:
+        """One symbol's trades with ``start <= ts < end``, in the order ``read_trades`` gives
+        them (ts, symbol, trade_id), as columns decoded without a Python object per row and
+        without holding the interpreter: a streamed backtest reads its next window while the
+        engine works on this one."""
 
     @abstractmethod
     async def read_candles(

@@ -67,7 +67,9 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import io
 import json
+import operator
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -75,10 +77,18 @@ from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
 import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
 import structlog
 
-from papertape.domain.errors import SessionNotFound, StoreUnavailable, StoreWriteFailed
+from papertape.domain.errors import (
+    SessionNotFound,
+    StoreError,
+    StoreUnavailable,
+    StoreWriteFailed,
+)
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
 from papertape.domain.records import (
@@ -91,8 +101,10 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
 from papertape.store import questdb_ingest as ingest
+from papertape.store.arrow_trades import trade_columns
 from papertape.store.base import (
     ResumeState,
     SessionFilter,
@@ -200,6 +212,17 @@ class QuestDBSettings:
             connect_timeout=5,
         )
 
+    def http_client(self) -> httpx.Client:
+        """A client of the server's HTTP endpoint (its Parquet export), with the PG wire's
+        connect timeout and the ILP sender's request timeout, that closes each connection
+        after its request."""
+        return httpx.Client(
+            base_url=f"http://{self.host}:{self.http_port}",
+            auth=(self.user, self.password),
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            limits=httpx.Limits(max_keepalive_connections=0),  # see read_trade_columns
+        )
+
     @property
     def ilp_conf(self) -> str:
         # The client's own retries stay short: QuestDBStore's writer retries (and logs) up to
@@ -299,6 +322,8 @@ class QuestDBStore(Store):
         self._commit_nos: dict[str, int] = {}  # session -> number of its newest commit
         # table -> count of this process's writes to it not yet known to be applied
         self._unapplied: dict[str, int] = {}
+        self._http: httpx.Client | None = None  # the Parquet export's, made on first use
+        self._export_lock = asyncio.Lock()  # one export at a time (see read_trade_columns)
 
     # plumbing ------------------------------------------------------------------------------
     def _deadline(self) -> float:
@@ -449,6 +474,9 @@ class QuestDBStore(Store):
             raise StoreUnavailable(f"cannot open {self.url}: the server does not answer")
 
     async def close(self) -> None:
+        client, self._http = self._http, None
+        if client is not None:
+            client.close()
         await self._market_writer.close()
         await self._record_writer.close()
         await self._pool.close()
@@ -926,6 +954,55 @@ class QuestDBStore(Store):
             "ORDER BY ts, symbol, trade_id",
         )
 
+    async def read_trade_columns(
+        self, source: str, symbol: str, start: int, end: int
+    ) -> TradeColumns:
+        """Read through QuestDB's HTTP export in Parquet (``/exp``): the server writes the
+        columns, Arrow decodes them in C, and both the request and the decoding run on a worker
+        thread. ``/exp`` takes no bind parameters, so the names are quoted here (``_literal``:
+        a control character in one is refused) and the bounds must be integers.
+
+        QuestDB serves only a few exports at once (``http.export.connection.limit``, by default
+        its CPU count at most) and counts every connection that asked for one until it is
+        closed, idle or not: this store asks for one export at a time, on a connection closed
+        after it (a connection kept alive would hold one of those few places for minutes), and
+        waits while other processes hold them all (``_export``)."""
+        await self._await_applied("trades")
+        sql = (
+            "SELECT cast(ts AS LONG) ts, price, qty, side FROM trades "
+            f"WHERE source = {_literal(source)} AND symbol = {_literal(symbol)} "
+            f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
+            "ORDER BY ts, symbol, trade_id"
+        )
+        async with self._export_lock:
+            if self._http is None:
+                self._http = self.settings.http_client()
+            client = self._http
+            return await asyncio.to_thread(lambda: trade_columns(symbol, self._export(client, sql)))
+
+    def _export(self, client: httpx.Client, sql: str) -> pa.Table:
+        """The result of ``sql`` as the server exports it in Parquet. While the server does not
+        answer, or answers that it serves as many exports as it may (429), the request is
+        retried up to ``write_retry_seconds``, as ``_read`` retries."""
+        deadline = self._deadline()
+        delay = 0.05
+        while True:
+            try:
+                response = client.get("/exp", params={"query": sql, "fmt": "parquet"})
+            except httpx.TransportError as exc:
+                problem = f"did not answer: {exc}"
+            else:
+                if response.status_code == 200:
+                    return pq.read_table(io.BytesIO(response.content))
+                if response.status_code != 429:
+                    raise StoreError(f"QuestDB refused an export: {_export_error(response)}")
+                problem = f"is busy: {_export_error(response)}"
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(f"QuestDB at {self.url} {problem}")
+            log.warning("store.export.retry", store="questdb", error=problem)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
     ) -> list[Candle]:
@@ -1213,6 +1290,22 @@ def _unpayload(session_id: str, payload: dict[str, Any]) -> tuple[RecordBatch, l
     )
     events = [SessionEvent(session_id, *event) for event in payload["events"]]
     return record, events
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal, for a query that cannot bind parameters (``/exp``):
+    quoted, every ``'`` doubled; control characters are refused."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ValueError(f"a control character in {text!r}")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _export_error(response: httpx.Response) -> str:
+    """What QuestDB said about a failed export: the ``error`` of its JSON answer, else its text."""
+    try:
+        return f"{response.status_code} {response.json()['error']}"
+    except (ValueError, KeyError, TypeError):
+        return f"{response.status_code} {response.text.strip()[:500]}"
 
 
 class _BookRow(NamedTuple):

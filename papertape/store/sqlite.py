@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import adbc_driver_sqlite.dbapi as adbc
+
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
@@ -29,7 +31,9 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
+from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
+from papertape.store.arrow_trades import trade_columns
 from papertape.store.base import (
     Record,
     ResumeState,
@@ -124,6 +128,9 @@ class SQLiteStore(Store):
         self._records = StoreThread("sqlite-record-reads")
         # ``/health``'s question (does the store answer?) waits behind no read at all
         self._ping = StoreThread("sqlite-ping")
+        # ``read_trade_columns``'s ADBC connection: opened, used and closed on the market
+        # thread only, so no two calls ever use it at once
+        self._columns: adbc.Connection | None = None
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -187,6 +194,8 @@ class SQLiteStore(Store):
         return (self._reads, self._market, self._records, self._ping)
 
     async def close(self) -> None:
+        if self._columns is not None:
+            await self._read_market(lambda _: self._close_columns())
         for reader in self._readers:
             await reader.close()
         await self._thread.close()
@@ -482,6 +491,37 @@ class SQLiteStore(Store):
         args = (source, *symbols, start, end)
         return await self._read_market(lambda c: build_rows(Trade, _tuples(c, sql, args)))
 
+    async def read_trade_columns(
+        self, source: str, symbol: str, start: int, end: int
+    ) -> TradeColumns:
+        """Read through the ADBC SQLite driver, which decodes the rows into Arrow columns in C
+        without holding the interpreter (``sqlite3`` builds a Python object per value), on the
+        market thread like the other market reads. It is one more connection to the store's
+        file, so it sees every write that returned; the store has no in-memory form to miss
+        (``sqlite:///:memory:`` would give each of its connections a database of its own)."""
+        sql = (
+            "SELECT ts, price, qty, side FROM trades "
+            "WHERE source=? AND symbol=? AND ts>=? AND ts<? ORDER BY ts, symbol, trade_id"
+        )
+
+        def select(_: sqlite3.Connection) -> TradeColumns:
+            with self._columns_connection().cursor() as cursor:
+                cursor.execute(sql, (source, symbol, start, end))
+                return trade_columns(symbol, cursor.fetch_arrow_table())
+
+        return await self._read_market(select)
+
+    def _columns_connection(self) -> adbc.Connection:
+        """The ADBC connection, opened on first use (on the market thread)."""
+        if self._columns is None:
+            self._columns = _connect_adbc(self.path)
+        return self._columns
+
+    def _close_columns(self) -> None:
+        columns, self._columns = self._columns, None
+        if columns is not None:
+            columns.close()
+
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
     ) -> list[Candle]:
@@ -744,6 +784,17 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _connect_adbc(path: Path) -> adbc.Connection:
+    """A read-only ADBC connection to the store's file, set as ``_connect``'s readers are.
+    Autocommit, so that no read transaction stays open between reads: one would keep seeing
+    the database as it was (and hold back WAL checkpoints)."""
+    conn = adbc.connect(str(path), autocommit=True)
+    with conn.cursor() as cursor:
+        for pragma in ("query_only=ON", "busy_timeout=10000"):
+            cursor.execute(f"PRAGMA {pragma}")
     return conn
 
 

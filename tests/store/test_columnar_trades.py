@@ -1,0 +1,182 @@
+"""``read_trade_columns``: one symbol's trades as columns, the same trades in the same order as
+``read_trades`` gives them, on both stores."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import numpy as np
+import pytest
+
+from papertape.domain.errors import StoreError
+from papertape.domain.market import Trade
+from papertape.domain.trade_columns import SIDE_CODES, TradeColumns
+from papertape.store.questdb import QuestDBSettings, QuestDBStore
+from papertape.store.sqlite import SQLiteStore
+
+T0 = 1_700_000_000_000_000
+SIDES = ("buy", "sell", "unknown")
+
+
+def tape(symbol: str, price: float, count: int = 60) -> list[Trade]:
+    """Three trades per timestamp, their ids out of order as text (``ORDER BY trade_id`` shows)."""
+    return [
+        Trade(
+            T0 + (i // 3) * 1000,
+            symbol,
+            price + i * 0.25,
+            0.001 * (i + 1),
+            SIDES[i % 3],
+            str(i * 7 % 13),
+        )
+        for i in range(count)
+    ]
+
+
+def as_lists(columns: TradeColumns) -> tuple[list[object], ...]:
+    return (
+        columns.ts.tolist(),
+        columns.price.tolist(),
+        columns.qty.tolist(),
+        columns.side.tolist(),
+    )
+
+
+def rows_as_lists(rows: list[Trade]) -> tuple[list[object], ...]:
+    return (
+        [t.ts for t in rows],
+        [t.price for t in rows],
+        [t.qty for t in rows],
+        [SIDE_CODES[t.side] for t in rows],
+    )
+
+
+def assert_typed(columns: TradeColumns, symbol: str) -> None:
+    assert columns.symbol == symbol
+    assert (columns.ts.dtype, columns.price.dtype, columns.qty.dtype, columns.side.dtype) == (
+        np.int64,
+        np.float64,
+        np.float64,
+        np.int8,
+    )
+
+
+async def test_columns_are_the_trades_read_trades_gives(store):
+    btc, eth = tape("BTC_USDT", 40_000.0), tape("ETH_USDT", 2_000.0)
+    await store.write_trades("ds1", btc + eth)
+    await store.write_trades("ds2", tape("BTC_USDT", 1.0, count=30))
+    last = btc[-1].ts
+    windows = [
+        (T0, last + 1),  # everything
+        (btc[9].ts, btc[30].ts),  # from three trades at one ts, to just before three more
+        (last, last + 1),  # the last timestamp alone
+        (T0 + 1, T0 + 1000),  # between two timestamps: nothing
+        (T0 - 10_000, T0),  # before the first: nothing
+    ]
+    for source in ("ds1", "ds2"):
+        for symbol in ("BTC_USDT", "ETH_USDT"):
+            for start, end in windows:
+                columns = await store.read_trade_columns(source, symbol, start, end)
+                rows = await store.read_trades(source, [symbol], start, end)
+                assert_typed(columns, symbol)
+                assert as_lists(columns) == rows_as_lists(rows), (source, symbol, start, end)
+    # the bounds: start is in, end is out
+    middle = await store.read_trade_columns("ds1", "BTC_USDT", btc[9].ts, btc[30].ts)
+    assert middle.ts.tolist() == [t.ts for t in btc if btc[9].ts <= t.ts < btc[30].ts]
+    assert len(middle) == 21
+    assert sorted(middle.side.tolist()) == [-1] * 7 + [0] * 7 + [1] * 7
+    empty = await store.read_trade_columns("ds1", "BTC_USDT", T0 + 1, T0 + 1000)
+    assert len(empty) == 0
+    assert_typed(empty, "BTC_USDT")
+    nothing = await store.read_trade_columns("ds3", "BTC_USDT", T0, last + 1)
+    assert len(nothing) == 0
+    assert_typed(nothing, "BTC_USDT")
+
+
+async def test_columns_see_every_write_that_returned(store):
+    trades = tape("BTC_USDT", 100.0)
+    await store.write_trades("ds1", trades[:30])
+    assert len(await store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)) == 30
+    await store.write_trades("ds1", trades[30:])
+    again = await store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)
+    assert as_lists(again) == rows_as_lists(
+        await store.read_trades("ds1", ["BTC_USDT"], T0, T0 + 10**9)
+    )
+    assert len(again) == 60
+
+
+async def test_quotes_and_backslashes_in_names(store):
+    """QuestDB's export takes the names inside its SQL text: they must stay names."""
+    source, symbol = "o'brien\\", "A'B"
+    await store.write_trades(source, tape(symbol, 5.0, count=6))
+    await store.write_trades("o", tape(symbol, 9.0, count=6))
+    columns = await store.read_trade_columns(source, symbol, T0, T0 + 10**9)
+    rows = await store.read_trades(source, [symbol], T0, T0 + 10**9)
+    assert len(columns) == 6
+    assert as_lists(columns) == rows_as_lists(rows)
+    assert len(await store.read_trade_columns(source, "A", T0, T0 + 10**9)) == 0
+
+
+async def test_concurrent_reads_each_get_their_window(store):
+    trades = tape("BTC_USDT", 100.0, count=300)
+    await store.write_trades("ds1", trades)
+    bounds = sorted({t.ts for t in trades})[::10] + [trades[-1].ts + 1]
+    windows = list(zip(bounds, bounds[1:], strict=False))
+    got = await asyncio.gather(
+        *(store.read_trade_columns("ds1", "BTC_USDT", start, end) for start, end in windows)
+    )
+    for (start, end), columns in zip(windows, got, strict=True):
+        assert columns.ts.tolist() == [t.ts for t in trades if start <= t.ts < end]
+
+
+async def test_questdb_refuses_control_characters_and_non_integer_bounds(questdb_url):
+    store = QuestDBStore(questdb_url)
+    await store.open()
+    try:
+        with pytest.raises(ValueError, match="control character"):
+            await store.read_trade_columns("ds1", "BTC\nUSDT", T0, T0 + 1)
+        with pytest.raises(TypeError):
+            await store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 0.5)  # type: ignore[arg-type]
+    finally:
+        await store.close()
+
+
+async def test_questdb_export_waits_while_other_clients_hold_every_export_place(questdb_url):
+    """QuestDB counts a connection that asked for an export until it is closed: clients that
+    keep theirs alive hold the server's few export places, and the store waits for one."""
+    settings = QuestDBSettings.from_url(questdb_url)
+    base_url = f"http://{settings.host}:{settings.http_port}"
+    limit = httpx.get(
+        f"{base_url}/exec",
+        params={"query": "(SHOW PARAMETERS) WHERE property_path = 'http.export.connection.limit'"},
+    ).json()["dataset"][0][2]
+    store = QuestDBStore(questdb_url)
+    await store.open()
+    holders = [httpx.Client(base_url=base_url) for _ in range(int(limit))]
+    try:
+        await store.write_trades("ds1", tape("BTC_USDT", 1.0))
+        for holder in holders:  # each keeps its connection, and with it an export place
+            holder.get("/exp", params={"query": "SELECT 1", "fmt": "parquet"}).raise_for_status()
+        read = asyncio.create_task(store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9))
+        await asyncio.sleep(0.5)
+        assert not read.done()
+        for holder in holders:
+            holder.close()
+        assert len(await asyncio.wait_for(read, 10)) == 60
+        with store.settings.http_client() as client, pytest.raises(StoreError, match="nope"):
+            store._export(client, "SELECT nope FROM trades")
+    finally:
+        for holder in holders:
+            holder.close()
+        await store.close()
+
+
+async def test_sqlite_columns_connection_is_closed_with_the_store(tmp_path):
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'store.db'}")
+    await store.open()
+    await store.write_trades("ds1", tape("BTC_USDT", 1.0))
+    assert len(await store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)) == 60
+    assert store._columns is not None
+    await store.close()
+    assert store._columns is None
