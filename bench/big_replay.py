@@ -103,27 +103,44 @@ def phase_import(store_url: str, path: str, rows: int) -> dict:
     return {"seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mib": peak_rss_mib()}
 
 
-def phase_memory(rows: int) -> dict:
+def phase_memory(rows: int, columns: bool) -> dict:
+    """The engine alone on the tape held in memory: as ``Trade`` rows (the baseline before
+    columns), or as ``TradeColumns`` of 50,000 prints (what a stream of columns feeds it)."""
     from papertape.domain.config import StrategySpec
-    from papertape.engine.backtest import run_backtest
+    from papertape.domain.trade_columns import TradeColumns
+    from papertape.engine.backtest import run_backtest, run_backtest_stream
     from papertape.sessions.strategy_catalog import plan_for
 
     data = list(tape(rows))
     plan = plan_for(StrategySpec(name="sma_cross", params={"fast": 10, "slow": 30}))
-    began = time.perf_counter()
-    result = run_backtest(data, ["BTC_USDT"], [plan])
+    if columns:
+        batches = [
+            TradeColumns.from_rows("BTC_USDT", data[i : i + CHUNK]) for i in range(0, rows, CHUNK)
+        ]
+        del data
+        began = time.perf_counter()
+        result = run_backtest_stream(batches, ["BTC_USDT"], [plan])
+    else:
+        began = time.perf_counter()
+        result = run_backtest(data, ["BTC_USDT"], [plan])
     seconds = time.perf_counter() - began
     return {
         "seconds": seconds,
         "rows_per_s": rows / seconds,
         "peak_rss_mib": peak_rss_mib(),
         "trades": result.metrics["trades"],
+        "final_equity": result.metrics["final_equity"],
     }
 
 
-def phase_stream(store_url: str, rows: int) -> dict:
+def phase_stream(store_url: str, rows: int, columns: bool = True) -> dict:
     """What ``papertape backtest --dataset`` runs: the dataset streamed from the store in chunks
-    through the engine (interpreter start-up and imports not counted)."""
+    of ``TradeColumns`` through the engine (interpreter start-up and imports not counted);
+    without ``columns``, in chunks of rows (what it ran before columns, and still runs for a
+    strategy that listens to every print)."""
+    import adbc_driver_sqlite.dbapi  # noqa: F401  imported by the first columnar read, not timed
+    import pyarrow.parquet  # noqa: F401
+
     from papertape.domain.config import StrategySpec
     from papertape.engine.backtest import run_backtest_stream
     from papertape.research.data import dataset_chunks
@@ -131,7 +148,7 @@ def phase_stream(store_url: str, rows: int) -> dict:
 
     plan = plan_for(StrategySpec(name="sma_cross", params={"fast": 10, "slow": 30}))
     began, cpu = time.perf_counter(), time.process_time()
-    total, chunks = dataset_chunks(store_url, "big", "BTC_USDT")
+    total, chunks = dataset_chunks(store_url, "big", "BTC_USDT", columns=columns)
     result = run_backtest_stream(chunks, ["BTC_USDT"], [plan])
     seconds = time.perf_counter() - began
     assert total == rows
@@ -141,6 +158,7 @@ def phase_stream(store_url: str, rows: int) -> dict:
         "rows_per_s": rows / seconds,
         "peak_rss_mib": peak_rss_mib(),
         "trades": result.metrics["trades"],
+        "final_equity": result.metrics["final_equity"],
     }
 
 
@@ -184,50 +202,65 @@ def run_phase(*args: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def best(runs: list[dict]) -> dict:
+    return max(runs, key=lambda r: r["rows_per_s"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--baseline-rows", type=int, default=2_000_000)
     parser.add_argument("--stores", default="sqlite,questdb")
-    parser.add_argument("--repeat", type=int, default=3, help="streamed and read-whole runs")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each streamed phase")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
         kind, *rest = args.phase
         if kind == "memory":
-            result = phase_memory(int(rest[0]))
+            result = phase_memory(int(rest[0]), rest[1] == "columns")
         elif kind == "import":
             result = phase_import(rest[0], rest[1], int(rest[2]))
         elif kind == "whole":
             result = phase_whole(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "stream":
+            result = phase_stream(rest[0], int(rest[1]), rest[2] == "columns")
         else:
-            result = {"file": phase_file, "stream": phase_stream}[kind](rest[0], int(rest[1]))
+            result = phase_file(rest[0], int(rest[1]))
         print(json.dumps(result))
         return
     if args.quick:
         args.rows, args.baseline_rows, args.stores, args.repeat = 200_000, 200_000, "sqlite", 1
     baseline_rows = min(args.rows, args.baseline_rows)
-    memory = max(
-        (run_phase("memory", str(baseline_rows)) for _ in range(args.repeat)),
-        key=lambda r: r["rows_per_s"],
-    )
-    print(f"{args.rows:,} trades; in-memory baseline on {baseline_rows:,}")
+    memory = {
+        form: best([run_phase("memory", str(baseline_rows), form) for _ in range(args.repeat)])
+        for form in ("rows", "columns")
+    }
+    assert memory["rows"]["final_equity"] == memory["columns"]["final_equity"]
+    print(f"{args.rows:,} trades; in-memory baselines on {baseline_rows:,}")
     print(
-        "| store | import rows/s | import peak RSS | streamed backtest s | rows/s | vs in-memory | peak RSS |"
+        "| store | import rows/s | import peak RSS | streamed s | streamed rows/s "
+        "| vs in memory, rows | vs in memory, columns | peak RSS |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    print(
-        f"| (in memory) | | | {memory['seconds']:.1f} | {memory['rows_per_s']:,.0f} | 1.00x | "
-        f"{memory['peak_rss_mib']:,.0f} MiB |"
-    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for form in ("rows", "columns"):
+        run = memory[form]
+        print(
+            f"| (in memory, {form}) | | | {run['seconds']:.2f} | {run['rows_per_s']:,.0f} | "
+            f"{run['rows_per_s'] / memory['rows']['rows_per_s']:.2f}x | "
+            f"{run['rows_per_s'] / memory['columns']['rows_per_s']:.2f}x | "
+            f"{run['peak_rss_mib']:,.0f} MiB |"
+        )
     with tempfile.TemporaryDirectory() as files:
         tape_file = str(Path(files) / "tape.csv.gz")
         written = run_phase("file", tape_file, str(args.rows))
         print(f"  the tape as gzip CSV: {written['bytes'] / 2**20:,.0f} MiB")
         for kind in args.stores.split(","):
             bench_store(kind, tape_file, args.rows, baseline_rows, memory, args.repeat)
-    print(f"  in memory: {memory['trades']} round trips on its {baseline_rows:,} rows")
+    print(
+        f"  in memory: {memory['rows']['trades']} round trips on its {baseline_rows:,} rows, "
+        "the same final equity as rows and as columns"
+    )
 
 
 def bench_store(
@@ -253,34 +286,42 @@ def bench_store(
 
         try:
             imported = run_phase("import", url, tape_file, str(rows))
-            runs, wholes = [], []
-            for _ in range(repeat):  # alternated, so that both see the same load
-                runs.append(timed("stream", url, str(rows)))
-                wholes.append(timed("whole", url, str(rows), str(baseline_rows)))
+            phases: dict[str, list[dict]] = {"columns": [], "rows": [], "whole": []}
+            for _ in range(repeat):  # alternated, so that all see the same load
+                phases["columns"].append(timed("stream", url, str(rows), "columns"))
+                phases["rows"].append(timed("stream", url, str(rows), "rows"))
+                phases["whole"].append(timed("whole", url, str(rows), str(baseline_rows)))
         finally:
             if server is not None:
                 server.stop()
-    run = max(runs, key=lambda r: r["rows_per_s"])
-    whole = max(wholes, key=lambda r: r["rows_per_s"])
+    run, by_rows, whole = (best(phases[name]) for name in ("columns", "rows", "whole"))
+    assert run["final_equity"] == by_rows["final_equity"] and run["trades"] == by_rows["trades"]
     print(
         f"| {kind} | {imported['rows_per_s']:,.0f} | {imported['peak_rss_mib']:,.0f} MiB | "
-        f"{run['seconds']:.1f} | {run['rows_per_s']:,.0f} | "
-        f"{run['rows_per_s'] / memory['rows_per_s']:.2f}x | {run['peak_rss_mib']:,.0f} MiB |"
+        f"{run['seconds']:.2f} | {run['rows_per_s']:,.0f} | "
+        f"{run['rows_per_s'] / memory['rows']['rows_per_s']:.2f}x | "
+        f"{run['rows_per_s'] / memory['columns']['rows_per_s']:.2f}x | "
+        f"{run['peak_rss_mib']:,.0f} MiB |"
     )
-    print(f"  {kind}: {run['trades']} round trips streamed")
+    print(
+        f"  {kind}: {run['trades']} round trips streamed, the same final equity as columns and "
+        f"as rows; streamed as rows: {by_rows['rows_per_s']:,.0f} rows/s "
+        f"(peak RSS {by_rows['peak_rss_mib']:,.0f} MiB), columns / rows = "
+        f"{run['rows_per_s'] / by_rows['rows_per_s']:.2f}x (best of {repeat})"
+    )
     print(
         f"  {kind}: the first {baseline_rows:,} rows read whole from the store, then run: "
         f"{whole['rows_per_s']:,.0f} rows/s, peak RSS {whole['peak_rss_mib']:,.0f} MiB; "
-        f"streamed / read whole = {run['rows_per_s'] / whole['rows_per_s']:.2f}x (best of {repeat})"
+        f"streamed columns / read whole = {run['rows_per_s'] / whole['rows_per_s']:.2f}x"
     )
-    for name, phases, count in (("streamed", runs, rows), ("read whole", wholes, baseline_rows)):
+    for name, count in (("columns", rows), ("rows", rows), ("whole", baseline_rows)):
         print(
             f"  {kind}, {name}: rows/s "
-            + ", ".join(f"{r['rows_per_s']:,.0f}" for r in phases)
+            + ", ".join(f"{r['rows_per_s']:,.0f}" for r in phases[name])
             + "; CPU s per million rows (backtest process + server) "
             + ", ".join(
                 f"{r['cpu_s'] * 1e6 / count:.2f} + {r['server_cpu_s'] * 1e6 / count:.2f}"
-                for r in phases
+                for r in phases[name]
             )
         )
 

@@ -229,7 +229,7 @@ def backtest(
             )
         else:  # streamed from the store: memory holds one chunk, not the dataset
             assert dataset is not None  # exactly one of them, checked above
-            total, chunks = dataset_chunks(store, dataset, sym)
+            total, chunks = dataset_chunks(store, dataset, sym, columns=True)
         seen = 0
         with Progress(
             TextColumn("backtest"),

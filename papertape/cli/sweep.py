@@ -35,7 +35,7 @@ from papertape.domain.errors import PapertapeError
 from papertape.domain.grid import parse_grid
 from papertape.domain.market import iso
 from papertape.domain.numbers import finite
-from papertape.research.data import DataSpec, load_rows
+from papertape.research.data import DataSpec, load_rows, time_span
 from papertape.research.executors import RAY_ENV, make_executor
 from papertape.research.objectives import OBJECTIVES
 from papertape.research.sweep import Sweep, SweepResult, SweepSpec, Trial
@@ -84,7 +84,7 @@ def _walk_forward(
     console: Console,
 ) -> None:
     rows = load_rows(source)
-    windows = plan.windows(rows[0].ts, rows[-1].ts + 1)
+    windows = plan.windows(*time_span(rows))
     with (
         Progress(
             TextColumn("walk-forward"),

@@ -7,13 +7,14 @@ QuestDB's Parquet export), without holding the interpreter, so that reading the 
 overlaps the engine's work on this one; the engine walks them and builds a ``Trade`` only for
 the prints at which something happens (see ``Engine.process``).
 
-Trade ids are not carried: nothing in the engine reads them, and a strategy that listens to
-every print (``on_trade``) is fed rows read with them instead (``needs_trade_rows``).
+Trade ids are not carried: nothing in the engine reads them (a strategy that listens to every
+print, ``on_trade``, is handed rows built from the columns, without ids; none of the built-in
+and rule strategies does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,6 +51,18 @@ class TradeColumns:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def __getitem__(self, part: slice) -> TradeColumns:
+        """The prints of ``part`` (views of these columns, not copies)."""
+        return TradeColumns(
+            self.symbol, self.ts[part], self.price[part], self.qty[part], self.side[part]
+        )
+
+    def between(self, start: int | None, end: int | None) -> TradeColumns:
+        """The prints with ``start <= ts < end`` (``None``: open), as views."""
+        lo = 0 if start is None else int(self.ts.searchsorted(start))
+        hi = len(self) if end is None else int(self.ts.searchsorted(end))
+        return self[lo:hi]
+
     def row(self, i: int) -> Trade:
         """The ``i``-th print as the engine's row (no trade id)."""
         return Trade(
@@ -68,6 +81,29 @@ class TradeColumns:
                 self.ts.tolist(), self.price.tolist(), self.qty.tolist(), sides, strict=True
             )
         ]
+
+    @classmethod
+    def joined(cls, symbol: str, parts: Iterable[TradeColumns], size: int) -> TradeColumns:
+        """``parts`` one after the other, copied into columns of ``size`` prints (at least
+        their total) allocated once: memory holds the result and one part, never both whole."""
+        ts = np.empty(size, np.int64)
+        price, qty, side = np.empty(size), np.empty(size), np.empty(size, np.int8)
+        filled = 0
+        for part in parts:
+            end = filled + len(part)
+            if end > size:
+                raise ValueError(f"more than {size} prints to join")
+            ts[filled:end], price[filled:end] = part.ts, part.price
+            qty[filled:end], side[filled:end] = part.qty, part.side
+            filled = end
+        whole = cls(symbol, ts, price, qty, side)
+        return whole if filled == size else whole[:filled].copy()
+
+    def copy(self) -> TradeColumns:
+        """Columns of their own (a part of big columns, without keeping them alive)."""
+        return TradeColumns(
+            self.symbol, self.ts.copy(), self.price.copy(), self.qty.copy(), self.side.copy()
+        )
 
     @classmethod
     def from_rows(cls, symbol: str, rows: Sequence[Trade]) -> TradeColumns:

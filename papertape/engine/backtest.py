@@ -14,6 +14,7 @@ from typing import Any
 
 from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.risk import RiskRules
+from papertape.domain.trade_columns import TradeColumns
 from papertape.engine.core import Engine, EngineConfig, StrategyPlan
 
 CHUNK = 10_000  # rows per engine call: fine-grained progress, no measurable overhead
@@ -31,15 +32,19 @@ class BacktestResult:
 
 
 def run_backtest(
-    rows: Sequence[Any], symbols: Sequence[str], plans: Sequence[StrategyPlan], **options: Any
+    rows: Sequence[Any] | TradeColumns,
+    symbols: Sequence[str],
+    plans: Sequence[StrategyPlan],
+    **options: Any,
 ) -> BacktestResult:
-    """A backtest over ``rows`` held in memory; ``options`` as ``run_backtest_stream``'s."""
+    """A backtest over ``rows`` (or one symbol's trade columns) held in memory; ``options`` as
+    ``run_backtest_stream``'s."""
     chunks = (rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK))
     return run_backtest_stream(chunks, symbols, plans, **options)
 
 
 def run_backtest_stream(
-    chunks: Iterable[Sequence[Any]],
+    chunks: Iterable[Sequence[Any] | TradeColumns],
     symbols: Sequence[str],
     plans: Sequence[StrategyPlan],
     *,

@@ -120,12 +120,6 @@ def _overrides(strategy: Strategy[Any], hook: str) -> bool:
     return getattr(type(strategy), hook) is not getattr(Strategy, hook)
 
 
-def needs_trade_rows(plans: Sequence[StrategyPlan]) -> bool:
-    """Whether a strategy of ``plans`` listens to every print (``on_trade``): trade data for
-    them is read as rows, with their trade ids, not as ``TradeColumns``."""
-    return any(plan.cls.on_trade is not Strategy.on_trade for plan in plans)
-
-
 class _BarBuilder:
     """Bars of ``interval`` seconds for one symbol, from trades or from shorter candles; the
     strategies that want them."""

@@ -11,15 +11,16 @@ import os
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from papertape.domain.liquidation import BANKRUPTCY, DEFAULT_LIQUIDATION_FEE, Tiers
 from papertape.domain.numbers import finite
+from papertape.domain.trade_columns import TradeColumns
 from papertape.engine.backtest import BacktestResult, run_backtest
 from papertape.engine.core import StrategyPlan
-from papertape.research.data import DataSpec, load_rows
+from papertape.research.data import DataSpec, MarketRows, load_rows
 from papertape.research.fastpath import FastPath
 
 
@@ -40,7 +41,7 @@ class TrialSettings:
     liquidation_close: str = BANKRUPTCY
 
 
-def backtest(rows: Sequence[Any], plan: StrategyPlan, settings: TrialSettings) -> BacktestResult:
+def backtest(rows: MarketRows, plan: StrategyPlan, settings: TrialSettings) -> BacktestResult:
     return run_backtest(
         rows,
         [settings.symbol],
@@ -76,7 +77,7 @@ class Outcome(NamedTuple):
 class TrialData:
     """A dataset's rows as a worker holds them, with the fast path's caches for them."""
 
-    rows: list[Any]
+    rows: MarketRows
     fast: FastPath = field(default_factory=FastPath)
 
     def engine_for(
@@ -84,23 +85,29 @@ class TrialData:
     ) -> Engine:
         """The engine ``run`` will use for the trial, without running it."""
         rows = window_rows(self.rows, window)
-        return "vectorised" if self.fast.takes(rows, window, plan, settings) else "event"
+        if isinstance(rows, TradeColumns) or not self.fast.takes(rows, window, plan, settings):
+            return "event"
+        return "vectorised"
 
     def run(self, plan: StrategyPlan, settings: TrialSettings, window: Window | None) -> Outcome:
         """The trial on the rows inside ``window``: on the fast path when it takes the trial,
         else on the event engine."""
         rows = window_rows(self.rows, window)
-        metrics = self.fast.metrics(rows, window, plan, settings)
-        if metrics is not None:
-            return Outcome(finite(metrics), "vectorised")
+        if not isinstance(rows, TradeColumns):  # the fast path takes candles
+            metrics = self.fast.metrics(rows, window, plan, settings)
+            if metrics is not None:
+                return Outcome(finite(metrics), "vectorised")
         return Outcome(finite(backtest(rows, plan, settings).metrics), "event")
 
 
-def window_rows(rows: Sequence[Any], window: Window | None) -> Sequence[Any]:
-    """The rows (in time order) inside ``window``, without copying them when it is open."""
+def window_rows(rows: MarketRows, window: Window | None) -> MarketRows:
+    """The rows (in time order) inside ``window``, without copying them when it is open (nor
+    ever, for trade columns)."""
     if window is None or window == (None, None):
         return rows
     start, end = window
+    if isinstance(rows, TradeColumns):
+        return rows.between(start, end)
     lo = 0 if start is None else bisect_left(rows, start, key=_ts)
     hi = len(rows) if end is None else bisect_left(rows, end, key=_ts)
     return rows[lo:hi]

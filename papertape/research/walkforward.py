@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from papertape.domain.market import MICROS
 from papertape.domain.metrics import compute as compute_metrics
 from papertape.domain.numbers import finite
 from papertape.domain.portfolio import RoundTrip
+from papertape.research.data import MarketRows, time_span
 from papertape.research.executors import TrialExecutor
 from papertape.research.objectives import score
 from papertape.research.sweep import PlanFor, Sweep, SweepSpec, Trial
@@ -163,14 +164,14 @@ def walk_forward(
     spec: SweepSpec,
     plans: PlanFor,
     executor: TrialExecutor,
-    rows: Sequence[Any],
+    rows: MarketRows,
     settings: TrialSettings,
     on_window: Callable[[WindowResult], None] | None = None,
 ) -> WalkForwardResult:
     """Run the walk-forward ``plan`` with the sweep ``spec`` on ``rows`` (time-ordered; the test
     backtests run here, the training sweeps on ``executor``)."""
     began = time.perf_counter()
-    windows = plan.windows(rows[0].ts, rows[-1].ts + 1)
+    windows = plan.windows(*time_span(rows))
     if not windows:
         raise ValidationFailed(
             f"the data spans less than one training window ({plan.text})",

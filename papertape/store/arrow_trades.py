@@ -6,44 +6,37 @@ read is that no Python object is built per trade.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 
 from papertape.domain.trade_columns import BUY_CODE, SELL_CODE, UNKNOWN_CODE, TradeColumns
+
+if TYPE_CHECKING:  # pyarrow is imported by the readers that make the tables, when they do
+    import pyarrow as pa
+
+# the trade's side as its code, computed by the store's SQL: no text column crosses over (a
+# string per row), and no ``pyarrow.compute`` (whose import alone takes ~0.5 s) is needed
+SIDE_CODE_SQL = (
+    f"CASE side WHEN 'buy' THEN {BUY_CODE} WHEN 'sell' THEN {SELL_CODE} ELSE {UNKNOWN_CODE} END"
+)
 
 
 def trade_columns(symbol: str, table: pa.Table) -> TradeColumns:
     """``symbol``'s trades from ``table``'s columns ``ts`` (microseconds), ``price``, ``qty`` and
-    ``side`` (text: any side but buy and sell is unknown), in the table's order."""
-    if table.num_rows == 0:  # an empty result may be typed otherwise (ADBC SQLite: all int64)
-        return TradeColumns(
-            symbol,
-            np.empty(0, np.int64),
-            np.empty(0, np.float64),
-            np.empty(0, np.float64),
-            np.empty(0, np.int8),
-        )
-    side = table.column("side")
-    codes = pc.if_else(
-        pc.equal(side, "buy"),
-        BUY_CODE,
-        pc.if_else(pc.equal(side, "sell"), SELL_CODE, UNKNOWN_CODE),
-    )
+    ``side`` (codes, ``SIDE_CODE_SQL``), in the table's order."""
     return TradeColumns(
         symbol,
-        _numpy(table.column("ts"), pa.int64()),
-        _numpy(table.column("price"), pa.float64()),
-        _numpy(table.column("qty"), pa.float64()),
-        _numpy(codes, pa.int8()),
+        _numpy(table, "ts", np.int64),
+        _numpy(table, "price", np.float64),
+        _numpy(table, "qty", np.float64),
+        _numpy(table, "side", np.int8),
     )
 
 
-def _numpy(column: pa.ChunkedArray, kind: pa.DataType) -> NDArray[Any]:
-    """``column`` as a NumPy array of ``kind`` (read-only when Arrow's buffer is shared); the
-    cast refuses to lose values."""
-    array: NDArray[Any] = column.cast(kind).to_numpy()
+def _numpy(table: pa.Table, name: str, kind: DTypeLike) -> NDArray[Any]:
+    """The column as a NumPy array of ``kind`` (an empty result may come typed otherwise: ADBC
+    SQLite types every column of no rows int64); read-only when Arrow's buffer is shared."""
+    array: NDArray[Any] = table.column(name).to_numpy().astype(kind, copy=False)
     return array

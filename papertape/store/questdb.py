@@ -74,13 +74,11 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import psycopg
-import pyarrow as pa
-import pyarrow.parquet as pq
 import structlog
 
 from papertape.domain.errors import (
@@ -104,7 +102,7 @@ from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, Sess
 from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
 from papertape.store import questdb_ingest as ingest
-from papertape.store.arrow_trades import trade_columns
+from papertape.store.arrow_trades import SIDE_CODE_SQL, trade_columns
 from papertape.store.base import (
     ResumeState,
     SessionFilter,
@@ -125,6 +123,9 @@ from papertape.store.questdb_schema import (
     WAL_TABLES,
 )
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
+
+if TYPE_CHECKING:  # pyarrow is imported by the first columnar read
+    import pyarrow as pa
 
 log = structlog.get_logger("papertape.store.questdb")
 EVENTS_PER_INSERT = 250  # events per multi-row INSERT of a commit
@@ -969,7 +970,7 @@ class QuestDBStore(Store):
         waits while other processes hold them all (``_export``)."""
         await self._await_applied("trades")
         sql = (
-            "SELECT cast(ts AS LONG) ts, price, qty, side FROM trades "
+            f"SELECT cast(ts AS LONG) ts, price, qty, {SIDE_CODE_SQL} side FROM trades "
             f"WHERE source = {_literal(source)} AND symbol = {_literal(symbol)} "
             f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
             "ORDER BY ts, symbol, trade_id"
@@ -984,6 +985,8 @@ class QuestDBStore(Store):
         """The result of ``sql`` as the server exports it in Parquet. While the server does not
         answer, or answers that it serves as many exports as it may (429), the request is
         retried up to ``write_retry_seconds``, as ``_read`` retries."""
+        import pyarrow.parquet as pq
+
         deadline = self._deadline()
         delay = 0.05
         while True:

@@ -15,9 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
-
-import adbc_driver_sqlite.dbapi as adbc
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
@@ -33,7 +31,7 @@ from papertape.domain.records import (
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
-from papertape.store.arrow_trades import trade_columns
+from papertape.store.arrow_trades import SIDE_CODE_SQL, trade_columns
 from papertape.store.base import (
     Record,
     ResumeState,
@@ -50,6 +48,9 @@ from papertape.store.bulk_rows import build_rows
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 from papertape.store.sqlite_thread import StoreThread
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
+
+if TYPE_CHECKING:  # the ADBC driver is imported on first use (~1 s, with pyarrow)
+    import adbc_driver_sqlite.dbapi as adbc
 
 T = TypeVar("T")
 
@@ -500,7 +501,7 @@ class SQLiteStore(Store):
         file, so it sees every write that returned; the store has no in-memory form to miss
         (``sqlite:///:memory:`` would give each of its connections a database of its own)."""
         sql = (
-            "SELECT ts, price, qty, side FROM trades "
+            f"SELECT ts, price, qty, {SIDE_CODE_SQL} AS side FROM trades "
             "WHERE source=? AND symbol=? AND ts>=? AND ts<? ORDER BY ts, symbol, trade_id"
         )
 
@@ -791,6 +792,8 @@ def _connect_adbc(path: Path) -> adbc.Connection:
     """A read-only ADBC connection to the store's file, set as ``_connect``'s readers are.
     Autocommit, so that no read transaction stays open between reads: one would keep seeing
     the database as it was (and hold back WAL checkpoints)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
     conn = adbc.connect(str(path), autocommit=True)
     with conn.cursor() as cursor:
         for pragma in ("query_only=ON", "busy_timeout=10000"):

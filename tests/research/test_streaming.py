@@ -8,9 +8,10 @@ from pathlib import Path
 
 from papertape.domain.market import Trade
 from papertape.domain.numbers import finite
+from papertape.domain.trade_columns import SIDES, TradeColumns
 from papertape.engine.backtest import run_backtest, run_backtest_stream
 from papertape.market.importers import read_market_file
-from papertape.research.data import DataSpec, dataset_chunks, dataset_rows, load_rows
+from papertape.research.data import DataSpec, dataset_chunks, load_rows
 from papertape.store import open_store
 from tests.api.test_lifecycle_http import import_dataset
 from tests.cli.test_cli import papertape
@@ -48,17 +49,16 @@ def test_a_streamed_dataset_backtests_exactly_as_in_memory(
     assert json.loads(cli.stdout)["metrics"] == finite(whole.metrics)
 
 
-def test_streamed_trades_are_the_whole_read_row_for_row(any_store_url: str) -> None:
-    """Real trades (many share a millisecond) filed in reverse, beside another symbol's: the
-    chunks, joined, are exactly the rows of one whole read, in (ts, symbol, trade id) order, with
-    their prices, quantities, sides and trade ids."""
+def write_tape(store_url: str) -> list[Trade]:
+    """Real trades (many share a millisecond) filed in reverse, beside another symbol's (a
+    third of them, every side repainted "unknown"); returns the BTC tape."""
     tape = read_market_file(
         MARKET_DATA / "binance_btcusdt_trades_2021-01-08.parquet", symbol="BTC_USDT"
     ).rows
-    eth = [t._replace(symbol="ETH_USDT", price=t.price / 30) for t in tape[::3]]
+    eth = [t._replace(symbol="ETH_USDT", price=t.price / 30, side="unknown") for t in tape[::3]]
 
     async def write() -> None:
-        store = await open_store(any_store_url)
+        store = await open_store(store_url)
         try:
             await store.write_trades("tape", tape[::-1])
             await store.write_trades("tape", eth)
@@ -66,11 +66,69 @@ def test_streamed_trades_are_the_whole_read_row_for_row(any_store_url: str) -> N
             await store.close()
 
     asyncio.run(write())
-    whole = asyncio.run(dataset_rows(any_store_url, "tape", "BTC_USDT"))
+    return tape
+
+
+def read_whole(store_url: str, symbol: str) -> list[Trade]:
+    async def read() -> list[Trade]:
+        store = await open_store(store_url)
+        try:
+            return await store.read_trades("tape", [symbol], 0, 2**62)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_streamed_trades_are_the_whole_read_row_for_row(any_store_url: str) -> None:
+    """The chunks, joined, are exactly the rows of one whole read, in (ts, symbol, trade id)
+    order, with their prices, quantities, sides and trade ids; as columns, the same prints
+    without their ids."""
+    tape = write_tape(any_store_url)
+    whole = read_whole(any_store_url, "BTC_USDT")
     total, chunks = dataset_chunks(any_store_url, "tape", "BTC_USDT", target_rows=150)
     streamed = [list(chunk) for chunk in chunks]
-    assert total == len(tape) + len(eth)
+    assert total == len(tape) + len(tape[::3])
     assert whole == sorted(tape, key=lambda t: (t.ts, t.symbol, t.trade_id))
     assert [t for chunk in streamed for t in chunk] == whole
     assert all(type(t) is Trade for chunk in streamed for t in chunk)
     assert len(streamed) >= 8 and max(map(len, streamed)) < len(whole) // 4
+
+    for symbol, rows in (("BTC_USDT", whole), ("ETH_USDT", read_whole(any_store_url, "ETH_USDT"))):
+        _, column_chunks = dataset_chunks(
+            any_store_url, "tape", symbol, target_rows=150, columns=True
+        )
+        parts = list(column_chunks)
+        assert all(isinstance(part, TradeColumns) and len(part) for part in parts)
+        assert len(parts) >= 4
+        assert [t for part in parts for t in part.rows()] == [t._replace(trade_id="") for t in rows]
+    assert {SIDES[int(code)] for part in parts for code in part.side} == {"unknown"}
+
+
+def test_a_trades_dataset_backtests_and_sweeps_as_its_rows(any_store_url: str) -> None:
+    """A dataset of trades is streamed as columns by ``backtest --dataset`` and held as columns
+    by a sweep's workers: both give exactly the metrics of the rows' backtest."""
+    tape = write_tape(any_store_url)
+    rows = [t._replace(trade_id="") for t in read_whole(any_store_url, "BTC_USDT")]
+    params = {"fast": 2, "slow": 5, "bar_interval": 1}
+    expected = finite(run_backtest(rows, ["BTC_USDT"], [build(params)]).metrics)
+    assert expected["trades"] >= 3
+
+    held = load_rows(DataSpec("BTC_USDT", dataset="tape", store_url=any_store_url))
+    assert isinstance(held, TradeColumns) and held.rows() == rows
+    assert len(tape) == len(held)
+
+    flags = [a for k, v in params.items() for a in ("--param", f"{k}={v}")]
+    source = ["--dataset", "tape", "--store", any_store_url, "--symbol", "BTC_USDT"]
+    cli = papertape("backtest", *source, "--strategy", "sma_cross", *flags, "--json")
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["metrics"] == expected
+
+    grid = ["--grid", "fast=2,3", "--grid", "slow=5", "--grid", "bar_interval=1"]
+    swept = papertape(
+        "sweep", *source, "--strategy", "sma_cross", *grid, "--workers", "2", "--json"
+    )
+    assert swept.returncode == 0, swept.stderr
+    trials = {t["params"]["fast"]: t for t in json.loads(swept.stdout)["trials"]}
+    assert trials[2]["metrics"] == expected
+    assert trials[2]["engine"] == "event"
