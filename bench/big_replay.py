@@ -162,6 +162,31 @@ def phase_stream(store_url: str, rows: int, columns: bool = True) -> dict:
     }
 
 
+def phase_sweep(store_url: str, rows: int) -> dict:
+    """``papertape sweep --dataset`` of ``sma_cross`` over four parameter sets on 2 workers:
+    each process holds the dataset as columns. Wall time, and the largest peak RSS of the
+    command and its helper processes."""
+    grid = ["--grid", "fast=10,20", "--grid", "slow=30,60"]
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "papertape", "sweep", "--dataset", "big", "--store", store_url,
+         "--symbol", "BTC_USDT", "--strategy", "sma_cross", *grid, "--workers", "2", "--json"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    trials = json.loads(done.stdout)["trials"]
+    ten_thirty = next(t for t in trials if t["params"] == {"fast": 10, "slow": 30})
+    return {
+        "seconds": seconds,
+        "trials": len(trials),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "final_equity": ten_thirty["metrics"]["final_equity"],
+        "engines": sorted({t["engine"] for t in trials}),
+    }
+
+
 def phase_whole(store_url: str, rows: int, baseline_rows: int) -> dict:
     """The alternative to streaming: the first ``baseline_rows`` of the dataset read from the
     same store into one list, then the same backtest (read and run timed together)."""
@@ -225,6 +250,8 @@ def main() -> None:
             result = phase_whole(rest[0], int(rest[1]), int(rest[2]))
         elif kind == "stream":
             result = phase_stream(rest[0], int(rest[1]), rest[2] == "columns")
+        elif kind == "sweep":
+            result = phase_sweep(rest[0], int(rest[1]))
         else:
             result = phase_file(rest[0], int(rest[1]))
         print(json.dumps(result))
@@ -291,10 +318,12 @@ def bench_store(
                 phases["columns"].append(timed("stream", url, str(rows), "columns"))
                 phases["rows"].append(timed("stream", url, str(rows), "rows"))
                 phases["whole"].append(timed("whole", url, str(rows), str(baseline_rows)))
+            swept = timed("sweep", url, str(rows))
         finally:
             if server is not None:
                 server.stop()
     run, by_rows, whole = (best(phases[name]) for name in ("columns", "rows", "whole"))
+    assert swept["final_equity"] == run["final_equity"], (swept, run)
     assert run["final_equity"] == by_rows["final_equity"] and run["trades"] == by_rows["trades"]
     print(
         f"| {kind} | {imported['rows_per_s']:,.0f} | {imported['peak_rss_mib']:,.0f} MiB | "
@@ -313,6 +342,12 @@ def bench_store(
         f"  {kind}: the first {baseline_rows:,} rows read whole from the store, then run: "
         f"{whole['rows_per_s']:,.0f} rows/s, peak RSS {whole['peak_rss_mib']:,.0f} MiB; "
         f"streamed columns / read whole = {run['rows_per_s'] / whole['rows_per_s']:.2f}x"
+    )
+    print(
+        f"  {kind}: sweep of {swept['trials']} trials on 2 workers ({'/'.join(swept['engines'])} "
+        f"engine), dataset held as columns: {swept['seconds']:.1f} s, largest peak RSS of its "
+        f"processes {swept['peak_rss_mib']:,.0f} MiB; the 10/30 trial's final equity is the "
+        "streamed backtest's"
     )
     for name, count in (("columns", rows), ("rows", rows), ("whole", baseline_rows)):
         print(

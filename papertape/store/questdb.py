@@ -67,7 +67,6 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
-import io
 import json
 import operator
 import time
@@ -985,6 +984,7 @@ class QuestDBStore(Store):
         """The result of ``sql`` as the server exports it in Parquet. While the server does not
         answer, or answers that it serves as many exports as it may (429), the request is
         retried up to ``write_retry_seconds``, as ``_read`` retries."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         deadline = self._deadline()
@@ -996,7 +996,9 @@ class QuestDBStore(Store):
                 problem = f"did not answer: {exc}"
             else:
                 if response.status_code == 200:
-                    return pq.read_table(io.BytesIO(response.content))
+                    # one file in memory: ``pq.read_table`` would set up a dataset and a
+                    # thread pool for it (48 ms a call, against 1 ms)
+                    return pq.ParquetFile(pa.BufferReader(response.content)).read(use_threads=False)
                 if response.status_code != 429:
                     raise StoreError(f"QuestDB refused an export: {_export_error(response)}")
                 problem = f"is busy: {_export_error(response)}"

@@ -273,3 +273,19 @@ def test_columns_round_trip_their_rows() -> None:
     assert columns.row(2) == Trade(T0 + 5, S, 99.0, 1.0, "unknown")
     with pytest.raises(ValueError, match="one symbol"):
         TradeColumns.from_rows("ETH_USDT", rows)
+
+
+def test_columns_slice_window_and_join() -> None:
+    rows = [Trade(T0 + i // 2, S, 100.0 + i, 0.1 * i, "sell") for i in range(10)]
+    columns = TradeColumns.from_rows(S, rows)
+    assert columns[2:5].rows() == rows[2:5]
+    assert columns.between(T0 + 1, T0 + 3).rows() == rows[2:6]  # start in, end out
+    assert columns.between(None, T0 + 1).rows() == rows[:2]
+    assert columns.between(T0 + 4, None).rows() == rows[8:]
+    assert len(columns.between(T0 + 9, None)) == 0
+    parts = [columns[0:3], columns[3:3], columns[3:10]]
+    assert TradeColumns.joined(S, iter(parts), 10).rows() == rows
+    roomy = TradeColumns.joined(S, iter(parts), 25)  # room for more (other symbols' rows)
+    assert roomy.rows() == rows and roomy.ts.base is None  # its own, trimmed copy
+    with pytest.raises(ValueError, match="more than 9 prints"):
+        TradeColumns.joined(S, iter(parts), 9)
