@@ -6,14 +6,17 @@ shifted timestamps (and trade ids) until it holds ``--rows`` trades. It is writt
 CSV file (not timed), which is imported into the store as a dataset the way ``papertape data
 import`` does it, parsed and filed a chunk at a time (rows/s and peak RSS reported), then
 ``papertape backtest --dataset`` runs ``sma_cross`` over it in a subprocess, streaming it from the
-store (wall time, rows/s and the subprocess's peak RSS). The baselines run the same backtest on
-the same rows held in a list (``--baseline-rows`` of them; engine time only), and on the first
-``--baseline-rows`` of the dataset read whole from the same store into a list (read and run
-timed together). Each phase runs in its own process, so each peak RSS is that phase's own.
+store as ``TradeColumns`` (wall time, rows/s and the subprocess's peak RSS), and again streaming
+it as rows (what it did before columns). The baselines run the engine alone on the tape held in
+memory (``--baseline-rows`` of it) as ``Trade`` rows and as columns, and the first
+``--baseline-rows`` of the dataset read whole from the same store into a list (read and run timed
+together). Last, ``papertape sweep --dataset`` of four parameter sets on 2 workers, whose
+processes each hold the whole dataset as columns (largest peak RSS of them). Each phase runs in
+its own process, so each peak RSS is that phase's own; imports are not timed.
 
 On a machine shared with other work, wall times swing by 2x from one run to the next: the
 streamed and the read-whole runs alternate ``--repeat`` times and the best of each is compared
-(the in-memory run is the best of as many); the CPU seconds each run took, in the backtest's
+(the in-memory runs are the best of as many); the CPU seconds each run took, in the backtest's
 process and in the QuestDB server, are printed beside the wall times, as load hardly moves them.
 
     uv run python bench/big_replay.py                      # 10M trades, SQLite and QuestDB

@@ -18,6 +18,8 @@ from papertape.store import open_store
 from papertape.store.base import MarketDataStore
 
 CHUNK_ROWS = 50_000  # rows per read of a streamed dataset
+# prints per read of trade columns (6 MB of them): fewer, bigger reads cost the stores less
+COLUMN_CHUNK_ROWS = 250_000
 
 MarketRows = Sequence[Any] | TradeColumns  # a dataset as a worker holds it
 
@@ -83,10 +85,15 @@ async def _plan(
 
 
 def dataset_chunks(
-    store_url: str, name: str, symbol: str, target_rows: int = CHUNK_ROWS, columns: bool = False
+    store_url: str,
+    name: str,
+    symbol: str,
+    target_rows: int | None = None,
+    columns: bool = False,
 ) -> tuple[int, Iterator[Any]]:
     """The rows of a dataset, or of a collect session's recording (``name`` = its id),
-    streamed: read in time windows of about ``target_rows`` rows, so that memory holds two
+    streamed: read in time windows of about ``target_rows`` rows (by default
+    ``CHUNK_ROWS``, or ``COLUMN_CHUNK_ROWS`` of columns), so that memory holds two
     windows (the one the caller works on and the next, read meanwhile in a thread), never the
     dataset. Returns the dataset's row count
     (all symbols; a progress bar's total) and the chunks (each non-empty). With ``columns``, a
@@ -100,7 +107,8 @@ def dataset_chunks(
         loop.run_until_complete(store.close())
         loop.close()
         raise
-    window = max(1, (last - first) * target_rows // max(count, 1))
+    target = target_rows or (COLUMN_CHUNK_ROWS if columns else CHUNK_ROWS)
+    window = max(1, (last - first) * target // max(count, 1))
 
     def fetch(start: int) -> Any:
         return loop.run_until_complete(read(name, [symbol], start, min(start + window, last)))

@@ -35,6 +35,18 @@ def trade_columns(symbol: str, table: pa.Table) -> TradeColumns:
     )
 
 
+def in_trade_order(table: pa.Table) -> pa.Table:
+    """One symbol's trades in time order (``ts``), with the prints of one timestamp put in
+    ``trade_id`` order (byte order, as the stores' ``ORDER BY``): the order ``read_trades``
+    gives them in."""
+    ts = table.column("ts").to_numpy()
+    if not (ts[1:] == ts[:-1]).any():
+        return table
+    import pyarrow.compute as pc
+
+    return table.take(pc.sort_indices(table, [("ts", "ascending"), ("trade_id", "ascending")]))
+
+
 def _numpy(table: pa.Table, name: str, kind: DTypeLike) -> NDArray[Any]:
     """The column as a NumPy array of ``kind`` (an empty result may come typed otherwise: ADBC
     SQLite types every column of no rows int64); read-only when Arrow's buffer is shared."""

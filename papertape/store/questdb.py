@@ -101,7 +101,7 @@ from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, Sess
 from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
 from papertape.store import questdb_ingest as ingest
-from papertape.store.arrow_trades import SIDE_CODE_SQL, trade_columns
+from papertape.store.arrow_trades import SIDE_CODE_SQL, in_trade_order, trade_columns
 from papertape.store.base import (
     ResumeState,
     SessionFilter,
@@ -966,19 +966,26 @@ class QuestDBStore(Store):
         its CPU count at most) and counts every connection that asked for one until it is
         closed, idle or not: this store asks for one export at a time, on a connection closed
         after it (a connection kept alive would hold one of those few places for minutes), and
-        waits while other processes hold them all (``_export``)."""
+        waits while other processes hold them all (``_export``).
+
+        The rows come in the table's own time order, and prints of one timestamp are put in
+        trade id order here (``in_trade_order``): asked to sort by (ts, symbol, trade_id)
+        itself, the server spent 80 % of the export on it (2M trades: 2.0 s, against 0.4 s in
+        time order)."""
         await self._await_applied("trades")
         sql = (
-            f"SELECT cast(ts AS LONG) ts, price, qty, {SIDE_CODE_SQL} side FROM trades "
+            f"SELECT cast(ts AS LONG) ts, price, qty, {SIDE_CODE_SQL} side, trade_id FROM trades "
             f"WHERE source = {_literal(source)} AND symbol = {_literal(symbol)} "
             f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
-            "ORDER BY ts, symbol, trade_id"
+            "ORDER BY ts"
         )
         async with self._export_lock:
             if self._http is None:
                 self._http = self.settings.http_client()
             client = self._http
-            return await asyncio.to_thread(lambda: trade_columns(symbol, self._export(client, sql)))
+            return await asyncio.to_thread(
+                lambda: trade_columns(symbol, in_trade_order(self._export(client, sql)))
+            )
 
     def _export(self, client: httpx.Client, sql: str) -> pa.Table:
         """The result of ``sql`` as the server exports it in Parquet. While the server does not

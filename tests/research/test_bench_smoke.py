@@ -24,3 +24,4 @@ def test_big_replay_bench_quick() -> None:
     assert float(cells[1].replace(",", "")) > 0  # import rows/s
     assert float(cells[4].replace(",", "")) > 0  # streamed rows/s
     assert "round trips streamed" in done.stdout
+    assert "sweep of 4 trials on 2 workers" in done.stdout
