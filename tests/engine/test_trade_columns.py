@@ -127,14 +127,8 @@ def play(config: dict[str, Any], chunks: list[tuple[list[Trade], Any]], columns:
 
 
 def the_record(engine: Engine) -> dict[str, Any]:
-    record = engine.record
     return {
-        "orders": record.orders,
-        "fills": record.fills,
-        "positions": record.positions,
-        "equity": record.equity,
-        "funding": record.funding,
-        "events": record.events,
+        "record": engine.record,  # orders, fills, positions, equity, funding, events
         "curve": engine.equity_curve,
         "trips": engine.portfolio.trips,
         "metrics": engine.metrics(),
