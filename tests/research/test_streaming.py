@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 from papertape.domain.market import Trade
@@ -132,3 +133,14 @@ def test_a_trades_dataset_backtests_and_sweeps_as_its_rows(any_store_url: str) -
     trials = {t["params"]["fast"]: t for t in json.loads(swept.stdout)["trials"]}
     assert trials[2]["metrics"] == expected
     assert trials[2]["engine"] == "event"
+
+
+def test_a_stream_left_early_ends_its_reads_and_thread(any_store_url: str) -> None:
+    """A caller that stops after the first chunk (a backtest halted by its risk rules) leaves
+    no read under way and no reader thread behind."""
+    write_tape(any_store_url)
+    _, chunks = dataset_chunks(any_store_url, "tape", "BTC_USDT", target_rows=100, columns=True)
+    assert len(next(chunks)) > 0
+    assert [t for t in threading.enumerate() if t.name.startswith("dataset-read-ahead")]
+    chunks.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("dataset-read-ahead")]
