@@ -92,13 +92,13 @@ def dataset_chunks(
     columns: bool = False,
 ) -> tuple[int, Iterator[Any]]:
     """The rows of a dataset, or of a collect session's recording (``name`` = its id),
-    streamed: read in time windows of about ``target_rows`` rows (by default
-    ``CHUNK_ROWS``, or ``COLUMN_CHUNK_ROWS`` of columns), so that memory holds two
-    windows (the one the caller works on and the next, read meanwhile in a thread), never the
-    dataset. Returns the dataset's row count
-    (all symbols; a progress bar's total) and the chunks (each non-empty). With ``columns``, a
-    dataset of trades comes as ``TradeColumns``, which the stores decode in C without holding
-    the interpreter: the read-ahead then overlaps the engine instead of taking turns with it."""
+    streamed: read in time windows of about ``target_rows`` rows (by default ``CHUNK_ROWS``, or
+    ``COLUMN_CHUNK_ROWS`` of columns), so that memory holds two windows (the one the caller
+    works on and the next, read meanwhile in a thread), never the dataset. Returns the
+    dataset's row count (all symbols; a progress bar's total) and the chunks (each non-empty).
+    With ``columns``, a dataset of trades comes as ``TradeColumns``, which the stores decode
+    in C without holding the interpreter: the read-ahead then overlaps the engine instead of
+    taking turns with it."""
     loop = asyncio.new_event_loop()
     store = loop.run_until_complete(open_store(store_url))
     try:
