@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { keys } from "../api/hooks";
 import { LiveProvider } from "./LiveProvider";
 import { LiveSocket } from "./socket";
+import { FakeSocket } from "../test/fakeSocket";
 import { useSessionStream } from "./useSessionStream";
 
 const ev = (seq: number) => ({ seq, ts: "2026-01-01T00:00:00Z", kind: "order", data: { n: seq } });
@@ -27,29 +28,6 @@ function serveTape(tape: ReturnType<typeof ev>[]) {
     }),
   );
   return calls;
-}
-
-class FakeSocket {
-  static last: FakeSocket;
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number; reason: string }) => void) | null = null;
-  constructor() {
-    FakeSocket.last = this;
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text));
-  }
-  close() {}
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  push(message: object) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
 }
 
 function setup() {

@@ -6,7 +6,8 @@ import type { EventsPage, SessionSummary } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
-import type { ServerMessage } from "./protocol";
+import { updateEvery } from "./pace";
+import type { ServerMessage, TickMessage } from "./protocol";
 import { applySessionSummary } from "./sessionCache";
 
 export interface LivePrice {
@@ -33,6 +34,7 @@ export interface SessionStream {
 }
 
 const MAX_TICKS = 20_000;
+const MAX_EQUITY_TICKS = 5000;
 const RECORD_REFRESH_MS = 1000;
 /** A backtest replays months in seconds: its tables and curves are read again every few seconds,
  * which shows its progress, rather than every second, which only slows it down (it shares the
@@ -187,24 +189,29 @@ export function useSessionStream(sessionId: string): SessionStream {
     return inFlight.current;
   }, [sessionId, accept]);
 
-  function onPrice(data: Record<string, unknown>) {
-    for (const [symbol, value, ts] of pricesIn(data)) {
-      const timeMs = toMillis(ts as number);
-      setPrices((all) => ({ ...all, [symbol]: { symbol, price: value, timeMs, receivedAt: Date.now() } }));
-      if (timeMs !== null) {
-        setTicks((all) => ({
-          ...all,
-          [symbol]: [...(all[symbol] ?? []).slice(-MAX_TICKS), { timeMs, price: value }],
-        }));
+  /** Price and equity ticks, taken in together: one state update each, however many came. */
+  function takeTicks(ticks: TickMessage[]) {
+    if (ticks.some((tick) => tickShowsGap(logRef.current, tick.seq))) void catchUp();
+    const prices: LivePrice[] = [];
+    const equity: EquityTick[] = [];
+    for (const tick of ticks) {
+      if (tick.kind === "price") {
+        for (const [symbol, value, ts] of pricesIn(tick.data)) prices.push({ symbol, price: value, timeMs: toMillis(ts as number), receivedAt: Date.now() });
+      } else if (tick.kind === "equity") {
+        const point = equityIn(tick.data);
+        if (point) equity.push(point);
       }
     }
-  }
-
-  function onEquity(data: Record<string, unknown>) {
-    const equity = asNumber(data.equity);
-    const timeMs = toMillis((data.ts ?? data.timestamp) as number);
-    if (equity === null || timeMs === null) return;
-    setEquityTicks((ticks) => [...ticks.slice(-5000), { timeSec: Math.floor(timeMs / 1000), equity }]);
+    if (prices.length > 0) {
+      setPrices((all) => ({ ...all, ...Object.fromEntries(prices.map((p) => [p.symbol, p])) }));
+      const added: Record<string, PriceTick[]> = {};
+      for (const p of prices) if (p.timeMs !== null) (added[p.symbol] ??= []).push({ timeMs: p.timeMs, price: p.price });
+      setTicks((all) => ({
+        ...all,
+        ...Object.fromEntries(Object.entries(added).map(([symbol, fresh]) => [symbol, [...(all[symbol] ?? []), ...fresh].slice(-MAX_TICKS)])),
+      }));
+    }
+    if (equity.length > 0) setEquityTicks((held) => [...held, ...equity].slice(-MAX_EQUITY_TICKS));
   }
 
   useEffect(() => {
@@ -228,35 +235,53 @@ export function useSessionStream(sessionId: string): SessionStream {
       }
     });
     // A busy session sends hundreds of events a second: they are taken in together, a few times
-    // a second, not one render each. Anything else first takes in the events before it.
+    // a second, not one render each; a running backtest's ticks and progress too, once a second
+    // (live/pace.ts). Anything else first takes in what is held before it.
     let queued: TapeEvent[] = [];
+    let heldTicks: TickMessage[] = [];
+    let heldSummary: SessionSummary | null = null;
     let flushTimer: ReturnType<typeof setTimeout> | null = null;
-    const flushEvents = () => {
+    const paced = () => updateEvery(client.getQueryData<SessionSummary>(keys.session(sessionId))) > 0;
+    const flush = () => {
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = null;
-      if (queued.length === 0) return;
       const events = queued;
+      const ticks = heldTicks;
+      const summary = heldSummary;
       queued = [];
-      if (accept(events).gap) void catchUp();
+      heldTicks = [];
+      heldSummary = null;
+      if (events.length > 0 && accept(events).gap) void catchUp();
+      if (summary) applySessionSummary(client, summary);
+      if (ticks.length > 0) takeTicks(ticks);
+    };
+    const hold = () => {
+      if (!flushTimer) flushTimer = setTimeout(flush, Math.max(EVENT_BATCH_MS, updateEvery(client.getQueryData<SessionSummary>(keys.session(sessionId)))));
     };
     const offMessage = live.onMessage((message: ServerMessage) => {
       if ((message.type === "event" || message.type === "events") && message.session_id === sessionId) {
         if (message.type === "events") queued.push(...message.events);
         else queued.push(message);
-        if (!flushTimer) flushTimer = setTimeout(flushEvents, EVENT_BATCH_MS);
-        return;
+        return hold();
       }
-      flushEvents();
+      if (message.type === "tick" && message.session_id === sessionId && paced()) {
+        heldTicks.push(message);
+        return hold();
+      }
+      const summary = message.type === "session" && message.data?.session_id === sessionId ? (message.data as unknown as SessionSummary) : null;
+      if (summary && paced() && updateEvery(summary) > 0) {
+        heldSummary = summary; // the newest progress is all a paced page shows
+        return hold();
+      }
+      flush();
       if (message.type === "subscribed" && message.session_id === sessionId) {
         if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
-      } else if (message.type === "session" && message.data?.session_id === sessionId) {
-        applySessionSummary(client, message.data as unknown as SessionSummary);
+      } else if (summary) {
+        applySessionSummary(client, summary);
       } else if (message.type === "tick" && message.session_id === sessionId) {
-        if (tickShowsGap(logRef.current, message.seq)) void catchUp();
-        if (message.kind === "price") onPrice(message.data);
-        if (message.kind === "equity") onEquity(message.data);
+        takeTicks([message]);
       }
     });
     return () => {
@@ -292,4 +317,11 @@ export function pricesIn(data: Record<string, unknown>): [string, number, unknow
     if (value !== null) out.push([String(data.symbol ?? ""), value, data.ts ?? data.timestamp]);
   }
   return out;
+}
+
+/** The equity point of an equity tick (`{equity, ts}`), if it has both. */
+export function equityIn(data: Record<string, unknown>): EquityTick | null {
+  const equity = asNumber(data.equity);
+  const timeMs = toMillis((data.ts ?? data.timestamp) as number);
+  return equity === null || timeMs === null ? null : { timeSec: Math.floor(timeMs / 1000), equity };
 }

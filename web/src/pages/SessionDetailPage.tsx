@@ -4,6 +4,8 @@ import { Link, useParams } from "react-router-dom";
 import { useSession, useSessionRecords } from "../api/hooks";
 import { isTerminal, type SessionSummary } from "../api/types";
 import { LineChart, drawdown, type LineData } from "../charts/LineChart";
+import { useThrottled } from "../components/useThrottled";
+import { updateEvery } from "../live/pace";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FeedBadge } from "../components/FeedBadge";
 import { StateBadge } from "../components/StateBadge";
@@ -23,6 +25,9 @@ import { useStopControl } from "../session/StopControl";
 import { SessionPriceChart } from "../session/SessionPriceChart";
 import { useRefreshOnEnd } from "../session/useRefreshOnEnd";
 
+/** No records (yet): one array for every render, so that what is computed from it is kept. */
+const NONE: never[] = [];
+
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
   // Counters and metrics are pushed while the socket is up; re-read every few seconds otherwise.
@@ -32,7 +37,7 @@ export function SessionDetailPage() {
   const ended = isTerminal(s?.state);
   const stop = useStopControl(sessionId, ended);
   useRefreshOnEnd(sessionId, s?.state);
-  const story = feedStory(s?.feed, stream.log.events);
+  const story = useMemo(() => feedStory(s?.feed, stream.log.events), [s?.feed, stream.log.events]);
 
   return (
     <Stack gap="md">
@@ -121,7 +126,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
       {trades ? <TradingBody session={s} stream={stream} /> : (
         <>
           <CollectStats session={s} />
-          <SessionPriceChart session={s} ticks={stream.ticks} fills={[]} positions={[]} orders={[]} />
+          <SessionPriceChart session={s} ticks={stream.ticks} fills={NONE} positions={NONE} orders={NONE} />
           <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={null} />
         </>
       )}
@@ -142,10 +147,12 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
   const metrics = metricsOf(s, results.data);
   const ended = isTerminal(s.state);
 
+  // a running backtest's curves are redrawn once a second, with the points they have then
+  const curve = useThrottled(useMemo(() => ({ rows: equity.data, ticks: stream.equityTicks }), [equity.data, stream.equityTicks]), updateEvery(s));
   const equityLines: LineData[] = useMemo(() => {
-    const points = [...equityPoints(equity.data ?? []), ...stream.equityTicks.map((t) => ({ timeSec: t.timeSec, value: t.equity }))];
+    const points = [...equityPoints(curve.rows ?? []), ...curve.ticks.map((t) => ({ timeSec: t.timeSec, value: t.equity }))];
     return [{ id: "equity", title: "equity", color: "#20c997", points }];
-  }, [equity.data, stream.equityTicks]);
+  }, [curve]);
   const ddLines: LineData[] = useMemo(
     () => [{ id: "dd", title: "drawdown %", color: "#ff6b6b", points: drawdown(equityLines[0].points) }],
     [equityLines],
@@ -157,9 +164,9 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
       <SessionPriceChart
         session={s}
         ticks={stream.ticks}
-        fills={records.fills.data ?? []}
-        positions={records.positions.data ?? []}
-        orders={records.orders.data ?? []}
+        fills={records.fills.data ?? NONE}
+        positions={records.positions.data ?? NONE}
+        orders={records.orders.data ?? NONE}
       />
       <Paper withBorder p="sm">
         <Text fw={600} mb="xs">{results.data ? "Final results" : ended ? "Metrics (last reported; the tape holds no final results)" : "Metrics (live)"}</Text>

@@ -3,6 +3,8 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { useDatasets } from "../api/hooks";
 import type { DatasetInfo, FillView, OrderView, PositionView, SessionSummary } from "../api/types";
 import { PriceChart } from "../charts/PriceChart";
+import { useThrottled } from "../components/useThrottled";
+import { updateEvery } from "../live/pace";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useCandles } from "../data/hooks";
 import { asNumber, toMillis } from "../format";
@@ -115,6 +117,12 @@ export function SessionPriceChart({
   const newestPage = history.data?.pages[0]?.items.length ?? 0;
   const fitKey = `${symbol}:${interval}:${running ? "running" : `ended:${newestPage}`}`;
   const notFound = (history.error as { httpStatus?: number } | null)?.httpStatus === 404;
+  // new arrays only when the records are read again: the chart sets its markers and price lines
+  // anew (and redraws) whenever these change, and the page renders at every batch of events
+  const markers = useMemo(() => fillMarkers(fills, symbol), [fills, symbol]);
+  const lines = useMemo(() => positionLines(positions, orders, symbol), [positions, orders, symbol]);
+  // a running backtest's chart is redrawn once a second, all of it at once
+  const drawn = useThrottled(useMemo(() => ({ candles, markers, lines, overlays }), [candles, markers, lines, overlays]), updateEvery(s));
   return (
     <Paper withBorder p="sm">
       <Group justify="space-between" mb="xs">
@@ -133,22 +141,22 @@ export function SessionPriceChart({
         </Group>
       </Group>
       {history.error && !notFound && <ErrorNotice error={history.error} title="Could not load the price history" />}
-      {candles.length === 0 && (
+      {drawn.candles.length === 0 && (
         <Text size="sm" c="dimmed">
           {history.isFetching ? "Loading prices…" : running ? "Waiting for the session's first price…" : "No prices were recorded for this session."}
         </Text>
       )}
       {/* no empty chart before the first price: clipped to nothing, not hidden, so it keeps its
           width and fits the first bars it gets */}
-      <Box h={candles.length === 0 ? 0 : undefined} style={{ overflow: "hidden" }}>
+      <Box h={drawn.candles.length === 0 ? 0 : undefined} style={{ overflow: "hidden" }}>
         <PriceChart
-          candles={candles}
-          fills={fillMarkers(fills, symbol)}
-          positions={positionLines(positions, orders, symbol)}
+          candles={drawn.candles}
+          fills={drawn.markers}
+          positions={drawn.lines}
           label={`${symbol} price candles`}
           fitKey={fitKey}
           onNeedOlder={() => history.hasNextPage && !history.isFetchingNextPage && void history.fetchNextPage()}
-          overlays={overlays}
+          overlays={drawn.overlays}
         />
       </Box>
       <Text size="xs" c="dimmed" mt={4}>
