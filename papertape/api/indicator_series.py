@@ -17,13 +17,14 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.indicators import Indicator
-from papertape.domain.market import MICROS, Candle
+from papertape.domain.market import MICROS
 
 ChartIndicators = dict[str, tuple[Indicator, str]]  # name -> (indicator, the bar field it reads)
 
@@ -54,21 +55,21 @@ class IndicatorProgress:
         self._lock = threading.Lock()
 
     def series(
-        self, bars: Sequence[Candle], start_us: int, end_us: int, every: int | None
+        self, bars: BarColumns, start_us: int, end_us: int, every: int | None
     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
         """The points of the bars opening in ``[start_us, end_us)`` (``bars``: the ones opening
         in ``[next_ts as read, end_us)``, oldest first), at most one per ``every`` seconds (the
         last in each, as a chart of that interval draws them)."""
         with self._lock:
-            fresh = [bar for bar in bars if bar.ts >= self.next_ts]
-            for bar in fresh[:-1]:  # every bar but the newest is whole
-                self._fold(self.indicators, bar, self.lines)
-                self.next_ts = bar.ts + self.step
+            fresh = bars.since(self.next_ts)
+            if fresh.size > 1:  # every bar but the newest is whole
+                self._fold(self.indicators, fresh[:-1], self.lines)
+                self.next_ts = int(fresh.ts[-2]) + self.step
             # the newest, perhaps partial, bar: valued on a copy, and only if it is the one the
             # read ended on (a tab behind the others reads nothing new)
             tail = {key: _Line() for key in self.lines}
-            if fresh:
-                self._fold(copy.deepcopy(self.indicators), fresh[-1], tail)
+            if fresh.size:
+                self._fold(copy.deepcopy(self.indicators), fresh[-1:], tail)
             last_whole = end_us - self.step  # a folded bar opening after this ends past end_us
             return {
                 key: _points(
@@ -83,17 +84,21 @@ class IndicatorProgress:
 
     @staticmethod
     def _fold(
-        indicators: ChartIndicators, bar: Candle, lines: dict[tuple[str, str], _Line]
+        indicators: ChartIndicators, bars: BarColumns, lines: dict[tuple[str, str], _Line]
     ) -> None:
-        time = bar.ts // MICROS
+        """Feed ``bars`` to each indicator in turn (they are independent of each other), from
+        plain lists: a value per bar out of NumPy would be a NumPy scalar, slower to add up."""
+        times = (bars.ts // MICROS).tolist()
         for name, (indicator, source) in indicators.items():
-            indicator.update(getattr(bar, source))
-            for output in indicator.price_outputs:
-                value = indicator.output(output)
-                if value is not None:
-                    line = lines[(name, output)]
-                    line.times.append(time)
-                    line.values.append(value)
+            outputs = [(output, lines[(name, output)]) for output in indicator.price_outputs]
+            update, output_of = indicator.update, indicator.output
+            for time, x in zip(times, bars.field(source).tolist(), strict=True):
+                update(x)
+                for output, line in outputs:
+                    value = output_of(output)
+                    if value is not None:
+                        line.times.append(time)
+                        line.values.append(value)
 
 
 def _span(

@@ -14,12 +14,12 @@ from papertape.api.deps import get_service
 from papertape.api.envelope import ok_built
 from papertape.api.indicator_series import IndicatorCache, IndicatorProgress
 from papertape.api.schemas import ERRORS, TS_US_MAX, IndicatorsResponse
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.config import SessionConfig
 from papertape.domain.errors import ValidationFailed
-from papertape.domain.market import Candle
 from papertape.domain.symbols import canonical
 from papertape.engine.core import StrategyPlan
-from papertape.market.bars import read_bars
+from papertape.market.bars import read_bar_columns
 from papertape.sessions.service import SessionService
 from papertape.sessions.strategy_catalog import resolve_strategies
 
@@ -80,7 +80,7 @@ async def list_indicators(
     # a dataset never changes once imported (a new one under the same name is a new version)
     dataset = await service.store.get_dataset(replayed) if replayed else None
     source = replayed or session_id
-    charted: list[tuple[StrategyPlan, IndicatorProgress, list[Candle]]] = []
+    charted: list[tuple[StrategyPlan, IndicatorProgress, BarColumns]] = []
     for plan in plans:
         indicators = plan.cls.chart_indicators(plan.params)
         if not indicators:
@@ -105,8 +105,10 @@ async def list_indicators(
             if dataset is not None
             else make()
         )
-        bars, _ = await read_bars(service.store, source, wanted, interval, progress.next_ts, end_us)
-        charted.append((plan, progress, bars[-MAX_BARS:]))
+        bars = await read_bar_columns(
+            service.store, source, wanted, interval, progress.next_ts, end_us
+        )
+        charted.append((plan, progress, bars.last(MAX_BARS)))
 
     def build() -> dict[str, Any]:
         series: list[dict[str, Any]] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.market import MICROS, Candle
 from papertape.market.importers import candles_from_trades
 from papertape.store.base import MarketDataStore
@@ -73,3 +74,16 @@ async def read_bars(
     if not trades:
         return [], None
     return await asyncio.to_thread(candles_from_trades, trades, interval), "trades"
+
+
+async def read_bar_columns(
+    store: MarketDataStore, source: str, symbol: str, interval: int, start: int, end: int
+) -> BarColumns:
+    """``read_bars``' bars as columns: stored bars of ``interval`` read as columns (a chart's
+    indicators over a 180k-bar dataset: ~0.1 µs a bar, not ~2 µs as ``Candle`` tuples), else
+    the bars ``read_bars`` makes from finer ones or from trades."""
+    stored = await store.read_bar_columns(source, symbol, start, end, interval)
+    if stored.size:
+        return stored
+    bars, _ = await read_bars(store, source, symbol, interval, start, end)
+    return BarColumns.from_candles(bars)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import (
     BookSnapshot,
@@ -310,6 +311,14 @@ class MarketDataStore(ABC):
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
     ) -> list[Candle]: ...
+
+    @abstractmethod
+    async def read_bar_columns(
+        self, source: str, symbol: str, start: int, end: int, interval: int
+    ) -> BarColumns:
+        """One symbol's stored candles of ``interval`` seconds opening in ``[start, end)``, in
+        time order, as columns decoded without a Python object per bar and without holding the
+        interpreter (what a chart's indicators are folded over)."""
 
     async def read_resampled(
         self, source: str, symbol: str, start: int, end: int, base: int, interval: int

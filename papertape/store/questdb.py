@@ -80,6 +80,7 @@ import httpx
 import psycopg
 import structlog
 
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.errors import (
     SessionNotFound,
     StoreError,
@@ -101,7 +102,12 @@ from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, Sess
 from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
 from papertape.store import questdb_ingest as ingest
-from papertape.store.arrow_trades import SIDE_CODE_SQL, in_trade_order, trade_columns
+from papertape.store.arrow_columns import (
+    SIDE_CODE_SQL,
+    bar_columns,
+    in_trade_order,
+    trade_columns,
+)
 from papertape.store.base import (
     ResumeState,
     SessionFilter,
@@ -979,13 +985,30 @@ class QuestDBStore(Store):
             f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
             "ORDER BY ts"
         )
+        return await self._exported(sql, lambda table: trade_columns(symbol, in_trade_order(table)))
+
+    async def read_bar_columns(
+        self, source: str, symbol: str, start: int, end: int, interval: int
+    ) -> BarColumns:
+        """Through the Parquet export, as ``read_trade_columns``: one symbol's bars of one
+        interval have one row per timestamp, so the table's time order is the order wanted."""
+        await self._await_applied("candles")
+        sql = (
+            "SELECT cast(ts AS LONG) ts, open, high, low, close, volume FROM candles "
+            f"WHERE source = {_literal(source)} AND symbol = {_literal(symbol)} "
+            f"AND interval = {operator.index(interval)} "
+            f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
+            "ORDER BY ts"
+        )
+        return await self._exported(sql, bar_columns)
+
+    async def _exported(self, sql: str, convert: Callable[[pa.Table], T]) -> T:
+        """``convert`` of the export of ``sql``: one export at a time, on a worker thread."""
         async with self._export_lock:
             if self._http is None:
                 self._http = self.settings.http_client()
             client = self._http
-            return await asyncio.to_thread(
-                lambda: trade_columns(symbol, in_trade_order(self._export(client, sql)))
-            )
+            return await asyncio.to_thread(lambda: convert(self._export(client, sql)))
 
     def _export(self, client: httpx.Client, sql: str) -> pa.Table:
         """The result of ``sql`` as the server exports it in Parquet. While the server does not

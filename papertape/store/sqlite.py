@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
@@ -31,7 +32,7 @@ from papertape.domain.records import (
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
-from papertape.store.arrow_trades import SIDE_CODE_SQL, trade_columns
+from papertape.store.arrow_columns import SIDE_CODE_SQL, bar_columns, trade_columns
 from papertape.store.base import (
     Record,
     ResumeState,
@@ -51,6 +52,7 @@ from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 
 if TYPE_CHECKING:  # the ADBC driver is imported on first use (~1 s, with pyarrow)
     import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow as pa
 
 T = TypeVar("T")
 
@@ -506,11 +508,27 @@ class SQLiteStore(Store):
         )
 
         def select(_: sqlite3.Connection) -> TradeColumns:
-            with self._columns_connection().cursor() as cursor:
-                cursor.execute(sql, (source, symbol, start, end))
-                return trade_columns(symbol, cursor.fetch_arrow_table())
+            return trade_columns(symbol, self._arrow(sql, (source, symbol, start, end)))
 
         return await self._read_market(select)
+
+    async def read_bar_columns(
+        self, source: str, symbol: str, start: int, end: int, interval: int
+    ) -> BarColumns:
+        """Through the ADBC driver, as ``read_trade_columns``."""
+        sql = (
+            "SELECT ts, open, high, low, close, volume FROM candles "
+            "WHERE source=? AND symbol=? AND interval=? AND ts>=? AND ts<? ORDER BY ts"
+        )
+        return await self._read_market(
+            lambda _: bar_columns(self._arrow(sql, (source, symbol, interval, start, end)))
+        )
+
+    def _arrow(self, sql: str, args: tuple[Any, ...]) -> pa.Table:
+        """The result of ``sql`` as an Arrow table, read on the ADBC connection (market thread)."""
+        with self._columns_connection().cursor() as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetch_arrow_table()
 
     def _columns_connection(self) -> adbc.Connection:
         """The ADBC connection, opened on first use (on the market thread)."""

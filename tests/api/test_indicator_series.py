@@ -6,10 +6,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from papertape.api.indicator_series import IndicatorProgress
+from papertape.domain.bar_columns import BarColumns
 from papertape.domain.indicators import Bollinger, Sma
 from papertape.domain.market import MICROS, Candle
 from papertape.market.bars import resample_candles
@@ -28,10 +30,11 @@ def chart_indicators() -> dict[str, Any]:
     return {"fast": (Sma(3), "close"), "bb": (Bollinger(4, 2.0), "close")}
 
 
-def bars_before(base: list[Candle], start: int, end: int) -> list[Candle]:
-    """What ``read_bars`` answers: the strategy's bars opening in [start, end), built from the
-    1m bars before ``end`` (the last one partial when ``end`` cuts it)."""
-    return [b for b in resample_candles([c for c in base if c.ts < end], INTERVAL) if b.ts >= start]
+def bars_before(base: list[Candle], start: int, end: int) -> BarColumns:
+    """What ``read_bar_columns`` answers: the strategy's bars opening in [start, end), built
+    from the 1m bars before ``end`` (the last one partial when ``end`` cuts it)."""
+    bars = resample_candles([c for c in base if c.ts < end], INTERVAL)
+    return BarColumns.from_candles([b for b in bars if b.ts >= start])
 
 
 def from_first_bar(base: list[Candle], end: int, start: int = 0) -> dict[Any, list[dict]]:
@@ -106,3 +109,39 @@ def test_every_keeps_the_last_point_of_each_chart_bar() -> None:
             last_per_hour[point["time"] // 3600] = point
         assert hourly[key] == list(last_per_hour.values())
         assert len(hourly[key]) <= 600 * 60 // 3600 + 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(closes)
+def test_points_are_each_indicator_fed_bar_by_bar(prices: list[float]) -> None:
+    """The columnar fold gives exactly what the domain's indicators give, fed one bar at a time
+    (Bollinger's three bands included)."""
+    base = minutes(prices)
+    end = len(prices) * MINUTE + 1
+    bars = resample_candles(base, INTERVAL)
+    expected: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for name, (indicator, source) in chart_indicators().items():
+        for output in indicator.price_outputs:
+            expected[(name, output)] = []
+        for bar in bars:
+            indicator.update(getattr(bar, source))
+            for output in indicator.price_outputs:
+                value = indicator.output(output)
+                if value is not None:
+                    expected[(name, output)].append({"time": bar.ts // MICROS, "value": value})
+    assert from_first_bar(base, end) == expected
+
+
+def test_bar_columns_from_candles_and_their_views() -> None:
+    base = minutes([100.0 + i for i in range(10)])
+    bars = BarColumns.from_candles(base)
+    assert bars.size == 10
+    assert bars.close.tolist() == [c.close for c in base]
+    assert bars.high.tolist() == [c.high for c in base]
+    assert bars.since(base[4].ts).ts.tolist() == [c.ts for c in base[4:]]
+    assert bars.since(base[4].ts + 1).size == 5
+    assert bars.last(3).close.tolist() == [107.0, 108.0, 109.0]
+    assert bars.last(30).size == 10
+    assert bars.field("volume").tolist() == [1.0] * 10
+    with pytest.raises(ValueError, match="no field"):
+        bars.field("ts")

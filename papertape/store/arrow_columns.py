@@ -1,7 +1,8 @@
-"""Trades from an Arrow table to ``TradeColumns``, for both stores' ``read_trade_columns``.
+"""Trades and bars from an Arrow table to ``TradeColumns`` and ``BarColumns``, for both stores'
+``read_trade_columns`` and ``read_bar_columns``.
 
 Every step runs in Arrow's and NumPy's C code, none per row in Python: the point of a columnar
-read is that no Python object is built per trade.
+read is that no Python object is built per trade or bar.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from papertape.domain.bar_columns import FIELDS, BarColumns
 from papertape.domain.trade_columns import BUY_CODE, SELL_CODE, UNKNOWN_CODE, TradeColumns
 
 if TYPE_CHECKING:  # pyarrow is imported by the readers that make the tables, when they do
@@ -40,6 +42,14 @@ def trade_columns(symbol: str, table: pa.Table) -> TradeColumns:
     del table
     pa.default_memory_pool().release_unused()
     return columns
+
+
+def bar_columns(table: pa.Table) -> BarColumns:
+    """Bars from ``table``'s columns ``ts`` (microseconds) and ``open`` … ``volume``, in the
+    table's order."""
+    return BarColumns(
+        _numpy(table, "ts", np.int64), *(_numpy(table, name, np.float64) for name in FIELDS)
+    )
 
 
 def in_trade_order(table: pa.Table) -> pa.Table:

@@ -1,0 +1,77 @@
+"""``read_bar_columns``: one symbol's stored bars of one interval as columns, the same bars in
+the same order as ``read_candles`` gives them, on both stores."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from papertape.domain.bar_columns import FIELDS, BarColumns
+from papertape.domain.market import MICROS, Candle
+
+T0 = 1_700_000_000_000_000
+
+
+def bars(symbol: str, interval: int, price: float, count: int = 50) -> list[Candle]:
+    return [
+        Candle(
+            T0 + i * interval * MICROS,
+            symbol,
+            interval,
+            price + i,
+            price + i + 0.75,
+            price + i - 0.5,
+            price + i + 0.25,
+            0.125 * (i + 1),
+        )
+        for i in range(count)
+    ]
+
+
+def as_lists(columns: BarColumns) -> list[list[object]]:
+    return [columns.ts.tolist(), *(getattr(columns, name).tolist() for name in FIELDS)]
+
+
+def rows_as_lists(rows: list[Candle]) -> list[list[object]]:
+    return [[c.ts for c in rows], *([getattr(c, name) for c in rows] for name in FIELDS)]
+
+
+def assert_typed(columns: BarColumns) -> None:
+    assert columns.ts.dtype == np.int64
+    assert all(getattr(columns, name).dtype == np.float64 for name in FIELDS)
+
+
+async def test_columns_are_the_bars_read_candles_gives(store):
+    minutes, hours = bars("BTC_USDT", 60, 40_000.0), bars("BTC_USDT", 3600, 41_000.0, count=5)
+    await store.write_candles("ds1", minutes + hours + bars("ETH_USDT", 60, 2_000.0))
+    await store.write_candles("ds2", bars("BTC_USDT", 60, 1.0, count=20))
+    last = minutes[-1].ts
+    windows = [
+        (T0, last + 1),  # everything
+        (minutes[10].ts, minutes[30].ts),  # start is in, end is out
+        (last, last + 1),  # the last bar alone
+        (T0 + 1, T0 + 60 * MICROS),  # between two bars: nothing
+        (T0 - 10**9, T0),  # before the first: nothing
+    ]
+    for source in ("ds1", "ds2", "ds3"):
+        for symbol in ("BTC_USDT", "ETH_USDT"):
+            for interval in (60, 3600):
+                for start, end in windows:
+                    columns = await store.read_bar_columns(source, symbol, start, end, interval)
+                    rows = await store.read_candles(source, [symbol], start, end, interval)
+                    assert_typed(columns)
+                    assert as_lists(columns) == rows_as_lists(rows), (source, symbol, interval)
+    middle = await store.read_bar_columns("ds1", "BTC_USDT", minutes[10].ts, minutes[30].ts, 60)
+    assert middle.size == 20
+    assert middle.close.tolist() == [c.close for c in minutes[10:30]]
+    hourly = await store.read_bar_columns("ds1", "BTC_USDT", T0, T0 + 10**12, 3600)
+    assert hourly.close.tolist() == [c.close for c in hours]
+
+
+async def test_quotes_and_backslashes_in_names(store):
+    """QuestDB's export takes the names inside its SQL text: they must stay names."""
+    source, symbol = "o'brien\\", "A'B"
+    await store.write_candles(source, bars(symbol, 60, 5.0, count=6))
+    await store.write_candles("o", bars(symbol, 60, 9.0, count=6))
+    columns = await store.read_bar_columns(source, symbol, T0, T0 + 10**12, 60)
+    assert columns.close.tolist() == [c.close for c in bars(symbol, 60, 5.0, count=6)]
+    assert (await store.read_bar_columns(source, "A", T0, T0 + 10**12, 60)).size == 0
