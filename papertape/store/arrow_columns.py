@@ -56,7 +56,7 @@ def in_trade_order(table: pa.Table) -> pa.Table:
     """One symbol's trades in time order (``ts``), with the prints of one timestamp put in
     ``trade_id`` order (byte order, as the stores' ``ORDER BY``): the order ``read_trades``
     gives them in."""
-    ts = table.column("ts").to_numpy()
+    ts = _numpy(table, "ts", np.int64)
     if not (ts[1:] == ts[:-1]).any():
         return table
     import pyarrow.compute as pc
@@ -66,6 +66,29 @@ def in_trade_order(table: pa.Table) -> pa.Table:
 
 def _numpy(table: pa.Table, name: str, kind: DTypeLike) -> NDArray[Any]:
     """The column as a NumPy array of ``kind`` (an empty result may come typed otherwise: ADBC
-    SQLite types every column of no rows int64); read-only when Arrow's buffer is shared."""
-    array: NDArray[Any] = table.column(name).to_numpy().astype(kind, copy=False)
+    SQLite types every column of no rows int64), read from Arrow's buffers: pyarrow's own
+    ``to_numpy`` imports pandas (~0.9 s holding the interpreter, a server's first chart)."""
+    parts: list[NDArray[Any]] = []
+    for chunk in table.column(name).chunks:
+        if len(chunk) == 0:
+            continue
+        if chunk.null_count:
+            raise ValueError(f"column {name} has {chunk.null_count} nulls")
+        dtype = _NUMPY_TYPES.get(str(chunk.type))
+        if dtype is None:
+            raise TypeError(f"column {name} is {chunk.type}, not a number")
+        data = np.frombuffer(chunk.buffers()[1], dtype, len(chunk) + chunk.offset)
+        parts.append(data[chunk.offset :])
+    if not parts:
+        return np.empty(0, kind)
+    joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    array: NDArray[Any] = joined.astype(kind, copy=False)
     return array
+
+
+# Arrow's fixed-width number types as NumPy's (little-endian, as Arrow stores them)
+_NUMPY_TYPES = {
+    f"{kind}{bits}": np.dtype(f"<{code}{bits // 8}")
+    for kind, code in (("int", "i"), ("uint", "u"))
+    for bits in (8, 16, 32, 64)
+} | {"float": np.dtype("<f4"), "double": np.dtype("<f8")}

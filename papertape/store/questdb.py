@@ -68,7 +68,6 @@ import base64
 import contextlib
 import dataclasses
 import json
-import operator
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -127,6 +126,7 @@ from papertape.store.questdb_schema import (
     MIGRATIONS_TABLE,
     WAL_TABLES,
 )
+from papertape.store.sql_text import integer, literal
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 
 if TYPE_CHECKING:  # pyarrow is imported by the first columnar read
@@ -965,8 +965,9 @@ class QuestDBStore(Store):
     ) -> TradeColumns:
         """Read through QuestDB's HTTP export in Parquet (``/exp``): the server writes the
         columns, Arrow decodes them in C, and both the request and the decoding run on a worker
-        thread. ``/exp`` takes no bind parameters, so the names are quoted here (``_literal``:
-        a control character in one is refused) and the bounds must be integers.
+        thread. ``/exp`` takes no bind parameters, so the names are quoted here
+        (``sql_text.literal``: a control character in one is refused) and the bounds must be
+        integers.
 
         QuestDB serves only a few exports at once (``http.export.connection.limit``, by default
         its CPU count at most) and counts every connection that asked for one until it is
@@ -981,8 +982,8 @@ class QuestDBStore(Store):
         await self._await_applied("trades")
         sql = (
             f"SELECT cast(ts AS LONG) ts, price, qty, {SIDE_CODE_SQL} side, trade_id FROM trades "
-            f"WHERE source = {_literal(source)} AND symbol = {_literal(symbol)} "
-            f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
+            f"WHERE source = {literal(source)} AND symbol = {literal(symbol)} "
+            f"AND ts >= {integer(start)}::timestamp AND ts < {integer(end)}::timestamp "
             "ORDER BY ts"
         )
         return await self._exported(sql, lambda table: trade_columns(symbol, in_trade_order(table)))
@@ -995,9 +996,9 @@ class QuestDBStore(Store):
         await self._await_applied("candles")
         sql = (
             "SELECT cast(ts AS LONG) ts, open, high, low, close, volume FROM candles "
-            f"WHERE source = {_literal(source)} AND symbol = {_literal(symbol)} "
-            f"AND interval = {operator.index(interval)} "
-            f"AND ts >= {operator.index(start)}::timestamp AND ts < {operator.index(end)}::timestamp "
+            f"WHERE source = {literal(source)} AND symbol = {literal(symbol)} "
+            f"AND interval = {integer(interval)} "
+            f"AND ts >= {integer(start)}::timestamp AND ts < {integer(end)}::timestamp "
             "ORDER BY ts"
         )
         return await self._exported(sql, bar_columns)
@@ -1325,14 +1326,6 @@ def _unpayload(session_id: str, payload: dict[str, Any]) -> tuple[RecordBatch, l
     )
     events = [SessionEvent(session_id, *event) for event in payload["events"]]
     return record, events
-
-
-def _literal(text: str) -> str:
-    """``text`` as an SQL string literal, for a query that cannot bind parameters (``/exp``):
-    quoted, every ``'`` doubled; control characters are refused."""
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        raise ValueError(f"a control character in {text!r}")
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _export_error(response: httpx.Response) -> str:

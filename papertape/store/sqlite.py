@@ -46,12 +46,13 @@ from papertape.store.base import (
     thin_picks,
 )
 from papertape.store.bulk_rows import build_rows
+from papertape.store.sql_text import integer, literal
+from papertape.store.sqlite_arrow import ArrowReader
 from papertape.store.sqlite_schema import MARKET_KINDS, MIGRATIONS
 from papertape.store.sqlite_thread import StoreThread
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 
-if TYPE_CHECKING:  # the ADBC driver is imported on first use (~1 s, with pyarrow)
-    import adbc_driver_sqlite.dbapi as adbc
+if TYPE_CHECKING:  # pyarrow and the ADBC driver are imported on first use
     import pyarrow as pa
 
 T = TypeVar("T")
@@ -133,7 +134,7 @@ class SQLiteStore(Store):
         self._ping = StoreThread("sqlite-ping")
         # ``read_trade_columns``'s ADBC connection: opened, used and closed on the market
         # thread only, so no two calls ever use it at once
-        self._columns: adbc.Connection | None = None
+        self._columns: ArrowReader | None = None
 
     # plumbing --------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -504,13 +505,10 @@ class SQLiteStore(Store):
         (``sqlite:///:memory:`` would give each of its connections a database of its own)."""
         sql = (
             f"SELECT ts, price, qty, {SIDE_CODE_SQL} AS side FROM trades "
-            "WHERE source=? AND symbol=? AND ts>=? AND ts<? ORDER BY ts, symbol, trade_id"
+            f"WHERE source={literal(source)} AND symbol={literal(symbol)} "
+            f"AND ts>={integer(start)} AND ts<{integer(end)} ORDER BY ts, symbol, trade_id"
         )
-
-        def select(_: sqlite3.Connection) -> TradeColumns:
-            return trade_columns(symbol, self._arrow(sql, (source, symbol, start, end)))
-
-        return await self._read_market(select)
+        return await self._read_market(lambda _: trade_columns(symbol, self._arrow(sql)))
 
     async def read_bar_columns(
         self, source: str, symbol: str, start: int, end: int, interval: int
@@ -518,23 +516,18 @@ class SQLiteStore(Store):
         """Through the ADBC driver, as ``read_trade_columns``."""
         sql = (
             "SELECT ts, open, high, low, close, volume FROM candles "
-            "WHERE source=? AND symbol=? AND interval=? AND ts>=? AND ts<? ORDER BY ts"
+            f"WHERE source={literal(source)} AND symbol={literal(symbol)} "
+            f"AND interval={integer(interval)} AND ts>={integer(start)} AND ts<{integer(end)} "
+            "ORDER BY ts"
         )
-        return await self._read_market(
-            lambda _: bar_columns(self._arrow(sql, (source, symbol, interval, start, end)))
-        )
+        return await self._read_market(lambda _: bar_columns(self._arrow(sql)))
 
-    def _arrow(self, sql: str, args: tuple[Any, ...]) -> pa.Table:
-        """The result of ``sql`` as an Arrow table, read on the ADBC connection (market thread)."""
-        with self._columns_connection().cursor() as cursor:
-            cursor.execute(sql, args)
-            return cursor.fetch_arrow_table()
-
-    def _columns_connection(self) -> adbc.Connection:
-        """The ADBC connection, opened on first use (on the market thread)."""
+    def _arrow(self, sql: str) -> pa.Table:
+        """The result of ``sql`` as an Arrow table, read on the ADBC connection, opened on first
+        use (on the market thread)."""
         if self._columns is None:
-            self._columns = _connect_adbc(self.path)
-        return self._columns
+            self._columns = ArrowReader(self.path)
+        return self._columns.table(sql)
 
     def _close_columns(self) -> None:
         columns, self._columns = self._columns, None
@@ -803,19 +796,6 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
-def _connect_adbc(path: Path) -> adbc.Connection:
-    """A read-only ADBC connection to the store's file, set as ``_connect``'s readers are.
-    Autocommit, so that no read transaction stays open between reads: one would keep seeing
-    the database as it was (and hold back WAL checkpoints)."""
-    import adbc_driver_sqlite.dbapi as adbc
-
-    conn = adbc.connect(str(path), autocommit=True)
-    with conn.cursor() as cursor:
-        for pragma in ("query_only=ON", "busy_timeout=10000"):
-            cursor.execute(f"PRAGMA {pragma}")
     return conn
 
 

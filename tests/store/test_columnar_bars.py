@@ -3,6 +3,9 @@ the same order as ``read_candles`` gives them, on both stores."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 from papertape.domain.bar_columns import FIELDS, BarColumns
@@ -75,3 +78,42 @@ async def test_quotes_and_backslashes_in_names(store):
     columns = await store.read_bar_columns(source, symbol, T0, T0 + 10**12, 60)
     assert columns.close.tolist() == [c.close for c in bars(symbol, 60, 5.0, count=6)]
     assert (await store.read_bar_columns(source, "A", T0, T0 + 10**12, 60)).size == 0
+
+
+READ_IN_A_FRESH_PROCESS = """
+import asyncio, sys
+from papertape.domain.market import Candle, Trade
+from papertape.store import store_for
+
+async def main(url):
+    store = store_for(url)
+    await store.open()
+    try:
+        await store.write_candles("fresh", [Candle(T0 + i * 60_000_000, "BTC_USDT", 60, 1.0, 2.0,
+                                                   0.5, 1.5, 3.0) for i in range(100)])
+        await store.write_trades("fresh", [Trade(T0 + i, "BTC_USDT", 1.0, 0.1, "buy", str(i))
+                                           for i in range(100)])
+        bars = await store.read_bar_columns("fresh", "BTC_USDT", T0, T0 + 10**12, 60)
+        trades = await store.read_trade_columns("fresh", "BTC_USDT", T0, T0 + 10**12)
+        assert (bars.size, len(trades)) == (100, 100), (bars.size, len(trades))
+    finally:
+        await store.close()
+    print("pandas imported" if "pandas" in sys.modules else "no pandas")
+
+T0 = 1_700_000_000_000_000
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_columnar_reads_do_not_import_pandas(store_url):
+    """pyarrow's ``to_numpy``, the ADBC DB-API module and Arrow arrays built from Python values
+    all import pandas: ~0.9 s holding the interpreter, paid by a server at its first chart."""
+    done = subprocess.run(
+        [sys.executable, "-c", READ_IN_A_FRESH_PROCESS, store_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "no pandas"
