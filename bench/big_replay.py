@@ -141,7 +141,8 @@ def phase_stream(store_url: str, rows: int, columns: bool = True) -> dict:
     of ``TradeColumns`` through the engine (interpreter start-up and imports not counted);
     without ``columns``, in chunks of rows (what it ran before columns, and still runs for a
     strategy that listens to every print)."""
-    import adbc_driver_sqlite.dbapi  # noqa: F401  imported by the first columnar read, not timed
+    import adbc_driver_manager  # noqa: F401  imported by the first columnar read, not timed
+    import adbc_driver_sqlite  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
     from papertape.domain.config import StrategySpec

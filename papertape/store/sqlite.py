@@ -132,8 +132,8 @@ class SQLiteStore(Store):
         self._records = StoreThread("sqlite-record-reads")
         # ``/health``'s question (does the store answer?) waits behind no read at all
         self._ping = StoreThread("sqlite-ping")
-        # ``read_trade_columns``'s ADBC connection: opened, used and closed on the market
-        # thread only, so no two calls ever use it at once
+        # the columnar reads' ADBC connection (``sqlite_arrow``): opened, used and closed on
+        # the market thread only, so no two calls ever use it at once
         self._columns: ArrowReader | None = None
 
     # plumbing --------------------------------------------------------------------------------

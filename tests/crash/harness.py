@@ -174,12 +174,25 @@ def _manual_orders(http: httpx.Client, session_id: str) -> None:
             break
         time.sleep(0.05)
     price = prices["last_prices"]["BTC_USDT"]["price"]
-    for order in (
-        {"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 0.1},
-        {"symbol": "BTC_USDT", "side": "sell", "type": "limit", "qty": 0.1, "price": price * 1.02},
-    ):
-        response = http.post(f"/sessions/{session_id}/orders", json=order)
-        assert response.status_code in (200, 201), response.text
+    buy = {"symbol": "BTC_USDT", "side": "buy", "type": "market", "qty": 0.1}
+    response = http.post(f"/sessions/{session_id}/orders", json=buy)
+    assert response.status_code in (200, 201), response.text
+    # a spot sell needs the bought coins: the market buy fills at the next price, which a loaded
+    # machine may not have replayed yet when the sell is sent
+    while time.monotonic() < deadline + 20:
+        fills = http.get(f"/sessions/{session_id}/fills").json()["data"]["items"]
+        if fills:
+            break
+        time.sleep(0.05)
+    sell = {
+        "symbol": "BTC_USDT",
+        "side": "sell",
+        "type": "limit",
+        "qty": 0.1,
+        "price": price * 1.02,
+    }
+    response = http.post(f"/sessions/{session_id}/orders", json=sell)
+    assert response.status_code in (200, 201), response.text
 
 
 def _stop_then_kill(server: ServerProcess, session_id: str, delay: float) -> None:
