@@ -110,7 +110,9 @@ class RunnerTask(ABC):
     def push_summary(self) -> None:
         """While a screen watches, push the session's summary (progress, counters, metrics)."""
         if self.bus.watched(self.session_id):
-            view = session_summary(self.session, self.runtime())
+            # the events recorded since the run began are in ``last_seq``, not in the record it
+            # began with: the summary says what ``GET /sessions/{id}`` says
+            view = session_summary(replace(self.session, last_seq=self.last_seq), self.runtime())
             self.bus.publish(session_message(view), session_id=self.session_id)
 
     def note_event(self, event: SessionEvent) -> None:

@@ -129,3 +129,19 @@ describe("useThrottled", () => {
     expect(result.current).toBeGreaterThanOrEqual(7);
   });
 });
+
+describe("a held summary", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("never takes a session back from its end", async () => {
+    const { client } = streamOf("backtest");
+    act(() => FakeSocket.last.push({ type: "session", data: summary("backtest", "running", 5) })); // held
+    // meanwhile the page reads the session again and finds it ended (its end came by HTTP)
+    act(() => {
+      client.setQueryData(keys.session("exec_a"), summary("backtest", "completed", 9));
+    });
+    await new Promise((resolve) => setTimeout(resolve, BACKTEST_PACE_MS + 200)); // the held one is applied
+    expect(client.getQueryData<SessionSummary>(keys.session("exec_a"))?.state).toBe("completed");
+    expect(client.getQueryData<SessionSummary>(keys.session("exec_a"))?.progress).toEqual({ done: 9 });
+  });
+});
