@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from papertape.domain.market import Candle
-
-FIELDS = ("open", "high", "low", "close", "volume")
+from papertape.domain.market import BAR_FIELDS, Candle
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +26,17 @@ class BarColumns:
     close: NDArray[np.float64]
     volume: NDArray[np.float64]
 
+    def __post_init__(self) -> None:
+        if any(len(getattr(self, name)) != len(self.ts) for name in BAR_FIELDS):
+            raise ValueError("bar columns must have one length")
+
     @classmethod
     def from_candles(cls, candles: Sequence[Candle]) -> BarColumns:
         return cls(
             np.fromiter((c.ts for c in candles), np.int64, len(candles)),
             *(
                 np.fromiter((getattr(c, name) for c in candles), np.float64, len(candles))
-                for name in FIELDS
+                for name in BAR_FIELDS
             ),
         )
 
@@ -44,7 +46,7 @@ class BarColumns:
 
     def field(self, name: str) -> NDArray[np.float64]:
         """The column a chart indicator is fed (``close``, ``volume``…)."""
-        if name not in FIELDS:
+        if name not in BAR_FIELDS:
             raise ValueError(f"bars have no field {name!r}")
         column: NDArray[np.float64] = getattr(self, name)
         return column
@@ -58,5 +60,5 @@ class BarColumns:
         return self[max(0, self.size - count) :]
 
     def __getitem__(self, part: slice) -> BarColumns:
-        columns: list[Any] = [self.ts[part], *(getattr(self, name)[part] for name in FIELDS)]
+        columns: list[Any] = [self.ts[part], *(getattr(self, name)[part] for name in BAR_FIELDS)]
         return BarColumns(*columns)

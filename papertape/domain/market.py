@@ -45,6 +45,10 @@ class Candle(NamedTuple):
     volume: float
 
 
+# a bar's prices and volume: what strategies, rules and chart indicators read of a bar
+BAR_FIELDS = ("open", "high", "low", "close", "volume")
+
+
 class BookSnapshot(NamedTuple):
     """An L2 order-book snapshot: ``bids`` best (highest) first, ``asks`` best (lowest) first."""
 

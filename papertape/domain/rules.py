@@ -30,12 +30,11 @@ from pydantic import ConfigDict, Field, model_validator
 
 from papertape.domain.config import ClosedModel
 from papertape.domain.indicators import INDICATORS, Indicator
-from papertape.domain.market import BookSnapshot, Candle
+from papertape.domain.market import BAR_FIELDS, BookSnapshot, Candle
 from papertape.domain.orders import BUY, MARKET, SELL, Order
 from papertape.domain.records import Fill
 from papertape.domain.strategy import ParamConflict, Strategy, StrategyParams
 
-BAR_FIELDS = ("open", "high", "low", "close", "volume")
 COMPARISONS = (">", "<", ">=", "<=")
 CROSSES = ("crosses_above", "crosses_below")
 SINGLE_INPUTS = (("close",), ("volume",), ("close", "ts"))  # fed one bar field (and the time)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from papertape.domain.bar_columns import FIELDS, BarColumns
+from papertape.domain.bar_columns import BarColumns
+from papertape.domain.market import BAR_FIELDS
 from papertape.domain.trade_columns import BUY_CODE, SELL_CODE, UNKNOWN_CODE, TradeColumns
 
 if TYPE_CHECKING:  # pyarrow is imported by the readers that make the tables, when they do
@@ -48,7 +49,7 @@ def bar_columns(table: pa.Table) -> BarColumns:
     """Bars from ``table``'s columns ``ts`` (microseconds) and ``open`` … ``volume``, in the
     table's order."""
     return BarColumns(
-        _numpy(table, "ts", np.int64), *(_numpy(table, name, np.float64) for name in FIELDS)
+        _numpy(table, "ts", np.int64), *(_numpy(table, name, np.float64) for name in BAR_FIELDS)
     )
 
 

@@ -145,3 +145,5 @@ def test_bar_columns_from_candles_and_their_views() -> None:
     assert bars.field("volume").tolist() == [1.0] * 10
     with pytest.raises(ValueError, match="no field"):
         bars.field("ts")
+    with pytest.raises(ValueError, match="one length"):
+        BarColumns(bars.ts, bars.open, bars.high, bars.low, bars.close[:-1], bars.volume)

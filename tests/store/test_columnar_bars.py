@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 
-from papertape.domain.bar_columns import FIELDS, BarColumns
-from papertape.domain.market import MICROS, Candle
+from papertape.domain.bar_columns import BarColumns
+from papertape.domain.market import BAR_FIELDS, MICROS, Candle
 
 T0 = 1_700_000_000_000_000
 
@@ -31,16 +31,16 @@ def bars(symbol: str, interval: int, price: float, count: int = 50) -> list[Cand
 
 
 def as_lists(columns: BarColumns) -> list[list[object]]:
-    return [columns.ts.tolist(), *(getattr(columns, name).tolist() for name in FIELDS)]
+    return [columns.ts.tolist(), *(getattr(columns, name).tolist() for name in BAR_FIELDS)]
 
 
 def rows_as_lists(rows: list[Candle]) -> list[list[object]]:
-    return [[c.ts for c in rows], *([getattr(c, name) for c in rows] for name in FIELDS)]
+    return [[c.ts for c in rows], *([getattr(c, name) for c in rows] for name in BAR_FIELDS)]
 
 
 def assert_typed(columns: BarColumns) -> None:
     assert columns.ts.dtype == np.int64
-    assert all(getattr(columns, name).dtype == np.float64 for name in FIELDS)
+    assert all(getattr(columns, name).dtype == np.float64 for name in BAR_FIELDS)
 
 
 async def test_columns_are_the_bars_read_candles_gives(store):
