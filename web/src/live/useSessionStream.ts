@@ -241,7 +241,7 @@ export function useSessionStream(sessionId: string): SessionStream {
     let heldTicks: TickMessage[] = [];
     let heldSummary: SessionSummary | null = null;
     let flushTimer: ReturnType<typeof setTimeout> | null = null;
-    const paced = () => updateEvery(client.getQueryData<SessionSummary>(keys.session(sessionId))) > 0;
+    const pace = () => updateEvery(client.getQueryData<SessionSummary>(keys.session(sessionId)));
     const flush = () => {
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = null;
@@ -256,7 +256,7 @@ export function useSessionStream(sessionId: string): SessionStream {
       if (ticks.length > 0) takeTicks(ticks);
     };
     const hold = () => {
-      if (!flushTimer) flushTimer = setTimeout(flush, Math.max(EVENT_BATCH_MS, updateEvery(client.getQueryData<SessionSummary>(keys.session(sessionId)))));
+      if (!flushTimer) flushTimer = setTimeout(flush, Math.max(EVENT_BATCH_MS, pace()));
     };
     const offMessage = live.onMessage((message: ServerMessage) => {
       if ((message.type === "event" || message.type === "events") && message.session_id === sessionId) {
@@ -264,12 +264,12 @@ export function useSessionStream(sessionId: string): SessionStream {
         else queued.push(message);
         return hold();
       }
-      if (message.type === "tick" && message.session_id === sessionId && paced()) {
+      if (message.type === "tick" && message.session_id === sessionId && pace() > 0) {
         heldTicks.push(message);
         return hold();
       }
       const summary = message.type === "session" && message.data?.session_id === sessionId ? (message.data as unknown as SessionSummary) : null;
-      if (summary && paced() && updateEvery(summary) > 0) {
+      if (summary && pace() > 0 && updateEvery(summary) > 0) {
         heldSummary = summary; // the newest progress is all a paced page shows
         return hold();
       }
