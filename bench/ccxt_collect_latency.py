@@ -50,6 +50,7 @@ from tests.support.server import ServerProcess
 
 FUTURES = MARKET_DATA / "binance-futures_btcusdt_l2-stream_2024-08-08.txt.gz"
 SYMBOL = "BTC_USDT"
+DRAIN_SECONDS = 15.0  # how long the trades already sent may take to be recorded on a busy machine
 
 
 @dataclass
@@ -84,6 +85,17 @@ def trade_order(
             sizes.append(float(data["q"]))
             last_at[(int(data["T"]) * 1_000, float(data["p"]))] = str(data["t"])
     return ids, sizes, last_at
+
+
+async def _recorded(http: httpx.AsyncClient, session_id: str, wanted: int, seconds: float) -> int:
+    """The session's recorded trades, once they reach ``wanted`` or ``seconds`` have passed."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        session = (await http.get(f"/sessions/{session_id}")).json()["data"]
+        written = int(session["counters"].get("rows_written", {}).get("trades", 0))
+        if written >= wanted or time.perf_counter() >= deadline:
+            return written
+        await asyncio.sleep(0.1)
 
 
 async def run(lines: list[str], seconds: float, server_url: str) -> Result:
@@ -139,12 +151,14 @@ async def run(lines: list[str], seconds: float, server_url: str) -> Result:
                     result.record_ms.append((now - exchange.sent_at[trade]) * 1_000)
                 credited = max(credited, written)
         await socket.close()
+        # the exchange goes quiet before the stop, so that no trade is still on its way when the
+        # session stops (a stop does not wait for what the exchange has not delivered yet)
+        exchange.halt()
+        result.trades_sent = exchange.sent["btcusdt@trade"]
+        await _recorded(http, session_id, result.trades_sent - 1, DRAIN_SECONDS)
         response = await http.post(f"/sessions/{session_id}/stop")
         assert response.status_code == 200, response.text
-        result.trades_sent = exchange.sent["btcusdt@trade"]
-        result.trades_recorded = (await http.get(f"/sessions/{session_id}")).json()["data"][
-            "counters"
-        ]["rows_written"]["trades"]
+        result.trades_recorded = await _recorded(http, session_id, 0, 0.0)
         bars = (
             await http.get(f"/data/{session_id}/candles", params={"symbol": SYMBOL, "interval": 1})
         ).json()["data"]

@@ -76,6 +76,12 @@ class BinanceReplay(BinanceLoopback):
         # wall time (perf_counter) each trade (by id) and mark (``mark:<E>``) was sent
         self.sent_at: dict[str, float] = {}
         self.connections = 0
+        self.halted = False
+
+    def halt(self) -> None:
+        """Send nothing more on any socket (the exchange goes quiet; its sockets stay open), so
+        that what was sent can be counted and waited for."""
+        self.halted = True
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -121,6 +127,8 @@ class BinanceReplay(BinanceLoopback):
                     await asyncio.sleep(delay)
             elif i % 200 == 0:
                 await asyncio.sleep(0)
+            if self.halted:
+                return
             await socket.send_str(text)
             self.sent[stream] += 1
             if stream.endswith("@trade"):
