@@ -89,13 +89,15 @@ def test_a_backtest_chart_opens_on_the_whole_run_with_bands_and_readable_trades(
     for _ in range(20):
         page.mouse.wheel(0, -300)
     # scroll back until the view reaches the first bars (where the chart asks for the page
-    # before), then stop: scrolling on into the blank space while that page loads would reach
-    # its first bars too and rightly ask for a third
+    # before), then stop. Wheel events already on their way may carry the view on into the
+    # blank space while that page loads, to its first bars too, which rightly asks for a third
+    # page (CI saw 13,681 bars once): at least the page before, then, not exactly one.
     for _ in range(40):
         page.mouse.wheel(-600, 0)
         if float(chart.get_attribute("data-visible-from")) < 10:
             break
-    expect(chart).to_have_attribute("data-bars", re.compile(r"^9\d{3}$"), timeout=15_000)
+    older = re.compile(r"^(9\d{3}|1\d{4})$")  # a page of 5,000 minutes, or two, before the first
+    expect(chart).to_have_attribute("data-bars", older, timeout=15_000)
     screenshot(page, "backtest-chart-1m-scrolled-back")
     assert console.errors == []
 
