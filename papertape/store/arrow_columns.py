@@ -15,6 +15,7 @@ from numpy.typing import DTypeLike, NDArray
 from papertape.domain.bar_columns import BarColumns
 from papertape.domain.market import BAR_FIELDS
 from papertape.domain.trade_columns import BUY_CODE, SELL_CODE, UNKNOWN_CODE, TradeColumns
+from papertape.store.trade_ties import tie_order
 
 if TYPE_CHECKING:  # pyarrow is imported by the readers that make the tables, when they do
     import pyarrow as pa
@@ -26,20 +27,23 @@ SIDE_CODE_SQL = (
 )
 
 
-def trade_columns(symbol: str, table: pa.Table) -> TradeColumns:
+def trade_columns(
+    symbol: str, table: pa.Table, order: NDArray[np.intp] | None = None
+) -> TradeColumns:
     """``symbol``'s trades from ``table``'s columns ``ts`` (microseconds), ``price``, ``qty`` and
-    ``side`` (codes, ``SIDE_CODE_SQL``), in the table's order. Arrow's allocator keeps what a
+    ``side`` (codes, ``SIDE_CODE_SQL``), in the table's order or in ``order`` (a permutation of
+    its rows). Arrow's allocator keeps what a
     read freed for the next one, ~45 MB after a window of 250,000 prints: it is handed back
     here, so that a dataset held as columns (a sweep's) is most of what a process holds."""
     import pyarrow as pa
 
-    columns = TradeColumns(
-        symbol,
-        _numpy(table, "ts", np.int64),
-        _numpy(table, "price", np.float64),
-        _numpy(table, "qty", np.float64),
-        _numpy(table, "side", np.int8),
-    )
+    arrays = [
+        _numpy(table, name, kind)
+        for name, kind in (("ts", np.int64), ("price", np.float64), ("qty", np.float64))
+    ] + [_numpy(table, "side", np.int8)]
+    if order is not None:
+        arrays = [array[order] for array in arrays]
+    columns = TradeColumns(symbol, *arrays)
     del table
     pa.default_memory_pool().release_unused()
     return columns
@@ -53,16 +57,18 @@ def bar_columns(table: pa.Table) -> BarColumns:
     )
 
 
-def in_trade_order(table: pa.Table) -> pa.Table:
-    """One symbol's trades in time order (``ts``), with the prints of one timestamp put in
-    ``trade_id`` order (byte order, as the stores' ``ORDER BY``): the order ``read_trades``
-    gives them in."""
-    ts = _numpy(table, "ts", np.int64)
-    if not (ts[1:] == ts[:-1]).any():
-        return table
-    import pyarrow.compute as pc
-
-    return table.take(pc.sort_indices(table, [("ts", "ascending"), ("trade_id", "ascending")]))
+def trades_in_trade_order(symbol: str, table: pa.Table) -> TradeColumns:
+    """``trade_columns`` of one symbol's trades in time order (``ts``), with the prints of one
+    timestamp put in trade id order (byte order, as the stores' ``ORDER BY``): the order
+    ``read_trades`` gives them in. The ties are ordered by the column ``tie_key``
+    (``trade_ties``: ``NO_KEY`` where a print has none) and, for the prints without a key, by
+    the column ``trade_id`` (which may be null for the others)."""
+    order = tie_order(
+        _numpy(table, "ts", np.int64),
+        _numpy(table, "tie_key", np.int64),
+        lambda: table.column("trade_id").to_pylist(),
+    )
+    return trade_columns(symbol, table, order)
 
 
 def _numpy(table: pa.Table, name: str, kind: DTypeLike) -> NDArray[Any]:

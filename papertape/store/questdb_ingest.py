@@ -26,6 +26,7 @@ from papertape.domain.errors import StoreWriteFailed
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import BookSnapshot, Candle, MarkPrice, Trade
 from papertape.domain.records import EquityPoint, Fill, OrderRecord, PositionRecord
+from papertape.store.trade_ties import tie_key
 
 log = structlog.get_logger("papertape.store.questdb")
 
@@ -207,10 +208,18 @@ def trade_row(source: str) -> RowWriter:
                 "symbol": t.symbol,
                 "side": t.side,
             }
+        columns: dict[str, Any] = {
+            "trade_id": t.trade_id,
+            "price": t.price,  # ints cast too
+            "qty": t.qty,
+        }
+        key = tie_key(t.trade_id)
+        if key is not None:
+            columns["tie_key"] = key
         buffer.row(
             "trades",
             symbols=symbols,
-            columns={"trade_id": t.trade_id, "price": t.price, "qty": t.qty},  # ints cast too
+            columns=columns,
             at=TimestampMicros(t.ts),  # type: ignore[arg-type]  # stubs gap, see _at
         )
 

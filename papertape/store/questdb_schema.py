@@ -146,6 +146,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # "vectorised" or "event"; trials recorded before read as null
         ["ALTER TABLE trials ADD COLUMN IF NOT EXISTS engine SYMBOL"],
     ),
+    (
+        10,  # issue 13
+        "the tie key of a trade",
+        # the order of prints that share a timestamp, as a number (papertape.store.trade_ties);
+        # trades written before read as null and are ordered by their ids
+        ["ALTER TABLE trades ADD COLUMN IF NOT EXISTS tie_key LONG"],
+    ),
 ]
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 import numpy as np
+import psycopg
 import pytest
 
 from papertape.domain.errors import StoreError
@@ -128,6 +129,61 @@ async def test_concurrent_reads_each_get_their_window(store):
     )
     for (start, end), columns in zip(windows, got, strict=True):
         assert columns.ts.tolist() == [t.ts for t in trades if start <= t.ts < end]
+
+
+# ids of every kind at each timestamp: numbers of different lengths ("10" before "9"), with
+# leading zeros, longer than a tie key holds (19 digits), and not numbers at all
+ODD_IDS = ("9", "10", "0099", "1234567890123456789", "abc", "", "7f-1", "1" * 18, "12")
+
+
+def odd_tape(symbol: str, stamps: int = 4) -> list[Trade]:
+    return [
+        Trade(T0 + t * 1000, symbol, 100.0 + t + i / 100, 0.01 * (i + 1), SIDES[i % 3], trade_id)
+        for t in range(stamps)
+        for i, trade_id in enumerate(ODD_IDS)
+    ]
+
+
+async def test_ties_of_ids_of_every_kind_come_in_trade_id_order(store):
+    trades = odd_tape("BTC_USDT")
+    await store.write_trades("ds1", trades)
+    columns = await store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)
+    rows = await store.read_trades("ds1", ["BTC_USDT"], T0, T0 + 10**9)
+    assert [t.trade_id for t in rows[: len(ODD_IDS)]] == sorted(ODD_IDS, key=str.encode)
+    assert as_lists(columns) == rows_as_lists(rows)
+
+
+async def test_questdb_orders_trades_written_before_tie_keys_by_their_ids(questdb_url):
+    """Trades written before the store wrote tie keys (migration 10) have none: they and the
+    keyed prints they share timestamps with are put in trade id order all the same."""
+    store = QuestDBStore(questdb_url)
+    await store.open()
+    try:
+        trades = odd_tape("ETH_USDT")
+        old, new = trades[::2], trades[1::2]
+        async with await psycopg.AsyncConnection.connect(
+            QuestDBSettings.from_url(questdb_url).conninfo, autocommit=True
+        ) as conn:
+            for t in old:  # as the store wrote them before: no tie_key
+                await conn.execute(
+                    "INSERT INTO trades (ts, source, symbol, trade_id, price, qty, side) "
+                    "VALUES (%s::timestamp, %s, %s, %s, %s, %s, %s)",
+                    (t.ts, "old", t.symbol, t.trade_id, t.price, t.qty, t.side),
+                )
+        await store.write_trades("old", new)
+        await store._await_applied("trades")  # the SQL inserts are another writer's
+        keys = await store._query(
+            "SELECT count(), count(tie_key) FROM trades WHERE source = 'old'", ()
+        )
+        assert keys == [
+            (len(trades), len([t for t in new if t.trade_id.isdigit() and len(t.trade_id) <= 18]))
+        ]
+        columns = await store.read_trade_columns("old", "ETH_USDT", T0, T0 + 10**9)
+        rows = await store.read_trades("old", ["ETH_USDT"], T0, T0 + 10**9)
+        assert len(rows) == len(trades)
+        assert as_lists(columns) == rows_as_lists(rows)
+    finally:
+        await store.close()
 
 
 async def test_questdb_refuses_control_characters_and_non_integer_bounds(questdb_url):
