@@ -190,13 +190,17 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(request, browser_context, console: ConsoleLog):
+def page(request, browser_context, backend: Backend, console: ConsoleLog):
     tab = browser_context.new_page()
     console.attach(tab)
     yield tab
     if getattr(request.node, "call_failed", False):
         screenshot(tab, f"FAILED-{request.node.name}")
     tab.close()
+    died = backend.process.died()  # no test leaves the shared server down on purpose
+    if died is not None:
+        backend.process.start()  # for the tests after this one
+        pytest.fail(died)
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ class ServerProcess:
             **os.environ,
             "PAPERTAPE_LOG_LEVEL": "info",
             "PYTHONUNBUFFERED": "1",  # the log is complete when a test reads it
+            "PYTHONFAULTHANDLER": "1",  # a crash in native code leaves the Python stacks there
             **(extra_env or {}),
         }
         self.extra_args = extra_args or []
@@ -93,6 +94,14 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+
+    def died(self) -> str | None:
+        """How the process ended, with the end of its log, if it ended without being asked to
+        (``None`` while it runs, or when it was never started)."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        tail = self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        return f"the server exited with code {self.process.returncode}; its log ends:\n{tail}"
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
