@@ -2,9 +2,9 @@
 beside the same backtest with every row in memory.
 
 The tape is the shared Binance trades (2,001 BTCUSDT prints over ~40 s) replayed end to end with
-shifted timestamps (and trade ids) until it holds ``--rows`` trades. It is written out as a gzip
-CSV file (not timed), which is imported into the store as a dataset the way ``papertape data
-import`` does it, parsed and filed a chunk at a time (rows/s and peak RSS reported), then
+shifted timestamps and trade ids (numbers, as the exchange's) until it holds ``--rows`` trades.
+It is written out as a gzip CSV file (not timed), which is imported into the store as a dataset
+the way ``papertape data import`` does it, parsed and filed a chunk at a time (rows/s and peak RSS reported), then
 ``papertape backtest --dataset`` runs ``sma_cross`` over it in a subprocess, streaming it from the
 store as ``TradeColumns`` (wall time, rows/s and the subprocess's peak RSS), and again streaming
 it as rows (what it did before columns). The baselines run the engine alone on the tape held in
@@ -52,16 +52,19 @@ CHUNK = 50_000
 
 
 def tape(rows: int) -> Iterator[Trade]:
-    """``rows`` trades: the shared prints again and again, each copy after the previous one."""
+    """``rows`` trades: the shared prints again and again, each copy after the previous one,
+    its trade ids after the previous copy's too (numbers, as the exchange's are)."""
     base = read_market_file(TRADES, symbol="BTC_USDT").rows
     span = base[-1].ts - base[0].ts + 1_000
+    ids = [int(t.trade_id) for t in base]
+    id_span = max(ids) - min(ids) + 1
     made, copy = 0, 0
     while True:
         shift = copy * span
-        for t in base:
+        for t, trade_id in zip(base, ids, strict=True):
             if made == rows:
                 return
-            yield t._replace(ts=t.ts + shift, trade_id=f"{t.trade_id}-{copy}")
+            yield t._replace(ts=t.ts + shift, trade_id=str(trade_id + copy * id_span))
             made += 1
         copy += 1
 

@@ -57,18 +57,26 @@ def bar_columns(table: pa.Table) -> BarColumns:
     )
 
 
-def trades_in_trade_order(symbol: str, table: pa.Table) -> TradeColumns:
-    """``trade_columns`` of one symbol's trades in time order (``ts``), with the prints of one
-    timestamp put in trade id order (byte order, as the stores' ``ORDER BY``): the order
-    ``read_trades`` gives them in. The ties are ordered by the column ``tie_key``
-    (``trade_ties``: ``NO_KEY`` where a print has none) and, for the prints without a key, by
-    the column ``trade_id`` (which may be null for the others)."""
-    order = tie_order(
-        _numpy(table, "ts", np.int64),
-        _numpy(table, "tie_key", np.int64),
-        lambda: table.column("trade_id").to_pylist(),
-    )
+def trades_in_tie_key_order(symbol: str, table: pa.Table) -> TradeColumns:
+    """``trade_columns`` of one symbol's trades given in time order (``ts``), with the prints of
+    one timestamp put in trade id order by their column ``tie_key`` (``trade_ties``): the order
+    ``read_trades`` gives them in. Raises ``UnkeyedTies`` when prints without a key are tied
+    (``trades_in_trade_id_order`` then orders them)."""
+    order = tie_order(_numpy(table, "ts", np.int64), _numpy(table, "tie_key", np.int64))
     return trade_columns(symbol, table, order)
+
+
+def trades_in_trade_id_order(symbol: str, table: pa.Table) -> TradeColumns:
+    """``trade_columns`` of one symbol's trades given in time order (``ts``), with the prints of
+    one timestamp put in order by their column ``trade_id`` (byte order, as the stores'
+    ``ORDER BY``)."""
+    ts = _numpy(table, "ts", np.int64)
+    if not (ts[1:] == ts[:-1]).any():
+        return trade_columns(symbol, table)
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table, [("ts", "ascending"), ("trade_id", "ascending")])
+    return trade_columns(symbol, table.take(order))
 
 
 def _numpy(table: pa.Table, name: str, kind: DTypeLike) -> NDArray[Any]:

@@ -104,7 +104,8 @@ from papertape.store import questdb_ingest as ingest
 from papertape.store.arrow_columns import (
     SIDE_CODE_SQL,
     bar_columns,
-    trades_in_trade_order,
+    trades_in_tie_key_order,
+    trades_in_trade_id_order,
 )
 from papertape.store.base import (
     ResumeState,
@@ -126,7 +127,7 @@ from papertape.store.questdb_schema import (
     WAL_TABLES,
 )
 from papertape.store.sql_text import integer, literal
-from papertape.store.trade_ties import NO_KEY
+from papertape.store.trade_ties import NO_KEY, UnkeyedTies
 from papertape.store.trial_rows import TRIAL_COLUMNS, trial_from_row, trial_row
 
 if TYPE_CHECKING:  # pyarrow is imported by the first columnar read
@@ -330,6 +331,7 @@ class QuestDBStore(Store):
         self._unapplied: dict[str, int] = {}
         self._http: httpx.Client | None = None  # the Parquet export's, made on first use
         self._export_lock = asyncio.Lock()  # one export at a time (see read_trade_columns)
+        self._unkeyed: set[tuple[str, str]] = set()  # (source, symbol) with tied prints unkeyed
 
     # plumbing ------------------------------------------------------------------------------
     def _deadline(self) -> float:
@@ -976,21 +978,32 @@ class QuestDBStore(Store):
         waits while other processes hold them all (``_export``).
 
         The rows come in the table's own time order, and prints of one timestamp are put in
-        trade id order here (``trades_in_trade_order``): asked to sort by (ts, symbol, trade_id)
-        itself, the server spent 80 % of the export on it (2M trades: 2.0 s, against 0.4 s in
-        time order). They are ordered by their tie keys (``trade_ties``), written with them, and
-        only the prints without one (written before the keys were, or with an id that is not a
-        number) send their trade id: exporting every id was 60-65 % of the export's time."""
+        trade id order here: asked to sort by (ts, symbol, trade_id) itself, the server spent
+        80 % of the export on it (2M trades: 2.0 s, against 0.4 s in time order). They are
+        ordered by the tie keys written with them (``trade_ties``): exporting the trade ids
+        instead cost the export 60-65 % of its time. Tied prints without a key (written before
+        the keys were, or with ids that are not short numbers) are ordered by their ids, in an
+        export of the window with them; once that happened, the next windows of the symbol's
+        trades are exported with their ids at once."""
         await self._await_applied("trades")
-        sql = (
-            f"SELECT cast(ts AS LONG) ts, price, qty, {SIDE_CODE_SQL} side, "
-            f"coalesce(tie_key, {NO_KEY}) tie_key, "
-            "CASE WHEN tie_key IS NULL THEN trade_id END trade_id FROM trades "
-            f"WHERE source = {literal(source)} AND symbol = {literal(symbol)} "
+        where = (
+            f"FROM trades WHERE source = {literal(source)} AND symbol = {literal(symbol)} "
             f"AND ts >= {integer(start)}::timestamp AND ts < {integer(end)}::timestamp "
             "ORDER BY ts"
         )
-        return await self._exported(sql, lambda table: trades_in_trade_order(symbol, table))
+        columns = f"SELECT cast(ts AS LONG) ts, price, qty, {SIDE_CODE_SQL} side"
+        try:
+            if (source, symbol) not in self._unkeyed:
+                return await self._exported(
+                    f"{columns}, coalesce(tie_key, {NO_KEY}) tie_key {where}",
+                    lambda table: trades_in_tie_key_order(symbol, table),
+                )
+        except UnkeyedTies:
+            self._unkeyed.add((source, symbol))
+        return await self._exported(
+            f"{columns}, trade_id {where}",
+            lambda table: trades_in_trade_id_order(symbol, table),
+        )
 
     async def read_bar_columns(
         self, source: str, symbol: str, start: int, end: int, interval: int

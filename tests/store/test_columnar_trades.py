@@ -182,6 +182,10 @@ async def test_questdb_orders_trades_written_before_tie_keys_by_their_ids(questd
         rows = await store.read_trades("old", ["ETH_USDT"], T0, T0 + 10**9)
         assert len(rows) == len(trades)
         assert as_lists(columns) == rows_as_lists(rows)
+        # the next windows of these trades are exported with their ids at once
+        assert store._unkeyed == {("old", "ETH_USDT")}
+        again = await store.read_trade_columns("old", "ETH_USDT", T0 + 1000, T0 + 10**9)
+        assert as_lists(again) == rows_as_lists(rows[len(ODD_IDS) :])
     finally:
         await store.close()
 

@@ -4,10 +4,11 @@ order, and the order of prints that share a timestamp built from them."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papertape.store.trade_ties import KEY_DIGITS, NO_KEY, tie_key, tie_order, trade_id_of
+from papertape.store.trade_ties import KEY_DIGITS, NO_KEY, UnkeyedTies, tie_key, tie_order
 
 numeric_ids = st.text(alphabet="0123456789", min_size=1, max_size=KEY_DIGITS)
 any_ids = st.one_of(
@@ -24,7 +25,6 @@ def test_keys_order_numeric_ids_as_their_bytes(a, b):
     assert 0 <= key_a < 2**63
     assert (key_a < key_b) == (a.encode() < b.encode())
     assert (key_a == key_b) == (a == b)
-    assert trade_id_of(key_a) == a
 
 
 @given(st.text())
@@ -47,17 +47,25 @@ def test_keys_at_the_edges():
 def test_tie_order_is_timestamp_then_trade_id_bytes(rows):
     rows.sort(key=lambda row: row[0])  # given in time order, ties in any order
     ts = np.array([t for t, _ in rows], dtype=np.int64)
-    keys = np.array([tie_key(i) if tie_key(i) is not None else NO_KEY for _, i in rows], np.int64)
-    asked = []
-
-    def ids_without_key():
-        asked.append(True)
-        return [i if tie_key(i) is None else None for _, i in rows]
-
-    order = tie_order(ts, keys, ids_without_key)
-    ordered = rows if order is None else [rows[i] for i in order.tolist()]
+    keys = np.array([NO_KEY if tie_key(i) is None else tie_key(i) for _, i in rows], np.int64)
+    stamps = [t for t, _ in rows]
+    unkeyed_tie = any(tie_key(i) is None and stamps.count(t) > 1 for t, i in rows)
+    if unkeyed_tie:
+        with pytest.raises(UnkeyedTies):
+            tie_order(ts, keys)
+        return
+    order = tie_order(ts, keys)
     assert order is None or sorted(order.tolist()) == list(range(len(rows)))  # a permutation
+    ordered = rows if order is None else [rows[i] for i in order.tolist()]
     assert ordered == sorted(rows, key=lambda row: (row[0], row[1].encode()))
-    # the ids are asked for only when some print has no key and some timestamp is shared
-    has_ties = len({t for t, _ in rows}) < len(rows)
-    assert bool(asked) == (has_ties and bool((keys == NO_KEY).any()))
+
+
+def test_ties_already_in_order_need_no_permutation():
+    ts = np.array([1, 1, 1, 2, 3, 3], dtype=np.int64)
+    ids = ["1", "10", "9", "5", "0", "00"]  # byte order within each timestamp
+    keys = np.array([tie_key(i) for i in ids], dtype=np.int64)
+    assert tie_order(ts, keys) is None
+    assert tie_order(ts, keys[[1, 0, 2, 3, 4, 5]]).tolist() == [1, 0, 2, 3, 4, 5]
+    lone = keys.copy()
+    lone[3] = NO_KEY  # a print without a key alone at its timestamp needs no id
+    assert tie_order(ts, lone) is None
