@@ -2,7 +2,8 @@
 
 Client-side routes share paths with the API (``/sessions/exec_...`` is both a page and a JSON
 resource), so the answer depends on who asks: a browser navigation (``Accept: text/html``) gets
-the dashboard's ``index.html``; ``fetch`` and API clients get JSON.
+the dashboard's ``index.html``; ``fetch`` and API clients get JSON. ``/`` is the dashboard for
+every client (``curl http://127.0.0.1:8080/`` shows that it is up).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ build</code>. The API is up: see <a href="/docs" style="color:#74c0fc">/docs</a>
 def is_dashboard_request(request: Request) -> bool:
     path = request.url.path
     if path.startswith("/assets/") or path in ("/favicon.ico", "/favicon.svg"):
+        return True
+    if path == "/" and request.method == "GET":  # no API resource lives there: whoever asks
         return True
     return (
         request.method == "GET"
