@@ -106,4 +106,19 @@ describe("useSessionStream", () => {
     expect(FakeSocket.last.sent).toContainEqual({ action: "subscribe", topic: "session", session_id: "exec_a", after_seq: 1 });
     expect(calls).toContain(1);
   });
+
+  it("does not read again a record read since the session ended; one read before the end it does", async () => {
+    const fill = { ...ev(1), kind: "fill" }; // a fill makes fills, orders, positions, equity and trades stale
+    serveTape([fill]);
+    const { result, client } = setup();
+    const ended = { session_id: "exec_a", mode: "paper", state: "completed" };
+    client.setQueryData(keys.records("exec_a", "orders"), []); // read while the session ran
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    client.setQueryData(keys.session("exec_a"), ended); // then the page learnt of its end
+    client.setQueryData(keys.records("exec_a", "fills"), []); // and read the fills again
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1]));
+    await waitFor(() => expect(client.getQueryState(keys.records("exec_a", "orders"))?.isInvalidated).toBe(true), { timeout: 3000 });
+    expect(client.getQueryState(keys.records("exec_a", "fills"))?.isInvalidated).toBe(false);
+  });
 });

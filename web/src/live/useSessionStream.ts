@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { query, request } from "../api/client";
 import { keys, type RecordKind } from "../api/hooks";
-import type { EventsPage, SessionSummary } from "../api/types";
+import { isTerminal, type EventsPage, type SessionSummary } from "../api/types";
 import { asNumber, toMillis } from "../format";
 import { emptyLog, mergeEvents, tickShowsGap, type EventLog, type TapeEvent } from "./eventLog";
 import { useLiveSocket } from "./LiveProvider";
@@ -124,7 +124,7 @@ export function useSessionStream(sessionId: string): SessionStream {
   function scheduleRecordRefresh() {
     if (staleKinds.current.size === 0 || recordTimer.current) return;
     recordTimer.current = setTimeout(() => {
-      const kinds = [...staleKinds.current];
+      const kinds = [...staleKinds.current].filter((kind) => !readSinceEnd(kind));
       staleKinds.current.clear();
       const began = performance.now();
       void Promise.all(kinds.map((kind) => client.invalidateQueries({ queryKey: keys.records(sessionId, kind) }))).finally(() => {
@@ -133,6 +133,17 @@ export function useSessionStream(sessionId: string): SessionStream {
         scheduleRecordRefresh();
       });
     }, recordRefreshDelay(lastRefreshMs.current, recordRefreshFloor(client.getQueryData<SessionSummary>(keys.session(sessionId))?.mode)));
+  }
+
+  /** A record read (or being read) since the page learnt that the session ended holds every
+   * row it will ever have: the events that made it stale are older. Reading it again doubled
+   * the megabytes of fills, equity and trades an ended backtest's page reads. */
+  function readSinceEnd(kind: RecordKind): boolean {
+    const summary = client.getQueryState<SessionSummary>(keys.session(sessionId));
+    if (!summary?.data || !isTerminal(summary.data.state)) return false;
+    const record = client.getQueryState(keys.records(sessionId, kind));
+    if (!record || record.isInvalidated) return false;
+    return record.fetchStatus === "fetching" || record.dataUpdatedAt >= summary.dataUpdatedAt;
   }
 
   const accept = useCallback(
