@@ -2,7 +2,11 @@
 
 Client → server: ``{"action": "subscribe", "topic": "sessions"}``,
 ``{"action": "subscribe", "topic": "session", "session_id": "...", "after_seq": N}``,
-``{"action": "unsubscribe", ...}`` (same fields), ``{"action": "ping"}``.
+``{"action": "unsubscribe", ...}`` (same fields), ``{"action": "ping"}``. A session subscription
+with ``"events": false`` gets the session's summaries and ticks but none of its events (a running
+backtest records thousands a second, more than a screen shows: its page reads the tape over HTTP
+when it needs it); subscribing again with events on gets them from then on (``after_seq`` for
+those missed).
 Server → client: ``event`` (a recorded event, with ``seq``; several in a row of one session come
 as one ``events`` message whose ``events`` are those ``event`` messages, in order), ``tick`` (transient price/equity,
 with the session's latest ``seq``), ``session`` (a session's summary changed), ``subscribed``,
@@ -98,9 +102,14 @@ class Connection:
             return
         if action == "unsubscribe":
             self.subscription.sessions.discard(session_id)
+            self.subscription.quiet.discard(session_id)
             await self.send({"type": "unsubscribed", "topic": "session", "session_id": session_id})
             return
-        after_seq = message.get("after_seq")
+        events = message.get("events", True)
+        if not isinstance(events, bool):
+            await self.send(_error("validation_error", "events must be true or false"))
+            return
+        after_seq = message.get("after_seq") if events else None
         if after_seq is not None and (
             not isinstance(after_seq, int)
             or isinstance(after_seq, bool)
@@ -110,6 +119,8 @@ class Connection:
                 _error("validation_error", f"after_seq must be a whole number in 0..{SEQ_MAX}")
             )
             return
+        # without its events: summaries and ticks only, the tape read over HTTP when wanted
+        (self.subscription.quiet.discard if events else self.subscription.quiet.add)(session_id)
         # Listen first, then read the store. Until the catch-up is sent, live events of the
         # session are dropped (each is recorded before it is published, so the read that follows
         # holds it) or held back (the writer waits for the catch-up); after it, those it already

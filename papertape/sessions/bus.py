@@ -49,14 +49,17 @@ class Subscription:
         self.pending: deque[dict[str, Any]] = deque()
         self.latest: dict[Hashable, dict[str, Any]] = {}
         self.sessions: set[str] = set()
+        # sessions subscribed to without their events (summaries and ticks only): a screen
+        # that reads the tape over HTTP when it needs it (a running backtest's page)
+        self.quiet: set[str] = set()
         self.session_list = False
         self.overflowed = False
         self.ready = asyncio.Event()
 
-    def wants(self, session_id: str | None, list_message: bool) -> bool:
+    def wants(self, session_id: str | None, list_message: bool, event: bool = False) -> bool:
         if list_message:
             return self.session_list
-        return session_id in self.sessions
+        return session_id in self.sessions and not (event and session_id in self.quiet)
 
     def offer(self, message: dict[str, Any]) -> None:
         key = coalesce_key(message)
@@ -112,10 +115,11 @@ class EventBus:
         """Deliver ``message`` to those subscribed to ``session_id`` (and, for ``type: session``
         messages, to those subscribed to the session list)."""
         list_message = message.get("type") == "session"
+        event = message.get("type") in ("event", "events")
         if session_id is not None and message.get("type") == "tick":
             self._keep_tick(session_id, message)
         for subscription in self._subscriptions:
-            if subscription.wants(session_id, list_message) or (
+            if subscription.wants(session_id, list_message, event) or (
                 list_message and session_id in subscription.sessions
             ):
                 subscription.offer(message)

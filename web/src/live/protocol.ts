@@ -62,10 +62,13 @@ export type ServerMessage =
   | ErrorMessage
   | { type: "subscribed" | "unsubscribed"; topic: string; session_id?: string; last_seq?: number };
 
-export type Topic = { topic: "sessions" } | { topic: "session"; session_id: string };
+/** `events: false`: the session's summaries and ticks without its events (a running backtest's
+ * page reads its tape over HTTP when the backtest ends). */
+export type Topic = { topic: "sessions" } | { topic: "session"; session_id: string; events?: false };
 
 export function topicKey(topic: Topic): string {
-  return topic.topic === "sessions" ? "sessions" : `session:${topic.session_id}`;
+  if (topic.topic === "sessions") return "sessions";
+  return `session:${topic.session_id}${topic.events === false ? ":quiet" : ""}`;
 }
 
 export function parseMessage(raw: unknown): ServerMessage | null {

@@ -30,7 +30,7 @@ function serveTape(tape: ReturnType<typeof ev>[]) {
   return calls;
 }
 
-function setup() {
+function setup(quiet = false) {
   const socket = new LiveSocket({ url: "ws://test/ws", createSocket: () => new FakeSocket() as unknown as WebSocket, backoffMs: () => 10 });
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const wrapper = ({ children }: { children: ReactNode }) => (
@@ -40,7 +40,7 @@ function setup() {
       </QueryClientProvider>
     </MantineProvider>
   );
-  return { ...renderHook(() => useSessionStream("exec_a"), { wrapper }), client };
+  return { ...renderHook(({ q }) => useSessionStream("exec_a", q), { wrapper, initialProps: { q: quiet } }), client };
 }
 
 const seqs = (result: { current: ReturnType<typeof useSessionStream> }) => result.current.log.events.map((e) => e.seq);
@@ -120,5 +120,26 @@ describe("useSessionStream", () => {
     await waitFor(() => expect(seqs(result)).toEqual([1]));
     await waitFor(() => expect(client.getQueryState(keys.records("exec_a", "orders"))?.isInvalidated).toBe(true), { timeout: 3000 });
     expect(client.getQueryState(keys.records("exec_a", "fills"))?.isInvalidated).toBe(false);
+  });
+
+  it("quiet (a running backtest's page): no events pushed, no catch-up on ticks; at the end the rest is read once", async () => {
+    const tape = [ev(1), ev(2)];
+    const calls = serveTape(tape);
+    const { result, rerender } = setup(true);
+    act(() => FakeSocket.last.open());
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2])); // the tape so far, read once at open
+    expect(FakeSocket.last.sent).toContainEqual({ action: "subscribe", topic: "session", session_id: "exec_a", events: false });
+    expect(result.current.deferred).toBe(true);
+    tape.push(ev(3), ev(4));
+    act(() => FakeSocket.last.push({ type: "tick", session_id: "exec_a", seq: 4, kind: "price", data: { prices: { BTC_USDT: { price: 10, ts: 1_600_000_000_000_000 } } } }));
+    await waitFor(() => expect(result.current.prices.BTC_USDT?.price).toBe(10));
+    expect(calls).toEqual([0]); // the tick ahead of the tape read nothing
+    rerender({ q: false }); // the backtest ended
+    await waitFor(() => expect(seqs(result)).toEqual([1, 2, 3, 4]));
+    expect(calls).toEqual([0, 2]); // what it recorded meanwhile, from where the tape stood
+    expect(FakeSocket.last.sent).toContainEqual({ action: "unsubscribe", topic: "session", session_id: "exec_a", events: false });
+    // the catch-up reads what was recorded meanwhile; the socket does not replay it as well
+    expect(FakeSocket.last.sent.at(-1)).toEqual({ action: "subscribe", topic: "session", session_id: "exec_a" });
+    expect(result.current.deferred).toBe(false);
   });
 });

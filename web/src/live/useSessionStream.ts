@@ -31,6 +31,9 @@ export interface SessionStream {
   equityTicks: EquityTick[];
   catchUps: number;
   catchUpError: string | null;
+  /** The tape is not followed live (a running backtest's): read up to when it began not being
+   * followed, and read again when the session ends. */
+  deferred: boolean;
 }
 
 const MAX_TICKS = 20_000;
@@ -91,7 +94,7 @@ export function refreshFor(events: readonly TapeEvent[]): EventRefresh {
  * its latest price and candles built from price ticks, and equity ticks. Queries for the
  * session's records are refreshed when events say they changed.
  */
-export function useSessionStream(sessionId: string): SessionStream {
+export function useSessionStream(sessionId: string, quiet = false): SessionStream {
   const live = useLiveSocket();
   const client = useQueryClient();
   const logRef = useRef<EventLog>(emptyLog);
@@ -106,6 +109,7 @@ export function useSessionStream(sessionId: string): SessionStream {
   const recordTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const lastRefreshMs = useRef(0);
   const again = useRef(false);
+  const shown = useRef<string | null>(null); // the session whose view this holds
 
   function refresh(events: TapeEvent[]) {
     const stale = refreshFor(events);
@@ -202,7 +206,7 @@ export function useSessionStream(sessionId: string): SessionStream {
 
   /** Price and equity ticks, taken in together: one state update each, however many came. */
   function takeTicks(ticks: TickMessage[]) {
-    if (ticks.some((tick) => tickShowsGap(logRef.current, tick.seq))) void catchUp();
+    if (!quiet && ticks.some((tick) => tickShowsGap(logRef.current, tick.seq))) void catchUp();
     const prices: LivePrice[] = [];
     const equity: EquityTick[] = [];
     for (const tick of ticks) {
@@ -227,21 +231,33 @@ export function useSessionStream(sessionId: string): SessionStream {
 
   useEffect(() => {
     const stale = staleKinds.current; // one Set for the hook's life
-    // Another session: start from an empty view, which the catch-up below fills.
-    logRef.current = emptyLog;
-    // eslint-disable-next-line react-hooks/set-state-in-effect -- the reset above, by design
-    setLog(emptyLog);
-    setPrices({});
-    setTicks({});
-    setEquityTicks([]);
-    void catchUp();
-    const unsubscribe = live.subscribe(
-      { topic: "session", session_id: sessionId },
-      () => logRef.current.lastSeq,
-    );
+    if (shown.current !== sessionId) {
+      // Another session: start from an empty view, which the catch-up below fills.
+      shown.current = sessionId;
+      logRef.current = emptyLog;
+      setLog(emptyLog);
+      setPrices({});
+      setTicks({});
+      setEquityTicks([]);
+    }
+    // A running backtest records thousands of events a second, more than a page can show or
+    // should parse (12 MB over the socket in a 3.5 s backtest of 180k bars): while it runs its
+    // page takes in its summaries and ticks only, and its tape is read when it ends (quiet
+    // turns false: what it recorded meanwhile is read then, once).
+    if (!quiet || logRef.current.lastSeq === 0) void catchUp();
+    // Back from quiet, the catch-up above reads what was recorded meanwhile: the socket is not
+    // asked to replay it too (only a reconnect's subscription asks for what it missed).
+    let replay = logRef.current.lastSeq === 0;
+    const unsubscribe = quiet
+      ? live.subscribe({ topic: "session", session_id: sessionId, events: false })
+      : live.subscribe({ topic: "session", session_id: sessionId }, () => {
+          const after = replay ? logRef.current.lastSeq : 0;
+          replay = true;
+          return after;
+        });
     const offOpen = live.onOpen((reconnected) => {
       if (reconnected) {
-        void catchUp();
+        if (!quiet) void catchUp();
         void client.invalidateQueries({ queryKey: keys.session(sessionId) });
       }
     });
@@ -286,7 +302,7 @@ export function useSessionStream(sessionId: string): SessionStream {
       }
       flush();
       if (message.type === "subscribed" && message.session_id === sessionId) {
-        if ((message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
+        if (!quiet && (message.last_seq ?? 0) > logRef.current.lastSeq) void catchUp();
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
       } else if (summary) {
@@ -309,9 +325,9 @@ export function useSessionStream(sessionId: string): SessionStream {
       stale.clear();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, live]);
+  }, [sessionId, live, quiet]);
 
-  return { log, prices, ticks, equityTicks, catchUps, catchUpError };
+  return { log, prices, ticks, equityTicks, catchUps, catchUpError, deferred: quiet };
 }
 
 /** `[symbol, price, ts]` from a price tick: `{"prices": {SYM: {price, ts}}}` or `{symbol, price, ts}`. */

@@ -32,8 +32,8 @@ export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
   // Counters and metrics are pushed while the socket is up; re-read every few seconds otherwise.
   const session = useSession(sessionId, 3000);
-  const stream = useSessionStream(sessionId);
   const s = session.data;
+  const stream = useSessionStream(sessionId, updateEvery(s) > 0); // a running backtest's: quiet
   const ended = isTerminal(s?.state);
   const stop = useStopControl(sessionId, ended);
   useRefreshOnEnd(sessionId, s?.state);
@@ -127,7 +127,7 @@ function SessionBody({ session: s, stream }: { session: SessionSummary; stream: 
         <>
           <CollectStats session={s} />
           <SessionPriceChart session={s} ticks={stream.ticks} fills={NONE} positions={NONE} orders={NONE} />
-          <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={null} />
+          <SessionRecordsTabs session={s} log={stream.log} deferred={stream.deferred} catchUpError={stream.catchUpError} records={null} />
         </>
       )}
     </Stack>
@@ -187,7 +187,7 @@ function TradingBody({ session: s, stream }: { session: SessionSummary; stream: 
           </CurveOrNothing>
         </Paper>
       </SimpleGrid>
-      <SessionRecordsTabs session={s} log={stream.log} catchUpError={stream.catchUpError} records={records} />
+      <SessionRecordsTabs session={s} log={stream.log} deferred={stream.deferred} catchUpError={stream.catchUpError} records={records} />
     </>
   );
 }

@@ -11,11 +11,18 @@ const KIND_COLORS: Record<string, string> = {
   feed: "orange",
 };
 
-/** The session's tape, newest first; every event once, by seq. */
-export function EventTimeline({ log, error }: { log: EventLog; error: string | null }) {
+/** The session's tape, newest first; every event once, by seq. `deferred`: the tape is not
+ * followed live (a running backtest's), and says so. */
+export function EventTimeline({ log, error, deferred = false }: { log: EventLog; error: string | null; deferred?: boolean }) {
   const events = [...log.events].reverse().slice(0, 500);
   return (
     <>
+      {deferred && (
+        <Text size="sm" c="dimmed" mb="xs" data-testid="timeline-deferred">
+          A running backtest records its events faster than they can be read: the timeline shows them up to when this page
+          opened, and all of them once the backtest ends.
+        </Text>
+      )}
       {error && (
         <Text c="red" size="sm" role="alert">
           Could not catch up on events: {error}

@@ -22,11 +22,13 @@ export interface TradingRecords {
 export function SessionRecordsTabs({
   session: s,
   log,
+  deferred = false,
   catchUpError,
   records,
 }: {
   session: SessionSummary;
   log: EventLog;
+  deferred?: boolean;
   catchUpError: string | null;
   records: TradingRecords | null;
 }) {
@@ -41,7 +43,7 @@ export function SessionRecordsTabs({
       </Tabs.List>
       {records && <TradingPanels records={records} live={livePositions(counters)} />}
       <Tabs.Panel value="events" pt="sm">
-        <EventTimeline log={log} error={catchUpError} />
+        <EventTimeline log={log} error={catchUpError} deferred={deferred} />
       </Tabs.Panel>
       <Tabs.Panel value="config" pt="sm">
         <SimpleGrid cols={2}>
