@@ -125,7 +125,7 @@ describe("useSessionStream", () => {
   it("quiet (a running backtest's page): no events pushed, no catch-up on ticks; at the end the rest is read once", async () => {
     const tape = [ev(1), ev(2)];
     const calls = serveTape(tape);
-    const { result, rerender } = setup(true);
+    const { result, rerender, client } = setup(true);
     act(() => FakeSocket.last.open());
     await waitFor(() => expect(seqs(result)).toEqual([1, 2])); // the tape so far, read once at open
     expect(FakeSocket.last.sent).toContainEqual({ action: "subscribe", topic: "session", session_id: "exec_a", events: false });
@@ -134,6 +134,10 @@ describe("useSessionStream", () => {
     act(() => FakeSocket.last.push({ type: "tick", session_id: "exec_a", seq: 4, kind: "price", data: { prices: { BTC_USDT: { price: 10, ts: 1_600_000_000_000_000 } } } }));
     await waitFor(() => expect(result.current.prices.BTC_USDT?.price).toBe(10));
     expect(calls).toEqual([0]); // the tick ahead of the tape read nothing
+    // a summary that counts new events makes the records stale (no event says which)
+    client.setQueryData(keys.records("exec_a", "equity"), []);
+    act(() => FakeSocket.last.push({ type: "session", data: { session_id: "exec_a", mode: "paper", state: "running", last_seq: 4 } }));
+    await waitFor(() => expect(client.getQueryState(keys.records("exec_a", "equity"))?.isInvalidated).toBe(true), { timeout: 3000 });
     rerender({ q: false }); // the backtest ended
     await waitFor(() => expect(seqs(result)).toEqual([1, 2, 3, 4]));
     expect(calls).toEqual([0, 2]); // what it recorded meanwhile, from where the tape stood

@@ -56,6 +56,7 @@ export function recordRefreshFloor(mode: string | undefined): number {
   return mode === "backtest" || mode === "sweep" ? BACKTEST_RECORD_REFRESH_MS : RECORD_REFRESH_MS;
 }
 const EVENT_BATCH_MS = 100;
+const TRADING_RECORDS: RecordKind[] = ["orders", "fills", "positions", "equity", "trades", "funding"];
 
 export interface PriceTick {
   timeMs: number;
@@ -279,8 +280,18 @@ export function useSessionStream(sessionId: string, quiet = false): SessionStrea
       heldTicks = [];
       heldSummary = null;
       if (events.length > 0 && accept(events).gap) void catchUp();
-      if (summary) applySessionSummary(client, summary);
+      if (summary) takeSummary(summary);
       if (ticks.length > 0) takeTicks(ticks);
+    };
+    // Quiet, no event says which records changed: a summary that counts new events marks them
+    // all stale, read again at the backtest's record pace (as its fill events made them before).
+    let summarySeq = logRef.current.lastSeq;
+    const takeSummary = (summary: SessionSummary) => {
+      applySessionSummary(client, summary);
+      if (!quiet || summary.last_seq <= summarySeq) return;
+      summarySeq = summary.last_seq;
+      for (const kind of TRADING_RECORDS) staleKinds.current.add(kind);
+      scheduleRecordRefresh();
     };
     const hold = () => {
       if (!flushTimer) flushTimer = setTimeout(flush, Math.max(EVENT_BATCH_MS, pace()));
@@ -306,7 +317,7 @@ export function useSessionStream(sessionId: string, quiet = false): SessionStrea
       } else if (message.type === "resync" && (!message.session_id || message.session_id === sessionId)) {
         void catchUp();
       } else if (summary) {
-        applySessionSummary(client, summary);
+        takeSummary(summary);
       } else if (message.type === "tick" && message.session_id === sessionId) {
         takeTicks([message]);
       }
