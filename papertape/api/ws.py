@@ -131,6 +131,7 @@ class Connection:
             session = await self.service.store.get_session(session_id)
             if session is None:
                 self.subscription.sessions.discard(session_id)
+                self.subscription.quiet.discard(session_id)
                 self.replayed_up_to.pop(session_id)
                 await self.send(
                     _error(

@@ -27,20 +27,21 @@ SIDE_CODE_SQL = (
 )
 
 
+# TradeColumns' arrays, in its order, and their NumPy types
+_TRADE_COLUMNS = (("ts", np.int64), ("price", np.float64), ("qty", np.float64), ("side", np.int8))
+
+
 def trade_columns(
     symbol: str, table: pa.Table, order: NDArray[np.intp] | None = None
 ) -> TradeColumns:
     """``symbol``'s trades from ``table``'s columns ``ts`` (microseconds), ``price``, ``qty`` and
     ``side`` (codes, ``SIDE_CODE_SQL``), in the table's order or in ``order`` (a permutation of
-    its rows). Arrow's allocator keeps what a
-    read freed for the next one, ~45 MB after a window of 250,000 prints: it is handed back
-    here, so that a dataset held as columns (a sweep's) is most of what a process holds."""
+    its rows). Arrow's allocator keeps what a read freed for the next one, ~45 MB after a
+    window of 250,000 prints: it is handed back here, so that a dataset held as columns (a
+    sweep's) is most of what a process holds."""
     import pyarrow as pa
 
-    arrays = [
-        _numpy(table, name, kind)
-        for name, kind in (("ts", np.int64), ("price", np.float64), ("qty", np.float64))
-    ] + [_numpy(table, "side", np.int8)]
+    arrays = [_numpy(table, name, kind) for name, kind in _TRADE_COLUMNS]
     if order is not None:
         arrays = [array[order] for array in arrays]
     columns = TradeColumns(symbol, *arrays)

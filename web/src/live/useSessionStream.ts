@@ -56,7 +56,6 @@ export function recordRefreshFloor(mode: string | undefined): number {
   return mode === "backtest" || mode === "sweep" ? BACKTEST_RECORD_REFRESH_MS : RECORD_REFRESH_MS;
 }
 const EVENT_BATCH_MS = 100;
-const TRADING_RECORDS: RecordKind[] = ["orders", "fills", "positions", "equity", "trades", "funding"];
 
 export interface PriceTick {
   timeMs: number;
@@ -69,6 +68,8 @@ const RECORD_KINDS: Record<string, RecordKind[]> = {
   equity: ["equity"],
   funding: ["funding", "equity"],
 };
+/** Every record an event can make stale: what a quiet page (no events) reads again. */
+const TRADING_RECORDS = [...new Set(Object.values(RECORD_KINDS).flat())];
 
 export interface EventRefresh {
   /** Read again the session's summary and the session list (a state change, its results). */
