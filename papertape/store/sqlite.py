@@ -32,7 +32,7 @@ from papertape.domain.records import (
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
 from papertape.domain.trade_columns import TradeColumns
 from papertape.domain.trials import TrialRecord
-from papertape.store.arrow_columns import SIDE_CODE_SQL, bar_columns, trade_columns
+from papertape.store.arrow_columns import SIDE_CODE_SQL, trade_columns
 from papertape.store.base import (
     Record,
     ResumeState,
@@ -513,14 +513,13 @@ class SQLiteStore(Store):
     async def read_bar_columns(
         self, source: str, symbol: str, start: int, end: int, interval: int
     ) -> BarColumns:
-        """Through the ADBC driver, as ``read_trade_columns``."""
-        sql = (
-            "SELECT ts, open, high, low, close, volume FROM candles "
-            f"WHERE source={literal(source)} AND symbol={literal(symbol)} "
-            f"AND interval={integer(interval)} AND ts>={integer(start)} AND ts<{integer(end)} "
-            "ORDER BY ts"
+        """Through ``sqlite3``, not ADBC: bars are read by the server (its charts), which writes
+        the same file through ``sqlite3``, and two SQLite libraries in one process each take the
+        WAL index for their own: CI saw the server killed by SIGBUS in the ADBC read while a
+        ``sqlite3`` read ran."""
+        return BarColumns.from_candles(
+            await self.read_candles(source, [symbol], start, end, interval)
         )
-        return await self._read_market(lambda _: bar_columns(self._arrow(sql)))
 
     def _arrow(self, sql: str) -> pa.Table:
         """The result of ``sql`` as an Arrow table, read on the ADBC connection, opened on first
