@@ -2,10 +2,11 @@
 
 A list of ``Trade`` tuples costs a Python object per value: reading ten million trades from a
 store that way spent 2-3 µs of CPU per row on building them, four to six times what the engine
-then spent on each. Columns are NumPy arrays that a store fills in C (SQLite through ADBC,
-QuestDB's Parquet export), without holding the interpreter, so that reading the next chunk
-overlaps the engine's work on this one; the engine walks them and builds a ``Trade`` only for
-the prints at which something happens (see ``Engine.process``).
+then spent on each. Columns are NumPy arrays that a store fills in C without holding the
+interpreter (QuestDB's Parquet export; SQLite through ADBC in a process that reads the dataset
+and nothing else, ``trade_column_reader``), so that reading the next chunk overlaps the
+engine's work on this one; the engine walks them and builds a ``Trade`` only for the prints at
+which something happens (see ``Engine.process``).
 
 Trade ids are not carried: nothing in the engine reads them (a strategy that listens to every
 print, ``on_trade``, is handed rows built from the columns, without ids; none of the built-in

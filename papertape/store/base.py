@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from papertape.domain.bar_columns import BarColumns
 from papertape.domain.funding import FundingPayment, FundingRate
@@ -245,6 +245,16 @@ class TrialStore(ABC):
         """A sweep session's trials, by number."""
 
 
+class TradeColumnReader(Protocol):
+    """Reads one dataset's trades as columns (``MarketDataStore.trade_column_reader``)."""
+
+    async def read_trade_columns(
+        self, source: str, symbol: str, start: int, end: int
+    ) -> TradeColumns: ...
+
+    async def close(self) -> None: ...
+
+
 class MarketDataStore(ABC):
     """Market data filed by source, and the datasets that describe it: replays, bars,
     importers, downloads and the research tools."""
@@ -303,9 +313,15 @@ class MarketDataStore(ABC):
         self, source: str, symbol: str, start: int, end: int
     ) -> TradeColumns:
         """One symbol's trades with ``start <= ts < end``, in the order ``read_trades`` gives
-        them (ts, symbol, trade_id), as columns decoded without a Python object per row and
-        without holding the interpreter: a streamed backtest reads its next window while the
-        engine works on this one."""
+        them (ts, symbol, trade_id), as columns: no Python object kept per row."""
+
+    @abstractmethod
+    async def trade_column_reader(self) -> TradeColumnReader:
+        """What a process that reads one dataset's trades and nothing else (a streamed
+        backtest's, a sweep worker's) reads them with from now on, in place of this store: the
+        store itself, or a reader that decodes in C without holding the interpreter, so that
+        the next window is read while the engine works on this one (SQLite's, which closes the
+        store first: ``SQLiteStore.trade_column_reader``). Closing the reader closes the store."""
 
     @abstractmethod
     async def read_candles(
@@ -317,8 +333,7 @@ class MarketDataStore(ABC):
         self, source: str, symbol: str, start: int, end: int, interval: int
     ) -> BarColumns:
         """One symbol's stored candles of ``interval`` seconds opening in ``[start, end)``, in
-        time order, as columns decoded without a Python object per bar and without holding the
-        interpreter (what a chart's indicators are folded over)."""
+        time order, as columns (what a chart's indicators are folded over)."""
 
     async def read_resampled(
         self, source: str, symbol: str, start: int, end: int, base: int, interval: int

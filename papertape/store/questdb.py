@@ -113,6 +113,7 @@ from papertape.store.base import (
     SessionPage,
     StaleState,
     Store,
+    TradeColumnReader,
     TradingCommit,
     encoded_row,
     session_filter_sql,
@@ -1004,6 +1005,10 @@ class QuestDBStore(Store):
             f"{columns}, trade_id {where}",
             lambda table: trades_in_trade_id_order(symbol, table),
         )
+
+    async def trade_column_reader(self) -> TradeColumnReader:
+        """The store itself: its reads already decode in C (the export's Parquet)."""
+        return self
 
     async def read_bar_columns(
         self, source: str, symbol: str, start: int, end: int, interval: int

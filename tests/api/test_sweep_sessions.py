@@ -14,7 +14,9 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.api.test_lifecycle_http import import_dataset
+from tests.api.test_lifecycle_http import TRADES_FILE, import_dataset
+from tests.cli.test_cli import papertape
+from tests.conftest import shared_file
 from tests.research.test_sweep_cli import sweep_json
 from tests.support.candles import write_candles
 from tests.support.server import ServerProcess
@@ -134,6 +136,35 @@ def test_a_sweep_session_runs_lists_streams_and_matches_the_cli(
     assert data["best"]["metrics"] == cli["best"]["metrics"]
     assert data["total"] == 9 and data["objective"] == "return"
     assert [a["name"] for a in data["axes"]] == ["fast", "slow"]
+
+
+def test_a_sweep_of_a_trades_dataset_matches_the_cli(
+    any_store_url: str, start_server: Callable[..., ServerProcess]
+) -> None:
+    """The session's worker loads the trades beside its own store (on SQLite through
+    ``sqlite3``); the CLI's process reads them alone (through the ADBC driver): same trials."""
+    import_dataset(any_store_url, "btc_trades", shared_file(TRADES_FILE), "BTC_USDT")
+    grid = {"fast": [2, 3], "slow": [5], "bar_interval": [1]}
+    server = start_server(any_store_url)
+    with server.client() as client:
+        body = {
+            **sweep_body(grid, workers=2),
+            "market": {"source": "replay", "dataset": "btc_trades"},
+        }
+        session_id = start(client, body)
+        wait_for(lambda: state(client, session_id) == "completed")
+        data = trials(client, session_id)
+    flags = ["--grid", "fast=2,3", "--grid", "slow=5", "--grid", "bar_interval=1"]
+    cli = papertape(
+        "sweep", "--dataset", "btc_trades", "--store", any_store_url, "--symbol", "BTC_USDT",
+        "--strategy", "sma_cross", *flags, "--fee", "0.001", "--workers", "2", "--json",
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    expected = json.loads(cli.stdout)["trials"]
+    assert [t["params"] for t in data["trials"]] == [t["params"] for t in expected]
+    assert [t["metrics"] for t in data["trials"]] == [t["metrics"] for t in expected]
+    assert {t["engine"] for t in data["trials"]} == {"event"}  # trades: the event engine
+    assert all(t["metrics"]["trades"] > 0 for t in data["trials"])
 
 
 def test_a_stopped_sweep_keeps_its_finished_trials(

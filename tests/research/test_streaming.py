@@ -116,9 +116,22 @@ def test_a_trades_dataset_backtests_and_sweeps_as_its_rows(any_store_url: str) -
     expected = finite(run_backtest(rows, ["BTC_USDT"], [build(params)]).metrics)
     assert expected["trades"] >= 3
 
-    held = load_rows(DataSpec("BTC_USDT", dataset="tape", store_url=any_store_url))
+    spec = DataSpec("BTC_USDT", dataset="tape", store_url=any_store_url)
+    held = load_rows(spec)
     assert isinstance(held, TradeColumns) and held.rows() == rows
     assert len(tape) == len(held)
+
+    async def held_beside_an_open_store() -> object:
+        """As a sweep session's worker loads it, its own store open on the same file (on
+        SQLite the columns then come through ``sqlite3``, not the ADBC driver)."""
+        store = await open_store(any_store_url)
+        try:
+            return await asyncio.to_thread(load_rows, spec)
+        finally:
+            await store.close()
+
+    beside = asyncio.run(held_beside_an_open_store())
+    assert isinstance(beside, TradeColumns) and beside.rows() == rows
 
     flags = [a for k, v in params.items() for a in ("--param", f"{k}={v}")]
     source = ["--dataset", "tape", "--store", any_store_url, "--symbol", "BTC_USDT"]

@@ -88,16 +88,19 @@ from papertape.store import store_for
 async def main(url):
     store = store_for(url)
     await store.open()
+    await store.write_candles("fresh", [Candle(T0 + i * 60_000_000, "BTC_USDT", 60, 1.0, 2.0,
+                                               0.5, 1.5, 3.0) for i in range(100)])
+    await store.write_trades("fresh", [Trade(T0 + i, "BTC_USDT", 1.0, 0.1, "buy", str(i))
+                                       for i in range(100)])
+    bars = await store.read_bar_columns("fresh", "BTC_USDT", T0, T0 + 10**12, 60)
+    trades = await store.read_trade_columns("fresh", "BTC_USDT", T0, T0 + 10**12)
+    reader = await store.trade_column_reader()  # on SQLite, ADBC's (the store closed)
     try:
-        await store.write_candles("fresh", [Candle(T0 + i * 60_000_000, "BTC_USDT", 60, 1.0, 2.0,
-                                                   0.5, 1.5, 3.0) for i in range(100)])
-        await store.write_trades("fresh", [Trade(T0 + i, "BTC_USDT", 1.0, 0.1, "buy", str(i))
-                                           for i in range(100)])
-        bars = await store.read_bar_columns("fresh", "BTC_USDT", T0, T0 + 10**12, 60)
-        trades = await store.read_trade_columns("fresh", "BTC_USDT", T0, T0 + 10**12)
-        assert (bars.size, len(trades)) == (100, 100), (bars.size, len(trades))
+        streamed = await reader.read_trade_columns("fresh", "BTC_USDT", T0, T0 + 10**12)
     finally:
-        await store.close()
+        await reader.close()
+    counts = (bars.size, len(trades), len(streamed))
+    assert counts == (100, 100, 100), counts
     print("pandas imported" if "pandas" in sys.modules else "no pandas")
 
 T0 = 1_700_000_000_000_000

@@ -10,11 +10,12 @@ import numpy as np
 import psycopg
 import pytest
 
-from papertape.domain.errors import StoreError
+from papertape.domain.errors import StoreError, StoreUnavailable
 from papertape.domain.market import Trade
 from papertape.domain.trade_columns import SIDE_CODES, TradeColumns
 from papertape.store.questdb import QuestDBSettings, QuestDBStore
 from papertape.store.sqlite import SQLiteStore
+from papertape.store.sqlite_arrow import ArrowTradeReader
 
 T0 = 1_700_000_000_000_000
 SIDES = ("buy", "sell", "unknown")
@@ -232,11 +233,77 @@ async def test_questdb_export_waits_while_other_clients_hold_every_export_place(
         await store.close()
 
 
-async def test_sqlite_columns_connection_is_closed_with_the_store(tmp_path):
-    store = SQLiteStore(f"sqlite:///{tmp_path / 'store.db'}")
+async def test_a_reading_process_reads_the_same_columns_through_its_column_reader(store):
+    """What a streamed backtest's or a sweep worker's process reads with
+    (``trade_column_reader``; on SQLite the ADBC driver, the store closed): the same prints in
+    the same order as ``read_trades``."""
+    trades = tape("BTC_USDT", 40_000.0) + odd_tape("ETH_USDT")
+    await store.write_trades("ds1", trades)
+    await store.write_trades("ds2", tape("BTC_USDT", 1.0, count=30))
+    last = max(t.ts for t in trades)
+    windows = [(T0, last + 1), (T0 + 3000, T0 + 10_000), (last, last + 1), (T0 + 1, T0 + 1000)]
+    reads = [
+        (s, sym, start, end)
+        for s in ("ds1", "ds2", "ds3")
+        for sym in ("BTC_USDT", "ETH_USDT")
+        for start, end in windows
+    ]
+    expected = [rows_as_lists(await store.read_trades(s, [sym], a, b)) for s, sym, a, b in reads]
+    reader = await store.trade_column_reader()
+    try:
+        for (source, symbol, start, end), rows in zip(reads, expected, strict=True):
+            columns = await reader.read_trade_columns(source, symbol, start, end)
+            assert_typed(columns, symbol)
+            assert as_lists(columns) == rows, (source, symbol, start, end)
+    finally:
+        if reader is not store:  # else the fixture closes it
+            await reader.close()
+
+
+async def test_sqlite_column_reader_has_the_file_to_itself(tmp_path):
+    """The ADBC driver links a SQLite library of its own: while it reads, nothing in this
+    process may have the file open through ``sqlite3`` (the two break each other's locks)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = SQLiteStore(url)
     await store.open()
     await store.write_trades("ds1", tape("BTC_USDT", 1.0))
-    assert len(await store.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)) == 60
-    assert store._columns is not None
-    await store.close()
-    assert store._columns is None
+    reader = await store.trade_column_reader()
+    try:
+        assert isinstance(reader, ArrowTradeReader)
+        with pytest.raises(StoreUnavailable, match="not open"):  # it closed the store
+            await store.read_trades("ds1", ["BTC_USDT"], T0, T0 + 10**9)
+        other = SQLiteStore(url)
+        with pytest.raises(StoreUnavailable, match="open through adbc"):
+            await other.open()
+        await other.close()
+        assert len(await reader.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)) == 60
+    finally:
+        await reader.close()
+    again = SQLiteStore(url)  # once the reader is closed, sqlite3 may open the file again
+    await again.open()
+    try:
+        assert len(await again.read_trades("ds1", ["BTC_USDT"], T0, T0 + 10**9)) == 60
+    finally:
+        await again.close()
+
+
+async def test_sqlite_column_reader_is_the_store_while_sqlite3_has_the_file_elsewhere(tmp_path):
+    """A sweep's session worker writes its trials through ``sqlite3`` while its sweep reads the
+    dataset: the dataset is then read through ``sqlite3`` too, by the store itself."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    writer, store = SQLiteStore(url), SQLiteStore(url)
+    await writer.open()
+    await store.open()
+    try:
+        await writer.write_trades("ds1", tape("BTC_USDT", 1.0))
+        reader = await store.trade_column_reader()
+        assert reader is store
+        columns = await reader.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)
+        assert as_lists(columns) == rows_as_lists(
+            await writer.read_trades("ds1", ["BTC_USDT"], T0, T0 + 10**9)
+        )
+        await writer.write_trades("ds1", tape("BTC_USDT", 1.0, count=90))  # writes go on
+        assert len(await reader.read_trade_columns("ds1", "BTC_USDT", T0, T0 + 10**9)) == 90
+    finally:
+        await store.close()
+        await writer.close()
