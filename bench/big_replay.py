@@ -139,11 +139,13 @@ def phase_memory(rows: int, columns: bool) -> dict:
     }
 
 
-def phase_stream(store_url: str, rows: int, columns: bool = True) -> dict:
+def phase_stream(store_url: str, rows: int, form: str = "columns") -> dict:
     """What ``papertape backtest --dataset`` runs: the dataset streamed from the store in chunks
     of ``TradeColumns`` through the engine (interpreter start-up and imports not counted);
-    without ``columns``, in chunks of rows (what it ran before columns, and still runs for a
-    strategy that listens to every print)."""
+    ``rows``: in chunks of rows (what it ran before columns, and still runs for a strategy that
+    listens to every print); ``beside``: as columns, with another store open on it in this
+    process, as a sweep session's worker reads it (on SQLite through ``sqlite3`` then, not the
+    ADBC driver: ``papertape.store.sqlite_libraries``)."""
     import adbc_driver_manager  # noqa: F401  imported by the first columnar read, not timed
     import adbc_driver_sqlite  # noqa: F401
     import pyarrow.parquet  # noqa: F401
@@ -152,12 +154,18 @@ def phase_stream(store_url: str, rows: int, columns: bool = True) -> dict:
     from papertape.engine.backtest import run_backtest_stream
     from papertape.research.data import dataset_chunks
     from papertape.sessions.strategy_catalog import plan_for
+    from papertape.store import open_store
 
     plan = plan_for(StrategySpec(name="sma_cross", params={"fast": 10, "slow": 30}))
+    loop = asyncio.new_event_loop()
+    beside = loop.run_until_complete(open_store(store_url)) if form == "beside" else None
     began, cpu = time.perf_counter(), time.process_time()
-    total, chunks = dataset_chunks(store_url, "big", "BTC_USDT", columns=columns)
+    total, chunks = dataset_chunks(store_url, "big", "BTC_USDT", columns=form != "rows")
     result = run_backtest_stream(chunks, ["BTC_USDT"], [plan])
     seconds = time.perf_counter() - began
+    if beside is not None:
+        loop.run_until_complete(beside.close())
+    loop.close()
     assert total == rows
     return {
         "seconds": seconds,
@@ -256,7 +264,7 @@ def main() -> None:
         elif kind == "whole":
             result = phase_whole(rest[0], int(rest[1]), int(rest[2]))
         elif kind == "stream":
-            result = phase_stream(rest[0], int(rest[1]), rest[2] == "columns")
+            result = phase_stream(rest[0], int(rest[1]), rest[2])
         elif kind == "sweep":
             result = phase_sweep(rest[0], int(rest[1]))
         else:
@@ -320,11 +328,13 @@ def bench_store(
 
         try:
             imported = run_phase("import", url, tape_file, str(rows))
-            phases: dict[str, list[dict]] = {"columns": [], "rows": [], "whole": []}
+            phases: dict[str, list[dict]] = {"columns": [], "rows": [], "whole": [], "beside": []}
             for _ in range(repeat):  # alternated, so that all see the same load
                 phases["columns"].append(timed("stream", url, str(rows), "columns"))
                 phases["rows"].append(timed("stream", url, str(rows), "rows"))
                 phases["whole"].append(timed("whole", url, str(rows), str(baseline_rows)))
+                if kind == "sqlite":  # the other stores read the same way beside another
+                    phases["beside"].append(timed("stream", url, str(rows), "beside"))
             swept = timed("sweep", url, str(rows))
         finally:
             if server is not None:
@@ -356,7 +366,23 @@ def bench_store(
         f"processes {swept['peak_rss_mib']:,.0f} MiB; the 10/30 trial's final equity is the "
         "streamed backtest's"
     )
-    for name, count in (("columns", rows), ("rows", rows), ("whole", baseline_rows)):
+    if phases["beside"]:
+        near = best(phases["beside"])
+        assert near["final_equity"] == run["final_equity"], (near, run)
+        print(
+            f"  {kind}: streamed as columns beside another store open in the process (a sweep "
+            f"session's worker; through sqlite3): {near['rows_per_s']:,.0f} rows/s, "
+            f"{near['rows_per_s'] / memory['rows']['rows_per_s']:.2f}x of the engine on rows in "
+            f"memory; alone (through ADBC) / beside = {run['rows_per_s'] / near['rows_per_s']:.2f}x"
+        )
+    for name, count in (
+        ("columns", rows),
+        ("rows", rows),
+        ("whole", baseline_rows),
+        ("beside", rows),
+    ):
+        if not phases[name]:
+            continue
         print(
             f"  {kind}, {name}: rows/s "
             + ", ".join(f"{r['rows_per_s']:,.0f}" for r in phases[name])

@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from papertape.domain.bar_columns import BarColumns
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
-from papertape.domain.market import MICROS, BookSnapshot, Candle, MarkPrice, StreamPosition, Trade
+from papertape.domain.market import (
+    BAR_FIELDS,
+    MICROS,
+    BookSnapshot,
+    Candle,
+    MarkPrice,
+    StreamPosition,
+    Trade,
+)
 from papertape.domain.records import (
     Dataset,
     EquityPoint,
@@ -496,11 +505,11 @@ class SQLiteStore(Store):
     async def read_trade_columns(
         self, source: str, symbol: str, start: int, end: int
     ) -> TradeColumns:
-        """Through ``sqlite3``, on the market thread, straight into NumPy's columns (a tuple per
-        row, built and dropped). A process that reads a dataset and nothing else reads faster
-        through ``trade_column_reader``."""
+        """Through ``sqlite3``, on the market thread, straight into NumPy's columns. A process
+        that reads a dataset and nothing else reads faster through ``trade_column_reader``."""
         sql = trade_columns_sql(source, symbol, start, end)
-        return await self._read_market(lambda c: _trade_columns(c, sql, symbol))
+        columns = await self._read_market(lambda c: _columns(c, sql, (), _TRADE_ROW))
+        return TradeColumns(symbol, *columns)
 
     async def trade_column_reader(self) -> TradeColumnReader:
         """The ADBC driver's reader (``sqlite_arrow``), in place of this store, which is closed:
@@ -517,13 +526,14 @@ class SQLiteStore(Store):
     async def read_bar_columns(
         self, source: str, symbol: str, start: int, end: int, interval: int
     ) -> BarColumns:
-        """Through ``sqlite3``, not ADBC: bars are read by the server (its charts), which writes
-        the same file through ``sqlite3``, and two SQLite libraries in one process each take the
-        WAL index for their own: CI saw the server killed by SIGBUS in the ADBC read while a
-        ``sqlite3`` read ran."""
-        return BarColumns.from_candles(
-            await self.read_candles(source, [symbol], start, end, interval)
+        """Through ``sqlite3``, not ADBC (the server reads bars, and writes the same file
+        through ``sqlite3``: ``sqlite_libraries``), straight into NumPy's columns."""
+        sql = (
+            f"SELECT ts, {', '.join(BAR_FIELDS)} FROM candles "
+            "WHERE source=? AND symbol=? AND interval=? AND ts>=? AND ts<? ORDER BY ts"
         )
+        args = (source, symbol, interval, start, end)
+        return await self._read_market(lambda c: BarColumns(*_columns(c, sql, args, _BAR_ROW)))
 
     async def read_candles(
         self, source: str, symbols: Sequence[str], start: int, end: int, interval: int | None = None
@@ -745,14 +755,18 @@ def _tuples(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> sqlite3.
     return cursor.execute(sql, args)
 
 
-# a row of ``trade_columns_sql`` as NumPy takes it, by column
-_TRADE_COLUMNS = ("ts", "price", "qty", "side")
-_TRADE_ROW = np.dtype(list(zip(_TRADE_COLUMNS, ("<i8", "<f8", "<f8", "i1"), strict=True)))
+# a row of ``trade_columns_sql`` and of a bar as NumPy takes them
+_TRADE_ROW = np.dtype([("ts", "<i8"), ("price", "<f8"), ("qty", "<f8"), ("side", "i1")])
+_BAR_ROW = np.dtype([("ts", "<i8"), *((name, "<f8") for name in BAR_FIELDS)])
 
 
-def _trade_columns(conn: sqlite3.Connection, sql: str, symbol: str) -> TradeColumns:
-    rows = np.fromiter(_tuples(conn, sql, ()), _TRADE_ROW)
-    return TradeColumns(symbol, *(np.ascontiguousarray(rows[name]) for name in _TRADE_COLUMNS))
+def _columns(
+    conn: sqlite3.Connection, sql: str, args: Sequence[Any], row: np.dtype[np.void]
+) -> list[NDArray[Any]]:
+    """The query's rows as one NumPy array per column of ``row`` (in its order): a tuple per
+    row is built and dropped at once, no Python object per value is kept."""
+    rows = np.fromiter(_tuples(conn, sql, args), row)
+    return [np.ascontiguousarray(rows[name]) for name in row.fields or ()]
 
 
 def _levels(text: str) -> tuple[tuple[float, float], ...]:

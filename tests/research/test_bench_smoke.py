@@ -25,3 +25,4 @@ def test_big_replay_bench_quick() -> None:
     assert float(cells[4].replace(",", "")) > 0  # streamed rows/s
     assert "round trips streamed" in done.stdout
     assert "sweep of 4 trials on 2 workers" in done.stdout
+    assert "beside another store open in the process" in done.stdout
