@@ -68,8 +68,12 @@ class IlpWriter:
         self._factory = Sender.from_conf(conf)
         self._factory.establish()  # type: ignore[no-untyped-call]  # unannotated in the stubs
         self._sender: Sender | None = None  # used on the flusher thread only
+        self._closed = False
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._builder, lambda: None)  # let a write in progress end
         await loop.run_in_executor(self._flusher, self._drop_sender)

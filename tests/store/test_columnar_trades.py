@@ -256,8 +256,7 @@ async def test_a_reading_process_reads_the_same_columns_through_its_column_reade
             assert_typed(columns, symbol)
             assert as_lists(columns) == rows, (source, symbol, start, end)
     finally:
-        if reader is not store:  # else the fixture closes it
-            await reader.close()
+        await reader.close()  # the store, or what replaced it (the fixture closes it again)
 
 
 async def test_sqlite_column_reader_has_the_file_to_itself(tmp_path):

@@ -82,6 +82,21 @@ async def test_created_session_is_readable_at_once(store):
     assert [(e.seq, e.kind, e.data) for e in events] == [(1, "state", {"to": "starting"})]
 
 
+async def test_a_store_closed_twice_is_closed_once(store_url):
+    """What replaced a store may close it after its owner did (``trade_column_reader``)."""
+    store = store_for(store_url)
+    await store.open()
+    await store.write_trades("ds1", [Trade(T0, "BTC_USDT", 1.0, 0.1, "buy", "1")])
+    await store.close()
+    await store.close()
+    again = store_for(store_url)  # the file or server is as the first close left it
+    await again.open()
+    try:
+        assert await again.ping()
+    finally:
+        await again.close()
+
+
 async def test_idempotency_key_returns_the_first_session(store):
     first = await start(store, 1, key="k-1")
     again = await store.create_session(new_session(2, key="k-1"), created(new_session(2)))
