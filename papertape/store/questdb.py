@@ -729,7 +729,7 @@ class QuestDBStore(Store):
                 SessionEvent(session_id, last + 1 + i, e.ts, e.kind, e.data)
                 for i, e in enumerate(events)
             ]
-            await self._apply_events(session_id, numbered, lane)
+            await self._apply_events(session_id, numbered, lane, numbered_now=True)
             return numbered
 
     async def list_events(
@@ -777,7 +777,7 @@ class QuestDBStore(Store):
             await self._log_commit(session_id, commit_no, row)
             self._commit_nos[session_id] = commit_no
             if events:
-                await self._apply_events(session_id, events)
+                await self._apply_events(session_id, events, numbered_now=True)
         await self._apply_rows(session_id, step.record)
         return events
 
@@ -823,13 +823,21 @@ class QuestDBStore(Store):
         await self._write(log_row, session_id=session_id)
 
     async def _apply_events(
-        self, session_id: str, events: Sequence[SessionEvent], pool: _Pool | None = None
+        self,
+        session_id: str,
+        events: Sequence[SessionEvent],
+        pool: _Pool | None = None,
+        *,
+        numbered_now: bool = False,
     ) -> None:
         """Insert the commit's events that are not in the table yet (by ``seq``), in order; the
-        caller holds the session's write lock."""
+        caller holds the session's write lock. ``numbered_now``: the caller numbered them under
+        that lock from the newest stored event, so none is in the table until an attempt breaks
+        (it may have landed); otherwise (a commit finished after a restart) look first."""
 
         async def insert_missing(conn: psycopg.AsyncConnection, again: bool) -> None:
-            last = await _last_seq(conn, session_id) or 0
+            look = again or not numbered_now
+            last = (await _last_seq(conn, session_id) or 0) if look else 0
             missing = [e for e in events if e.seq > last]
             for start in range(0, len(missing), EVENTS_PER_INSERT):
                 await self._insert_numbered(conn, missing[start : start + EVENTS_PER_INSERT], None)

@@ -426,3 +426,44 @@ async def test_starts_and_stops_do_not_wait_for_the_shared_connections(qstore):
     finally:
         release.set()
         await asyncio.gather(*holders)
+
+
+async def test_events_numbered_under_the_lock_are_inserted_without_a_second_look(
+    qstore, monkeypatch
+):
+    """``append_events`` and a commit read the newest event once, to number theirs; inserting
+    them does not read it again (a round trip per starting session's first event and per fill
+    commit, behind a hundred running sessions), unless an attempt broke (then it may have landed)."""
+    import papertape.store.questdb as questdb
+
+    looks: list[str] = []
+    real = questdb._last_seq
+
+    async def counted(conn, session_id):
+        looks.append(session_id)
+        return await real(conn, session_id)
+
+    monkeypatch.setattr(questdb, "_last_seq", counted)
+    session = await start(qstore, 1)
+    looks.clear()
+    events = await qstore.append_events(session.session_id, [NewEvent("feed", {"n": 1}, T0)])
+    assert [e.seq for e in events] == [2]
+    assert len(looks) == 1
+    looks.clear()
+    step = TradingCommit(
+        session.session_id,
+        RecordBatch(),
+        (NewEvent("fill", {"n": 2}, T0 + 1), NewEvent("fill", {"n": 3}, T0 + 2)),
+        StreamPosition(T0, 1),
+        b"engine",
+    )
+    committed = await qstore.commit(step)
+    assert [e.seq for e in committed] == [3, 4]
+    assert len(looks) == 1
+    listed = await qstore.list_events(session.session_id)
+    assert [(e.seq, e.kind) for e in listed] == [
+        (1, "state"),
+        (2, "feed"),
+        (3, "fill"),
+        (4, "fill"),
+    ]
