@@ -13,6 +13,9 @@ from numpy.typing import NDArray
 
 from papertape.domain.market import BAR_FIELDS, Candle
 
+# the columns, in ``BarColumns``' order, and their NumPy types
+BAR_COLUMNS = (("ts", np.int64), *((name, np.float64) for name in BAR_FIELDS))
+
 
 @dataclass(frozen=True, slots=True)
 class BarColumns:

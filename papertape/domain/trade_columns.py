@@ -25,6 +25,8 @@ from papertape.domain.market import UNKNOWN_SIDE, Trade
 BUY_CODE, SELL_CODE, UNKNOWN_CODE = 1, -1, 0
 SIDE_CODES = {"buy": BUY_CODE, "sell": SELL_CODE, UNKNOWN_SIDE: UNKNOWN_CODE}
 SIDES = {code: side for side, code in SIDE_CODES.items()}
+# the columns, in ``TradeColumns``' order, and their NumPy types
+TRADE_COLUMNS = (("ts", np.int64), ("price", np.float64), ("qty", np.float64), ("side", np.int8))
 
 
 class TradeColumns:

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from papertape.domain.bar_columns import BarColumns
-from papertape.domain.market import BAR_FIELDS
-from papertape.domain.trade_columns import BUY_CODE, SELL_CODE, UNKNOWN_CODE, TradeColumns
+from papertape.domain.bar_columns import BAR_COLUMNS, BarColumns
+from papertape.domain.trade_columns import (
+    BUY_CODE,
+    SELL_CODE,
+    TRADE_COLUMNS,
+    UNKNOWN_CODE,
+    TradeColumns,
+)
 from papertape.store.trade_ties import tie_order
 
 if TYPE_CHECKING:  # pyarrow is imported by the readers that make the tables, when they do
@@ -27,10 +32,6 @@ SIDE_CODE_SQL = (
 )
 
 
-# TradeColumns' arrays, in its order, and their NumPy types
-_TRADE_COLUMNS = (("ts", np.int64), ("price", np.float64), ("qty", np.float64), ("side", np.int8))
-
-
 def trade_columns(
     symbol: str, table: pa.Table, order: NDArray[np.intp] | None = None
 ) -> TradeColumns:
@@ -41,7 +42,7 @@ def trade_columns(
     sweep's) is most of what a process holds."""
     import pyarrow as pa
 
-    arrays = [_numpy(table, name, kind) for name, kind in _TRADE_COLUMNS]
+    arrays = [_numpy(table, name, kind) for name, kind in TRADE_COLUMNS]
     if order is not None:
         arrays = [array[order] for array in arrays]
     columns = TradeColumns(symbol, *arrays)
@@ -53,9 +54,7 @@ def trade_columns(
 def bar_columns(table: pa.Table) -> BarColumns:
     """Bars from ``table``'s columns ``ts`` (microseconds) and ``open`` … ``volume``, in the
     table's order."""
-    return BarColumns(
-        _numpy(table, "ts", np.int64), *(_numpy(table, name, np.float64) for name in BAR_FIELDS)
-    )
+    return BarColumns(*(_numpy(table, name, kind) for name, kind in BAR_COLUMNS))
 
 
 def trades_in_tie_key_order(symbol: str, table: pa.Table) -> TradeColumns:

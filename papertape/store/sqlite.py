@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from papertape.domain.bar_columns import BarColumns
+from papertape.domain.bar_columns import BAR_COLUMNS, BarColumns
 from papertape.domain.errors import SessionNotFound, StoreUnavailable
 from papertape.domain.funding import FundingPayment, FundingRate
 from papertape.domain.market import (
@@ -41,7 +41,7 @@ from papertape.domain.records import (
     SavedStrategy,
 )
 from papertape.domain.session import Mode, NewEvent, Session, SessionEvent, SessionState
-from papertape.domain.trade_columns import TradeColumns
+from papertape.domain.trade_columns import TRADE_COLUMNS, TradeColumns
 from papertape.domain.trials import TrialRecord
 from papertape.store import sqlite_libraries
 from papertape.store.base import (
@@ -756,8 +756,8 @@ def _tuples(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> sqlite3.
 
 
 # a row of ``trade_columns_sql`` and of a bar as NumPy takes them
-_TRADE_ROW = np.dtype([("ts", "<i8"), ("price", "<f8"), ("qty", "<f8"), ("side", "i1")])
-_BAR_ROW = np.dtype([("ts", "<i8"), *((name, "<f8") for name in BAR_FIELDS)])
+_TRADE_ROW = np.dtype(list(TRADE_COLUMNS))
+_BAR_ROW = np.dtype(list(BAR_COLUMNS))
 
 
 def _columns(
