@@ -206,5 +206,6 @@ def test_kill9_then_the_sweep_resumes_without_rerunning_trials(
         numbers = [t["number"] for t in trial_events(client, session_id)]
     assert sorted(t["number"] for t in after["trials"]) == list(range(117))
     assert len(numbers) == len(set(numbers))  # no trial ran (and was announced) twice
+    assert sorted(numbers) == list(range(117))  # and each recorded one was announced
     recorded = {t["number"]: t for t in after["trials"]}
     assert all(recorded[t["number"]] == t for t in before)

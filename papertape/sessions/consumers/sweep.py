@@ -177,6 +177,25 @@ class SweepRecorder(Consumer):
         self.done = len(trials)
         self.best = best_of(trials)
         self.skipped = sum(1 for t in trials if t.metrics is None)
+        await self._announce_unannounced(recorded)
+
+    async def _announce_unannounced(self, recorded: list[TrialRecord]) -> None:
+        """A batch's trials and their ``trial`` events are two writes: a crash between them
+        leaves trials recorded (a resume never runs them again) that the tape never told of.
+        Their events are recorded now, once: the tape and ``/trials`` agree again."""
+        if not recorded:
+            return
+        announced: set[int] = set()
+        after = 0
+        while True:
+            page = await self.ctx.store.list_events(self.ctx.session.session_id, after, 10_000)
+            if not page:
+                break
+            announced.update(e.data["number"] for e in page if e.kind == "trial")
+            after = page[-1].seq
+        missing = [r for r in recorded if r.number not in announced]
+        if missing:
+            await self.ctx.publish_many([("trial", _trial_event(r)) for r in missing])
 
     async def on_batch(self, events: Sequence[Any]) -> None:
         # recorded and announced as one: a stop arriving mid-way waits for both (in finish)
