@@ -79,4 +79,11 @@ def test_start_a_sweep_read_its_heatmap_and_open_a_trial(page, backend, console)
         top["metrics"]["final_equity"], rel=1e-9
     )
     screenshot(page, "sweep-trial-backtest-1440x900")
+
+    # from the Sessions list, the sweep opens on its sweep page (trials, heatmap), not on the
+    # trading page a backtest opens on
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
+    page.get_by_role("link", name=sweep_id).click()
+    expect(page).to_have_url(re.compile(rf"/sweeps/{sweep_id}$"))
+    expect(page.get_by_test_id("sweep-progress")).to_contain_text("9 of 9 trials")
     assert not console.errors, console.errors

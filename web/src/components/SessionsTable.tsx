@@ -8,6 +8,7 @@ import { ErrorNotice } from "./ErrorNotice";
 import { RecordTable, type Column } from "./RecordTable";
 import { StateBadge } from "./StateBadge";
 import { FeedBadge } from "./FeedBadge";
+import { sessionPath } from "./sessionPath";
 
 const STATES = ["starting", "running", "stopping", "stopped", "completed", "failed"];
 const MODES = ["paper", "backtest", "collect", "live"];
@@ -29,7 +30,7 @@ const COLUMNS: Column<SessionSummary>[] = [
     key: "session_id",
     label: "Session",
     render: (s) => (
-      <Anchor component={Link} to={`/sessions/${s.session_id}`} ff="monospace" size="sm">
+      <Anchor component={Link} to={sessionPath(s)} ff="monospace" size="sm">
         {s.session_id}
       </Anchor>
     ),
